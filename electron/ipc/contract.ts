@@ -1,0 +1,205 @@
+// The one IPC contract: channel names, payload schemas and types shared by main,
+// preload and renderer. Main validates every renderer payload against these schemas.
+import { z } from 'zod'
+
+export const LIMITS = {
+  textChars: 100_000,
+  messages: 1_000,
+  imagesPerMessage: 8,
+  /** Encoded image size accepted over IPC; decoding limits live in the image pipeline. */
+  imageBytes: 40 * 1024 * 1024,
+  pathChars: 4_096,
+  maxTokens: 32_768,
+} as const
+
+const Text = z.string().max(LIMITS.textChars)
+const FilePath = z.string().min(1).max(LIMITS.pathChars)
+export const StreamId = z.uuid()
+
+export const ImageInput = z.strictObject({
+  /** Original encoded bytes (PNG, JPEG, WebP, GIF, ...); prepared for the model in the engine. */
+  bytes: z
+    .custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected image bytes (Uint8Array)')
+    .refine((b) => b.byteLength > 0, 'image is empty').refine((b) => b.byteLength <= LIMITS.imageBytes, `image is larger than ${LIMITS.imageBytes} bytes`),
+  name: z.string().max(256).optional(),
+})
+export type ImageInput = z.infer<typeof ImageInput>
+
+export const ChatMessage = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  text: Text,
+  images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+})
+export type ChatMessage = z.infer<typeof ChatMessage>
+
+export const Sampling = z.strictObject({
+  maxTokens: z.int().min(1).max(LIMITS.maxTokens).optional(),
+  temperature: z.number().min(0).max(5).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  topK: z.int().min(0).max(1000).optional(),
+  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  stop: z.array(z.string().min(1).max(64)).max(8).optional(),
+})
+export type Sampling = z.infer<typeof Sampling>
+
+export const GenerateRequest = z.strictObject({
+  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+  sampling: Sampling.optional(),
+})
+export type GenerateRequest = z.infer<typeof GenerateRequest>
+
+export const LoadRequest = z.strictObject({
+  modelPath: FilePath,
+  mmprojPath: FilePath.optional(),
+  /** 'auto' lets the engine fit layers to free VRAM; a number forces that many. */
+  gpuLayers: z.union([z.literal('auto'), z.int().min(0).max(1000)]).optional(),
+  contextSize: z.int().min(256).max(1_048_576).optional(),
+  gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
+})
+export type LoadRequest = z.infer<typeof LoadRequest>
+
+export type Backend = 'cpu' | 'cuda' | 'vulkan' | 'metal'
+
+export interface EngineInfo {
+  modelPath: string
+  mmprojPath: string | null
+  /** Which binding serves this model: node-llama-cpp for text, llama.node when an mmproj is paired. */
+  binding: 'node-llama-cpp' | 'llama.node'
+  backend: Backend
+  gpuName: string | null
+  gpuLayers: number
+  totalLayers: number
+  contextSize: number
+  vision: boolean
+  /** Set when the engine had to offload fewer layers than asked, and why. */
+  fallback: string | null
+  loadMs: number
+  memory: { vramBytes: number; ramBytes: number }
+}
+
+export type EngineState =
+  | { state: 'idle' }
+  | { state: 'loading'; modelPath: string }
+  | { state: 'ready'; info: EngineInfo }
+  | { state: 'crashed'; message: string; restarting: boolean }
+  | { state: 'error'; message: string }
+
+export interface GenerationStats {
+  tokensIn: number
+  tokensOut: number
+  imageTokens: number
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
+  totalMs: number
+  stopReason: 'eos' | 'max-tokens' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
+}
+
+export type GenerateChunk =
+  | { kind: 'tokens'; text: string; count: number }
+  | { kind: 'done'; stats: GenerationStats }
+
+export interface AppInfo {
+  name: string
+  version: string
+  platform: string
+  electron: string | null
+}
+
+/** Request/response channels (renderer → main, awaited). */
+export const invokeChannels = {
+  'app:info': { request: z.undefined() },
+  'engine:status': { request: z.undefined() },
+  'engine:load': { request: LoadRequest },
+  'engine:unload': { request: z.undefined() },
+} as const
+
+export interface InvokeResponses {
+  'app:info': AppInfo
+  'engine:status': EngineState
+  'engine:load': EngineInfo
+  'engine:unload': EngineState
+}
+
+/** Streaming channels: the renderer names a fresh stream id, main answers with events on STREAM_EVENT. */
+export const streamChannels = {
+  'chat:generate': { request: GenerateRequest },
+} as const
+
+export interface StreamChunks {
+  'chat:generate': GenerateChunk
+}
+
+/** Events main pushes to the renderer unasked. */
+export interface PushEvents {
+  'engine:state': EngineState
+}
+
+export const STREAM_START = 'stream:start'
+export const STREAM_CANCEL = 'stream:cancel'
+export const STREAM_EVENT = 'stream:event'
+export const pushChannels = ['engine:state'] as const satisfies readonly (keyof PushEvents)[]
+
+export type InvokeChannel = keyof typeof invokeChannels
+export type StreamChannel = keyof typeof streamChannels
+export type PushChannel = keyof PushEvents
+export type InvokeRequest<C extends InvokeChannel> = z.infer<(typeof invokeChannels)[C]['request']>
+export type StreamRequest<C extends StreamChannel> = z.infer<(typeof streamChannels)[C]['request']>
+
+export const StreamStart = z.strictObject({
+  channel: z.string().max(64),
+  streamId: StreamId,
+  request: z.unknown(),
+})
+export const StreamCancel = z.strictObject({ streamId: StreamId })
+
+export type ErrorCode =
+  | 'invalid-payload'
+  | 'unknown-channel'
+  | 'untrusted-sender'
+  | 'duplicate-stream'
+  | 'no-model'
+  | 'no-vision'
+  | 'model-load-failed'
+  | 'bad-model-file'
+  | 'mmproj-mismatch'
+  | 'bad-image'
+  | 'context-overflow'
+  | 'engine-crashed'
+  | 'busy'
+  | 'internal'
+
+export interface WireError {
+  code: ErrorCode
+  message: string
+}
+
+export type Envelope<T> = { ok: true; value: T } | { ok: false; error: WireError }
+
+export type StreamEvent =
+  | { streamId: string; type: 'chunk'; chunk: unknown }
+  | { streamId: string; type: 'end' }
+  | { streamId: string; type: 'error'; error: WireError }
+
+export const isInvokeChannel = (c: unknown): c is InvokeChannel => typeof c === 'string' && Object.hasOwn(invokeChannels, c)
+export const isStreamChannel = (c: unknown): c is StreamChannel => typeof c === 'string' && Object.hasOwn(streamChannels, c)
+
+/** Turns a zod failure into one readable line: where, and what was wrong. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`)
+    .join('; ')
+}
+
+/**
+ * What the preload exposes as `window.assistant`. Only values contextBridge can copy
+ * cross it (no symbols, no class instances), so async iteration and typed errors are
+ * built on top of it in the renderer (renderer/src/lib/assistant.ts).
+ */
+export interface AssistantBridge {
+  invoke(channel: InvokeChannel, request?: unknown): Promise<Envelope<unknown>>
+  /** Starts a stream; events for it arrive on onEvent until 'end' or 'error'. */
+  stream(channel: StreamChannel, streamId: string, request: unknown, onEvent: (event: StreamEvent) => void): Promise<Envelope<null>>
+  cancel(streamId: string): Promise<Envelope<null>>
+  on(channel: PushChannel, listener: (event: unknown) => void): () => void
+}

@@ -1,0 +1,88 @@
+// Electron's security defaults in one place: what our windows may load, reach and ask for.
+import type { BrowserWindow, Session, WebContents } from 'electron'
+
+/** Where our own pages come from: the packaged files, or the dev server in development. */
+export function createOriginCheck(devServerUrl: string | undefined, rendererDir: string): (url: string) => boolean {
+  const devOrigin = devServerUrl ? new URL(devServerUrl).origin : null
+  const fileRoot = new URL(`file://${rendererDir.endsWith('/') ? rendererDir : `${rendererDir}/`}`).href
+  return (url: string): boolean => {
+    try {
+      const parsed = new URL(url)
+      if (devOrigin && parsed.origin === devOrigin) return true
+      return parsed.protocol === 'file:' && parsed.href.startsWith(fileRoot)
+    } catch {
+      return false
+    }
+  }
+}
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'", // Svelte transitions set inline styles
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob: mediastream:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ')
+
+/** Permissions our windows use: the camera for frames, screen capture for screenshots. */
+const GRANTED = new Set(['media', 'display-capture'])
+
+export function hardenSession(session: Session, isOurs: (url: string) => boolean): void {
+  session.setPermissionRequestHandler((webContents, permission, callback) => {
+    callback(GRANTED.has(permission) && isOurs(webContents.getURL()))
+  })
+  session.setPermissionCheckHandler((webContents, permission) => GRANTED.has(permission) && webContents !== null && isOurs(webContents.getURL()))
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } })
+  })
+  // No remote content: anything that is not our own page or an inline image is refused.
+  session.webRequest.onBeforeRequest((details, callback) => {
+    const url = details.url
+    const allowed = isOurs(url) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('devtools:')
+    callback({ cancel: !allowed })
+  })
+}
+
+/** No navigation away from our pages, no new windows; https links open in the browser. */
+export function lockDownContents(contents: WebContents, isOurs: (url: string) => boolean, openExternal: (url: string) => void): void {
+  contents.on('will-navigate', (event, url) => {
+    if (!isOurs(url)) event.preventDefault()
+  })
+  contents.on('will-redirect', (event, url) => {
+    if (!isOurs(url)) event.preventDefault()
+  })
+  contents.on('will-attach-webview', (event) => event.preventDefault())
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isSafeExternalLink(url)) openExternal(url)
+    return { action: 'deny' }
+  })
+}
+
+export function isSafeExternalLink(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:'
+  } catch {
+    return false
+  }
+}
+
+export const secureWebPreferences = (preload: string): Electron.WebPreferences => ({
+  preload,
+  contextIsolation: true,
+  sandbox: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  experimentalFeatures: false,
+  webviewTag: false,
+  spellcheck: false,
+})
+
+export type { BrowserWindow }

@@ -1,0 +1,116 @@
+import { describe, expect, it, vi } from 'vitest'
+import { LIMITS, STREAM_EVENT, type GenerateChunk, type StreamEvent } from '../../electron/ipc/contract.js'
+import { createRouter, type InvokeHandlers, type Sender, type StreamHandlers } from '../../electron/ipc/router.js'
+import { AppError } from '../../electron/ipc/errors.js'
+
+const TRUSTED = 'file:///app/out/renderer/index.html'
+
+function setup() {
+  const invoke = {
+    'app:info': vi.fn(async () => ({ name: 'x', version: '1', platform: 'linux', electron: null })),
+    'engine:status': vi.fn(async () => ({ state: 'idle' as const })),
+    'engine:load': vi.fn(async () => {
+      throw new AppError('bad-model-file', 'Model file not found: /nope.gguf')
+    }),
+    'engine:unload': vi.fn(async () => ({ state: 'idle' as const })),
+  } satisfies InvokeHandlers
+  const generate = vi.fn(async function* (_req: unknown, ctx: { signal: AbortSignal }): AsyncGenerator<GenerateChunk> {
+    for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) {
+      yield { kind: 'tokens', text: 'x', count: 1 }
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    yield { kind: 'done', stats: { tokensIn: 1, tokensOut: 1, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1, stopReason: ctx.signal.aborted ? 'cancelled' : 'max-tokens' } }
+  })
+  const stream = { 'chat:generate': generate } satisfies StreamHandlers
+  const router = createRouter({ invoke, stream, isTrustedSender: (url) => url === TRUSTED })
+  const events: StreamEvent[] = []
+  const sender = (url = TRUSTED, id = 1): Sender => ({ id, url, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })
+  return { router, invoke, generate, events, sender }
+}
+
+const streamId = '6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f70'
+
+describe('IPC router', () => {
+  it('answers a valid request', async () => {
+    const { router, sender } = setup()
+    await expect(router.invoke(sender(), 'engine:status', undefined)).resolves.toEqual({ ok: true, value: { state: 'idle' } })
+  })
+
+  it('rejects an unknown channel without calling anything', async () => {
+    const { router, sender, invoke } = setup()
+    const result = await router.invoke(sender(), 'fs:readFile', { path: '/etc/passwd' })
+    expect(result).toEqual({ ok: false, error: { code: 'unknown-channel', message: 'unknown channel "fs:readFile"' } })
+    expect(Object.values(invoke).every((f) => f.mock.calls.length === 0)).toBe(true)
+  })
+
+  it('rejects a payload of the wrong type with the field that is wrong', async () => {
+    const { router, sender, invoke } = setup()
+    const result = await router.invoke(sender(), 'engine:load', { modelPath: 42 })
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.error.code).toBe('invalid-payload')
+    expect(result.error.message).toMatch(/^engine:load: modelPath: /)
+    expect(invoke['engine:load']).not.toHaveBeenCalled()
+  })
+
+  it('rejects unexpected extra fields', async () => {
+    const { router, sender, invoke } = setup()
+    const result = await router.invoke(sender(), 'engine:load', { modelPath: '/m.gguf', nodeIntegration: true })
+    expect(result.ok || result.error.code).toBe('invalid-payload')
+    expect(invoke['engine:load']).not.toHaveBeenCalled()
+  })
+
+  it('rejects an oversized string before it reaches a handler', async () => {
+    const { router, sender, generate } = setup()
+    const huge = 'a'.repeat(LIMITS.textChars + 1)
+    const result = await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: huge }] } })
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.error.code).toBe('invalid-payload')
+    expect(result.error.message).toContain('messages.0.text')
+    expect(generate).not.toHaveBeenCalled()
+    expect(router.activeStreams()).toBe(0)
+  })
+
+  it('rejects requests from a page that is not ours', async () => {
+    const { router, sender, invoke } = setup()
+    const result = await router.invoke(sender('https://evil.example/'), 'app:info', undefined)
+    expect(result).toEqual({ ok: false, error: { code: 'untrusted-sender', message: 'requests from https://evil.example are not accepted' } })
+    expect(invoke['app:info']).not.toHaveBeenCalled()
+  })
+
+  it('returns handler errors as clear wire errors', async () => {
+    const { router, sender } = setup()
+    await expect(router.invoke(sender(), 'engine:load', { modelPath: '/nope.gguf' })).resolves.toEqual({
+      ok: false,
+      error: { code: 'bad-model-file', message: 'Model file not found: /nope.gguf' },
+    })
+  })
+
+  it('streams chunks, then end, and cancel stops the stream', async () => {
+    const { router, sender, events } = setup()
+    expect(await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } })).toEqual({ ok: true, value: null })
+    await vi.waitFor(() => expect(events.length).toBeGreaterThan(3))
+    // Another window cannot cancel this stream.
+    await router.cancelStream(sender(TRUSTED, 2), { streamId })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(events.some((e) => e.type === 'end')).toBe(false)
+    await router.cancelStream(sender(), { streamId })
+    await vi.waitFor(() => expect(events.at(-1)?.type).toBe('end'))
+    const done = events.at(-2)
+    expect(done?.type === 'chunk' && (done.chunk as GenerateChunk).kind === 'done' && (done.chunk as { stats: { stopReason: string } }).stats.stopReason).toBe('cancelled')
+    expect(events.length).toBeLessThan(500)
+    expect(router.activeStreams()).toBe(0)
+  })
+
+  it('refuses a stream id that is in use or malformed', async () => {
+    const { router, sender } = setup()
+    const start = { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } }
+    await router.startStream(sender(), start)
+    const again = await router.startStream(sender(), start)
+    expect(again.ok || again.error.code).toBe('duplicate-stream')
+    const bad = await router.startStream(sender(), { ...start, streamId: '../../x' })
+    expect(bad.ok || bad.error.code).toBe('invalid-payload')
+    router.releaseSender(1)
+  })
+})
