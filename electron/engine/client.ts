@@ -1,0 +1,219 @@
+// Main's handle on the engine process: requests and streams over messages, and
+// recovery when the process dies (native crash, out of memory, killed): pending calls
+// fail with a clear error, a running answer ends marked as cut off, and a fresh
+// process reloads the last model so the next request works.
+import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, Sampling, ChatMessage } from '../ipc/contract.js'
+import { AppError, fromWireError } from '../ipc/errors.js'
+import type { FromEngine, ToEngine } from './protocol.js'
+
+export interface EngineProcess {
+  send(message: ToEngine): void
+  onMessage(listener: (message: FromEngine) => void): void
+  onExit(listener: (code: number | null, signal: string | null) => void): void
+  kill(): void
+  readonly pid: number | undefined
+}
+
+export type SpawnEngine = () => EngineProcess
+
+/** Requests that answer once (generate and cancel are streamed). */
+type EngineCall = { [T in 'load' | 'unload' | 'count']: Omit<Extract<ToEngine, { type: T }>, 'id'> }['load' | 'unload' | 'count']
+
+interface Pending {
+  resolve(value: unknown): void
+  reject(error: Error): void
+  onChunks?(chunks: GenerateChunk[]): void
+}
+
+export interface EngineClientOptions {
+  spawn: SpawnEngine
+  onState?(state: EngineState): void
+  log?(line: string): void
+}
+
+export class EngineClient {
+  private process: EngineProcess | null = null
+  private ready: Promise<void> | null = null
+  private nextId = 1
+  private pending = new Map<number, Pending>()
+  private lastLoad: LoadRequest | null = null
+  private current: EngineState = { state: 'idle' }
+  private stopped = false
+
+  constructor(private readonly options: EngineClientOptions) {}
+
+  state(): EngineState {
+    return this.current
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid
+  }
+
+  async load(request: LoadRequest): Promise<EngineInfo> {
+    this.setState({ state: 'loading', modelPath: request.modelPath })
+    try {
+      const info = (await this.call({ type: 'load', request })) as EngineInfo
+      this.lastLoad = request
+      this.setState({ state: 'ready', info })
+      return info
+    } catch (error) {
+      // A refused file leaves the previous model loaded (the engine checks before unloading).
+      const previous = this.lastLoad
+      if (previous && error instanceof AppError && error.code !== 'engine-crashed') {
+        const info = await this.call({ type: 'load', request: previous }).catch(() => null)
+        this.setState(info ? { state: 'ready', info: info as EngineInfo } : { state: 'idle' })
+      } else if (!(error instanceof AppError && error.code === 'engine-crashed')) this.setState({ state: 'idle' })
+      throw error
+    }
+  }
+
+  async unload(): Promise<EngineState> {
+    this.lastLoad = null
+    if (this.process) await this.call({ type: 'unload' })
+    this.setState({ state: 'idle' })
+    return this.current
+  }
+
+  async countTokens(text: string): Promise<number> {
+    return (await this.call({ type: 'count', text })) as number
+  }
+
+  async *generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+    await this.start()
+    const id = this.nextId++
+    const queue: GenerateChunk[] = []
+    let wake: (() => void) | null = null
+    let settled = false
+    let failure: Error | null = null
+    const receivedText: string[] = []
+    let tokensOut = 0
+    const started = performance.now()
+
+    this.pending.set(id, {
+      resolve: () => {
+        settled = true
+        wake?.()
+      },
+      reject: (error) => {
+        failure = error
+        settled = true
+        wake?.()
+      },
+      onChunks: (chunks) => {
+        queue.push(...chunks)
+        wake?.()
+      },
+    })
+    const cancel = (): void => this.process?.send({ id, type: 'cancel' })
+    signal?.addEventListener('abort', cancel, { once: true })
+    this.process!.send({ id, type: 'generate', request })
+    if (signal?.aborted) cancel()
+
+    try {
+      for (;;) {
+        const chunk = queue.shift()
+        if (chunk) {
+          if (chunk.kind === 'tokens') {
+            receivedText.push(chunk.text)
+            tokensOut += chunk.count
+          }
+          yield chunk
+          continue
+        }
+        if (settled) break
+        await new Promise<void>((resolve) => (wake = resolve))
+        wake = null
+      }
+      const error = failure as Error | null
+      if (error instanceof AppError && error.code === 'engine-crashed' && tokensOut > 0) {
+        // Keep what was said: end the answer as cut off instead of throwing it away.
+        yield {
+          kind: 'done',
+          stats: { tokensIn: 0, tokensOut, imageTokens: 0, timeToFirstTokenMs: null, tokensPerSecond: null, totalMs: Math.round(performance.now() - started), stopReason: 'engine-crashed' },
+        }
+        return
+      }
+      if (error) throw error
+    } finally {
+      signal?.removeEventListener('abort', cancel)
+      this.pending.delete(id)
+    }
+  }
+
+  /** Stops the engine for good (app quit). */
+  async dispose(): Promise<void> {
+    this.stopped = true
+    this.process?.kill()
+    this.process = null
+  }
+
+  /** Kills the engine process as a crash would; for tests and a stuck native call. */
+  killForTesting(): void {
+    this.process?.kill()
+  }
+
+  private setState(state: EngineState): void {
+    this.current = state
+    this.options.onState?.(state)
+  }
+
+  private async call(message: EngineCall): Promise<unknown> {
+    await this.start()
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.process!.send({ ...message, id } as ToEngine)
+    })
+  }
+
+  private start(): Promise<void> {
+    if (this.stopped) return Promise.reject(new AppError('engine-crashed', 'The engine has been shut down.'))
+    if (this.ready) return this.ready
+    const child = this.options.spawn()
+    this.process = child
+    this.ready = new Promise<void>((resolve, reject) => {
+      child.onMessage((message) => {
+        if (message.type === 'ready') return resolve()
+        if (message.type === 'log') return this.options.log?.(message.line)
+        const pending = this.pending.get(message.id)
+        if (!pending) return
+        if (message.type === 'chunks') pending.onChunks?.(message.chunks)
+        else {
+          this.pending.delete(message.id)
+          if (message.type === 'result') pending.resolve(message.value)
+          else pending.reject(fromWireError(message.error))
+        }
+      })
+      child.onExit((code, signal) => {
+        reject(new AppError('engine-crashed', `The engine process could not start (exit ${code ?? signal}).`))
+        this.handleExit(child, code, signal)
+      })
+    })
+    return this.ready
+  }
+
+  private handleExit(child: EngineProcess, code: number | null, signal: string | null): void {
+    if (this.process !== child) return
+    this.process = null
+    this.ready = null
+    const how = signal ? `was killed (${signal})` : `exited with code ${code}`
+    const error = new AppError('engine-crashed', `The engine process ${how}. It has been restarted; try again.`)
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id)
+      pending.reject(error)
+    }
+    if (this.stopped) return
+    const reload = this.lastLoad
+    this.setState({ state: 'crashed', message: error.message, restarting: reload !== null })
+    if (!reload) return
+    // Bring the last model back in a fresh process so the next request just works.
+    this.call({ type: 'load', request: reload }).then(
+      (info) => this.setState({ state: 'ready', info: info as EngineInfo }),
+      (reloadError: unknown) => {
+        this.lastLoad = null
+        this.setState({ state: 'error', message: `The engine restarted but the model could not be reloaded: ${reloadError instanceof Error ? reloadError.message : String(reloadError)}` })
+      },
+    )
+  }
+}

@@ -1,0 +1,149 @@
+// The engine: one loaded model at a time, one generation at a time, behind one
+// interface whatever binding serves the model.
+import { availableParallelism } from 'node:os'
+import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
+import type { ChatMessage, EngineInfo, GenerateChunk, LoadRequest, Sampling } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
+import { defaultThreads } from './gpu.js'
+import { checkPair, inspectModelFile } from './model-files.js'
+import { loadTextBackend } from './text-backend.js'
+import type { Backend, BackendMessage, Engine, EngineOptions } from './types.js'
+import { loadVisionBackend } from './vision-backend.js'
+
+export function createEngine(options: EngineOptions = {}): Engine {
+  const threads = options.threads ?? defaultThreads(availableParallelism())
+  const llamas = new Map<string, Promise<Llama>>()
+  let backend: Backend | null = null
+  let budget: ImageBudget = DEFAULT_BUDGET
+  // Serialises load, unload and generate: the native contexts are not re-entrant.
+  let queue: Promise<unknown> = Promise.resolve()
+  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task, task)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  // build: 'never' — an app must not try to compile llama.cpp on a user's machine.
+  const llamaFor = (gpu: 'auto' | false): Promise<Llama> => {
+    const key = String(gpu)
+    let llama = llamas.get(key)
+    if (!llama) {
+      llama = getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) })
+      llama.catch(() => llamas.delete(key))
+      llamas.set(key, llama)
+    }
+    return llama
+  }
+
+  async function unloadCurrent(): Promise<void> {
+    const current = backend
+    backend = null
+    budget = DEFAULT_BUDGET
+    await current?.dispose()
+  }
+
+  return {
+    load(request: LoadRequest): Promise<EngineInfo> {
+      return exclusive(async () => {
+        const llama = await llamaFor(request.gpu ?? 'auto')
+        // Inspect both files before touching the loaded model, so a bad file keeps what works.
+        const model = await inspectModelFile(request.modelPath, llama, 'model')
+        const mmproj = request.mmprojPath ? await inspectModelFile(request.mmprojPath, llama, 'mmproj') : null
+        if (mmproj) checkPair(model, mmproj)
+        await unloadCurrent()
+        backend = mmproj ? await loadVisionBackend(model, mmproj, request, threads) : await loadTextBackend(llama, model, request, threads)
+        budget = mmproj?.imageBudget ?? DEFAULT_BUDGET
+        return backend.info
+      })
+    },
+
+    unload(): Promise<void> {
+      return exclusive(unloadCurrent)
+    },
+
+    info: () => backend?.info ?? null,
+
+    countTokens(text: string): Promise<number> {
+      return exclusive(async () => {
+        if (!backend) throw new AppError('no-model', 'No model is loaded.')
+        return backend.countTokens(text)
+      })
+    },
+
+    generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+      return generateStream(request, signal ?? new AbortController().signal)
+    },
+  }
+
+  async function* generateStream(request: { messages: ChatMessage[]; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<GenerateChunk> {
+    const chunks: GenerateChunk[] = []
+    let wake: (() => void) | null = null
+    let finished = false
+    let failure: unknown = null
+    const push = (chunk: GenerateChunk): void => {
+      chunks.push(chunk)
+      wake?.()
+    }
+    const started = performance.now()
+    let firstTokenAt: number | null = null
+
+    const done = exclusive(async () => {
+      const current = backend
+      if (!current) throw new AppError('no-model', 'No model is loaded. Choose a model first.')
+      const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
+      if (hasImages && !current.info.vision) {
+        throw new AppError('no-vision', 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.')
+      }
+      const messages: BackendMessage[] = []
+      for (const m of request.messages) {
+        const images = []
+        for (const image of m.images ?? []) images.push(await prepareImage(image.bytes, budget))
+        messages.push({ role: m.role, text: m.text, images })
+      }
+      const result = await current.generate({
+        messages,
+        sampling: request.sampling ?? {},
+        signal,
+        onTokens: (text, count) => {
+          firstTokenAt ??= performance.now()
+          push({ kind: 'tokens', text, count })
+        },
+      })
+      const totalMs = performance.now() - started
+      const genMs = firstTokenAt === null ? null : performance.now() - firstTokenAt
+      push({
+        kind: 'done',
+        stats: {
+          ...result,
+          timeToFirstTokenMs: firstTokenAt === null ? null : Math.round((firstTokenAt - started) * 10) / 10,
+          tokensPerSecond: genMs && result.tokensOut > 1 ? Math.round(((result.tokensOut - 1) / genMs) * 1000 * 10) / 10 : null,
+          totalMs: Math.round(totalMs),
+        },
+      })
+    })
+    done.then(
+      () => {
+        finished = true
+        wake?.()
+      },
+      (error: unknown) => {
+        failure = error
+        finished = true
+        wake?.()
+      },
+    )
+
+    for (;;) {
+      const chunk = chunks.shift()
+      if (chunk) {
+        yield chunk
+        continue
+      }
+      if (finished) break
+      await new Promise<void>((resolve) => (wake = resolve))
+      wake = null
+    }
+    if (failure) throw failure
+  }
+}

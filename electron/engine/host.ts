@@ -1,0 +1,81 @@
+// Entry of the engine process: an Electron utility process in the app, a forked Node
+// process in tests. A native crash or out-of-memory here takes down this process only.
+import { toWireError } from '../ipc/errors.js'
+import { createEngine } from './engine.js'
+import type { FromEngine, ToEngine } from './protocol.js'
+import type { GenerateChunk } from '../ipc/contract.js'
+
+interface ParentPort {
+  on(event: 'message', listener: (message: { data: unknown }) => void): void
+  postMessage(message: unknown): void
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+const send: (message: FromEngine) => void = parentPort
+  ? (m) => parentPort.postMessage(m)
+  : (m) => {
+      process.send?.(m)
+    }
+const onMessage = (listener: (m: ToEngine) => void): void => {
+  if (parentPort) parentPort.on('message', (e) => listener(e.data as ToEngine))
+  else process.on('message', (m) => listener(m as ToEngine))
+}
+
+const threads = process.env.ENGINE_THREADS ? Number(process.env.ENGINE_THREADS) : undefined
+const engine = createEngine({ threads, log: (line) => send({ type: 'log', line }) })
+const generations = new Map<number, AbortController>()
+
+async function run(message: ToEngine): Promise<void> {
+  switch (message.type) {
+    case 'load':
+      return send({ id: message.id, type: 'result', value: await engine.load(message.request) })
+    case 'unload':
+      await engine.unload()
+      return send({ id: message.id, type: 'result', value: null })
+    case 'count':
+      return send({ id: message.id, type: 'result', value: await engine.countTokens(message.text) })
+    case 'cancel':
+      generations.get(message.id)?.abort()
+      return
+    case 'generate': {
+      const controller = new AbortController()
+      generations.set(message.id, controller)
+      // Tokens that arrive in one turn of the event loop travel in one message: at
+      // thousands of tokens a second, a message per token would cost more than decoding.
+      let batch: GenerateChunk[] = []
+      let scheduled = false
+      const flush = (): void => {
+        scheduled = false
+        if (batch.length === 0) return
+        send({ id: message.id, type: 'chunks', chunks: batch })
+        batch = []
+      }
+      try {
+        for await (const chunk of engine.generate(message.request, controller.signal)) {
+          batch.push(chunk)
+          if (chunk.kind === 'done') flush()
+          else if (!scheduled) {
+            scheduled = true
+            setImmediate(flush)
+          }
+        }
+        flush()
+        send({ id: message.id, type: 'result', value: null })
+      } finally {
+        flush()
+        generations.delete(message.id)
+      }
+    }
+  }
+}
+
+onMessage((message) => {
+  run(message).catch((error: unknown) => {
+    if ('id' in message) send({ id: message.id, type: 'error', error: toWireError(error) })
+  })
+})
+
+// Under Node, exit with the parent; Electron ends utility processes itself.
+process.on('disconnect', () => process.exit(0))
+
+send({ type: 'ready', pid: process.pid })

@@ -1,0 +1,90 @@
+// The part of @fugood/llama.node this app uses. The package ships its TypeScript
+// sources rather than declarations, and they do not compile under our strict settings,
+// so tsconfig maps the module here (copied from its lib/binding.ts, v1.7.15).
+declare module '@fugood/llama.node' {
+  export type LibVariant = 'default' | 'vulkan' | 'cuda' | 'snapdragon'
+
+  export interface MessagePart {
+    type: string
+    text?: string
+    image_url?: { url?: string }
+  }
+  export interface ChatMessage {
+    role: string
+    content?: string | MessagePart[]
+  }
+
+  export interface LlamaModelOptions {
+    model: string
+    n_ctx?: number
+    n_batch?: number
+    n_threads?: number
+    n_gpu_layers?: number
+    n_parallel?: number
+    use_mmap?: boolean
+    lib_variant?: LibVariant
+  }
+
+  export interface LlamaCompletionOptions {
+    prompt?: string
+    messages?: ChatMessage[]
+    media_paths?: string | string[]
+    n_predict?: number
+    temperature?: number
+    top_k?: number
+    top_p?: number
+    seed?: number
+    stop?: string[]
+    ignore_eos?: boolean
+  }
+
+  export interface LlamaCompletionResult {
+    text: string
+    tokens_predicted: number
+    tokens_evaluated: number
+    truncated: boolean
+    context_full: boolean
+    interrupted: boolean
+    timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number; predicted_per_second: number }
+  }
+
+  export interface LlamaCompletionToken {
+    token: string
+  }
+
+  export interface TokenizeResult {
+    tokens: Int32Array
+    has_media: boolean
+    chunk_pos?: number[]
+    chunk_pos_media?: number[]
+  }
+
+  export interface FormattedChat {
+    type: 'jinja' | 'llama-chat'
+    prompt: string
+    has_media: boolean
+    media_paths?: string[]
+  }
+
+  export interface BackendDeviceInfo {
+    backend: string
+    type: string
+    deviceName: string
+    maxMemorySize: number
+  }
+
+  export interface LlamaContext {
+    getFormattedChat(messages: ChatMessage[], template?: string, params?: { jinja?: boolean; add_generation_prompt?: boolean }): FormattedChat
+    completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>
+    stopCompletion(): void
+    tokenize(text: string, options?: { media_paths?: string[] }): Promise<TokenizeResult>
+    initMultimodal(options: { path: string; use_gpu?: boolean }): boolean
+    getMultimodalSupport(): { vision: boolean; audio: boolean }
+    releaseMultimodal(): void
+    getUsedDevices(): string[]
+    release(): Promise<void>
+  }
+
+  export function loadModel(options: LlamaModelOptions, onProgress?: (progress: number) => void): Promise<LlamaContext>
+  export function getBackendDevicesInfo(variant?: LibVariant): Promise<BackendDeviceInfo[]>
+}

@@ -1,0 +1,128 @@
+// Reads a GGUF file's header before llama.cpp sees it, so a wrong, corrupt, truncated
+// or mismatched file gets a sentence that says what is wrong instead of a native error.
+import { open, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { GgufInsights, readGgufFileInfo, type Llama } from 'node-llama-cpp'
+import { AppError } from '../ipc/errors.js'
+import type { ImageBudget } from '../images/prepare.js'
+
+export interface ModelFileInfo {
+  path: string
+  kind: 'llm' | 'mmproj'
+  architecture: string
+  name: string | null
+  fileBytes: number
+  /** Sum of the tensors' sizes: how much the weights take in memory. */
+  weightBytes: number
+  totalLayers: number
+  trainContextSize: number | null
+  /** LLM: hidden size the projector must produce. mmproj: the size it produces. */
+  embeddingSize: number | null
+  projectorType: string | null
+  imageBudget: ImageBudget | null
+}
+
+type Metadata = Record<string, unknown>
+
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null)
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null)
+
+export async function inspectModelFile(path: string, llama: Llama, role: 'model' | 'mmproj'): Promise<ModelFileInfo> {
+  const label = role === 'model' ? 'Model file' : 'Vision projector (mmproj) file'
+  const name = basename(path)
+  const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new AppError('bad-model-file', error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`)
+  })
+  if (!stats.isFile()) throw new AppError('bad-model-file', `${label} ${name} is not a file.`)
+  if (stats.size === 0) throw new AppError('bad-model-file', `${label} ${name} is empty (0 bytes).`)
+
+  const magic = Buffer.alloc(4)
+  const handle = await open(path, 'r')
+  try {
+    await handle.read(magic, 0, 4, 0)
+  } finally {
+    await handle.close()
+  }
+  if (magic.toString('latin1') !== 'GGUF') throw new AppError('bad-model-file', `${label} ${name} is not a GGUF model file.`)
+
+  let info: Awaited<ReturnType<typeof readGgufFileInfo>>
+  try {
+    info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: true })
+  } catch (error) {
+    throw new AppError('bad-model-file', `${label} ${name} is corrupt or truncated: its header cannot be read (${firstLine(error)}).`, { cause: error })
+  }
+  const insights = await GgufInsights.from(info, llama)
+  const weightBytes = insights.modelSize
+  const needed = info.metadataSize + weightBytes
+  if (info.splicedParts === 1 && stats.size < needed) {
+    throw new AppError('bad-model-file', `${label} ${name} is incomplete: it has ${stats.size} of at least ${needed} bytes. Download it again.`)
+  }
+
+  const meta = info.metadata as unknown as Metadata
+  const general = (meta.general ?? {}) as Metadata
+  const architecture = text(general.architecture) ?? 'unknown'
+  const isMmproj = architecture === 'clip'
+  if (role === 'model' && isMmproj) throw new AppError('bad-model-file', `${name} is a vision projector (mmproj), not a language model. Choose it as the mmproj instead.`)
+  if (role === 'mmproj' && !isMmproj) throw new AppError('bad-model-file', `${name} is a language model (${architecture}), not a vision projector (mmproj).`)
+
+  if (isMmproj) {
+    const clip = (meta.clip ?? {}) as Metadata
+    const vision = (clip.vision ?? {}) as Metadata
+    if (clip.has_vision_encoder !== true) throw new AppError('bad-model-file', `${name} has no vision encoder (it may be an audio projector).`)
+    return {
+      path,
+      kind: 'mmproj',
+      architecture,
+      name: text(general.name),
+      fileBytes: stats.size,
+      weightBytes,
+      totalLayers: num(vision.block_count) ?? 0,
+      trainContextSize: null,
+      embeddingSize: num(vision.projection_dim),
+      projectorType: text(clip.projector_type) ?? text(vision.projector_type),
+      imageBudget: imageBudgetFrom(vision),
+    }
+  }
+
+  const arch = (meta[architecture] ?? {}) as Metadata
+  return {
+    path,
+    kind: 'llm',
+    architecture,
+    name: text(general.name),
+    fileBytes: stats.size,
+    weightBytes,
+    totalLayers: insights.totalLayers,
+    trainContextSize: insights.trainContextSize ?? null,
+    embeddingSize: num(arch.embedding_length),
+    projectorType: null,
+    imageBudget: null,
+  }
+}
+
+/** Refuses a projector built for another model: its output must match the LLM's hidden size. */
+export function checkPair(model: ModelFileInfo, mmproj: ModelFileInfo): void {
+  if (model.embeddingSize && mmproj.embeddingSize && model.embeddingSize !== mmproj.embeddingSize) {
+    throw new AppError(
+      'mmproj-mismatch',
+      `The vision projector ${basename(mmproj.path)} does not belong to ${basename(model.path)}: it produces ${mmproj.embeddingSize}-wide embeddings, the model expects ${model.embeddingSize}.`,
+    )
+  }
+}
+
+/**
+ * How many pixels the projector can use. Fixed-size encoders see image_size squared
+ * (tiling ones, preproc_image_size); dynamic-resolution ones declare image_max_pixels.
+ */
+function imageBudgetFrom(vision: Metadata): ImageBudget {
+  const imageSize = num(vision.image_size) ?? 448
+  const preproc = num(vision.preproc_image_size)
+  const maxPixels = num(vision.image_max_pixels)
+  if (maxPixels) return { maxSide: Math.max(imageSize, Math.ceil(Math.sqrt(maxPixels) * 2)), maxPixels }
+  const side = Math.max(imageSize, preproc ?? 0)
+  return { maxSide: side, maxPixels: side * side }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200)
+}

@@ -1,0 +1,47 @@
+import type { ChatMessage, EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling } from '../ipc/contract.js'
+
+/** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
+export interface PreparedImage {
+  data: Buffer
+  mime: 'image/jpeg' | 'image/png'
+  width: number
+  height: number
+}
+
+export interface BackendMessage {
+  role: 'system' | 'user' | 'assistant'
+  text: string
+  images: PreparedImage[]
+}
+
+export interface BackendGeneration {
+  messages: BackendMessage[]
+  sampling: Sampling
+  signal: AbortSignal
+  /** Called as text arrives; count is how many tokens produced it. */
+  onTokens(text: string, count: number): void
+}
+
+export type BackendResult = Omit<GenerationStats, 'timeToFirstTokenMs' | 'tokensPerSecond' | 'totalMs'>
+
+/** One loaded model in one binding. The engine picks the binding; callers see only Engine. */
+export interface Backend {
+  readonly info: EngineInfo
+  generate(request: BackendGeneration): Promise<BackendResult>
+  countTokens(text: string): Promise<number>
+  dispose(): Promise<void>
+}
+
+export interface EngineOptions {
+  /** CPU threads for generation; default leaves one core for the UI. */
+  threads?: number
+  log?: (line: string) => void
+}
+
+export interface Engine {
+  load(request: LoadRequest): Promise<EngineInfo>
+  unload(): Promise<void>
+  generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+  countTokens(text: string): Promise<number>
+  info(): EngineInfo | null
+}

@@ -1,0 +1,64 @@
+// The image pipeline in front of the model: decode safely, fix orientation, flatten
+// alpha, and downscale to what the projector can use, so a 4K screenshot never turns
+// into thousands of image tokens.
+import sharp, { type Metadata } from 'sharp'
+import { AppError } from '../ipc/errors.js'
+import type { PreparedImage } from '../engine/types.js'
+
+/** Decoding more than this is refused: it guards against decompression bombs. */
+export const MAX_INPUT_PIXELS = 100_000_000
+/** Whatever the projector says, never hand the model more than this on the long side. */
+export const MAX_SIDE = 2048
+
+export interface ImageBudget {
+  /** Longest side in pixels. */
+  maxSide: number
+  /** Total pixels, for projectors with a dynamic resolution. */
+  maxPixels: number
+}
+
+export const DEFAULT_BUDGET: ImageBudget = { maxSide: 1024, maxPixels: 1024 * 1024 }
+
+export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage> {
+  if (bytes.byteLength === 0) throw new AppError('bad-image', 'The image is empty (0 bytes).')
+  const input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false })
+  let meta: Metadata
+  try {
+    // Header only, without the pixel limit, so an oversized image can be named as such.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata()
+  } catch (error) {
+    throw new AppError('bad-image', `This file is not an image that can be read (${reason(error)}).`, { cause: error })
+  }
+  const { width, height } = orientedSize(meta)
+  if (!width || !height) throw new AppError('bad-image', 'The image has no size; it may be corrupt.')
+  if (width * height > MAX_INPUT_PIXELS) {
+    throw new AppError('bad-image', `The image is too large: ${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_INPUT_PIXELS / 1e6}.`)
+  }
+  const scale = Math.min(1, Math.min(budget.maxSide, MAX_SIDE) / Math.max(width, height), Math.sqrt(budget.maxPixels / (width * height)))
+  const outW = Math.max(1, Math.round(width * scale))
+  const outH = Math.max(1, Math.round(height * scale))
+  try {
+    const { data, info } = await input
+      .rotate() // apply EXIF orientation
+      .resize(outW, outH, { fit: 'fill', kernel: 'lanczos3' })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .jpeg({ quality: 92, mozjpeg: false })
+      .toBuffer({ resolveWithObject: true })
+    return { data, mime: 'image/jpeg', width: info.width, height: info.height }
+  } catch (error) {
+    throw new AppError('bad-image', `The image could not be decoded; it may be corrupt or truncated (${reason(error)}).`, { cause: error })
+  }
+}
+
+/** Width and height as displayed, after EXIF orientation 5-8 swaps them. */
+function orientedSize(meta: Metadata): { width: number; height: number } {
+  const w = meta.width ?? 0
+  const h = meta.height ?? 0
+  return (meta.orientation ?? 1) >= 5 ? { width: h, height: w } : { width: w, height: h }
+}
+
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.split('\n')[0]!.slice(0, 200)
+}
