@@ -1,0 +1,126 @@
+// Runs the built renderer in Debian's Chromium against the real main-side services:
+// the same router, services and engine process that main registers on IPC.
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { extname, join, normalize, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '../../electron/ipc/contract.js'
+import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
+import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
+import { createServices } from '../../electron/services/services.js'
+import type { EngineClient } from '../../electron/engine/client.js'
+import { startEngine } from '../support/engine.js'
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+const RENDERER = join(ROOT, 'out/renderer')
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const ARTIFACTS = join(ROOT, 'test-results')
+
+/** Why browser tests cannot run here, or null when they can. */
+export function browserSkipReason(): string | null {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+  if (!existsSync(join(RENDERER, 'index.html'))) return 'the renderer is not built (run npm run build)'
+  return null
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' }
+
+function serveRenderer(): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '')
+    const file = join(RENDERER, path || 'index.html')
+    if (!file.startsWith(RENDERER)) return void res.writeHead(403).end()
+    readFile(file).then(
+      (body) => res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CONTENT_SECURITY_POLICY }).end(body),
+      () => res.writeHead(404).end(),
+    )
+  })
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)))
+}
+
+function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode)
+  if (value && typeof value === 'object') {
+    const bytes = (value as { __bytes?: unknown }).__bytes
+    if (typeof bytes === 'string') return new Uint8Array(Buffer.from(bytes, 'base64'))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]))
+  }
+  return value
+}
+
+export interface Harness {
+  origin: string
+  engine: EngineClient
+  router: Router
+  browser: Browser
+  openApp(options?: { colorScheme?: 'light' | 'dark' }): Promise<Page>
+  close(): Promise<void>
+}
+
+export async function startHarness(): Promise<Harness> {
+  const server = await serveRenderer()
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const pages = new Set<Page>()
+  const push = <C extends PushChannel>(channel: C, payload: PushEvents[C]): void => {
+    for (const page of pages) void page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const).catch(() => undefined)
+  }
+  const engine = startEngine((state) => push('engine:state', state))
+  const router = createRouter({
+    ...createServices({ engine, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    isTrustedSender: (url) => url.startsWith(`${origin}/`),
+  })
+  const bridgeScript = (
+    await build({ entryPoints: [join(ROOT, 'test/browser/page-bridge.ts')], bundle: true, write: false, format: 'iife', target: 'chrome120', logLevel: 'silent' })
+  ).outputFiles[0]!.text
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+  })
+  let nextSenderId = 1
+
+  return {
+    origin,
+    engine,
+    router,
+    browser,
+    async openApp({ colorScheme = 'light' } = {}) {
+      const context = await browser.newContext({ colorScheme, viewport: { width: 1100, height: 760 } })
+      const page = await context.newPage()
+      const senderId = nextSenderId++
+      // Events reach the page in order, as IPC delivers them.
+      let delivery = Promise.resolve()
+      const sender = (url: string): Sender => ({
+        id: senderId,
+        url,
+        send: (channel, payload) => {
+          delivery = delivery.then(() => page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const)).catch(() => undefined)
+        },
+      })
+      await page.exposeBinding('__assistantCall', async ({ frame }, channel: string, payload: unknown) => {
+        const from = sender(frame.url())
+        const data = decode(payload)
+        if (channel === STREAM_START) return router.startStream(from, data)
+        if (channel === STREAM_CANCEL) return router.cancelStream(from, data)
+        return router.invoke(from, channel, data)
+      })
+      await page.addInitScript({ content: bridgeScript })
+      page.on('close', () => {
+        pages.delete(page)
+        router.releaseSender(senderId)
+      })
+      pages.add(page)
+      await page.goto(`${origin}/index.html`)
+      return page
+    },
+    async close() {
+      await browser.close()
+      await engine.dispose()
+      await new Promise((ok) => server.close(ok))
+    },
+  }
+}
