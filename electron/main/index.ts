@@ -8,7 +8,7 @@ import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
 import { createServices } from '../services/services.js'
 import { utilityEngineSpawner } from './engine-process.js'
-import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
+import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents } from './security.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')
@@ -66,7 +66,20 @@ function createChatWindow(): BrowserWindow {
     show: false,
     title: 'Local Vision Assistant',
     backgroundColor: '#1b1d22',
-    webPreferences: secureWebPreferences(join(here, '../preload/index.cjs')),
+    // Written out here, not built by a helper, so electronegativity can check each one.
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
+    },
   })
   windows.add(win)
   const id = win.webContents.id
@@ -90,7 +103,7 @@ app.on('web-contents-created', (_event, contents) => {
 })
 
 app.whenReady().then(() => {
-  hardenSession(session.defaultSession, isOurs)
+  hardenSession(session.defaultSession, isOurs, app.isPackaged ? undefined : devServerUrl)
   registerIpc()
   createChatWindow()
   app.on('activate', () => {

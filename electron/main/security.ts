@@ -1,5 +1,5 @@
 // Electron's security defaults in one place: what our windows may load, reach and ask for.
-import type { BrowserWindow, Session, WebContents } from 'electron'
+import type { Session, WebContents } from 'electron'
 
 /** Where our own pages come from: the packaged files, or the dev server in development. */
 export function createOriginCheck(devServerUrl: string | undefined, rendererDir: string): (url: string) => boolean {
@@ -16,24 +16,17 @@ export function createOriginCheck(devServerUrl: string | undefined, rendererDir:
   }
 }
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'", // Svelte transitions set inline styles
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob: mediastream:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ')
+// Same policy as the meta tag in renderer/index.html (file:// pages get no headers).
+// Svelte writes styles through the CSSOM, which style-src does not govern, so no 'unsafe-inline'.
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
 
 /** Permissions our windows use: the camera for frames, screen capture for screenshots. */
 const GRANTED = new Set(['media', 'display-capture'])
 
-export function hardenSession(session: Session, isOurs: (url: string) => boolean): void {
+export function hardenSession(session: Session, isOurs: (url: string) => boolean, devServerUrl?: string): void {
+  // In development the dev server's hot-reload socket is ours too.
+  const devSocket = devServerUrl ? `ws://${new URL(devServerUrl).host}/` : null
   session.setPermissionRequestHandler((webContents, permission, callback) => {
     callback(GRANTED.has(permission) && isOurs(webContents.getURL()))
   })
@@ -44,7 +37,7 @@ export function hardenSession(session: Session, isOurs: (url: string) => boolean
   // No remote content: anything that is not our own page or an inline image is refused.
   session.webRequest.onBeforeRequest((details, callback) => {
     const url = details.url
-    const allowed = isOurs(url) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('devtools:')
+    const allowed = isOurs(url) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('devtools:') || (devSocket !== null && url.startsWith(devSocket))
     callback({ cancel: !allowed })
   })
 }
@@ -72,17 +65,4 @@ export function isSafeExternalLink(url: string): boolean {
   }
 }
 
-export const secureWebPreferences = (preload: string): Electron.WebPreferences => ({
-  preload,
-  contextIsolation: true,
-  sandbox: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  experimentalFeatures: false,
-  webviewTag: false,
-  spellcheck: false,
-})
 
-export type { BrowserWindow }

@@ -1,0 +1,33 @@
+// Runs @doyensec/electronegativity on the app's own sources and fails on any finding
+// that security/electronegativity-allow.json does not explain.
+import { execFileSync } from 'node:child_process'
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+const allow = JSON.parse(readFileSync(join(root, 'security/electronegativity-allow.json'), 'utf8'))
+const stage = mkdtempSync(join(tmpdir(), 'electronegativity-'))
+const report = join(stage, 'report.sarif')
+try {
+  // Only our code (and package.json, for the Electron version): never node_modules.
+  for (const part of ['electron', 'renderer/index.html', 'renderer/src', 'package.json']) cpSync(join(root, part), join(stage, 'app', part), { recursive: true })
+  execFileSync(join(root, 'node_modules/.bin/electronegativity'), ['-i', join(stage, 'app'), '-r', '-v', 'false', '-x', 'AvailableSecurityFixesGlobalCheck', '-o', report], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const sarif = JSON.parse(readFileSync(report, 'utf8'))
+  const findings = sarif.runs[0].results.map((r) => {
+    const where = r.locations[0].physicalLocation
+    return { check: r.ruleId, file: where.artifactLocation.uri, line: where.region?.startLine ?? 0, message: r.message.text }
+  })
+  const explained = (f) => allow.find((a) => a.check === f.check && a.file === f.file)
+  const unexplained = findings.filter((f) => !explained(f))
+  for (const f of findings) console.log(`${explained(f) ? 'allowed' : 'FINDING'} ${f.check} ${f.file}:${f.line} ${explained(f) ? `(${explained(f).reason})` : f.message}`)
+  const stale = allow.filter((a) => !findings.some((f) => f.check === a.check && f.file === a.file))
+  for (const a of stale) console.log(`stale allow-list entry (no longer found): ${a.check} ${a.file}`)
+  if (unexplained.length || stale.length) {
+    console.error(`electronegativity: ${unexplained.length} unexplained finding(s), ${stale.length} stale allow-list entr(ies)`)
+    process.exit(1)
+  }
+  console.log(`electronegativity: ${findings.length} finding(s), all explained in security/electronegativity-allow.json`)
+} finally {
+  rmSync(stage, { recursive: true, force: true })
+}
