@@ -24,6 +24,8 @@ const onMessage = (listener: (m: ToEngine) => void): void => {
 const threads = process.env.ENGINE_THREADS ? Number(process.env.ENGINE_THREADS) : undefined
 const engine = createEngine({ threads, log: (line) => send({ type: 'log', line }) })
 const generations = new Map<number, AbortController>()
+/** One frame at 60 Hz: batching below what a person can see. */
+const FLUSH_INTERVAL_MS = 16
 
 async function run(message: ToEngine): Promise<void> {
   switch (message.type) {
@@ -40,24 +42,31 @@ async function run(message: ToEngine): Promise<void> {
     case 'generate': {
       const controller = new AbortController()
       generations.set(message.id, controller)
-      // Tokens that arrive in one turn of the event loop travel in one message: at
-      // thousands of tokens a second, a message per token would cost more than decoding.
+      // Throttled to one message per frame: the first tokens go out at once, later ones
+      // travel together. A message per token (thousands a second) would cost the native
+      // decode loop, which node-llama-cpp drives from this thread, more than decoding.
       let batch: GenerateChunk[] = []
-      let scheduled = false
+      let timer: NodeJS.Timeout | null = null
+      let lastFlush = 0
       const flush = (): void => {
-        scheduled = false
+        if (timer) clearTimeout(timer)
+        timer = null
         if (batch.length === 0) return
+        lastFlush = performance.now()
         send({ id: message.id, type: 'chunks', chunks: batch })
         batch = []
+      }
+      const schedule = (): void => {
+        if (timer) return
+        const wait = FLUSH_INTERVAL_MS - (performance.now() - lastFlush)
+        if (wait <= 0) flush()
+        else timer = setTimeout(flush, wait)
       }
       try {
         for await (const chunk of engine.generate(message.request, controller.signal)) {
           batch.push(chunk)
           if (chunk.kind === 'done') flush()
-          else if (!scheduled) {
-            scheduled = true
-            setImmediate(flush)
-          }
+          else schedule()
         }
         flush()
         send({ id: message.id, type: 'result', value: null })

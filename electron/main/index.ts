@@ -66,6 +66,7 @@ function createChatWindow(): BrowserWindow {
     show: false,
     title: 'Local Vision Assistant',
     backgroundColor: '#1b1d22',
+    icon: join(here, '../../resources/icon.png'),
     // Written out here, not built by a helper, so electronegativity can check each one.
     webPreferences: {
       preload: join(here, '../preload/index.cjs'),

@@ -1,9 +1,11 @@
 // Runs in the page under test: builds `window.assistant` with the real preload bridge
 // over a Playwright binding instead of Electron IPC. Only the transport differs.
+import type { AssistantBridge } from '../../electron/ipc/contract'
 import { createBridge } from '../../electron/preload/bridge'
 
 declare global {
   interface Window {
+    assistant: AssistantBridge
     __assistantCall(channel: string, payload: unknown): Promise<unknown>
     __assistantEmit(channel: string, payload: unknown): void
   }

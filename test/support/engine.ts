@@ -5,9 +5,9 @@ import type { ChatMessage, GenerateChunk, GenerationStats, Sampling } from '../.
 import { EngineClient } from '../../electron/engine/client.js'
 import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
 
-export function startEngine(onState?: ConstructorParameters<typeof EngineClient>[0]['onState']): EngineClient {
-  const debug = process.env.ENGINE_DEBUG ? (text: string) => process.stderr.write(text) : undefined
-  return new EngineClient({ spawn: nodeEngineSpawner({ ENGINE_THREADS: '1' }, debug), onState })
+export function startEngine(onState?: ConstructorParameters<typeof EngineClient>[0]['onState'], built = false): EngineClient {
+  const onOutput = process.env.ENGINE_DEBUG ? (text: string) => void process.stderr.write(text) : undefined
+  return new EngineClient({ spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1' }, onOutput, built }), onState })
 }
 
 export interface Collected {

@@ -1,0 +1,197 @@
+// npm run bench:engine — the engine's figures on the generated tiny models, as JSON:
+// full-stack throughput against the binding called directly, cancel latency, first-
+// token overhead, load and image-encode times. Runs the variants side by side.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { MessageChannel, Worker } from 'node:worker_threads'
+import { availableParallelism, cpus } from 'node:os'
+import { getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp'
+import { loadModel } from '@fugood/llama.node'
+import { createRouter, type Sender } from '../electron/ipc/router.js'
+import { createServices } from '../electron/services/services.js'
+import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
+import { ensureFixtures } from '../test/fixtures/generate.js'
+import { startEngine } from '../test/support/engine.js'
+import { solidPng } from '../test/support/images.js'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7)
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 2000)
+const THREADS = 1 // the engine's default on this 2-core machine (one core left for the app)
+const PROMPT = 'Describe what a local desktop assistant does, in detail.'
+const sampling = { maxTokens: TOKENS, temperature: 0, seed: 11 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
+
+const fx = await ensureFixtures()
+
+// --- the binding, called directly in this process ---------------------------------
+const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
+const directModel = await llama.loadModel({ modelPath: fx.textModel, gpuLayers: 0 })
+const directContext = await directModel.createContext({ contextSize: 4096, threads: THREADS })
+const directChat = new LlamaChat({ contextSequence: directContext.getSequence() })
+
+// The baseline streams the answer's text as any caller must (onTextChunk) and counts
+// tokens (onToken). withoutText drops onTextChunk, for reference: node-llama-cpp's
+// detokenizing and stop-trigger checks cost a few percent themselves.
+async function direct(withoutText = false): Promise<{ tokensPerSecond: number; firstTokenMs: number }> {
+  let tokens = 0
+  let text = ''
+  let firstAt: number | null = null
+  const started = performance.now()
+  await directChat.generateResponse([{ type: 'user', text: PROMPT }], {
+    ...sampling,
+    onToken: (t) => {
+      firstAt ??= performance.now()
+      tokens += t.length
+    },
+    ...(withoutText ? {} : { onTextChunk: (chunk: string) => void (text += chunk) }),
+  })
+  if (!withoutText && text.length === 0) throw new Error('no text streamed')
+  const end = performance.now()
+  return { tokensPerSecond: (tokens - 1) / ((end - firstAt!) / 1000), firstTokenMs: firstAt! - started }
+}
+
+// --- the full stack: engine process -> main's router -> renderer (worker) ----------
+// The engine runs from the built bundle, as in the app (npm run bench:engine builds first).
+const engine = startEngine(undefined, true)
+const router = createRouter({
+  ...createServices({ engine, appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  isTrustedSender: () => true,
+})
+const { port1: mainPort, port2: rendererPort } = new MessageChannel()
+const sender: Sender = { id: 1, url: 'bench://renderer', send: (channel, payload) => mainPort.postMessage({ channel, payload }) }
+mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
+  const value = m.channel === STREAM_START ? await router.startStream(sender, m.payload) : m.channel === STREAM_CANCEL ? await router.cancelStream(sender, m.payload) : await router.invoke(sender, m.channel, m.payload)
+  mainPort.postMessage({ reply: m.call, value })
+})
+const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), { workerData: { port: rendererPort }, transferList: [rendererPort] })
+
+interface StackResult {
+  tokens: number
+  totalMs: number
+  firstMs: number | null
+  cancelToDoneMs: number | null
+  stats: GenerationStats
+}
+function stack(request: GenerateRequest, cancelAfterTokens?: number): Promise<StackResult> {
+  return new Promise((resolve, reject) => {
+    renderer.once('message', (m: { kind: string } & StackResult & { error?: unknown }) => (m.kind === 'done' ? resolve(m) : reject(new Error(JSON.stringify(m.error)))))
+    renderer.postMessage({ request, cancelAfterTokens })
+  })
+}
+const stackTokensPerSecond = (r: StackResult): number => (r.tokens - 1) / ((r.totalMs - r.firstMs!) / 1000)
+
+let loadStarted = performance.now()
+const textInfo = await engine.load({ modelPath: fx.textModel, gpu: false })
+const textLoadMs = performance.now() - loadStarted
+const ask: GenerateRequest = { messages: [{ role: 'user', text: PROMPT }], sampling }
+
+// Warm both paths once, then alternate them so drift hits both alike.
+await direct()
+await stack(ask)
+const directRuns: { tokensPerSecond: number; firstTokenMs: number }[] = []
+const tokensOnlyRuns: number[] = []
+const stackRuns: StackResult[] = []
+for (let i = 0; i < RUNS; i++) {
+  directRuns.push(await direct())
+  stackRuns.push(await stack(ask))
+  tokensOnlyRuns.push((await direct(true)).tokensPerSecond)
+}
+const directTps = median(directRuns.map((r) => r.tokensPerSecond))
+const stackTps = median(stackRuns.map(stackTokensPerSecond))
+
+// First token: the renderer's wait against the engine's own (binding) first token.
+const firstTokenOverheads = stackRuns.map((r) => r.firstMs! - r.stats.timeToFirstTokenMs!)
+
+const cancels: number[] = []
+for (let i = 0; i < RUNS; i++) {
+  const r = await stack({ ...ask, sampling: { ...sampling, maxTokens: 20_000 } }, 100)
+  if (r.stats.stopReason !== 'cancelled') throw new Error(`cancel run ended with ${r.stats.stopReason}`)
+  cancels.push(r.cancelToDoneMs!)
+}
+
+// Vision: load, image encode (first token with an image against without), tokens/s.
+loadStarted = performance.now()
+const visionInfo = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+const visionLoadMs = performance.now() - loadStarted
+const image = await solidPng(1920, 1080, '#446688')
+const withImage: number[] = []
+const withoutImage: number[] = []
+for (let i = 0; i < RUNS; i++) {
+  // A new prompt each run defeats the prompt cache, so the image is encoded every time.
+  const a = await stack({ messages: [{ role: 'user', text: `${PROMPT} ${i}`, images: [{ bytes: image }] }], sampling: { ...sampling, maxTokens: 8 } })
+  const b = await stack({ messages: [{ role: 'user', text: `${PROMPT} ${i} again` }], sampling: { ...sampling, maxTokens: 8 } })
+  withImage.push(a.stats.timeToFirstTokenMs!)
+  withoutImage.push(b.stats.timeToFirstTokenMs!)
+}
+
+// Throughput of the vision path against llama.node called directly, same prompt, alternating.
+const direct2 = await loadModel({ model: fx.textModel, n_ctx: 4096, n_gpu_layers: 0, n_threads: THREADS })
+const prompt = `<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`
+async function directVision(): Promise<number> {
+  let n = 0
+  let firstAt = 0
+  await direct2.completion({ prompt, n_predict: TOKENS, temperature: 0, seed: 11 }, () => {
+    if (n++ === 0) firstAt = performance.now()
+  })
+  return (n - 1) / ((performance.now() - firstAt) / 1000)
+}
+await directVision()
+const llamaNodeTps: number[] = []
+const visionTps: number[] = []
+for (let i = 0; i < RUNS; i++) {
+  llamaNodeTps.push(await directVision())
+  visionTps.push(stackTokensPerSecond(await stack(ask)))
+}
+await direct2.release()
+
+const report = JSON.stringify(
+    {
+      machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version, gpu: 'none' },
+      runs: RUNS,
+      tokensPerRun: TOKENS,
+      threads: THREADS,
+      textModel: {
+        binding: textInfo.binding,
+        loadMs: round(textLoadMs),
+        modelLoadMs: textInfo.loadMs,
+        directTokensPerSecond: round(directTps),
+        fullStackTokensPerSecond: round(stackTps),
+        throughputRatio: round(stackTps / directTps, 3),
+        directTokensOnlyTokensPerSecond: round(median(tokensOnlyRuns)),
+        directFirstTokenMs: round(median(directRuns.map((r) => r.firstTokenMs))),
+        firstTokenOverheadMs: round(median(firstTokenOverheads), 2),
+        cancelToDoneMs: round(median(cancels), 2),
+        cancelToDoneMaxMs: round(Math.max(...cancels), 2),
+      },
+      visionModel: {
+        binding: visionInfo.binding,
+        loadMs: round(visionLoadMs),
+        modelLoadMs: visionInfo.loadMs,
+        firstTokenWithImageMs: round(median(withImage), 2),
+        firstTokenWithoutImageMs: round(median(withoutImage), 2),
+        imageEncodeMs: round(median(withImage) - median(withoutImage), 2),
+        imageTokens: 16,
+        directTokensPerSecond: round(median(llamaNodeTps)),
+        fullStackTokensPerSecond: round(median(visionTps)),
+        throughputRatio: round(median(visionTps) / median(llamaNodeTps), 3),
+      },
+    },
+    null,
+    2,
+  )
+// llama.node's native logs also go to stdout, so the report is printed last and saved.
+await mkdir(new URL('./results/', import.meta.url), { recursive: true })
+await writeFile(new URL('./results/engine.json', import.meta.url), report)
+console.log(report)
+
+await renderer.terminate()
+await engine.dispose()
+directChat.dispose()
+await directContext.dispose()
+await directModel.dispose()
+process.exit(0)
