@@ -1,29 +1,16 @@
 // Text-only models through node-llama-cpp: GPU auto-selection, layer fitting, the
 // model's own chat template, prefix reuse across turns.
-import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp'
+import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext } from 'node-llama-cpp'
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { ModelFileInfo } from './model-files.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
-import { backendName, describeLoadError } from './gpu.js'
+import { backendName, describeLoadError, loadWithFallback, type GpuLayers } from './gpu.js'
 
 export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request: LoadRequest, threads: number): Promise<Backend> {
   const started = performance.now()
-  const attempts: (number | 'auto')[] = llama.gpu === false ? [0] : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? ['auto', 0] : [request.gpuLayers, 'auto', 0]
-  let model: LlamaModel | null = null
-  let fallback: string | null = null
-  let lastError: unknown
-  for (const gpuLayers of attempts) {
-    try {
-      model = await llama.loadModel({ modelPath: file.path, gpuLayers })
-      break
-    } catch (error) {
-      lastError = error
-      fallback = `Loading with ${gpuLayers} GPU layers failed (${describeLoadError(error)}); retried with fewer.`
-    }
-  }
-  if (!model) throw new AppError('model-load-failed', `The model could not be loaded: ${describeLoadError(lastError)}`, { cause: lastError })
-  if (fallback && model.gpuLayers === 0 && llama.gpu !== false) fallback = `${fallback} Running on the CPU.`
+  const attempts: GpuLayers[] = llama.gpu === false ? [0] : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? ['auto', 0] : [request.gpuLayers, 'auto', 0]
+  const { value: model, fallback } = await loadWithFallback(attempts, (gpuLayers) => llama.loadModel({ modelPath: file.path, gpuLayers }))
 
   let context: LlamaContext
   try {

@@ -1,10 +1,10 @@
 // Models with an mmproj, through @fugood/llama.node, which exposes llama.cpp's
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
-import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions, type LlamaContext } from '@fugood/llama.node'
+import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions } from '@fugood/llama.node'
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
-import { backendName, describeLoadError } from './gpu.js'
+import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
 import type { ModelFileInfo } from './model-files.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
@@ -36,38 +36,27 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
   const started = performance.now()
   const device = await pickVariant(request.gpu !== false)
   const allLayers = model.totalLayers + 1 // +1: the output layer
+  const contextSize = request.contextSize ?? Math.min(8192, model.trainContextSize ?? 4096)
   const wanted = device.backend === 'cpu' ? 0 : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? allLayers : request.gpuLayers
   // Out of memory on load: halve the offloaded layers, then run on the CPU, and say so.
-  const attempts = [...new Set([wanted, Math.floor(wanted / 2), 0])]
-  const contextSize = request.contextSize ?? Math.min(8192, model.trainContextSize ?? 4096)
-  let ctx: LlamaContext | null = null
-  let gpuLayers = 0
-  let fallback: string | null = null
-  let lastError: unknown
-  for (const layers of attempts) {
-    try {
-      ctx = await loadModel({ model: model.path, n_ctx: contextSize, n_gpu_layers: layers, n_threads: threads, n_parallel: 1, lib_variant: device.variant })
-      gpuLayers = layers
-      break
-    } catch (error) {
-      lastError = error
-      fallback = `Loading with ${layers} GPU layers failed (${describeLoadError(error)}); retried with fewer.`
-    }
-  }
-  if (!ctx) throw new AppError('model-load-failed', `The model could not be loaded: ${describeLoadError(lastError)}`, { cause: lastError })
-  if (fallback && gpuLayers === 0 && device.backend !== 'cpu') fallback = `${fallback} Running on the CPU.`
+  const loadedWith = await loadWithFallback([wanted, Math.floor(wanted / 2), 0], (layers) =>
+    loadModel({ model: model.path, n_ctx: contextSize, n_gpu_layers: Number(layers), n_threads: threads, n_parallel: 1, lib_variant: device.variant }),
+  )
+  const loaded = loadedWith.value
+  const gpuLayers = Number(loadedWith.layers)
+  const fallback = loadedWith.fallback
 
   let ok = false
+  let lastError: unknown = null
   try {
-    ok = ctx.initMultimodal({ path: mmproj.path, use_gpu: gpuLayers > 0 })
+    ok = loaded.initMultimodal({ path: mmproj.path, use_gpu: gpuLayers > 0 })
   } catch (error) {
     lastError = error
   }
-  if (!ok || !ctx.getMultimodalSupport().vision) {
-    await ctx.release()
+  if (!ok || !loaded.getMultimodalSupport().vision) {
+    await loaded.release()
     throw new AppError('model-load-failed', `The vision projector ${mmproj.path} could not be initialised for this model${lastError ? ` (${describeLoadError(lastError)})` : ''}.`)
   }
-  const loaded = ctx
   const totalMs = Math.round(performance.now() - started)
 
   return {
