@@ -1,13 +1,15 @@
 // npm run bench:engine — the engine's figures on the generated tiny models, as JSON:
 // full-stack throughput against the binding called directly, cancel latency, first-
 // token overhead, load and image-encode times. Runs the variants side by side.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { MessageChannel, Worker } from 'node:worker_threads'
-import { availableParallelism, cpus } from 'node:os'
+import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp'
 import { loadModel } from '@fugood/llama.node'
 import { createRouter, type Sender } from '../electron/ipc/router.js'
 import { createServices } from '../electron/services/services.js'
+import { ChatStore } from '../electron/chats/store.js'
 import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
@@ -59,7 +61,7 @@ async function direct(withoutText = false): Promise<{ tokensPerSecond: number; f
 // The engine runs from the built bundle, as in the app (npm run bench:engine builds first).
 const engine = startEngine(undefined, true)
 const router = createRouter({
-  ...createServices({ engine, appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ engine, chats: new ChatStore(await mkdtemp(join(tmpdir(), 'bench-chats-'))), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

@@ -58,6 +58,67 @@ export const LoadRequest = z.strictObject({
 })
 export type LoadRequest = z.infer<typeof LoadRequest>
 
+/** Ids the renderer may name: strict formats, so none can reach outside its folder. */
+export const ChatId = z.uuid()
+export const MessageId = z.uuid()
+export const ImageId = z.string().regex(/^[0-9a-f]{32}$/, 'not an image id')
+
+export const ChatSend = z.strictObject({
+  chatId: ChatId,
+  text: Text.min(1, 'the message is empty'),
+  images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+  sampling: Sampling.optional(),
+})
+export const ChatRegenerate = z.strictObject({ chatId: ChatId, messageId: MessageId, sampling: Sampling.optional() })
+export const ChatEdit = z.strictObject({ chatId: ChatId, messageId: MessageId, text: Text.min(1, 'the message is empty'), sampling: Sampling.optional() })
+
+export interface StoredImage {
+  id: string
+  mime: string
+  width: number
+  height: number
+  bytes: number
+  name: string | null
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'cut-off' | 'error'
+
+export interface StoredMessage {
+  id: string
+  role: 'user' | 'assistant'
+  text: string
+  images: StoredImage[]
+  createdAt: string
+  status: MessageStatus
+  stats: GenerationStats | null
+  error: string | null
+  /** The model file that wrote an answer. */
+  model: string | null
+}
+
+export interface Conversation {
+  version: 1
+  id: string
+  title: string
+  createdAt: string
+  updatedAt: string
+  systemPrompt: string
+  messages: StoredMessage[]
+}
+
+export interface ChatSummary {
+  id: string
+  title: string
+  updatedAt: string
+  messageCount: number
+  preview: string
+}
+
+export type ChatChunk =
+  | { kind: 'message'; message: StoredMessage }
+  | { kind: 'tokens'; messageId: string; text: string; count: number }
+  | { kind: 'done'; message: StoredMessage }
+
 export type Backend = 'cpu' | 'cuda' | 'vulkan' | 'metal'
 
 export interface EngineInfo {
@@ -111,6 +172,12 @@ export const invokeChannels = {
   'engine:status': { request: z.undefined() },
   'engine:load': { request: LoadRequest },
   'engine:unload': { request: z.undefined() },
+  'chats:list': { request: z.strictObject({ query: z.string().max(200).optional() }) },
+  'chats:get': { request: z.strictObject({ id: ChatId }) },
+  'chats:create': { request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
+  'chats:update': { request: z.strictObject({ id: ChatId, title: z.string().trim().min(1).max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
+  'chats:delete': { request: z.strictObject({ id: ChatId }) },
+  'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
 } as const
 
 export interface InvokeResponses {
@@ -118,15 +185,27 @@ export interface InvokeResponses {
   'engine:status': EngineState
   'engine:load': EngineInfo
   'engine:unload': EngineState
+  'chats:list': ChatSummary[]
+  'chats:get': Conversation
+  'chats:create': Conversation
+  'chats:update': Conversation
+  'chats:delete': null
+  'chats:image': Uint8Array
 }
 
 /** Streaming channels: the renderer names a fresh stream id, main answers with events on STREAM_EVENT. */
 export const streamChannels = {
   'chat:generate': { request: GenerateRequest },
+  'chats:send': { request: ChatSend },
+  'chats:regenerate': { request: ChatRegenerate },
+  'chats:edit': { request: ChatEdit },
 } as const
 
 export interface StreamChunks {
   'chat:generate': GenerateChunk
+  'chats:send': ChatChunk
+  'chats:regenerate': ChatChunk
+  'chats:edit': ChatChunk
 }
 
 /** Events main pushes to the renderer unasked. */
@@ -166,6 +245,8 @@ export type ErrorCode =
   | 'context-overflow'
   | 'engine-crashed'
   | 'busy'
+  | 'not-found'
+  | 'storage'
   | 'internal'
 
 export interface WireError {

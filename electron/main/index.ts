@@ -6,6 +6,7 @@ import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } 
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
+import { ChatStore } from '../chats/store.js'
 import { createServices } from '../services/services.js'
 import { utilityEngineSpawner } from './engine-process.js'
 import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents } from './security.js'
@@ -32,6 +33,7 @@ const engine = new EngineClient({
 const router = createRouter({
   ...createServices({
     engine,
+    chats: new ChatStore(join(app.getPath('userData'), 'chats')),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),
   isTrustedSender: isOurs,

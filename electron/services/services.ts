@@ -3,22 +3,42 @@
 import type { AppInfo } from '../ipc/contract.js'
 import type { InvokeHandlers, StreamHandlers } from '../ipc/router.js'
 import type { EngineClient } from '../engine/client.js'
+import { createChatService } from '../chats/chat-service.js'
+import type { ChatStore } from '../chats/store.js'
 
 export interface ServiceDeps {
   engine: EngineClient
+  chats: ChatStore
   appInfo: AppInfo
 }
 
-export function createServices({ engine, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+export function createServices({ engine, chats, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+  const conversations = createChatService(chats, engine)
   return {
     invoke: {
       'app:info': async () => appInfo,
       'engine:status': async () => engine.state(),
       'engine:load': (request) => engine.load(request),
       'engine:unload': () => engine.unload(),
+      'chats:list': ({ query }) => chats.list(query),
+      'chats:get': ({ id }) => chats.get(id),
+      'chats:create': (request) => chats.create(request),
+      'chats:update': ({ id, title, systemPrompt }) =>
+        chats.update(id, (c) => {
+          if (title !== undefined) c.title = title
+          if (systemPrompt !== undefined) c.systemPrompt = systemPrompt
+        }),
+      'chats:delete': async ({ id }) => {
+        await chats.delete(id)
+        return null
+      },
+      'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
     },
     stream: {
       'chat:generate': (request, { signal }) => engine.generate(request, signal),
+      'chats:send': (request, { signal }) => conversations.send(request, signal),
+      'chats:regenerate': (request, { signal }) => conversations.regenerate(request, signal),
+      'chats:edit': (request, { signal }) => conversations.edit(request, signal),
     },
   }
 }

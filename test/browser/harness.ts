@@ -1,7 +1,8 @@
 // Runs the built renderer in Debian's Chromium against the real main-side services:
 // the same router, services and engine process that main registers on IPC.
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, resolve } from 'node:path'
@@ -12,6 +13,7 @@ import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '
 import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
 import { createServices } from '../../electron/services/services.js'
+import { ChatStore } from '../../electron/chats/store.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { startEngine } from '../support/engine.js'
 
@@ -61,7 +63,8 @@ export interface Harness {
   close(): Promise<void>
 }
 
-export async function startHarness(): Promise<Harness> {
+/** dataDir keeps conversations; pass the same one again to test a restart. */
+export async function startHarness(dataDir?: string): Promise<Harness> {
   const server = await serveRenderer()
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const pages = new Set<Page>()
@@ -70,7 +73,7 @@ export async function startHarness(): Promise<Harness> {
   }
   const engine = startEngine((state) => push('engine:state', state))
   const router = createRouter({
-    ...createServices({ engine, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ engine, chats: new ChatStore(join(dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-'))), 'chats')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (

@@ -4,6 +4,13 @@ import { createRouter, type InvokeHandlers, type Sender, type StreamHandlers } f
 import { AppError } from '../../electron/ipc/errors.js'
 
 const TRUSTED = 'file:///app/out/renderer/index.html'
+const unused = async (): Promise<never> => {
+  throw new Error('not used in these tests')
+}
+// eslint-disable-next-line require-yield -- a stream that is never started here
+async function* unusedStream(): AsyncGenerator<never> {
+  throw new Error('not used in these tests')
+}
 
 function setup() {
   const invoke = {
@@ -13,6 +20,12 @@ function setup() {
       throw new AppError('bad-model-file', 'Model file not found: /nope.gguf')
     }),
     'engine:unload': vi.fn(async () => ({ state: 'idle' as const })),
+    'chats:list': vi.fn(async () => []),
+    'chats:get': vi.fn(unused),
+    'chats:create': vi.fn(unused),
+    'chats:update': vi.fn(unused),
+    'chats:delete': vi.fn(async () => null),
+    'chats:image': vi.fn(unused),
   } satisfies InvokeHandlers
   const generate = vi.fn(async function* (_req: unknown, ctx: { signal: AbortSignal }): AsyncGenerator<GenerateChunk> {
     for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) {
@@ -21,7 +34,7 @@ function setup() {
     }
     yield { kind: 'done', stats: { tokensIn: 1, tokensOut: 1, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1, stopReason: ctx.signal.aborted ? 'cancelled' : 'max-tokens' } }
   })
-  const stream = { 'chat:generate': generate } satisfies StreamHandlers
+  const stream = { 'chat:generate': generate, 'chats:send': unusedStream, 'chats:regenerate': unusedStream, 'chats:edit': unusedStream } satisfies StreamHandlers
   const router = createRouter({ invoke, stream, isTrustedSender: (url) => url === TRUSTED })
   const events: StreamEvent[] = []
   const sender = (url = TRUSTED, id = 1): Sender => ({ id, url, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })

@@ -1,0 +1,234 @@
+// Conversations on disk, one folder each: conversation.json, written atomically
+// (temporary file, fsync, rename, fsync of the folder) so a crash or power loss leaves
+// either the old or the new version, never a torn one; attached images beside it in
+// images/, named by content hash, never inlined into the JSON.
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp, { type Metadata } from 'sharp'
+import writeFileAtomic from 'write-file-atomic'
+import { z } from 'zod'
+import type { ChatSummary, Conversation, StoredImage, StoredMessage } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+
+const FILE = 'conversation.json'
+const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
+  png: { ext: 'png', mime: 'image/png' },
+  jpeg: { ext: 'jpg', mime: 'image/jpeg' },
+  webp: { ext: 'webp', mime: 'image/webp' },
+  gif: { ext: 'gif', mime: 'image/gif' },
+  avif: { ext: 'avif', mime: 'image/avif' },
+  heif: { ext: 'heic', mime: 'image/heic' },
+  tiff: { ext: 'tiff', mime: 'image/tiff' },
+}
+
+// Files on disk are checked on the way in too: a hand-edited or foreign file is reported, not trusted.
+const StoredImageSchema = z.object({ id: z.string(), mime: z.string(), width: z.number(), height: z.number(), bytes: z.number(), name: z.string().nullable() })
+const StatsSchema = z.object({
+  tokensIn: z.number(),
+  tokensOut: z.number(),
+  imageTokens: z.number(),
+  timeToFirstTokenMs: z.number().nullable(),
+  tokensPerSecond: z.number().nullable(),
+  totalMs: z.number(),
+  stopReason: z.enum(['eos', 'max-tokens', 'stop-sequence', 'cancelled', 'engine-crashed']),
+})
+const ConversationSchema = z.object({
+  version: z.literal(1),
+  id: z.uuid(),
+  title: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  systemPrompt: z.string(),
+  messages: z.array(
+    z.object({
+      id: z.string(),
+      role: z.enum(['user', 'assistant']),
+      text: z.string(),
+      images: z.array(StoredImageSchema),
+      createdAt: z.string(),
+      status: z.enum(['complete', 'streaming', 'stopped', 'cut-off', 'error']),
+      stats: StatsSchema.nullable(),
+      error: z.string().nullable(),
+      model: z.string().nullable(),
+    }),
+  ),
+})
+
+export interface ChatStoreOptions {
+  /** Seam for crash tests: the atomic write step. */
+  writeFile?: (path: string, data: string) => Promise<void>
+}
+
+export class ChatStore {
+  private cache = new Map<string, Conversation>()
+  private scanned: Promise<void> | null = null
+  private locks = new Map<string, Promise<unknown>>()
+  private readonly write: (path: string, data: string) => Promise<void>
+  /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
+  readonly damaged: { id: string; reason: string }[] = []
+
+  constructor(
+    readonly root: string,
+    options: ChatStoreOptions = {},
+  ) {
+    this.write = options.writeFile ?? ((path, data) => writeFileAtomic(path, data, { fsync: true }))
+  }
+
+  async list(query?: string): Promise<ChatSummary[]> {
+    await this.scan()
+    const needle = query?.trim().toLowerCase()
+    const all = [...this.cache.values()].filter((c) => !needle || c.title.toLowerCase().includes(needle) || c.messages.some((m) => m.text.toLowerCase().includes(needle)))
+    return all
+      .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+      .map((c) => ({
+        id: c.id,
+        title: c.title,
+        updatedAt: c.updatedAt,
+        messageCount: c.messages.length,
+        preview: (c.messages.at(-1)?.text ?? '').slice(0, 120),
+      }))
+  }
+
+  async get(id: string): Promise<Conversation> {
+    await this.scan()
+    const found = this.cache.get(id)
+    if (!found) throw new AppError('not-found', 'That conversation no longer exists.')
+    return structuredClone(found)
+  }
+
+  async create(options: { title?: string; systemPrompt?: string } = {}): Promise<Conversation> {
+    await this.scan()
+    const now = new Date().toISOString()
+    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', messages: [] }
+    await mkdir(join(this.root, conversation.id, 'images'), { recursive: true })
+    await this.persist(conversation)
+    return structuredClone(conversation)
+  }
+
+  /** Applies a change to a conversation and saves it; changes to one conversation run one at a time. */
+  update(id: string, change: (c: Conversation) => void): Promise<Conversation> {
+    return this.locked(id, async () => {
+      const current = await this.get(id)
+      change(current)
+      current.updatedAt = new Date().toISOString()
+      await this.persist(current)
+      return structuredClone(current)
+    })
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.scan()
+    if (!this.cache.has(id)) throw new AppError('not-found', 'That conversation no longer exists.')
+    await this.locked(id, async () => {
+      this.cache.delete(id)
+      await rm(join(this.root, id), { recursive: true, force: true })
+    })
+  }
+
+  /** Stores an attached image beside its conversation, by content hash, and describes it. */
+  async saveImage(chatId: string, bytes: Uint8Array, name?: string): Promise<StoredImage> {
+    let meta: Metadata
+    try {
+      meta = await sharp(bytes, { limitInputPixels: false }).metadata()
+    } catch (error) {
+      throw new AppError('bad-image', `${name ?? 'The attachment'} is not an image that can be read.`, { cause: error })
+    }
+    const format = IMAGE_FORMATS[meta.format ?? '']
+    if (!format || !meta.width || !meta.height) throw new AppError('bad-image', `${name ?? 'The attachment'} is not a supported image (PNG, JPEG, WebP, GIF, AVIF or TIFF).`)
+    if (meta.width * meta.height > MAX_INPUT_PIXELS) throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
+    const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
+    const path = this.imagePath(chatId, id, format.ext)
+    const exists = await stat(path).then(
+      () => true,
+      () => false,
+    )
+    if (!exists) {
+      await mkdir(join(this.root, chatId, 'images'), { recursive: true })
+      await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { fsync: true })
+    }
+    return { id, mime: format.mime, width: meta.width, height: meta.height, bytes: bytes.byteLength, name: name ?? null }
+  }
+
+  async readImage(chatId: string, image: Pick<StoredImage, 'id' | 'mime'>): Promise<Uint8Array> {
+    const ext = Object.values(IMAGE_FORMATS).find((f) => f.mime === image.mime)?.ext
+    if (!ext) throw new AppError('not-found', 'Unknown image type.')
+    try {
+      return new Uint8Array(await readFile(this.imagePath(chatId, image.id, ext)))
+    } catch (error) {
+      throw new AppError('not-found', 'That image is no longer stored with this conversation.', { cause: error })
+    }
+  }
+
+  /** Finds an image of a conversation by id, for the renderer to show. */
+  async image(chatId: string, imageId: string): Promise<Uint8Array> {
+    const conversation = await this.get(chatId)
+    const image = conversation.messages.flatMap((m) => m.images).find((i) => i.id === imageId)
+    if (!image) throw new AppError('not-found', 'That image is not part of this conversation.')
+    return this.readImage(chatId, image)
+  }
+
+  newMessage(role: StoredMessage['role'], text: string, images: StoredImage[] = []): StoredMessage {
+    return { id: randomUUID(), role, text, images, createdAt: new Date().toISOString(), status: role === 'user' ? 'complete' : 'streaming', stats: null, error: null, model: null }
+  }
+
+  private imagePath(chatId: string, imageId: string, ext: string): string {
+    return join(this.root, chatId, 'images', `${imageId}.${ext}`)
+  }
+
+  private async persist(conversation: Conversation): Promise<void> {
+    const dir = join(this.root, conversation.id)
+    try {
+      await this.write(join(dir, FILE), JSON.stringify(conversation, null, 1))
+      await syncDirectory(dir)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      const reason = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission was denied' : (error as Error).message
+      throw new AppError('storage', `The conversation could not be saved: ${reason}. Nothing already saved was lost.`, { cause: error })
+    }
+    this.cache.set(conversation.id, structuredClone(conversation))
+  }
+
+  private locked<T>(id: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve()
+    const run = previous.then(task, task)
+    this.locks.set(
+      id,
+      run.catch(() => undefined),
+    )
+    return run
+  }
+
+  private scan(): Promise<void> {
+    this.scanned ??= (async () => {
+      await mkdir(this.root, { recursive: true })
+      for (const entry of await readdir(this.root, { withFileTypes: true })) {
+        if (!entry.isDirectory()) continue
+        const dir = join(this.root, entry.name)
+        // A crash between writing and renaming leaves a temporary file: the real one is intact.
+        for (const file of await readdir(dir)) if (file.startsWith(`${FILE}.`)) await rm(join(dir, file), { force: true })
+        try {
+          const parsed = ConversationSchema.parse(JSON.parse(await readFile(join(dir, FILE), 'utf8')))
+          if (parsed.id !== entry.name) throw new Error('its id does not match its folder')
+          // An answer still marked streaming was interrupted by a crash: say so.
+          for (const m of parsed.messages) if (m.status === 'streaming') m.status = 'cut-off'
+          this.cache.set(parsed.id, parsed)
+        } catch (error) {
+          this.damaged.push({ id: entry.name, reason: error instanceof Error ? error.message.split('\n')[0]! : String(error) })
+        }
+      }
+    })()
+    return this.scanned
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return // directories cannot be opened for fsync there
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,144 @@
+// Conversations end to end on the real engine and the tiny models: what is said is
+// saved as it happens, and survives stops, crashes and restarts.
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createChatService } from '../../electron/chats/chat-service.js'
+import { ChatStore } from '../../electron/chats/store.js'
+import type { EngineClient } from '../../electron/engine/client.js'
+import type { ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { greedy, scratchDir, startEngine } from '../support/engine.js'
+import { solidPng } from '../support/images.js'
+
+let fx: FixturePaths
+let engine: EngineClient
+let root: string
+let store: ChatStore
+
+beforeAll(async () => {
+  fx = await ensureFixtures()
+  engine = startEngine()
+  root = await scratchDir()
+  store = new ChatStore(root)
+})
+afterAll(async () => engine?.dispose())
+
+async function drain(stream: AsyncIterable<ChatChunk>, onChunk?: (chunk: ChatChunk, tokens: number) => void): Promise<{ chunks: ChatChunk[]; done: StoredMessage | null; tokens: number }> {
+  const chunks: ChatChunk[] = []
+  let tokens = 0
+  let done: StoredMessage | null = null
+  for await (const chunk of stream) {
+    chunks.push(chunk)
+    if (chunk.kind === 'tokens') tokens += chunk.count
+    if (chunk.kind === 'done') done = chunk.message
+    onChunk?.(chunk, tokens)
+  }
+  return { chunks, done, tokens }
+}
+
+const signal = (): AbortSignal => new AbortController().signal
+
+describe('chat service', () => {
+  it('refuses to answer without a model, keeping the question and no empty answer', async () => {
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    await expect(drain(chats.send({ chatId: chat.id, text: 'anyone there?', sampling: greedy(4) }, signal()))).rejects.toMatchObject({ code: 'no-model' })
+    expect((await store.get(chat.id)).messages).toMatchObject([{ role: 'user', text: 'anyone there?' }])
+  })
+
+  it('streams an answer and saves question, answer and stats; a restart finds them', async () => {
+    await engine.load({ modelPath: fx.textModel, gpu: false })
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    const { chunks, done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'Describe the weather\nin detail', sampling: greedy(30) }, signal()))
+    expect(chunks[0]).toMatchObject({ kind: 'message', message: { role: 'user', text: 'Describe the weather\nin detail' } })
+    expect(chunks[1]).toMatchObject({ kind: 'message', message: { role: 'assistant', status: 'streaming', text: '' } })
+    expect(tokens).toBe(30)
+    expect(done).toMatchObject({ role: 'assistant', status: 'complete', model: fx.textModel, stats: { tokensOut: 30, stopReason: 'max-tokens' } })
+    const restarted = await new ChatStore(root).get(chat.id)
+    expect(restarted.title).toBe('Describe the weather')
+    expect(restarted.messages.map((m) => [m.role, m.status])).toEqual([
+      ['user', 'complete'],
+      ['assistant', 'complete'],
+    ])
+    expect(restarted.messages[1]!.text).toBe(done!.text)
+  })
+
+  it('regenerates an answer in place and edits a question, dropping what followed', async () => {
+    const chats = createChatService(store, engine)
+    const chat = await store.create({ systemPrompt: 'You answer in one word.' })
+    await drain(chats.send({ chatId: chat.id, text: 'first', sampling: greedy(5) }, signal()))
+    await drain(chats.send({ chatId: chat.id, text: 'second', sampling: greedy(5) }, signal()))
+    const before = await store.get(chat.id)
+    expect(before.messages).toHaveLength(4)
+
+    const again = await drain(chats.regenerate({ chatId: chat.id, messageId: before.messages[3]!.id, sampling: { ...greedy(7), seed: 99, temperature: 1 } }, signal()))
+    const afterRegenerate = await store.get(chat.id)
+    expect(afterRegenerate.messages).toHaveLength(4)
+    expect(afterRegenerate.messages[3]!.id).toBe(again.done!.id)
+    expect(afterRegenerate.messages[3]!.stats?.tokensOut).toBe(7)
+
+    await drain(chats.edit({ chatId: chat.id, messageId: before.messages[0]!.id, text: 'first, edited' }, signal()))
+    const afterEdit = await store.get(chat.id)
+    expect(afterEdit.messages.map((m) => [m.role, m.text.slice(0, 13)])).toEqual([
+      ['user', 'first, edited'],
+      ['assistant', afterEdit.messages[1]!.text.slice(0, 13)],
+    ])
+    await expect(drain(chats.regenerate({ chatId: chat.id, messageId: afterEdit.messages[0]!.id }, signal()))).rejects.toMatchObject({ code: 'not-found' })
+  })
+
+  it('a stopped answer is kept and marked stopped', async () => {
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    const controller = new AbortController()
+    const { done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'talk', sampling: greedy(20_000) }, controller.signal), (_c, n) => {
+      if (n >= 40) controller.abort()
+    })
+    expect(tokens).toBeLessThan(20_000)
+    expect(done).toMatchObject({ status: 'stopped', stats: { stopReason: 'cancelled' } })
+    expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'stopped', text: done!.text })
+  })
+
+  it('an engine crash mid-answer keeps the partial answer, marked cut off', async () => {
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    let killed = false
+    const { done } = await drain(chats.send({ chatId: chat.id, text: 'long answer please', sampling: greedy(20_000) }, signal()), (_c, n) => {
+      if (n >= 30 && !killed) {
+        killed = true
+        engine.killForTesting()
+      }
+    })
+    expect(done).toMatchObject({ status: 'cut-off', stats: { stopReason: 'engine-crashed' } })
+    expect(done!.text.length).toBeGreaterThan(0)
+    expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'cut-off', text: done!.text })
+    // The engine restarted with the model, so the conversation goes on.
+    const next = await drain(chats.send({ chatId: chat.id, text: 'and now?', sampling: greedy(4) }, signal()))
+    expect(next.done).toMatchObject({ status: 'complete' })
+  })
+
+  it('sends images with the question, stores them as files, and sends them again on regenerate', async () => {
+    await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    const png = await solidPng(640, 480, '#00aa44')
+    const { chunks, done } = await drain(chats.send({ chatId: chat.id, text: 'what colour?', images: [{ bytes: png, name: 'green.png' }], sampling: greedy(6) }, signal()))
+    expect(chunks[0]).toMatchObject({ kind: 'message', message: { images: [{ mime: 'image/png', width: 640, height: 480, name: 'green.png' }] } })
+    expect(done?.stats?.imageTokens).toBe(16)
+    expect(await readdir(join(root, chat.id, 'images'))).toHaveLength(1)
+    expect(await readFile(join(root, chat.id, 'conversation.json'), 'utf8')).not.toContain('base64')
+    const again = await drain(chats.regenerate({ chatId: chat.id, messageId: done!.id, sampling: greedy(6) }, signal()))
+    expect(again.done?.stats?.imageTokens).toBe(16)
+  })
+
+  it('refuses a non-image attachment before saving anything', async () => {
+    const chats = createChatService(store, engine)
+    const chat = await store.create()
+    await expect(drain(chats.send({ chatId: chat.id, text: 'see file', images: [{ bytes: new TextEncoder().encode('%PDF-1.4'), name: 'doc.pdf' }] }, signal()))).rejects.toMatchObject({
+      code: 'bad-image',
+      message: 'doc.pdf is not an image that can be read.',
+    })
+    expect((await store.get(chat.id)).messages).toEqual([])
+  })
+})
