@@ -46,8 +46,8 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
 
     async generate({ messages, sampling, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
       const history = toHistory(messages)
+      const meterBefore = sequence.tokenMeter.getState().usedOutputTokens
       let tokensOut = 0
-      let pendingText = ''
       let pendingCount = 0
       const result = await chat.generateResponse(history, {
         maxTokens: sampling.maxTokens ?? 512,
@@ -65,12 +65,15 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
           pendingCount += tokens.length
         },
         onTextChunk: (chunk) => {
-          pendingText += chunk
-          onTokens(pendingText, pendingCount)
-          pendingText = ''
+          onTokens(chunk, pendingCount)
           pendingCount = 0
         },
       })
+      // node-llama-cpp holds back a token that might begin a stop trigger, and drops it when
+      // the limit is reached: count from the sequence's meter, and report what was held.
+      const generated = sequence.tokenMeter.getState().usedOutputTokens - meterBefore
+      pendingCount += Math.max(0, generated - tokensOut)
+      tokensOut = Math.max(tokensOut, generated)
       if (pendingCount > 0) onTokens('', pendingCount)
       const stopReason = result.metadata.stopReason
       return {

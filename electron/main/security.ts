@@ -21,8 +21,8 @@ export function createOriginCheck(devServerUrl: string | undefined, rendererDir:
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
 
-/** Permissions our windows use: the camera for frames, screen capture for screenshots. */
-const GRANTED = new Set(['media', 'display-capture'])
+/** Permissions our windows use: the camera for frames, screen capture for screenshots, writing text to the clipboard (copy buttons). */
+const GRANTED = new Set(['media', 'display-capture', 'clipboard-sanitized-write'])
 
 export function hardenSession(session: Session, isOurs: (url: string) => boolean, devServerUrl?: string): void {
   // In development the dev server's hot-reload socket is ours too.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { screenshotPng } from '../support/images.js'
+import { screenshotPng, solidPng } from '../support/images.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
@@ -29,11 +29,15 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await page.getByRole('button', { name: 'Load' }).click()
   }
 
+  const box = () => page.getByRole('textbox', { name: 'Message' })
   const lastAnswer = () => page.getByTestId('turn-assistant').last()
+  const stats = () => lastAnswer().getByTestId('turn-stats')
+  const thumbnails = () => page.getByRole('list', { name: 'Attached images' }).locator('img')
 
   it('opens with no model and says so', async () => {
     await expect.poll(() => page.getByTestId('status-bar').textContent()).toContain('No model loaded')
-    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).isDisabled()).toBe(true)
+    await expect.poll(() => box().isDisabled()).toBe(true)
+    expect(await page.getByRole('navigation', { name: 'Conversations' }).textContent()).toContain('No conversations yet.')
     await page.screenshot({ path: join(ARTIFACTS, 'chat-empty-light.png') })
   })
 
@@ -42,54 +46,118 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Model file not found: /nowhere/missing.gguf')
   })
 
-  it('loads the text model and streams an answer with stats', async () => {
+  it('loads the text model and streams an answer with stats into a new conversation', async () => {
     await loadModel(fx.textModel)
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-llama-f32\.gguf.*CPU.*0\/\d+ layers on GPU/)
-    const box = page.getByRole('textbox', { name: 'Message' })
-    await box.fill('Hello, what can you see?')
-    await box.press('Enter')
+    await box().fill('Hello, what can you see?')
+    await box().press('Enter')
     await expect.poll(() => page.getByTestId('turn-user').count()).toBe(1)
-    await expect.poll(() => lastAnswer().getByTestId('turn-stats').textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in · max-tokens$/)
-    expect((await lastAnswer().getByTestId('turn-text').textContent())!.length).toBeGreaterThan(100)
-    expect(await box.inputValue()).toBe('')
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in · max-tokens$/)
+    expect((await lastAnswer().getByTestId('markdown').textContent())!.length).toBeGreaterThan(100)
+    expect(await box().inputValue()).toBe('')
+    await expect.poll(() => page.getByTestId('conversation').first().textContent()).toContain('Hello, what can you see?')
   })
 
-  it('stops an answer mid-stream', async () => {
-    const box = page.getByRole('textbox', { name: 'Message' })
-    await box.fill('Tell me everything.')
-    await box.press('Enter')
+  it('stops an answer mid-stream and marks it stopped', async () => {
+    await box().fill('Tell me everything.')
+    await box().press('Enter')
     await page.getByRole('button', { name: 'Stop' }).click()
-    await expect.poll(() => lastAnswer().getByTestId('turn-stats').textContent(), { timeout: 10_000 }).toMatch(/cancelled$/)
-    const tokens = Number((await lastAnswer().getByTestId('turn-stats').textContent())!.split(' ')[0])
-    expect(tokens).toBeLessThan(1024)
+    await expect.poll(() => stats().textContent(), { timeout: 10_000 }).toMatch(/cancelled$/)
+    expect(Number((await stats().textContent())!.split(' ')[0])).toBeLessThan(1024)
+    expect(await lastAnswer().textContent()).toContain('stopped')
   })
 
-  it('refuses an attached image when the model cannot see', async () => {
+  it('regenerates an answer in place', async () => {
+    const before = await page.getByTestId('turn-assistant').count()
+    await lastAnswer().getByRole('button', { name: 'Regenerate' }).click()
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/max-tokens$/)
+    expect(await page.getByTestId('turn-assistant').count()).toBe(before)
+  })
+
+  it('edits the first question and resends it, dropping what followed', async () => {
+    await page.getByTestId('turn-user').first().getByRole('button', { name: 'Edit' }).click()
+    await page.getByRole('textbox', { name: 'Edit message' }).fill('An edited question')
+    await page.getByRole('button', { name: 'Save and send' }).click()
+    await expect.poll(() => page.getByTestId('turn-user').count()).toBe(1)
+    expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe('An edited question')
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/max-tokens$/)
+  })
+
+  it('takes images by paste and by drop, and refuses them while the model cannot see', async () => {
+    const png = Buffer.from(await solidPng(120, 80, '#cc3300')).toString('base64')
+    await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+      const file = new File([bytes], 'pasted.png', { type: 'image/png' })
+      const paste = new DataTransfer()
+      paste.items.add(file)
+      document.querySelector('textarea[aria-label="Message"]')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }))
+      const drop = new DataTransfer()
+      drop.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
+      drop.items.add(new File(['just text'], 'notes.txt', { type: 'text/plain' }))
+      document.querySelector('section[aria-label="Conversation"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }))
+    }, png)
+    await expect.poll(() => thumbnails().count()).toBe(2)
+    expect(await page.getByRole('status').filter({ hasText: 'Only images' }).textContent()).toBe('Only images can be attached; skipped notes.txt.')
+    await page.getByRole('button', { name: 'Remove dropped.png' }).click()
+    await expect.poll(() => thumbnails().count()).toBe(1)
     await page.getByTestId('file-input').setInputFiles({ name: 'screen.png', mimeType: 'image/png', buffer: Buffer.from(await screenshotPng(320, 200)) })
-    const box = page.getByRole('textbox', { name: 'Message' })
-    await box.fill('What is this?')
-    await box.press('Enter')
+    await expect.poll(() => thumbnails().count()).toBe(2)
+    await box().fill('What is this?')
+    await box().press('Enter')
     await expect.poll(() => page.getByRole('alert').last().textContent()).toContain('no vision projector')
     // Nothing typed or attached is lost.
-    expect(await box.inputValue()).toBe('What is this?')
-    expect(await page.getByRole('list', { name: 'Attached images' }).locator('img').count()).toBe(1)
+    expect(await box().inputValue()).toBe('What is this?')
+    expect(await thumbnails().count()).toBe(2)
   })
 
-  it('loads model + mmproj and answers about an attached screenshot', async () => {
+  it('loads model + mmproj and answers about the attached images', async () => {
     await loadModel(fx.textModel, fx.mmproj)
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toContain('+ vision')
-    // The question and image kept from the refused send go out now.
-    await page.getByRole('textbox', { name: 'Message' }).press('Enter')
-    await expect.poll(() => lastAnswer().getByTestId('turn-stats').textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(16 image\) · max-tokens$/)
-    expect(await page.getByTestId('turn-user').last().locator('img').count()).toBe(1)
+    await box().press('Enter')
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(32 image\) · max-tokens$/)
+    await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
+    await expect.poll(() => page.getByTestId('turn-user').last().locator('img').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(120)
     await page.screenshot({ path: join(ARTIFACTS, 'chat-answer-light.png') })
+  })
+
+  it('renders Markdown safely: highlighted code with a copy button, no scripts, no remote images', async () => {
+    const chat = await h.chats.create({ title: 'Markdown sample' })
+    await h.chats.update(chat.id, (c) => {
+      const question = h.chats.newMessage('user', 'Show me some code')
+      const answer = h.chats.newMessage('assistant', '## Result\n\nHere is **bold**, a [link](https://example.com) and `inline`.\n\n```ts\nconst answer: number = 42\n```\n\n<script>window.pwned = true</script><img src="https://example.com/x.png" onerror="window.pwned = true">\n\n| a | b |\n|---|---|\n| 1 | 2 |')
+      answer.status = 'complete'
+      c.messages.push(question, answer)
+    })
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill('markdown')
+    await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
+    await page.getByTestId('conversation').getByRole('button', { name: /^Markdown sample/ }).click()
+    const md = lastAnswer().getByTestId('markdown')
+    await expect.poll(() => md.locator('h2').textContent()).toBe('Result')
+    expect(await md.locator('pre code .hljs-keyword').first().textContent()).toBe('const')
+    expect(await md.getByRole('button', { name: 'Copy' }).count()).toBe(1)
+    expect(await md.locator('a').getAttribute('target')).toBe('_blank')
+    expect(await md.locator('script, img, [onerror]').count()).toBe(0)
+    expect(await md.locator('table td').count()).toBe(2)
+    expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined()
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill('')
+    await expect.poll(() => page.getByTestId('conversation').count()).toBe(2)
+  })
+
+  it('renames and deletes a conversation, asking first', async () => {
+    await page.getByRole('button', { name: 'Rename Markdown sample' }).click()
+    await page.getByRole('textbox', { name: 'Conversation title' }).fill('Code sample')
+    await page.getByRole('textbox', { name: 'Conversation title' }).press('Enter')
+    await expect.poll(() => page.getByRole('navigation', { name: 'Conversations' }).textContent()).toContain('Code sample')
+    await page.getByRole('button', { name: 'Delete Code sample' }).click()
+    await page.getByRole('group', { name: 'Delete Code sample?' }).getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
   })
 
   it('renders in the dark theme', async () => {
     const dark = await h.openApp({ colorScheme: 'dark' })
     await expect.poll(() => dark.getByTestId('status-bar').textContent()).toContain('+ vision')
-    const background = await dark.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())
-    expect(background).toBe('#1b1d22')
+    await expect.poll(() => dark.getByTestId('turn-assistant').count()).toBeGreaterThan(0)
+    expect(await dark.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim())).toBe('#1b1d22')
     await dark.screenshot({ path: join(ARTIFACTS, 'chat-dark.png') })
     await dark.close()
   })
@@ -102,13 +170,29 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
         wrongType: await window.assistant.invoke('engine:load', { modelPath: 5 }),
         unknown: await window.assistant.invoke('shell:exec' as never, { cmd: 'rm -rf /' }),
         oversized: await window.assistant.stream('chat:generate', crypto.randomUUID(), { messages: [{ role: 'user', text: 'x'.repeat(100_001) }] }, () => undefined),
+        traversal: await window.assistant.invoke('chats:image', { chatId: '../../etc', imageId: 'passwd' }),
       }
     })
     expect(results.keys).toEqual(['cancel', 'invoke', 'on', 'stream'])
     expect(results.wrongType).toMatchObject({ ok: false, error: { code: 'invalid-payload', message: expect.stringContaining('modelPath') } })
     expect(results.unknown).toEqual({ ok: false, error: { code: 'unknown-channel', message: 'unknown channel shell:exec' } })
     expect(results.oversized).toMatchObject({ ok: false, error: { code: 'invalid-payload', message: expect.stringContaining('messages.0.text') } })
+    expect(results.traversal).toMatchObject({ ok: false, error: { code: 'invalid-payload' } })
     // Nothing else happened: the vision model is still the one loaded.
     expect(h.engine.state()).toMatchObject({ state: 'ready', info: { mmprojPath: fx.mmproj } })
+  })
+
+  it('finds the conversation intact after the services restart', async () => {
+    const conversation = (await h.chats.list())[0]!
+    const saved = await h.chats.get(conversation.id)
+    const dataDir = h.dataDir
+    await h.close()
+    h = await startHarness(dataDir)
+    page = await h.openApp()
+    await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
+    await expect.poll(() => page.getByTestId('turn-assistant').count()).toBe(saved.messages.filter((m) => m.role === 'assistant').length)
+    expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe(saved.messages[0]!.text)
+    expect(await page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
+    expect(await stats().textContent()).toMatch(/\(32 image\) · max-tokens$/)
   })
 })

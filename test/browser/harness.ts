@@ -56,6 +56,8 @@ function decode(value: unknown): unknown {
 
 export interface Harness {
   origin: string
+  dataDir: string
+  chats: ChatStore
   engine: EngineClient
   router: Router
   browser: Browser
@@ -72,8 +74,10 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     for (const page of pages) void page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const).catch(() => undefined)
   }
   const engine = startEngine((state) => push('engine:state', state))
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-')))
+  const chats = new ChatStore(join(dir, 'chats'))
   const router = createRouter({
-    ...createServices({ engine, chats: new ChatStore(join(dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-'))), 'chats')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ engine, chats, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
@@ -88,6 +92,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
 
   return {
     origin,
+    dataDir: dir,
+    chats,
     engine,
     router,
     browser,

@@ -49,6 +49,14 @@ describe('text-only model (node-llama-cpp)', () => {
     expect(out.text.length).toBeGreaterThan(0)
   })
 
+  it('counts every generated token, also one held back as a possible stop trigger', async () => {
+    // With this seed, node-llama-cpp holds the last token back (it could start a stop
+    // trigger) and drops it at the limit; the engine still reports it.
+    const out = await collect(engine.generate({ messages: ask('Hello, what can you see?'), sampling: { maxTokens: 1024, seed: 39, temperature: 0.7 } }))
+    expect(out.tokens).toBe(1024)
+    expect(out.stats).toMatchObject({ tokensOut: 1024, stopReason: 'max-tokens' })
+  })
+
   it('is deterministic for a fixed seed and greedy sampling', async () => {
     const a = await collect(engine.generate({ messages: ask('the same question'), sampling: greedy(24) }))
     const b = await collect(engine.generate({ messages: ask('the same question'), sampling: greedy(24) }))

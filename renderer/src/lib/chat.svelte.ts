@@ -1,0 +1,154 @@
+// The chat window's state: the conversation list, the open conversation, and the
+// answer streaming into it. Components read it; only its methods change it.
+import type { ChatChunk, ChatSummary, Conversation, EngineState, ImageInput, StoredMessage } from '@contract'
+import { AssistantError, type AssistantClient, type AssistantStream } from './assistant'
+
+export interface PendingImage {
+  url: string
+  name: string
+  bytes: Uint8Array
+}
+
+export class ChatController {
+  list = $state<ChatSummary[]>([])
+  query = $state('')
+  current = $state<Conversation | null>(null)
+  engine = $state<EngineState>({ state: 'idle' })
+  streaming = $state(false)
+  error = $state<string | null>(null)
+  private active: AssistantStream<ChatChunk> | null = null
+  // A plain cache, not state: nothing renders from the map itself.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private imageUrls = new Map<string, Promise<string>>()
+
+  constructor(private readonly client: AssistantClient) {}
+
+  get vision(): boolean {
+    return this.engine.state === 'ready' && this.engine.info.vision
+  }
+
+  async start(): Promise<() => void> {
+    this.engine = await this.client.invoke('engine:status')
+    const off = this.client.on('engine:state', (s) => (this.engine = s))
+    await this.refresh()
+    if (this.list[0]) await this.open(this.list[0].id)
+    return off
+  }
+
+  async refresh(): Promise<void> {
+    this.list = await this.client.invoke('chats:list', this.query.trim() ? { query: this.query.trim() } : {})
+  }
+
+  async open(id: string): Promise<void> {
+    if (this.streaming) await this.stop()
+    this.error = null
+    this.current = await this.client.invoke('chats:get', { id })
+  }
+
+  async create(): Promise<void> {
+    if (this.streaming) await this.stop()
+    this.error = null
+    this.current = await this.client.invoke('chats:create', {})
+    this.query = ''
+    await this.refresh()
+  }
+
+  async rename(id: string, title: string): Promise<void> {
+    const updated = await this.client.invoke('chats:update', { id, title })
+    if (this.current?.id === id) this.current.title = updated.title
+    await this.refresh()
+  }
+
+  async setSystemPrompt(systemPrompt: string): Promise<void> {
+    if (!this.current || this.current.systemPrompt === systemPrompt) return
+    await this.client.invoke('chats:update', { id: this.current.id, systemPrompt })
+    this.current.systemPrompt = systemPrompt
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.client.invoke('chats:delete', { id })
+    if (this.current?.id === id) this.current = null
+    await this.refresh()
+  }
+
+  /** A URL for a stored image, fetched once. */
+  imageUrl(imageId: string, mime: string): Promise<string> {
+    const chatId = this.current?.id
+    let url = this.imageUrls.get(imageId)
+    if (!url && chatId) {
+      url = this.client.invoke('chats:image', { chatId, imageId }).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
+      this.imageUrls.set(imageId, url)
+    }
+    return url ?? Promise.resolve('')
+  }
+
+  /** Returns false when the message is refused here, so the composer keeps it. */
+  send(text: string, images: PendingImage[]): boolean {
+    this.error = null
+    if (images.length > 0 && !this.vision) {
+      this.error = 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.'
+      return false
+    }
+    if (this.engine.state !== 'ready') {
+      this.error = 'Load a model first.'
+      return false
+    }
+    void this.withConversation(async (chatId) => {
+      const attachments: ImageInput[] = images.map((i) => ({ bytes: i.bytes, name: i.name }))
+      await this.run(this.client.stream('chats:send', { chatId, text, images: attachments, sampling: { maxTokens: 1024 } }))
+    })
+    return true
+  }
+
+  regenerate(message: StoredMessage): void {
+    void this.withConversation((chatId) => this.run(this.client.stream('chats:regenerate', { chatId, messageId: message.id, sampling: { maxTokens: 1024 } })))
+  }
+
+  edit(message: StoredMessage, text: string): void {
+    void this.withConversation((chatId) => this.run(this.client.stream('chats:edit', { chatId, messageId: message.id, text, sampling: { maxTokens: 1024 } })))
+  }
+
+  async stop(): Promise<void> {
+    await this.active?.cancel()
+  }
+
+  private async withConversation(task: (chatId: string) => Promise<void>): Promise<void> {
+    if (!this.current) this.current = await this.client.invoke('chats:create', {})
+    await task(this.current.id)
+  }
+
+  private async run(stream: AssistantStream<ChatChunk>): Promise<void> {
+    const chat = this.current!
+    this.streaming = true
+    this.active = stream
+    try {
+      for await (const chunk of stream) {
+        if (this.current?.id !== chat.id) continue
+        const messages = this.current.messages
+        if (chunk.kind === 'message') {
+          // A question or answer that replaces others (edit, regenerate) drops what followed it.
+          const at = messages.findIndex((m) => m.id === chunk.message.id)
+          if (at >= 0) messages.splice(at, messages.length - at, chunk.message)
+          else {
+            const last = messages.at(-1)
+            if (chunk.message.role === 'assistant' && last?.role === 'assistant') messages.pop()
+            messages.push(chunk.message)
+          }
+        } else if (chunk.kind === 'tokens') {
+          const m = messages.at(-1)
+          if (m?.id === chunk.messageId) m.text += chunk.text
+        } else {
+          const at = messages.findIndex((m) => m.id === chunk.message.id)
+          if (at >= 0) messages[at] = chunk.message
+        }
+      }
+    } catch (e) {
+      this.error = e instanceof AssistantError ? e.message : String(e)
+      if (this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id }).catch(() => this.current)
+    } finally {
+      this.streaming = false
+      this.active = null
+      await this.refresh()
+    }
+  }
+}
