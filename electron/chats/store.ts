@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import sharp, { type Metadata } from 'sharp'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import type { ChatSummary, Conversation, StoredImage, StoredMessage } from '../ipc/contract.js'
+import { DEFAULT_CHAT_SETTINGS, type ChatSummary, type Conversation, type StoredImage, type StoredMessage } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 
@@ -41,6 +41,8 @@ const ConversationSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   systemPrompt: z.string(),
+  // Added after the first files were written: older conversations get the defaults.
+  settings: z.object({ maxTokens: z.number(), temperature: z.number() }).default(DEFAULT_CHAT_SETTINGS),
   messages: z.array(
     z.object({
       id: z.string(),
@@ -101,7 +103,7 @@ export class ChatStore {
   async create(options: { title?: string; systemPrompt?: string } = {}): Promise<Conversation> {
     await this.scan()
     const now = new Date().toISOString()
-    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', messages: [] }
+    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', settings: { ...DEFAULT_CHAT_SETTINGS }, messages: [] }
     await mkdir(join(this.root, conversation.id, 'images'), { recursive: true })
     await this.persist(conversation)
     return structuredClone(conversation)

@@ -96,6 +96,13 @@ export interface StoredMessage {
   model: string | null
 }
 
+export interface ChatSettings {
+  maxTokens: number
+  temperature: number
+}
+
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = { maxTokens: 1024, temperature: 0.7 }
+
 export interface Conversation {
   version: 1
   id: string
@@ -103,6 +110,7 @@ export interface Conversation {
   createdAt: string
   updatedAt: string
   systemPrompt: string
+  settings: ChatSettings
   messages: StoredMessage[]
 }
 
@@ -175,7 +183,14 @@ export const invokeChannels = {
   'chats:list': { request: z.strictObject({ query: z.string().max(200).optional() }) },
   'chats:get': { request: z.strictObject({ id: ChatId }) },
   'chats:create': { request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
-  'chats:update': { request: z.strictObject({ id: ChatId, title: z.string().trim().min(1).max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
+  'chats:update': {
+    request: z.strictObject({
+      id: ChatId,
+      title: z.string().trim().min(1).max(200).optional(),
+      systemPrompt: z.string().max(LIMITS.textChars).optional(),
+      settings: z.strictObject({ maxTokens: z.int().min(1).max(LIMITS.maxTokens), temperature: z.number().min(0).max(2) }).optional(),
+    }),
+  },
   'chats:delete': { request: z.strictObject({ id: ChatId }) },
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
 } as const

@@ -23,10 +23,11 @@ export function createServices({ engine, chats, appInfo }: ServiceDeps): { invok
       'chats:list': ({ query }) => chats.list(query),
       'chats:get': ({ id }) => chats.get(id),
       'chats:create': (request) => chats.create(request),
-      'chats:update': ({ id, title, systemPrompt }) =>
+      'chats:update': ({ id, title, systemPrompt, settings }) =>
         chats.update(id, (c) => {
           if (title !== undefined) c.title = title
           if (systemPrompt !== undefined) c.systemPrompt = systemPrompt
+          if (settings !== undefined) c.settings = settings
         }),
       'chats:delete': async ({ id }) => {
         await chats.delete(id)

@@ -1,6 +1,6 @@
 // The chat window's state: the conversation list, the open conversation, and the
 // answer streaming into it. Components read it; only its methods change it.
-import type { ChatChunk, ChatSummary, Conversation, EngineState, ImageInput, StoredMessage } from '@contract'
+import type { ChatChunk, ChatSettings, ChatSummary, Conversation, EngineState, ImageInput, Sampling, StoredMessage } from '@contract'
 import { AssistantError, type AssistantClient, type AssistantStream } from './assistant'
 
 export interface PendingImage {
@@ -65,6 +65,17 @@ export class ChatController {
     this.current.systemPrompt = systemPrompt
   }
 
+  async setSettings(settings: ChatSettings): Promise<void> {
+    if (!this.current) return
+    const updated = await this.client.invoke('chats:update', { id: this.current.id, settings })
+    this.current.settings = updated.settings
+  }
+
+  private sampling(): Sampling {
+    const settings = this.current?.settings
+    return settings ? { maxTokens: settings.maxTokens, temperature: settings.temperature } : {}
+  }
+
   async remove(id: string): Promise<void> {
     await this.client.invoke('chats:delete', { id })
     if (this.current?.id === id) this.current = null
@@ -95,17 +106,17 @@ export class ChatController {
     }
     void this.withConversation(async (chatId) => {
       const attachments: ImageInput[] = images.map((i) => ({ bytes: i.bytes, name: i.name }))
-      await this.run(this.client.stream('chats:send', { chatId, text, images: attachments, sampling: { maxTokens: 1024 } }))
+      await this.run(this.client.stream('chats:send', { chatId, text, images: attachments, sampling: this.sampling() }))
     })
     return true
   }
 
   regenerate(message: StoredMessage): void {
-    void this.withConversation((chatId) => this.run(this.client.stream('chats:regenerate', { chatId, messageId: message.id, sampling: { maxTokens: 1024 } })))
+    void this.withConversation((chatId) => this.run(this.client.stream('chats:regenerate', { chatId, messageId: message.id, sampling: this.sampling() })))
   }
 
   edit(message: StoredMessage, text: string): void {
-    void this.withConversation((chatId) => this.run(this.client.stream('chats:edit', { chatId, messageId: message.id, text, sampling: { maxTokens: 1024 } })))
+    void this.withConversation((chatId) => this.run(this.client.stream('chats:edit', { chatId, messageId: message.id, text, sampling: this.sampling() })))
   }
 
   async stop(): Promise<void> {
@@ -149,6 +160,9 @@ export class ChatController {
       this.streaming = false
       this.active = null
       await this.refresh()
+      // The first question names a new conversation.
+      const summary = this.list.find((s) => s.id === chat.id)
+      if (summary && this.current?.id === chat.id) this.current.title = summary.title
     }
   }
 }
