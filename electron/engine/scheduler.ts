@@ -1,0 +1,75 @@
+// One generation at a time on the engine, shared by the chat window and the local API.
+// The window's requests go first whenever the engine frees up, so API traffic can never
+// starve the person at the keyboard; API requests wait in arrival order, up to a limit.
+import type { ChatMessage, GenerateChunk, Sampling } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+
+export type Lane = 'ui' | 'api'
+
+export interface Generator {
+  generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+}
+
+interface Waiter {
+  lane: Lane
+  start: () => void
+}
+
+export class GenerationScheduler {
+  private busy = false
+  private waiting: Waiter[] = []
+
+  constructor(
+    private readonly engine: Generator,
+    /** API requests allowed to wait at once; more are refused (HTTP 429). */
+    readonly maxApiQueue = 16,
+  ) {}
+
+  queued(lane?: Lane): number {
+    return lane ? this.waiting.filter((w) => w.lane === lane).length : this.waiting.length
+  }
+
+  async *generate(lane: Lane, request: { messages: ChatMessage[]; sampling?: Sampling }, signal: AbortSignal = new AbortController().signal): AsyncGenerator<GenerateChunk> {
+    await this.acquire(lane, signal)
+    try {
+      yield* this.engine.generate(request, signal)
+    } finally {
+      this.release()
+    }
+  }
+
+  private acquire(lane: Lane, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(new AppError('busy', 'The request was cancelled before it started.'))
+    if (!this.busy && this.waiting.length === 0) {
+      this.busy = true
+      return Promise.resolve()
+    }
+    if (lane === 'api' && this.queued('api') >= this.maxApiQueue) {
+      return Promise.reject(new AppError('busy', `The model is busy: ${this.maxApiQueue} requests are already waiting. Try again shortly.`))
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { lane, start: resolve }
+      // The window's requests wait ahead of every API request, behind earlier window requests.
+      if (lane === 'ui') {
+        const firstApi = this.waiting.findIndex((w) => w.lane === 'api')
+        this.waiting.splice(firstApi < 0 ? this.waiting.length : firstApi, 0, waiter)
+      } else this.waiting.push(waiter)
+      signal.addEventListener(
+        'abort',
+        () => {
+          const at = this.waiting.indexOf(waiter)
+          if (at < 0) return
+          this.waiting.splice(at, 1)
+          reject(new AppError('busy', 'The request was cancelled while it waited.'))
+        },
+        { once: true },
+      )
+    })
+  }
+
+  private release(): void {
+    const next = this.waiting.shift()
+    if (next) next.start()
+    else this.busy = false
+  }
+}
