@@ -10,6 +10,8 @@ import { loadModel } from '@fugood/llama.node'
 import { createRouter, type Sender } from '../electron/ipc/router.js'
 import { createServices } from '../electron/services/services.js'
 import { ChatStore } from '../electron/chats/store.js'
+import { GenerationScheduler } from '../electron/engine/scheduler.js'
+import { createApiController } from '../electron/api/controller.js'
 import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
@@ -60,8 +62,11 @@ async function direct(withoutText = false): Promise<{ tokensPerSecond: number; f
 // --- the full stack: engine process -> main's router -> renderer (worker) ----------
 // The engine runs from the built bundle, as in the app (npm run bench:engine builds first).
 const engine = startEngine(undefined, true)
+const scheduler = new GenerationScheduler(engine)
+const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
+const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state() })
 const router = createRouter({
-  ...createServices({ engine, chats: new ChatStore(await mkdtemp(join(tmpdir(), 'bench-chats-'))), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ engine, scheduler, api, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

@@ -4,6 +4,7 @@
 import type { ChatChunk, ChatMessage, Conversation, ImageInput, Sampling, StoredMessage } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { EngineClient } from '../engine/client.js'
+import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
 
 /** Partial answers are saved this often while they stream. */
@@ -15,7 +16,7 @@ export interface ChatService {
   edit(request: { chatId: string; messageId: string; text: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
 }
 
-export function createChatService(store: ChatStore, engine: EngineClient): ChatService {
+export function createChatService(store: ChatStore, engine: EngineClient, scheduler: GenerationScheduler): ChatService {
   async function* answer(chat: Conversation, sampling: Sampling | undefined, signal: AbortSignal): AsyncGenerator<ChatChunk> {
     const history = await toEngineMessages(chat)
     const reply = store.newMessage('assistant', '')
@@ -32,7 +33,7 @@ export function createChatService(store: ChatStore, engine: EngineClient): ChatS
         if (m) Object.assign(m, reply)
       })
     try {
-      for await (const chunk of engine.generate({ messages: history, sampling }, signal)) {
+      for await (const chunk of scheduler.generate('ui', { messages: history, sampling }, signal)) {
         if (chunk.kind === 'tokens') {
           reply.text += chunk.text
           yield { kind: 'tokens', messageId: reply.id, text: chunk.text, count: chunk.count }
@@ -46,15 +47,20 @@ export function createChatService(store: ChatStore, engine: EngineClient): ChatS
         }
       }
     } catch (error) {
-      failure = error
-      reply.status = 'error'
-      reply.error = error instanceof Error ? error.message : String(error)
+      if (signal.aborted) reply.status = 'stopped'
+      else {
+        failure = error
+        reply.status = 'error'
+        reply.error = error instanceof Error ? error.message : String(error)
+      }
     }
     if (reply.status === 'streaming') reply.status = signal.aborted ? 'stopped' : 'complete'
-    // An answer that failed before saying anything is not kept: the question stays, ready to retry.
-    if (reply.status === 'error' && reply.text === '') {
+    // An answer that failed or was stopped before saying anything is not kept: the question
+    // stays, ready to retry.
+    if (reply.text === '' && (reply.status === 'error' || (reply.status === 'stopped' && !reply.stats?.tokensOut))) {
       await store.update(chat.id, (c) => void (c.messages = c.messages.filter((m) => m.id !== reply.id)))
-      throw failure
+      if (failure) throw failure
+      return
     }
     await save()
     yield { kind: 'done', message: { ...reply } }

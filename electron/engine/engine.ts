@@ -101,15 +101,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
         for (const image of m.images ?? []) images.push(await prepareImage(image.bytes, budget))
         messages.push({ role: m.role, text: m.text, images })
       }
-      const result = await current.generate({
-        messages,
-        sampling: request.sampling ?? {},
-        signal,
-        onTokens: (text, count) => {
-          firstTokenAt ??= performance.now()
-          push({ kind: 'tokens', text, count })
-        },
-      })
+      let streamed = 0
+      const result = await current
+        .generate({
+          messages,
+          sampling: request.sampling ?? {},
+          signal,
+          onTokens: (text, count) => {
+            firstTokenAt ??= performance.now()
+            streamed += count
+            push({ kind: 'tokens', text, count })
+          },
+        })
+        .catch((error: unknown) => {
+          // A binding may throw instead of stopping when cancelled early: that is a stop, not a failure.
+          if (!signal.aborted) throw error
+          return { tokensIn: 0, tokensOut: streamed, imageTokens: 0, stopReason: 'cancelled' as const }
+        })
       const totalMs = performance.now() - started
       const genMs = firstTokenAt === null ? null : performance.now() - firstTokenAt
       push({

@@ -167,6 +167,18 @@ export type GenerateChunk =
   | { kind: 'tokens'; text: string; count: number }
   | { kind: 'done'; stats: GenerationStats }
 
+export interface ApiStatus {
+  enabled: boolean
+  running: boolean
+  port: number
+  /** Base URL for OpenAI clients, while running. */
+  url: string | null
+  /** The bearer token for this install. */
+  token: string
+  allowFileUrls: boolean
+  error: string | null
+}
+
 export interface AppInfo {
   name: string
   version: string
@@ -193,6 +205,8 @@ export const invokeChannels = {
   },
   'chats:delete': { request: z.strictObject({ id: ChatId }) },
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
+  'api:status': { request: z.undefined() },
+  'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
 } as const
 
 export interface InvokeResponses {
@@ -206,6 +220,8 @@ export interface InvokeResponses {
   'chats:update': Conversation
   'chats:delete': null
   'chats:image': Uint8Array
+  'api:status': ApiStatus
+  'api:configure': ApiStatus
 }
 
 /** Streaming channels: the renderer names a fresh stream id, main answers with events on STREAM_EVENT. */

@@ -6,6 +6,8 @@ import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } 
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
+import { GenerationScheduler } from '../engine/scheduler.js'
+import { createApiController } from '../api/controller.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices } from '../services/services.js'
 import { utilityEngineSpawner } from './engine-process.js'
@@ -30,9 +32,13 @@ const engine = new EngineClient({
   onState: (state) => broadcast('engine:state', state),
 })
 
+const scheduler = new GenerationScheduler(engine)
+const api = await createApiController({ settingsPath: join(app.getPath('userData'), 'api.json'), scheduler, engineState: () => engine.state() })
 const router = createRouter({
   ...createServices({
     engine,
+    scheduler,
+    api,
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),
@@ -118,4 +124,7 @@ app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit()
 })
 
-app.on('before-quit', () => void engine.dispose())
+app.on('before-quit', () => {
+  void api.close()
+  void engine.dispose()
+})

@@ -3,17 +3,22 @@
 import type { AppInfo } from '../ipc/contract.js'
 import type { InvokeHandlers, StreamHandlers } from '../ipc/router.js'
 import type { EngineClient } from '../engine/client.js'
+import type { GenerationScheduler } from '../engine/scheduler.js'
 import { createChatService } from '../chats/chat-service.js'
 import type { ChatStore } from '../chats/store.js'
+import type { ApiController } from '../api/controller.js'
 
 export interface ServiceDeps {
   engine: EngineClient
+  /** Shared with the local API server, so the window's requests go first. */
+  scheduler: GenerationScheduler
   chats: ChatStore
+  api: ApiController
   appInfo: AppInfo
 }
 
-export function createServices({ engine, chats, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
-  const conversations = createChatService(chats, engine)
+export function createServices({ engine, scheduler, chats, api, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+  const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
       'app:info': async () => appInfo,
@@ -34,9 +39,11 @@ export function createServices({ engine, chats, appInfo }: ServiceDeps): { invok
         return null
       },
       'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
+      'api:status': async () => api.status(),
+      'api:configure': (change) => api.configure(change),
     },
     stream: {
-      'chat:generate': (request, { signal }) => engine.generate(request, signal),
+      'chat:generate': (request, { signal }) => scheduler.generate('ui', request, signal),
       'chats:send': (request, { signal }) => conversations.send(request, signal),
       'chats:regenerate': (request, { signal }) => conversations.regenerate(request, signal),
       'chats:edit': (request, { signal }) => conversations.edit(request, signal),

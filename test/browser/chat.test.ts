@@ -1,5 +1,6 @@
 // The chat window in real Chromium against the real services and the tiny models.
 import { mkdir } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
@@ -59,12 +60,21 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
   })
 
   it('stops an answer mid-stream and marks it stopped', async () => {
+    // A long answer, so Stop surely lands mid-stream; the conversation's setting is the way.
+    const longest = page.getByRole('spinbutton', { name: 'Longest answer (tokens)' })
+    await page.locator('summary', { hasText: 'Hello, what can you see?' }).click()
+    await longest.fill('30000')
+    await longest.blur()
     await box().fill('Tell me everything.')
     await box().press('Enter')
+    await expect.poll(() => lastAnswer().getByTestId('markdown').textContent()).not.toBe('')
     await page.getByRole('button', { name: 'Stop' }).click()
     await expect.poll(() => stats().textContent(), { timeout: 10_000 }).toMatch(/cancelled$/)
-    expect(Number((await stats().textContent())!.split(' ')[0])).toBeLessThan(1024)
+    expect(Number((await stats().textContent())!.split(' ')[0])).toBeLessThan(30_000)
     expect(await lastAnswer().textContent()).toContain('stopped')
+    await longest.fill('1024')
+    await longest.blur()
+    await page.locator('summary').click()
   })
 
   it('regenerates an answer in place', async () => {
@@ -180,6 +190,28 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     expect(results.traversal).toMatchObject({ ok: false, error: { code: 'invalid-payload' } })
     // Nothing else happened: the vision model is still the one loaded.
     expect(h.engine.state()).toMatchObject({ state: 'ready', info: { mmprojPath: fx.mmproj } })
+  })
+
+  it('turns on the local API from Settings, which then serves the loaded model', async () => {
+    const probe = createServer()
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((r) => probe.close(r))
+    await page.getByRole('button', { name: 'Settings' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Settings' })
+    await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe('Off')
+    await dialog.getByRole('checkbox', { name: 'Serve the API' }).check()
+    await dialog.getByRole('spinbutton', { name: 'Port' }).fill(String(port))
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe(`Running at http://127.0.0.1:${port}/v1`)
+    const key = await dialog.getByTestId('api-key').textContent()
+    const models = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json())
+    expect(models).toMatchObject({ data: [{ id: 'tiny-llama-f32' }] })
+    await page.screenshot({ path: join(ARTIFACTS, 'settings-api.png') })
+    await dialog.getByRole('checkbox', { name: 'Serve the API' }).uncheck()
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe('Off')
+    await dialog.getByRole('button', { name: 'Close' }).click()
   })
 
   it('finds the conversation intact after the services restart', async () => {

@@ -14,6 +14,8 @@ import { createRouter, type Router, type Sender } from '../../electron/ipc/route
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
 import { createServices } from '../../electron/services/services.js'
 import { ChatStore } from '../../electron/chats/store.js'
+import { GenerationScheduler } from '../../electron/engine/scheduler.js'
+import { createApiController, type ApiController } from '../../electron/api/controller.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { startEngine } from '../support/engine.js'
 
@@ -58,6 +60,7 @@ export interface Harness {
   origin: string
   dataDir: string
   chats: ChatStore
+  api: ApiController
   engine: EngineClient
   router: Router
   browser: Browser
@@ -76,8 +79,10 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   const engine = startEngine((state) => push('engine:state', state))
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-')))
   const chats = new ChatStore(join(dir, 'chats'))
+  const scheduler = new GenerationScheduler(engine)
+  const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
   const router = createRouter({
-    ...createServices({ engine, chats, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ engine, scheduler, chats, api, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
@@ -94,6 +99,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     origin,
     dataDir: dir,
     chats,
+    api,
     engine,
     router,
     browser,
@@ -128,6 +134,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     },
     async close() {
       await browser.close()
+      await api.close()
       await engine.dispose()
       await new Promise((ok) => server.close(ok))
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createChatService } from '../../electron/chats/chat-service.js'
 import { ChatStore } from '../../electron/chats/store.js'
+import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import type { ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
@@ -41,7 +42,7 @@ const signal = (): AbortSignal => new AbortController().signal
 
 describe('chat service', () => {
   it('refuses to answer without a model, keeping the question and no empty answer', async () => {
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     await expect(drain(chats.send({ chatId: chat.id, text: 'anyone there?', sampling: greedy(4) }, signal()))).rejects.toMatchObject({ code: 'no-model' })
     expect((await store.get(chat.id)).messages).toMatchObject([{ role: 'user', text: 'anyone there?' }])
@@ -49,7 +50,7 @@ describe('chat service', () => {
 
   it('streams an answer and saves question, answer and stats; a restart finds them', async () => {
     await engine.load({ modelPath: fx.textModel, gpu: false })
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const { chunks, done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'Describe the weather\nin detail', sampling: greedy(30) }, signal()))
     expect(chunks[0]).toMatchObject({ kind: 'message', message: { role: 'user', text: 'Describe the weather\nin detail' } })
@@ -66,7 +67,7 @@ describe('chat service', () => {
   })
 
   it('regenerates an answer in place and edits a question, dropping what followed', async () => {
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create({ systemPrompt: 'You answer in one word.' })
     await drain(chats.send({ chatId: chat.id, text: 'first', sampling: greedy(5) }, signal()))
     await drain(chats.send({ chatId: chat.id, text: 'second', sampling: greedy(5) }, signal()))
@@ -89,7 +90,7 @@ describe('chat service', () => {
   })
 
   it('a stopped answer is kept and marked stopped', async () => {
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const controller = new AbortController()
     const { done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'talk', sampling: greedy(20_000) }, controller.signal), (_c, n) => {
@@ -100,8 +101,21 @@ describe('chat service', () => {
     expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'stopped', text: done!.text })
   })
 
+  it('a stop before the first word keeps the question, drops the empty answer, and is no error', async () => {
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
+    const chat = await store.create()
+    const controller = new AbortController()
+    const { done } = await drain(chats.send({ chatId: chat.id, text: 'oops, wrong question', sampling: greedy(50) }, controller.signal), (chunk) => {
+      if (chunk.kind === 'message' && chunk.message.role === 'assistant') controller.abort()
+    })
+    expect(done?.status ?? 'dropped').toMatch(/stopped|dropped/)
+    const saved = await store.get(chat.id)
+    expect(saved.messages[0]).toMatchObject({ role: 'user', text: 'oops, wrong question' })
+    expect(saved.messages.every((m) => m.role === 'user' || m.text !== '')).toBe(true)
+  })
+
   it('an engine crash mid-answer keeps the partial answer, marked cut off', async () => {
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     let killed = false
     const { done } = await drain(chats.send({ chatId: chat.id, text: 'long answer please', sampling: greedy(20_000) }, signal()), (_c, n) => {
@@ -120,7 +134,7 @@ describe('chat service', () => {
 
   it('sends images with the question, stores them as files, and sends them again on regenerate', async () => {
     await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const png = await solidPng(640, 480, '#00aa44')
     const { chunks, done } = await drain(chats.send({ chatId: chat.id, text: 'what colour?', images: [{ bytes: png, name: 'green.png' }], sampling: greedy(6) }, signal()))
@@ -133,7 +147,7 @@ describe('chat service', () => {
   })
 
   it('refuses a non-image attachment before saving anything', async () => {
-    const chats = createChatService(store, engine)
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     await expect(drain(chats.send({ chatId: chat.id, text: 'see file', images: [{ bytes: new TextEncoder().encode('%PDF-1.4'), name: 'doc.pdf' }] }, signal()))).rejects.toMatchObject({
       code: 'bad-image',

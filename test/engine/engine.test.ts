@@ -206,6 +206,15 @@ describe('cancel, crash and unload', () => {
     expect(stoppedIn).toBeLessThan(100)
   })
 
+  it('a cancel that lands before the first token ends quietly as cancelled', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    const out = await collect(engine.generate({ messages: ask('never mind'), sampling: greedy(50) }, controller.signal))
+    expect(out.tokens).toBe(0)
+    expect(out.stats).toMatchObject({ stopReason: 'cancelled', tokensOut: 0 })
+    expect((await collect(engine.generate({ messages: ask('still fine?'), sampling: greedy(3) }))).tokens).toBe(3)
+  })
+
   it('cancel also stops a multimodal answer within 100 ms', async () => {
     await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
     const controller = new AbortController()

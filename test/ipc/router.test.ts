@@ -26,6 +26,8 @@ function setup() {
     'chats:update': vi.fn(unused),
     'chats:delete': vi.fn(async () => null),
     'chats:image': vi.fn(unused),
+    'api:status': vi.fn(unused),
+    'api:configure': vi.fn(unused),
   } satisfies InvokeHandlers
   const generate = vi.fn(async function* (_req: unknown, ctx: { signal: AbortSignal }): AsyncGenerator<GenerateChunk> {
     for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) {

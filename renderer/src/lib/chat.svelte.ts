@@ -67,8 +67,9 @@ export class ChatController {
 
   async setSettings(settings: ChatSettings): Promise<void> {
     if (!this.current) return
-    const updated = await this.client.invoke('chats:update', { id: this.current.id, settings })
-    this.current.settings = updated.settings
+    // Applied at once, so a question sent right after uses them; saved behind.
+    this.current.settings = settings
+    await this.client.invoke('chats:update', { id: this.current.id, settings })
   }
 
   private sampling(): Sampling {
@@ -132,6 +133,7 @@ export class ChatController {
     const chat = this.current!
     this.streaming = true
     this.active = stream
+    let ended = false
     try {
       for await (const chunk of stream) {
         if (this.current?.id !== chat.id) continue
@@ -149,10 +151,13 @@ export class ChatController {
           const m = messages.at(-1)
           if (m?.id === chunk.messageId) m.text += chunk.text
         } else {
+          ended = true
           const at = messages.findIndex((m) => m.id === chunk.message.id)
           if (at >= 0) messages[at] = chunk.message
         }
       }
+      // Stopped before a word: main dropped the empty answer, so show what it kept.
+      if (!ended && this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id })
     } catch (e) {
       this.error = e instanceof AssistantError ? e.message : String(e)
       if (this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id }).catch(() => this.current)

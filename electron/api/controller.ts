@@ -1,0 +1,74 @@
+// The API server's settings (off by default, port, file URLs) and its key, kept in the
+// user's data folder, and the server started or stopped to match them.
+import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import writeFileAtomic from 'write-file-atomic'
+import { z } from 'zod'
+import type { ApiStatus, EngineState } from '../ipc/contract.js'
+import type { GenerationScheduler } from '../engine/scheduler.js'
+import { startApiServer, type ApiServer } from './server.js'
+
+export const DEFAULT_API_PORT = 11435
+
+const Settings = z.object({
+  enabled: z.boolean(),
+  port: z.int().min(1024).max(65535),
+  allowFileUrls: z.boolean(),
+  token: z.string().min(32),
+})
+type Settings = z.infer<typeof Settings>
+
+export interface ApiController {
+  status(): ApiStatus
+  configure(change: { enabled: boolean; port: number; allowFileUrls: boolean }): Promise<ApiStatus>
+  close(): Promise<void>
+}
+
+export async function createApiController(options: { settingsPath: string; scheduler: GenerationScheduler; engineState: () => EngineState }): Promise<ApiController> {
+  let settings: Settings
+  try {
+    settings = Settings.parse(JSON.parse(await readFile(options.settingsPath, 'utf8')))
+  } catch {
+    // First run (or an unreadable file): off, with a fresh key for this install.
+    settings = { enabled: false, port: DEFAULT_API_PORT, allowFileUrls: false, token: `lva-${randomBytes(24).toString('base64url')}` }
+    await save()
+  }
+  let server: ApiServer | null = null
+  let error: string | null = null
+
+  async function save(): Promise<void> {
+    await writeFileAtomic(options.settingsPath, JSON.stringify(settings, null, 1), { fsync: true, mode: 0o600 })
+  }
+
+  async function apply(): Promise<void> {
+    await server?.close()
+    server = null
+    error = null
+    if (!settings.enabled) return
+    try {
+      server = await startApiServer({ scheduler: options.scheduler, engineState: options.engineState, token: settings.token, port: settings.port, allowFileUrls: settings.allowFileUrls })
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      error = code === 'EADDRINUSE' ? `Port ${settings.port} is already in use by another program; choose another.` : `The API server could not start: ${(e as Error).message}`
+    }
+  }
+
+  function status(): ApiStatus {
+    return { enabled: settings.enabled, running: server !== null, port: settings.port, url: server ? server.url : null, token: settings.token, allowFileUrls: settings.allowFileUrls, error }
+  }
+
+  await apply()
+  return {
+    status,
+    async configure(change) {
+      settings = { ...settings, ...change }
+      await save()
+      await apply()
+      return status()
+    },
+    async close() {
+      await server?.close()
+      server = null
+    },
+  }
+}

@@ -1,0 +1,52 @@
+// The slice of OpenAI's chat completions API the local server accepts, as zod schemas.
+// Unknown fields are ignored (clients send many), known ones are checked.
+import { z } from 'zod'
+import { LIMITS } from '../ipc/contract.js'
+
+const TextPart = z.object({ type: z.literal('text'), text: z.string().max(LIMITS.textChars) })
+const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().optional() }) })
+
+export const ChatCompletionRequest = z.object({
+  model: z.string().min(1).max(256),
+  messages: z
+    .array(
+      z.object({
+        role: z.enum(['system', 'developer', 'user', 'assistant']),
+        content: z.union([z.string().max(LIMITS.textChars), z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16), z.null()]),
+      }),
+    )
+    .min(1)
+    .max(LIMITS.messages),
+  stream: z.boolean().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  max_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
+  max_completion_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  stop: z.union([z.string().min(1).max(64), z.array(z.string().min(1).max(64)).max(4)]).nullish(),
+  seed: z.int().min(0).max(2 ** 32 - 1).nullish(),
+  n: z.literal(1).nullish(),
+})
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>
+
+export type FinishReason = 'stop' | 'length'
+
+export interface ApiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null }
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly code: string | null = null,
+    readonly param: string | null = null,
+  ) {
+    super(message)
+  }
+
+  body(): ApiErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
+  }
+}

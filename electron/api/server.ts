@@ -1,0 +1,288 @@
+// A local OpenAI-compatible API (GET /v1/models, POST /v1/chat/completions with SSE
+// streaming and images as data URLs) on 127.0.0.1 only, behind a bearer token. It shares
+// the engine with the window through the scheduler; a client that disconnects cancels
+// its generation.
+import { randomUUID, timingSafeEqual } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { basename } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import sharp from 'sharp'
+import type { ChatMessage, EngineState, GenerationStats } from '../ipc/contract.js'
+import { LIMITS } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+import type { GenerationScheduler } from '../engine/scheduler.js'
+import { ApiError, ChatCompletionRequest, type FinishReason } from './openai-types.js'
+import { describeIssues } from '../ipc/contract.js'
+
+export interface ApiLimits {
+  bodyBytes: number
+  imagesPerRequest: number
+  imagePixels: number
+}
+
+export const DEFAULT_API_LIMITS: ApiLimits = { bodyBytes: 32 * 1024 * 1024, imagesPerRequest: 8, imagePixels: MAX_INPUT_PIXELS }
+
+export interface ApiServerOptions {
+  scheduler: GenerationScheduler
+  engineState: () => EngineState
+  token: string
+  port: number
+  /** Accept file:// image URLs (off unless the user allows it). */
+  allowFileUrls?: boolean
+  limits?: Partial<ApiLimits>
+  /** Called when a completion ends, however it ends (tests and logs). */
+  onFinished?: (event: { id: string; stats: GenerationStats | null; disconnected: boolean; at: number }) => void
+}
+
+export interface ApiServer {
+  readonly port: number
+  readonly url: string
+  close(): Promise<void>
+}
+
+/** The id clients name the loaded model by: its file name without .gguf. */
+export function modelId(state: EngineState): string | null {
+  return state.state === 'ready' ? basename(state.info.modelPath).replace(/\.gguf$/i, '') : null
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const limits = { ...DEFAULT_API_LIMITS, ...options.limits }
+  const expected = Buffer.from(`Bearer ${options.token}`)
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)))
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const auth = Buffer.from(req.headers.authorization ?? '')
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+      throw new ApiError(401, 'Missing or wrong API key. Use the key shown in the app’s settings as a Bearer token.', 'authentication_error', 'invalid_api_key')
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '')
+    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels())
+    if (path === '/v1/chat/completions') {
+      if (req.method !== 'POST') throw new ApiError(405, `Use POST for ${path}.`)
+      return completions(req, res)
+    }
+    throw new ApiError(404, `Unknown endpoint: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')
+  }
+
+  function listModels(): unknown {
+    const id = modelId(options.engineState())
+    return { object: 'list', data: id ? [{ id, object: 'model', created: 0, owned_by: 'local' }] : [] }
+  }
+
+  async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJson(req, limits.bodyBytes)
+    const parsed = ChatCompletionRequest.safeParse(body)
+    if (!parsed.success) throw new ApiError(400, `Invalid request: ${describeIssues(parsed.error)}`, 'invalid_request_error', 'invalid_value', parsed.error.issues[0]?.path.join('.') ?? null)
+    const request = parsed.data
+    const loaded = modelId(options.engineState())
+    if (!loaded) throw new ApiError(503, 'No model is loaded in the app. Load one, then try again.', 'server_error', 'model_not_loaded')
+    if (request.model !== loaded) throw new ApiError(404, `The model '${request.model}' is not loaded; the loaded model is '${loaded}'.`, 'invalid_request_error', 'model_not_found', 'model')
+    const messages = await toMessages(request.messages)
+
+    const id = `chatcmpl-${randomUUID()}`
+    const created = Math.floor(Date.now() / 1000)
+    const controller = new AbortController()
+    let finished = false
+    let disconnected = false
+    // The response closing before we ended it means the client went away: stop generating.
+    res.on('close', () => {
+      if (!finished) {
+        disconnected = true
+        controller.abort()
+      }
+    })
+    const stop = request.stop === undefined || request.stop === null ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop]
+    const stream = options.scheduler.generate(
+      'api',
+      {
+        messages,
+        sampling: {
+          maxTokens: request.max_completion_tokens ?? request.max_tokens ?? 512,
+          temperature: request.temperature ?? 1,
+          ...(request.top_p ? { topP: request.top_p } : {}),
+          ...(request.seed !== undefined && request.seed !== null ? { seed: request.seed } : {}),
+          ...(stop ? { stop } : {}),
+        },
+      },
+      controller.signal,
+    )
+
+    let text = ''
+    let stats: GenerationStats | null = null
+    const chunk = (delta: Record<string, unknown>, finish: FinishReason | null): unknown => ({ id, object: 'chat.completion.chunk', created, model: loaded, choices: [{ index: 0, delta, finish_reason: finish }] })
+    try {
+      if (request.stream) {
+        // The first event waits for the queue and the prompt, so errors before it still get a status code.
+        let started = false
+        const begin = (): void => {
+          if (started) return
+          started = true
+          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+          sse(res, chunk({ role: 'assistant', content: '' }, null))
+        }
+        for await (const c of stream) {
+          if (c.kind === 'tokens') {
+            begin()
+            if (c.text) sse(res, chunk({ content: c.text }, null))
+          } else stats = c.stats
+        }
+        begin()
+        sse(res, chunk({}, finishReason(stats)))
+        if (request.stream_options?.include_usage) sse(res, { id, object: 'chat.completion.chunk', created, model: loaded, choices: [], usage: usage(stats) })
+        res.write('data: [DONE]\n\n')
+        finished = true
+        res.end()
+      } else {
+        for await (const c of stream) {
+          if (c.kind === 'tokens') text += c.text
+          else stats = c.stats
+        }
+        finished = true
+        sendJson(res, 200, {
+          id,
+          object: 'chat.completion',
+          created,
+          model: loaded,
+          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason(stats), logprobs: null }],
+          usage: usage(stats),
+        })
+      }
+    } catch (error) {
+      finished = true
+      if (res.headersSent) {
+        // Mid-stream: OpenAI's clients read an error event.
+        sse(res, toApiError(error).body())
+        res.end()
+      } else throw error
+    } finally {
+      options.onFinished?.({ id, stats, disconnected, at: performance.now() })
+    }
+  }
+
+  async function toMessages(input: ChatCompletionRequest['messages']): Promise<ChatMessage[]> {
+    let images = 0
+    const out: ChatMessage[] = []
+    for (const [i, m] of input.entries()) {
+      const parts = typeof m.content === 'string' ? [{ type: 'text' as const, text: m.content }] : (m.content ?? [])
+      const text = parts.flatMap((p) => (p.type === 'text' ? [p.text] : [])).join('\n')
+      const bytes: Uint8Array[] = []
+      for (const part of parts) {
+        if (part.type !== 'image_url') continue
+        if (++images > limits.imagesPerRequest) throw new ApiError(400, `Too many images: at most ${limits.imagesPerRequest} per request.`, 'invalid_request_error', 'too_many_images', `messages.${i}.content`)
+        bytes.push(await imageBytes(part.image_url.url, `messages.${i}.content`))
+      }
+      if (text.length > LIMITS.textChars) throw new ApiError(400, `Message ${i} is longer than ${LIMITS.textChars} characters.`, 'invalid_request_error', 'string_above_max_length', `messages.${i}.content`)
+      const role = m.role === 'developer' ? 'system' : m.role
+      out.push({ role, text, ...(bytes.length ? { images: bytes.map((b) => ({ bytes: b })) } : {}) })
+    }
+    return out
+  }
+
+  async function imageBytes(url: string, param: string): Promise<Uint8Array> {
+    let bytes: Uint8Array
+    const data = /^data:image\/[a-z0-9.+-]+;base64,(.*)$/is.exec(url)
+    if (data) bytes = new Uint8Array(Buffer.from(data[1]!, 'base64'))
+    else if (url.startsWith('file:')) {
+      if (!options.allowFileUrls) throw new ApiError(400, 'Local file URLs are turned off; send the image as a data URL, or allow file URLs in the app’s settings.', 'invalid_request_error', 'file_urls_disabled', param)
+      bytes = new Uint8Array(await readFile(fileURLToPath(url)).catch(() => {
+        throw new ApiError(400, `Cannot read ${url}.`, 'invalid_request_error', 'invalid_image_url', param)
+      }))
+    } else throw new ApiError(400, 'Images must be data URLs (data:image/png;base64,…); this server fetches nothing from the network.', 'invalid_request_error', 'invalid_image_url', param)
+    if (bytes.byteLength === 0 || bytes.byteLength > LIMITS.imageBytes) throw new ApiError(400, `An image must be between 1 byte and ${LIMITS.imageBytes} bytes.`, 'invalid_request_error', 'invalid_image', param)
+    const meta = await sharp(bytes, { limitInputPixels: false })
+      .metadata()
+      .catch(() => {
+        throw new ApiError(400, 'An image_url does not hold an image that can be read.', 'invalid_request_error', 'invalid_image', param)
+      })
+    if ((meta.width ?? 0) * (meta.height ?? 0) > limits.imagePixels) {
+      throw new ApiError(400, `An image is too large: ${meta.width}x${meta.height}; the limit is ${limits.imagePixels} pixels.`, 'invalid_request_error', 'image_too_large', param)
+    }
+    return bytes
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    // Loopback only: other machines on the network can never reach it.
+    server.listen(options.port, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    url: `http://127.0.0.1:${port}/v1`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+function finishReason(stats: GenerationStats | null): FinishReason {
+  return stats?.stopReason === 'max-tokens' ? 'length' : 'stop'
+}
+
+function usage(stats: GenerationStats | null): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const prompt = stats?.tokensIn ?? 0
+  const completion = stats?.tokensOut ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
+
+function sse(res: ServerResponse, data: unknown): void {
+  res.write(`data: ${JSON.stringify(data)}\n\n`)
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  // After refusing a body unread, close the connection rather than read the rest of it.
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, error: ApiError): void {
+  if (res.headersSent) return void res.end()
+  sendJson(res, error.status, error.body())
+}
+
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > maxBytes) throw new ApiError(413, `The request body is larger than ${maxBytes} bytes.`, 'invalid_request_error', 'request_too_large')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) {
+      throw new ApiError(413, `The request body is larger than ${maxBytes} bytes.`, 'invalid_request_error', 'request_too_large')
+    }
+    chunks.push(chunk as Buffer)
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch (error) {
+    throw new ApiError(400, `The request body is not valid JSON (${(error as Error).message}).`, 'invalid_request_error', 'invalid_json')
+  }
+}
+
+const STATUS: Partial<Record<AppError['code'], number>> = {
+  'no-model': 503,
+  'no-vision': 400,
+  'bad-image': 400,
+  'context-overflow': 400,
+  'invalid-payload': 400,
+  busy: 429,
+  'engine-crashed': 500,
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error
+  if (error instanceof AppError) {
+    const status = STATUS[error.code] ?? 500
+    return new ApiError(status, error.message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', error.code)
+  }
+  return new ApiError(500, error instanceof Error ? error.message : String(error), 'server_error')
+}
