@@ -1,0 +1,71 @@
+// Geometry of screenshots across displays: which display is under the cursor, and which
+// physical pixels of its capture a rectangle drawn on the overlay covers. Displays are
+// laid out in device-independent pixels (DIP), may sit left of or above the primary one
+// (negative origins), and each has its own scale factor (HiDPI).
+
+export interface Rect {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+export interface DisplayInfo {
+  id: number
+  /** Position and size in DIP, in the desktop's coordinate space. */
+  bounds: Rect
+  scaleFactor: number
+}
+
+/** The display containing a point (DIP), or the nearest one when the point is in a gap. */
+export function displayAt(point: { x: number; y: number }, displays: DisplayInfo[]): DisplayInfo {
+  if (displays.length === 0) throw new Error('no displays')
+  const inside = displays.find((d) => point.x >= d.bounds.x && point.x < d.bounds.x + d.bounds.width && point.y >= d.bounds.y && point.y < d.bounds.y + d.bounds.height)
+  if (inside) return inside
+  const distance = (d: DisplayInfo): number => {
+    const dx = Math.max(d.bounds.x - point.x, 0, point.x - (d.bounds.x + d.bounds.width - 1))
+    const dy = Math.max(d.bounds.y - point.y, 0, point.y - (d.bounds.y + d.bounds.height - 1))
+    return dx * dx + dy * dy
+  }
+  return displays.reduce((best, d) => (distance(d) < distance(best) ? d : best))
+}
+
+/** A display's size in physical pixels: what a full-resolution capture of it measures. */
+export function physicalSize(display: DisplayInfo): { width: number; height: number } {
+  return { width: Math.round(display.bounds.width * display.scaleFactor), height: Math.round(display.bounds.height * display.scaleFactor) }
+}
+
+/**
+ * The physical-pixel crop of a display's capture that a selection covers. The selection
+ * is in the overlay's CSS pixels, which are the display's DIP with the overlay covering
+ * the display exactly; it may be drawn in any direction and past the edges.
+ * Returns null for a selection too small to mean anything (a click, not a drag).
+ */
+export function selectionToCrop(selection: { x1: number; y1: number; x2: number; y2: number }, display: DisplayInfo, minSize = 4): Rect | null {
+  const size = physicalSize(display)
+  const clampX = (v: number): number => Math.min(Math.max(v, 0), display.bounds.width)
+  const clampY = (v: number): number => Math.min(Math.max(v, 0), display.bounds.height)
+  const left = clampX(Math.min(selection.x1, selection.x2))
+  const right = clampX(Math.max(selection.x1, selection.x2))
+  const top = clampY(Math.min(selection.y1, selection.y2))
+  const bottom = clampY(Math.max(selection.y1, selection.y2))
+  // Round outward so the crop covers every pixel the rectangle touched.
+  const x = Math.floor(left * display.scaleFactor)
+  const y = Math.floor(top * display.scaleFactor)
+  const width = Math.min(size.width, Math.ceil(right * display.scaleFactor)) - x
+  const height = Math.min(size.height, Math.ceil(bottom * display.scaleFactor)) - y
+  if (width < minSize || height < minSize) return null
+  return { x, y, width, height }
+}
+
+/** Where to open the quick-ask window: centred near the top of the display under the cursor. */
+export function quickAskBounds(display: DisplayInfo, size = { width: 640, height: 460 }): Rect {
+  const width = Math.min(size.width, display.bounds.width - 32)
+  const height = Math.min(size.height, display.bounds.height - 32)
+  return {
+    x: Math.round(display.bounds.x + (display.bounds.width - width) / 2),
+    y: Math.round(display.bounds.y + Math.min(display.bounds.height * 0.18, display.bounds.height - height - 16)),
+    width,
+    height,
+  }
+}
