@@ -35,7 +35,11 @@ export default defineConfig({
     plugins: [svelte({ configFile: resolve(root, 'svelte.config.js') })],
     build: {
       rollupOptions: {
-        input: { index: resolve(root, 'renderer/index.html') },
+        input: {
+          index: resolve(root, 'renderer/index.html'),
+          quick: resolve(root, 'renderer/quick.html'),
+          overlay: resolve(root, 'renderer/overlay.html'),
+        },
       },
     },
   },

@@ -67,6 +67,8 @@ export const ChatSend = z.strictObject({
   chatId: ChatId,
   text: Text.min(1, 'the message is empty'),
   images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+  /** Attach the screenshot main holds, without sending its bytes through the renderer. */
+  captureId: z.uuid().optional(),
   sampling: Sampling.optional(),
 })
 export const ChatRegenerate = z.strictObject({ chatId: ChatId, messageId: MessageId, sampling: Sampling.optional() })
@@ -179,6 +181,17 @@ export interface ApiStatus {
   error: string | null
 }
 
+export interface CaptureInfo {
+  id: string
+  /** Physical pixels. */
+  width: number
+  height: number
+  displayId: number
+  scaleFactor: number
+}
+
+export const Selection = z.strictObject({ x1: z.number().finite(), y1: z.number().finite(), x2: z.number().finite(), y2: z.number().finite() })
+
 export interface AppInfo {
   name: string
   version: string
@@ -207,6 +220,14 @@ export const invokeChannels = {
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
   'api:status': { request: z.undefined() },
   'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
+  'capture:latest': { request: z.undefined() },
+  'capture:bytes': { request: z.strictObject({ id: z.uuid() }) },
+  'capture:preview': { request: z.strictObject({ id: z.uuid() }) },
+  'capture:region': { request: z.strictObject({ id: z.uuid(), selection: Selection }) },
+  'capture:cancel': { request: z.undefined() },
+  'capture:start-region': { request: z.undefined() },
+  'quick:hide': { request: z.undefined() },
+  'quick:open-in-chat': { request: z.strictObject({ chatId: ChatId }) },
 } as const
 
 export interface InvokeResponses {
@@ -222,6 +243,14 @@ export interface InvokeResponses {
   'chats:image': Uint8Array
   'api:status': ApiStatus
   'api:configure': ApiStatus
+  'capture:latest': CaptureInfo | null
+  'capture:bytes': Uint8Array
+  'capture:preview': Uint8Array
+  'capture:region': CaptureInfo
+  'capture:cancel': null
+  'capture:start-region': null
+  'quick:hide': null
+  'quick:open-in-chat': null
 }
 
 /** Streaming channels: the renderer names a fresh stream id, main answers with events on STREAM_EVENT. */
@@ -242,12 +271,16 @@ export interface StreamChunks {
 /** Events main pushes to the renderer unasked. */
 export interface PushEvents {
   'engine:state': EngineState
+  /** A new screenshot is ready (the quick-ask window shows it). */
+  'capture:new': CaptureInfo
+  /** Open this conversation in the chat window (from quick-ask). */
+  'chat:open': { chatId: string }
 }
 
 export const STREAM_START = 'stream:start'
 export const STREAM_CANCEL = 'stream:cancel'
 export const STREAM_EVENT = 'stream:event'
-export const pushChannels = ['engine:state'] as const satisfies readonly (keyof PushEvents)[]
+export const pushChannels = ['engine:state', 'capture:new', 'chat:open'] as const satisfies readonly (keyof PushEvents)[]
 
 export type InvokeChannel = keyof typeof invokeChannels
 export type StreamChannel = keyof typeof streamChannels
@@ -278,6 +311,7 @@ export type ErrorCode =
   | 'busy'
   | 'not-found'
   | 'storage'
+  | 'permission-denied'
   | 'internal'
 
 export interface WireError {

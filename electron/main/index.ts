@@ -2,16 +2,18 @@
 // plain modules (ipc, engine, services) that run and are tested under Node.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron'
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
 import { GenerationScheduler } from '../engine/scheduler.js'
 import { createApiController } from '../api/controller.js'
 import { ChatStore } from '../chats/store.js'
-import { createServices } from '../services/services.js'
+import { createServices, type WindowActions } from '../services/services.js'
+import { CaptureService } from '../capture/capture-service.js'
+import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
-import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents } from './security.js'
+import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')
@@ -34,11 +36,22 @@ const engine = new EngineClient({
 
 const scheduler = new GenerationScheduler(engine)
 const api = await createApiController({ settingsPath: join(app.getPath('userData'), 'api.json'), scheduler, engineState: () => engine.state() })
+const capture = new CaptureService()
+let captureUi: ReturnType<typeof createCaptureWindows> | null = null
+// The capture windows exist once the app is ready; requests before that have nothing to act on.
+const windowActions: WindowActions = {
+  startRegion: () => captureUi?.windows.startRegion(),
+  regionFinished: (drawn) => captureUi?.windows.regionFinished(drawn),
+  hideQuickAsk: () => captureUi?.windows.hideQuickAsk(),
+  openInChat: (chatId) => captureUi?.windows.openInChat(chatId),
+}
 const router = createRouter({
   ...createServices({
     engine,
     scheduler,
     api,
+    capture,
+    windows: windowActions,
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),
@@ -65,6 +78,31 @@ function registerIpc(): void {
   ipcMain.handle(STREAM_CANCEL, (event, payload: unknown) => router.cancelStream(senderOf(event), payload))
 }
 
+const webPreferences = (): Electron.WebPreferences => secureWebPreferences(join(here, '../preload/index.cjs'))
+
+function loadPage(win: BrowserWindow, page: string): void {
+  windows.add(win)
+  const id = win.webContents.id
+  win.on('closed', () => {
+    windows.delete(win)
+    router.releaseSender(id)
+  })
+  win.webContents.on('did-start-navigation', (details) => {
+    if (details.isMainFrame && !details.isSameDocument) router.releaseSender(id)
+  })
+  if (devServerUrl && !app.isPackaged) void win.loadURL(new URL(page, devServerUrl).href)
+  else void win.loadFile(join(rendererDir, page))
+}
+
+let chatWindow: BrowserWindow | null = null
+
+function showChatWindow(): BrowserWindow {
+  if (!chatWindow || chatWindow.isDestroyed()) chatWindow = createChatWindow()
+  chatWindow.show()
+  chatWindow.focus()
+  return chatWindow
+}
+
 function createChatWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1100,
@@ -75,33 +113,10 @@ function createChatWindow(): BrowserWindow {
     title: 'Local Vision Assistant',
     backgroundColor: '#1b1d22',
     icon: join(here, '../../resources/icon.png'),
-    // Written out here, not built by a helper, so electronegativity can check each one.
-    webPreferences: {
-      preload: join(here, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      experimentalFeatures: false,
-      webviewTag: false,
-      spellcheck: false,
-      disableBlinkFeatures: 'Auxclick',
-    },
+    webPreferences: webPreferences(),
   })
-  windows.add(win)
-  const id = win.webContents.id
-  win.on('closed', () => {
-    windows.delete(win)
-    router.releaseSender(id)
-  })
-  win.webContents.on('did-start-navigation', (details) => {
-    if (details.isMainFrame && !details.isSameDocument) router.releaseSender(id)
-  })
+  loadPage(win, 'index.html')
   win.once('ready-to-show', () => win.show())
-  if (devServerUrl && !app.isPackaged) void win.loadURL(devServerUrl)
-  else void win.loadFile(join(rendererDir, 'index.html'))
   return win
 }
 
@@ -114,15 +129,28 @@ app.on('web-contents-created', (_event, contents) => {
 app.whenReady().then(() => {
   hardenSession(session.defaultSession, isOurs, app.isPackaged ? undefined : devServerUrl)
   registerIpc()
-  createChatWindow()
+  chatWindow = createChatWindow()
+  captureUi = createCaptureWindows({
+    capture,
+    loadPage,
+    webPreferences,
+    showChat: showChatWindow,
+    resources: join(here, '../../resources'),
+    send: (win, channel, payload) => win.webContents.send(channel, payload),
+    onError: (message) => {
+      const win = showChatWindow()
+      void dialog.showMessageBox(win, { type: 'warning', message: 'Screenshot', detail: message })
+    },
+  })
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createChatWindow()
   })
 })
 
-app.on('window-all-closed', () => {
-  if (process.platform !== 'darwin') app.quit()
-})
+// The tray and the hotkey keep the app running with no window open.
+app.on('window-all-closed', () => undefined)
+
+app.on('will-quit', () => captureUi?.dispose())
 
 app.on('before-quit', () => {
   void api.close()

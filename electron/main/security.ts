@@ -66,3 +66,24 @@ export function isSafeExternalLink(url: string): boolean {
 }
 
 
+
+/**
+ * The web preferences of every window we open: isolated, sandboxed, no Node, no
+ * webviews, no middle-click windows. One place, checked by test/main/security.test.ts.
+ */
+export function secureWebPreferences(preload: string): Electron.WebPreferences {
+  return {
+    preload,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    spellcheck: false,
+    disableBlinkFeatures: 'Auxclick',
+  }
+}

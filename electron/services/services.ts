@@ -1,12 +1,14 @@
 // The main-side services behind the IPC contract. Electron registers them on ipcMain;
 // browser tests reach the same functions through the test bridge.
 import type { AppInfo } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
 import type { InvokeHandlers, StreamHandlers } from '../ipc/router.js'
 import type { EngineClient } from '../engine/client.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { createChatService } from '../chats/chat-service.js'
 import type { ChatStore } from '../chats/store.js'
 import type { ApiController } from '../api/controller.js'
+import type { CaptureService } from '../capture/capture-service.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -14,10 +16,22 @@ export interface ServiceDeps {
   scheduler: GenerationScheduler
   chats: ChatStore
   api: ApiController
+  capture: CaptureService
+  windows: WindowActions
   appInfo: AppInfo
 }
 
-export function createServices({ engine, scheduler, chats, api, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+/** What the capture flow asks of the windows; Electron's main implements it, tests record it. */
+export interface WindowActions {
+  /** The region overlay is done (cancelled or drawn): close it; after a region, show quick-ask. */
+  /** Show the region overlay over the display the screenshot came from. */
+  startRegion(): void
+  regionFinished(drawn: boolean): void
+  hideQuickAsk(): void
+  openInChat(chatId: string): void
+}
+
+export function createServices({ engine, scheduler, chats, api, capture, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
@@ -41,10 +55,37 @@ export function createServices({ engine, scheduler, chats, api, appInfo }: Servi
       'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
       'api:status': async () => api.status(),
       'api:configure': (change) => api.configure(change),
+      'capture:latest': async () => capture.info(),
+      'capture:bytes': async ({ id }) => capture.bytes(id),
+      'capture:preview': ({ id }) => capture.preview(id),
+      'capture:region': async ({ id, selection }) => {
+        const info = await capture.crop(id, selection)
+        windows.regionFinished(true)
+        return info
+      },
+      'capture:start-region': async () => {
+        if (!capture.info()) throw new AppError('not-found', 'Take a screenshot first.')
+        windows.startRegion()
+        return null
+      },
+      'capture:cancel': async () => {
+        windows.regionFinished(false)
+        return null
+      },
+      'quick:hide': async () => {
+        windows.hideQuickAsk()
+        return null
+      },
+      'quick:open-in-chat': async ({ chatId }) => {
+        await chats.get(chatId)
+        windows.openInChat(chatId)
+        return null
+      },
     },
     stream: {
       'chat:generate': (request, { signal }) => scheduler.generate('ui', request, signal),
-      'chats:send': (request, { signal }) => conversations.send(request, signal),
+      'chats:send': ({ captureId, ...request }, { signal }) =>
+        conversations.send({ ...request, images: [...(captureId ? [{ bytes: capture.bytes(captureId), name: 'screenshot.png' }] : []), ...(request.images ?? [])] }, signal),
       'chats:regenerate': (request, { signal }) => conversations.regenerate(request, signal),
       'chats:edit': (request, { signal }) => conversations.edit(request, signal),
     },

@@ -12,7 +12,8 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '../../electron/ipc/contract.js'
 import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
-import { createServices } from '../../electron/services/services.js'
+import { createServices, type WindowActions } from '../../electron/services/services.js'
+import { CaptureService } from '../../electron/capture/capture-service.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { createApiController, type ApiController } from '../../electron/api/controller.js'
@@ -60,11 +61,16 @@ export interface Harness {
   origin: string
   dataDir: string
   chats: ChatStore
+  capture: CaptureService
+  /** What the services asked of the windows, in order. */
+  windowCalls: string[]
+  /** Sends a push event to every open page, as main does. */
+  push<C extends PushChannel>(channel: C, payload: PushEvents[C]): void
   api: ApiController
   engine: EngineClient
   router: Router
   browser: Browser
-  openApp(options?: { colorScheme?: 'light' | 'dark' }): Promise<Page>
+  openApp(options?: { colorScheme?: 'light' | 'dark'; page?: string; viewport?: { width: number; height: number }; deviceScaleFactor?: number }): Promise<Page>
   close(): Promise<void>
 }
 
@@ -80,9 +86,20 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-')))
   const chats = new ChatStore(join(dir, 'chats'))
   const scheduler = new GenerationScheduler(engine)
+  const capture = new CaptureService()
+  const windowCalls: string[] = []
+  const windows: WindowActions = {
+    startRegion: () => void windowCalls.push('region:start'),
+    regionFinished: (drawn) => void windowCalls.push(`region:${drawn ? 'drawn' : 'cancelled'}`),
+    hideQuickAsk: () => void windowCalls.push('quick:hide'),
+    openInChat: (chatId) => {
+      windowCalls.push(`open:${chatId}`)
+      push('chat:open', { chatId })
+    },
+  }
   const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
   const router = createRouter({
-    ...createServices({ engine, scheduler, chats, api, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ engine, scheduler, chats, api, capture, windows, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
@@ -99,12 +116,15 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     origin,
     dataDir: dir,
     chats,
+    capture,
+    windowCalls,
+    push,
     api,
     engine,
     router,
     browser,
-    async openApp({ colorScheme = 'light' } = {}) {
-      const context = await browser.newContext({ colorScheme, viewport: { width: 1100, height: 760 } })
+    async openApp({ colorScheme = 'light', page: entry = 'index.html', viewport = { width: 1100, height: 760 }, deviceScaleFactor = 1 } = {}) {
+      const context = await browser.newContext({ colorScheme, viewport, deviceScaleFactor })
       const page = await context.newPage()
       const senderId = nextSenderId++
       // Events reach the page in order, as IPC delivers them.
@@ -129,7 +149,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
         router.releaseSender(senderId)
       })
       pages.add(page)
-      await page.goto(`${origin}/index.html`)
+      await page.goto(`${origin}/${entry}`)
       return page
     },
     async close() {

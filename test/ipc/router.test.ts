@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { LIMITS, STREAM_EVENT, type GenerateChunk, type StreamEvent } from '../../electron/ipc/contract.js'
+import { LIMITS, STREAM_EVENT, invokeChannels, type GenerateChunk, type StreamEvent } from '../../electron/ipc/contract.js'
 import { createRouter, type InvokeHandlers, type Sender, type StreamHandlers } from '../../electron/ipc/router.js'
 import { AppError } from '../../electron/ipc/errors.js'
 
@@ -13,22 +13,15 @@ async function* unusedStream(): AsyncGenerator<never> {
 }
 
 function setup() {
+  // Every channel answers 'unused' unless a test below needs it.
   const invoke = {
+    ...(Object.fromEntries(Object.keys(invokeChannels).map((c) => [c, vi.fn(unused)])) as unknown as Record<keyof InvokeHandlers, ReturnType<typeof vi.fn>>),
     'app:info': vi.fn(async () => ({ name: 'x', version: '1', platform: 'linux', electron: null })),
     'engine:status': vi.fn(async () => ({ state: 'idle' as const })),
     'engine:load': vi.fn(async () => {
       throw new AppError('bad-model-file', 'Model file not found: /nope.gguf')
     }),
-    'engine:unload': vi.fn(async () => ({ state: 'idle' as const })),
-    'chats:list': vi.fn(async () => []),
-    'chats:get': vi.fn(unused),
-    'chats:create': vi.fn(unused),
-    'chats:update': vi.fn(unused),
-    'chats:delete': vi.fn(async () => null),
-    'chats:image': vi.fn(unused),
-    'api:status': vi.fn(unused),
-    'api:configure': vi.fn(unused),
-  } satisfies InvokeHandlers
+  }
   const generate = vi.fn(async function* (_req: unknown, ctx: { signal: AbortSignal }): AsyncGenerator<GenerateChunk> {
     for (let i = 0; i < 1000 && !ctx.signal.aborted; i++) {
       yield { kind: 'tokens', text: 'x', count: 1 }
@@ -37,7 +30,7 @@ function setup() {
     yield { kind: 'done', stats: { tokensIn: 1, tokensOut: 1, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1, stopReason: ctx.signal.aborted ? 'cancelled' : 'max-tokens' } }
   })
   const stream = { 'chat:generate': generate, 'chats:send': unusedStream, 'chats:regenerate': unusedStream, 'chats:edit': unusedStream } satisfies StreamHandlers
-  const router = createRouter({ invoke, stream, isTrustedSender: (url) => url === TRUSTED })
+  const router = createRouter({ invoke: invoke as unknown as InvokeHandlers, stream, isTrustedSender: (url) => url === TRUSTED })
   const events: StreamEvent[] = []
   const sender = (url = TRUSTED, id = 1): Sender => ({ id, url, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })
   return { router, invoke, generate, events, sender }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { CONTENT_SECURITY_POLICY, createOriginCheck, isSafeExternalLink } from '../../electron/main/security.js'
+import { CONTENT_SECURITY_POLICY, createOriginCheck, isSafeExternalLink, secureWebPreferences } from '../../electron/main/security.js'
 
 describe('origin check for IPC senders and navigation', () => {
   const packaged = createOriginCheck(undefined, '/opt/app/resources/app.asar/out/renderer')
@@ -40,9 +40,26 @@ describe('content security policy', () => {
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval|unsafe-inline|https?:|\*/)
   })
 
-  it('is the same policy in the page meta tag (which cannot carry frame-ancestors)', async () => {
-    const html = await readFile(new URL('../../renderer/index.html', import.meta.url), 'utf8')
+  it.each(['index.html', 'quick.html', 'overlay.html'])('is the same policy in %s’s meta tag (which cannot carry frame-ancestors)', async (page) => {
+    const html = await readFile(new URL(`../../renderer/${page}`, import.meta.url), 'utf8')
     const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1]
     expect(meta).toBe(CONTENT_SECURITY_POLICY.replace(" frame-ancestors 'none';", ''))
+  })
+})
+
+describe('web preferences of every window', () => {
+  it('isolate and sandbox the page, with no Node and no webviews', () => {
+    expect(secureWebPreferences('/app/preload.cjs')).toMatchObject({
+      preload: '/app/preload.cjs',
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      disableBlinkFeatures: 'Auxclick',
+    })
   })
 })

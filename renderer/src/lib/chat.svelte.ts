@@ -29,10 +29,15 @@ export class ChatController {
 
   async start(): Promise<() => void> {
     this.engine = await this.client.invoke('engine:status')
-    const off = this.client.on('engine:state', (s) => (this.engine = s))
+    const offEngine = this.client.on('engine:state', (s) => (this.engine = s))
+    // Quick-ask hands a conversation over to this window.
+    const offOpen = this.client.on('chat:open', ({ chatId }) => void this.refresh().then(() => this.open(chatId)))
     await this.refresh()
     if (this.list[0]) await this.open(this.list[0].id)
-    return off
+    return () => {
+      offEngine()
+      offOpen()
+    }
   }
 
   async refresh(): Promise<void> {

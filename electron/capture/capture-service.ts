@@ -1,0 +1,60 @@
+// The screenshot in hand: what the hotkey captured (or a test supplied), and the region
+// the user drew on it. Plain Node; Electron's desktopCapturer only feeds it bytes.
+import { randomUUID } from 'node:crypto'
+import sharp from 'sharp'
+import type { CaptureInfo } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { selectionToCrop, type DisplayInfo } from './region.js'
+
+interface Capture extends CaptureInfo {
+  png: Uint8Array
+  display: DisplayInfo
+}
+
+export class CaptureService {
+  private latest: Capture | null = null
+
+  /** Takes a full-display capture (PNG at the display's physical resolution). */
+  async set(png: Uint8Array, display: DisplayInfo): Promise<CaptureInfo> {
+    const meta = await sharp(png).metadata()
+    this.latest = { id: randomUUID(), width: meta.width ?? 0, height: meta.height ?? 0, displayId: display.id, scaleFactor: display.scaleFactor, png, display }
+    return this.info()!
+  }
+
+  info(): CaptureInfo | null {
+    if (!this.latest) return null
+    const { id, width, height, displayId, scaleFactor } = this.latest
+    return { id, width, height, displayId, scaleFactor }
+  }
+
+  bytes(id: string): Uint8Array {
+    if (!this.latest || this.latest.id !== id) throw new AppError('not-found', 'That screenshot is no longer available; take a new one.')
+    return this.latest.png
+  }
+
+  /** A small JPEG of the capture for the quick-ask window to show; the full image stays here. */
+  async preview(id: string): Promise<Uint8Array> {
+    const png = this.bytes(id)
+    return new Uint8Array(await sharp(png).resize(640, 360, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer())
+  }
+
+  /** Crops the capture to a rectangle drawn on the overlay (CSS pixels of that display). */
+  async crop(id: string, selection: { x1: number; y1: number; x2: number; y2: number }): Promise<CaptureInfo> {
+    const capture = this.latest
+    if (!capture || capture.id !== id) throw new AppError('not-found', 'That screenshot is no longer available; take a new one.')
+    const rect = selectionToCrop(selection, capture.display)
+    if (!rect) throw new AppError('invalid-payload', 'Drag a larger rectangle, or press Esc to cancel.')
+    // The capture may be a little smaller than the display's nominal physical size (rounding, scaling).
+    const left = Math.min(rect.x, capture.width - 1)
+    const top = Math.min(rect.y, capture.height - 1)
+    const region = { left, top, width: Math.min(rect.width, capture.width - left), height: Math.min(rect.height, capture.height - top) }
+    const png = new Uint8Array(await sharp(capture.png).extract(region).png().toBuffer())
+    // The crop is what gets asked about; it keeps the display it came from.
+    this.latest = { ...capture, id: randomUUID(), png, width: region.width, height: region.height }
+    return this.info()!
+  }
+
+  clear(): void {
+    this.latest = null
+  }
+}

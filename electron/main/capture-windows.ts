@@ -1,0 +1,138 @@
+// The signature flow's windows: the global hotkey captures the display under the cursor,
+// then shows a small always-on-top quick-ask window on that display; a region overlay
+// covers the display when the user wants only part of it. Thin: logic lives in capture/.
+import { BrowserWindow, globalShortcut, Menu, Tray, nativeImage } from 'electron'
+import { join } from 'node:path'
+import { HotkeyManager, defaultHotkey } from '../capture/hotkey.js'
+import { quickAskBounds, type DisplayInfo } from '../capture/region.js'
+import type { CaptureService } from '../capture/capture-service.js'
+import type { WindowActions } from '../services/services.js'
+import type { PushChannel, PushEvents } from '../ipc/contract.js'
+import { captureDisplay, displayUnderCursor } from './screenshot.js'
+
+export interface CaptureWindowsOptions {
+  capture: CaptureService
+  loadPage(win: BrowserWindow, page: 'quick.html' | 'overlay.html'): void
+  webPreferences: () => Electron.WebPreferences
+  showChat(): BrowserWindow
+  resources: string
+  send<C extends PushChannel>(win: BrowserWindow, channel: C, payload: PushEvents[C]): void
+  onError(message: string): void
+}
+
+export function createCaptureWindows(options: CaptureWindowsOptions): { windows: WindowActions; hotkey: HotkeyManager; tray: Tray; dispose(): void } {
+  let quick: BrowserWindow | null = null
+  let overlay: BrowserWindow | null = null
+  let display: DisplayInfo | null = null
+
+  function quickWindow(): BrowserWindow {
+    if (quick && !quick.isDestroyed()) return quick
+    quick = new BrowserWindow({
+      width: 640,
+      height: 460,
+      show: false,
+      frame: false,
+      resizable: true,
+      alwaysOnTop: true,
+      skipTaskbar: true,
+      fullscreenable: false,
+      title: 'Quick ask',
+      webPreferences: options.webPreferences(),
+    })
+    quick.setAlwaysOnTop(true, 'floating')
+    quick.on('blur', () => quick?.hide())
+    options.loadPage(quick, 'quick.html')
+    return quick
+  }
+
+  function showQuick(): void {
+    const win = quickWindow()
+    if (display) win.setBounds(quickAskBounds(display))
+    const info = options.capture.info()
+    if (info) options.send(win, 'capture:new', info)
+    win.show()
+    win.focus()
+  }
+
+  async function askAboutScreen(): Promise<void> {
+    try {
+      display = displayUnderCursor()
+      // Hide our own window first so it is not in the picture.
+      quick?.hide()
+      await options.capture.set(await captureDisplay(display), display)
+      showQuick()
+    } catch (error) {
+      options.onError(error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  const windows: WindowActions = {
+    startRegion() {
+      if (!display) return
+      quick?.hide()
+      overlay?.destroy()
+      overlay = new BrowserWindow({
+        ...display.bounds,
+        show: false,
+        frame: false,
+        transparent: true,
+        alwaysOnTop: true,
+        skipTaskbar: true,
+        enableLargerThanScreen: true,
+        hasShadow: false,
+        webPreferences: options.webPreferences(),
+      })
+      overlay.setAlwaysOnTop(true, 'screen-saver')
+      options.loadPage(overlay, 'overlay.html')
+      overlay.once('ready-to-show', () => overlay?.show())
+    },
+    regionFinished(drawn) {
+      overlay?.destroy()
+      overlay = null
+      if (drawn) showQuick()
+    },
+    hideQuickAsk() {
+      quick?.hide()
+    },
+    openInChat(chatId) {
+      quick?.hide()
+      const chat = options.showChat()
+      options.send(chat, 'chat:open', { chatId })
+    },
+  }
+
+  const hotkey = new HotkeyManager(
+    { register: (accelerator, callback) => globalShortcut.register(accelerator, callback), unregister: (accelerator) => globalShortcut.unregister(accelerator) },
+    () => void askAboutScreen(),
+  )
+  const registered = hotkey.set(defaultHotkey(process.platform))
+  if (!registered.ok && registered.error) options.onError(registered.error)
+
+  const tray = new Tray(nativeImage.createFromPath(join(options.resources, process.platform === 'darwin' ? 'trayTemplate.png' : 'icon.png')).resize({ width: 16, height: 16 }))
+  tray.setToolTip('Local Vision Assistant')
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      { label: `Ask about the screen${hotkey.accelerator ? ` (${hotkey.accelerator})` : ''}`, click: () => void askAboutScreen() },
+      {
+        label: 'Ask about a region…',
+        click: async () => {
+          await askAboutScreen()
+          windows.startRegion()
+        },
+      },
+      { label: 'Open chat', click: () => options.showChat() },
+      { type: 'separator' },
+      { role: 'quit' },
+    ]),
+  )
+
+  return {
+    windows,
+    hotkey,
+    tray,
+    dispose() {
+      hotkey.clear()
+      tray.destroy()
+    },
+  }
+}

@@ -1,0 +1,114 @@
+// The screenshot flow in Chromium: the region overlay on a HiDPI display, and the
+// quick-ask window against the real services and the tiny vision model.
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { screenshotPng } from '../support/images.js'
+import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
+
+const skip = browserSkipReason()
+
+/** A capture whose every pixel names its position: red = x mod 256, green = y mod 256. */
+async function coordinatePng(width: number, height: number): Promise<Uint8Array> {
+  const raw = Buffer.alloc(width * height * 3)
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3
+      raw[i] = x & 0xff
+      raw[i + 1] = y & 0xff
+      raw[i + 2] = 128
+    }
+  return new Uint8Array(await sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer())
+}
+
+async function pixel(png: Uint8Array, x: number, y: number): Promise<[number, number]> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true })
+  const i = (y * info.width + x) * info.channels
+  return [data[i]!, data[i + 1]!]
+}
+
+describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
+  let h: Harness
+  let fx: FixturePaths
+  const laptop = { id: 7, bounds: { x: 0, y: 0, width: 1440, height: 900 }, scaleFactor: 2 }
+
+  beforeAll(async () => {
+    fx = await ensureFixtures()
+    await mkdir(ARTIFACTS, { recursive: true })
+    h = await startHarness()
+  })
+  afterAll(async () => h?.close())
+
+  it('region overlay: a rectangle dragged on a 2x display crops exactly those physical pixels', async () => {
+    await h.capture.set(await coordinatePng(2880, 1800), laptop)
+    const page = await h.openApp({ page: 'overlay.html', viewport: { width: 1440, height: 900 }, deviceScaleFactor: 2 })
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('.overlay')!).backgroundImage.startsWith('url('))
+    await page.mouse.move(100, 50)
+    await page.mouse.down()
+    await page.mouse.move(200, 150, { steps: 4 })
+    await page.mouse.move(300, 250, { steps: 4 })
+    expect(await page.getByTestId('selection').textContent()).toBe('400 × 400')
+    await page.screenshot({ path: join(ARTIFACTS, 'region-overlay.png') })
+    await page.mouse.up()
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('region:drawn')
+    const crop = h.capture.info()!
+    expect(crop).toMatchObject({ width: 400, height: 400, displayId: 7 })
+    const png = h.capture.bytes(crop.id)
+    expect(await pixel(png, 0, 0)).toEqual([200 & 0xff, 100])
+    expect(await pixel(png, 399, 399)).toEqual([599 & 0xff, 499 & 0xff])
+    await page.close()
+  })
+
+  it('region overlay: a click is not a selection, and Esc cancels', async () => {
+    await h.capture.set(await coordinatePng(2880, 1800), laptop)
+    const before = h.capture.info()!.id
+    const page = await h.openApp({ page: 'overlay.html', viewport: { width: 1440, height: 900 }, deviceScaleFactor: 2 })
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('.overlay')!).backgroundImage.startsWith('url('))
+    await page.mouse.click(500, 500)
+    await expect.poll(() => page.locator('.hint').textContent()).toBe('Drag a larger rectangle, or press Esc to cancel.')
+    expect(h.capture.info()!.id).toBe(before)
+    await page.keyboard.press('Escape')
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('region:cancelled')
+    await page.close()
+  })
+
+  it('quick-ask: refuses the screenshot while the model cannot see', async () => {
+    await h.engine.load({ modelPath: fx.textModel, gpu: false })
+    await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').count()).toBe(1)
+    await quick.getByRole('textbox', { name: 'Question' }).fill('What is on screen?')
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => quick.getByRole('alert').textContent()).toContain('no vision projector')
+    await quick.close()
+  })
+
+  it('quick-ask: screenshot attached, focused, answer streams, Open in chat hands it over, Esc hides', async () => {
+    await h.engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    const chatWindow = await h.openApp()
+    await h.capture.set(await screenshotPng(3840, 2160), { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (3840 × 2160)')
+    await expect.poll(() => quick.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Question')
+    await quick.keyboard.type('What is on my screen?')
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => quick.getByTestId('quick-stats').textContent(), { timeout: 30_000 }).toMatch(/^512 tokens · first token \d+ ms · 16 image tokens$/)
+    await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask.png') })
+
+    await quick.getByRole('button', { name: 'Open in chat' }).click()
+    await expect.poll(() => h.windowCalls.at(-1)).toMatch(/^open:/)
+    const chatId = h.windowCalls.at(-1)!.slice('open:'.length)
+    const saved = await h.chats.get(chatId)
+    expect(saved.title).toBe('Quick ask: What is on my screen?')
+    expect(saved.messages.map((m) => m.role)).toEqual(['user', 'assistant'])
+    expect(saved.messages[0]!.images).toMatchObject([{ width: 3840, height: 2160, name: 'screenshot.png' }])
+    // The chat window opens the handed-over conversation.
+    await expect.poll(() => chatWindow.locator('summary').textContent()).toBe('Quick ask: What is on my screen?')
+    expect(await chatWindow.getByTestId('turn-user').locator('img').count()).toBe(1)
+
+    await quick.keyboard.press('Escape')
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('quick:hide')
+  })
+})
