@@ -120,6 +120,30 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     expect(await thumbnails().count()).toBe(2)
   })
 
+  it('takes a frame from the camera, then releases the camera', async () => {
+    await page.evaluate(() => {
+      // Record every camera track the page opens, to check it is stopped afterwards.
+      const tracks: MediaStreamTrack[] = []
+      ;(window as unknown as { __tracks: MediaStreamTrack[] }).__tracks = tracks
+      const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices)
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await original(constraints)
+        tracks.push(...stream.getTracks())
+        return stream
+      }
+    })
+    const before = await thumbnails().count()
+    await page.getByRole('button', { name: 'Take a camera frame' }).click()
+    const preview = page.getByTestId('camera-preview')
+    await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth > 0)).toBe(true)
+    await page.getByRole('button', { name: 'Take frame' }).click()
+    await expect.poll(() => thumbnails().count()).toBe(before + 1)
+    expect(await thumbnails().last().getAttribute('alt')).toBe('camera-frame.png')
+    expect(await page.getByRole('dialog', { name: 'Camera' }).count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __tracks: MediaStreamTrack[] }).__tracks.map((t) => t.readyState))).toEqual(['ended'])
+    await page.getByRole('button', { name: 'Remove camera-frame.png' }).click()
+  })
+
   it('loads model + mmproj and answers about the attached images', async () => {
     await loadModel(fx.textModel, fx.mmproj)
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toContain('+ vision')
