@@ -1,0 +1,83 @@
+// A model file server on 127.0.0.1 for download tests: ranges, throttling, dropped
+// connections, server errors, each switchable.
+import { createHash } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface FileServerOptions {
+  /** Bytes per 20 ms tick; unthrottled when absent. */
+  bytesPerTick?: number
+  ranges?: boolean
+  /** Drop the connection after this many body bytes, on the first N responses. */
+  dropAfter?: { bytes: number; times: number }
+  /** Status codes to answer with before serving, one per request. */
+  failWith?: number[]
+}
+
+export interface FileServer {
+  url(name: string): string
+  /** The Range header of every request, in order ('none' when absent). */
+  requests: string[]
+  close(): Promise<void>
+}
+
+export function makeContent(size: number, seed = 1): { body: Buffer; sha256: string } {
+  const body = Buffer.alloc(size)
+  let x = seed
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff
+    body[i] = x >>> 16
+  }
+  return { body, sha256: createHash('sha256').update(body).digest('hex') }
+}
+
+export async function startFileServer(files: Record<string, Buffer>, options: FileServerOptions = {}): Promise<FileServer> {
+  const requests: string[] = []
+  const failWith = [...(options.failWith ?? [])]
+  let drops = options.dropAfter?.times ?? 0
+  const server: Server = createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1))
+    requests.push(req.headers.range ?? 'none')
+    const status = failWith.shift()
+    if (status) return void res.writeHead(status).end(`error ${status}`)
+    const body = files[name]
+    if (!body) return void res.writeHead(404).end('not found')
+    const range = options.ranges === false ? null : /bytes=(\d+)-/.exec(req.headers.range ?? '')
+    const start = range ? Number(range[1]) : 0
+    if (start >= body.length && range) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end()
+    res.writeHead(range ? 206 : 200, {
+      'content-length': body.length - start,
+      'accept-ranges': options.ranges === false ? 'none' : 'bytes',
+      etag: '"v1"',
+      ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    })
+    const drop = drops > 0 ? (drops--, options.dropAfter!.bytes) : Infinity
+    let pos = start
+    let sent = 0
+    const step = options.bytesPerTick ?? body.length
+    const tick = (): void => {
+      if (res.destroyed) return
+      const n = Math.min(step, body.length - pos, drop - sent)
+      if (n > 0) {
+        res.write(body.subarray(pos, pos + n))
+        pos += n
+        sent += n
+      }
+      if (sent >= drop) return void res.destroy()
+      if (pos >= body.length) return void res.end()
+      setTimeout(tick, 20)
+    }
+    tick()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
+    requests,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  }
+}
