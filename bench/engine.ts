@@ -13,6 +13,7 @@ import { ChatStore } from '../electron/chats/store.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
 import { createApiController } from '../electron/api/controller.js'
 import { CaptureService } from '../electron/capture/capture-service.js'
+import { RecentModels } from '../electron/models/recent.js'
 import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
@@ -67,7 +68,7 @@ const scheduler = new GenerationScheduler(engine)
 const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
 const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state() })
 const router = createRouter({
-  ...createServices({ engine, scheduler, api, capture: new CaptureService(), windows: { startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

@@ -22,7 +22,11 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
     const reply = store.newMessage('assistant', '')
     const state = engine.state()
     reply.model = state.state === 'ready' ? state.info.modelPath : null
-    await store.update(chat.id, (c) => void c.messages.push(reply))
+    await store.update(chat.id, (c) => {
+      c.messages.push(reply)
+      // Remembered, so opening the conversation later can offer this model back.
+      if (state.state === 'ready') c.model = { modelPath: state.info.modelPath, mmprojPath: state.info.mmprojPath }
+    })
     yield { kind: 'message', message: { ...reply } }
 
     let lastSave = performance.now()

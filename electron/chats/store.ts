@@ -43,6 +43,7 @@ const ConversationSchema = z.object({
   systemPrompt: z.string(),
   // Added after the first files were written: older conversations get the defaults.
   settings: z.object({ maxTokens: z.number(), temperature: z.number() }).default(DEFAULT_CHAT_SETTINGS),
+  model: z.object({ modelPath: z.string(), mmprojPath: z.string().nullable() }).nullable().default(null),
   messages: z.array(
     z.object({
       id: z.string(),
@@ -103,7 +104,7 @@ export class ChatStore {
   async create(options: { title?: string; systemPrompt?: string } = {}): Promise<Conversation> {
     await this.scan()
     const now = new Date().toISOString()
-    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', settings: { ...DEFAULT_CHAT_SETTINGS }, messages: [] }
+    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', settings: { ...DEFAULT_CHAT_SETTINGS }, model: null, messages: [] }
     await mkdir(join(this.root, conversation.id, 'images'), { recursive: true })
     await this.persist(conversation)
     return structuredClone(conversation)

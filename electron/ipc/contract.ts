@@ -98,6 +98,20 @@ export interface StoredMessage {
   model: string | null
 }
 
+export interface RecentModel {
+  name: string
+  modelPath: string
+  mmprojPath: string | null
+  vision: boolean
+  lastUsed: string
+}
+
+/** The model a conversation was last answered by, to offer it back when the conversation is opened. */
+export interface ConversationModel {
+  modelPath: string
+  mmprojPath: string | null
+}
+
 export interface ChatSettings {
   maxTokens: number
   temperature: number
@@ -113,6 +127,7 @@ export interface Conversation {
   updatedAt: string
   systemPrompt: string
   settings: ChatSettings
+  model: ConversationModel | null
   messages: StoredMessage[]
 }
 
@@ -220,6 +235,7 @@ export const invokeChannels = {
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
   'api:status': { request: z.undefined() },
   'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
+  'models:recent': { request: z.undefined() },
   'capture:latest': { request: z.undefined() },
   'capture:bytes': { request: z.strictObject({ id: z.uuid() }) },
   'capture:preview': { request: z.strictObject({ id: z.uuid() }) },
@@ -243,6 +259,7 @@ export interface InvokeResponses {
   'chats:image': Uint8Array
   'api:status': ApiStatus
   'api:configure': ApiStatus
+  'models:recent': RecentModel[]
   'capture:latest': CaptureInfo | null
   'capture:bytes': Uint8Array
   'capture:preview': Uint8Array

@@ -11,6 +11,7 @@ import { createApiController } from '../api/controller.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { CaptureService } from '../capture/capture-service.js'
+import { RecentModels } from '../models/recent.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
 import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
@@ -52,6 +53,7 @@ const router = createRouter({
     api,
     capture,
     windows: windowActions,
+    recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),

@@ -9,6 +9,7 @@ import { createChatService } from '../chats/chat-service.js'
 import type { ChatStore } from '../chats/store.js'
 import type { ApiController } from '../api/controller.js'
 import type { CaptureService } from '../capture/capture-service.js'
+import type { RecentModels } from '../models/recent.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -17,6 +18,7 @@ export interface ServiceDeps {
   chats: ChatStore
   api: ApiController
   capture: CaptureService
+  recentModels: RecentModels
   windows: WindowActions
   appInfo: AppInfo
 }
@@ -31,13 +33,18 @@ export interface WindowActions {
   openInChat(chatId: string): void
 }
 
-export function createServices({ engine, scheduler, chats, api, capture, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+export function createServices({ engine, scheduler, chats, api, capture, recentModels, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
       'app:info': async () => appInfo,
       'engine:status': async () => engine.state(),
-      'engine:load': (request) => engine.load(request),
+      'engine:load': async (request) => {
+        const info = await engine.load(request)
+        await recentModels.add(info.modelPath, info.mmprojPath)
+        return info
+      },
+      'models:recent': () => recentModels.list(),
       'engine:unload': () => engine.unload(),
       'chats:list': ({ query }) => chats.list(query),
       'chats:get': ({ id }) => chats.get(id),

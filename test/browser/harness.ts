@@ -14,6 +14,7 @@ import { createRouter, type Router, type Sender } from '../../electron/ipc/route
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
 import { createServices, type WindowActions } from '../../electron/services/services.js'
 import { CaptureService } from '../../electron/capture/capture-service.js'
+import { RecentModels } from '../../electron/models/recent.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { createApiController, type ApiController } from '../../electron/api/controller.js'
@@ -99,7 +100,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   }
   const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
   const router = createRouter({
-    ...createServices({ engine, scheduler, chats, api, capture, windows, appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ engine, scheduler, chats, api, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (

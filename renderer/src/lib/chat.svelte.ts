@@ -70,6 +70,25 @@ export class ChatController {
     this.current.systemPrompt = systemPrompt
   }
 
+  /** The conversation was answered by another model than the one loaded now. */
+  get modelMismatch(): Conversation['model'] {
+    const wanted = this.current?.model
+    if (!wanted) return null
+    const loaded = this.engine.state === 'ready' ? this.engine.info : null
+    return loaded && loaded.modelPath === wanted.modelPath && loaded.mmprojPath === wanted.mmprojPath ? null : wanted
+  }
+
+  async loadConversationModel(): Promise<void> {
+    const wanted = this.current?.model
+    if (!wanted) return
+    this.error = null
+    try {
+      await this.client.invoke('engine:load', { modelPath: wanted.modelPath, ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}) })
+    } catch (e) {
+      this.error = e instanceof AssistantError ? e.message : String(e)
+    }
+  }
+
   async setSettings(settings: ChatSettings): Promise<void> {
     if (!this.current) return
     // Applied at once, so a question sent right after uses them; saved behind.
