@@ -9,13 +9,11 @@ import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import type { ChatMessage, EngineState, GenerationStats } from '../ipc/contract.js'
-import { LIMITS } from '../ipc/contract.js'
+import { LIMITS, describeIssues, type ChatMessage, type EngineState, type GenerationStats } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { ApiError, ChatCompletionRequest, type FinishReason } from './openai-types.js'
-import { describeIssues } from '../ipc/contract.js'
 
 export interface ApiLimits {
   bodyBytes: number

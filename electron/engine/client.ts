@@ -79,7 +79,25 @@ export class EngineClient {
     return (await this.call({ type: 'count', text })) as number
   }
 
+  /**
+   * Streams an answer. If the engine process dies before the first token (a native crash,
+   * or the engine restarting itself to recover), the request runs once more in the fresh
+   * process, which has reloaded the model; an answer cut off later keeps what it said.
+   */
   async *generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+    let produced = false
+    try {
+      for await (const chunk of this.generateOnce(request, signal)) {
+        produced = true
+        yield chunk
+      }
+    } catch (error) {
+      if (produced || signal?.aborted || !(error instanceof AppError) || error.code !== 'engine-crashed' || this.stopped || !this.lastLoad) throw error
+      yield* this.generateOnce(request, signal)
+    }
+  }
+
+  private async *generateOnce(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
     await this.start()
     const id = this.nextId++
     const queue: GenerateChunk[] = []

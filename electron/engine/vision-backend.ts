@@ -1,7 +1,7 @@
 // Models with an mmproj, through @fugood/llama.node, which exposes llama.cpp's
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
-import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions } from '@fugood/llama.node'
+import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions, type LlamaCompletionResult, type LlamaContext } from '@fugood/llama.node'
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
@@ -111,7 +111,7 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
         let streamed = ''
         let counted = 0
         let open = true
-        const result = await loaded.completion(options, (token) => {
+        const result = await completeWhenFree(loaded, options, (token) => {
           if (!open) return
           streamed += token.token
           counted++
@@ -141,6 +141,33 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
     },
   }
 }
+
+/**
+ * llama.node 1.7.15 marks a completion finished from its worker thread, through a callback
+ * it sets only after queueing the worker: when a completion ends before that (fast models,
+ * a busy machine), the context stays marked busy for good and refuses every completion
+ * with "Another completion is in progress". Our engine runs one completion at a time, so
+ * that refusal always means this state. Nothing in-process can clear it safely (the flag
+ * points at a freed worker), so the engine process exits; main restarts it, reloads the
+ * model and retries a request that had produced no token yet.
+ */
+async function completeWhenFree(ctx: LlamaContext, options: LlamaCompletionOptions, onToken: (token: { token: string }) => void): Promise<LlamaCompletionResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.completion(options, onToken)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.includes('Another completion is in progress')) throw error
+      if (attempt >= 20) {
+        process.stderr.write('llama.node context stuck busy; restarting the engine process\n')
+        process.exit(EXIT_WEDGED)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+}
+
+/** Exit code of an engine process that restarts itself to recover (see completeWhenFree). */
+export const EXIT_WEDGED = 75
 
 function toChatMessage(m: BackendMessage): { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] } {
   if (m.images.length === 0) return { role: m.role, content: m.text }

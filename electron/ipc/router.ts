@@ -2,6 +2,7 @@
 // the browser-test bridge both feed it, so what tests exercise is what the app runs.
 import {
   STREAM_EVENT,
+  STREAM_START,
   StreamCancel,
   StreamStart,
   describeIssues,
@@ -86,7 +87,7 @@ export function createRouter(options: RouterOptions): Router {
     const untrusted = checkSender(sender)
     if (untrusted) return fail(untrusted)
     const start = StreamStart.safeParse(payload)
-    if (!start.success) return fail({ code: 'invalid-payload', message: `${STREAM_EVENT}: ${describeIssues(start.error)}` })
+    if (!start.success) return fail({ code: 'invalid-payload', message: `${STREAM_START}: ${describeIssues(start.error)}` })
     const { channel, streamId } = start.data
     if (!isStreamChannel(channel)) return fail({ code: 'unknown-channel', message: `unknown stream channel ${describeChannel(channel)}` })
     if (streams.has(streamId)) return fail({ code: 'duplicate-stream', message: `stream ${streamId} already exists` })

@@ -156,6 +156,9 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(32 image\) · max-tokens$/)
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(120)
+    // The view followed the answer to its end (images loading above it included).
+    const log = page.getByRole('log', { name: 'Messages' })
+    await expect.poll(() => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(80)
     await page.screenshot({ path: join(ARTIFACTS, 'chat-answer-light.png') })
   })
 

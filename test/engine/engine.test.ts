@@ -250,6 +250,19 @@ describe('cancel, crash and unload', () => {
     expect(engine.state()).toMatchObject({ state: 'ready', info: { modelPath: fx.textModel } })
   })
 
+  it('an engine that dies before the first token is restarted and the request still answered', async () => {
+    await engine.load({ modelPath: fx.textModel, gpu: false })
+    const pid = engine.pid
+    const stream = engine.generate({ messages: ask('answer me anyway'), sampling: greedy(12) })
+    const first = stream[Symbol.asyncIterator]().next()
+    engine.killForTesting()
+    const rest = await collect({ [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() })
+    const firstChunk = (await first).value as { kind: string; count?: number } | undefined
+    expect((firstChunk?.kind === 'tokens' ? firstChunk.count! : 0) + rest.tokens).toBe(12)
+    expect(rest.stats).toMatchObject({ stopReason: 'max-tokens', tokensOut: 12 })
+    expect(engine.pid).not.toBe(pid)
+  })
+
   it('a call in flight when the engine dies fails with a clear error', async () => {
     const load = engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
     engine.killForTesting()
