@@ -68,7 +68,7 @@ const scheduler = new GenerationScheduler(engine)
 const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
 const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state() })
 const router = createRouter({
-  ...createServices({ engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

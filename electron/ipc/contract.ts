@@ -205,6 +205,14 @@ export interface CaptureInfo {
   scaleFactor: number
 }
 
+/** An application window that can be captured instead of the whole display. */
+export interface WindowSource {
+  sourceId: string
+  name: string
+  /** A small PNG of the window, to recognise it by. */
+  thumbnail: Uint8Array
+}
+
 export const Selection = z.strictObject({ x1: z.number().finite(), y1: z.number().finite(), x2: z.number().finite(), y2: z.number().finite() })
 
 export interface AppInfo {
@@ -242,6 +250,8 @@ export const invokeChannels = {
   'capture:region': { request: z.strictObject({ id: z.uuid(), selection: Selection }) },
   'capture:cancel': { request: z.undefined() },
   'capture:start-region': { request: z.undefined() },
+  'capture:windows': { request: z.undefined() },
+  'capture:window': { request: z.strictObject({ sourceId: z.string().min(1).max(200) }) },
   'quick:hide': { request: z.undefined() },
   'quick:open-in-chat': { request: z.strictObject({ chatId: ChatId }) },
 } as const
@@ -266,6 +276,8 @@ export interface InvokeResponses {
   'capture:region': CaptureInfo
   'capture:cancel': null
   'capture:start-region': null
+  'capture:windows': WindowSource[]
+  'capture:window': CaptureInfo
   'quick:hide': null
   'quick:open-in-chat': null
 }

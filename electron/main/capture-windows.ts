@@ -8,7 +8,7 @@ import { quickAskBounds, type DisplayInfo } from '../capture/region.js'
 import type { CaptureService } from '../capture/capture-service.js'
 import type { WindowActions } from '../services/services.js'
 import type { PushChannel, PushEvents } from '../ipc/contract.js'
-import { captureDisplay, displayUnderCursor } from './screenshot.js'
+import { captureDisplay, captureWindow, displayUnderCursor, listWindows } from './screenshot.js'
 
 export interface CaptureWindowsOptions {
   capture: CaptureService
@@ -98,6 +98,11 @@ export function createCaptureWindows(options: CaptureWindowsOptions): { windows:
       quick?.hide()
       const chat = options.showChat()
       options.send(chat, 'chat:open', { chatId })
+    },
+    listWindows,
+    async captureWindow(sourceId) {
+      display ??= displayUnderCursor()
+      return options.capture.set(await captureWindow(sourceId, display), display)
     },
   }
 

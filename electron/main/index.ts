@@ -6,6 +6,7 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvoke
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
+import { AppError } from '../ipc/errors.js'
 import { GenerationScheduler } from '../engine/scheduler.js'
 import { createApiController } from '../api/controller.js'
 import { ChatStore } from '../chats/store.js'
@@ -45,6 +46,11 @@ const windowActions: WindowActions = {
   regionFinished: (drawn) => captureUi?.windows.regionFinished(drawn),
   hideQuickAsk: () => captureUi?.windows.hideQuickAsk(),
   openInChat: (chatId) => captureUi?.windows.openInChat(chatId),
+  listWindows: async () => captureUi?.windows.listWindows() ?? [],
+  captureWindow: async (sourceId) => {
+    if (!captureUi) throw new AppError('busy', 'The app is still starting.')
+    return captureUi.windows.captureWindow(sourceId)
+  },
 }
 const router = createRouter({
   ...createServices({

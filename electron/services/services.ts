@@ -1,6 +1,6 @@
 // The main-side services behind the IPC contract. Electron registers them on ipcMain;
 // browser tests reach the same functions through the test bridge.
-import type { AppInfo } from '../ipc/contract.js'
+import type { AppInfo, CaptureInfo, WindowSource } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { InvokeHandlers, StreamHandlers } from '../ipc/router.js'
 import type { EngineClient } from '../engine/client.js'
@@ -31,6 +31,10 @@ export interface WindowActions {
   regionFinished(drawn: boolean): void
   hideQuickAsk(): void
   openInChat(chatId: string): void
+  /** The windows on screen that can be captured. */
+  listWindows(): Promise<WindowSource[]>
+  /** Captures one window at its native size and makes it the screenshot in hand. */
+  captureWindow(sourceId: string): Promise<CaptureInfo>
 }
 
 export function createServices({ engine, scheduler, chats, api, capture, recentModels, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
@@ -75,6 +79,8 @@ export function createServices({ engine, scheduler, chats, api, capture, recentM
         windows.startRegion()
         return null
       },
+      'capture:windows': () => windows.listWindows(),
+      'capture:window': ({ sourceId }) => windows.captureWindow(sourceId),
       'capture:cancel': async () => {
         windows.regionFinished(false)
         return null

@@ -74,6 +74,21 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await page.close()
   })
 
+  it('quick-ask: a chosen window replaces the screenshot', async () => {
+    await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1920 × 1080)')
+    await quick.getByRole('button', { name: 'Choose window' }).click()
+    const list = quick.getByRole('list', { name: 'Windows' })
+    await expect.poll(() => list.getByRole('button').allTextContents()).toEqual(['Editor — main.ts', 'Terminal'])
+    await list.getByRole('button', { name: 'Terminal' }).click()
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1200 × 700)')
+    expect(h.windowCalls.at(-1)).toBe('window:window:102:0')
+    expect(h.capture.info()).toMatchObject({ width: 1200, height: 700 })
+    expect(await list.count()).toBe(0)
+    await quick.close()
+  })
+
   it('quick-ask: refuses the screenshot while the model cannot see', async () => {
     await h.engine.load({ modelPath: fx.textModel, gpu: false })
     await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
@@ -106,7 +121,7 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     expect(saved.messages[0]!.images).toMatchObject([{ width: 3840, height: 2160, name: 'screenshot.png' }])
     // The chat window opens the handed-over conversation.
     await expect.poll(() => chatWindow.locator('summary').textContent()).toBe('Quick ask: What is on my screen?')
-    expect(await chatWindow.getByTestId('turn-user').locator('img').count()).toBe(1)
+    await expect.poll(() => chatWindow.getByTestId('turn-user').locator('img').count()).toBe(1)
 
     await quick.keyboard.press('Escape')
     await expect.poll(() => h.windowCalls.at(-1)).toBe('quick:hide')

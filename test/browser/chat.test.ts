@@ -256,7 +256,8 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
     await expect.poll(() => page.getByTestId('turn-assistant').count()).toBe(saved.messages.filter((m) => m.role === 'assistant').length)
     expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe(saved.messages[0]!.text)
-    expect(await page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
+    // Images arrive from the store after the text: wait for them.
+    await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
     expect(await stats().textContent()).toMatch(/\(32 image\) · max-tokens$/)
     // No model is loaded after the restart: the conversation offers the one that answered it.
     const note = page.getByRole('status').filter({ hasText: 'This conversation was answered by' })

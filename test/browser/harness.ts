@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import sharp from 'sharp'
+import { AppError } from '../../electron/ipc/errors.js'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '../../electron/ipc/contract.js'
 import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
@@ -32,6 +34,11 @@ export function browserSkipReason(): string | null {
   if (!existsSync(join(RENDERER, 'index.html'))) return 'the renderer is not built (run npm run build)'
   return null
 }
+
+export const FAKE_WINDOWS = [
+  { sourceId: 'window:101:0', name: 'Editor — main.ts', width: 1600, height: 1000, colour: '#224488' },
+  { sourceId: 'window:102:0', name: 'Terminal', width: 1200, height: 700, colour: '#111111' },
+]
 
 const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' }
 
@@ -96,6 +103,18 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     openInChat: (chatId) => {
       windowCalls.push(`open:${chatId}`)
       push('chat:open', { chatId })
+    },
+    // Two windows "on screen", as desktopCapturer would list them.
+    listWindows: async () =>
+      Promise.all(
+        FAKE_WINDOWS.map(async (w) => ({ sourceId: w.sourceId, name: w.name, thumbnail: new Uint8Array(await sharp({ create: { width: 160, height: 100, channels: 3, background: w.colour } }).png().toBuffer()) })),
+      ),
+    captureWindow: async (sourceId) => {
+      const w = FAKE_WINDOWS.find((x) => x.sourceId === sourceId)
+      if (!w) throw new AppError('not-found', 'That window is no longer open.')
+      windowCalls.push(`window:${sourceId}`)
+      const png = new Uint8Array(await sharp({ create: { width: w.width, height: w.height, channels: 3, background: w.colour } }).png().toBuffer())
+      return capture.set(png, { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
     },
   }
   const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
