@@ -27,8 +27,9 @@ type Metadata = Record<string, unknown>
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null)
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
-export async function inspectModelFile(path: string, llama: Llama, role: 'model' | 'mmproj'): Promise<ModelFileInfo> {
-  const label = role === 'model' ? 'Model file' : 'Vision projector (mmproj) file'
+/** role: what the caller needs the file to be; without it, either kind is accepted. */
+export async function inspectModelFile(path: string, llama: Llama, role?: 'model' | 'mmproj'): Promise<ModelFileInfo> {
+  const label = role === 'mmproj' ? 'Vision projector (mmproj) file' : 'Model file'
   const name = basename(path)
   const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
     throw new AppError('bad-model-file', error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`)

@@ -1,0 +1,93 @@
+// The model library's logic: which GGUF files in the models folder are language models,
+// which are vision projectors, which projector belongs to which model (same folder, same
+// embedding width, closest name), and what is incomplete or unusable, with the reason.
+// Reading a file's metadata is passed in (the engine process does it, with llama.cpp's
+// type sizes at hand), so this stays plain code.
+import { readdir } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { ModelFileInfo } from '../engine/model-files.js'
+
+export interface LibraryModel {
+  model: ModelFileInfo
+  mmproj: ModelFileInfo | null
+  /** Projectors in the same folder that do not fit this model, and why. */
+  rejected: { path: string; reason: string }[]
+}
+
+export interface Library {
+  models: LibraryModel[]
+  /** Projectors no model in their folder can use. */
+  orphanProjectors: ModelFileInfo[]
+  /** Files that are not usable models (corrupt, truncated, not GGUF), with the reason. */
+  problems: { path: string; reason: string }[]
+  /** Downloads still in progress or paused (NAME.gguf.part). */
+  partials: string[]
+}
+
+export type Inspect = (path: string) => Promise<ModelFileInfo>
+
+/** GGUF files in the folder and one level of subfolders (a folder per model is common). */
+export async function findModelFiles(root: string): Promise<{ gguf: string[]; partials: string[] }> {
+  const gguf: string[] = []
+  const partials: string[] = []
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+    for (const entry of entries) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory() && depth < 1) await visit(path, depth + 1)
+      else if (/\.gguf$/i.test(entry.name)) gguf.push(path)
+      else if (/\.gguf\.part$/i.test(entry.name)) partials.push(path)
+    }
+  }
+  await visit(root, 0)
+  return { gguf: gguf.sort(), partials: partials.sort() }
+}
+
+export async function scanLibrary(root: string, inspect: Inspect): Promise<Library> {
+  const { gguf, partials } = await findModelFiles(root)
+  const files: ModelFileInfo[] = []
+  const problems: Library['problems'] = []
+  for (const path of gguf) {
+    try {
+      files.push(await inspect(path))
+    } catch (error) {
+      problems.push({ path, reason: error instanceof Error ? error.message : String(error) })
+    }
+  }
+  return { ...pairModels(files), problems, partials }
+}
+
+/** Pairs each language model with the projector made for it. */
+export function pairModels(files: ModelFileInfo[]): Pick<Library, 'models' | 'orphanProjectors'> {
+  const models = files.filter((f) => f.kind === 'llm')
+  const projectors = files.filter((f) => f.kind === 'mmproj')
+  const used = new Set<string>()
+  const paired: LibraryModel[] = models.map((model) => {
+    const rejected: LibraryModel['rejected'] = []
+    const candidates = projectors.filter((p) => dirname(p.path) === dirname(model.path))
+    const fitting = candidates.filter((p) => {
+      if (!model.embeddingSize || !p.embeddingSize || p.embeddingSize === model.embeddingSize) return true
+      rejected.push({ path: p.path, reason: `${basename(p.path)} produces ${p.embeddingSize}-wide embeddings; ${basename(model.path)} expects ${model.embeddingSize}.` })
+      return false
+    })
+    const best = fitting.sort((a, b) => nameAffinity(model.path, b.path) - nameAffinity(model.path, a.path))[0] ?? null
+    if (best) used.add(best.path)
+    return { model, mmproj: best, rejected }
+  })
+  return { models: paired, orphanProjectors: projectors.filter((p) => !used.has(p.path)) }
+}
+
+/** How much two file names share, ignoring an mmproj- prefix and the extension. */
+function nameAffinity(modelPath: string, projectorPath: string): number {
+  const norm = (p: string): string =>
+    basename(p)
+      .toLowerCase()
+      .replace(/\.gguf$/, '')
+      .replace(/^mmproj[-_.]?/, '')
+      .replace(/[-_.]?mmproj$/, '')
+  const a = norm(modelPath)
+  const b = norm(projectorPath)
+  let common = 0
+  while (common < a.length && common < b.length && a[common] === b[common]) common++
+  return common
+}
