@@ -4,6 +4,7 @@
 // process reloads the last model so the next request works.
 import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, Sampling, ChatMessage } from '../ipc/contract.js'
 import { AppError, fromWireError } from '../ipc/errors.js'
+import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
 
 export interface EngineProcess {
@@ -100,50 +101,22 @@ export class EngineClient {
   private async *generateOnce(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
     await this.start()
     const id = this.nextId++
-    const queue: GenerateChunk[] = []
-    let wake: (() => void) | null = null
-    let settled = false
-    let failure: Error | null = null
-    const receivedText: string[] = []
+    const chunks = new ChunkQueue<GenerateChunk>()
     let tokensOut = 0
     const started = performance.now()
 
-    this.pending.set(id, {
-      resolve: () => {
-        settled = true
-        wake?.()
-      },
-      reject: (error) => {
-        failure = error
-        settled = true
-        wake?.()
-      },
-      onChunks: (chunks) => {
-        queue.push(...chunks)
-        wake?.()
-      },
-    })
+    this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
     const cancel = (): void => this.process?.send({ id, type: 'cancel' })
     signal?.addEventListener('abort', cancel, { once: true })
     this.process!.send({ id, type: 'generate', request })
     if (signal?.aborted) cancel()
 
     try {
-      for (;;) {
-        const chunk = queue.shift()
-        if (chunk) {
-          if (chunk.kind === 'tokens') {
-            receivedText.push(chunk.text)
-            tokensOut += chunk.count
-          }
-          yield chunk
-          continue
-        }
-        if (settled) break
-        await new Promise<void>((resolve) => (wake = resolve))
-        wake = null
+      for await (const chunk of chunks) {
+        if (chunk.kind === 'tokens') tokensOut += chunk.count
+        yield chunk
       }
-      const error = failure as Error | null
+    } catch (error) {
       if (error instanceof AppError && error.code === 'engine-crashed' && tokensOut > 0) {
         // Keep what was said: end the answer as cut off instead of throwing it away.
         yield {
@@ -152,7 +125,7 @@ export class EngineClient {
         }
         return
       }
-      if (error) throw error
+      throw error
     } finally {
       signal?.removeEventListener('abort', cancel)
       this.pending.delete(id)

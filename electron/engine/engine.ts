@@ -5,6 +5,7 @@ import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
 import type { ChatMessage, EngineInfo, GenerateChunk, LoadRequest, Sampling } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
+import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads } from './gpu.js'
 import { checkPair, inspectModelFile } from './model-files.js'
 import { loadTextBackend } from './text-backend.js'
@@ -77,14 +78,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   async function* generateStream(request: { messages: ChatMessage[]; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<GenerateChunk> {
-    const chunks: GenerateChunk[] = []
-    let wake: (() => void) | null = null
-    let finished = false
-    let failure: unknown = null
-    const push = (chunk: GenerateChunk): void => {
-      chunks.push(chunk)
-      wake?.()
-    }
+    const chunks = new ChunkQueue<GenerateChunk>()
+    const push = (chunk: GenerateChunk): void => chunks.push(chunk)
     const started = performance.now()
     let firstTokenAt: number | null = null
 
@@ -131,27 +126,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
       })
     })
     done.then(
-      () => {
-        finished = true
-        wake?.()
-      },
-      (error: unknown) => {
-        failure = error
-        finished = true
-        wake?.()
-      },
+      () => chunks.end(),
+      (error: unknown) => chunks.end(error),
     )
-
-    for (;;) {
-      const chunk = chunks.shift()
-      if (chunk) {
-        yield chunk
-        continue
-      }
-      if (finished) break
-      await new Promise<void>((resolve) => (wake = resolve))
-      wake = null
-    }
-    if (failure) throw failure
+    yield* chunks
   }
 }
