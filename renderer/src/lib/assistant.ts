@@ -25,6 +25,11 @@ export class AssistantError extends Error {
   }
 }
 
+/** What to show the user for a failed call: our errors carry a sentence, others their text. */
+export function errorText(e: unknown): string {
+  return e instanceof AssistantError ? e.message : String(e)
+}
+
 export interface AssistantStream<T> extends AsyncIterable<T> {
   readonly id: string
   cancel(): Promise<void>

@@ -1,7 +1,7 @@
 // The chat window's state: the conversation list, the open conversation, and the
 // answer streaming into it. Components read it; only its methods change it.
 import type { ChatChunk, ChatSettings, ChatSummary, Conversation, EngineState, ImageInput, Sampling, StoredMessage } from '@contract'
-import { AssistantError, type AssistantClient, type AssistantStream } from './assistant'
+import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 
 export interface PendingImage {
   url: string
@@ -85,7 +85,7 @@ export class ChatController {
     try {
       await this.client.invoke('engine:load', { modelPath: wanted.modelPath, ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}) })
     } catch (e) {
-      this.error = e instanceof AssistantError ? e.message : String(e)
+      this.error = errorText(e)
     }
   }
 
@@ -183,7 +183,7 @@ export class ChatController {
       // Stopped before a word: main dropped the empty answer, so show what it kept.
       if (!ended && this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id })
     } catch (e) {
-      this.error = e instanceof AssistantError ? e.message : String(e)
+      this.error = errorText(e)
       if (this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id }).catch(() => this.current)
     } finally {
       this.streaming = false
