@@ -2,7 +2,7 @@
 // recovery when the process dies (native crash, out of memory, killed): pending calls
 // fail with a clear error, a running answer ends marked as cut off, and a fresh
 // process reloads the last model so the next request works.
-import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, Sampling, ChatMessage } from '../ipc/contract.js'
+import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest } from '../ipc/contract.js'
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
@@ -85,7 +85,7 @@ export class EngineClient {
    * or the engine restarting itself to recover), the request runs once more in the fresh
    * process, which has reloaded the model; an answer cut off later keeps what it said.
    */
-  async *generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
     let produced = false
     try {
       for await (const chunk of this.generateOnce(request, signal)) {
@@ -98,7 +98,7 @@ export class EngineClient {
     }
   }
 
-  private async *generateOnce(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+  private async *generateOnce(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
     await this.start()
     const id = this.nextId++
     const chunks = new ChunkQueue<GenerateChunk>()

@@ -2,7 +2,7 @@
 // interface whatever binding serves the model.
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
-import type { ChatMessage, EngineInfo, GenerateChunk, LoadRequest, Sampling } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
 import { ChunkQueue } from './chunk-queue.js'
@@ -72,12 +72,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       })
     },
 
-    generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
+    generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
       return generateStream(request, signal ?? new AbortController().signal)
     },
   }
 
-  async function* generateStream(request: { messages: ChatMessage[]; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<GenerateChunk> {
+  async function* generateStream(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateChunk> {
     const chunks = new ChunkQueue<GenerateChunk>()
     const push = (chunk: GenerateChunk): void => chunks.push(chunk)
     const started = performance.now()

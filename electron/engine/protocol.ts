@@ -1,12 +1,12 @@
 // Messages between main and the engine process. Both ends are our code, so types
 // suffice; renderer input was validated before it got here.
-import type { ChatMessage, EngineInfo, GenerateChunk, LoadRequest, Sampling, WireError } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, WireError, GenerateRequest } from '../ipc/contract.js'
 
 export type ToEngine =
   | { id: number; type: 'load'; request: LoadRequest }
   | { id: number; type: 'unload' }
   | { id: number; type: 'count'; text: string }
-  | { id: number; type: 'generate'; request: { messages: ChatMessage[]; sampling?: Sampling } }
+  | { id: number; type: 'generate'; request: GenerateRequest }
   | { id: number; type: 'cancel' }
 
 export type FromEngine =

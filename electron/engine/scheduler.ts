@@ -1,13 +1,13 @@
 // One generation at a time on the engine, shared by the chat window and the local API.
 // The window's requests go first whenever the engine frees up, so API traffic can never
 // starve the person at the keyboard; API requests wait in arrival order, up to a limit.
-import type { ChatMessage, GenerateChunk, Sampling } from '../ipc/contract.js'
+import type { GenerateChunk, GenerateRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 
 export type Lane = 'ui' | 'api'
 
 export interface Generator {
-  generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>
 }
 
 interface Waiter {
@@ -29,7 +29,7 @@ export class GenerationScheduler {
     return lane ? this.waiting.filter((w) => w.lane === lane).length : this.waiting.length
   }
 
-  async *generate(lane: Lane, request: { messages: ChatMessage[]; sampling?: Sampling }, signal: AbortSignal = new AbortController().signal): AsyncGenerator<GenerateChunk> {
+  async *generate(lane: Lane, request: GenerateRequest, signal: AbortSignal = new AbortController().signal): AsyncGenerator<GenerateChunk> {
     await this.acquire(lane, signal)
     try {
       yield* this.engine.generate(request, signal)

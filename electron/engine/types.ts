@@ -1,4 +1,4 @@
-import type { ChatMessage, EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest } from '../ipc/contract.js'
 
 /** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
 export interface PreparedImage {
@@ -41,7 +41,7 @@ export interface EngineOptions {
 export interface Engine {
   load(request: LoadRequest): Promise<EngineInfo>
   unload(): Promise<void>
-  generate(request: { messages: ChatMessage[]; sampling?: Sampling }, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
 }
