@@ -52,6 +52,7 @@ export class EngineClient {
   }
 
   async load(request: LoadRequest): Promise<EngineInfo> {
+    const before = this.current
     this.setState({ state: 'loading', modelPath: request.modelPath })
     try {
       const info = (await this.call({ type: 'load', request })) as EngineInfo
@@ -59,7 +60,12 @@ export class EngineClient {
       this.setState({ state: 'ready', info })
       return info
     } catch (error) {
-      // A refused file leaves the previous model loaded (the engine checks before unloading).
+      // A refused file leaves the previous model loaded: the engine checks files before unloading.
+      if (error instanceof AppError && (error.code === 'bad-model-file' || error.code === 'mmproj-mismatch')) {
+        this.setState(before)
+        throw error
+      }
+      // Any later failure happened after the previous model was unloaded: bring it back.
       const previous = this.lastLoad
       if (previous && error instanceof AppError && error.code !== 'engine-crashed') {
         const info = await this.call({ type: 'load', request: previous }).catch(() => null)
