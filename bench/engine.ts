@@ -8,6 +8,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp'
 import { loadModel } from '@fugood/llama.node'
 import { createRouter, type Sender } from '../electron/ipc/router.js'
+import { openModels } from '../electron/models/open-models.js'
 import { createServices } from '../electron/services/services.js'
 import { ChatStore } from '../electron/chats/store.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
@@ -67,8 +68,9 @@ const engine = startEngine(undefined, true)
 const scheduler = new GenerationScheduler(engine)
 const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
 const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state() })
+const models = await openModels({ root: join(benchDir, 'models'), engine, pickModelFiles: async () => null, revealFile: () => undefined })
 const router = createRouter({
-  ...createServices({ engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ ...models, engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

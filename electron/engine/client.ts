@@ -2,7 +2,7 @@
 // recovery when the process dies (native crash, out of memory, killed): pending calls
 // fail with a clear error, a running answer ends marked as cut off, and a fresh
 // process reloads the last model so the next request works.
-import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest } from '../ipc/contract.js'
+import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
@@ -18,7 +18,8 @@ export interface EngineProcess {
 export type SpawnEngine = () => EngineProcess
 
 /** Requests that answer once (generate and cancel are streamed). */
-type EngineCall = { [T in 'load' | 'unload' | 'count']: Omit<Extract<ToEngine, { type: T }>, 'id'> }['load' | 'unload' | 'count']
+type Call = 'load' | 'unload' | 'count' | 'library'
+type EngineCall = { [T in Call]: Omit<Extract<ToEngine, { type: T }>, 'id'> }[Call]
 
 interface Pending {
   resolve(value: unknown): void
@@ -84,6 +85,10 @@ export class EngineClient {
 
   async countTokens(text: string): Promise<number> {
     return (await this.call({ type: 'count', text })) as number
+  }
+
+  async library(root: string | null, linked: string[]): Promise<LibraryView> {
+    return (await this.call({ type: 'library', root, linked })) as LibraryView
   }
 
   /**

@@ -2,12 +2,14 @@
 // interface whatever binding serves the model.
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
-import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads } from './gpu.js'
+import { estimateFit, readHardware } from './fit.js'
 import { checkPair, inspectModelFile } from './model-files.js'
+import { scanLibrary } from '../models/library.js'
 import { loadTextBackend } from './text-backend.js'
 import type { Backend, BackendMessage, Engine, EngineOptions } from './types.js'
 import { loadVisionBackend } from './vision-backend.js'
@@ -52,8 +54,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const model = await inspectModelFile(request.modelPath, llama, 'model')
         const mmproj = request.mmprojPath ? await inspectModelFile(request.mmprojPath, llama, 'mmproj') : null
         if (mmproj) checkPair(model, mmproj)
+        // node-llama-cpp fits text models itself; for the vision binding the estimate picks
+        // the first number of layers to try (fewer and then none follow if that fails).
+        let vision = request
+        if (mmproj && llama.gpu !== false && (request.gpuLayers ?? 'auto') === 'auto') {
+          const fit = await estimateFit(llama, model, mmproj, { contextSize: request.contextSize }).catch(() => null)
+          if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
+        }
         await unloadCurrent()
-        backend = mmproj ? await loadVisionBackend(model, mmproj, request, threads) : await loadTextBackend(llama, model, request, threads)
+        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, threads) : await loadTextBackend(llama, model, request, threads)
         budget = mmproj?.imageBudget ?? DEFAULT_BUDGET
         return backend.info
       })
@@ -64,6 +73,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
 
     info: () => backend?.info ?? null,
+
+    // Reads files only, so it runs beside a generation instead of waiting for it.
+    async library(root: string | null, linked: string[]): Promise<LibraryView> {
+      const llama = await llamaFor('auto')
+      const library = await scanLibrary(root, (path) => inspectModelFile(path, llama), linked)
+      const hardware = await readHardware(llama).catch(() => null)
+      const models = []
+      for (const entry of library.models) {
+        const fit = hardware ? await estimateFit(llama, entry.model, entry.mmproj, { hardware }).catch(() => null) : null
+        models.push({ ...entry, linked: linked.includes(entry.model.path), fit })
+      }
+      return { root: root ?? '', models, orphanProjectors: library.orphanProjectors, problems: library.problems, hardware }
+    },
 
     countTokens(text: string): Promise<number> {
       return exclusive(async () => {

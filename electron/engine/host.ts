@@ -36,6 +36,8 @@ async function run(message: ToEngine): Promise<void> {
       return send({ id: message.id, type: 'result', value: null })
     case 'count':
       return send({ id: message.id, type: 'result', value: await engine.countTokens(message.text) })
+    case 'library':
+      return send({ id: message.id, type: 'result', value: await engine.library(message.root, message.linked) })
     case 'cancel':
       generations.get(message.id)?.abort()
       return

@@ -2,25 +2,14 @@
 // or mismatched file gets a sentence that says what is wrong instead of a native error.
 import { open, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { GgufInsights, readGgufFileInfo, type Llama } from 'node-llama-cpp'
+import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp'
 import { AppError } from '../ipc/errors.js'
+import type { ModelFileInfo } from '../ipc/contract.js'
 import type { ImageBudget } from '../images/prepare.js'
+import { quantisationFromName } from '../models/quantisation.js'
 
-export interface ModelFileInfo {
-  path: string
-  kind: 'llm' | 'mmproj'
-  architecture: string
-  name: string | null
-  fileBytes: number
-  /** Sum of the tensors' sizes: how much the weights take in memory. */
-  weightBytes: number
-  totalLayers: number
-  trainContextSize: number | null
-  /** LLM: hidden size the projector must produce. mmproj: the size it produces. */
-  embeddingSize: number | null
-  projectorType: string | null
-  imageBudget: ImageBudget | null
-}
+export type { ModelFileInfo }
+
 
 type Metadata = Record<string, unknown>
 
@@ -46,7 +35,7 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
   }
   if (magic.toString('latin1') !== 'GGUF') throw new AppError('bad-model-file', `${label} ${name} is not a GGUF model file.`)
 
-  let info: Awaited<ReturnType<typeof readGgufFileInfo>>
+  let info: GgufFileInfo
   try {
     info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: true })
   } catch (error) {
@@ -76,6 +65,8 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
       architecture,
       name: text(general.name),
       fileBytes: stats.size,
+      parameters: countParameters(info),
+      quantisation: quantisationOf(general, name),
       weightBytes,
       totalLayers: num(vision.block_count) ?? 0,
       trainContextSize: null,
@@ -92,6 +83,8 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
     architecture,
     name: text(general.name),
     fileBytes: stats.size,
+    parameters: countParameters(info),
+    quantisation: quantisationOf(general, name),
     weightBytes,
     totalLayers: insights.totalLayers,
     trainContextSize: insights.trainContextSize ?? null,
@@ -122,6 +115,19 @@ function imageBudgetFrom(vision: Metadata): ImageBudget {
   if (maxPixels) return { maxSide: Math.max(imageSize, Math.ceil(Math.sqrt(maxPixels) * 2)), maxPixels }
   const side = Math.max(imageSize, preproc ?? 0)
   return { maxSide: side, maxPixels: side * side }
+}
+
+function countParameters(info: GgufFileInfo): number {
+  let total = 0
+  for (const tensor of info.fullTensorInfo ?? []) total += tensor.dimensions.reduce<number>((n, d) => n * Number(d), 1)
+  return total
+}
+
+function quantisationOf(general: Metadata, fileName: string): string | null {
+  const fileType = num(general.file_type)
+  const known = fileType === null ? undefined : (GgufFileType as unknown as Record<number, string | undefined>)[fileType]
+  if (known) return known.replace(/^(MOSTLY|ALL)_/, '')
+  return quantisationFromName(fileName)
 }
 
 function firstLine(error: unknown): string {

@@ -1,17 +1,18 @@
 // Messages between main and the engine process. Both ends are our code, so types
 // suffice; renderer input was validated before it got here.
-import type { EngineInfo, GenerateChunk, LoadRequest, WireError, GenerateRequest } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, WireError, GenerateRequest, LibraryView } from '../ipc/contract.js'
 
 export type ToEngine =
   | { id: number; type: 'load'; request: LoadRequest }
   | { id: number; type: 'unload' }
   | { id: number; type: 'count'; text: string }
+  | { id: number; type: 'library'; root: string | null; linked: string[] }
   | { id: number; type: 'generate'; request: GenerateRequest }
   | { id: number; type: 'cancel' }
 
 export type FromEngine =
   | { type: 'ready'; pid: number }
-  | { id: number; type: 'result'; value: EngineInfo | number | null }
+  | { id: number; type: 'result'; value: EngineInfo | LibraryView | number | null }
   | { id: number; type: 'error'; error: WireError }
   | { id: number; type: 'chunks'; chunks: GenerateChunk[] }
   | { type: 'log'; line: string }

@@ -1,4 +1,4 @@
-import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest, LibraryView } from '../ipc/contract.js'
 
 /** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
 export interface PreparedImage {
@@ -44,4 +44,6 @@ export interface Engine {
   generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
+  /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */
+  library(root: string | null, linked: string[]): Promise<LibraryView>
 }

@@ -184,6 +184,169 @@ export type GenerateChunk =
   | { kind: 'tokens'; text: string; count: number }
   | { kind: 'done'; stats: GenerationStats }
 
+/** Sizes the way people read them; main's messages and the renderer share it. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`
+}
+
+/** What a GGUF file's header says about it. */
+export interface ModelFileInfo {
+  path: string
+  kind: 'llm' | 'mmproj'
+  architecture: string
+  name: string | null
+  fileBytes: number
+  /** Weights in the file (elements of all tensors). */
+  parameters: number
+  /** e.g. Q4_K_M, Q8_0, F16: from the file type, else from the file name. */
+  quantisation: string | null
+  /** Sum of the tensors' sizes: how much the weights take in memory. */
+  weightBytes: number
+  totalLayers: number
+  trainContextSize: number | null
+  /** LLM: hidden size the projector must produce. mmproj: the size it produces. */
+  embeddingSize: number | null
+  projectorType: string | null
+  /** How many pixels the projector can use. */
+  imageBudget: { maxSide: number; maxPixels: number } | null
+}
+
+export interface Hardware {
+  backend: Backend
+  gpuName: string | null
+  vram: { totalBytes: number; freeBytes: number }
+  ram: { totalBytes: number; freeBytes: number }
+  /** Apple silicon and some iGPUs: VRAM is the same memory as RAM. */
+  unifiedMemory: boolean
+}
+
+export interface FitEstimate {
+  verdict: 'fits' | 'tight' | 'too-big'
+  /** Layers the estimate puts on the GPU; loading uses it as its first try. */
+  gpuLayers: number
+  totalLayers: number
+  contextSize: number
+  vramBytes: number
+  ramBytes: number
+  hardware: Hardware
+  summary: string
+}
+
+export interface LibraryEntry {
+  model: ModelFileInfo
+  mmproj: ModelFileInfo | null
+  /** Projectors in the same folder that do not fit this model, and why. */
+  rejected: { path: string; reason: string }[]
+  /** Imported by reference: deleting it only forgets it. */
+  linked: boolean
+  fit: FitEstimate | null
+}
+
+export interface LibraryView {
+  root: string
+  models: LibraryEntry[]
+  /** Projectors no model in their folder can use. */
+  orphanProjectors: ModelFileInfo[]
+  /** Files that are not usable models (corrupt, truncated, not GGUF, moved away), with the reason. */
+  problems: { path: string; reason: string }[]
+  hardware: Hardware | null
+}
+
+const HubPath = z.string().min(1).max(500).regex(/^[^\\]+\.gguf$/i, 'not a GGUF file path').refine((p) => !p.split('/').includes('..') && !p.startsWith('/'), 'not a path inside the repository')
+const HubRepo = z.string().regex(/^[A-Za-z0-9][\w.-]{0,95}\/[\w.-]{1,96}$/, 'not a Hugging Face repository name (owner/name)')
+
+export const CatalogFile = z.strictObject({
+  /** Path inside the repository. */
+  file: HubPath,
+  quantisation: z.string().max(32),
+  /** Size as published, for showing before the download; the hub's exact size is checked. */
+  approxBytes: z.int().positive(),
+  /** Pinned SHA-256, when known; otherwise the hub's LFS SHA-256 is verified. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+})
+export const CatalogEntry = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  name: z.string().min(1).max(100),
+  description: z.string().max(500),
+  repo: HubRepo,
+  revision: z.string().min(1).max(64),
+  licence: z.string().min(1).max(100),
+  licenceUrl: z.url(),
+  /** Quantisations of the language model, the recommended one first. */
+  models: z.array(CatalogFile).min(1),
+  mmproj: CatalogFile,
+})
+export type CatalogEntry = z.infer<typeof CatalogEntry>
+export const Catalog = z.strictObject({
+  $schema: z.string().optional(),
+  version: z.literal(1),
+  /** The entry a first run offers. */
+  recommended: z.string(),
+  entries: z.array(CatalogEntry).min(1),
+})
+export type Catalog = z.infer<typeof Catalog>
+
+export interface HubModel {
+  repo: string
+  downloads: number
+  likes: number
+  updatedAt: string
+  gated: boolean
+}
+
+export interface HubFile {
+  path: string
+  bytes: number
+  /** The LFS object id, which is the file's SHA-256. */
+  sha256: string | null
+  quantisation: string | null
+}
+
+export interface HubRepoFiles {
+  repo: string
+  models: HubFile[]
+  projectors: HubFile[]
+}
+
+export const DownloadStart = z.discriminatedUnion('source', [
+  z.strictObject({ source: z.literal('catalog'), id: z.string().max(64), quantisation: z.string().max(32).optional() }),
+  z.strictObject({ source: z.literal('hub'), repo: HubRepo, model: HubPath, mmproj: HubPath.nullable() }),
+])
+export type DownloadStart = z.infer<typeof DownloadStart>
+
+export interface DownloadFileState {
+  fileName: string
+  role: 'model' | 'mmproj'
+  totalBytes: number
+  downloadedBytes: number
+  done: boolean
+}
+
+export interface DownloadJob {
+  id: string
+  title: string
+  /** Folder under the models folder the files move into once all are verified. */
+  folder: string
+  files: DownloadFileState[]
+  state: 'queued' | 'downloading' | 'verifying' | 'paused' | 'failed' | 'done'
+  totalBytes: number
+  downloadedBytes: number
+  bytesPerSecond: number | null
+  etaSeconds: number | null
+  error: string | null
+  /** The model file, once the download is done. */
+  modelPath: string | null
+  mmprojPath: string | null
+}
+
 export interface ApiStatus {
   enabled: boolean
   running: boolean
@@ -244,6 +407,19 @@ export const invokeChannels = {
   'api:status': { request: z.undefined() },
   'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
   'models:recent': { request: z.undefined() },
+  'models:library': { request: z.undefined() },
+  'models:catalog': { request: z.undefined() },
+  'models:import': { request: z.strictObject({ mode: z.enum(['copy', 'link']) }) },
+  'models:delete': { request: z.strictObject({ path: FilePath }) },
+  'models:reveal': { request: z.strictObject({ path: FilePath }) },
+  'models:search': { request: z.strictObject({ query: z.string().trim().min(2, 'type at least two characters').max(100) }) },
+  'models:repo': { request: z.strictObject({ repo: HubRepo }) },
+  'downloads:list': { request: z.undefined() },
+  'downloads:start': { request: DownloadStart },
+  'downloads:pause': { request: z.strictObject({ id: z.uuid() }) },
+  'downloads:resume': { request: z.strictObject({ id: z.uuid() }) },
+  'downloads:cancel': { request: z.strictObject({ id: z.uuid() }) },
+  'downloads:dismiss': { request: z.strictObject({ id: z.uuid() }) },
   'capture:latest': { request: z.undefined() },
   'capture:bytes': { request: z.strictObject({ id: z.uuid() }) },
   'capture:preview': { request: z.strictObject({ id: z.uuid() }) },
@@ -270,6 +446,20 @@ export interface InvokeResponses {
   'api:status': ApiStatus
   'api:configure': ApiStatus
   'models:recent': RecentModel[]
+  'models:library': LibraryView
+  'models:catalog': Catalog
+  /** null when the user closed the file picker. */
+  'models:import': LibraryView | null
+  'models:delete': LibraryView
+  'models:reveal': null
+  'models:search': HubModel[]
+  'models:repo': HubRepoFiles
+  'downloads:list': DownloadJob[]
+  'downloads:start': DownloadJob
+  'downloads:pause': DownloadJob[]
+  'downloads:resume': DownloadJob[]
+  'downloads:cancel': DownloadJob[]
+  'downloads:dismiss': DownloadJob[]
   'capture:latest': CaptureInfo | null
   'capture:bytes': Uint8Array
   'capture:preview': Uint8Array
@@ -304,12 +494,16 @@ export interface PushEvents {
   'capture:new': CaptureInfo
   /** Open this conversation in the chat window (from quick-ask). */
   'chat:open': { chatId: string }
+  /** Downloads changed: progress (a few times a second at most), state, a new or finished one. */
+  'downloads:changed': DownloadJob[]
+  /** Files in the library changed (a download finished, an import, a delete). */
+  'models:changed': null
 }
 
 export const STREAM_START = 'stream:start'
 export const STREAM_CANCEL = 'stream:cancel'
 export const STREAM_EVENT = 'stream:event'
-export const pushChannels = ['engine:state', 'capture:new', 'chat:open'] as const satisfies readonly (keyof PushEvents)[]
+export const pushChannels = ['engine:state', 'capture:new', 'chat:open', 'downloads:changed', 'models:changed'] as const satisfies readonly (keyof PushEvents)[]
 
 export type InvokeChannel = keyof typeof invokeChannels
 export type StreamChannel = keyof typeof streamChannels
@@ -341,6 +535,7 @@ export type ErrorCode =
   | 'not-found'
   | 'storage'
   | 'permission-denied'
+  | 'network'
   | 'internal'
 
 export interface WireError {

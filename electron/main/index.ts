@@ -13,6 +13,7 @@ import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { CaptureService } from '../capture/capture-service.js'
 import { RecentModels } from '../models/recent.js'
+import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
 import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
@@ -52,8 +53,22 @@ const windowActions: WindowActions = {
     return captureUi.windows.captureWindow(sourceId)
   },
 }
+const models = await openModels({
+  root: join(app.getPath('userData'), 'models'),
+  engine,
+  pickModelFiles: async () => {
+    const parent = BrowserWindow.getFocusedWindow() ?? chatWindow
+    const options: Electron.OpenDialogOptions = { title: 'Import a model', buttonLabel: 'Import', properties: ['openFile', 'multiSelections'], filters: [{ name: 'GGUF models', extensions: ['gguf'] }] }
+    const result = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options)
+    return result.canceled ? null : result.filePaths
+  },
+  revealFile: (path) => shell.showItemInFolder(path),
+  onDownloadsChanged: (jobs) => broadcast('downloads:changed', jobs),
+  onLibraryChanged: () => broadcast('models:changed', null),
+})
 const router = createRouter({
   ...createServices({
+    ...models,
     engine,
     scheduler,
     api,
@@ -161,6 +176,7 @@ app.on('window-all-closed', () => undefined)
 app.on('will-quit', () => captureUi?.dispose())
 
 app.on('before-quit', () => {
+  void models.downloads.close()
   void api.close()
   void engine.dispose()
 })

@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { formatBytes } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 
 export interface RemoteFile {
@@ -215,16 +216,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve()
     }, { once: true })
   })
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let v = n / 1024
-  let u = 0
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024
-    u++
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`
 }

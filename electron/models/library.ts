@@ -5,23 +5,18 @@
 // type sizes at hand), so this stays plain code.
 import { readdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { ModelFileInfo } from '../engine/model-files.js'
+import type { ModelFileInfo } from '../ipc/contract.js'
 
 export interface LibraryModel {
   model: ModelFileInfo
   mmproj: ModelFileInfo | null
-  /** Projectors in the same folder that do not fit this model, and why. */
   rejected: { path: string; reason: string }[]
 }
 
 export interface Library {
   models: LibraryModel[]
-  /** Projectors no model in their folder can use. */
   orphanProjectors: ModelFileInfo[]
-  /** Files that are not usable models (corrupt, truncated, not GGUF), with the reason. */
   problems: { path: string; reason: string }[]
-  /** Downloads still in progress or paused (NAME.gguf.part). */
-  partials: string[]
 }
 
 export type Inspect = (path: string) => Promise<ModelFileInfo>
@@ -34,6 +29,8 @@ export async function findModelFiles(root: string): Promise<{ gguf: string[]; pa
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
     for (const entry of entries) {
       const path = join(dir, entry.name)
+      // Dot folders hold work in progress (downloads being staged), never models.
+      if (entry.name.startsWith('.')) continue
       if (entry.isDirectory() && depth < 1) await visit(path, depth + 1)
       else if (/\.gguf$/i.test(entry.name)) gguf.push(path)
       else if (/\.gguf\.part$/i.test(entry.name)) partials.push(path)
@@ -43,18 +40,20 @@ export async function findModelFiles(root: string): Promise<{ gguf: string[]; pa
   return { gguf: gguf.sort(), partials: partials.sort() }
 }
 
-export async function scanLibrary(root: string, inspect: Inspect): Promise<Library> {
-  const { gguf, partials } = await findModelFiles(root)
+/** linked: files imported by reference, which live outside the folder; root null: only those. */
+export async function scanLibrary(root: string | null, inspect: Inspect, linked: string[] = []): Promise<Library> {
+  const { gguf, partials } = root === null ? { gguf: [], partials: [] } : await findModelFiles(root)
   const files: ModelFileInfo[] = []
   const problems: Library['problems'] = []
-  for (const path of gguf) {
+  for (const path of [...gguf, ...linked.filter((p) => !gguf.includes(p))]) {
     try {
       files.push(await inspect(path))
     } catch (error) {
       problems.push({ path, reason: error instanceof Error ? error.message : String(error) })
     }
   }
-  return { ...pairModels(files), problems, partials }
+  for (const path of partials) problems.push({ path, reason: `${basename(path)} is an unfinished download; it is not offered as a model.` })
+  return { ...pairModels(files), problems }
 }
 
 /** Pairs each language model with the projector made for it. */

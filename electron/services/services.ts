@@ -1,6 +1,6 @@
 // The main-side services behind the IPC contract. Electron registers them on ipcMain;
 // browser tests reach the same functions through the test bridge.
-import type { AppInfo, CaptureInfo, WindowSource } from '../ipc/contract.js'
+import type { AppInfo, CaptureInfo, Catalog, WindowSource } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { InvokeHandlers, StreamHandlers } from '../ipc/router.js'
 import type { EngineClient } from '../engine/client.js'
@@ -10,6 +10,9 @@ import type { ChatStore } from '../chats/store.js'
 import type { ApiController } from '../api/controller.js'
 import type { CaptureService } from '../capture/capture-service.js'
 import type { RecentModels } from '../models/recent.js'
+import type { ModelService } from '../models/model-service.js'
+import type { DownloadManager } from '../models/download-manager.js'
+import type { Hub } from '../models/hub.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -19,6 +22,10 @@ export interface ServiceDeps {
   api: ApiController
   capture: CaptureService
   recentModels: RecentModels
+  models: ModelService
+  downloads: DownloadManager
+  hub: Hub
+  catalog: Catalog
   windows: WindowActions
   appInfo: AppInfo
 }
@@ -37,7 +44,7 @@ export interface WindowActions {
   captureWindow(sourceId: string): Promise<CaptureInfo>
 }
 
-export function createServices({ engine, scheduler, chats, api, capture, recentModels, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+export function createServices({ engine, scheduler, chats, api, capture, recentModels, models, downloads, hub, catalog, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
@@ -49,6 +56,19 @@ export function createServices({ engine, scheduler, chats, api, capture, recentM
         return info
       },
       'models:recent': () => recentModels.list(),
+      'models:library': () => models.library(),
+      'models:catalog': async () => catalog,
+      'models:import': ({ mode }) => models.import(mode),
+      'models:delete': ({ path }) => models.delete(path),
+      'models:reveal': ({ path }) => models.reveal(path),
+      'models:search': ({ query }) => hub.search(query),
+      'models:repo': ({ repo }) => hub.repoFiles(repo),
+      'downloads:list': async () => downloads.list(),
+      'downloads:start': (request) => downloads.start(request),
+      'downloads:pause': ({ id }) => downloads.pause(id),
+      'downloads:resume': ({ id }) => downloads.resume(id),
+      'downloads:cancel': ({ id }) => downloads.cancel(id),
+      'downloads:dismiss': ({ id }) => downloads.dismiss(id),
       'engine:unload': () => engine.unload(),
       'chats:list': ({ query }) => chats.list(query),
       'chats:get': ({ id }) => chats.get(id),

@@ -22,6 +22,11 @@ import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { createApiController, type ApiController } from '../../electron/api/controller.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { startEngine } from '../support/engine.js'
+import { openModels, type Models } from '../../electron/models/open-models.js'
+import type { Catalog } from '../../electron/ipc/contract.js'
+import { ensureFixtures } from '../fixtures/generate.js'
+import { startHubServer } from '../models/hub-server.js'
+import type { FileServer } from '../models/file-server.js'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const RENDERER = join(ROOT, 'out/renderer')
@@ -33,6 +38,26 @@ export function browserSkipReason(): string | null {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
   if (!existsSync(join(RENDERER, 'index.html'))) return 'the renderer is not built (run npm run build)'
   return null
+}
+
+export const TEST_REPO = 'test-org/Tiny-VLM-GGUF'
+/** The catalog the browser tests see: one entry, served by the stand-in hub. */
+export const TEST_CATALOG: Catalog = {
+  version: 1,
+  recommended: 'tiny-vlm',
+  entries: [
+    {
+      id: 'tiny-vlm',
+      name: 'Tiny VLM',
+      description: 'The generated test model with its projector.',
+      repo: TEST_REPO,
+      revision: 'main',
+      licence: 'MIT',
+      licenceUrl: 'https://opensource.org/license/mit',
+      models: [{ file: 'tiny-vlm-F32.gguf', quantisation: 'F32', approxBytes: 600_000, sha256: null }],
+      mmproj: { file: 'mmproj-tiny-vlm-F32.gguf', quantisation: 'F32', approxBytes: 100_000, sha256: null },
+    },
+  ],
 }
 
 export const FAKE_WINDOWS = [
@@ -76,6 +101,13 @@ export interface Harness {
   push<C extends PushChannel>(channel: C, payload: PushEvents[C]): void
   api: ApiController
   engine: EngineClient
+  models: Models
+  /** The stand-in Hugging Face hub serving the fixture model as test-org/Tiny-VLM-GGUF. */
+  hub: FileServer
+  /** What the next import's file picker returns (null: the user cancelled). */
+  pickFiles: string[] | null
+  /** What the services asked to reveal in the file manager. */
+  revealed: string[]
   router: Router
   browser: Browser
   openApp(options?: { colorScheme?: 'light' | 'dark'; page?: string; viewport?: { width: number; height: number }; deviceScaleFactor?: number }): Promise<Page>
@@ -118,8 +150,24 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     },
   }
   const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
+  const fx = await ensureFixtures()
+  const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
+  const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
+  const revealed: string[] = []
+  const state = { pickFiles: null as string[] | null }
+  const models = await openModels({
+    root: join(dir, 'models'),
+    engine,
+    hubUrl: hub.origin,
+    catalog: TEST_CATALOG,
+    pickModelFiles: async () => state.pickFiles,
+    revealFile: (path) => void revealed.push(path),
+    onDownloadsChanged: (jobs) => push('downloads:changed', jobs),
+    onLibraryChanged: () => push('models:changed', null),
+    downloadOptions: { retries: 1, backoffMs: 50, progressIntervalMs: 100 },
+  })
   const router = createRouter({
-    ...createServices({ engine, scheduler, chats, api, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ ...models, engine, scheduler, chats, api, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
@@ -142,6 +190,15 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     push,
     api,
     engine,
+    models,
+    hub,
+    get pickFiles() {
+      return state.pickFiles
+    },
+    set pickFiles(paths) {
+      state.pickFiles = paths
+    },
+    revealed,
     router,
     browser,
     async openApp({ colorScheme = 'light', page: entry = 'index.html', viewport = { width: 1100, height: 760 }, deviceScaleFactor = 1 } = {}) {
@@ -174,6 +231,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       return page
     },
     async close() {
+      await models.downloads.close()
+      await hub.close()
       await browser.close()
       await api.close()
       await engine.dispose()

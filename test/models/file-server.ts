@@ -12,12 +12,17 @@ export interface FileServerOptions {
   dropAfter?: { bytes: number; times: number }
   /** Status codes to answer with before serving, one per request. */
   failWith?: number[]
+  /** JSON answers (an API), by path; null answers 404, undefined falls through to the files. */
+  json?: (path: string, query: URLSearchParams) => unknown
 }
 
 export interface FileServer {
   url(name: string): string
   /** The Range header of every request, in order ('none' when absent). */
   requests: string[]
+  /** The options in force; change them while it runs (e.g. slow it down). */
+  options: FileServerOptions
+  origin: string
   close(): Promise<void>
 }
 
@@ -36,7 +41,11 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
   const failWith = [...(options.failWith ?? [])]
   let drops = options.dropAfter?.times ?? 0
   const server: Server = createServer((req, res) => {
-    const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1))
+    const url = new URL(req.url ?? '/', 'http://x')
+    const name = decodeURIComponent(url.pathname.slice(1))
+    const answer = options.json?.(name, url.searchParams)
+    if (answer === null) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}')
+    if (answer !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
     requests.push(req.headers.range ?? 'none')
     const status = failWith.shift()
     if (status) return void res.writeHead(status).end(`error ${status}`)
@@ -72,6 +81,8 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as AddressInfo).port
   return {
+    options,
+    origin: `http://127.0.0.1:${port}`,
     url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
     requests,
     close: () =>

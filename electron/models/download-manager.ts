@@ -1,0 +1,344 @@
+// Model downloads as units: a model and its projector download together into a staging
+// folder (MODELS/.downloads/ID, which the library never looks in), each file checked
+// against its SHA-256, and only when every file is verified do they move into
+// MODELS/FOLDER together. One download runs at a time; the rest wait in order. The list
+// is saved, so a download paused (or cut off by quitting) resumes from its last byte
+// after a restart.
+import { randomUUID } from 'node:crypto'
+import { mkdir, readFile, readdir, rename, rm, stat, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import { z } from 'zod'
+import { formatBytes, type Catalog, type DownloadJob, type DownloadStart, type HubFile } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { downloadFile, partialBytes, type DownloadOptions } from './downloader.js'
+import type { Hub } from './hub.js'
+
+const StoredFile = z.object({ url: z.string(), fileName: z.string(), role: z.enum(['model', 'mmproj']), size: z.number(), sha256: z.string().nullable(), done: z.boolean() })
+const StoredJob = z.object({
+  id: z.uuid(),
+  title: z.string(),
+  folder: z.string(),
+  files: z.array(StoredFile),
+  state: z.enum(['queued', 'downloading', 'verifying', 'paused', 'failed', 'done']),
+  error: z.string().nullable(),
+})
+type StoredJob = z.infer<typeof StoredJob>
+
+export interface DownloadManagerOptions {
+  /** The models folder. */
+  root: string
+  hub: Hub
+  catalog: Catalog
+  onChange?(jobs: DownloadJob[]): void
+  /** A download finished: new files are in the library. */
+  onLibraryChanged?(): void
+  /** Passed to each file's download (retries, backoff, test seams). */
+  downloadOptions?: Omit<DownloadOptions, 'signal' | 'onProgress'>
+}
+
+interface Live {
+  downloaded: number[]
+  bytesPerSecond: number | null
+  etaSeconds: number | null
+  controller: AbortController | null
+  running: Promise<void> | null
+}
+
+const INTERRUPTED = 'Interrupted when the app closed. Resume to continue from where it stopped.'
+
+export class DownloadManager {
+  private jobs: StoredJob[] = []
+  private live = new Map<string, Live>()
+  private pumping = false
+  private closed = false
+
+  private constructor(private readonly options: DownloadManagerOptions) {}
+
+  static async open(options: DownloadManagerOptions): Promise<DownloadManager> {
+    const manager = new DownloadManager(options)
+    await manager.restore()
+    return manager
+  }
+
+  private get staging(): string {
+    return join(this.options.root, '.downloads')
+  }
+
+  private listFile(): string {
+    return join(this.staging, 'downloads.json')
+  }
+
+  private async restore(): Promise<void> {
+    const saved = await readFile(this.listFile(), 'utf8').then(
+      (text) => z.array(StoredJob).parse(JSON.parse(text)),
+      () => [],
+    )
+    for (const job of saved) {
+      // What was running when the app quit waits for the user: no surprise traffic at start-up.
+      if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued') Object.assign(job, { state: 'paused', error: INTERRUPTED })
+      const downloaded = await Promise.all(job.files.map((f) => (f.done ? f.size : partialBytes(this.jobDir(job.id), f.fileName))))
+      this.live.set(job.id, { downloaded, bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
+    }
+    this.jobs = saved
+    // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
+    const owned = new Set(saved.map((j) => j.id))
+    for (const entry of await readdir(this.staging).catch(() => [])) {
+      if (entry !== 'downloads.json' && !owned.has(entry)) await rm(join(this.staging, entry), { recursive: true, force: true })
+    }
+  }
+
+  list(): DownloadJob[] {
+    return this.jobs.map((job) => this.view(job))
+  }
+
+  /** Starts (or queues) a download of a model and its projector. */
+  async start(request: DownloadStart): Promise<DownloadJob> {
+    const { title, folder, files } = await this.resolve(request)
+    const existing = this.jobs.find((j) => j.folder === folder && j.state !== 'done')
+    if (existing) return this.view(existing)
+    for (const f of files) {
+      if (await exists(join(this.options.root, folder, f.fileName))) throw new AppError('busy', `${f.fileName} is already in your library.`)
+    }
+    const needed = files.reduce((n, f) => n + f.size, 0)
+    const free = await (this.options.downloadOptions?.freeSpace ?? freeSpace)(this.options.root)
+    if (free < needed) throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
+
+    const job: StoredJob = { id: randomUUID(), title, folder, files, state: 'queued', error: null }
+    this.jobs.push(job)
+    this.live.set(job.id, { downloaded: files.map(() => 0), bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
+    await this.changed(true)
+    void this.pump()
+    return this.view(job)
+  }
+
+  async pause(id: string): Promise<DownloadJob[]> {
+    const job = this.find(id)
+    if (job.state === 'queued') job.state = 'paused'
+    else if (job.state === 'downloading') await this.stop(job)
+    await this.changed(true)
+    return this.list()
+  }
+
+  async resume(id: string): Promise<DownloadJob[]> {
+    const job = this.find(id)
+    if (job.state === 'paused' || job.state === 'failed') {
+      job.state = 'queued'
+      job.error = null
+      await this.changed(true)
+      void this.pump()
+    }
+    return this.list()
+  }
+
+  /** Stops a download and deletes what it had fetched (the renderer asks the user first). */
+  async cancel(id: string): Promise<DownloadJob[]> {
+    const job = this.find(id)
+    if (job.state === 'done') throw new AppError('busy', `${job.title} has finished downloading; delete it from the library instead.`)
+    await this.stop(job)
+    await rm(this.jobDir(id), { recursive: true, force: true })
+    this.forget(id)
+    await this.changed(true)
+    void this.pump()
+    return this.list()
+  }
+
+  /** Removes a finished or failed download from the list. */
+  async dismiss(id: string): Promise<DownloadJob[]> {
+    const job = this.find(id)
+    if (job.state !== 'done' && job.state !== 'failed') throw new AppError('busy', `${job.title} is not finished; pause or cancel it instead.`)
+    if (job.state === 'failed') await rm(this.jobDir(id), { recursive: true, force: true })
+    this.forget(id)
+    await this.changed(true)
+    return this.list()
+  }
+
+  /** App quit: stop transfers, keep their state so they resume next time. */
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(
+      this.jobs.map(async (job) => {
+        const live = this.live.get(job.id)
+        live?.controller?.abort()
+        await live?.running
+      }),
+    )
+  }
+
+  private forget(id: string): void {
+    this.jobs = this.jobs.filter((j) => j.id !== id)
+    this.live.delete(id)
+  }
+
+  private async stop(job: StoredJob): Promise<void> {
+    const live = this.live.get(job.id)
+    live?.controller?.abort()
+    await live?.running
+    if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued') job.state = 'paused'
+  }
+
+  private find(id: string): StoredJob {
+    const job = this.jobs.find((j) => j.id === id)
+    if (!job) throw new AppError('not-found', 'That download is no longer in the list.')
+    return job
+  }
+
+  private jobDir(id: string): string {
+    return join(this.staging, id)
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping || this.closed) return
+    this.pumping = true
+    try {
+      for (;;) {
+        const next = this.jobs.find((j) => j.state === 'queued')
+        if (!next || this.closed) return
+        const live = this.live.get(next.id)!
+        live.controller = new AbortController()
+        live.running = this.run(next, live, live.controller.signal)
+        await live.running
+        live.controller = null
+        live.running = null
+      }
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private async run(job: StoredJob, live: Live, signal: AbortSignal): Promise<void> {
+    job.state = 'downloading'
+    job.error = null
+    await this.changed(true)
+    const dir = this.jobDir(job.id)
+    try {
+      await mkdir(dir, { recursive: true })
+      for (const [index, file] of job.files.entries()) {
+        if (file.done) continue
+        await downloadFile({ url: file.url, fileName: file.fileName, sha256: file.sha256 ?? undefined, size: file.size }, dir, {
+          ...this.options.downloadOptions,
+          signal,
+          onProgress: (p) => {
+            live.downloaded[index] = p.downloadedBytes
+            live.bytesPerSecond = p.bytesPerSecond
+            const remaining = job.files.reduce((n, f, i) => n + f.size - (live.downloaded[i] ?? 0), 0)
+            live.etaSeconds = p.bytesPerSecond > 0 ? remaining / p.bytesPerSecond : null
+            job.state = p.downloadedBytes >= file.size ? 'verifying' : 'downloading'
+            void this.changed(false)
+          },
+        })
+        file.done = true
+        live.downloaded[index] = file.size
+        await this.changed(true)
+      }
+      await this.install(job)
+      job.state = 'done'
+      live.bytesPerSecond = null
+      live.etaSeconds = null
+      await this.changed(true)
+      this.options.onLibraryChanged?.()
+    } catch (error) {
+      live.bytesPerSecond = null
+      live.etaSeconds = null
+      if (signal.aborted) {
+        job.state = 'paused'
+        if (this.closed) job.error = INTERRUPTED
+      } else {
+        // What is on disk now (a refused checksum deleted that file's bytes), before anyone sees the failure.
+        live.downloaded = await Promise.all(job.files.map((f) => (f.done ? f.size : partialBytes(dir, f.fileName))))
+        job.state = 'failed'
+        job.error = error instanceof Error ? error.message : String(error)
+      }
+      await this.changed(true)
+    }
+  }
+
+  /** Moves the verified files into the library together, then removes the staging folder. */
+  private async install(job: StoredJob): Promise<void> {
+    const target = join(this.options.root, job.folder)
+    await mkdir(target, { recursive: true })
+    for (const f of job.files) await rename(join(this.jobDir(job.id), f.fileName), join(target, f.fileName))
+    await rm(this.jobDir(job.id), { recursive: true, force: true })
+  }
+
+  private async resolve(request: DownloadStart): Promise<{ title: string; folder: string; files: StoredJob['files'] }> {
+    const { hub, catalog } = this.options
+    let repo: string
+    let revision = 'main'
+    let title: string
+    let wanted: { role: 'model' | 'mmproj'; path: string; sha256: string | null }[]
+    if (request.source === 'catalog') {
+      const entry = catalog.entries.find((e) => e.id === request.id)
+      if (!entry) throw new AppError('not-found', `There is no catalog model “${request.id}”.`)
+      const model = request.quantisation ? entry.models.find((m) => m.quantisation === request.quantisation) : entry.models[0]
+      if (!model) throw new AppError('not-found', `${entry.name} has no ${request.quantisation} file in the catalog.`)
+      repo = entry.repo
+      revision = entry.revision
+      title = `${entry.name} (${model.quantisation})`
+      wanted = [
+        { role: 'model', path: model.file, sha256: model.sha256 },
+        { role: 'mmproj', path: entry.mmproj.file, sha256: entry.mmproj.sha256 },
+      ]
+    } else {
+      repo = request.repo
+      title = `${request.model.split('/').pop()!.replace(/\.gguf$/i, '')}${request.mmproj ? '' : ' (text only)'}`
+      wanted = [{ role: 'model', path: request.model, sha256: null }, ...(request.mmproj ? [{ role: 'mmproj' as const, path: request.mmproj, sha256: null }] : [])]
+    }
+    const listing = await hub.repoFiles(repo, revision)
+    const all = [...listing.models, ...listing.projectors]
+    const files = wanted.map(({ role, path, sha256 }) => {
+      const remote: HubFile | undefined = all.find((f) => f.path === path)
+      if (!remote) throw new AppError('not-found', `${path} is not in ${repo} on Hugging Face.`)
+      if (sha256 && remote.sha256 && sha256 !== remote.sha256) {
+        throw new AppError('bad-model-file', `${path} on Hugging Face is not the file this catalog names (its SHA-256 changed). Update the app, or pick it through search instead.`)
+      }
+      return { url: hub.fileUrl(repo, revision, path), fileName: path.split('/').pop()!, role, size: remote.bytes, sha256: sha256 ?? remote.sha256, done: false }
+    })
+    const folder = files[0]!.fileName.replace(/\.gguf$/i, '')
+    return { title, folder, files }
+  }
+
+  private view(job: StoredJob): DownloadJob {
+    const live = this.live.get(job.id)
+    const downloaded = job.files.map((f, i) => (f.done ? f.size : Math.min(f.size, live?.downloaded[i] ?? 0)))
+    const totalBytes = job.files.reduce((n, f) => n + f.size, 0)
+    const target = (role: 'model' | 'mmproj'): string | null => {
+      const f = job.files.find((x) => x.role === role)
+      return job.state === 'done' && f ? join(this.options.root, job.folder, f.fileName) : null
+    }
+    return {
+      id: job.id,
+      title: job.title,
+      folder: job.folder,
+      files: job.files.map((f, i) => ({ fileName: f.fileName, role: f.role, totalBytes: f.size, downloadedBytes: downloaded[i]!, done: f.done })),
+      state: job.state,
+      totalBytes,
+      downloadedBytes: downloaded.reduce((a, b) => a + b, 0),
+      bytesPerSecond: job.state === 'downloading' ? (live?.bytesPerSecond ?? null) : null,
+      etaSeconds: job.state === 'downloading' ? (live?.etaSeconds ?? null) : null,
+      error: job.error,
+      modelPath: target('model'),
+      mmprojPath: target('mmproj'),
+    }
+  }
+
+  /** Tells the window; saves the list when a state changed (progress alone is not saved). */
+  private async changed(save: boolean): Promise<void> {
+    this.options.onChange?.(this.list())
+    if (!save) return
+    await mkdir(this.staging, { recursive: true })
+    await writeFileAtomic(this.listFile(), JSON.stringify(this.jobs, null, 1), { fsync: true })
+  }
+}
+
+async function freeSpace(dir: string): Promise<number> {
+  await mkdir(dir, { recursive: true })
+  const s = await statfs(dir)
+  return s.bavail * s.bsize
+}
+
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )

@@ -1,0 +1,268 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { getLlama, type Llama } from 'node-llama-cpp'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Catalog, DownloadJob } from '../../electron/ipc/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
+import { inspectModelFile } from '../../electron/engine/model-files.js'
+import { DownloadManager, type DownloadManagerOptions } from '../../electron/models/download-manager.js'
+import { createHub } from '../../electron/models/hub.js'
+import { scanLibrary } from '../../electron/models/library.js'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { scratchDir } from '../support/engine.js'
+import type { FileServer } from './file-server.js'
+import { startHubServer } from './hub-server.js'
+
+const REPO = 'test-org/Tiny-VLM-GGUF'
+const MODEL = 'tiny-vlm-F32.gguf'
+const MMPROJ = 'mmproj-tiny-vlm-F32.gguf'
+
+let fx: FixturePaths
+let llama: Llama
+let modelBytes: Buffer
+let mmprojBytes: Buffer
+beforeAll(async () => {
+  fx = await ensureFixtures()
+  llama = await getLlama({ gpu: false, build: 'never' })
+  ;[modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
+})
+
+let server: FileServer | null = null
+const managers: DownloadManager[] = []
+afterEach(async () => {
+  for (const m of managers.splice(0)) await m.close()
+  await server?.close()
+  server = null
+})
+
+function catalog(pinned: { model?: string; mmproj?: string } = {}): Catalog {
+  return {
+    version: 1,
+    recommended: 'tiny',
+    entries: [
+      {
+        id: 'tiny',
+        name: 'Tiny VLM',
+        description: 'test',
+        repo: REPO,
+        revision: 'main',
+        licence: 'MIT',
+        licenceUrl: 'https://opensource.org/license/mit',
+        models: [{ file: MODEL, quantisation: 'F32', approxBytes: 600_000, sha256: pinned.model ?? null }],
+        mmproj: { file: MMPROJ, quantisation: 'F32', approxBytes: 200_000, sha256: pinned.mmproj ?? null },
+      },
+    ],
+  }
+}
+
+async function open(root: string, extra: Partial<DownloadManagerOptions> = {}): Promise<{ manager: DownloadManager; events: DownloadJob[][] }> {
+  const events: DownloadJob[][] = []
+  const manager = await DownloadManager.open({
+    root,
+    hub: createHub({ hubUrl: server!.origin }),
+    catalog: catalog(),
+    onChange: (jobs) => events.push(jobs),
+    downloadOptions: { retries: 1, backoffMs: 10, progressIntervalMs: 0 },
+    ...extra,
+  })
+  managers.push(manager)
+  return { manager, events }
+}
+
+async function until<T>(check: () => T | undefined | false, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+const job = (m: DownloadManager, id: string): DownloadJob | undefined => m.list().find((j) => j.id === id)
+const library = (root: string) => scanLibrary(root, (p) => inspectModelFile(p, llama))
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(AppError)
+  return error as AppError
+}
+
+describe('download manager', () => {
+  it('downloads a model and its projector as one unit: nothing is in the library until both are verified', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 32 * 1024 })
+    const root = await scratchDir()
+    const { manager, events } = await open(root)
+    const started = await manager.start({ source: 'catalog', id: 'tiny' })
+    expect(started).toMatchObject({ title: 'Tiny VLM (F32)', folder: 'tiny-vlm-F32', totalBytes: modelBytes.length + mmprojBytes.length })
+
+    // Mid-download: the model file may be complete, but the library offers nothing yet.
+    await until(() => (job(manager, started.id)?.files[0]?.done ? true : undefined), 'the model file to finish')
+    expect((await library(root)).models).toEqual([])
+
+    const done = await until(() => (job(manager, started.id)?.state === 'done' ? job(manager, started.id) : undefined), 'the download to finish')
+    expect(done).toMatchObject({ downloadedBytes: done.totalBytes, modelPath: join(root, 'tiny-vlm-F32', MODEL), mmprojPath: join(root, 'tiny-vlm-F32', MMPROJ), error: null })
+    const lib = await library(root)
+    expect(lib.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[done.modelPath, done.mmprojPath]])
+    expect(await readdir(join(root, '.downloads'))).toEqual(['downloads.json'])
+
+    // Progress was reported with bytes, speed and an ETA, and never went backwards.
+    const progress = events.map((jobs) => jobs.find((j) => j.id === started.id)!).filter((j) => j.state === 'downloading')
+    expect(progress.length).toBeGreaterThan(5)
+    expect(progress.some((j) => j.bytesPerSecond! > 0 && j.etaSeconds !== null && j.etaSeconds > 0)).toBe(true)
+    expect(progress.every((j, i) => i === 0 || j.downloadedBytes >= progress[i - 1]!.downloadedBytes)).toBe(true)
+  })
+
+  it('pauses, survives an app restart, and resumes from the last byte', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => (job(first.manager, id)!.downloadedBytes > 100_000 ? true : undefined), 'some bytes')
+    await first.manager.pause(id)
+    const paused = job(first.manager, id)!
+    expect(paused.state).toBe('paused')
+    expect(paused.bytesPerSecond).toBeNull()
+    await first.manager.close()
+
+    const second = await open(root)
+    const restored = job(second.manager, id)!
+    expect(restored).toMatchObject({ state: 'paused', error: null })
+    expect(restored.downloadedBytes).toBeGreaterThanOrEqual(paused.downloadedBytes)
+    const kept = restored.downloadedBytes
+    server.options.bytesPerTick = undefined
+    await second.manager.resume(id)
+    await until(() => (job(second.manager, id)!.state === 'done' ? true : undefined), 'the resumed download')
+    expect(server.requests).toContain(`bytes=${kept}-`)
+    expect((await readFile(join(root, 'tiny-vlm-F32', MODEL))).equals(modelBytes)).toBe(true)
+  })
+
+  it('keeps a download cut off by quitting as interrupted, to resume after the restart', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => (job(first.manager, id)!.downloadedBytes > 50_000 ? true : undefined), 'some bytes')
+    await first.manager.close()
+    const second = await open(root)
+    expect(job(second.manager, id)).toMatchObject({ state: 'paused', error: expect.stringMatching(/Interrupted when the app closed/) })
+  })
+
+  it('cancel deletes what was downloaded; the library never sees it', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => (job(manager, id)!.downloadedBytes > 50_000 ? true : undefined), 'some bytes')
+    expect(await manager.cancel(id)).toEqual([])
+    expect(await readdir(join(root, '.downloads'))).toEqual(['downloads.json'])
+    expect(await readdir(root)).toEqual(['.downloads'])
+  })
+
+  it('refuses a catalog file whose pinned checksum differs from the hub’s, before fetching a byte', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const { manager } = await open(await scratchDir(), { catalog: catalog({ model: 'a'.repeat(64) }) })
+    const refused = await rejection(manager.start({ source: 'catalog', id: 'tiny' }))
+    expect(refused.code).toBe('bad-model-file')
+    expect(refused.message).toMatch(/SHA-256 changed/)
+    expect(server.requests).toEqual([])
+    expect(manager.list()).toEqual([])
+  })
+
+  it('refuses a downloaded file whose checksum is wrong, deletes it, reports it, and offers nothing', async () => {
+    // The hub lists the real projector's SHA-256; the server sends other bytes.
+    const tampered = Buffer.from(mmprojBytes)
+    tampered[tampered.length - 1]! ^= 0xff
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } }, { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } } })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
+    const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the failure')
+    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
+    expect((await library(root)).models).toEqual([])
+    // The verified model waits in staging; the bad projector is gone.
+    expect(await readdir(join(root, '.downloads', id))).toEqual([MODEL])
+    expect(failed.files.map((f) => [f.role, f.done])).toEqual([['model', true], ['mmproj', false]])
+  })
+
+  it('checks the disk space for both files before starting', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    const { manager } = await open(root, { downloadOptions: { freeSpace: async () => modelBytes.length, retries: 0 } })
+    const error = await rejection(manager.start({ source: 'catalog', id: 'tiny' }))
+    expect(error.code).toBe('storage')
+    expect(error.message).toMatch(/^Not enough disk space for Tiny VLM \(F32\): it needs .* is free\.$/)
+    expect(manager.list()).toEqual([])
+    expect(server.requests).toEqual([])
+  })
+
+  it('keeps what it has when the disk fills mid-file, and resumes once there is room', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 64 * 1024 })
+    const root = await scratchDir()
+    let written = 0
+    let full = true
+    const { appendFile } = await import('node:fs/promises')
+    const { manager } = await open(root, {
+      downloadOptions: {
+        retries: 0,
+        append: async (path, chunk) => {
+          if (full && written + chunk.byteLength > 200_000) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })
+          written += chunk.byteLength
+          await appendFile(path, chunk)
+        },
+      },
+    })
+    const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
+    const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the disk-full failure')
+    expect(failed.error).toMatch(/The disk is full; .* were kept and the download can be resumed\./)
+    expect(failed.downloadedBytes).toBeGreaterThan(0)
+    full = false
+    await manager.resume(id)
+    await until(() => (job(manager, id)!.state === 'done' ? true : undefined), 'the resumed download')
+    expect((await library(root)).models).toHaveLength(1)
+  })
+
+  it('reports a file the hub does not have, and a hub that cannot be reached, clearly', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes } })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const missing = await rejection(manager.start({ source: 'catalog', id: 'tiny' }))
+    expect(missing).toMatchObject({ code: 'not-found', message: `${MMPROJ} is not in ${REPO} on Hugging Face.` })
+    const noRepo = await rejection(manager.start({ source: 'hub', repo: 'nobody/nothing', model: 'x.gguf', mmproj: null }))
+    expect(noRepo.code).toBe('not-found')
+    const origin = server.origin
+    await server.close()
+    server = null
+    const offline = await rejection(createHub({ hubUrl: origin }).search('smolvlm'))
+    expect(offline.code).toBe('network')
+    expect(offline.message).toMatch(/Hugging Face could not be reached/)
+  })
+})
+
+describe('Hugging Face search', () => {
+  it('finds GGUF repositories and lists model files by quantisation, projectors apart', async () => {
+    server = await startHubServer({
+      [REPO]: { [MODEL]: modelBytes, 'tiny-vlm-Q4_K_M.gguf': modelBytes.subarray(0, 1000), [MMPROJ]: mmprojBytes, 'big-00002-of-00003.gguf': Buffer.alloc(10) },
+      'other/Text-Only-GGUF': { 'text-Q8_0.gguf': Buffer.alloc(10) },
+    })
+    const hub = createHub({ hubUrl: server.origin })
+    expect((await hub.search('tiny-vlm')).map((m) => m.repo)).toEqual([REPO])
+    const files = await hub.repoFiles(REPO)
+    expect(files.models.map((f) => [f.path, f.quantisation, f.bytes])).toEqual([
+      [MODEL, 'F32', modelBytes.length],
+      ['tiny-vlm-Q4_K_M.gguf', 'Q4_K_M', 1000],
+    ])
+    expect(files.projectors.map((f) => f.path)).toEqual([MMPROJ])
+    expect(files.models[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(hub.fileUrl(REPO, 'main', 'sub dir/a.gguf')).toBe(`${server.origin}/${REPO}/resolve/main/sub%20dir/a.gguf`)
+
+    // A search result downloads like a catalog entry: chosen quantisation plus projector.
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const { id } = await manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ })
+    const done = await until(() => (job(manager, id)!.state === 'done' ? job(manager, id) : undefined), 'the download')
+    expect(await stat(done.mmprojPath!)).toMatchObject({ size: mmprojBytes.length })
+  })
+})

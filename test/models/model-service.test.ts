@@ -1,0 +1,217 @@
+import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { getLlama, type Llama } from 'node-llama-cpp'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { EngineState, Hardware } from '../../electron/ipc/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
+import { createEngine } from '../../electron/engine/engine.js'
+import { estimateFit } from '../../electron/engine/fit.js'
+import { inspectModelFile } from '../../electron/engine/model-files.js'
+import { catalogJsonSchema, CATALOG, parseCatalog } from '../../electron/models/catalog.js'
+import { createModelService, type ModelServiceDeps } from '../../electron/models/model-service.js'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { scratchDir } from '../support/engine.js'
+import { readFileSync } from 'node:fs'
+
+let fx: FixturePaths
+let llama: Llama
+const engine = createEngine()
+// The build the app would use here; on a machine without a GPU it is the CPU build.
+const gpuLlama = await getLlama({ gpu: 'auto', build: 'never' })
+if (gpuLlama.gpu === false) console.warn('fit estimate: GPU offload sizing skipped: no GPU build of llama.cpp works on this machine')
+beforeAll(async () => {
+  fx = await ensureFixtures()
+  llama = await getLlama({ gpu: false, build: 'never' })
+})
+
+async function rejection(promise: Promise<unknown>): Promise<AppError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(AppError)
+  return error as AppError
+}
+
+function service(root: string, extra: Partial<ModelServiceDeps> & { picked?: string[] | null; loaded?: EngineState } = {}) {
+  const revealed: string[] = []
+  let unloads = 0
+  let changes = 0
+  let state: EngineState = extra.loaded ?? { state: 'idle' }
+  const models = createModelService({
+    root,
+    engine: {
+      library: (r, linked) => engine.library(r, linked),
+      state: () => state,
+      unload: async () => {
+        unloads++
+        state = { state: 'idle' }
+      },
+    },
+    pickModelFiles: async () => extra.picked ?? null,
+    revealFile: (p) => void revealed.push(p),
+    onChanged: () => void changes++,
+    ...extra,
+  })
+  return { models, revealed, unloads: () => unloads, changes: () => changes }
+}
+
+describe('model library service', () => {
+  it('lists models with metadata, their projector, and a fit estimate for this machine', async () => {
+    const root = await scratchDir()
+    await mkdir(join(root, 'tiny-vlm'))
+    await copyFile(fx.textModel, join(root, 'tiny-vlm', 'tiny-vlm-F32.gguf'))
+    await copyFile(fx.mmproj, join(root, 'tiny-vlm', 'mmproj-tiny-vlm-F32.gguf'))
+    const view = await service(root).models.library()
+    expect(view.root).toBe(root)
+    expect(view.models).toHaveLength(1)
+    const [entry] = view.models
+    expect(entry!.model).toMatchObject({ kind: 'llm', architecture: 'llama', quantisation: 'F32', trainContextSize: 4096 })
+    // Parameters counted from the tensors: 4 bytes each in an F32 file.
+    expect(entry!.model.parameters * 4).toBe(entry!.model.weightBytes)
+    expect(entry!.mmproj).toMatchObject({ kind: 'mmproj', quantisation: 'F32', embeddingSize: 64 })
+    expect(entry!.linked).toBe(false)
+    expect(entry!.fit).toMatchObject({ verdict: 'fits', contextSize: 4096 })
+    expect(entry!.fit!.ramBytes).toBeGreaterThan(entry!.model.weightBytes + entry!.mmproj!.weightBytes)
+    expect(view.hardware!.ram.totalBytes).toBeGreaterThan(0)
+  })
+
+  it('imports by copy into a folder of its own, pairing model and projector; a half copy is never visible', async () => {
+    const root = await scratchDir()
+    const { models, changes } = service(root, { picked: [fx.textModel, fx.mmproj] })
+    const view = (await models.import('copy'))!
+    expect(view.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[join(root, 'tiny-llama-f32', 'tiny-llama-f32.gguf'), join(root, 'tiny-llama-f32', 'mmproj-tiny-f32.gguf')]])
+    expect((await readdir(join(root, 'tiny-llama-f32'))).sort()).toEqual(['mmproj-tiny-f32.gguf', 'tiny-llama-f32.gguf'])
+    expect(changes()).toBe(1)
+    // The same files again: refused, not overwritten.
+    expect((await rejection(models.import('copy'))).message).toMatch(/already in your library/)
+  })
+
+  it('refuses to import anything when one of the files is not a usable model, and copies nothing', async () => {
+    const root = await scratchDir()
+    const junk = join(await scratchDir(), 'junk.gguf')
+    await writeFile(junk, 'not a model at all')
+    const error = await rejection(service(root, { picked: [fx.textModel, junk] }).models.import('copy'))
+    expect(error.code).toBe('bad-model-file')
+    expect(error.message).toMatch(/junk\.gguf is not a GGUF model file/)
+    expect(await readdir(root).catch(() => [])).toEqual([])
+    const projectorOnly = await rejection(service(root, { picked: [fx.mmproj] }).models.import('link'))
+    expect(projectorOnly.message).toMatch(/vision projectors \(mmproj\) only/)
+  })
+
+  it('checks the disk space before copying', async () => {
+    const root = await scratchDir()
+    const error = await rejection(service(root, { picked: [fx.textModel], freeSpace: async () => 1000 }).models.import('copy'))
+    expect(error.code).toBe('storage')
+    expect(error.message).toMatch(/Import it as a link instead/)
+    expect(await readdir(root)).toEqual([])
+  })
+
+  it('imports by link without copying, and deleting a link forgets it but keeps the user’s file', async () => {
+    const root = await scratchDir()
+    const outside = await scratchDir()
+    const model = join(outside, 'mine-Q8_0.gguf')
+    await copyFile(fx.textModel, model)
+    const { models } = service(root, { picked: [model] })
+    const view = (await models.import('link'))!
+    expect(view.models.map((m) => [m.model.path, m.linked])).toEqual([[model, true]])
+    const after = await models.delete(model)
+    expect(after.models).toEqual([])
+    expect((await stat(model)).size).toBeGreaterThan(0)
+  })
+
+  it('deletes a model with its projector and its emptied folder, unloading it first when loaded', async () => {
+    const root = await scratchDir()
+    const dir = join(root, 'tiny-vlm')
+    await mkdir(dir)
+    await copyFile(fx.textModel, join(dir, 'tiny-vlm-F32.gguf'))
+    await copyFile(fx.mmproj, join(dir, 'mmproj-tiny-vlm-F32.gguf'))
+    const info = { modelPath: join(dir, 'tiny-vlm-F32.gguf'), mmprojPath: join(dir, 'mmproj-tiny-vlm-F32.gguf') } as const
+    const s = service(root, { loaded: { state: 'ready', info: { ...info, binding: 'llama.node', backend: 'cpu', gpuName: null, gpuLayers: 0, totalLayers: 3, contextSize: 4096, vision: true, fallback: null, loadMs: 1, memory: { vramBytes: 0, ramBytes: 1 } } } })
+    const view = await s.models.delete(info.modelPath)
+    expect(s.unloads()).toBe(1)
+    expect(view.models).toEqual([])
+    expect(await readdir(root)).toEqual([])
+  })
+
+  it('acts only on paths in the library: delete and reveal refuse anything else', async () => {
+    const root = await scratchDir()
+    const bystander = join(await scratchDir(), 'precious.gguf')
+    await copyFile(fx.textModel, bystander)
+    const s = service(root)
+    expect((await rejection(s.models.delete(bystander))).code).toBe('not-found')
+    expect((await rejection(s.models.delete(join(root, '..', 'x.gguf')))).code).toBe('not-found')
+    expect((await rejection(s.models.reveal('/etc/passwd'))).code).toBe('not-found')
+    expect((await stat(bystander)).size).toBeGreaterThan(0)
+    await s.models.reveal(root)
+    expect(s.revealed).toEqual([root])
+  })
+})
+
+describe('fit estimate', () => {
+  const gib = 1024 ** 3
+  const machine = (vramFree: number, ramFree: number, backend: Hardware['backend'] = 'cuda'): Hardware => ({
+    backend,
+    gpuName: backend === 'cpu' ? null : 'Test GPU',
+    vram: { totalBytes: backend === 'cpu' ? 0 : 8 * gib, freeBytes: vramFree },
+    ram: { totalBytes: 16 * gib, freeBytes: ramFree },
+    unifiedMemory: false,
+  })
+
+  it('estimates for the CPU: model, context and the projector with its encoder’s working memory', async () => {
+    const model = await inspectModelFile(fx.textModel, llama)
+    const mmproj = await inspectModelFile(fx.mmproj, llama)
+    const cpu = await estimateFit(llama, model, null, { hardware: machine(0, 12 * gib, 'cpu') })
+    expect(cpu).toMatchObject({ verdict: 'fits', gpuLayers: 0, vramBytes: 0, contextSize: 4096 })
+    expect(cpu.ramBytes).toBeGreaterThan(model.weightBytes)
+    expect(cpu.summary).toMatch(/^Fits: on the CPU, about .* of memory \(12 GiB free\), with a 4,096-token context\.$/)
+    const vision = await estimateFit(llama, model, mmproj, { hardware: machine(0, 12 * gib, 'cpu') })
+    expect(vision.ramBytes - cpu.ramBytes).toBeGreaterThanOrEqual(mmproj.weightBytes)
+    // A smaller context takes less memory.
+    const short = await estimateFit(llama, model, null, { hardware: machine(0, 12 * gib, 'cpu'), contextSize: 512 })
+    expect(short.contextSize).toBe(512)
+    expect(short.ramBytes).toBeLessThan(cpu.ramBytes)
+    // A CPU-only build cannot size GPU offloading, so it does not pretend to.
+    const claimed = await estimateFit(llama, model, mmproj, { hardware: machine(8 * gib, 12 * gib) })
+    expect(claimed).toMatchObject({ gpuLayers: 0, vramBytes: 0 })
+  })
+
+  it.skipIf(gpuLlama.gpu === false)('puts every layer and the projector on a GPU with room, and fewer layers on one without (needs a GPU build of llama.cpp)', async () => {
+    const model = await inspectModelFile(fx.textModel, gpuLlama)
+    const mmproj = await inspectModelFile(fx.mmproj, gpuLlama)
+    const backend = gpuLlama.gpu as Hardware['backend']
+    const roomy = await estimateFit(gpuLlama, model, mmproj, { hardware: machine(8 * gib, 12 * gib, backend) })
+    expect(roomy).toMatchObject({ verdict: 'fits', gpuLayers: roomy.totalLayers })
+    expect(roomy.vramBytes).toBeGreaterThan(mmproj.weightBytes)
+    const cramped = await estimateFit(gpuLlama, model, mmproj, { hardware: machine(Math.round(model.weightBytes * 0.5), 12 * gib, backend) })
+    expect(cramped.gpuLayers).toBeLessThan(roomy.gpuLayers)
+  })
+
+  it('calls a model too big for the memory, or tight when it barely fits', async () => {
+    const model = await inspectModelFile(fx.textModel, llama)
+    const need = (await estimateFit(llama, model, null, { hardware: machine(0, 12 * gib, 'cpu') })).ramBytes
+    const tight = await estimateFit(llama, model, null, { hardware: { ...machine(0, need, 'cpu'), ram: { totalBytes: 16 * gib, freeBytes: need } } })
+    expect(tight.verdict).toBe('tight')
+    expect(tight.summary).toMatch(/^Tight: /)
+    const tooBig = await estimateFit(llama, model, null, { hardware: { ...machine(0, 1000, 'cpu'), ram: { totalBytes: Math.round(need / 2), freeBytes: 1000 } } })
+    expect(tooBig.verdict).toBe('too-big')
+    expect(tooBig.summary).toMatch(/^Too big for this machine/)
+  })
+})
+
+describe('catalog', () => {
+  it('is valid, names a recommended entry, and its JSON Schema file is current', () => {
+    expect(CATALOG.entries.length).toBeGreaterThanOrEqual(4)
+    expect(CATALOG.entries.map((e) => e.id)).toContain(CATALOG.recommended)
+    for (const entry of CATALOG.entries) expect(entry.mmproj.file).toMatch(/mmproj/i)
+    const onDisk = readFileSync(new URL('../../models/catalog.schema.json', import.meta.url), 'utf8')
+    expect(onDisk, 'models/catalog.schema.json is stale: run npm run catalog:schema').toBe(catalogJsonSchema())
+  })
+
+  it('refuses a catalog with duplicate ids or a missing recommended entry', () => {
+    const entry = CATALOG.entries[0]!
+    expect(() => parseCatalog({ version: 1, recommended: entry.id, entries: [entry, entry] })).toThrow(/unique/)
+    expect(() => parseCatalog({ version: 1, recommended: 'nope', entries: [entry] })).toThrow(/recommended entry nope/)
+    expect(() => parseCatalog({ version: 1, recommended: entry.id, entries: [{ ...entry, repo: '../etc' }] })).toThrow()
+  })
+})
