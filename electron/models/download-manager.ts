@@ -5,7 +5,7 @@
 // is saved, so a download paused (or cut off by quitting) resumes from its last byte
 // after a restart.
 import { randomUUID } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm, stat, statfs } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
@@ -13,6 +13,7 @@ import { formatBytes, type Catalog, type DownloadJob, type DownloadStart, type H
 import { AppError } from '../ipc/errors.js'
 import { downloadFile, partialBytes, type DownloadOptions } from './downloader.js'
 import type { Hub } from './hub.js'
+import { exists, freeSpace } from './disk.js'
 
 const StoredFile = z.object({ url: z.string(), fileName: z.string(), role: z.enum(['model', 'mmproj']), size: z.number(), sha256: z.string().nullable(), done: z.boolean() })
 const StoredJob = z.object({
@@ -330,15 +331,3 @@ export class DownloadManager {
     await writeFileAtomic(this.listFile(), JSON.stringify(this.jobs, null, 1), { fsync: true })
   }
 }
-
-async function freeSpace(dir: string): Promise<number> {
-  await mkdir(dir, { recursive: true })
-  const s = await statfs(dir)
-  return s.bavail * s.bsize
-}
-
-const exists = (path: string): Promise<boolean> =>
-  stat(path).then(
-    () => true,
-    () => false,
-  )

@@ -7,10 +7,11 @@
 // cancelled in our probe, and verifies no checksum; a single-file resumable GET is small.
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatBytes } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
+import { freeSpace as diskFreeSpace } from './disk.js'
 
 export interface RemoteFile {
   url: string
@@ -70,11 +71,6 @@ export async function discardPartial(dir: string, fileName: string): Promise<voi
   await rm(metaPath(dir, fileName), { force: true })
 }
 
-async function defaultFreeSpace(dir: string): Promise<number> {
-  const s = await statfs(dir)
-  return s.bavail * s.bsize
-}
-
 async function defaultAppend(path: string, chunk: Uint8Array): Promise<void> {
   const handle = await open(path, 'a')
   try {
@@ -93,7 +89,7 @@ class Retryable extends Error {}
 export async function downloadFile(file: RemoteFile, dir: string, options: DownloadOptions = {}): Promise<Downloaded> {
   const { signal, retries = 4, backoffMs = 500 } = options
   const append = options.append ?? defaultAppend
-  const freeSpace = options.freeSpace ?? defaultFreeSpace
+  const freeSpace = options.freeSpace ?? diskFreeSpace
   const target = join(dir, file.fileName)
   const part = partPath(dir, file.fileName)
   const metaFile = metaPath(dir, file.fileName)

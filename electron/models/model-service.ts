@@ -3,12 +3,13 @@
 // renderer are only acted on when they are in the library, so a compromised window
 // cannot delete or reveal anything else.
 import { constants } from 'node:fs'
-import { copyFile, mkdir, readFile, readdir, rename, rm, rmdir, stat, statfs } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import { formatBytes, type EngineState, type LibraryView } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
+import { exists, freeSpace } from './disk.js'
 
 export interface ModelServiceDeps {
   /** The models folder. */
@@ -142,14 +143,3 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
     },
   }
 }
-
-async function freeSpace(dir: string): Promise<number> {
-  const s = await statfs(dir)
-  return s.bavail * s.bsize
-}
-
-const exists = (path: string): Promise<boolean> =>
-  stat(path).then(
-    () => true,
-    () => false,
-  )

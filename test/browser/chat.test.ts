@@ -27,7 +27,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
   async function loadModel(model: string, mmproj = ''): Promise<void> {
     await page.getByPlaceholder('/path/to/model.gguf').fill(model)
     await page.getByPlaceholder('optional mmproj.gguf').fill(mmproj)
-    await page.getByRole('button', { name: 'Load' }).click()
+    await page.getByRole('button', { name: 'Load', exact: true }).click()
   }
 
   const box = () => page.getByRole('textbox', { name: 'Message' })
@@ -266,7 +266,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toContain('+ vision')
     expect(await note.count()).toBe(0)
     // Both models loaded earlier are in the picker, the vision one first.
-    const recent = await page.getByRole('combobox', { name: 'Recent models' }).locator('option').allTextContents()
-    expect(recent).toEqual(['Recent models…', 'tiny-llama-f32 (vision)', 'tiny-llama-f32'])
+    const recent = await page.getByRole('combobox', { name: 'Choose a model' }).locator('option').allTextContents()
+    expect(recent).toEqual(['Choose a model…', 'tiny-llama-f32 (vision)', 'tiny-llama-f32'])
   })
 })

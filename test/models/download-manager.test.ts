@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Catalog, DownloadJob } from '../../electron/ipc/contract.js'
-import { AppError } from '../../electron/ipc/errors.js'
+import { rejection } from '../support/errors.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { DownloadManager, type DownloadManagerOptions } from '../../electron/models/download-manager.js'
 import { createHub } from '../../electron/models/hub.js'
@@ -81,14 +81,6 @@ async function until<T>(check: () => T | undefined | false, what: string, ms = 1
 
 const job = (m: DownloadManager, id: string): DownloadJob | undefined => m.list().find((j) => j.id === id)
 const library = (root: string) => scanLibrary(root, (p) => inspectModelFile(p, llama))
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(AppError)
-  return error as AppError
-}
 
 describe('download manager', () => {
   it('downloads a model and its projector as one unit: nothing is in the library until both are verified', async () => {

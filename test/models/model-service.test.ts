@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { EngineState, Hardware } from '../../electron/ipc/contract.js'
-import { AppError } from '../../electron/ipc/errors.js'
+import { rejection } from '../support/errors.js'
 import { createEngine } from '../../electron/engine/engine.js'
 import { estimateFit } from '../../electron/engine/fit.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
@@ -24,14 +24,6 @@ beforeAll(async () => {
   llama = await getLlama({ gpu: false, build: 'never' })
 })
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(AppError)
-  return error as AppError
-}
 
 function service(root: string, extra: Partial<ModelServiceDeps> & { picked?: string[] | null; loaded?: EngineState } = {}) {
   const revealed: string[] = []

@@ -1,0 +1,153 @@
+// The Models page and the first-run offer in real Chromium, against the real services:
+// downloads come from a stand-in Hugging Face hub on 127.0.0.1, the library is read by the
+// engine process, and the tiny generated model is loaded for real.
+import { mkdir, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
+
+const skip = browserSkipReason()
+if (skip) console.warn(`[browser tests skipped] ${skip}`)
+
+describe.skipIf(skip !== null)('Models page in Chromium', () => {
+  let h: Harness
+  let fx: FixturePaths
+  let page: Page
+
+  beforeAll(async () => {
+    fx = await ensureFixtures()
+    await mkdir(ARTIFACTS, { recursive: true })
+    h = await startHarness()
+    page = await h.openApp()
+  })
+  afterAll(async () => h?.close())
+
+  const download = () => page.getByTestId('download')
+  const downloadState = () => download().getAttribute('data-state')
+  const progress = async (): Promise<number> => Number(await download().locator('progress').getAttribute('value'))
+  // Each download's staging folder is named by its id; downloads.json (and its atomic-write temp files) sit beside them.
+  const staged = async (): Promise<string[]> => (await readdir(join(h.dataDir, 'models', '.downloads')).catch(() => [])).filter((f) => /^[0-9a-f-]{36}$/.test(f))
+
+  it('offers the recommended model, with its size, when there is no model yet', async () => {
+    const offer = page.getByTestId('first-run')
+    await expect.poll(() => offer.textContent()).toContain('Get a vision model to start')
+    expect(await offer.getByRole('button', { name: /^Download Tiny VLM \(≈ \d+ KiB\)$/ }).count()).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'models-first-run.png') })
+  })
+
+  it('shows the empty library, this machine, and the catalog', async () => {
+    await page.getByRole('button', { name: 'Models' }).click()
+    await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)
+    expect(await page.getByTestId('hardware').textContent()).toMatch(/This computer: .* memory free/)
+    const entry = page.getByTestId('catalog-entry')
+    expect(await entry.count()).toBe(1)
+    expect(await entry.textContent()).toMatch(/Tiny VLM.*Start here.*≈ \d+ KiB with its vision projector.*MIT/)
+  })
+
+  it('starts, pauses, resumes and cancels a download from the local server', async () => {
+    h.hub.options.bytesPerTick = 4 * 1024 // about 200 KB/s: slow enough to act mid-file
+    await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
+    await expect.poll(downloadState).toBe('downloading')
+    await expect.poll(progress).toBeGreaterThan(0)
+    await expect.poll(() => download().getByTestId('download-state').textContent()).toMatch(/\d+(\.\d)? (B|KiB)\/s · \d+ s left/)
+    expect(await page.getByRole('button', { name: /^Models \(1 downloading\)$/ }).count()).toBe(1)
+
+    await download().getByRole('button', { name: 'Pause' }).click()
+    await expect.poll(downloadState).toBe('paused')
+    const pausedAt = await progress()
+    await new Promise((r) => setTimeout(r, 400))
+    expect(await progress()).toBe(pausedAt)
+    expect(await staged()).toHaveLength(1)
+
+    await download().getByRole('button', { name: 'Resume' }).click()
+    await expect.poll(downloadState).toBe('downloading')
+    await expect.poll(progress).toBeGreaterThan(pausedAt)
+    // The resumed request asked for the bytes after the ones already on disk.
+    expect(h.hub.requests.some((r) => /^bytes=[1-9]\d*-$/.test(r))).toBe(true)
+
+    // Cancel asks first; "Keep for later" pauses instead of deleting.
+    await download().getByRole('button', { name: 'Cancel' }).click()
+    const confirm = page.getByRole('group', { name: 'Cancel the download of Tiny VLM (F32)?' })
+    await expect.poll(() => confirm.textContent()).toMatch(/Delete the \d+(\.\d)? KiB downloaded so far\?/)
+    await page.screenshot({ path: join(ARTIFACTS, 'models-cancel-confirm.png') })
+    await confirm.getByRole('button', { name: 'Keep for later' }).click()
+    await expect.poll(downloadState).toBe('paused')
+    expect(await staged()).toHaveLength(1)
+
+    await download().getByRole('button', { name: 'Cancel' }).click()
+    await confirm.getByRole('button', { name: 'Delete download' }).click()
+    await expect.poll(() => download().count()).toBe(0)
+    expect(await staged()).toEqual([])
+    expect(await page.getByTestId('library-empty').isVisible()).toBe(true)
+  })
+
+  it('downloads model and projector together, then lists them paired with a fit estimate, and loads them', async () => {
+    h.hub.options.bytesPerTick = undefined
+    await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
+    await expect.poll(downloadState, { timeout: 15_000 }).toBe('done')
+    const model = page.getByTestId('library-model')
+    await expect.poll(() => model.count()).toBe(1)
+    expect(await model.textContent()).toMatch(/tiny-vlm-F32.*Vision.*llama · \d+K parameters · F32 · .*4,096-token context.*Vision projector: mmproj-tiny-vlm-F32\.gguf \(mlp, 64-wide\)/)
+    expect(await model.getByTestId('fit').textContent()).toMatch(/^Fits: on the CPU, about .* of memory .* with a 4,096-token context\.$/)
+    expect(await page.getByTestId('catalog-entry').getByRole('button', { name: 'Installed' }).isDisabled()).toBe(true)
+    await page.screenshot({ path: join(ARTIFACTS, 'models-library.png'), fullPage: true })
+
+    // The header's picker offers installed models, with the projector they pair with.
+    const picker = page.getByRole('combobox', { name: 'Choose a model' })
+    expect(await picker.locator('optgroup[label="Installed"] option').allTextContents()).toEqual(['tiny-vlm-F32 (vision)'])
+
+    await model.getByRole('button', { name: 'Load' }).click()
+    await expect.poll(() => model.textContent(), { timeout: 20_000 }).toContain('Loaded')
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/tiny-vlm-F32\.gguf/)
+
+    await model.getByRole('button', { name: 'Show in folder' }).click()
+    await expect.poll(() => h.revealed.at(-1)).toBe(join(h.dataDir, 'models', 'tiny-vlm-F32', 'tiny-vlm-F32.gguf'))
+  })
+
+  it('finds a repository on the hub, picks a quantisation and projector, and downloads them', async () => {
+    await page.getByRole('searchbox', { name: 'Search Hugging Face for GGUF models' }).fill('tiny')
+    await page.getByRole('button', { name: 'Search' }).click()
+    const result = page.getByTestId('search-result')
+    await expect.poll(() => result.textContent()).toContain('test-org/Tiny-VLM-GGUF')
+    await result.getByRole('button', { name: 'Choose files' }).click()
+    const files = page.getByTestId('repo-files')
+    await expect.poll(() => files.getByRole('combobox', { name: 'Model file' }).inputValue()).toBe('tiny-vlm-F32.gguf')
+    expect(await files.getByRole('combobox', { name: 'Vision projector' }).inputValue()).toBe('mmproj-tiny-vlm-F32.gguf')
+    // Already installed from the catalog: refused with the reason, nothing replaced.
+    await files.getByRole('button', { name: 'Download' }).click()
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('tiny-vlm-F32.gguf is already in your library.')
+  })
+
+  it('deletes a model after asking, freeing its folder, and unloads it first', async () => {
+    const model = page.getByTestId('library-model')
+    await model.getByRole('button', { name: 'Delete…' }).click()
+    const confirm = page.getByRole('group', { name: 'Delete tiny-vlm-F32?' })
+    expect(await confirm.textContent()).toMatch(/Delete the model and its projector and free .*\?/)
+    await confirm.getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => page.getByTestId('library-empty').isVisible(), { timeout: 15_000 }).toBe(true)
+    expect(await readdir(join(h.dataDir, 'models'))).not.toContain('tiny-vlm-F32')
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toContain('No model loaded')
+  })
+
+  it('imports a model by copying the files the user picks', async () => {
+    h.pickFiles = [fx.textModel, fx.mmproj]
+    await page.getByRole('button', { name: 'Import a copy…' }).click()
+    const model = page.getByTestId('library-model')
+    await expect.poll(() => model.textContent()).toContain('tiny-llama-f32')
+    expect(await model.textContent()).toContain('Vision projector: mmproj-tiny-f32.gguf')
+    await model.getByRole('button', { name: 'Delete…' }).click()
+    await page.getByRole('group', { name: 'Delete tiny-llama-f32?' }).getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)
+  })
+
+  it('downloads and loads the recommended model from the first-run offer', async () => {
+    await page.getByRole('button', { name: 'Back to chat' }).click()
+    const offer = page.getByTestId('first-run')
+    await offer.getByRole('button', { name: /^Download Tiny VLM/ }).click()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-vlm-F32\.gguf/)
+    await expect.poll(() => offer.count()).toBe(0)
+    await page.screenshot({ path: join(ARTIFACTS, 'models-first-run-done.png') })
+  })
+})
