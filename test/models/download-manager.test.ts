@@ -1,4 +1,6 @@
+import { fork } from 'node:child_process'
 import { readdir, readFile, stat } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -6,6 +8,7 @@ import type { Catalog, DownloadJob } from '../../electron/ipc/contract.js'
 import { rejection } from '../support/errors.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { DownloadManager, type DownloadManagerOptions } from '../../electron/models/download-manager.js'
+import { partialBytes } from '../../electron/models/downloader.js'
 import { createHub } from '../../electron/models/hub.js'
 import { scanLibrary } from '../../electron/models/library.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
@@ -140,6 +143,27 @@ describe('download manager', () => {
     await first.manager.close()
     const second = await open(root)
     expect(job(second.manager, id)).toMatchObject({ state: 'paused', error: expect.stringMatching(/Interrupted when the app closed/) })
+  })
+
+  it('resumes from the last byte written after the app is killed mid-download', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
+    const root = await scratchDir()
+    const child = fork(fileURLToPath(new URL('./manager-child.ts', import.meta.url)), [server.origin, root, JSON.stringify(catalog())], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    const id = await new Promise<string>((r) => child.once('message', (m) => r(String(m))))
+    child.kill('SIGKILL')
+    await new Promise((r) => child.once('exit', r))
+
+    const { manager } = await open(root)
+    const restored = job(manager, id)!
+    expect(restored).toMatchObject({ state: 'paused', error: expect.stringMatching(/Interrupted when the app closed/) })
+    const kept = await partialBytes(join(root, '.downloads', id), MODEL)
+    expect(kept).toBeGreaterThan(50_000)
+    expect(restored.downloadedBytes).toBe(kept)
+    server.options.bytesPerTick = undefined
+    await manager.resume(id)
+    await until(() => (job(manager, id)!.state === 'done' ? true : undefined), 'the resumed download')
+    expect(server.requests).toContain(`bytes=${kept}-`)
+    expect((await readFile(join(root, 'tiny-vlm-F32', MODEL))).equals(modelBytes)).toBe(true)
   })
 
   it('cancel deletes what was downloaded; the library never sees it', async () => {
