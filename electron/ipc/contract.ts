@@ -260,7 +260,15 @@ export interface LibraryView {
   hardware: Hardware | null
 }
 
-const HubPath = z.string().min(1).max(500).regex(/^[^\\]+\.gguf$/i, 'not a GGUF file path').refine((p) => !p.split('/').includes('..') && !p.startsWith('/'), 'not a path inside the repository')
+// A file inside a repository: no way out of it, and a file name that is a plain, visible name
+// (it becomes a file and a folder name in the models folder).
+const HubPath = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^[^\\]+\.gguf$/i, 'not a GGUF file path')
+  .refine((p) => !p.startsWith('/') && p.split('/').every((part) => part !== '' && part !== '..'), 'not a path inside the repository')
+  .refine((p) => /^[\w][\w.+-]*\.gguf$/i.test(p.split('/').pop() ?? ''), 'not a plain file name')
 const HubRepo = z.string().regex(/^[A-Za-z0-9][\w.-]{0,95}\/[\w.-]{1,96}$/, 'not a Hugging Face repository name (owner/name)')
 
 export const CatalogFile = z.strictObject({

@@ -68,6 +68,30 @@ describe('IPC router', () => {
     expect(invoke['engine:load']).not.toHaveBeenCalled()
   })
 
+  it('refuses download and library requests that could reach outside the models folder or the hub', async () => {
+    const { router, sender, invoke } = setup()
+    const refused = [
+      ['downloads:start', { source: 'hub', repo: 'org/repo', model: '../../evil.gguf', mmproj: null }],
+      ['downloads:start', { source: 'hub', repo: 'org/repo', model: '/etc/x.gguf', mmproj: null }],
+      ['downloads:start', { source: 'hub', repo: 'org/repo', model: 'dir/.hidden.gguf', mmproj: null }],
+      ['downloads:start', { source: 'hub', repo: 'org/repo', model: 'model.bin', mmproj: null }],
+      ['downloads:start', { source: 'hub', repo: 'https://evil.example/x', model: 'a.gguf', mmproj: null }],
+      ['downloads:start', { source: 'url', url: 'https://evil.example/a.gguf' }],
+      ['downloads:pause', { id: '../x' }],
+      ['models:delete', { path: '' }],
+      ['models:search', { query: 'x' }],
+      ['models:import', { mode: 'move' }],
+    ] as const
+    for (const [channel, payload] of refused) {
+      const result = await router.invoke(sender(), channel, payload)
+      expect(result.ok || result.error.code, `${channel} ${JSON.stringify(payload)}`).toBe('invalid-payload')
+    }
+    expect(Object.values(invoke).every((f) => f.mock.calls.length === 0)).toBe(true)
+    invoke['downloads:start'].mockResolvedValueOnce(null)
+    const ok = await router.invoke(sender(), 'downloads:start', { source: 'hub', repo: 'ggml-org/SmolVLM-500M-Instruct-GGUF', model: 'sub/SmolVLM-500M-Instruct-Q8_0.gguf', mmproj: 'mmproj-SmolVLM-500M-Instruct-Q8_0.gguf' })
+    expect(ok.ok).toBe(true)
+  })
+
   it('rejects an oversized string before it reaches a handler', async () => {
     const { router, sender, generate } = setup()
     const huge = 'a'.repeat(LIMITS.textChars + 1)
