@@ -2,10 +2,10 @@
 // layers can go to the GPU? node-llama-cpp's GGUF insights size the model and the context
 // from the file's tensors and the llama.cpp build at hand; the projector's weights and the
 // image encoder's working memory are added on top, on the GPU when layers are offloaded.
-import { GgufInsights, readGgufFileInfo, type Llama } from 'node-llama-cpp'
+import type { Llama } from 'node-llama-cpp'
 import { formatBytes, type FitEstimate, type Hardware } from '../ipc/contract.js'
 import { backendName } from './gpu.js'
-import type { ModelFileInfo } from './model-files.js'
+import { insightsOf, type ModelFileInfo } from './model-files.js'
 
 /** The image encoder's activations, on top of its weights: a margin, not a measurement. */
 const ENCODER_WORKSPACE = 0.25
@@ -40,7 +40,7 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
   // Layer offloading is only sized by a llama.cpp build that can offload: a CPU build
   // cannot say what a GPU would take, so it estimates for the CPU alone.
   const gpu = hardware.backend !== 'cpu' && llama.gpu !== false
-  const insights = await GgufInsights.from(await readGgufFileInfo(model.path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: true }), llama)
+  const insights = insightsOf(model)
   const contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT, model.trainContextSize ?? DEFAULT_CONTEXT)
   const resolved = await insights.configurationResolver.resolveAndScoreConfig(
     { targetContextSize: contextSize, ...(gpu ? {} : { targetGpuLayers: 0 }) },

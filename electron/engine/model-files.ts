@@ -16,6 +16,16 @@ type Metadata = Record<string, unknown>
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null)
 const text = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
+// The insights behind each file inspected in this process, so the fit estimate sizes a
+// model from the header already read instead of reading it again.
+const inspected = new WeakMap<ModelFileInfo, GgufInsights>()
+
+export function insightsOf(file: ModelFileInfo): GgufInsights {
+  const insights = inspected.get(file)
+  if (!insights) throw new Error(`${file.path} was not inspected in this process`)
+  return insights
+}
+
 /** role: what the caller needs the file to be; without it, either kind is accepted. */
 export async function inspectModelFile(path: string, llama: Llama, role?: 'model' | 'mmproj'): Promise<ModelFileInfo> {
   const label = role === 'mmproj' ? 'Vision projector (mmproj) file' : 'Model file'
@@ -55,43 +65,36 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
   if (role === 'model' && isMmproj) throw new AppError('bad-model-file', `${name} is a vision projector (mmproj), not a language model. Choose it as the mmproj instead.`)
   if (role === 'mmproj' && !isMmproj) throw new AppError('bad-model-file', `${name} is a language model (${architecture}), not a vision projector (mmproj).`)
 
+  const common = { path, architecture, name: text(general.name), fileBytes: stats.size, parameters: countParameters(info), quantisation: quantisationOf(general, name), weightBytes }
+  const remember = (file: ModelFileInfo): ModelFileInfo => {
+    inspected.set(file, insights)
+    return file
+  }
   if (isMmproj) {
     const clip = (meta.clip ?? {}) as Metadata
     const vision = (clip.vision ?? {}) as Metadata
     if (clip.has_vision_encoder !== true) throw new AppError('bad-model-file', `${name} has no vision encoder (it may be an audio projector).`)
-    return {
-      path,
+    return remember({
+      ...common,
       kind: 'mmproj',
-      architecture,
-      name: text(general.name),
-      fileBytes: stats.size,
-      parameters: countParameters(info),
-      quantisation: quantisationOf(general, name),
-      weightBytes,
       totalLayers: num(vision.block_count) ?? 0,
       trainContextSize: null,
       embeddingSize: num(vision.projection_dim),
       projectorType: text(clip.projector_type) ?? text(vision.projector_type),
       imageBudget: imageBudgetFrom(vision),
-    }
+    })
   }
 
   const arch = (meta[architecture] ?? {}) as Metadata
-  return {
-    path,
+  return remember({
+    ...common,
     kind: 'llm',
-    architecture,
-    name: text(general.name),
-    fileBytes: stats.size,
-    parameters: countParameters(info),
-    quantisation: quantisationOf(general, name),
-    weightBytes,
     totalLayers: insights.totalLayers,
     trainContextSize: insights.trainContextSize ?? null,
     embeddingSize: num(arch.embedding_length),
     projectorType: null,
     imageBudget: null,
-  }
+  })
 }
 
 /** Refuses a projector built for another model: its output must match the LLM's hidden size. */
