@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { formatBytes, type EngineState, type LibraryView } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { exists, freeSpace } from './disk.js'
+import { findModelFiles } from './library.js'
 
 export interface ModelServiceDeps {
   /** The models folder. */
@@ -136,8 +137,10 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
     },
 
     async reveal(path) {
-      const view = await library()
-      if (resolve(path) !== resolve(root) && !members(view).has(path)) throw new AppError('not-found', `${basename(path)} is not in your model library.`)
+      // Membership only: the files on disk and the links, without reading every header.
+      const { gguf, partials } = await findModelFiles(root)
+      const known = resolve(path) === resolve(root) || gguf.includes(path) || partials.includes(path) || (await readLinked()).includes(path)
+      if (!known) throw new AppError('not-found', `${basename(path)} is not in your model library.`)
       deps.revealFile(path)
       return null
     },
