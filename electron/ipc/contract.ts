@@ -341,6 +341,8 @@ export interface DownloadFileState {
 export interface DownloadJob {
   id: string
   title: string
+  /** The catalog entry it came from; null for a file chosen through search. */
+  catalogId: string | null
   /** Folder under the models folder the files move into once all are verified. */
   folder: string
   files: DownloadFileState[]

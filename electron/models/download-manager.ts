@@ -19,6 +19,7 @@ const StoredFile = z.object({ url: z.string(), fileName: z.string(), role: z.enu
 const StoredJob = z.object({
   id: z.uuid(),
   title: z.string(),
+  catalogId: z.string().nullable(),
   folder: z.string(),
   files: z.array(StoredFile),
   state: z.enum(['queued', 'downloading', 'verifying', 'paused', 'failed', 'done']),
@@ -78,8 +79,7 @@ export class DownloadManager {
     for (const job of saved) {
       // What was running when the app quit waits for the user: no surprise traffic at start-up.
       if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued') Object.assign(job, { state: 'paused', error: INTERRUPTED })
-      const downloaded = await Promise.all(job.files.map((f) => (f.done ? f.size : partialBytes(this.jobDir(job.id), f.fileName))))
-      this.live.set(job.id, { downloaded, bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
+      this.live.set(job.id, { downloaded: await this.onDisk(job), bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
     }
     this.jobs = saved
     // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
@@ -95,7 +95,7 @@ export class DownloadManager {
 
   /** Starts (or queues) a download of a model and its projector. */
   async start(request: DownloadStart): Promise<DownloadJob> {
-    const { title, folder, files } = await this.resolve(request)
+    const { title, catalogId, folder, files } = await this.resolve(request)
     const existing = this.jobs.find((j) => j.folder === folder && j.state !== 'done')
     if (existing) return this.view(existing)
     for (const f of files) {
@@ -105,7 +105,7 @@ export class DownloadManager {
     const free = await (this.options.downloadOptions?.freeSpace ?? freeSpace)(this.options.root)
     if (free < needed) throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
 
-    const job: StoredJob = { id: randomUUID(), title, folder, files, state: 'queued', error: null }
+    const job: StoredJob = { id: randomUUID(), title, catalogId, folder, files, state: 'queued', error: null }
     this.jobs.push(job)
     this.live.set(job.id, { downloaded: files.map(() => 0), bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
     await this.changed(true)
@@ -184,6 +184,11 @@ export class DownloadManager {
     return job
   }
 
+  /** Bytes of each file already on disk: whole when verified, else what its partial file holds. */
+  private onDisk(job: StoredJob): Promise<number[]> {
+    return Promise.all(job.files.map((f) => (f.done ? f.size : partialBytes(this.jobDir(job.id), f.fileName))))
+  }
+
   private jobDir(id: string): string {
     return join(this.staging, id)
   }
@@ -246,7 +251,7 @@ export class DownloadManager {
         if (this.closed) job.error = INTERRUPTED
       } else {
         // What is on disk now (a refused checksum deleted that file's bytes), before anyone sees the failure.
-        live.downloaded = await Promise.all(job.files.map((f) => (f.done ? f.size : partialBytes(dir, f.fileName))))
+        live.downloaded = await this.onDisk(job)
         job.state = 'failed'
         job.error = error instanceof Error ? error.message : String(error)
       }
@@ -262,7 +267,7 @@ export class DownloadManager {
     await rm(this.jobDir(job.id), { recursive: true, force: true })
   }
 
-  private async resolve(request: DownloadStart): Promise<{ title: string; folder: string; files: StoredJob['files'] }> {
+  private async resolve(request: DownloadStart): Promise<Pick<StoredJob, 'title' | 'catalogId' | 'folder' | 'files'>> {
     const { hub, catalog } = this.options
     let repo: string
     let revision = 'main'
@@ -296,7 +301,7 @@ export class DownloadManager {
       return { url: hub.fileUrl(repo, revision, path), fileName: path.split('/').pop()!, role, size: remote.bytes, sha256: sha256 ?? remote.sha256, done: false }
     })
     const folder = files[0]!.fileName.replace(/\.gguf$/i, '')
-    return { title, folder, files }
+    return { title, catalogId: request.source === 'catalog' ? request.id : null, folder, files }
   }
 
   private view(job: StoredJob): DownloadJob {
@@ -310,6 +315,7 @@ export class DownloadManager {
     return {
       id: job.id,
       title: job.title,
+      catalogId: job.catalogId,
       folder: job.folder,
       files: job.files.map((f, i) => ({ fileName: f.fileName, role: f.role, totalBytes: f.size, downloadedBytes: downloaded[i]!, done: f.done })),
       state: job.state,

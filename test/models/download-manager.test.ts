@@ -91,7 +91,7 @@ describe('download manager', () => {
     const root = await scratchDir()
     const { manager, events } = await open(root)
     const started = await manager.start({ source: 'catalog', id: 'tiny' })
-    expect(started).toMatchObject({ title: 'Tiny VLM (F32)', folder: 'tiny-vlm-F32', totalBytes: modelBytes.length + mmprojBytes.length })
+    expect(started).toMatchObject({ title: 'Tiny VLM (F32)', catalogId: 'tiny', folder: 'tiny-vlm-F32', totalBytes: modelBytes.length + mmprojBytes.length })
 
     // Mid-download: the model file may be complete, but the library offers nothing yet.
     await until(() => (job(manager, started.id)?.files[0]?.done ? true : undefined), 'the model file to finish')
@@ -279,6 +279,7 @@ describe('Hugging Face search', () => {
     const { manager } = await open(root)
     const { id } = await manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ })
     const done = await until(() => (job(manager, id)!.state === 'done' ? job(manager, id) : undefined), 'the download')
+    expect(done.catalogId).toBeNull()
     expect(await stat(done.mmprojPath!)).toMatchObject({ size: mmprojBytes.length })
   })
 })
