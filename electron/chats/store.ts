@@ -32,7 +32,7 @@ const StatsSchema = z.object({
   timeToFirstTokenMs: z.number().nullable(),
   tokensPerSecond: z.number().nullable(),
   totalMs: z.number(),
-  stopReason: z.enum(['eos', 'max-tokens', 'stop-sequence', 'cancelled', 'engine-crashed']),
+  stopReason: z.enum(['eos', 'max-tokens', 'context-full', 'stop-sequence', 'cancelled', 'engine-crashed']),
 })
 const ConversationSchema = z.object({
   version: z.literal(1),

@@ -177,7 +177,8 @@ export interface GenerationStats {
   timeToFirstTokenMs: number | null
   tokensPerSecond: number | null
   totalMs: number
-  stopReason: 'eos' | 'max-tokens' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
+  /** max-tokens: the longest answer was reached; context-full: the context had no room for more. */
+  stopReason: 'eos' | 'max-tokens' | 'context-full' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
 }
 
 export type GenerateChunk =
