@@ -26,8 +26,12 @@ export function insightsOf(file: ModelFileInfo): GgufInsights {
   return insights
 }
 
-/** role: what the caller needs the file to be; without it, either kind is accepted. */
-export async function inspectModelFile(path: string, llama: Llama, role?: 'model' | 'mmproj'): Promise<ModelFileInfo> {
+/**
+ * role: what the caller needs the file to be; without it, either kind is accepted.
+ * llama is null when node-llama-cpp cannot start here: the header is still read (that is
+ * plain TypeScript), the sizes then come from the tensor table instead of its insights.
+ */
+export async function inspectModelFile(path: string, llama: Llama | null, role?: 'model' | 'mmproj'): Promise<ModelFileInfo> {
   const label = role === 'mmproj' ? 'Vision projector (mmproj) file' : 'Model file'
   const name = basename(path)
   const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
@@ -51,8 +55,10 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
   } catch (error) {
     throw new AppError('bad-model-file', `${label} ${name} is corrupt or truncated: its header cannot be read (${firstLine(error)}).`, { cause: error })
   }
-  const insights = await GgufInsights.from(info, llama)
-  const weightBytes = insights.modelSize
+  const insights = llama ? await GgufInsights.from(info, llama) : null
+  // Without insights: the data section's size, and at least up to where the last tensor starts.
+  const lastTensorOffset = Math.max(0, ...(info.fullTensorInfo ?? []).map((t) => Number(t.offset)))
+  const weightBytes = insights ? insights.modelSize : Math.max(stats.size - info.metadataSize, lastTensorOffset + 1)
   const needed = info.metadataSize + weightBytes
   if (info.splicedParts === 1 && stats.size < needed) {
     throw new AppError('bad-model-file', `${label} ${name} is incomplete: it has ${stats.size} of at least ${needed} bytes. Download it again.`)
@@ -67,7 +73,7 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
 
   const common = { path, architecture, name: text(general.name), fileBytes: stats.size, parameters: countParameters(info), quantisation: quantisationOf(general, name), weightBytes }
   const remember = (file: ModelFileInfo): ModelFileInfo => {
-    inspected.set(file, insights)
+    if (insights) inspected.set(file, insights)
     return file
   }
   if (isMmproj) {
@@ -89,8 +95,8 @@ export async function inspectModelFile(path: string, llama: Llama, role?: 'model
   return remember({
     ...common,
     kind: 'llm',
-    totalLayers: insights.totalLayers,
-    trainContextSize: insights.trainContextSize ?? null,
+    totalLayers: insights ? insights.totalLayers : (num(arch.block_count) ?? 0),
+    trainContextSize: insights ? (insights.trainContextSize ?? null) : num(arch.context_length),
     embeddingSize: num(arch.embedding_length),
     projectorType: null,
     imageBudget: null,
