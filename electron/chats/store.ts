@@ -27,6 +27,7 @@ const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
 const StoredImageSchema = z.object({ id: z.string(), mime: z.string(), width: z.number(), height: z.number(), bytes: z.number(), name: z.string().nullable() })
 const StatsSchema = z.object({
   tokensIn: z.number(),
+  cachedTokens: z.number().optional(),
   tokensOut: z.number(),
   imageTokens: z.number(),
   timeToFirstTokenMs: z.number().nullable(),

@@ -6,6 +6,7 @@ import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateReque
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
+import type { Lane } from './types.js'
 
 export interface EngineProcess {
   send(message: ToEngine): void
@@ -96,20 +97,20 @@ export class EngineClient {
    * or the engine restarting itself to recover), the request runs once more in the fresh
    * process, which has reloaded the model; an answer cut off later keeps what it said.
    */
-  async *generate(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+  async *generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncGenerator<GenerateChunk> {
     let produced = false
     try {
-      for await (const chunk of this.generateOnce(request, signal)) {
+      for await (const chunk of this.generateOnce(request, signal, lane)) {
         produced = true
         yield chunk
       }
     } catch (error) {
       if (produced || signal?.aborted || !(error instanceof AppError) || error.code !== 'engine-crashed' || this.stopped || !this.lastLoad) throw error
-      yield* this.generateOnce(request, signal)
+      yield* this.generateOnce(request, signal, lane)
     }
   }
 
-  private async *generateOnce(request: GenerateRequest, signal?: AbortSignal): AsyncGenerator<GenerateChunk> {
+  private async *generateOnce(request: GenerateRequest, signal: AbortSignal | undefined, lane: Lane): AsyncGenerator<GenerateChunk> {
     await this.start()
     const id = this.nextId++
     const chunks = new ChunkQueue<GenerateChunk>()
@@ -119,7 +120,7 @@ export class EngineClient {
     this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
     const cancel = (): void => this.process?.send({ id, type: 'cancel' })
     signal?.addEventListener('abort', cancel, { once: true })
-    this.process!.send({ id, type: 'generate', request })
+    this.process!.send({ id, type: 'generate', request, lane })
     if (signal?.aborted) cancel()
 
     try {

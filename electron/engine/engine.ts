@@ -6,12 +6,13 @@ import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryVi
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
 import { ChunkQueue } from './chunk-queue.js'
-import { defaultThreads } from './gpu.js'
+import { defaultThreads, describeLoadError } from './gpu.js'
 import { estimateFit, readHardware } from './fit.js'
 import { checkPair, inspectModelFile } from './model-files.js'
 import { scanLibrary } from '../models/library.js'
 import { loadTextBackend } from './text-backend.js'
-import type { Backend, BackendMessage, Engine, EngineOptions } from './types.js'
+import { readSpecialSpellings, textGuard } from './special-text.js'
+import type { Backend, BackendMessage, Engine, EngineOptions, Lane } from './types.js'
 import { loadVisionBackend } from './vision-backend.js'
 
 export function createEngine(options: EngineOptions = {}): Engine {
@@ -28,15 +29,30 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   // build: 'never' — an app must not try to compile llama.cpp on a user's machine.
+  const startLlama = options.getLlama ?? ((gpu) => getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) }))
   const llamaFor = (gpu: 'auto' | false): Promise<Llama> => {
     const key = String(gpu)
     let llama = llamas.get(key)
     if (!llama) {
-      llama = getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) })
+      llama = startLlama(gpu)
       llama.catch(() => llamas.delete(key))
       llamas.set(key, llama)
     }
     return llama
+  }
+  /**
+   * node-llama-cpp is started only where it is needed, and its failure (a missing system
+   * runtime, an old glibc) stays its own: vision models run on llama.node without it, and
+   * only text models and the fit estimates are refused, with the reason.
+   */
+  const optionalLlama = async (gpu: 'auto' | false): Promise<{ llama: Llama | null; problem: string | null }> => {
+    try {
+      return { llama: await llamaFor(gpu), problem: null }
+    } catch (error) {
+      const problem = `node-llama-cpp could not start on this machine (${describeLoadError(error)})`
+      options.log?.(problem)
+      return { llama: null, problem }
+    }
   }
 
   async function unloadCurrent(): Promise<void> {
@@ -49,20 +65,22 @@ export function createEngine(options: EngineOptions = {}): Engine {
   return {
     load(request: LoadRequest): Promise<EngineInfo> {
       return exclusive(async () => {
-        const llama = await llamaFor(request.gpu ?? 'auto')
+        const { llama, problem } = await optionalLlama(request.gpu ?? 'auto')
         // Inspect both files before touching the loaded model, so a bad file keeps what works.
         const model = await inspectModelFile(request.modelPath, llama, 'model')
         const mmproj = request.mmprojPath ? await inspectModelFile(request.mmprojPath, llama, 'mmproj') : null
         if (mmproj) checkPair(model, mmproj)
+        if (!mmproj && !llama) throw new AppError('model-load-failed', `Text models run on ${problem}. Vision models (with an mmproj) still work.`)
+        const guard = textGuard(await readSpecialSpellings(model.path))
         // node-llama-cpp fits text models itself; for the vision binding the estimate picks
         // the first number of layers to try (fewer and then none follow if that fails).
         let vision = request
-        if (mmproj && llama.gpu !== false && (request.gpuLayers ?? 'auto') === 'auto') {
+        if (mmproj && llama && llama.gpu !== false && (request.gpuLayers ?? 'auto') === 'auto') {
           const fit = await estimateFit(llama, model, mmproj, { contextSize: request.contextSize }).catch(() => null)
           if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
         }
         await unloadCurrent()
-        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, threads) : await loadTextBackend(llama, model, request, threads)
+        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, threads, guard) : await loadTextBackend(llama!, model, request, threads, guard)
         budget = mmproj?.imageBudget ?? DEFAULT_BUDGET
         return backend.info
       })
@@ -76,12 +94,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     // Reads files only, so it runs beside a generation instead of waiting for it.
     async library(root: string | null, linked: string[]): Promise<LibraryView> {
-      const llama = await llamaFor('auto')
+      const { llama } = await optionalLlama('auto')
       const library = await scanLibrary(root, (path) => inspectModelFile(path, llama), linked)
-      const hardware = await readHardware(llama).catch(() => null)
+      // Without node-llama-cpp there is no fit estimate; the files are still listed.
+      const hardware = llama ? await readHardware(llama).catch(() => null) : null
       const models = []
       for (const entry of library.models) {
-        const fit = hardware ? await estimateFit(llama, entry.model, entry.mmproj, { hardware }).catch(() => null) : null
+        const fit = llama && hardware ? await estimateFit(llama, entry.model, entry.mmproj, { hardware }).catch(() => null) : null
         models.push({ ...entry, linked: linked.includes(entry.model.path), fit })
       }
       return { root: root ?? '', models, orphanProjectors: library.orphanProjectors, problems: library.problems, hardware }
@@ -94,12 +113,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       })
     },
 
-    generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk> {
-      return generateStream(request, signal ?? new AbortController().signal)
+    generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncIterable<GenerateChunk> {
+      return generateStream(request, signal ?? new AbortController().signal, lane)
     },
   }
 
-  async function* generateStream(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateChunk> {
+  async function* generateStream(request: GenerateRequest, signal: AbortSignal, lane: Lane): AsyncGenerator<GenerateChunk> {
     const chunks = new ChunkQueue<GenerateChunk>()
     const push = (chunk: GenerateChunk): void => chunks.push(chunk)
     const started = performance.now()
@@ -108,6 +127,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const done = exclusive(async () => {
       const current = backend
       if (!current) throw new AppError('no-model', 'No model is loaded. Choose a model first.')
+      checkTurns(request.messages)
       const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
       if (hasImages && !current.info.vision) {
         throw new AppError('no-vision', 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.')
@@ -123,6 +143,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         .generate({
           messages,
           sampling: request.sampling ?? {},
+          lane,
           signal,
           onTokens: (text, count) => {
             firstTokenAt ??= performance.now()
@@ -153,4 +174,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
     )
     yield* chunks
   }
+}
+
+/** A conversation ends with the user, or with an assistant answer to continue right after the user. */
+function checkTurns(messages: GenerateRequest['messages']): void {
+  const last = messages.at(-1)
+  const before = messages.at(-2)
+  if (last?.role === 'user') return
+  if (last?.role === 'assistant' && before?.role === 'user') {
+    if (last.images?.length) throw new AppError('invalid-payload', 'An answer to continue cannot hold images.')
+    return
+  }
+  throw new AppError('invalid-payload', 'The conversation must end with a user message, or with an assistant message right after one to continue that answer.')
 }

@@ -65,7 +65,7 @@ async function run(message: ToEngine): Promise<void> {
         else timer = setTimeout(flush, wait)
       }
       try {
-        for await (const chunk of engine.generate(message.request, controller.signal)) {
+        for await (const chunk of engine.generate(message.request, controller.signal, message.lane)) {
           batch.push(chunk)
           if (chunk.kind === 'done') flush()
           else schedule()

@@ -33,6 +33,17 @@ declare module '@fugood/llama.node' {
     temperature?: number
     top_k?: number
     top_p?: number
+    min_p?: number
+    typical_p?: number
+    xtc_probability?: number
+    xtc_threshold?: number
+    dry_multiplier?: number
+    mirostat?: number
+    top_n_sigma?: number
+    penalty_last_n?: number
+    penalty_repeat?: number
+    penalty_freq?: number
+    penalty_present?: number
     seed?: number
     stop?: string[]
     ignore_eos?: boolean
@@ -44,8 +55,20 @@ declare module '@fugood/llama.node' {
     tokens_evaluated: number
     truncated: boolean
     context_full: boolean
-    interrupted: boolean
-    timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number; predicted_per_second: number }
+    interrupted?: boolean
+    stopped_eos?: boolean
+    stopped_word?: boolean
+    stopped_limit?: boolean
+    timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number; predicted_per_second: number; cache_n?: number }
+  }
+
+  /** The slot manager's request queue (lib/parallel.ts): no per-context busy flag to get stuck. */
+  export interface LlamaParallelAPI {
+    enable(config?: { n_parallel?: number; n_batch?: number }): Promise<boolean>
+    completion(
+      options: LlamaCompletionOptions,
+      onToken?: (requestId: number, data: LlamaCompletionToken) => void,
+    ): Promise<{ requestId: number; promise: Promise<LlamaCompletionResult>; stop: () => void }>
   }
 
   export interface LlamaCompletionToken {
@@ -83,6 +106,7 @@ declare module '@fugood/llama.node' {
     releaseMultimodal(): void
     getUsedDevices(): string[]
     release(): Promise<void>
+    readonly parallel: LlamaParallelAPI
   }
 
   export function loadModel(options: LlamaModelOptions, onProgress?: (progress: number) => void): Promise<LlamaContext>

@@ -3,11 +3,12 @@
 // starve the person at the keyboard; API requests wait in arrival order, up to a limit.
 import type { GenerateChunk, GenerateRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
+import type { Lane } from './types.js'
 
-export type Lane = 'ui' | 'api'
+export type { Lane }
 
 export interface Generator {
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+  generate(request: GenerateRequest, signal?: AbortSignal, lane?: Lane): AsyncIterable<GenerateChunk>
 }
 
 interface Waiter {
@@ -32,7 +33,7 @@ export class GenerationScheduler {
   async *generate(lane: Lane, request: GenerateRequest, signal: AbortSignal = new AbortController().signal): AsyncGenerator<GenerateChunk> {
     await this.acquire(lane, signal)
     try {
-      yield* this.engine.generate(request, signal)
+      yield* this.engine.generate(request, signal, lane)
     } finally {
       this.release()
     }

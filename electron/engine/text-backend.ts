@@ -1,13 +1,19 @@
 // Text-only models through node-llama-cpp: GPU auto-selection, layer fitting, the
 // model's own chat template, prefix reuse across turns.
-import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext } from 'node-llama-cpp'
+import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp'
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { ModelFileInfo } from './model-files.js'
-import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
+import type { Backend, BackendGeneration, BackendMessage, BackendResult, Lane } from './types.js'
 import { backendName, describeLoadError, loadWithFallback, type GpuLayers } from './gpu.js'
+import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
+import type { TextGuard } from './special-text.js'
+import { contextOverflow } from './context-limit.js'
 
-export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request: LoadRequest, threads: number): Promise<Backend> {
+/** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt. */
+export const LANES: readonly Lane[] = ['ui', 'api']
+
+export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
   const started = performance.now()
   const attempts: GpuLayers[] = llama.gpu === false ? [0] : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? ['auto', 0] : [request.gpuLayers, 'auto', 0]
   const { value: model, fallback } = await loadWithFallback(attempts, (gpuLayers) => llama.loadModel({ modelPath: file.path, gpuLayers }))
@@ -16,6 +22,8 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
   try {
     context = await model.createContext({
       contextSize: request.contextSize ? request.contextSize : { max: Math.min(8192, model.trainContextSize) },
+      // Per sequence: each lane has the whole context size (node-llama-cpp sizes the KV cache for both).
+      sequences: LANES.length,
       threads,
       ignoreMemorySafetyChecks: false,
     })
@@ -23,8 +31,12 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
     await model.dispose()
     throw new AppError('model-load-failed', `There is not enough memory for the model's context: ${describeLoadError(error)}`, { cause: error })
   }
-  const sequence = context.getSequence()
-  const chat = new LlamaChat({ contextSequence: sequence })
+  const lanes = new Map(
+    LANES.map((lane) => {
+      const sequence = context.getSequence()
+      return [lane, { sequence, chat: new LlamaChat({ contextSequence: sequence }) }] as const
+    }),
+  )
   const vram = await llama.getVramState()
   const gpuNames = llama.gpu === false ? [] : await llama.getGpuDeviceNames()
 
@@ -44,18 +56,22 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
       memory: { vramBytes: llama.gpu === false ? 0 : vram.used, ramBytes: model.size + context.stateSize },
     },
 
-    async generate({ messages, sampling, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
-      const history = toHistory(messages)
-      const meterBefore = sequence.tokenMeter.getState().usedOutputTokens
+    async generate({ messages, sampling, signal, onTokens, lane }: BackendGeneration): Promise<BackendResult> {
+      const { sequence, chat } = lanes.get(lane)!
+      const history = toHistory(messages, guard)
+      // LlamaChat would drop the oldest history to make room without a word: count the
+      // prompt as its chat wrapper lays it out and refuse, with the numbers, what does not fit.
+      const promptLength = promptTokens(chat, model, history).length
+      if (promptLength >= context.contextSize) throw contextOverflow(promptLength, 0, context.contextSize)
+      const s = resolveSampling(sampling)
+      const limit = Math.min(s.maxTokens, context.contextSize - promptLength)
+      const meterBefore = sequence.tokenMeter.getState()
       let tokensOut = 0
       let pendingCount = 0
       const result = await chat.generateResponse(history, {
-        maxTokens: sampling.maxTokens ?? 512,
-        temperature: sampling.temperature ?? 0.7,
-        topP: sampling.topP,
-        topK: sampling.topK,
-        seed: sampling.seed,
-        customStopTriggers: sampling.stop,
+        ...nodeLlamaCppSamplers(s),
+        maxTokens: limit,
+        customStopTriggers: s.stop,
         signal,
         stopOnAbortSignal: true,
         // Text chunks may lag tokens (multi-byte characters, stop-trigger look-ahead),
@@ -71,17 +87,28 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
       })
       // node-llama-cpp holds back a token that might begin a stop trigger, and drops it when
       // the limit is reached: count from the sequence's meter, and report what was held.
-      const generated = sequence.tokenMeter.getState().usedOutputTokens - meterBefore
+      const meterAfter = sequence.tokenMeter.getState()
+      const generated = meterAfter.usedOutputTokens - meterBefore.usedOutputTokens
       pendingCount += Math.max(0, generated - tokensOut)
       tokensOut = Math.max(tokensOut, generated)
       if (pendingCount > 0) onTokens('', pendingCount)
       const stopReason = result.metadata.stopReason
       return {
-        tokensIn: Math.max(0, sequence.nextTokenIndex - tokensOut),
+        tokensIn: promptLength,
+        // The prompt tokens this sequence did not have to evaluate again.
+        cachedTokens: Math.max(0, promptLength - (meterAfter.usedInputTokens - meterBefore.usedInputTokens)),
         tokensOut,
         imageTokens: 0,
         stopReason:
-          stopReason === 'abort' ? 'cancelled' : stopReason === 'maxTokens' ? 'max-tokens' : stopReason === 'customStopTrigger' ? 'stop-sequence' : 'eos',
+          stopReason === 'abort'
+            ? 'cancelled'
+            : stopReason === 'maxTokens'
+              ? limit < s.maxTokens
+                ? 'context-full'
+                : 'max-tokens'
+              : stopReason === 'customStopTrigger'
+                ? 'stop-sequence'
+                : 'eos',
       }
     },
 
@@ -90,7 +117,7 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
     },
 
     async dispose(): Promise<void> {
-      chat.dispose()
+      for (const { chat } of lanes.values()) chat.dispose()
       await context.dispose()
       await model.dispose()
     },
@@ -98,12 +125,18 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
   return backend
 }
 
-function toHistory(messages: BackendMessage[]): ChatHistoryItem[] {
-  const last = messages.at(-1)
-  if (!last || last.role !== 'user') throw new AppError('invalid-payload', 'The conversation must end with a user message.')
+/** The prompt's tokens as LlamaChat lays it out (with the empty answer it appends, whose opening is part of the prompt). */
+export function promptTokens(chat: LlamaChat, model: LlamaModel, history: ChatHistoryItem[]): Token[] {
+  const laidOut: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }]
+  return chat.chatWrapper.generateContextState({ chatHistory: laidOut }).contextText.tokenize(model.tokenizer)
+}
+
+/** A conversation ending with the assistant continues that answer: LlamaChat extends a last model response. */
+export function toHistory(messages: BackendMessage[], guard: TextGuard): ChatHistoryItem[] {
   return messages.map((m): ChatHistoryItem => {
-    if (m.role === 'system') return { type: 'system', text: m.text }
-    if (m.role === 'user') return { type: 'user', text: m.text }
-    return { type: 'model', response: [m.text] }
+    const text = guard(m.text)
+    if (m.role === 'system') return { type: 'system', text }
+    if (m.role === 'user') return { type: 'user', text }
+    return { type: 'model', response: [text] }
   })
 }

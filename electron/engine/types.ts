@@ -1,3 +1,4 @@
+import type { Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest, LibraryView } from '../ipc/contract.js'
 
 /** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
@@ -14,9 +15,13 @@ export interface BackendMessage {
   images: PreparedImage[]
 }
 
+/** Who asks: the app's windows or the local API. Each keeps its own cached prompt where the binding allows. */
+export type Lane = 'ui' | 'api'
+
 export interface BackendGeneration {
   messages: BackendMessage[]
   sampling: Sampling
+  lane: Lane
   signal: AbortSignal
   /** Called as text arrives; count is how many tokens produced it. */
   onTokens(text: string, count: number): void
@@ -36,12 +41,14 @@ export interface EngineOptions {
   /** CPU threads for generation; default leaves one core for the UI. */
   threads?: number
   log?: (line: string) => void
+  /** node-llama-cpp's loader; tests pass one that fails to prove the vision binding does not depend on it. */
+  getLlama?: (gpu: 'auto' | false) => Promise<Llama>
 }
 
 export interface Engine {
   load(request: LoadRequest): Promise<EngineInfo>
   unload(): Promise<void>
-  generate(request: GenerateRequest, signal?: AbortSignal): AsyncIterable<GenerateChunk>
+  generate(request: GenerateRequest, signal?: AbortSignal, lane?: Lane): AsyncIterable<GenerateChunk>
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
   /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */

@@ -1,11 +1,14 @@
 // Models with an mmproj, through @fugood/llama.node, which exposes llama.cpp's
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
-import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions, type LlamaCompletionResult, type LlamaContext } from '@fugood/llama.node'
+import { getBackendDevicesInfo, loadModel, type ChatMessage, type LibVariant, type LlamaContext } from '@fugood/llama.node'
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
 import type { ModelFileInfo } from './model-files.js'
+import { contextOverflow } from './context-limit.js'
+import { llamaNodeSamplers, resolveSampling } from './sampling.js'
+import type { TextGuard } from './special-text.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
 
@@ -32,7 +35,7 @@ async function pickVariant(useGpu: boolean): Promise<{ variant: LibVariant; gpuN
   return { variant: 'default', gpuName: null, backend: 'cpu' }
 }
 
-export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileInfo, request: LoadRequest, threads: number): Promise<Backend> {
+export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
   const started = performance.now()
   const device = await pickVariant(request.gpu !== false)
   const allLayers = model.totalLayers + 1 // +1: the output layer
@@ -57,6 +60,16 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
     await loaded.release()
     throw new AppError('model-load-failed', `The vision projector ${mmproj.path} could not be initialised for this model${lastError ? ` (${describeLoadError(lastError)})` : ''}.`)
   }
+  // Completions go through llama.node's slot manager rather than completion(): its plain
+  // completion() keeps a busy flag that a fast or failed completion can leave set for good
+  // ("Another completion is in progress"), while the slot manager queues requests and
+  // finishes each one, cancelled or failed, on its own thread. One slot: the manager picks
+  // slots least-recently-used and cannot be told which, so two slots would alternate and a
+  // conversation's follow-up would land on the slot that does not hold its history.
+  if (!(await loaded.parallel.enable({ n_parallel: 1 }))) {
+    await loaded.release()
+    throw new AppError('model-load-failed', 'The vision model loaded, but llama.node could not start its request queue.')
+  }
   const totalMs = Math.round(performance.now() - started)
 
   return {
@@ -79,54 +92,54 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
     },
 
     async generate({ messages, sampling, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
-      const last = messages.at(-1)
-      if (!last || last.role !== 'user') throw new AppError('invalid-payload', 'The conversation must end with a user message.')
-      const chat = messages.map(toChatMessage)
-      const formatted = loaded.getFormattedChat(chat, undefined, { jinja: true, add_generation_prompt: true })
-      const prompt = formatted.prompt
-      const mediaPaths = formatted.media_paths ?? []
+      const { prompt, mediaPaths } = formatPrompt(loaded, messages, guard)
       const tokenized = await loaded.tokenize(prompt, { media_paths: mediaPaths })
-      const imageTokens = countMediaTokens(tokenized.tokens.length, tokenized.chunk_pos ?? [], tokenized.chunk_pos_media ?? [])
-      if (tokenized.tokens.length >= contextSize) {
-        throw new AppError('context-overflow', `The conversation needs ${tokenized.tokens.length} tokens (${imageTokens} for images); the context holds ${contextSize}. Start a new conversation or remove images.`)
-      }
-      const stop = () => loaded.stopCompletion()
+      const promptTokens = tokenized.tokens.length
+      const imageTokens = countMediaTokens(promptTokens, tokenized.chunk_pos ?? [], tokenized.chunk_pos_media ?? [])
+      // Refused up front with the numbers, never cut silently: the answer needs at least one token of room.
+      if (promptTokens >= contextSize) throw contextOverflow(promptTokens, imageTokens, contextSize)
+      const s = resolveSampling(sampling)
+      // The longest answer the context has room for; reaching it is "context full", not "max tokens".
+      const room = contextSize - promptTokens
+      const limit = Math.min(s.maxTokens, room)
+      if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens, stopReason: 'cancelled' }
+      // Token callbacks cross threads without blocking, so the last ones can land after the
+      // completion resolves: drain them, close the tap, and reconcile from the result.
+      let streamed = ''
+      let counted = 0
+      let open = true
+      const request = await loaded.parallel.completion({ prompt, media_paths: mediaPaths, n_predict: limit, stop: s.stop, ...llamaNodeSamplers(s) }, (_id, token) => {
+        if (!open) return
+        streamed += token.token
+        counted++
+        onTokens(token.token, 1)
+      })
+      const stop = (): void => request.stop()
       signal.addEventListener('abort', stop, { once: true })
-      const maxTokens = sampling.maxTokens ?? 512
-      const options: LlamaCompletionOptions = {
-        prompt,
-        media_paths: mediaPaths,
-        n_predict: maxTokens,
-        temperature: sampling.temperature ?? 0.7,
-        // llama.node samples at random even at temperature 0 unless the seed is fixed.
-        seed: sampling.seed ?? Math.floor(Math.random() * 2 ** 31),
-        stop: sampling.stop,
-      }
-      if (sampling.topP !== undefined) options.top_p = sampling.topP
-      if (sampling.topK !== undefined) options.top_k = sampling.topK
       try {
-        if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens, stopReason: 'cancelled' }
-        // Token callbacks cross threads without blocking, so the last ones can land after
-        // the completion resolves: drain them, close the tap, and reconcile from the result.
-        let streamed = ''
-        let counted = 0
-        let open = true
-        const result = await completeWhenFree(loaded, options, (token) => {
-          if (!open) return
-          streamed += token.token
-          counted++
-          onTokens(token.token, 1)
+        // A stopped request rejects at once while the slot finishes on its own thread; the
+        // slot manager queues the next request behind it, so nothing here waits or retries.
+        const result = await request.promise.catch((error: unknown) => {
+          if (signal.aborted) return null
+          throw error
         })
         // Let callbacks already queued from the native thread run before closing the tap.
         for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
         open = false
+        if (!result || signal.aborted) return { tokensIn: promptTokens, tokensOut: counted, imageTokens, stopReason: 'cancelled' }
         const missing = result.tokens_predicted - counted
         if (missing > 0) onTokens(result.text.startsWith(streamed) ? result.text.slice(streamed.length) : '', missing)
-        // tokens_predicted leaves out the first sampled token on a fresh prompt; each callback is one token.
         const tokensOut = Math.max(counted, result.tokens_predicted)
-        const stopReason = result.interrupted || signal.aborted ? 'cancelled' : tokensOut >= maxTokens ? 'max-tokens' : 'eos'
-        return { tokensIn: tokenized.tokens.length, tokensOut, imageTokens, stopReason }
+        const stopReason: BackendResult['stopReason'] = result.stopped_word
+          ? 'stop-sequence'
+          : result.context_full || (tokensOut >= limit && limit < s.maxTokens)
+            ? 'context-full'
+            : tokensOut >= limit
+              ? 'max-tokens'
+              : 'eos'
+        return { tokensIn: promptTokens, cachedTokens: result.timings.cache_n ?? 0, tokensOut, imageTokens, stopReason }
       } finally {
+        open = false
         signal.removeEventListener('abort', stop)
       }
     },
@@ -143,39 +156,26 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
 }
 
 /**
- * llama.node 1.7.15 marks a completion finished from its worker thread, through a callback
- * it sets only after queueing the worker: when a completion ends before that (fast models,
- * a busy machine), the context stays marked busy for good and refuses every completion
- * with "Another completion is in progress". Our engine runs one completion at a time, so
- * that refusal always means this state. Nothing in-process can clear it safely (the flag
- * points at a freed worker), so the engine process exits; main restarts it, reloads the
- * model and retries a request that had produced no token yet.
+ * The prompt as the model's template lays it out, with each image as a media chunk. Message
+ * texts go through the guard, so only the template adds special tokens. A conversation that
+ * ends with the assistant continues that answer (prefill): the template lays out the turns
+ * before it with the assistant's opening, and the answer so far follows as plain text.
+ * The engine has checked the order of the turns (checkTurns).
  */
-async function completeWhenFree(ctx: LlamaContext, options: LlamaCompletionOptions, onToken: (token: { token: string }) => void): Promise<LlamaCompletionResult> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await ctx.completion(options, onToken)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.includes('Another completion is in progress')) throw error
-      if (attempt >= 20) {
-        process.stderr.write('llama.node context stuck busy; restarting the engine process\n')
-        process.exit(EXIT_WEDGED)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  }
+export function formatPrompt(ctx: LlamaContext, messages: BackendMessage[], guard: TextGuard): { prompt: string; mediaPaths: string[] } {
+  const prefill = messages.at(-1)?.role === 'assistant' ? messages.at(-1)! : null
+  const turns = prefill ? messages.slice(0, -1) : messages
+  const formatted = ctx.getFormattedChat(turns.map((m) => toChatMessage(m, guard)), undefined, { jinja: true, add_generation_prompt: true })
+  return { prompt: formatted.prompt + (prefill ? guard(prefill.text) : ''), mediaPaths: formatted.media_paths ?? [] }
 }
 
-/** Exit code of an engine process that restarts itself to recover (see completeWhenFree). */
-export const EXIT_WEDGED = 75
-
-function toChatMessage(m: BackendMessage): { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] } {
-  if (m.images.length === 0) return { role: m.role, content: m.text }
+function toChatMessage(m: BackendMessage, guard: TextGuard): ChatMessage {
+  if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
   return {
     role: m.role,
     content: [
       ...m.images.map((img) => ({ type: 'image_url', image_url: { url: `data:${img.mime};base64,${img.data.toString('base64')}` } })),
-      { type: 'text', text: m.text },
+      { type: 'text', text: guard(m.text) },
     ],
   }
 }

@@ -171,7 +171,9 @@ export type EngineState =
   | { state: 'error'; message: string }
 
 export interface GenerationStats {
+  /** Prompt tokens: cachedTokens of them were already in the context, the rest were evaluated. */
   tokensIn: number
+  cachedTokens?: number
   tokensOut: number
   imageTokens: number
   timeToFirstTokenMs: number | null
