@@ -53,7 +53,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await box().fill('Hello, what can you see?')
     await box().press('Enter')
     await expect.poll(() => page.getByTestId('turn-user').count()).toBe(1)
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in · max-tokens$/)
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in(, \d+ cached)? · cut: longest answer$/)
     expect((await lastAnswer().getByTestId('markdown').textContent())!.length).toBeGreaterThan(100)
     expect(await box().inputValue()).toBe('')
     await expect.poll(() => page.getByTestId('conversation').first().textContent()).toContain('Hello, what can you see?')
@@ -85,7 +85,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
   it('regenerates an answer in place', async () => {
     const before = await page.getByTestId('turn-assistant').count()
     await lastAnswer().getByRole('button', { name: 'Regenerate' }).click()
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/max-tokens$/)
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/cut: longest answer$/)
     expect(await page.getByTestId('turn-assistant').count()).toBe(before)
   })
 
@@ -95,7 +95,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await page.getByRole('button', { name: 'Save and send' }).click()
     await expect.poll(() => page.getByTestId('turn-user').count()).toBe(1)
     expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe('An edited question')
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/max-tokens$/)
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/cut: longest answer$/)
   })
 
   it('takes images by paste and by drop, and refuses them while the model cannot see', async () => {
@@ -153,7 +153,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await loadModel(fx.textModel, fx.mmproj)
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toContain('+ vision')
     await box().press('Enter')
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(32 image\) · max-tokens$/)
+    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(32 image\)(, \d+ cached)? · cut: longest answer$/)
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(120)
     // The view followed the answer to its end (images loading above it included).
@@ -258,7 +258,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe(saved.messages[0]!.text)
     // Images arrive from the store after the text: wait for them.
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
-    expect(await stats().textContent()).toMatch(/\(32 image\) · max-tokens$/)
+    expect(await stats().textContent()).toMatch(/\(32 image\)(, \d+ cached)? · cut: longest answer$/)
     // No model is loaded after the restart: the conversation offers the one that answered it.
     const note = page.getByRole('status').filter({ hasText: 'This conversation was answered by' })
     await expect.poll(() => note.textContent()).toContain('tiny-llama-f32.gguf with its vision projector')
