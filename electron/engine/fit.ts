@@ -6,6 +6,7 @@ import type { Llama } from 'node-llama-cpp'
 import { formatBytes, type FitEstimate, type Hardware } from '../ipc/contract.js'
 import { backendName } from './gpu.js'
 import { insightsOf, type ModelFileInfo } from './model-files.js'
+import { LANES } from './text-backend.js'
 
 /** The image encoder's activations, on top of its weights: a margin, not a measurement. */
 const ENCODER_WORKSPACE = 0.25
@@ -31,6 +32,11 @@ export async function readHardware(llama: Llama): Promise<Hardware> {
 
 export interface FitOptions {
   contextSize?: number
+  /**
+   * Sequences sharing the context, each with the whole context size: text models keep one
+   * per lane (text-backend's LANES); the vision binding one.
+   */
+  sequences?: number
   /** For tests and "what if" questions: the machine to estimate for instead of this one. */
   hardware?: Hardware
 }
@@ -52,10 +58,19 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
     },
   )
   const values = resolved.resolvedValues
+  // The resolver sizes one sequence; each further one adds its KV cache.
+  const sequences = options.sequences ?? (mmproj ? 1 : LANES.length)
+  const extra = { cpuRam: 0, gpuVram: 0 }
+  if (sequences > 1) {
+    const one = await insights.estimateContextResourceRequirementsV2({ contextSize: values.contextSize, modelGpuLayers: values.gpuLayers, sequences: 1 })
+    const all = await insights.estimateContextResourceRequirementsV2({ contextSize: values.contextSize, modelGpuLayers: values.gpuLayers, sequences })
+    extra.cpuRam = Math.max(0, all.cpuRam - one.cpuRam)
+    extra.gpuVram = Math.max(0, all.gpuVram - one.gpuVram)
+  }
   const projectorBytes = mmproj ? Math.round(mmproj.weightBytes * (1 + ENCODER_WORKSPACE)) : 0
   const projectorOnGpu = gpu && values.gpuLayers > 0
-  const vramBytes = values.totalVramUsage + (projectorOnGpu ? projectorBytes : 0)
-  const ramBytes = values.totalRamUsage + (projectorOnGpu ? 0 : projectorBytes)
+  const vramBytes = values.totalVramUsage + extra.gpuVram + (projectorOnGpu ? projectorBytes : 0)
+  const ramBytes = values.totalRamUsage + extra.cpuRam + (projectorOnGpu ? 0 : projectorBytes)
 
   const ramFree = hardware.unifiedMemory ? hardware.ram.freeBytes - vramBytes : hardware.ram.freeBytes
   let verdict: FitEstimate['verdict']

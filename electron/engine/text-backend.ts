@@ -10,7 +10,7 @@ import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
 
-/** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt. */
+/** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
 
 export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
