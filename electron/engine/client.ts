@@ -98,6 +98,8 @@ export class EngineClient {
    * process, which has reloaded the model; an answer cut off later keeps what it said.
    */
   async *generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncGenerator<GenerateChunk> {
+    // After a crash whose reload failed, say that rather than a bare "no model is loaded".
+    if (this.current.state === 'error') throw new AppError('no-model', this.current.message)
     let produced = false
     try {
       for await (const chunk of this.generateOnce(request, signal, lane)) {

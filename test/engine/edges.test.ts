@@ -6,7 +6,9 @@ import type { ChatMessage, EngineState, GenerationStats } from '../../electron/i
 import type { EngineClient } from '../../electron/engine/client.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { ask, collect, greedy, startEngine } from '../support/engine.js'
+import { copyFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ask, collect, greedy, scratchDir, startEngine } from '../support/engine.js'
 import { rejection } from '../support/errors.js'
 import { solidPng, truncatedPng } from '../support/images.js'
 
@@ -218,5 +220,23 @@ describe('an assistant message last continues that answer (prefill)', () => {
     expect(continued.stats!.tokensIn).toBeGreaterThan(plain.stats!.tokensIn + 3)
     const orphan = await rejection(collect(engine.generate({ messages: [{ role: 'assistant', text: 'hi' }], sampling: greedy(2) })))
     expect(orphan.code).toBe('invalid-payload')
+  })
+})
+
+describe('after a crash', () => {
+  it('a request waits for the reload and is answered; when the reload fails, the error says so', async () => {
+    const dir = await scratchDir()
+    const model = join(dir, 'copy.gguf')
+    await copyFile(fx.textModel, model)
+    await engine.load({ modelPath: model, gpu: false })
+    engine.killForTesting()
+    // Sent while the engine is down: it waits for the fresh process and the reloaded model.
+    expect((await collect(engine.generate({ messages: ask('are you there?'), sampling: greedy(4) }))).tokens).toBe(4)
+    await rm(model)
+    engine.killForTesting()
+    await expect.poll(() => engine.state().state, { timeout: 30_000 }).toBe('error')
+    const error = await rejection(collect(engine.generate({ messages: ask('and now?'), sampling: greedy(4) })))
+    expect(error.code).toBe('no-model')
+    expect(error.message).toMatch(/restarted but the model could not be reloaded.*not found/)
   })
 })
