@@ -5,6 +5,7 @@ import { getBackendDevicesInfo, loadModel, type ChatMessage, type LibVariant, ty
 import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
+import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
 import type { ModelFileInfo } from './model-files.js'
 import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
@@ -12,27 +13,23 @@ import type { TextGuard } from './special-text.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
 
-/** GPU builds to try, best first; each is only used when it reports a GPU device. */
-function candidateVariants(): LibVariant[] {
-  if (process.platform === 'darwin') return [] // the default build uses Metal
-  if (process.arch === 'x64') return ['cuda', 'vulkan']
-  return ['vulkan']
-}
+// Probed once per engine process: nvidia-smi and the library search take tens of ms.
+let probes: Promise<GpuProbeResults> | null = null
 
-async function pickVariant(useGpu: boolean): Promise<{ variant: LibVariant; gpuName: string | null; backend: 'cuda' | 'vulkan' | 'metal' | 'cpu' }> {
-  if (useGpu) {
-    for (const variant of candidateVariants()) {
-      const devices = await getBackendDevicesInfo(variant).catch(() => [])
-      const gpu = devices.find((d) => d.type === 'gpu' || d.type === 'igpu')
-      if (gpu) return { variant, gpuName: gpu.deviceName, backend: variant === 'cuda' ? 'cuda' : 'vulkan' }
-    }
-    if (process.platform === 'darwin') {
-      const devices = await getBackendDevicesInfo('default').catch(() => [])
-      const gpu = devices.find((d) => d.type === 'gpu' || d.type === 'igpu')
-      if (gpu) return { variant: 'default', gpuName: gpu.deviceName, backend: 'metal' }
-    }
-  }
-  return { variant: 'default', gpuName: null, backend: 'cpu' }
+/**
+ * The llama.node build to load: the probe's choice (CUDA only where its libraries load and
+ * its kernels cover the GPU, then Vulkan, then the CPU), confirmed by the build itself
+ * listing a GPU. reason says, for the engine info and the UI, why a better one was passed over.
+ */
+async function pickVariant(useGpu: boolean): Promise<{ variant: LibVariant; gpuName: string | null; backend: 'cuda' | 'vulkan' | 'metal' | 'cpu'; reason: string | null }> {
+  if (!useGpu) return { variant: 'default', gpuName: null, backend: 'cpu', reason: null }
+  probes ??= probeGpu(process.platform, process.arch)
+  const choice = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
+  if (choice.backend === 'cpu') return { variant: 'default', gpuName: null, backend: 'cpu', reason: choice.reason }
+  const devices = await getBackendDevicesInfo(choice.variant).catch(() => [])
+  const gpu = devices.find((d) => d.type === 'gpu' || d.type === 'igpu')
+  if (gpu) return { variant: choice.variant, gpuName: gpu.deviceName, backend: choice.backend, reason: choice.reason }
+  return { variant: 'default', gpuName: null, backend: 'cpu', reason: `Running on CPU: llama.node's ${choice.variant} build found no GPU.` }
 }
 
 export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
@@ -47,7 +44,7 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
   )
   const loaded = loadedWith.value
   const gpuLayers = Number(loadedWith.layers)
-  const fallback = loadedWith.fallback
+  const fallback = [device.reason, loadedWith.fallback].filter(Boolean).join(' ') || null
 
   let ok = false
   let lastError: unknown = null

@@ -240,3 +240,13 @@ describe('after a crash', () => {
     expect(error.message).toMatch(/restarted but the model could not be reloaded.*not found/)
   })
 })
+
+describe('the device in use is explained', () => {
+  it('a vision model that runs on the CPU without being asked to says why', async () => {
+    const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj })
+    if (info.backend !== 'cpu') return // a GPU machine: nothing was passed over
+    expect(info.fallback).toMatch(/^Running on CPU: /)
+    // Asked for the CPU: nothing to explain.
+    expect((await loadVision()).fallback).toBeNull()
+  })
+})
