@@ -2,7 +2,7 @@
 // per-request latency (median of alternating runs) and requests per second with eight
 // clients at once, on the tiny text model (16 tokens an answer).
 import { availableParallelism, cpus } from 'node:os'
-import { startApiServer } from '../electron/api/server.js'
+import { engineStateFeed, startApiServer } from '../electron/api/server.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
@@ -14,10 +14,11 @@ const TOKENS = 16
 const TOKEN = 'bench-token'
 
 const fx = await ensureFixtures()
-const engine = startEngine(undefined, true)
+const engineStates = engineStateFeed()
+const engine = startEngine(engineStates.publish, true)
 await engine.load({ modelPath: fx.textModel, gpu: false })
 const scheduler = new GenerationScheduler(engine, TOTAL)
-const server = await startApiServer({ scheduler, engineState: () => engine.state(), token: TOKEN, port: 0 })
+const server = await startApiServer({ scheduler, engineState: () => engine.state(), watchEngineState: engineStates.watch, token: TOKEN, port: 0 })
 const model = 'tiny-llama-f32'
 
 const prompt = (i: number): string => `Benchmark question number ${i}: what is on the screen?`

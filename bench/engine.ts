@@ -67,7 +67,8 @@ async function direct(withoutText = false): Promise<{ tokensPerSecond: number; f
 const engine = startEngine(undefined, true)
 const scheduler = new GenerationScheduler(engine)
 const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
-const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state() })
+// The API stays off in this benchmark (its settings' default), so nothing watches the engine's state.
+const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state(), watchEngineState: () => () => undefined })
 const models = await openModels({ root: join(benchDir, 'models'), engine, pickModelFiles: async () => null, revealFile: () => undefined })
 const router = createRouter({
   ...createServices({ ...models, engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),

@@ -24,7 +24,15 @@ export interface ApiController {
   close(): Promise<void>
 }
 
-export async function createApiController(options: { settingsPath: string; scheduler: GenerationScheduler; engineState: () => EngineState }): Promise<ApiController> {
+export interface ApiControllerOptions {
+  settingsPath: string
+  scheduler: GenerationScheduler
+  engineState: () => EngineState
+  /** Every later engine state, until the returned function is called: requests wait on it for a model that is (re)loading. */
+  watchEngineState: (listener: (state: EngineState) => void) => () => void
+}
+
+export async function createApiController(options: ApiControllerOptions): Promise<ApiController> {
   let settings: Settings
   try {
     settings = Settings.parse(JSON.parse(await readFile(options.settingsPath, 'utf8')))
@@ -46,7 +54,14 @@ export async function createApiController(options: { settingsPath: string; sched
     error = null
     if (!settings.enabled) return
     try {
-      server = await startApiServer({ scheduler: options.scheduler, engineState: options.engineState, token: settings.token, port: settings.port, allowFileUrls: settings.allowFileUrls })
+      server = await startApiServer({
+        scheduler: options.scheduler,
+        engineState: options.engineState,
+        watchEngineState: options.watchEngineState,
+        token: settings.token,
+        port: settings.port,
+        allowFileUrls: settings.allowFileUrls,
+      })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       error = code === 'EADDRINUSE' ? `Port ${settings.port} is already in use by another program; choose another.` : `The API server could not start: ${(e as Error).message}`

@@ -1,10 +1,11 @@
 // The slice of OpenAI's chat completions API the local server accepts, as zod schemas.
-// Unknown fields are ignored (clients send many), known ones are checked.
+// Unknown fields are ignored (clients send many), known ones are checked. Every optional
+// field also accepts null: OpenAI and llama-server do, and clients send it for "unset".
 import { z } from 'zod'
 import { LIMITS } from '../ipc/contract.js'
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string().max(LIMITS.textChars) })
-const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().optional() }) })
+const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().nullish() }) })
 
 export const ChatCompletionRequest = z.object({
   model: z.string().min(1).max(256),
@@ -17,8 +18,8 @@ export const ChatCompletionRequest = z.object({
     )
     .min(1)
     .max(LIMITS.messages),
-  stream: z.boolean().optional(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
   max_completion_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -42,6 +43,8 @@ export class ApiError extends Error {
     readonly type = 'invalid_request_error',
     readonly code: string | null = null,
     readonly param: string | null = null,
+    /** Extra response headers, such as Allow on a 405 or Retry-After on a 503. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }

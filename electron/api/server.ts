@@ -1,15 +1,18 @@
 // A local OpenAI-compatible API (GET /v1/models, POST /v1/chat/completions with SSE
 // streaming and images as data URLs) on 127.0.0.1 only, behind a bearer token. It shares
 // the engine with the window through the scheduler; a client that disconnects cancels
-// its generation.
-import { randomUUID, timingSafeEqual } from 'node:crypto'
+// its generation. Requests that arrive while the engine reloads its model after a crash
+// wait for the reload instead of failing. A conversation that ends with an assistant
+// message goes to the engine as it is: the engine continues that answer (prefill), and
+// the response holds only the continuation, as llama-server's does.
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { LIMITS, describeIssues, type ChatMessage, type EngineState, type GenerationStats } from '../ipc/contract.js'
+import { LIMITS, describeIssues, type ChatMessage, type EngineState, type ErrorCode, type GenerationStats } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
@@ -19,13 +22,28 @@ export interface ApiLimits {
   bodyBytes: number
   imagesPerRequest: number
   imagePixels: number
+  /** How long a request waits for the engine to finish loading or reloading a model before it fails. */
+  modelWaitMs: number
 }
 
-export const DEFAULT_API_LIMITS: ApiLimits = { bodyBytes: 32 * 1024 * 1024, imagesPerRequest: 8, imagePixels: MAX_INPUT_PIXELS }
+export const DEFAULT_API_LIMITS: ApiLimits = { bodyBytes: 32 * 1024 * 1024, imagesPerRequest: 8, imagePixels: MAX_INPUT_PIXELS, modelWaitMs: 60_000 }
+
+/** A body over the limit is still read, and thrown away, up to this many times the limit (see readBody). */
+const DISCARD_FACTOR = 2
+/** ...and for at most this long. */
+const DISCARD_MS = 10_000
+
+/** Each known path and the one method it answers; others get 405 with this as Allow. */
+const ROUTES = new Map([
+  ['/v1/models', 'GET'],
+  ['/v1/chat/completions', 'POST'],
+])
 
 export interface ApiServerOptions {
   scheduler: GenerationScheduler
   engineState: () => EngineState
+  /** Calls the listener with every later engine state until the returned function is called. */
+  watchEngineState: (listener: (state: EngineState) => void) => () => void
   token: string
   port: number
   /** Accept file:// image URLs (off unless the user allows it). */
@@ -41,6 +59,23 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
+export interface EngineStateFeed {
+  publish(state: EngineState): void
+  watch(listener: (state: EngineState) => void): () => void
+}
+
+/** EngineClient reports its states to one onState callback; this passes them on to startApiServer's watchEngineState. */
+export function engineStateFeed(): EngineStateFeed {
+  const listeners = new Set<(state: EngineState) => void>()
+  return {
+    publish: (state) => listeners.forEach((listener) => listener(state)),
+    watch: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+}
+
 /** The id clients name the loaded model by: its file name without .gguf. */
 export function modelId(state: EngineState): string | null {
   return state.state === 'ready' ? basename(state.info.modelPath).replace(/\.gguf$/i, '') : null
@@ -48,24 +83,28 @@ export function modelId(state: EngineState): string | null {
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits }
-  const expected = Buffer.from(`Bearer ${options.token}`)
+  const expectedToken = sha256(options.token)
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)))
   })
 
+  /** The auth scheme is case-insensitive (RFC 9110); comparing fixed-length digests keeps the check constant-time whatever the length sent. */
+  function authorized(header: string | undefined): boolean {
+    const bearer = /^bearer +(\S+)$/i.exec(header ?? '')
+    return bearer !== null && timingSafeEqual(sha256(bearer[1]!), expectedToken)
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const auth = Buffer.from(req.headers.authorization ?? '')
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) {
+    if (!authorized(req.headers.authorization)) {
       throw new ApiError(401, 'Missing or wrong API key. Use the key shown in the app’s settings as a Bearer token.', 'authentication_error', 'invalid_api_key')
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '')
-    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, listModels())
-    if (path === '/v1/chat/completions') {
-      if (req.method !== 'POST') throw new ApiError(405, `Use POST for ${path}.`)
-      return completions(req, res)
-    }
-    throw new ApiError(404, `Unknown endpoint: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')
+    const method = ROUTES.get(path)
+    if (!method) throw new ApiError(404, `Unknown endpoint: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')
+    if (req.method !== method) throw new ApiError(405, `Use ${method} for ${path}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: method })
+    if (path === '/v1/models') return sendJson(res, 200, listModels())
+    return completions(req, res)
   }
 
   function listModels(): unknown {
@@ -73,28 +112,73 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return { object: 'list', data: id ? [{ id, object: 'model', created: 0, owned_by: 'local' }] : [] }
   }
 
-  async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJson(req, limits.bodyBytes)
-    const parsed = ChatCompletionRequest.safeParse(body)
-    if (!parsed.success) throw new ApiError(400, `Invalid request: ${describeIssues(parsed.error)}`, 'invalid_request_error', 'invalid_value', parsed.error.issues[0]?.path.join('.') ?? null)
-    const request = parsed.data
-    const loaded = modelId(options.engineState())
-    if (!loaded) throw new ApiError(503, 'No model is loaded in the app. Load one, then try again.', 'server_error', 'model_not_loaded')
-    if (request.model !== loaded) throw new ApiError(404, `The model '${request.model}' is not loaded; the loaded model is '${loaded}'.`, 'invalid_request_error', 'model_not_found', 'model')
-    const messages = await toMessages(request.messages)
+  /** The engine is getting a model ready: reloading it after a crash, or loading one. */
+  function settling(state: EngineState): boolean {
+    return state.state === 'loading' || (state.state === 'crashed' && state.restarting)
+  }
 
-    const id = `chatcmpl-${randomUUID()}`
-    const created = Math.floor(Date.now() / 1000)
+  /** The engine's state once it has settled, or when the wait runs out or the client leaves. */
+  function settledEngineState(signal: AbortSignal): Promise<EngineState> {
+    const now = options.engineState()
+    if (!settling(now)) return Promise.resolve(now)
+    return new Promise((resolve) => {
+      const done = (state: EngineState = options.engineState()): void => {
+        clearTimeout(timer)
+        stopWatching()
+        signal.removeEventListener('abort', abort)
+        resolve(state)
+      }
+      const abort = (): void => done()
+      const timer = setTimeout(done, limits.modelWaitMs)
+      const stopWatching = options.watchEngineState((state) => {
+        if (!settling(state)) done(state)
+      })
+      signal.addEventListener('abort', abort, { once: true })
+    })
+  }
+
+  /** Why there is no model to answer with, in words that say what happened. */
+  function notReady(state: EngineState): ApiError {
+    if (state.state === 'crashed' && state.restarting) return engineRestarting()
+    if (state.state === 'loading') return new ApiError(503, 'A model is still loading in the app; try again shortly.', 'server_error', 'model_loading', null, RETRY_SOON)
+    if (state.state === 'error') return new ApiError(503, `${state.message} Load a model in the app, then try again.`, 'server_error', 'model_not_loaded')
+    return new ApiError(503, 'No model is loaded in the app. Load one, then try again.', 'server_error', 'model_not_loaded')
+  }
+
+  /**
+   * A request lost to an engine crash, which the engine client has already retried once in
+   * the fresh process: while the model is back or on its way, that is a crash to try again
+   * after, not a server fault.
+   */
+  function describeFailure(error: unknown): ApiError {
+    if (!(error instanceof AppError && error.code === 'engine-crashed')) return toApiError(error)
+    const state = options.engineState()
+    return state.state === 'ready' || settling(state) ? engineRestarting() : notReady(state)
+  }
+
+  async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const controller = new AbortController()
     let finished = false
     let disconnected = false
-    // The response closing before we ended it means the client went away: stop generating.
+    // The response closing before we ended it means the client went away: stop waiting or generating.
     res.on('close', () => {
       if (!finished) {
         disconnected = true
         controller.abort()
       }
     })
+    const body = await readJson(req, limits.bodyBytes)
+    const parsed = ChatCompletionRequest.safeParse(body)
+    if (!parsed.success) throw new ApiError(400, `Invalid request: ${describeIssues(parsed.error)}`, 'invalid_request_error', 'invalid_value', parsed.error.issues[0]?.path.join('.') ?? null)
+    const request = parsed.data
+    const state = await settledEngineState(controller.signal)
+    const loaded = modelId(state)
+    if (!loaded) throw notReady(state)
+    if (request.model !== loaded) throw new ApiError(404, `The model '${request.model}' is not loaded; the loaded model is '${loaded}'.`, 'invalid_request_error', 'model_not_found', 'model')
+    const messages = await toMessages(request.messages)
+
+    const id = `chatcmpl-${randomUUID()}`
+    const created = Math.floor(Date.now() / 1000)
     const stop = request.stop === undefined || request.stop === null ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop]
     const stream = options.scheduler.generate(
       'api',
@@ -155,9 +239,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       finished = true
       if (res.headersSent) {
         // Mid-stream: OpenAI's clients read an error event.
-        sse(res, toApiError(error).body())
+        sse(res, describeFailure(error).body())
         res.end()
-      } else throw error
+      } else throw describeFailure(error)
     } finally {
       options.onFinished?.({ id, stats, disconnected, at: performance.now() })
     }
@@ -221,8 +305,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 }
 
+/** Clients that retry (OpenAI's do, on 503) should come back shortly when the model is on its way. */
+const RETRY_SOON = { 'retry-after': '2' }
+
+function engineRestarting(): ApiError {
+  return new ApiError(503, 'The engine crashed and the model is reloading; try again.', 'server_error', 'engine_restarting', null, RETRY_SOON)
+}
+
+/** OpenAI says length for an answer cut short by a limit, the context's included. */
 function finishReason(stats: GenerationStats | null): FinishReason {
-  return stats?.stopReason === 'max-tokens' ? 'length' : 'stop'
+  return stats?.stopReason === 'max-tokens' || stats?.stopReason === 'context-full' ? 'length' : 'stop'
 }
 
 function usage(stats: GenerationStats | null): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
@@ -235,52 +327,86 @@ function sse(res: ServerResponse, data: unknown): void {
   res.write(`data: ${JSON.stringify(data)}\n\n`)
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
-  // After refusing a body unread, close the connection rather than read the rest of it.
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) })
+  // A refused body may not have been read to its end: close the connection rather than read the rest.
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) })
   res.end(text)
 }
 
 function sendError(res: ServerResponse, error: ApiError): void {
   if (res.headersSent) return void res.end()
-  sendJson(res, error.status, error.body())
+  sendJson(res, error.status, error.body(), error.headers)
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
 }
 
 async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > maxBytes) throw new ApiError(413, `The request body is larger than ${maxBytes} bytes.`, 'invalid_request_error', 'request_too_large')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > maxBytes) {
-      throw new ApiError(413, `The request body is larger than ${maxBytes} bytes.`, 'invalid_request_error', 'request_too_large')
-    }
-    chunks.push(chunk as Buffer)
-  }
+  const body = await readBody(req, maxBytes)
+  if (!body) throw new ApiError(413, `The request body is larger than ${maxBytes} bytes.`, 'invalid_request_error', 'request_too_large')
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    return JSON.parse(body.toString('utf8'))
   } catch (error) {
     throw new ApiError(400, `The request body is not valid JSON (${(error as Error).message}).`, 'invalid_request_error', 'invalid_json')
   }
 }
 
-const STATUS: Partial<Record<AppError['code'], number>> = {
-  'no-model': 503,
-  'no-vision': 400,
-  'bad-image': 400,
-  'context-overflow': 400,
-  'invalid-payload': 400,
-  busy: 429,
-  'engine-crashed': 500,
+/**
+ * The body, or null when it is larger than maxBytes. A client that sends a large body reads
+ * the response only after it has written the body, so closing the connection on it at once
+ * gives it a broken pipe instead of the 413: a body over the limit is read on and thrown
+ * away, up to DISCARD_FACTOR times the limit and DISCARD_MS, and the 413 closes the
+ * connection after that.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  const discardBytes = DISCARD_FACTOR * maxBytes
+  const declared = Number(req.headers['content-length'] ?? 0)
+  if (declared > discardBytes) return Promise.resolve(null)
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    let discardTimer: NodeJS.Timeout | undefined
+    const overLimit = (): void => {
+      chunks.length = 0
+      discardTimer = setTimeout(() => finish(null), DISCARD_MS)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > discardBytes) return finish(null)
+      if (discardTimer) return
+      if (size > maxBytes) overLimit()
+      else chunks.push(chunk)
+    }
+    const onEnd = (): void => finish(discardTimer ? null : Buffer.concat(chunks))
+    const finish = (body: Buffer | null): void => {
+      clearTimeout(discardTimer)
+      // The error listener stays: a client that goes away later must not make an unhandled error.
+      req.off('data', onData).off('end', onEnd)
+      resolve(body)
+    }
+    req.on('data', onData).on('end', onEnd).on('error', reject)
+    if (declared > maxBytes) overLimit()
+  })
+}
+
+/** How engine errors reach clients: the HTTP status, and OpenAI's code and param where it has them. */
+const ENGINE_ERRORS: Partial<Record<ErrorCode, { status: number; code?: string; param?: string }>> = {
+  'no-model': { status: 503, code: 'model_not_loaded' },
+  'no-vision': { status: 400 },
+  'bad-image': { status: 400 },
+  'context-overflow': { status: 400, code: 'context_length_exceeded', param: 'messages' },
+  'invalid-payload': { status: 400 },
+  busy: { status: 429 },
 }
 
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
   if (error instanceof AppError) {
-    const status = STATUS[error.code] ?? 500
-    return new ApiError(status, error.message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', error.code)
+    const known = ENGINE_ERRORS[error.code]
+    const status = known?.status ?? 500
+    return new ApiError(status, error.message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', known?.code ?? error.code, known?.param ?? null)
   }
   return new ApiError(500, error instanceof Error ? error.message : String(error), 'server_error')
 }

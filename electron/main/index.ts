@@ -9,6 +9,7 @@ import { EngineClient } from '../engine/client.js'
 import { AppError } from '../ipc/errors.js'
 import { GenerationScheduler } from '../engine/scheduler.js'
 import { createApiController } from '../api/controller.js'
+import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { CaptureService } from '../capture/capture-service.js'
@@ -29,16 +30,26 @@ function broadcast<C extends PushChannel>(channel: C, payload: PushEvents[C]): v
 }
 
 const engineLog: string[] = []
+// Besides the windows, the API server watches the engine's state (requests wait out a reload).
+const engineStates = engineStateFeed()
 const engine = new EngineClient({
   spawn: utilityEngineSpawner(join(here, 'engine-host.js'), (text) => {
     engineLog.push(text)
     if (engineLog.length > 500) engineLog.splice(0, engineLog.length - 500)
   }),
-  onState: (state) => broadcast('engine:state', state),
+  onState: (state) => {
+    broadcast('engine:state', state)
+    engineStates.publish(state)
+  },
 })
 
 const scheduler = new GenerationScheduler(engine)
-const api = await createApiController({ settingsPath: join(app.getPath('userData'), 'api.json'), scheduler, engineState: () => engine.state() })
+const api = await createApiController({
+  settingsPath: join(app.getPath('userData'), 'api.json'),
+  scheduler,
+  engineState: () => engine.state(),
+  watchEngineState: engineStates.watch,
+})
 const capture = new CaptureService()
 let captureUi: ReturnType<typeof createCaptureWindows> | null = null
 // The capture windows exist once the app is ready; requests before that have nothing to act on.

@@ -3,10 +3,10 @@
 import { request as httpRequest } from 'node:http'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startApiServer, type ApiServer } from '../../electron/api/server.js'
+import { engineStateFeed, startApiServer, type ApiServer } from '../../electron/api/server.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
-import type { GenerationStats } from '../../electron/ipc/contract.js'
+import type { EngineState, GenerationStats } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -19,12 +19,21 @@ let scheduler: GenerationScheduler
 let server: ApiServer
 let client: OpenAI
 const finished: { id: string; stats: GenerationStats | null; disconnected: boolean; at: number }[] = []
+const engineStates = engineStateFeed()
 
 beforeAll(async () => {
   fx = await ensureFixtures()
-  engine = startEngine()
+  engine = startEngine(engineStates.publish)
   scheduler = new GenerationScheduler(engine, 32)
-  server = await startApiServer({ scheduler, engineState: () => engine.state(), token: TOKEN, port: 0, limits: { bodyBytes: 2 * 1024 * 1024 }, onFinished: (e) => finished.push(e) })
+  server = await startApiServer({
+    scheduler,
+    engineState: () => engine.state(),
+    watchEngineState: engineStates.watch,
+    token: TOKEN,
+    port: 0,
+    limits: { bodyBytes: 2 * 1024 * 1024 },
+    onFinished: (e) => finished.push(e),
+  })
   client = new OpenAI({ apiKey: TOKEN, baseURL: server.url, maxRetries: 0 })
 })
 afterAll(async () => {
@@ -34,15 +43,16 @@ afterAll(async () => {
 
 interface Raw {
   status: number
+  headers: Record<string, string | string[] | undefined>
   body: string
-  json: () => { error?: { message: string; type: string; code: string | null } } & Record<string, unknown>
+  json: () => { error?: { message: string; type: string; code: string | null; param: string | null } } & Record<string, unknown>
 }
 function raw(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers }, (res) => {
       let text = ''
       res.on('data', (c: Buffer) => (text += c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, json: () => JSON.parse(text) }))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }))
     })
     req.on('error', reject)
     req.end(body)
@@ -163,7 +173,86 @@ describe('with the text model', () => {
     for await (const c of stream) text += c.choices[0]?.delta.content ?? ''
     return text
   }
+
+  it('answers with null in every optional field', async () => {
+    const nulls = { stream: null, stream_options: null, n: null, stop: null, seed: null, temperature: null, top_p: null, max_tokens: null, max_completion_tokens: null, response_format: null }
+    const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...nulls }))
+    expect(res.status, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant', content: expect.any(String) } }] })
+  })
+
+  it('continues an answer when the assistant message comes last', async () => {
+    await expectPrefillContinues()
+  })
+
+  it('answers 600 short alternating messages, or refuses them as too long for the context: never 500', async () => {
+    await expectLongConversationHandled()
+  })
+
+  it('an answer cut by the context finishes with length', async () => {
+    await expectCutByContext()
+  })
+
+  it('a request sent while the engine reloads after a crash waits for the reload and is answered', async () => {
+    const seen: EngineState['state'][] = []
+    const stopWatching = engineStates.watch((state) => seen.push(state.state))
+    engine.killForTesting()
+    await expect.poll(() => engine.state().state).toBe('crashed')
+    expect(engine.state()).toMatchObject({ state: 'crashed', restarting: true })
+    const res = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'after the crash' }], max_tokens: 4 })
+    stopWatching()
+    expect(res.choices[0]!.message.content!.length).toBeGreaterThan(0)
+    expect(seen).toEqual(['crashed', 'ready'])
+  })
 })
+
+/**
+ * The first pieces of an answer, sent back as the assistant's last message, are continued:
+ * the prompt is the question's plus exactly the prefix's tokens (no end of turn and no new
+ * answer opened after it), and the answer goes on from there. (Which token comes next is
+ * not compared: the tiny model's logits are so flat that batch and one-by-one evaluation
+ * of the same tokens pick different ones.)
+ */
+async function expectPrefillContinues(): Promise<void> {
+  const params = { model: MODEL, max_tokens: 24, temperature: 0, seed: 11 }
+  const question = { role: 'user' as const, content: 'Tell me a story.' }
+  // Streamed pieces are one token each here, so the prefix's token count is its piece count.
+  const pieces: string[] = []
+  for await (const c of await client.chat.completions.create({ ...params, messages: [question], stream: true })) if (c.choices[0]?.delta.content) pieces.push(c.choices[0].delta.content)
+  const fresh = await client.chat.completions.create({ ...params, messages: [question] })
+  for (const cut of [1, 4, 9]) {
+    const continued = await client.chat.completions.create({ ...params, max_tokens: 4, messages: [question, { role: 'assistant', content: pieces.slice(0, cut).join('') }] })
+    expect(continued.usage!.prompt_tokens, `cut at ${cut}`).toBe(fresh.usage!.prompt_tokens + cut)
+    expect(continued.usage!.completion_tokens).toBe(4)
+    expect(continued.choices[0]!.message.content!.length).toBeGreaterThan(0)
+  }
+}
+
+/** 600 messages of a few tokens each are more than the 4096-token context holds. */
+async function expectLongConversationHandled(): Promise<void> {
+  for (const messages of [
+    Array.from({ length: 600 }, (_, i) => ({ role: i % 2 ? ('assistant' as const) : ('user' as const), content: `message ${i}` })),
+    // Only questions: nothing for a context shift to drop (this one was a 500).
+    Array.from({ length: 600 }, (_, i) => ({ role: 'user' as const, content: `question ${i}` })),
+  ]) {
+    const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages, max_tokens: 8 }))
+    expect(res.status, res.body).toBe(400)
+    expect(res.json().error).toMatchObject({ type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded', message: expect.stringMatching(/needs \d+ tokens.*the context holds 4096/) })
+  }
+}
+
+/** A prompt that nearly fills the context, and room asked for far more answer than is left. */
+async function expectCutByContext(): Promise<void> {
+  const messages = [{ role: 'user' as const, content: 'word '.repeat(900) }]
+  const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 4000, temperature: 0, seed: 2 })
+  expect(res.choices[0]!.finish_reason).toBe('length')
+  expect(res.usage!.completion_tokens).toBeLessThan(4000)
+  expect(res.usage!.total_tokens).toBeLessThanOrEqual(4096)
+  const stream = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 4000, temperature: 0, seed: 2, stream: true })
+  let finish: string | null = null
+  for await (const c of stream) finish = c.choices[0]?.finish_reason ?? finish
+  expect(finish).toBe('length')
+}
 
 describe('with model + mmproj', () => {
   beforeAll(async () => {
@@ -189,6 +278,18 @@ describe('with model + mmproj', () => {
       const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }).catch((e: unknown) => e)
       expect(error, url).toMatchObject({ status: 400, code })
     }
+  })
+
+  it('continues an answer when the assistant message comes last', async () => {
+    await expectPrefillContinues()
+  })
+
+  it('refuses 600 short messages as too long for the context', async () => {
+    await expectLongConversationHandled()
+  })
+
+  it('an answer cut by the context finishes with length', async () => {
+    await expectCutByContext()
   })
 
   it('refuses too many images', async () => {
@@ -232,8 +333,13 @@ describe('bad requests get 4xx with a clear message', () => {
     expect(res.json().error!.code).toBe('request_too_large')
   })
 
-  it('an unknown endpoint: 404, and the wrong method: 405', async () => {
+  it('an unknown endpoint: 404, and the wrong method: 405 with Allow', async () => {
     expect((await raw('GET', '/v1/embeddings')).status).toBe(404)
-    expect((await raw('GET', '/v1/chat/completions')).status).toBe(405)
+    const wrong = await raw('GET', '/v1/chat/completions')
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.allow).toBe('POST')
+    const post = await raw('POST', '/v1/models', '{}')
+    expect(post.status).toBe(405)
+    expect(post.headers.allow).toBe('GET')
   })
 })

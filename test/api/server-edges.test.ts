@@ -1,0 +1,420 @@
+// The local API's edges that do not need a model: the engine behind the scheduler is a
+// script here, so engine states (a crash and its reload, a load), engine errors and stop
+// reasons can be set exactly; the HTTP side (auth, methods, bodies over the limit, nulls)
+// is driven by raw HTTP, Node's fetch and the openai client.
+import { request as httpRequest } from 'node:http'
+import OpenAI from 'openai'
+import { afterEach, describe, expect, it } from 'vitest'
+import { engineStateFeed, startApiServer, type ApiLimits, type ApiServer } from '../../electron/api/server.js'
+import { GenerationScheduler } from '../../electron/engine/scheduler.js'
+import type { EngineInfo, EngineState, GenerateChunk, GenerateRequest, GenerationStats } from '../../electron/ipc/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
+
+const TOKEN = 'edge-token-0123456789'
+const MODEL = 'fake-model'
+const INFO: EngineInfo = {
+  modelPath: `/models/${MODEL}.gguf`,
+  mmprojPath: null,
+  binding: 'node-llama-cpp',
+  backend: 'cpu',
+  gpuName: null,
+  gpuLayers: 0,
+  totalLayers: 1,
+  contextSize: 4096,
+  vision: false,
+  fallback: null,
+  loadMs: 1,
+  memory: { vramBytes: 0, ramBytes: 1 },
+}
+const READY: EngineState = { state: 'ready', info: INFO }
+const RELOADING: EngineState = { state: 'crashed', message: 'The engine process was killed (SIGKILL). It has been restarted; try again.', restarting: true }
+
+const stats = (stopReason: GenerationStats['stopReason'], tokensOut = 2): GenerationStats => ({ tokensIn: 5, tokensOut, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: null, totalMs: 2, stopReason })
+
+/** What the scripted engine answers: two tokens, then the end of the answer. */
+async function* hello(): AsyncGenerator<GenerateChunk> {
+  yield { kind: 'tokens', text: 'Hello', count: 1 }
+  yield { kind: 'tokens', text: ' world', count: 1 }
+  yield { kind: 'done', stats: stats('eos') }
+}
+
+interface Fake {
+  server: ApiServer
+  client: OpenAI
+  /** Sets the engine's state and tells the watchers, as EngineClient's onState does. */
+  setState(state: EngineState): void
+  /** What reached the engine, in order. */
+  requests: GenerateRequest[]
+  /** Watchers of the engine's state still subscribed. */
+  watchers(): number
+}
+
+const servers: ApiServer[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()))
+})
+
+async function fakeServer(options: { state?: EngineState; answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>; limits?: Partial<ApiLimits> } = {}): Promise<Fake> {
+  let state = options.state ?? READY
+  const feed = engineStateFeed()
+  let watchers = 0
+  const requests: GenerateRequest[] = []
+  const scheduler = new GenerationScheduler({
+    generate: (request) => {
+      requests.push(request)
+      return (options.answer ?? hello)(request)
+    },
+  })
+  const server = await startApiServer({
+    scheduler,
+    engineState: () => state,
+    watchEngineState: (listener) => {
+      watchers++
+      const stop = feed.watch(listener)
+      return () => {
+        watchers--
+        stop()
+      }
+    },
+    token: TOKEN,
+    port: 0,
+    limits: options.limits,
+  })
+  servers.push(server)
+  return {
+    server,
+    client: new OpenAI({ apiKey: TOKEN, baseURL: server.url, maxRetries: 0 }),
+    setState: (next) => {
+      state = next
+      feed.publish(next)
+    },
+    requests,
+    watchers: () => watchers,
+  }
+}
+
+interface Raw {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  json: () => { error?: { message: string; type: string; code: string | null; param: string | null } } & Record<string, unknown>
+}
+
+function raw(server: ApiServer, method: string, path: string, body?: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers }, (res) => {
+      let text = ''
+      res.on('data', (c: Buffer) => (text += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const ask = (extra: Record<string, unknown> = {}): string => JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...extra })
+
+describe('null for optional fields', () => {
+  it('is accepted for every optional field, and means the default', async () => {
+    const fake = await fakeServer()
+    const nulls = {
+      stream: null,
+      stream_options: null,
+      n: null,
+      stop: null,
+      seed: null,
+      temperature: null,
+      top_p: null,
+      max_tokens: null,
+      max_completion_tokens: null,
+      // Fields this server does not read are ignored, null or not.
+      response_format: null,
+      frequency_penalty: null,
+      presence_penalty: null,
+      logprobs: null,
+      user: null,
+    }
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(nulls))
+    expect(res.status, res.body).toBe(200)
+    expect(res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'Hello world' } }] })
+    // The defaults, exactly as when the fields are left out.
+    await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(fake.requests[0]!.sampling).toEqual({ maxTokens: 512, temperature: 1 })
+    expect(fake.requests[0]).toEqual(fake.requests[1])
+  })
+
+  it('is accepted inside messages, image parts and stream_options', async () => {
+    const fake = await fakeServer()
+    const stream = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      JSON.stringify({
+        model: MODEL,
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+          { role: 'assistant', content: null },
+          { role: 'user', content: 'again' },
+        ],
+        stream: true,
+        stream_options: { include_usage: null },
+      }),
+    )
+    expect(stream.status, stream.body).toBe(200)
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/)
+    expect(stream.body.endsWith('data: [DONE]\n\n')).toBe(true)
+    expect(stream.body).not.toContain('"usage"')
+    // A null detail passes validation; the image is then refused for what it is, not for the null.
+    const image = await raw(fake.server, 'POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: null } }] }] }))
+    expect(image.json().error).toMatchObject({ code: 'invalid_image', param: 'messages.0.content' })
+  })
+})
+
+describe('authentication', () => {
+  it('takes the bearer scheme in any case, and still refuses a wrong key', async () => {
+    const fake = await fakeServer()
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      expect((await raw(fake.server, 'GET', '/v1/models', undefined, { authorization: `${scheme} ${TOKEN}` })).status, scheme).toBe(200)
+    }
+    for (const header of [`Bearer ${TOKEN.slice(0, -1)}x`, `Bearer ${TOKEN}0`, `Bearer ${TOKEN.slice(1)}`, `Basic ${TOKEN}`, TOKEN, 'Bearer ', `Bearer ${TOKEN} extra`]) {
+      const res = await raw(fake.server, 'GET', '/v1/models', undefined, { authorization: header })
+      expect(res.status, header).toBe(401)
+      expect(res.json().error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' })
+    }
+  })
+})
+
+describe('methods', () => {
+  it('answers 405 with Allow for a wrong method on every known path', async () => {
+    const fake = await fakeServer()
+    const cases = [
+      ['POST', '/v1/models', 'GET'],
+      ['DELETE', '/v1/models', 'GET'],
+      ['GET', '/v1/chat/completions', 'POST'],
+      ['PUT', '/v1/chat/completions/', 'POST'],
+      ['PATCH', '/v1/chat/completions', 'POST'],
+    ] as const
+    for (const [method, path, allow] of cases) {
+      // Node's client frames a body only for methods that usually carry one.
+      const res = await raw(fake.server, method, path, ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined)
+      expect(res.status, `${method} ${path}`).toBe(405)
+      expect(res.headers.allow, `${method} ${path}`).toBe(allow)
+      expect(res.json().error).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed', message: `Use ${allow} for ${path.replace(/\/$/, '')}.` })
+    }
+    // The openai client reads it as an error with that status.
+    await expect(fake.client.post('/models', { body: {} })).rejects.toMatchObject({ status: 405 })
+  })
+})
+
+describe('a body over the size limit', () => {
+  it('gets its 413 when Node’s fetch sends 33 MiB against the default 32 MiB limit', async () => {
+    const fake = await fakeServer()
+    const body = ask({ padding: 'x'.repeat(33 * 1024 * 1024) })
+    const res = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body })
+    expect(res.status).toBe(413)
+    expect(await res.json()).toMatchObject({ error: { code: 'request_too_large', type: 'invalid_request_error' } })
+    // A client still writing when the server has decided (here: from the declared length,
+    // before the body) is the one that used to get EPIPE instead of the answer.
+    for (let run = 0; run < 3; run++) {
+      const piece = new TextEncoder().encode('x'.repeat(1024 * 1024))
+      let sent = 0
+      const slowBody = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          if (sent++ === 33) return controller.close()
+          controller.enqueue(piece)
+        },
+      })
+      const slow = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(33 * 1024 * 1024) }, body: slowBody, duplex: 'half' } as RequestInit)
+      expect(slow.status).toBe(413)
+    }
+    expect(fake.requests).toHaveLength(0)
+    // The server is fine afterwards.
+    expect((await fake.client.models.list()).data).toHaveLength(1)
+  })
+
+  it('gets its 413 when the body comes in chunks with no declared length', async () => {
+    const fake = await fakeServer({ limits: { bodyBytes: 1024 * 1024 } })
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024))
+    let sent = 0
+    // 1.5 MiB in 64 KiB pieces: more than the limit, within what the server reads and discards.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 24) return controller.close()
+        sent++
+        controller.enqueue(chunk)
+      },
+    })
+    const res = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(413)
+    expect(sent).toBe(24)
+  })
+
+  it('is refused at once when its declared length is past what the server would read', async () => {
+    const fake = await fakeServer({ limits: { bodyBytes: 1024 } })
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: fake.server.port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(10 * 1024 ** 3) } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      // Only the headers: the answer must not wait for a body that would take ages.
+      req.flushHeaders()
+    })
+    expect(status).toBe(413)
+  })
+
+  it('stops reading a client that keeps writing far past the limit', async () => {
+    const fake = await fakeServer({ limits: { bodyBytes: 64 * 1024 } })
+    const chunk = Buffer.alloc(64 * 1024, 'x')
+    let written = 0
+    const ended = await new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port: fake.server.port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
+        res.resume()
+        resolve(`status ${res.statusCode}`)
+      })
+      req.on('error', (error) => resolve(error.message))
+      // Writes for as long as the server takes it (up to 64 MiB, far past twice the limit).
+      const write = (): void => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length
+          if (!req.write(chunk)) return void req.once('drain', write)
+        }
+        req.end()
+      }
+      write()
+    })
+    expect(ended).toMatch(/status 413|EPIPE|ECONNRESET|socket hang up/)
+    expect(written).toBeLessThan(64 * 1024 * 1024)
+  })
+})
+
+describe('while the engine reloads its model', () => {
+  it('a request waits for the reload after a crash and is answered once the model is back', async () => {
+    const fake = await fakeServer({ state: RELOADING })
+    const started = performance.now()
+    setTimeout(() => fake.setState(READY), 200)
+    const res = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+    expect(res.choices[0]!.message.content).toBe('Hello world')
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190)
+    expect(fake.watchers()).toBe(0)
+  })
+
+  it('a request also waits for a model that is loading', async () => {
+    const fake = await fakeServer({ state: { state: 'loading', modelPath: INFO.modelPath } })
+    setTimeout(() => fake.setState(READY), 100)
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(res.status).toBe(200)
+  })
+
+  it('the wait ends as soon as the reload fails, with the reason', async () => {
+    const fake = await fakeServer({ state: RELOADING, limits: { modelWaitMs: 30_000 } })
+    const started = performance.now()
+    setTimeout(() => fake.setState({ state: 'error', message: 'The engine restarted but the model could not be reloaded: file vanished' }), 100)
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(performance.now() - started).toBeLessThan(5000)
+    expect(res.status).toBe(503)
+    expect(res.json().error).toMatchObject({ type: 'server_error', code: 'model_not_loaded' })
+    expect(res.json().error!.message).toMatch(/^The engine restarted but the model could not be reloaded: file vanished/)
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('the wait is bounded: then 503 engine_restarting, which says what happened, with Retry-After', async () => {
+    const fake = await fakeServer({ state: RELOADING, limits: { modelWaitMs: 300 } })
+    const started = performance.now()
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const waited = performance.now() - started
+    expect(waited).toBeGreaterThanOrEqual(290)
+    expect(waited).toBeLessThan(5000)
+    expect(res.status).toBe(503)
+    expect(res.headers['retry-after']).toBe('2')
+    expect(res.json().error).toEqual({ message: 'The engine crashed and the model is reloading; try again.', type: 'server_error', param: null, code: 'engine_restarting' })
+    expect(fake.watchers()).toBe(0)
+  })
+
+  it('a client that leaves while waiting stops watching the engine', async () => {
+    const fake = await fakeServer({ state: RELOADING })
+    const leave = new AbortController()
+    const pending = fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: ask(), signal: leave.signal }).catch((e: unknown) => e)
+    await expect.poll(() => fake.watchers()).toBe(1)
+    leave.abort()
+    await pending
+    await expect.poll(() => fake.watchers()).toBe(0)
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('a request lost to a crash after the engine client’s own retry gets 503 engine_restarting, not 500', async () => {
+    const fake = await fakeServer({
+      // eslint-disable-next-line require-yield -- fails before its first token, as a request queued at the crash does
+      answer: async function* () {
+        fake.setState(RELOADING)
+        throw new AppError('engine-crashed', 'The engine process exited with code 75. It has been restarted; try again.')
+      },
+    })
+    for (const stream of [false, true]) {
+      fake.setState(READY)
+      const error = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream }).catch((e: unknown) => e)
+      expect(error, `stream: ${stream}`).toBeInstanceOf(OpenAI.APIError)
+      expect(error, `stream: ${stream}`).toMatchObject({ status: 503, type: 'server_error', code: 'engine_restarting', message: expect.stringContaining('The engine crashed and the model is reloading; try again.') })
+    }
+  })
+})
+
+describe('context limits', () => {
+  it('a prompt that does not fit: 400 context_length_exceeded in OpenAI’s shape, with the engine’s numbers', async () => {
+    const message = 'The conversation needs 6491 tokens; the context holds 4096. Start a new conversation, remove images or shorten the text.'
+    const fake = await fakeServer({
+      // eslint-disable-next-line require-yield -- refused before any token
+      answer: async function* () {
+        throw new AppError('context-overflow', message)
+      },
+    })
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(res.status).toBe(400)
+    expect(res.json()).toEqual({ error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } })
+    const error = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages' })
+  })
+
+  it('an answer cut by the context or by max_tokens finishes with length, streamed and not', async () => {
+    for (const [stopReason, finish] of [
+      ['context-full', 'length'],
+      ['max-tokens', 'length'],
+      ['eos', 'stop'],
+      ['stop-sequence', 'stop'],
+    ] as const) {
+      const fake = await fakeServer({
+        answer: async function* () {
+          yield { kind: 'tokens', text: 'cut', count: 1 }
+          yield { kind: 'done', stats: stats(stopReason, 1) }
+        },
+      })
+      const whole = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+      expect(whole.choices[0]!.finish_reason, stopReason).toBe(finish)
+      const stream = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true })
+      const finishes: (string | null)[] = []
+      for await (const chunk of stream) if (chunk.choices[0]) finishes.push(chunk.choices[0].finish_reason)
+      expect(finishes.at(-1), stopReason).toBe(finish)
+    }
+  })
+})
+
+describe('an assistant message last', () => {
+  it('goes to the engine unchanged, to be continued; the response holds the continuation', async () => {
+    const fake = await fakeServer()
+    const res = await fake.client.chat.completions.create({
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'Answer in French.' },
+        { role: 'user', content: 'Say hello.' },
+        { role: 'assistant', content: 'Bonjour' },
+      ],
+    })
+    expect(res.choices[0]!.message).toMatchObject({ role: 'assistant', content: 'Hello world' })
+    expect(fake.requests[0]!.messages).toEqual([
+      { role: 'system', text: 'Answer in French.' },
+      { role: 'user', text: 'Say hello.' },
+      { role: 'assistant', text: 'Bonjour' },
+    ])
+  })
+})
