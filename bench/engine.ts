@@ -13,6 +13,7 @@ import { createServices } from '../electron/services/services.js'
 import { ChatStore } from '../electron/chats/store.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
 import { createApiController } from '../electron/api/controller.js'
+import { openEngineSettings } from '../electron/engine/engine-settings.js'
 import { CaptureService } from '../electron/capture/capture-service.js'
 import { RecentModels } from '../electron/models/recent.js'
 import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
@@ -71,7 +72,7 @@ const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
 const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state(), watchEngineState: () => () => undefined })
 const models = await openModels({ root: join(benchDir, 'models'), engine, pickModelFiles: async () => null, revealFile: () => undefined })
 const router = createRouter({
-  ...createServices({ ...models, engine, scheduler, api, capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({ ...models, engine, scheduler, api, engineSettings: await openEngineSettings({ path: join(benchDir, 'engine.json') }), capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()

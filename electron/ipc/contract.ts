@@ -48,6 +48,11 @@ export const GenerateRequest = z.strictObject({
 })
 export type GenerateRequest = z.infer<typeof GenerateRequest>
 
+/** How much of an image the model is shown: fewer image tokens and a faster answer, or finer detail. */
+export const ImageDetail = z.enum(['low', 'balanced', 'high'])
+export type ImageDetail = z.infer<typeof ImageDetail>
+const Threads = z.int().min(1).max(1024)
+
 export const LoadRequest = z.strictObject({
   modelPath: FilePath,
   mmprojPath: FilePath.optional(),
@@ -55,6 +60,10 @@ export const LoadRequest = z.strictObject({
   gpuLayers: z.union([z.literal('auto'), z.int().min(0).max(1000)]).optional(),
   contextSize: z.int().min(256).max(1_048_576).optional(),
   gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
+  /** CPU threads; absent: the engine's default, one per physical core. */
+  threads: Threads.optional(),
+  /** Absent: 'balanced'. */
+  imageDetail: ImageDetail.optional(),
 })
 export type LoadRequest = z.infer<typeof LoadRequest>
 
@@ -372,6 +381,22 @@ export interface ApiStatus {
   error: string | null
 }
 
+/** Engine settings the user controls; they apply from the next model load. */
+export const EngineSettings = z.strictObject({
+  /** Never use a GPU, even when one is found. */
+  cpuOnly: z.boolean(),
+  /** 'auto': the engine's default, one per physical core. */
+  threads: z.union([z.literal('auto'), Threads]),
+  imageDetail: ImageDetail,
+})
+export type EngineSettings = z.infer<typeof EngineSettings>
+
+export interface EngineSettingsView {
+  settings: EngineSettings
+  /** What 'auto' means on this computer, and the most threads it accepts (logicalCores). */
+  cpu: { logicalCores: number; physicalCores: number; autoThreads: number }
+}
+
 export interface CaptureInfo {
   id: string
   /** Physical pixels. */
@@ -419,6 +444,8 @@ export const invokeChannels = {
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
   'api:status': { request: z.undefined() },
   'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
+  'engineSettings:get': { request: z.undefined() },
+  'engineSettings:set': { request: EngineSettings },
   'models:recent': { request: z.undefined() },
   'models:library': { request: z.undefined() },
   'models:catalog': { request: z.undefined() },
@@ -458,6 +485,8 @@ export interface InvokeResponses {
   'chats:image': Uint8Array
   'api:status': ApiStatus
   'api:configure': ApiStatus
+  'engineSettings:get': EngineSettingsView
+  'engineSettings:set': EngineSettingsView
   'models:recent': RecentModel[]
   'models:library': LibraryView
   'models:catalog': Catalog

@@ -9,6 +9,7 @@ import { EngineClient } from '../engine/client.js'
 import { AppError } from '../ipc/errors.js'
 import { GenerationScheduler } from '../engine/scheduler.js'
 import { createApiController } from '../api/controller.js'
+import { openEngineSettings } from '../engine/engine-settings.js'
 import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
@@ -50,6 +51,7 @@ const api = await createApiController({
   engineState: () => engine.state(),
   watchEngineState: engineStates.watch,
 })
+const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
 const capture = new CaptureService()
 let captureUi: ReturnType<typeof createCaptureWindows> | null = null
 // The capture windows exist once the app is ready; requests before that have nothing to act on.
@@ -83,6 +85,7 @@ const router = createRouter({
     engine,
     scheduler,
     api,
+    engineSettings,
     capture,
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),

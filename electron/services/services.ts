@@ -8,6 +8,7 @@ import type { GenerationScheduler } from '../engine/scheduler.js'
 import { createChatService } from '../chats/chat-service.js'
 import type { ChatStore } from '../chats/store.js'
 import type { ApiController } from '../api/controller.js'
+import type { EngineSettingsStore } from '../engine/engine-settings.js'
 import type { CaptureService } from '../capture/capture-service.js'
 import type { RecentModels } from '../models/recent.js'
 import type { ModelService } from '../models/model-service.js'
@@ -20,6 +21,8 @@ export interface ServiceDeps {
   scheduler: GenerationScheduler
   chats: ChatStore
   api: ApiController
+  /** CPU only, threads and image detail, applied to every model load. */
+  engineSettings: EngineSettingsStore
   capture: CaptureService
   recentModels: RecentModels
   models: ModelService
@@ -44,14 +47,14 @@ export interface WindowActions {
   captureWindow(sourceId: string): Promise<CaptureInfo>
 }
 
-export function createServices({ engine, scheduler, chats, api, capture, recentModels, models, downloads, hub, catalog, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+export function createServices({ engine, scheduler, chats, api, engineSettings, capture, recentModels, models, downloads, hub, catalog, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
       'app:info': async () => appInfo,
       'engine:status': async () => engine.state(),
       'engine:load': async (request) => {
-        const info = await engine.load(request)
+        const info = await engine.load(engineSettings.apply(request))
         await recentModels.add(info.modelPath, info.mmprojPath)
         return info
       },
@@ -86,6 +89,8 @@ export function createServices({ engine, scheduler, chats, api, capture, recentM
       'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
       'api:status': async () => api.status(),
       'api:configure': (change) => api.configure(change),
+      'engineSettings:get': async () => engineSettings.view(),
+      'engineSettings:set': (settings) => engineSettings.set(settings),
       'capture:latest': async () => capture.info(),
       'capture:bytes': async ({ id }) => capture.bytes(id),
       'capture:preview': ({ id }) => capture.preview(id),

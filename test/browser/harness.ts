@@ -20,6 +20,7 @@ import { RecentModels } from '../../electron/models/recent.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { createApiController, type ApiController } from '../../electron/api/controller.js'
+import { openEngineSettings, type EngineSettingsStore } from '../../electron/engine/engine-settings.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { startEngine } from '../support/engine.js'
 import { openModels, type Models } from '../../electron/models/open-models.js'
@@ -100,6 +101,7 @@ export interface Harness {
   /** Sends a push event to every open page, as main does. */
   push<C extends PushChannel>(channel: C, payload: PushEvents[C]): void
   api: ApiController
+  engineSettings: EngineSettingsStore
   engine: EngineClient
   models: Models
   /** The stand-in Hugging Face hub serving the fixture model as test-org/Tiny-VLM-GGUF. */
@@ -150,6 +152,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     },
   }
   const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
+  const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
   const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
@@ -167,7 +170,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     downloadOptions: { retries: 1, backoffMs: 50, progressIntervalMs: 100 },
   })
   const router = createRouter({
-    ...createServices({ ...models, engine, scheduler, chats, api, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({ ...models, engine, scheduler, chats, api, engineSettings, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
@@ -189,6 +192,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     windowCalls,
     push,
     api,
+    engineSettings,
     engine,
     models,
     hub,

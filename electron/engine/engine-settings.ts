@@ -1,0 +1,67 @@
+// The engine settings the user controls (CPU only, threads, image detail), kept in the
+// user's data folder as the API's settings are, and applied to each model load: changing
+// them takes effect on the next load.
+import { readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import writeFileAtomic from 'write-file-atomic'
+import { z } from 'zod'
+import { EngineSettings, type EngineSettingsView, type LoadRequest } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
+import { defaultThreads, physicalCores } from './gpu.js'
+
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' }
+
+// Each field falls back to its default alone: a file from an older version, or with one
+// bad value, keeps the rest of what the user chose.
+const Stored = z.object({
+  cpuOnly: EngineSettings.shape.cpuOnly.catch(DEFAULT_ENGINE_SETTINGS.cpuOnly),
+  threads: EngineSettings.shape.threads.catch(DEFAULT_ENGINE_SETTINGS.threads),
+  imageDetail: EngineSettings.shape.imageDetail.catch(DEFAULT_ENGINE_SETTINGS.imageDetail),
+})
+
+export interface EngineSettingsStore {
+  view(): EngineSettingsView
+  set(settings: EngineSettings): Promise<EngineSettingsView>
+  /** The load request as the engine gets it: CPU only always holds; threads and image detail fill in what the request leaves open. */
+  apply(request: LoadRequest): LoadRequest
+}
+
+export interface CpuCounts {
+  /** CPUs this process may run on (os.availableParallelism()). */
+  logicalCores: number
+  physicalCores: number
+}
+
+export async function openEngineSettings(options: { path: string; cpu?: CpuCounts }): Promise<EngineSettingsStore> {
+  const { logicalCores, physicalCores: physical } = options.cpu ?? { logicalCores: availableParallelism(), physicalCores: physicalCores() }
+  // The engine computes the same default itself; the view shows what 'auto' comes to.
+  const cpu = { logicalCores, physicalCores: physical, autoThreads: defaultThreads(logicalCores, physical) }
+  let settings: EngineSettings
+  try {
+    const stored = Stored.parse(JSON.parse(await readFile(options.path, 'utf8')))
+    // A settings file moved to a smaller computer asks for no more threads than it has.
+    settings = { ...stored, threads: stored.threads === 'auto' ? 'auto' : Math.min(stored.threads, logicalCores) }
+  } catch {
+    // First run, or an unreadable file: the defaults, written on the first change.
+    settings = DEFAULT_ENGINE_SETTINGS
+  }
+  const view = (): EngineSettingsView => ({ settings, cpu })
+
+  return {
+    view,
+    async set(next) {
+      if (next.threads !== 'auto' && next.threads > logicalCores) throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
+      await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
+      settings = next
+      return view()
+    },
+    apply(request) {
+      return {
+        ...request,
+        ...(settings.cpuOnly ? { gpu: false as const } : {}),
+        ...(request.threads === undefined && settings.threads !== 'auto' ? { threads: settings.threads } : {}),
+        imageDetail: request.imageDetail ?? settings.imageDetail,
+      }
+    },
+  }
+}

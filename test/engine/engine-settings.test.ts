@@ -1,0 +1,103 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_ENGINE_SETTINGS, openEngineSettings } from '../../electron/engine/engine-settings.js'
+import type { EngineInfo, LoadRequest } from '../../electron/ipc/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
+import { createRouter, type Sender } from '../../electron/ipc/router.js'
+import { createServices, type ServiceDeps } from '../../electron/services/services.js'
+import { scratchDir } from '../support/engine.js'
+
+const laptop = { logicalCores: 16, physicalCores: 8 }
+
+describe('engine settings store', () => {
+  it('starts with the defaults and shows what auto means on this computer', async () => {
+    const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
+    expect(store.view()).toEqual({ settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' }, cpu: { logicalCores: 16, physicalCores: 8, autoThreads: 8 } })
+    const small = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: { logicalCores: 8, physicalCores: 4 } })
+    expect(small.view().cpu.autoThreads).toBe(3)
+  })
+
+  it('keeps a change across a restart', async () => {
+    const path = join(await scratchDir(), 'engine.json')
+    const store = await openEngineSettings({ path, cpu: laptop })
+    const changed = { cpuOnly: true, threads: 6, imageDetail: 'high' } as const
+    expect((await store.set(changed)).settings).toEqual(changed)
+    expect((await openEngineSettings({ path, cpu: laptop })).view().settings).toEqual(changed)
+  })
+
+  it('refuses more threads than the computer has, and keeps the saved settings', async () => {
+    const path = join(await scratchDir(), 'engine.json')
+    const store = await openEngineSettings({ path, cpu: laptop })
+    await store.set({ ...DEFAULT_ENGINE_SETTINGS, threads: 4 })
+    const error = await store.set({ ...DEFAULT_ENGINE_SETTINGS, threads: 17 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AppError)
+    expect(error).toMatchObject({ code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' })
+    expect(store.view().settings.threads).toBe(4)
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ threads: 4 })
+  })
+
+  it('reads what it can of a damaged or older file, field by field', async () => {
+    const dir = await scratchDir()
+    await writeFile(join(dir, 'garbage.json'), '{ not json')
+    expect((await openEngineSettings({ path: join(dir, 'garbage.json'), cpu: laptop })).view().settings).toEqual(DEFAULT_ENGINE_SETTINGS)
+    await writeFile(join(dir, 'partial.json'), JSON.stringify({ cpuOnly: true, imageDetail: 'ultra' }))
+    expect((await openEngineSettings({ path: join(dir, 'partial.json'), cpu: laptop })).view().settings).toEqual({ cpuOnly: true, threads: 'auto', imageDetail: 'balanced' })
+    // Copied from a bigger computer: no more threads than this one has.
+    await writeFile(join(dir, 'bigger.json'), JSON.stringify({ cpuOnly: false, threads: 32, imageDetail: 'low' }))
+    expect((await openEngineSettings({ path: join(dir, 'bigger.json'), cpu: laptop })).view().settings.threads).toBe(16)
+  })
+
+  it('applies to a load request: CPU only always holds, threads and detail fill in what it leaves open', async () => {
+    const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
+    const request: LoadRequest = { modelPath: '/m.gguf', gpu: 'auto' }
+    expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: 'auto', imageDetail: 'balanced' })
+    await store.set({ cpuOnly: true, threads: 5, imageDetail: 'low' })
+    expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 5, imageDetail: 'low' })
+    expect(store.apply({ modelPath: '/m.gguf', threads: 2, imageDetail: 'high' })).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 2, imageDetail: 'high' })
+  })
+})
+
+describe('engine settings over IPC', () => {
+  const TRUSTED = 'file:///app/out/renderer/index.html'
+  const sender: Sender = { id: 1, url: TRUSTED, send: () => undefined }
+
+  async function setup() {
+    const loads: LoadRequest[] = []
+    const engine = {
+      state: () => ({ state: 'idle' as const }),
+      load: async (request: LoadRequest) => {
+        loads.push(request)
+        return { modelPath: request.modelPath, mmprojPath: null } as EngineInfo
+      },
+    }
+    const engineSettings = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
+    // Only what engine:load and the settings channels touch; the rest is never called here.
+    const deps = { engine, engineSettings, recentModels: { add: async () => undefined } } as unknown as ServiceDeps
+    const router = createRouter({ ...createServices(deps), isTrustedSender: (url) => url === TRUSTED })
+    return { router, loads }
+  }
+
+  it('reads and changes the settings, and the next load gets them', async () => {
+    const { router, loads } = await setup()
+    expect(await router.invoke(sender, 'engineSettings:get', undefined)).toMatchObject({ ok: true, value: { settings: DEFAULT_ENGINE_SETTINGS, cpu: { autoThreads: 8 } } })
+    await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf' })
+    expect(loads.at(-1)).toEqual({ modelPath: '/m.gguf', imageDetail: 'balanced' })
+
+    const set = await router.invoke(sender, 'engineSettings:set', { cpuOnly: true, threads: 3, imageDetail: 'high' })
+    expect(set).toMatchObject({ ok: true, value: { settings: { cpuOnly: true, threads: 3, imageDetail: 'high' } } })
+    await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', mmprojPath: '/p.gguf' })
+    expect(loads.at(-1)).toEqual({ modelPath: '/m.gguf', mmprojPath: '/p.gguf', gpu: false, threads: 3, imageDetail: 'high' })
+  })
+
+  it('refuses malformed settings before they reach the store', async () => {
+    const { router } = await setup()
+    for (const payload of [{ cpuOnly: 'yes', threads: 'auto', imageDetail: 'low' }, { cpuOnly: false, threads: 0, imageDetail: 'low' }, { cpuOnly: false, threads: 2.5, imageDetail: 'low' }, { cpuOnly: false, threads: 'auto', imageDetail: 'max' }, { cpuOnly: false, threads: 'auto' }, { cpuOnly: false, threads: 'auto', imageDetail: 'low', gpuLayers: 99 }]) {
+      const result = await router.invoke(sender, 'engineSettings:set', payload)
+      expect(result.ok || result.error.code, JSON.stringify(payload)).toBe('invalid-payload')
+    }
+    const tooMany = await router.invoke(sender, 'engineSettings:set', { cpuOnly: false, threads: 64, imageDetail: 'low' })
+    expect(tooMany).toEqual({ ok: false, error: { code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' } })
+    expect((await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', threads: 0 })).ok).toBe(false)
+  })
+})
