@@ -20,6 +20,7 @@ import { RecentModels } from '../../electron/models/recent.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { createApiController, type ApiController } from '../../electron/api/controller.js'
+import { engineStateFeed } from '../../electron/api/server.js'
 import { openEngineSettings, type EngineSettingsStore } from '../../electron/engine/engine-settings.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { startEngine } from '../support/engine.js'
@@ -124,7 +125,12 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   const push = <C extends PushChannel>(channel: C, payload: PushEvents[C]): void => {
     for (const page of pages) void page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const).catch(() => undefined)
   }
-  const engine = startEngine((state) => push('engine:state', state))
+  // As in main: the windows and the API server (requests wait out a reload) both watch the engine's state.
+  const engineStates = engineStateFeed()
+  const engine = startEngine((state) => {
+    push('engine:state', state)
+    engineStates.publish(state)
+  })
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-')))
   const chats = new ChatStore(join(dir, 'chats'))
   const scheduler = new GenerationScheduler(engine)
@@ -151,7 +157,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       return capture.set(png, { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
     },
   }
-  const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state() })
+  const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state(), watchEngineState: engineStates.watch })
   const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
