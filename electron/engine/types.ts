@@ -1,13 +1,6 @@
 import type { Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest, LibraryView } from '../ipc/contract.js'
-
-/** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
-export interface PreparedImage {
-  data: Buffer
-  mime: 'image/jpeg' | 'image/png'
-  width: number
-  height: number
-}
+import type { PreparedImage } from '../images/prepare.js'
 
 export interface BackendMessage {
   role: 'system' | 'user' | 'assistant'

@@ -3,7 +3,14 @@
 // into thousands of image tokens.
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
-import type { PreparedImage } from '../engine/types.js'
+
+/** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
+export interface PreparedImage {
+  data: Buffer
+  mime: 'image/jpeg' | 'image/png'
+  width: number
+  height: number
+}
 
 /** Decoding more than this is refused: it guards against decompression bombs. */
 export const MAX_INPUT_PIXELS = 100_000_000
