@@ -5,7 +5,7 @@ import { basename } from 'node:path'
 import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp'
 import { AppError } from '../ipc/errors.js'
 import type { ModelFileInfo } from '../ipc/contract.js'
-import type { ImageBudget } from '../images/prepare.js'
+import { imageBudgetFor, type ProjectorInfo } from '../images/budget.js'
 import { quantisationFromName } from '../models/quantisation.js'
 
 export type { ModelFileInfo }
@@ -80,14 +80,15 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
     const clip = (meta.clip ?? {}) as Metadata
     const vision = (clip.vision ?? {}) as Metadata
     if (clip.has_vision_encoder !== true) throw new AppError('bad-model-file', `${name} has no vision encoder (it may be an audio projector).`)
+    const projector = projectorInfo(clip)
     return remember({
       ...common,
       kind: 'mmproj',
       totalLayers: num(vision.block_count) ?? 0,
       trainContextSize: null,
       embeddingSize: num(vision.projection_dim),
-      projectorType: text(clip.projector_type) ?? text(vision.projector_type),
-      imageBudget: imageBudgetFrom(vision),
+      projectorType: projector.type,
+      imageBudget: imageBudgetFor(projector),
     })
   }
 
@@ -113,17 +114,24 @@ export function checkPair(model: ModelFileInfo, mmproj: ModelFileInfo): void {
   }
 }
 
-/**
- * How many pixels the projector can use. Fixed-size encoders see image_size squared
- * (tiling ones, preproc_image_size); dynamic-resolution ones declare image_max_pixels.
- */
-function imageBudgetFrom(vision: Metadata): ImageBudget {
-  const imageSize = num(vision.image_size) ?? 448
-  const preproc = num(vision.preproc_image_size)
-  const maxPixels = num(vision.image_max_pixels)
-  if (maxPixels) return { maxSide: Math.max(imageSize, Math.ceil(Math.sqrt(maxPixels) * 2)), maxPixels }
-  const side = Math.max(imageSize, preproc ?? 0)
-  return { maxSide: side, maxPixels: side * side }
+/** The header keys that decide how llama.cpp sizes an image (see electron/images/budget.ts). */
+function projectorInfo(clip: Metadata): ProjectorInfo {
+  const vision = (clip.vision ?? {}) as Metadata
+  const projector = (vision.projector ?? {}) as Metadata
+  const pinpoints = Array.isArray(vision.image_grid_pinpoints) ? vision.image_grid_pinpoints.map(num).filter((n) => n !== null) : []
+  return {
+    type: text(clip.projector_type) ?? text(vision.projector_type),
+    imageSize: num(vision.image_size),
+    patchSize: num(vision.patch_size),
+    spatialMergeSize: num(vision.spatial_merge_size),
+    scaleFactor: num(projector.scale_factor),
+    preprocImageSize: num(vision.preproc_image_size),
+    gridPinpoints: pinpoints,
+    minicpmvVersion: num(clip.minicpmv_version),
+    minicpmvQueryNum: num(clip.minicpmv_query_num),
+    imageMinPixels: num(vision.image_min_pixels),
+    imageMaxPixels: num(vision.image_max_pixels),
+  }
 }
 
 function countParameters(info: GgufFileInfo): number {

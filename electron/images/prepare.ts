@@ -1,8 +1,12 @@
 // The image pipeline in front of the model: decode safely, fix orientation, flatten
 // alpha, and downscale to what the projector can use, so a 4K screenshot never turns
-// into thousands of image tokens.
+// into more image tokens, or more pixels, than llama.cpp will use.
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
+import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
+
+// The engine takes the budget types from the pipeline that applies them.
+export { DEFAULT_BUDGET, type ImageBudget }
 
 /** An image ready for the model: re-encoded, oriented and sized to the projector's budget. */
 export interface PreparedImage {
@@ -14,17 +18,8 @@ export interface PreparedImage {
 
 /** Decoding more than this is refused: it guards against decompression bombs. */
 export const MAX_INPUT_PIXELS = 100_000_000
-/** Whatever the projector says, never hand the model more than this on the long side. */
+/** A plain pixel budget (unknown projector) never hands the model more than this on the long side. */
 export const MAX_SIDE = 2048
-
-export interface ImageBudget {
-  /** Longest side in pixels. */
-  maxSide: number
-  /** Total pixels, for projectors with a dynamic resolution. */
-  maxPixels: number
-}
-
-export const DEFAULT_BUDGET: ImageBudget = { maxSide: 1024, maxPixels: 1024 * 1024 }
 
 export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage> {
   if (bytes.byteLength === 0) throw new AppError('bad-image', 'The image is empty (0 bytes).')
@@ -41,13 +36,12 @@ export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFA
   if (width * height > MAX_INPUT_PIXELS) {
     throw new AppError('bad-image', `The image is too large: ${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_INPUT_PIXELS / 1e6}.`)
   }
-  const scale = Math.min(1, Math.min(budget.maxSide, MAX_SIDE) / Math.max(width, height), Math.sqrt(budget.maxPixels / (width * height)))
-  const outW = Math.max(1, Math.round(width * scale))
-  const outH = Math.max(1, Math.round(height * scale))
+  const out = isProjectorBudget(budget) ? planImage(budget, width, height) : withinPixels(budget, width, height)
   try {
     const { data, info } = await input
       .rotate() // apply EXIF orientation
-      .resize(outW, outH, { fit: 'fill', kernel: 'lanczos3' })
+      // fill: a dynamic-resolution plan may round each side to the encoder's grid on its own.
+      .resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' })
       .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
       .jpeg({ quality: 92, mozjpeg: false })
@@ -56,6 +50,12 @@ export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFA
   } catch (error) {
     throw new AppError('bad-image', `The image could not be decoded; it may be corrupt or truncated (${reason(error)}).`, { cause: error })
   }
+}
+
+/** Aspect kept, never upscaled, within the budget's side and pixel count. */
+function withinPixels(budget: PixelBudget, width: number, height: number): Size {
+  const scale = Math.min(1, Math.min(budget.maxSide, MAX_SIDE) / Math.max(width, height), Math.sqrt(budget.maxPixels / (width * height)))
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
 }
 
 /** Width and height as displayed, after EXIF orientation 5-8 swaps them. */

@@ -1,6 +1,7 @@
 // The one IPC contract: channel names, payload schemas and types shared by main,
 // preload and renderer. Main validates every renderer payload against these schemas.
 import { z } from 'zod'
+import type { ImageBudget } from '../images/budget.js'
 
 export const LIMITS = {
   textChars: 100_000,
@@ -227,8 +228,8 @@ export interface ModelFileInfo {
   /** LLM: hidden size the projector must produce. mmproj: the size it produces. */
   embeddingSize: number | null
   projectorType: string | null
-  /** How many pixels the projector can use. */
-  imageBudget: { maxSide: number; maxPixels: number } | null
+  /** How the projector's family sizes images, at the default detail; imageBudgetFor() gives other levels. */
+  imageBudget: ImageBudget | null
 }
 
 export interface Hardware {
