@@ -286,6 +286,11 @@ export function imageBudgetFor(projector: ProjectorInfo, detail: ImageDetail = D
   return { maxSide: side, maxPixels: side * side }
 }
 
+/** The same projector's budget at another detail level (a plain pixel cap has no levels). */
+export function withDetail(budget: ImageBudget, detail: ImageDetail): ImageBudget {
+  return isProjectorBudget(budget) ? imageBudgetFor(budget.projector, detail) : budget
+}
+
 export function isProjectorBudget(budget: ImageBudget): budget is ProjectorBudget {
   return 'family' in budget
 }

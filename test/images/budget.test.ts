@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
-import { IMAGE_DETAILS, imageBudgetFor, isProjectorBudget, planImage, type FamilyId, type ImageDetail, type ImagePlan, type ProjectorBudget, type ProjectorInfo, type Size } from '../../electron/images/budget.js'
+import { IMAGE_DETAILS, imageBudgetFor, isProjectorBudget, planImage, withDetail, type FamilyId, type ImageDetail, type ImagePlan, type ProjectorBudget, type ProjectorInfo, type Size } from '../../electron/images/budget.js'
 import { prepareImage } from '../../electron/images/prepare.js'
 import { REFERENCE_PROJECTORS, writeProjector, type ReferenceProjector } from '../fixtures/projectors.js'
 import { scratchDir } from '../support/engine.js'
@@ -74,6 +74,14 @@ describe('projector headers', () => {
     const unknown: ProjectorInfo = { type: 'internvl', imageSize: 448, patchSize: 14, spatialMergeSize: null, scaleFactor: null, preprocImageSize: null, gridPinpoints: [], minicpmvVersion: null, minicpmvQueryNum: null, imageMinPixels: null, imageMaxPixels: null }
     expect(imageBudgetFor(unknown)).toEqual({ maxSide: 448, maxPixels: 448 * 448 })
     expect(imageBudgetFor({ ...unknown, imageMaxPixels: 1_000_000 })).toEqual({ maxSide: 2000, maxPixels: 1_000_000 })
+    // A pixel cap has no detail levels.
+    expect(withDetail(imageBudgetFor(unknown), 'high')).toEqual(imageBudgetFor(unknown))
+  })
+
+  it('derives another detail level from the budget the header gave', () => {
+    const qwen = read.get(refsOf('qwen-vl')[0]!)!
+    expect(withDetail(qwen, 'high')).toEqual(imageBudgetFor(qwen.projector, 'high'))
+    expect(withDetail(qwen, 'high')).toMatchObject({ family: 'qwen-vl', detail: 'high' })
   })
 })
 
