@@ -22,8 +22,12 @@ export class GenerationScheduler {
 
   constructor(
     private readonly engine: Generator,
-    /** API requests allowed to wait at once; more are refused (HTTP 429). */
-    readonly maxApiQueue = 16,
+    /**
+     * API requests allowed to wait at once; more are refused (HTTP 429). It bounds memory, not
+     * clients: a client that cancels and asks again at once holds two places until the server
+     * sees its first socket close, so the bound sits well above the clients one machine serves.
+     */
+    readonly maxApiQueue = 64,
   ) {}
 
   queued(lane?: Lane): number {

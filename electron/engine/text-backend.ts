@@ -61,13 +61,18 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
       const history = toHistory(messages, guard)
       // LlamaChat would drop the oldest history to make room without a word: count the
       // prompt as its chat wrapper lays it out and refuse, with the numbers, what does not fit.
-      const promptLength = promptTokens(chat, model, history).length
+      const prompt = promptTokens(chat, model, history)
+      const promptLength = prompt.length
       if (promptLength >= context.contextSize) throw contextOverflow(promptLength, 0, context.contextSize)
       const s = resolveSampling(sampling)
       const limit = Math.min(s.maxTokens, context.contextSize - promptLength)
       const meterBefore = sequence.tokenMeter.getState()
       let tokensOut = 0
       let pendingCount = 0
+      // Continuing an answer: node-llama-cpp detokenizes the first new tokens without the
+      // prompt before them, which drops a SentencePiece word's leading space ("assi" + "k"
+      // where the model said " k"); those tokens are read again with the prompt as context.
+      let firstTokens: Token[] | null = history.at(-1)?.type === 'model' ? [] : null
       const result = await chat.generateResponse(history, {
         ...nodeLlamaCppSamplers(s),
         maxTokens: limit,
@@ -79,8 +84,13 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
         onToken: (tokens) => {
           tokensOut += tokens.length
           pendingCount += tokens.length
+          firstTokens?.push(...tokens)
         },
         onTextChunk: (chunk) => {
+          if (firstTokens) {
+            chunk = withLeadingSpace(chunk, model.detokenize(firstTokens, false, prompt.slice(-16)))
+            firstTokens = null
+          }
           onTokens(chunk, pendingCount)
           pendingCount = 0
         },
@@ -123,6 +133,11 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
     },
   }
   return backend
+}
+
+/** The first text of a continued answer, with the leading space its tokens have in context. */
+export function withLeadingSpace(chunk: string, inContext: string): string {
+  return /^\s/.test(inContext) && !/^\s/.test(chunk) && inContext.trimStart().startsWith(chunk.slice(0, 1)) ? inContext.slice(0, inContext.length - inContext.trimStart().length) + chunk : chunk
 }
 
 /** The prompt's tokens as LlamaChat lays it out (with the empty answer it appends, whose opening is part of the prompt). */

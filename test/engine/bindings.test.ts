@@ -6,7 +6,7 @@ import { loadModel, type LlamaContext } from '@fugood/llama.node'
 import { createEngine } from '../../electron/engine/engine.js'
 import { llamaNodeSamplers, nodeLlamaCppSamplers, resolveSampling } from '../../electron/engine/sampling.js'
 import { MEDIA_MARKER, readSpecialSpellings, specialSpellings, textGuard } from '../../electron/engine/special-text.js'
-import { promptTokens, toHistory } from '../../electron/engine/text-backend.js'
+import { promptTokens, toHistory, withLeadingSpace } from '../../electron/engine/text-backend.js'
 import { formatPrompt } from '../../electron/engine/vision-backend.js'
 import { prepareImage } from '../../electron/images/prepare.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
@@ -83,6 +83,24 @@ describe('only the chat template adds special tokens', () => {
       llama = await getLlama({ gpu: false, build: 'never' })
     })
     afterAll(async () => llama?.dispose())
+
+    it('a continued answer keeps the leading space its first word has after the prompt', async () => {
+      const model = await llama.loadModel({ modelPath: fx.textModel, gpuLayers: 0 })
+      try {
+        // Where 'hello world' splits at the space, the second half read alone loses it.
+        const tokens = model.tokenize('hello world')
+        const cut = tokens.findIndex((_, i) => i > 0 && model.detokenize(tokens.slice(i), false, tokens.slice(0, i)) === ' world')
+        expect(cut).toBeGreaterThan(0)
+        const alone = model.detokenize(tokens.slice(cut))
+        expect(alone).toBe('world')
+        expect(withLeadingSpace(alone, model.detokenize(tokens.slice(cut), false, tokens.slice(0, cut)))).toBe(' world')
+        // Text that has no space in context gets none, and other text is left as it is.
+        expect(withLeadingSpace('world', 'world')).toBe('world')
+        expect(withLeadingSpace('-x', ' y')).toBe('-x')
+      } finally {
+        await model.dispose()
+      }
+    })
 
     it("the prompt holds the template's control tokens only", async () => {
       const model = await llama.loadModel({ modelPath: fx.textModel, gpuLayers: 0 })
