@@ -317,10 +317,11 @@ function finishReason(stats: GenerationStats | null): FinishReason {
   return stats?.stopReason === 'max-tokens' || stats?.stopReason === 'context-full' ? 'length' : 'stop'
 }
 
-function usage(stats: GenerationStats | null): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+/** OpenAI's usage, with the prompt tokens the engine reused from its cache as cached_tokens. */
+function usage(stats: GenerationStats | null): { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } } {
   const prompt = stats?.tokensIn ?? 0
   const completion = stats?.tokensOut ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: stats?.cachedTokens ?? 0 } }
 }
 
 function sse(res: ServerResponse, data: unknown): void {

@@ -88,6 +88,10 @@ describe('with the text model', () => {
     expect(res.usage).toMatchObject({ completion_tokens: 12 })
     expect(res.usage!.prompt_tokens).toBeGreaterThan(3)
     expect(res.usage!.total_tokens).toBe(res.usage!.prompt_tokens + 12)
+    // Asked again, the same prompt is already in the API's sequence: its tokens come from the cache.
+    const again = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello!' }], max_tokens: 12, temperature: 0, seed: 3 })
+    expect(again.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0)
+    expect(again.usage!.prompt_tokens_details!.cached_tokens).toBeLessThanOrEqual(again.usage!.prompt_tokens)
   })
 
   it('streams over SSE, and the streamed text equals the non-streamed answer for the same seed', async () => {
