@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
-import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
+import { prepareImage } from '../images/prepare.js'
+import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads, describeLoadError } from './gpu.js'
 import { estimateFit, readHardware } from './fit.js'
@@ -80,8 +81,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
           if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
         }
         await unloadCurrent()
-        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, threads, guard) : await loadTextBackend(llama!, model, request, threads, guard)
-        budget = mmproj?.imageBudget ?? DEFAULT_BUDGET
+        // Settings travel with each load: the user's thread count, else the engine's default.
+        const loadThreads = request.threads ?? threads
+        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard) : await loadTextBackend(llama!, model, request, loadThreads, guard)
+        budget = withDetail(mmproj?.imageBudget ?? DEFAULT_BUDGET, request.imageDetail ?? DEFAULT_DETAIL)
         return backend.info
       })
     },

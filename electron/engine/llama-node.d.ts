@@ -101,7 +101,7 @@ declare module '@fugood/llama.node' {
     completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>
     stopCompletion(): void
     tokenize(text: string, options?: { media_paths?: string[] }): Promise<TokenizeResult>
-    initMultimodal(options: { path: string; use_gpu?: boolean }): boolean
+    initMultimodal(options: { path: string; use_gpu?: boolean; image_min_tokens?: number; image_max_tokens?: number }): boolean
     getMultimodalSupport(): { vision: boolean; audio: boolean }
     releaseMultimodal(): void
     getUsedDevices(): string[]

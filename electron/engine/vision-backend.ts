@@ -6,6 +6,7 @@ import type { LoadRequest } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
 import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
+import { isProjectorBudget } from '../images/budget.js'
 import type { ModelFileInfo } from './model-files.js'
 import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
@@ -49,7 +50,10 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
   let ok = false
   let lastError: unknown = null
   try {
-    ok = loaded.initMultimodal({ path: mmproj.path, use_gpu: gpuLayers > 0 })
+    // Room for the highest detail level, so the detail setting never needs a reload;
+    // the prepared image's size decides the tokens each image actually takes.
+    const maxTokens = mmproj.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
+    ok = loaded.initMultimodal({ path: mmproj.path, use_gpu: gpuLayers > 0, ...(maxTokens ? { image_max_tokens: maxTokens } : {}) })
   } catch (error) {
     lastError = error
   }
