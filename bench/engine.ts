@@ -12,6 +12,7 @@ import { openModels } from '../electron/models/open-models.js'
 import { createServices } from '../electron/services/services.js'
 import { ChatStore } from '../electron/chats/store.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
+import { llamaNodeSamplers, nodeLlamaCppSamplers, resolveSampling } from '../electron/engine/sampling.js'
 import { createApiController } from '../electron/api/controller.js'
 import { openEngineSettings } from '../electron/engine/engine-settings.js'
 import { CaptureService } from '../electron/capture/capture-service.js'
@@ -51,7 +52,9 @@ async function direct(withoutText = false): Promise<{ tokensPerSecond: number; f
   let firstAt: number | null = null
   const started = performance.now()
   await directChat.generateResponse([{ type: 'user', text: PROMPT }], {
-    ...sampling,
+    // The very samplers the engine passes, so both sides sample alike.
+    ...nodeLlamaCppSamplers(resolveSampling(sampling)),
+    maxTokens: TOKENS,
     onToken: (t) => {
       firstAt ??= performance.now()
       tokens += t.length
@@ -148,7 +151,8 @@ const prompt = `<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`
 async function directVision(): Promise<number> {
   let n = 0
   let firstAt = 0
-  await direct2.completion({ prompt, n_predict: TOKENS, temperature: 0, seed: 11 }, () => {
+  // The binding's plain completion() with the engine's samplers; the engine goes through its slot manager.
+  await direct2.completion({ prompt, n_predict: TOKENS, ...llamaNodeSamplers(resolveSampling(sampling)) }, () => {
     if (n++ === 0) firstAt = performance.now()
   })
   return (n - 1) / ((performance.now() - firstAt) / 1000)
