@@ -5,10 +5,10 @@ import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import type { ApiStatus, EngineState } from '../ipc/contract.js'
+import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
 
-export const DEFAULT_API_PORT = 11435
 
 const Settings = z.object({
   enabled: z.boolean(),

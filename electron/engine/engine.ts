@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
+import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { prepareImage } from '../images/prepare.js'
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
@@ -133,7 +134,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       checkTurns(request.messages)
       const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
       if (hasImages && !current.info.vision) {
-        throw new AppError('no-vision', 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.')
+        throw new AppError('no-vision', MESSAGES.noVision)
       }
       const messages: BackendMessage[] = []
       for (const m of request.messages) {

@@ -4,6 +4,7 @@
 // image encoder's working memory are added on top, on the GPU when layers are offloaded.
 import type { Llama } from 'node-llama-cpp'
 import { formatBytes, type FitEstimate, type Hardware } from '../ipc/contract.js'
+import { contextSizeFor } from '../ipc/defaults.js'
 import { backendName } from './gpu.js'
 import { insightsOf, type ModelFileInfo } from './model-files.js'
 import { LANES } from './text-backend.js'
@@ -12,7 +13,6 @@ import { LANES } from './text-backend.js'
 const ENCODER_WORKSPACE = 0.25
 /** Below this share of free memory left over, a fit is called tight. */
 const HEADROOM = 0.1
-export const DEFAULT_CONTEXT = 8192
 
 export async function readHardware(llama: Llama): Promise<Hardware> {
   const gpu = llama.gpu === false ? null : llama.gpu
@@ -47,7 +47,7 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
   // cannot say what a GPU would take, so it estimates for the CPU alone.
   const gpu = hardware.backend !== 'cpu' && llama.gpu !== false
   const insights = insightsOf(model)
-  const contextSize = Math.min(options.contextSize ?? DEFAULT_CONTEXT, model.trainContextSize ?? DEFAULT_CONTEXT)
+  const contextSize = Math.min(contextSizeFor(model.trainContextSize, options.contextSize), model.trainContextSize ?? Infinity)
   const resolved = await insights.configurationResolver.resolveAndScoreConfig(
     { targetContextSize: contextSize, ...(gpu ? {} : { targetGpuLayers: 0 }) },
     {

@@ -2,6 +2,7 @@
 // model's own chat template, prefix reuse across turns.
 import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp'
 import type { LoadRequest } from '../ipc/contract.js'
+import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import type { ModelFileInfo } from './model-files.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult, Lane } from './types.js'
@@ -21,7 +22,8 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
   let context: LlamaContext
   try {
     context = await model.createContext({
-      contextSize: request.contextSize ? request.contextSize : { max: Math.min(8192, model.trainContextSize) },
+      // A number is taken as asked; otherwise node-llama-cpp may shrink it to fit free memory.
+      contextSize: request.contextSize ?? { max: contextSizeFor(model.trainContextSize) },
       // Per sequence: each lane has the whole context size (node-llama-cpp sizes the KV cache for both).
       sequences: LANES.length,
       threads,

@@ -3,6 +3,7 @@
 // when it does, this file is the one to replace.
 import { getBackendDevicesInfo, loadModel, type ChatMessage, type LibVariant, type LlamaContext } from '@fugood/llama.node'
 import type { LoadRequest } from '../ipc/contract.js'
+import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
 import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
@@ -37,7 +38,7 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
   const started = performance.now()
   const device = await pickVariant(request.gpu !== false)
   const allLayers = model.totalLayers + 1 // +1: the output layer
-  const contextSize = request.contextSize ?? Math.min(8192, model.trainContextSize ?? 4096)
+  const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
   const wanted = device.backend === 'cpu' ? 0 : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? allLayers : request.gpuLayers
   // Out of memory on load: halve the offloaded layers, then run on the CPU, and say so.
   const loadedWith = await loadWithFallback([wanted, Math.floor(wanted / 2), 0], (layers) =>

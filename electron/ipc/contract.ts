@@ -3,6 +3,9 @@
 import { z } from 'zod'
 import type { ImageBudget } from '../images/budget.js'
 
+// Shared defaults and sentences, re-exported so the renderer reaches them through @contract.
+export { DEFAULT_API_PORT, DEFAULT_CONTEXT_SIZE, MESSAGES } from './defaults.js'
+
 export const LIMITS = {
   textChars: 100_000,
   messages: 1_000,

@@ -1,6 +1,6 @@
 // The chat window's state: the conversation list, the open conversation, and the
 // answer streaming into it. Components read it; only its methods change it.
-import type { ChatChunk, ChatSettings, ChatSummary, Conversation, EngineState, ImageInput, Sampling, StoredMessage } from '@contract'
+import { MESSAGES, type ChatChunk, type ChatSettings, type ChatSummary, type Conversation, type EngineState, type ImageInput, type Sampling, type StoredMessage } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 
 export interface PendingImage {
@@ -122,7 +122,7 @@ export class ChatController {
   send(text: string, images: PendingImage[]): boolean {
     this.error = null
     if (images.length > 0 && !this.vision) {
-      this.error = 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.'
+      this.error = MESSAGES.noVision
       return false
     }
     if (this.engine.state !== 'ready') {
