@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // Renderer modules tested under Node import the contract by the renderer's alias.
+  resolve: { alias: { '@contract': fileURLToPath(new URL('./electron/ipc/contract.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

@@ -2,6 +2,7 @@
 // answer streaming into it. Components read it; only its methods change it.
 import { MESSAGES, type ChatChunk, type ChatSettings, type ChatSummary, type Conversation, type EngineState, type ImageInput, type Sampling, type StoredMessage } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
+import { applyChunk } from './chunks'
 
 export interface PendingImage {
   url: string
@@ -161,24 +162,7 @@ export class ChatController {
     try {
       for await (const chunk of stream) {
         if (this.current?.id !== chat.id) continue
-        const messages = this.current.messages
-        if (chunk.kind === 'message') {
-          // A question or answer that replaces others (edit, regenerate) drops what followed it.
-          const at = messages.findIndex((m) => m.id === chunk.message.id)
-          if (at >= 0) messages.splice(at, messages.length - at, chunk.message)
-          else {
-            const last = messages.at(-1)
-            if (chunk.message.role === 'assistant' && last?.role === 'assistant') messages.pop()
-            messages.push(chunk.message)
-          }
-        } else if (chunk.kind === 'tokens') {
-          const m = messages.at(-1)
-          if (m?.id === chunk.messageId) m.text += chunk.text
-        } else {
-          ended = true
-          const at = messages.findIndex((m) => m.id === chunk.message.id)
-          if (at >= 0) messages[at] = chunk.message
-        }
+        if (applyChunk(this.current.messages, chunk)) ended = true
       }
       // Stopped before a word: main dropped the empty answer, so show what it kept.
       if (!ended && this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id })
