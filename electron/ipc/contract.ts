@@ -293,7 +293,7 @@ export const CatalogFile = z.strictObject({
   quantisation: z.string().max(32),
   /** Size as published, for showing before the download; the hub's exact size is checked. */
   approxBytes: z.int().positive(),
-  /** Pinned SHA-256, when known; otherwise the hub's LFS SHA-256 is verified. */
+  /** Pinned SHA-256, when known; otherwise the hub's LFS SHA-256 (for a file kept in git, its git blob SHA-1) is verified. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
 })
 export const CatalogEntry = z.strictObject({
@@ -331,6 +331,8 @@ export interface HubFile {
   bytes: number
   /** The LFS object id, which is the file's SHA-256. */
   sha256: string | null
+  /** For a file kept in git rather than LFS: its git blob SHA-1 (an LFS file's git id hashes its pointer, not the file). */
+  gitBlobSha1: string | null
   quantisation: string | null
 }
 
@@ -346,12 +348,29 @@ export const DownloadStart = z.discriminatedUnion('source', [
 ])
 export type DownloadStart = z.infer<typeof DownloadStart>
 
+/** How a downloaded file's bytes are checked against the published file. */
+export type DownloadChecksum = 'sha256' | 'git-blob-sha1'
+
 export interface DownloadFileState {
   fileName: string
   role: 'model' | 'mmproj'
   totalBytes: number
   downloadedBytes: number
   done: boolean
+  /** null: nothing was published to check it against, so the file is unverified. */
+  checksum: DownloadChecksum | null
+}
+
+/** A failed attempt being retried with backoff; the bytes downloaded so far are kept. */
+export interface DownloadRetry {
+  /** 1 for the first retry. */
+  attempt: number
+  /** Retries allowed before the download fails (it can still be resumed then). */
+  of: number
+  /** Too little data came for too long: the server went quiet or slowed to a trickle. */
+  stalled: boolean
+  /** What happened, in words: "no data for 30 s", "the server answered 503". */
+  reason: string
 }
 
 export interface DownloadJob {
@@ -367,6 +386,8 @@ export interface DownloadJob {
   downloadedBytes: number
   bytesPerSecond: number | null
   etaSeconds: number | null
+  /** While downloading: the retry under way, if the last attempt failed. */
+  retry: DownloadRetry | null
   error: string | null
   /** The model file, once the download is done. */
   modelPath: string | null

@@ -1,21 +1,31 @@
 // Model downloads as units: a model and its projector download together into a staging
 // folder (MODELS/.downloads/ID, which the library never looks in), each file checked
-// against its SHA-256, and only when every file is verified do they move into
-// MODELS/FOLDER together. One download runs at a time; the rest wait in order. The list
-// is saved, so a download paused (or cut off by quitting) resumes from its last byte
-// after a restart.
+// against its SHA-256 (or the git blob SHA-1 of a file the hub keeps in git), and only when
+// every file is checked do they move into MODELS/FOLDER together. A file the hub publishes
+// no checksum for is downloaded but shown as unverified, never passed off as checked. One
+// download runs at a time; the rest wait in order. The list is saved, so a download paused
+// (or cut off by quitting) resumes from its last byte after a restart.
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { formatBytes, type Catalog, type DownloadJob, type DownloadStart, type HubFile } from '../ipc/contract.js'
+import { formatBytes, type Catalog, type DownloadChecksum, type DownloadJob, type DownloadRetry, type DownloadStart, type HubFile } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { downloadFile, partialBytes, type DownloadOptions } from './downloader.js'
 import type { Hub } from './hub.js'
 import { exists, freeSpace } from './disk.js'
 
-const StoredFile = z.object({ url: z.string(), fileName: z.string(), role: z.enum(['model', 'mmproj']), size: z.number(), sha256: z.string().nullable(), done: z.boolean() })
+const StoredFile = z.object({
+  url: z.string(),
+  fileName: z.string(),
+  role: z.enum(['model', 'mmproj']),
+  size: z.number(),
+  sha256: z.string().nullable(),
+  // Lists saved before git blob checks had none.
+  gitBlobSha1: z.string().nullable().default(null),
+  done: z.boolean(),
+})
 const StoredJob = z.object({
   id: z.uuid(),
   title: z.string(),
@@ -43,6 +53,7 @@ interface Live {
   downloaded: number[]
   bytesPerSecond: number | null
   etaSeconds: number | null
+  retry: DownloadRetry | null
   controller: AbortController | null
   running: Promise<void> | null
 }
@@ -79,7 +90,7 @@ export class DownloadManager {
     for (const job of saved) {
       // What was running when the app quit waits for the user: no surprise traffic at start-up.
       if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued') Object.assign(job, { state: 'paused', error: INTERRUPTED })
-      this.live.set(job.id, { downloaded: await this.onDisk(job), bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
+      this.live.set(job.id, { downloaded: await this.onDisk(job), bytesPerSecond: null, etaSeconds: null, retry: null, controller: null, running: null })
     }
     this.jobs = saved
     // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
@@ -107,7 +118,7 @@ export class DownloadManager {
 
     const job: StoredJob = { id: randomUUID(), title, catalogId, folder, files, state: 'queued', error: null }
     this.jobs.push(job)
-    this.live.set(job.id, { downloaded: files.map(() => 0), bytesPerSecond: null, etaSeconds: null, controller: null, running: null })
+    this.live.set(job.id, { downloaded: files.map(() => 0), bytesPerSecond: null, etaSeconds: null, retry: null, controller: null, running: null })
     await this.changed(true)
     void this.pump()
     return this.view(job)
@@ -221,12 +232,13 @@ export class DownloadManager {
       await mkdir(dir, { recursive: true })
       for (const [index, file] of job.files.entries()) {
         if (file.done) continue
-        await downloadFile({ url: file.url, fileName: file.fileName, sha256: file.sha256 ?? undefined, size: file.size }, dir, {
+        await downloadFile({ url: file.url, fileName: file.fileName, sha256: file.sha256 ?? undefined, gitBlobSha1: file.gitBlobSha1 ?? undefined, size: file.size }, dir, {
           ...this.options.downloadOptions,
           signal,
           onProgress: (p) => {
             live.downloaded[index] = p.downloadedBytes
             live.bytesPerSecond = p.bytesPerSecond
+            live.retry = p.retry
             const remaining = job.files.reduce((n, f, i) => n + f.size - (live.downloaded[i] ?? 0), 0)
             live.etaSeconds = p.bytesPerSecond > 0 ? remaining / p.bytesPerSecond : null
             job.state = p.downloadedBytes >= file.size ? 'verifying' : 'downloading'
@@ -241,11 +253,13 @@ export class DownloadManager {
       job.state = 'done'
       live.bytesPerSecond = null
       live.etaSeconds = null
+      live.retry = null
       await this.changed(true)
       this.options.onLibraryChanged?.()
     } catch (error) {
       live.bytesPerSecond = null
       live.etaSeconds = null
+      live.retry = null
       if (signal.aborted) {
         job.state = 'paused'
         if (this.closed) job.error = INTERRUPTED
@@ -298,7 +312,9 @@ export class DownloadManager {
       if (sha256 && remote.sha256 && sha256 !== remote.sha256) {
         throw new AppError('bad-model-file', `${path} on Hugging Face is not the file this catalog names (its SHA-256 changed). Update the app, or pick it through search instead.`)
       }
-      return { url: hub.fileUrl(repo, revision, path), fileName: path.split('/').pop()!, role, size: remote.bytes, sha256: sha256 ?? remote.sha256, done: false }
+      // A pinned or LFS SHA-256 is the stronger check; the git blob SHA-1 stands in only without one.
+      const sha = sha256 ?? remote.sha256
+      return { url: hub.fileUrl(repo, revision, path), fileName: path.split('/').pop()!, role, size: remote.bytes, sha256: sha, gitBlobSha1: sha ? null : remote.gitBlobSha1, done: false }
     })
     const folder = files[0]!.fileName.replace(/\.gguf$/i, '')
     return { title, catalogId: request.source === 'catalog' ? request.id : null, folder, files }
@@ -317,12 +333,13 @@ export class DownloadManager {
       title: job.title,
       catalogId: job.catalogId,
       folder: job.folder,
-      files: job.files.map((f, i) => ({ fileName: f.fileName, role: f.role, totalBytes: f.size, downloadedBytes: downloaded[i]!, done: f.done })),
+      files: job.files.map((f, i) => ({ fileName: f.fileName, role: f.role, totalBytes: f.size, downloadedBytes: downloaded[i]!, done: f.done, checksum: checksumOf(f) })),
       state: job.state,
       totalBytes,
       downloadedBytes: downloaded.reduce((a, b) => a + b, 0),
       bytesPerSecond: job.state === 'downloading' ? (live?.bytesPerSecond ?? null) : null,
       etaSeconds: job.state === 'downloading' ? (live?.etaSeconds ?? null) : null,
+      retry: job.state === 'downloading' ? (live?.retry ?? null) : null,
       error: job.error,
       modelPath: target('model'),
       mmprojPath: target('mmproj'),
@@ -336,4 +353,8 @@ export class DownloadManager {
     await mkdir(this.staging, { recursive: true })
     await writeFileAtomic(this.listFile(), JSON.stringify(this.jobs, null, 1), { fsync: true })
   }
+}
+
+function checksumOf(file: z.infer<typeof StoredFile>): DownloadChecksum | null {
+  return file.sha256 ? 'sha256' : file.gitBlobSha1 ? 'git-blob-sha1' : null
 }

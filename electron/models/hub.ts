@@ -1,5 +1,6 @@
 // Hugging Face: search for GGUF repositories, list a repository's model and projector
-// files with their exact sizes and SHA-256 (the LFS object id), and build download URLs.
+// files with their exact sizes and checksums (an LFS file's SHA-256, or the git blob SHA-1
+// of a file kept in git), and build download URLs.
 // Through @huggingface/hub, the hub's own client, so paging and its API details are theirs.
 import { listFiles, listModels } from '@huggingface/hub'
 import type { HubFile, HubModel, HubRepoFiles } from '../ipc/contract.js'
@@ -21,6 +22,8 @@ export interface Hub {
 
 /** Later parts of a split model; only whole files are offered. */
 const SPLIT_PART = /-\d{5}-of-\d{5}\.gguf$/i
+const SHA256 = /^[0-9a-f]{64}$/
+const SHA1 = /^[0-9a-f]{40}$/
 
 export function createHub({ hubUrl = HUB_URL }: HubOptions = {}): Hub {
   const base = hubUrl.replace(/\/+$/, '')
@@ -48,7 +51,11 @@ export function createHub({ hubUrl = HUB_URL }: HubOptions = {}): Hub {
       try {
         for await (const f of listFiles({ repo: { type: 'model', name: repo }, recursive: true, revision, hubUrl: base })) {
           if (f.type !== 'file' || !/\.gguf$/i.test(f.path) || SPLIT_PART.test(f.path)) continue
-          files.push({ path: f.path, bytes: f.lfs?.size ?? f.size, sha256: f.lfs?.oid ?? null, quantisation: quantisationFromName(f.path) })
+          // Checksums are taken only in their exact form: a malformed one is no checksum, and the file is unverified.
+          const sha256 = f.lfs && SHA256.test(f.lfs.oid) ? f.lfs.oid : null
+          // An LFS file's git oid hashes its pointer, not the file; only a file kept in git has its own.
+          const gitBlobSha1 = !f.lfs && f.oid && SHA1.test(f.oid) ? f.oid : null
+          files.push({ path: f.path, bytes: f.lfs?.size ?? f.size, sha256, gitBlobSha1, quantisation: quantisationFromName(f.path) })
         }
       } catch (error) {
         fail(`Listing ${repo}`, error)

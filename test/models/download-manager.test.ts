@@ -14,7 +14,7 @@ import { scanLibrary } from '../../electron/models/library.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
 import type { FileServer } from './file-server.js'
-import { startHubServer } from './hub-server.js'
+import { gitBlobSha1, startHubServer } from './hub-server.js'
 
 const REPO = 'test-org/Tiny-VLM-GGUF'
 const MODEL = 'tiny-vlm-F32.gguf'
@@ -196,11 +196,70 @@ describe('download manager', () => {
     const { manager } = await open(root)
     const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
     const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the failure')
-    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
+    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(SHA-256 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
     expect((await library(root)).models).toEqual([])
     // The verified model waits in staging; the bad projector is gone.
     expect(await readdir(join(root, '.downloads', id))).toEqual([MODEL])
     expect(failed.files.map((f) => [f.role, f.done])).toEqual([['model', true], ['mmproj', false]])
+  })
+
+  it('checks a projector kept in git by its git blob SHA-1: the real bytes pass, others are refused', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { listing: { [MMPROJ]: 'git' } })
+    const listed = await createHub({ hubUrl: server.origin }).repoFiles(REPO)
+    expect(listed.projectors).toEqual([{ path: MMPROJ, bytes: mmprojBytes.length, sha256: null, gitBlobSha1: gitBlobSha1(mmprojBytes), quantisation: 'F32' }])
+    // An LFS file's git oid hashes its pointer: it is not taken as the file's.
+    expect(listed.models[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), gitBlobSha1: null })
+    const first = await open(await scratchDir())
+    const passed = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    expect(passed.files.map((f) => f.checksum)).toEqual(['sha256', 'git-blob-sha1'])
+    const done = await until(() => (job(first.manager, passed.id)!.state === 'done' ? job(first.manager, passed.id) : undefined), 'the download')
+    expect((await readFile(done.mmprojPath!)).equals(mmprojBytes)).toBe(true)
+
+    // Listed as the real projector, served with one byte changed.
+    await server.close()
+    const tampered = Buffer.from(mmprojBytes)
+    tampered[100]! ^= 0xff
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } }, { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, listing: { [MMPROJ]: 'git' } })
+    const root = await scratchDir()
+    const second = await open(root)
+    const { id } = await second.manager.start({ source: 'catalog', id: 'tiny' })
+    const failed = await until(() => (job(second.manager, id)!.state === 'failed' ? job(second.manager, id) : undefined), 'the failure')
+    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(git blob SHA-1 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
+    expect(await readdir(join(root, '.downloads', id))).toEqual([MODEL])
+    expect((await library(root)).models).toEqual([])
+  })
+
+  it('downloads a file the hub lists with no checksum, marked unverified in the download record, also after a restart', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { listing: { [MMPROJ]: 'none' } })
+    expect((await createHub({ hubUrl: server.origin }).repoFiles(REPO)).projectors).toMatchObject([{ sha256: null, gitBlobSha1: null }])
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    const done = await until(() => (job(first.manager, id)!.state === 'done' ? job(first.manager, id) : undefined), 'the download')
+    expect(done.files.map((f) => [f.role, f.checksum])).toEqual([['model', 'sha256'], ['mmproj', null]])
+    expect((await library(root)).models).toHaveLength(1)
+    await first.manager.close()
+    const second = await open(root)
+    expect(job(second.manager, id)!.files.map((f) => f.checksum)).toEqual(['sha256', null])
+  })
+
+  it('shows a stalled download as retrying, fails after the retries keeping its bytes, and resumes from the last byte', async () => {
+    // The first request gets no answer at all; the second gets 100 kB, then silence.
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { unresponsive: 1, hangAfter: { bytes: 100_000, times: 1 } })
+    const root = await scratchDir()
+    const { manager, events } = await open(root, { downloadOptions: { retries: 1, backoffMs: 10, progressIntervalMs: 0, stallTimeoutMs: 300 } })
+    const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
+    const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the stalled download to fail')
+    const seen = events.map((jobs) => jobs.find((j) => j.id === id)!)
+    expect(seen.find((j) => j.retry)).toMatchObject({ state: 'downloading', downloadedBytes: 0, retry: { attempt: 1, of: 1, stalled: true, reason: 'no data for 300 ms' } })
+    expect(failed).toMatchObject({ retry: null, downloadedBytes: 100_000 })
+    expect(failed.error).toBe(`The download of ${MODEL} stalled 2 times (no data for 300 ms). The 98 KiB downloaded were kept; resume it when the connection is better.`)
+    expect(await partialBytes(join(root, '.downloads', id), MODEL)).toBe(100_000)
+
+    await manager.resume(id)
+    await until(() => (job(manager, id)!.state === 'done' ? true : undefined), 'the resumed download')
+    expect(server.requests.slice(0, 3)).toEqual(['none', 'none', 'bytes=100000-'])
+    expect((await readFile(join(root, 'tiny-vlm-F32', MODEL))).equals(modelBytes)).toBe(true)
   })
 
   it('checks the disk space for both files before starting', async () => {

@@ -7,6 +7,7 @@ import { discardPartial, downloadFile, partialBytes, type Progress } from '../..
 import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
 import { makeContent, startFileServer, type FileServer } from './file-server.js'
+import { gitBlobSha1 } from './hub-server.js'
 
 const MB = 1024 * 1024
 const { body, sha256 } = makeContent(3 * MB)
@@ -15,6 +16,17 @@ afterEach(async () => {
   await server?.close()
   server = null
 })
+
+/** Pauses a download once more than `bytes` are on disk; resolves with the bytes kept. */
+async function pauseAfter(url: string, dir: string, bytes: number): Promise<number> {
+  const controller = new AbortController()
+  await expectAppError(
+    downloadFile({ url, fileName: 'm.gguf' }, dir, { signal: controller.signal, progressIntervalMs: 0, onProgress: (p) => p.downloadedBytes > bytes && controller.abort() }),
+    'busy',
+    /paused/,
+  )
+  return partialBytes(dir, 'm.gguf')
+}
 
 async function expectAppError(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
   const error = await promise.then(
@@ -98,7 +110,7 @@ describe('model downloads', () => {
     expect((await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, dir, { backoffMs: 10 })).sha256).toBe(sha256)
     await server.close()
     server = await startFileServer({ 'n.gguf': body }, { failWith: [500, 500, 500, 500] })
-    await expectAppError(downloadFile({ url: server.url('n.gguf'), fileName: 'n.gguf' }, dir, { retries: 3, backoffMs: 10 }), 'model-load-failed', /failed after 4 attempts: the server answered 500/)
+    await expectAppError(downloadFile({ url: server.url('n.gguf'), fileName: 'n.gguf' }, dir, { retries: 3, backoffMs: 10 }), 'network', /^The download of n\.gguf failed after 4 attempts: the server answered 500\. Nothing was downloaded; it can be resumed later\.$/)
   })
 
   it('reports a missing file (404) at once, without retrying', async () => {
@@ -110,7 +122,7 @@ describe('model downloads', () => {
   it('refuses and deletes a file with the wrong checksum; nothing is offered as a model', async () => {
     server = await startFileServer({ 'm.gguf': body })
     const dir = await scratchDir()
-    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256: 'f'.repeat(64) }, dir), 'bad-model-file', /failed its checksum \(expected ffffffffffff…, got [0-9a-f]{12}…\) and was deleted/)
+    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256: 'f'.repeat(64) }, dir), 'bad-model-file', /failed its checksum \(SHA-256 expected ffffffffffff…, got [0-9a-f]{12}…\) and was deleted/)
     expect(await readdir(dir)).toEqual([])
   })
 
@@ -152,5 +164,130 @@ describe('model downloads', () => {
     expect((await readdir(dir)).sort()).toEqual(['m.gguf.part', 'm.gguf.part.json'])
     await discardPartial(dir, 'm.gguf')
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it('checks a file kept in git by its git blob SHA-1: other bytes are refused, the real ones accepted, also after a resume', async () => {
+    const gitSha1 = gitBlobSha1(body)
+    const tampered = Buffer.from(body)
+    tampered[2 * MB]! ^= 0xff
+    const served: Record<string, Buffer> = { 'm.gguf': tampered }
+    server = await startFileServer(served, { bytesPerTick: 128 * 1024 })
+    const dir = await scratchDir()
+    const file = { url: server.url('m.gguf'), fileName: 'm.gguf', gitBlobSha1: gitSha1, size: body.length }
+    await expectAppError(downloadFile(file, dir), 'bad-model-file', new RegExp(`^m\\.gguf failed its checksum \\(git blob SHA-1 expected ${gitSha1.slice(0, 12)}…, got [0-9a-f]{12}…\\) and was deleted\\.`))
+    expect(await readdir(dir)).toEqual([])
+
+    // The real file, resumed after a pause: the bytes already on disk are hashed too.
+    served['m.gguf'] = body
+    const kept = await pauseAfter(file.url, dir, MB)
+    expect(kept).toBeGreaterThan(MB)
+    const done = await downloadFile(file, dir)
+    expect(done).toEqual({ path: join(dir, 'm.gguf'), sha256, bytes: body.length })
+    expect(server.requests.at(-1)).toBe(`bytes=${kept}-`)
+
+    // A resume whose later bytes are not the file's is refused as well.
+    const spliced = await scratchDir()
+    const keptFirst = await pauseAfter(file.url, spliced, MB)
+    served['m.gguf'] = tampered
+    await expectAppError(downloadFile(file, spliced), 'bad-model-file', /git blob SHA-1 expected/)
+    expect(server.requests.at(-1)).toBe(`bytes=${keptFirst}-`)
+    expect(await readdir(spliced)).toEqual([])
+  })
+
+  it('stops a server that keeps sending past the listed size at that size, cuts the connection, and keeps nothing beyond it', async () => {
+    const small = makeContent(600_000, 7)
+    const chunk = 64 * 1024
+    // 64 MiB past the end, without a Content-Length: only the listed size says where the file ends.
+    server = await startFileServer({ 'm.gguf': small.body }, { overrun: 64 * MB, bytesPerTick: chunk })
+    const dir = await scratchDir()
+    const progress: Progress[] = []
+    const file = { url: server.url('m.gguf'), fileName: 'm.gguf', sha256: small.sha256, size: small.body.length }
+    await expectAppError(
+      downloadFile(file, dir, { progressIntervalMs: 0, onProgress: (p) => progress.push(p) }),
+      'bad-model-file',
+      /^The server kept sending m\.gguf past the 600,000 bytes listed for it, so the download was stopped; nothing past that size was kept\.$/,
+    )
+    expect(await partialBytes(dir, 'm.gguf')).toBe(small.body.length)
+    expect(progress.every((p) => p.downloadedBytes <= small.body.length)).toBe(true)
+    // The connection was cut as the first chunk past the size arrived: the server got a few chunks further at most, not 64 MiB.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(server.sent[0]! - small.body.length).toBeLessThanOrEqual(4 * chunk)
+
+    // What was kept is the file as listed: asked for the rest, the server has nothing more (416), and the bytes verify.
+    const done = await downloadFile(file, dir)
+    expect(done.sha256).toBe(small.sha256)
+    expect(server.requests.at(-1)).toBe(`bytes=${small.body.length}-`)
+
+    // With no listed size, a resumed response ends where its Content-Range says.
+    server.options.overrun = undefined
+    const unlisted = await scratchDir()
+    const kept = await pauseAfter(server.url('m.gguf'), unlisted, 100_000)
+    server.options.overrun = 64 * MB
+    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, unlisted), 'bad-model-file', /past the 600,000 bytes the server announced/)
+    expect(server.requests.at(-1)).toBe(`bytes=${kept}-`)
+    expect(await partialBytes(unlisted, 'm.gguf')).toBe(small.body.length)
+  })
+
+  it('reports a server that goes quiet as stalled within the bound, retries, and resumes from the last byte', async () => {
+    // Headers and half a megabyte, then nothing, twice; then it behaves.
+    server = await startFileServer({ 'm.gguf': body }, { hangAfter: { bytes: MB / 2, times: 2 } })
+    const dir = await scratchDir()
+    const started = performance.now()
+    const retries: { at: number; progress: Progress }[] = []
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+      stallTimeoutMs: 300,
+      backoffMs: 10,
+      progressIntervalMs: 0,
+      onProgress: (p) => p.retry && retries.at(-1)?.progress.retry !== p.retry && retries.push({ at: performance.now() - started, progress: p }),
+    })
+    expect(done.sha256).toBe(sha256)
+    expect(retries.map((r) => [r.progress.retry, r.progress.downloadedBytes])).toEqual([
+      [{ attempt: 1, of: 4, stalled: true, reason: 'no data for 300 ms' }, MB / 2],
+      [{ attempt: 2, of: 4, stalled: true, reason: 'no data for 300 ms' }, MB],
+    ])
+    // Reported after 300 ms of silence, not long after (the watch looks every 75 ms).
+    expect(retries[0]!.at).toBeGreaterThanOrEqual(300)
+    expect(retries[0]!.at).toBeLessThan(1300)
+    expect(server.requests).toEqual(['none', `bytes=${MB / 2}-`, `bytes=${MB}-`])
+  })
+
+  it('reports a trickling server as stalled, retries, and resumes from the last byte when it speeds up', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 20 }) // about 1 KB/s
+    const dir = await scratchDir()
+    const started = performance.now()
+    let stalled: { at: number; progress: Progress } | null = null
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+      minBytesPerSecond: 10 * 1024,
+      rateWindowMs: 500,
+      backoffMs: 10,
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        if (!p.retry || stalled) return
+        stalled = { at: performance.now() - started, progress: p }
+        server!.options.bytesPerTick = undefined
+      },
+    })
+    expect(done.sha256).toBe(sha256)
+    const { at, progress } = stalled!
+    expect(progress.retry).toEqual({ attempt: 1, of: 4, stalled: true, reason: 'under 10 KiB/s for 500 ms' })
+    expect(at).toBeGreaterThanOrEqual(500)
+    expect(at).toBeLessThan(1500)
+    expect(progress.downloadedBytes).toBeGreaterThan(0)
+    expect(server.requests).toEqual(['none', `bytes=${progress.downloadedBytes}-`])
+  })
+
+  it('after the last retry of a stall, fails with a clear message keeping its bytes, and resumes later from them', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { hangAfter: { bytes: 256 * 1024, times: 3 } })
+    const dir = await scratchDir()
+    const file = { url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }
+    await expectAppError(
+      downloadFile(file, dir, { retries: 2, stallTimeoutMs: 200, backoffMs: 10 }),
+      'network',
+      /^The download of m\.gguf stalled 3 times \(no data for 200 ms\)\. The 768 KiB downloaded were kept; resume it when the connection is better\.$/,
+    )
+    expect(await partialBytes(dir, 'm.gguf')).toBe(768 * 1024)
+    const done = await downloadFile(file, dir)
+    expect(done.sha256).toBe(sha256)
+    expect(server.requests.at(-1)).toBe(`bytes=${768 * 1024}-`)
   })
 })

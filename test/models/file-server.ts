@@ -1,5 +1,6 @@
 // A model file server on 127.0.0.1 for download tests: ranges, throttling, dropped
-// connections, server errors, each switchable.
+// connections, server errors, and hostile behaviour (going quiet, trickling, sending past
+// the end of the file), each switchable.
 import { createHash } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -10,7 +11,13 @@ export interface FileServerOptions {
   ranges?: boolean
   /** Drop the connection after this many body bytes, on the first N responses. */
   dropAfter?: { bytes: number; times: number }
-  /** Status codes to answer with before serving, one per request. */
+  /** Answer the next N requests with nothing at all, not even headers, holding them open (counts down). */
+  unresponsive?: number
+  /** On the next `times` responses, go quiet after this many body bytes, holding the connection open (counts down). */
+  hangAfter?: { bytes: number; times: number }
+  /** Keep sending this many bytes past the end of the file, with no Content-Length (chunked), as a broken server might. */
+  overrun?: number
+  /** Status codes to answer with before serving, one per request (taken from the front as they are used). */
   failWith?: number[]
   /** JSON answers (an API), by path; null answers 404, undefined falls through to the files. */
   json?: (path: string, query: URLSearchParams) => unknown
@@ -20,6 +27,8 @@ export interface FileServer {
   url(name: string): string
   /** The Range header of every request, in order ('none' when absent). */
   requests: string[]
+  /** Body bytes written to each response that sends a file, in order, counted as they are handed to the socket. */
+  sent: number[]
   /** The options in force; change them while it runs (e.g. slow it down). */
   options: FileServerOptions
   origin: string
@@ -38,7 +47,7 @@ export function makeContent(size: number, seed = 1): { body: Buffer; sha256: str
 
 export async function startFileServer(files: Record<string, Buffer>, options: FileServerOptions = {}): Promise<FileServer> {
   const requests: string[] = []
-  const failWith = [...(options.failWith ?? [])]
+  const sent: number[] = []
   let drops = options.dropAfter?.times ?? 0
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -47,33 +56,39 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     if (answer === null) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}')
     if (answer !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
     requests.push(req.headers.range ?? 'none')
-    const status = failWith.shift()
+    const status = options.failWith?.shift()
     if (status) return void res.writeHead(status).end(`error ${status}`)
+    if (options.unresponsive) return void options.unresponsive--
     const body = files[name]
     if (!body) return void res.writeHead(404).end('not found')
     const range = options.ranges === false ? null : /bytes=(\d+)-/.exec(req.headers.range ?? '')
     const start = range ? Number(range[1]) : 0
     if (start >= body.length && range) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end()
+    const overrun = options.overrun ?? 0
     res.writeHead(range ? 206 : 200, {
-      'content-length': body.length - start,
+      ...(overrun ? {} : { 'content-length': body.length - start }),
       'accept-ranges': options.ranges === false ? 'none' : 'bytes',
       etag: '"v1"',
       ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     })
     const drop = drops > 0 ? (drops--, options.dropAfter!.bytes) : Infinity
+    const hang = options.hangAfter && options.hangAfter.times > 0 ? (options.hangAfter.times--, options.hangAfter.bytes) : Infinity
+    // The file, then (overrun) filler bytes past its end.
+    const content = overrun ? Buffer.concat([body, Buffer.alloc(overrun, 0x55)]) : body
+    const index = sent.push(0) - 1
     let pos = start
-    let sent = 0
-    const step = options.bytesPerTick ?? body.length
+    const step = options.bytesPerTick ?? content.length
     const tick = (): void => {
       if (res.destroyed) return
-      const n = Math.min(step, body.length - pos, drop - sent)
+      const n = Math.min(step, content.length - pos, drop - sent[index]!, hang - sent[index]!)
       if (n > 0) {
-        res.write(body.subarray(pos, pos + n))
+        res.write(content.subarray(pos, pos + n))
         pos += n
-        sent += n
+        sent[index]! += n
       }
-      if (sent >= drop) return void res.destroy()
-      if (pos >= body.length) return void res.end()
+      if (sent[index]! >= drop) return void res.destroy()
+      if (sent[index]! >= hang) return // quiet from here on; the client has to notice
+      if (pos >= content.length) return void res.end()
       setTimeout(tick, 20)
     }
     tick()
@@ -85,6 +100,7 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     origin: `http://127.0.0.1:${port}`,
     url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
     requests,
+    sent,
     close: () =>
       new Promise((r) => {
         server.closeAllConnections()
