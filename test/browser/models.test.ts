@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { hubOptions } from '../models/hub-server.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
@@ -83,10 +84,27 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     expect(await page.getByTestId('library-empty').isVisible()).toBe(true)
   })
 
+  it('shows a download being retried, with why and which retry', async () => {
+    // The first request is refused and the retry gets no answer, so the retry stays on screen.
+    h.hub.options.failWith = [503]
+    h.hub.options.unresponsive = 1
+    await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
+    await expect.poll(() => download().getByTestId('download-state').textContent()).toBe('Interrupted (the server answered 503), retrying (1 of 1)')
+    expect(await downloadState()).toBe('downloading')
+    await download().getByRole('button', { name: 'Pause' }).click()
+    await expect.poll(downloadState).toBe('paused')
+    expect(await download().getByTestId('download-state').textContent()).toBe('Paused')
+    await download().getByRole('button', { name: 'Cancel' }).click()
+    await page.getByRole('group', { name: 'Cancel the download of Tiny VLM (F32)?' }).getByRole('button', { name: 'Delete download' }).click()
+    await expect.poll(() => download().count()).toBe(0)
+  })
+
   it('downloads model and projector together, then lists them paired with a fit estimate, and loads them', async () => {
     h.hub.options.bytesPerTick = undefined
     await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
     await expect.poll(downloadState, { timeout: 15_000 }).toBe('done')
+    // Both files had a SHA-256 to be checked against.
+    expect(await download().getByTestId('unverified').count()).toBe(0)
     const model = page.getByTestId('library-model')
     await expect.poll(() => model.count()).toBe(1)
     expect(await model.textContent()).toMatch(/tiny-vlm-F32.*Vision.*llama · \d+K parameters · F32 · .*4,096-token context.*Vision projector: mmproj-tiny-vlm-F32\.gguf \(mlp, 64-wide\)/)
@@ -129,6 +147,35 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     await expect.poll(() => page.getByTestId('library-empty').isVisible(), { timeout: 15_000 }).toBe(true)
     expect(await readdir(join(h.dataDir, 'models'))).not.toContain('tiny-vlm-F32')
     await expect.poll(() => page.getByTestId('status-bar').textContent()).toContain('No model loaded')
+  })
+
+  it('marks a file the hub publishes no checksum for as unverified, on its download and on the installed model', async () => {
+    // Finished downloads from the tests before are dismissed, so this one is the only row.
+    const dismiss = download().getByRole('button', { name: 'Dismiss' })
+    for (let left = await dismiss.count(); left > 0; left--) {
+      await dismiss.first().click()
+      await expect.poll(() => dismiss.count()).toBe(left - 1)
+    }
+    // The projector is listed with neither an LFS SHA-256 nor a git id.
+    const hub = hubOptions(h.hub)
+    hub.listing = { 'mmproj-tiny-vlm-F32.gguf': 'none' }
+    await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
+    await expect.poll(downloadState, { timeout: 15_000 }).toBe('done')
+    const explanation = 'No checksum is published for mmproj-tiny-vlm-F32.gguf, so its bytes cannot be checked against the original. Use it only if you trust where it came from.'
+    expect(await download().getByTestId('unverified').textContent()).toBe('Unverified')
+    expect(await download().getByTestId('unverified-note').textContent()).toBe(explanation)
+
+    // The model it installed says so too, in text a screen reader reads with the item.
+    const model = page.getByRole('listitem', { name: 'tiny-vlm-F32' })
+    await expect.poll(() => model.getByTestId('unverified').isVisible()).toBe(true)
+    expect(await model.getByTestId('unverified-note').textContent()).toBe(explanation)
+    await page.screenshot({ path: join(ARTIFACTS, 'models-unverified.png'), fullPage: true })
+
+    hub.listing = {}
+    await download().getByRole('button', { name: 'Dismiss' }).click()
+    await model.getByRole('button', { name: 'Delete…' }).click()
+    await page.getByRole('group', { name: 'Delete tiny-vlm-F32?' }).getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)
   })
 
   it('imports a model by copying the files the user picks', async () => {

@@ -1,7 +1,7 @@
 // The model manager's state in the window: the library, the catalog, downloads (kept
 // current by main's push events), and Hugging Face search. Components read it; only its
 // methods change it.
-import type { Catalog, CatalogEntry, DownloadJob, DownloadStart, HubModel, HubRepoFiles, LibraryEntry, LibraryView } from '@contract'
+import type { Catalog, CatalogEntry, DownloadFileState, DownloadJob, DownloadStart, HubModel, HubRepoFiles, LibraryEntry, LibraryView } from '@contract'
 import { errorText, type AssistantClient } from './assistant'
 
 export class ModelsController {
@@ -25,6 +25,14 @@ export class ModelsController {
 
   get active(): DownloadJob[] {
     return this.downloads.filter((d) => d.state !== 'done')
+  }
+
+  /** Library files a finished download brought in with nothing published to check them against. */
+  get unverified(): string[] {
+    return this.downloads
+      .filter((d) => d.state === 'done')
+      .flatMap((d) => unverifiedFiles(d).map((f) => (f.role === 'model' ? d.modelPath : d.mmprojPath)))
+      .filter((path): path is string => path !== null)
   }
 
   async start(): Promise<() => void> {
@@ -130,6 +138,11 @@ export class ModelsController {
       return false
     }
   }
+}
+
+/** The files of a download that cannot be verified: the hub published no checksum for them. */
+export function unverifiedFiles(job: DownloadJob): DownloadFileState[] {
+  return job.files.filter((f) => f.checksum === null)
 }
 
 /** "12.3 MB/s", "3 min left": the numbers a download bar shows. */
