@@ -2,7 +2,7 @@
 // plain modules (ipc, engine, services) that run and are tested under Node.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent } from 'electron'
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter, type Sender } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
@@ -18,12 +18,15 @@ import { RecentModels } from '../models/recent.js'
 import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
-import { createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
+import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler } from './app-protocol.js'
+import { CONTENT_SECURITY_POLICY, createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')
 const devServerUrl = process.env.ELECTRON_RENDERER_URL
-const isOurs = createOriginCheck(app.isPackaged ? undefined : devServerUrl, rendererDir)
+const isOurs = createOriginCheck(app.isPackaged ? undefined : devServerUrl)
+// Before app ready, and before the first await below: Chromium fixes its scheme table at startup.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }])
 const windows = new Set<BrowserWindow>()
 
 function broadcast<C extends PushChannel>(channel: C, payload: PushEvents[C]): void {
@@ -128,7 +131,7 @@ function loadPage(win: BrowserWindow, page: string): void {
     if (details.isMainFrame && !details.isSameDocument) router.releaseSender(id)
   })
   if (devServerUrl && !app.isPackaged) void win.loadURL(new URL(page, devServerUrl).href)
-  else void win.loadFile(join(rendererDir, page))
+  else void win.loadURL(appPageUrl(page))
 }
 
 let chatWindow: BrowserWindow | null = null
@@ -164,6 +167,7 @@ app.on('web-contents-created', (_event, contents) => {
 })
 
 app.whenReady().then(() => {
+  protocol.handle(APP_SCHEME, createAppProtocolHandler(rendererDir, CONTENT_SECURITY_POLICY))
   hardenSession(session.defaultSession, isOurs, app.isPackaged ? undefined : devServerUrl)
   registerIpc()
   chatWindow = createChatWindow()

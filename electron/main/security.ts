@@ -1,22 +1,39 @@
 // Electron's security defaults in one place: what our windows may load, reach and ask for.
 import type { Session, WebContents } from 'electron'
+import { APP_ORIGIN } from './app-protocol.js'
 
-/** Where our own pages come from: the packaged files, or the dev server in development. */
-export function createOriginCheck(devServerUrl: string | undefined, rendererDir: string): (url: string) => boolean {
-  const devOrigin = devServerUrl ? new URL(devServerUrl).origin : null
-  const fileRoot = new URL(`file://${rendererDir.endsWith('/') ? rendererDir : `${rendererDir}/`}`).href
-  return (url: string): boolean => {
-    try {
-      const parsed = new URL(url)
-      if (devOrigin && parsed.origin === devOrigin) return true
-      return parsed.protocol === 'file:' && parsed.href.startsWith(fileRoot)
-    } catch {
-      return false
-    }
+/**
+ * The origin of a URL (or of an origin string such as a permission check's requestingOrigin),
+ * written as Chromium writes it. Node's URL gives 'null' for schemes it does not know, app:
+ * among them, so those are put together from scheme and host; file: has no origin at all.
+ */
+export function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url)
+    if (parsed.origin !== 'null') return parsed.origin
+    if (!parsed.host || parsed.username || parsed.password) return null
+    return `${parsed.protocol}//${parsed.host}`
+  } catch {
+    return null
   }
 }
 
-// Same policy as the meta tag in renderer/index.html (file:// pages get no headers).
+/**
+ * Where our own pages come from: app://renderer (the packaged files, served by app-protocol.ts),
+ * or the dev server in development. Origins are compared whole, so neither a look-alike host,
+ * another port nor a file:// page passes.
+ */
+export function createOriginCheck(devServerUrl: string | undefined): (url: string) => boolean {
+  const trusted = new Set([APP_ORIGIN])
+  if (devServerUrl) trusted.add(new URL(devServerUrl).origin)
+  return (url: string): boolean => {
+    const origin = originOf(url)
+    return origin !== null && trusted.has(origin)
+  }
+}
+
+// Sent as a header by the app:// handler and, for the dev server, by hardenSession; each page's
+// meta tag carries the same policy but frame-ancestors, which a meta tag cannot set.
 // Svelte writes styles through the CSSOM, which style-src does not govern, so no 'unsafe-inline'.
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
@@ -64,8 +81,6 @@ export function isSafeExternalLink(url: string): boolean {
     return false
   }
 }
-
-
 
 /**
  * The web preferences of every window we open: isolated, sandboxed, no Node, no

@@ -3,7 +3,7 @@ import { LIMITS, STREAM_EVENT, invokeChannels, type GenerateChunk, type StreamEv
 import { createRouter, type InvokeHandlers, type Sender, type StreamHandlers } from '../../electron/ipc/router.js'
 import { AppError } from '../../electron/ipc/errors.js'
 
-const TRUSTED = 'file:///app/out/renderer/index.html'
+const TRUSTED = 'app://renderer/index.html'
 const unused = async (): Promise<never> => {
   throw new Error('not used in these tests')
 }

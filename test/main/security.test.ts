@@ -1,25 +1,72 @@
 import { readFile } from 'node:fs/promises'
-import { describe, expect, it } from 'vitest'
-import { CONTENT_SECURITY_POLICY, createOriginCheck, isSafeExternalLink, secureWebPreferences } from '../../electron/main/security.js'
+import type { WebContents } from 'electron'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  CONTENT_SECURITY_POLICY,
+  createOriginCheck,
+  isSafeExternalLink,
+  lockDownContents,
+  originOf,
+  secureWebPreferences,
+} from '../../electron/main/security.js'
 
-describe('origin check for IPC senders and navigation', () => {
-  const packaged = createOriginCheck(undefined, '/opt/app/resources/app.asar/out/renderer')
-  const dev = createOriginCheck('http://localhost:5173/', '/home/me/app/out/renderer')
+const PAGE = 'app://renderer/index.html'
+const packaged = createOriginCheck(undefined)
+const dev = createOriginCheck('http://localhost:5173/')
 
-  it('accepts only our packaged pages', () => {
-    expect(packaged('file:///opt/app/resources/app.asar/out/renderer/index.html')).toBe(true)
-    expect(packaged('file:///opt/app/resources/app.asar/out/renderer/index.html#/chat')).toBe(true)
-    expect(packaged('file:///opt/app/resources/app.asar/out/renderer-evil/index.html')).toBe(false)
-    expect(packaged('file:///etc/passwd')).toBe(false)
-    expect(packaged('https://example.com/')).toBe(false)
-    expect(packaged('not a url')).toBe(false)
-    expect(packaged('')).toBe(false)
+describe('origin check for IPC senders, permissions and navigation', () => {
+  it('accepts exactly the app://renderer origin, whatever the path', () => {
+    for (const url of [PAGE, 'app://renderer/quick.html#/ask', 'app://renderer/', 'app://renderer']) expect(packaged(url), url).toBe(true)
+    for (const url of [
+      'app://renderer.evil/index.html',
+      'app://renderer:8080/index.html',
+      'app://user@renderer/index.html',
+      'app://other/index.html',
+      'apps://renderer/index.html',
+      'https://renderer/index.html',
+      // The pages no longer load from file://, so no file:// page is ours, wherever installed.
+      'file:///opt/app/resources/app.asar/out/renderer/index.html',
+      'file:///etc/passwd',
+      'https://example.com/',
+      'not a url',
+      '',
+    ]) {
+      expect(packaged(url), url).toBe(false)
+    }
   })
 
-  it('accepts the dev server only in development', () => {
+  it('accepts the dev server only in development, on its exact origin', () => {
     expect(dev('http://localhost:5173/index.html')).toBe(true)
+    expect(dev(PAGE)).toBe(true)
     expect(dev('http://localhost:5174/index.html')).toBe(false)
+    expect(dev('http://127.0.0.1:5173/index.html')).toBe(false)
     expect(packaged('http://localhost:5173/index.html')).toBe(false)
+  })
+
+  it('reads origins the way Chromium writes them, app: included', () => {
+    expect(originOf('app://renderer/assets/x.js')).toBe('app://renderer')
+    expect(originOf('http://localhost:5173/x')).toBe('http://localhost:5173')
+    expect(originOf('file:///opt/app/index.html')).toBeNull()
+    expect(originOf('nope')).toBeNull()
+  })
+})
+
+describe('navigation guards', () => {
+  it('keep our windows on app://renderer pages', () => {
+    const listeners = new Map<string, (event: { preventDefault(): void }, url: string) => void>()
+    const contents = { on: (name: string, listener: (event: { preventDefault(): void }, url: string) => void) => void listeners.set(name, listener), setWindowOpenHandler: () => undefined }
+    lockDownContents(contents as unknown as WebContents, packaged, () => undefined)
+    const blocked = (name: string, url: string): boolean => {
+      const event = { preventDefault: vi.fn() }
+      listeners.get(name)!(event, url)
+      return event.preventDefault.mock.calls.length > 0
+    }
+    for (const name of ['will-navigate', 'will-redirect']) {
+      expect(blocked(name, 'app://renderer/quick.html')).toBe(false)
+      expect(blocked(name, 'file:///opt/app/resources/app.asar/out/renderer/index.html')).toBe(true)
+      expect(blocked(name, 'https://evil.example/')).toBe(true)
+      expect(blocked(name, 'app://evil/index.html')).toBe(true)
+    }
   })
 })
 
