@@ -38,16 +38,36 @@ export function createOriginCheck(devServerUrl: string | undefined): (url: strin
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
 
-/** Permissions our windows use: the camera for frames, screen capture for screenshots, writing text to the clipboard (copy buttons). */
-const GRANTED = new Set(['media', 'display-capture', 'clipboard-sanitized-write'])
+type PermissionRequestDetails = Electron.PermissionRequest | Electron.FilesystemPermissionRequest | Electron.MediaAccessPermissionRequest | Electron.OpenExternalPermissionRequest
 
+/**
+ * The camera and nothing else: the composer takes camera frames, and nothing in the app records
+ * sound. A request that names no media type, or audio beside video, is refused whole.
+ */
+function cameraOnly(mediaTypes: readonly string[] | undefined): boolean {
+  return mediaTypes !== undefined && mediaTypes.length > 0 && mediaTypes.every((type) => type === 'video')
+}
+
+/**
+ * Permissions are decided on the frame that asks, not on the window: the frame must be the main
+ * frame of one of our pages. Our pages use the camera (media, video only) and write to the
+ * clipboard (copy buttons). display-capture is never granted: screenshots are taken in main with
+ * desktopCapturer, and the renderer never calls getDisplayMedia.
+ */
 export function hardenSession(session: Session, isOurs: (url: string) => boolean, devServerUrl?: string): void {
   // In development the dev server's hot-reload socket is ours too.
   const devSocket = devServerUrl ? `ws://${new URL(devServerUrl).host}/` : null
-  session.setPermissionRequestHandler((webContents, permission, callback) => {
-    callback(GRANTED.has(permission) && isOurs(webContents.getURL()))
+  session.setPermissionRequestHandler((_contents, permission, callback, details: PermissionRequestDetails) => {
+    if (!details.isMainFrame || !isOurs(details.requestingUrl)) return callback(false)
+    if (permission === 'media') return callback(cameraOnly('mediaTypes' in details ? details.mediaTypes : undefined))
+    callback(permission === 'clipboard-sanitized-write')
   })
-  session.setPermissionCheckHandler((webContents, permission) => GRANTED.has(permission) && webContents !== null && isOurs(webContents.getURL()))
+  // Checks come from frames (and from workers, which have none: isMainFrame is false for them).
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin, details) => {
+    if (!details.isMainFrame || !isOurs(requestingOrigin)) return false
+    if (permission === 'media') return details.mediaType === 'video'
+    return permission === 'clipboard-sanitized-write'
+  })
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } })
   })

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
-import type { WebContents } from 'electron'
+import type { Session, WebContents } from 'electron'
 import { describe, expect, it, vi } from 'vitest'
 import {
   CONTENT_SECURITY_POLICY,
   createOriginCheck,
+  hardenSession,
   isSafeExternalLink,
   lockDownContents,
   originOf,
@@ -48,6 +49,103 @@ describe('origin check for IPC senders, permissions and navigation', () => {
     expect(originOf('http://localhost:5173/x')).toBe('http://localhost:5173')
     expect(originOf('file:///opt/app/index.html')).toBeNull()
     expect(originOf('nope')).toBeNull()
+  })
+})
+
+type RequestHandler = NonNullable<Parameters<Session['setPermissionRequestHandler']>[0]>
+type CheckHandler = NonNullable<Parameters<Session['setPermissionCheckHandler']>[0]>
+type BeforeRequest = (details: { url: string }, callback: (response: { cancel: boolean }) => void) => void
+
+/** A session that keeps the handlers hardenSession installs, to call them as Electron does. */
+function hardenedSession(isOurs = packaged) {
+  const installed: { request?: RequestHandler; check?: CheckHandler; beforeRequest?: BeforeRequest } = {}
+  const session = {
+    setPermissionRequestHandler: (handler: RequestHandler) => void (installed.request = handler),
+    setPermissionCheckHandler: (handler: CheckHandler) => void (installed.check = handler),
+    webRequest: { onHeadersReceived: () => undefined, onBeforeRequest: (handler: BeforeRequest) => void (installed.beforeRequest = handler) },
+  }
+  hardenSession(session as unknown as Session, isOurs)
+  // The window is ours: only the frame's own URL and place can tell a foreign frame apart.
+  const window = { getURL: () => PAGE } as unknown as WebContents
+  return {
+    request: (permission: Parameters<RequestHandler>[1], details: Partial<Electron.MediaAccessPermissionRequest> = {}) =>
+      new Promise<boolean>((resolve) => installed.request!(window, permission, resolve, { requestingUrl: PAGE, isMainFrame: true, ...details })),
+    check: (permission: Parameters<CheckHandler>[1], requestingOrigin = 'app://renderer/', details: Partial<Electron.PermissionCheckHandlerHandlerDetails> = {}, contents: WebContents | null = window) =>
+      installed.check!(contents, permission, requestingOrigin, { requestingUrl: PAGE, isMainFrame: true, ...details }),
+    allowsRequest: (url: string) => new Promise<boolean>((resolve) => installed.beforeRequest!({ url }, ({ cancel }) => resolve(!cancel))),
+  }
+}
+
+describe('permission requests', () => {
+  it('grant the camera to our page, and nothing that records sound', async () => {
+    const session = hardenedSession()
+    expect(await session.request('media', { mediaTypes: ['video'] })).toBe(true)
+    expect(await session.request('media', { mediaTypes: ['audio'] })).toBe(false)
+    expect(await session.request('media', { mediaTypes: ['video', 'audio'] })).toBe(false)
+    expect(await session.request('media', { mediaTypes: [] })).toBe(false)
+    expect(await session.request('media')).toBe(false)
+  })
+
+  it('never grant screen capture: screenshots are taken in main', async () => {
+    const session = hardenedSession()
+    expect(await session.request('display-capture', { mediaTypes: ['video'] })).toBe(false)
+    expect(await session.request('display-capture', { mediaTypes: ['video', 'audio'] })).toBe(false)
+  })
+
+  it('grant clipboard writes and refuse everything else', async () => {
+    const session = hardenedSession()
+    expect(await session.request('clipboard-sanitized-write')).toBe(true)
+    for (const permission of ['clipboard-read', 'notifications', 'geolocation', 'openExternal', 'fileSystem', 'midiSysex', 'window-management', 'unknown'] as const) {
+      expect(await session.request(permission), permission).toBe(false)
+    }
+  })
+
+  it('are decided on the requesting frame: a subframe or a foreign frame in our window gets nothing', async () => {
+    const session = hardenedSession()
+    expect(await session.request('media', { mediaTypes: ['video'], isMainFrame: false })).toBe(false)
+    expect(await session.request('clipboard-sanitized-write', { isMainFrame: false })).toBe(false)
+    expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'https://evil.example/' })).toBe(false)
+    expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'file:///opt/app/resources/app.asar/out/renderer/index.html' })).toBe(false)
+    expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'http://localhost:5173/index.html' })).toBe(false)
+  })
+
+  it('grant the dev server page in development', async () => {
+    expect(await hardenedSession(dev).request('media', { mediaTypes: ['video'], requestingUrl: 'http://localhost:5173/index.html' })).toBe(true)
+  })
+})
+
+describe('permission checks', () => {
+  it('allow the camera and clipboard writes for our main frame, in either origin spelling', () => {
+    const session = hardenedSession()
+    expect(session.check('media', 'app://renderer/', { mediaType: 'video' })).toBe(true)
+    expect(session.check('media', 'app://renderer', { mediaType: 'video' })).toBe(true)
+    expect(session.check('clipboard-sanitized-write')).toBe(true)
+  })
+
+  it('refuse the microphone, unknown media, screen capture and other permissions', () => {
+    const session = hardenedSession()
+    expect(session.check('media', 'app://renderer/', { mediaType: 'audio' })).toBe(false)
+    expect(session.check('media', 'app://renderer/', { mediaType: 'unknown' })).toBe(false)
+    expect(session.check('media')).toBe(false)
+    for (const permission of ['display-capture', 'clipboard-read', 'notifications', 'geolocation', 'hid', 'usb', 'serial'] as const) expect(session.check(permission), permission).toBe(false)
+  })
+
+  it('are decided on the requesting origin and frame, not the window', () => {
+    const session = hardenedSession()
+    expect(session.check('media', 'https://evil.example/', { mediaType: 'video', isMainFrame: false, embeddingOrigin: 'app://renderer/' })).toBe(false)
+    expect(session.check('media', 'https://evil.example/', { mediaType: 'video' })).toBe(false)
+    expect(session.check('media', 'app://renderer/', { mediaType: 'video', isMainFrame: false })).toBe(false)
+    expect(session.check('clipboard-sanitized-write', 'file:///', {})).toBe(false)
+    // Workers have no frame and no web contents.
+    expect(session.check('clipboard-sanitized-write', 'app://renderer/', { isMainFrame: false }, null)).toBe(false)
+  })
+})
+
+describe('requests the session lets through', () => {
+  it('are our own files, inline data and blobs; never file:// or the network', async () => {
+    const session = hardenedSession()
+    for (const url of ['app://renderer/assets/index.js', 'data:image/png;base64,AAAA', 'blob:app://renderer/6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f70']) expect(await session.allowsRequest(url), url).toBe(true)
+    for (const url of ['file:///etc/passwd', 'file:///opt/app/resources/app.asar/out/renderer/index.html', 'https://example.com/x.js', 'app://other/x.js']) expect(await session.allowsRequest(url), url).toBe(false)
   })
 })
 
