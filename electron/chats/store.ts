@@ -2,8 +2,12 @@
 // (temporary file, fsync, rename, fsync of the folder) so a crash or power loss leaves
 // either the old or the new version, never a torn one; attached images beside it in
 // images/, named by content hash, never inlined into the JSON.
+// Folders come and go atomically too: a new conversation is built in a temporary folder
+// and renamed into place, a deleted one is renamed to a trash name before it is removed,
+// so a crash leaves either the whole conversation or none of it (plus a leftover that the
+// next start removes).
 import { createHash, randomUUID } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp, { type Metadata } from 'sharp'
 import writeFileAtomic from 'write-file-atomic'
@@ -13,6 +17,10 @@ import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 
 const FILE = 'conversation.json'
+/** A conversation being created: renamed to its id once complete. */
+const BUILDING = '.tmp-'
+/** A conversation being deleted: already gone from the list, its files not yet removed. */
+const TRASH = '.trash-'
 const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
   png: { ext: 'png', mime: 'image/png' },
   jpeg: { ext: 'jpg', mime: 'image/jpeg' },
@@ -106,8 +114,17 @@ export class ChatStore {
     await this.scan()
     const now = new Date().toISOString()
     const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', settings: { ...DEFAULT_CHAT_SETTINGS }, model: null, messages: [] }
-    await mkdir(join(this.root, conversation.id, 'images'), { recursive: true })
-    await this.persist(conversation)
+    const building = join(this.root, `${BUILDING}${randomUUID()}`)
+    try {
+      await mkdir(join(building, 'images'), { recursive: true })
+      await this.writeConversation(building, conversation)
+      await rename(building, join(this.root, conversation.id))
+      await syncDirectory(this.root)
+    } catch (error) {
+      await rm(building, { recursive: true, force: true })
+      throw storageError(error)
+    }
+    this.cache.set(conversation.id, structuredClone(conversation))
     return structuredClone(conversation)
   }
 
@@ -124,10 +141,20 @@ export class ChatStore {
 
   async delete(id: string): Promise<void> {
     await this.scan()
-    if (!this.cache.has(id)) throw new AppError('not-found', 'That conversation no longer exists.')
     await this.locked(id, async () => {
+      if (!this.cache.has(id)) throw new AppError('not-found', 'That conversation no longer exists.')
+      // Renamed out of the way first: from then on the conversation is gone, whether or not
+      // removing its files finishes (the next start removes what is left).
+      const trash = join(this.root, `${TRASH}${randomUUID()}`)
+      try {
+        await rename(join(this.root, id), trash)
+        await syncDirectory(this.root)
+      } catch (error) {
+        throw new AppError('storage', `The conversation could not be deleted: ${reasonOf(error)}.`, { cause: error })
+      }
       this.cache.delete(id)
-      await rm(join(this.root, id), { recursive: true, force: true })
+      // The conversation is deleted either way; files that cannot be removed now are removed at the next start.
+      await rm(trash, { recursive: true, force: true }).catch(() => undefined)
     })
   }
 
@@ -144,14 +171,21 @@ export class ChatStore {
     if (meta.width * meta.height > MAX_INPUT_PIXELS) throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
     const path = this.imagePath(chatId, id, format.ext)
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    )
-    if (!exists) {
-      await mkdir(join(this.root, chatId, 'images'), { recursive: true })
+    // Under the conversation's lock, so a delete cannot run between the check and the write.
+    await this.locked(chatId, async () => {
+      // Only into a conversation that exists: a refused request must leave nothing on disk.
+      await this.get(chatId)
+      const exists = await stat(path).then(
+        () => true,
+        () => false,
+      )
+      if (exists) return
+      // Never recursive: creating the conversation's own folder here would make a conversation without its file.
+      await mkdir(join(this.root, chatId, 'images')).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error
+      })
       await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { fsync: true })
-    }
+    })
     return { id, mime: format.mime, width: meta.width, height: meta.height, bytes: bytes.byteLength, name: name ?? null }
   }
 
@@ -182,16 +216,17 @@ export class ChatStore {
   }
 
   private async persist(conversation: Conversation): Promise<void> {
-    const dir = join(this.root, conversation.id)
     try {
-      await this.write(join(dir, FILE), JSON.stringify(conversation, null, 1))
-      await syncDirectory(dir)
+      await this.writeConversation(join(this.root, conversation.id), conversation)
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      const reason = code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission was denied' : (error as Error).message
-      throw new AppError('storage', `The conversation could not be saved: ${reason}. Nothing already saved was lost.`, { cause: error })
+      throw storageError(error)
     }
     this.cache.set(conversation.id, structuredClone(conversation))
+  }
+
+  private async writeConversation(dir: string, conversation: Conversation): Promise<void> {
+    await this.write(join(dir, FILE), JSON.stringify(conversation, null, 1))
+    await syncDirectory(dir)
   }
 
   private locked<T>(id: string, task: () => Promise<T>): Promise<T> {
@@ -210,6 +245,12 @@ export class ChatStore {
       for (const entry of await readdir(this.root, { withFileTypes: true })) {
         if (!entry.isDirectory()) continue
         const dir = join(this.root, entry.name)
+        // A create or delete cut short by a crash: the conversation was never there, or is already gone.
+        if (entry.name.startsWith(BUILDING) || entry.name.startsWith(TRASH)) {
+          // Never listed; if it cannot be removed now, the next start tries again.
+          await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+          continue
+        }
         // A crash between writing and renaming leaves a temporary file: the real one is intact.
         for (const file of await readdir(dir)) if (file.startsWith(`${FILE}.`)) await rm(join(dir, file), { force: true })
         try {
@@ -225,6 +266,15 @@ export class ChatStore {
     })()
     return this.scanned
   }
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission was denied' : error instanceof Error ? error.message : String(error)
+}
+
+function storageError(error: unknown): AppError {
+  return new AppError('storage', `The conversation could not be saved: ${reasonOf(error)}. Nothing already saved was lost.`, { cause: error })
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -1,12 +1,19 @@
 import { fork } from 'node:child_process'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
 import { ChatStore } from '../../electron/chats/store.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
+import type { ChurnReport } from './churn-child.js'
+
+/** Writers killed in the create/delete test, each at a random moment, and how many run at once. */
+const KILLS = 100
+const WRITERS = 4
 
 describe('chat store', () => {
   it('creates, lists newest first, searches, renames and deletes conversations', async () => {
@@ -107,6 +114,45 @@ describe('chat store', () => {
     }
   })
 
+  it(
+    'writers killed while creating or deleting conversations leave each one whole or gone',
+    async () => {
+      // Independent writers, each on its own folder, so their start-up times overlap.
+      const writer = await bundledChurnChild()
+      const leftovers = await Promise.all(Array.from({ length: WRITERS }, async () => killWritersRepeatedly(writer, await scratchDir(), KILLS / WRITERS)))
+      // The kills did land inside create() and delete(): their leftovers were there to clean up.
+      expect(leftovers.reduce((a, b) => a + b)).toBeGreaterThan(0)
+    },
+    120_000,
+  )
+
+  it('a refused request leaves nothing on disk', async () => {
+    const root = await scratchDir()
+    const store = new ChatStore(root)
+    const png = await solidPng(32, 32)
+    // An image sent to a conversation that does not exist: refused before any folder is made.
+    await expect(store.saveImage('6f1f9c52-3b5e-4f55-9d7e-2a0c2f1b8e11', png, 'shot.png')).rejects.toMatchObject({ code: 'not-found' })
+    await expect(store.saveImage('../outside', png)).rejects.toMatchObject({ code: 'not-found' })
+    // A create whose file cannot be written: no conversation, no folder.
+    const failing = new ChatStore(root, { writeFile: async () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) })
+    await expect(failing.create({ title: 'Never' })).rejects.toMatchObject({ code: 'storage' })
+    expect(await failing.list()).toEqual([])
+    expect(await readdir(root)).toEqual([])
+  })
+
+  it('removes leftovers of an interrupted create or delete at start, silently', async () => {
+    const root = await scratchDir()
+    const kept = await new ChatStore(root).create({ title: 'Kept' })
+    // A create killed before its rename, and a delete killed after its rename.
+    await mkdir(join(root, '.tmp-0b6c7c2e-1f0d-4f61-8d6e-5f8d3c1a9b20', 'images'), { recursive: true })
+    await writeFile(join(root, '.tmp-0b6c7c2e-1f0d-4f61-8d6e-5f8d3c1a9b20', 'conversation.json'), '{"version": 1, "id": "half')
+    await mkdir(join(root, '.trash-5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6', 'images'), { recursive: true })
+    const reopened = new ChatStore(root)
+    expect((await reopened.list()).map((c) => c.id)).toEqual([kept.id])
+    expect(reopened.damaged).toEqual([])
+    expect(await readdir(root)).toEqual([kept.id])
+  })
+
   it('reports a damaged file instead of failing, and keeps it on disk', async () => {
     const root = await scratchDir()
     const store = new ChatStore(root)
@@ -119,3 +165,82 @@ describe('chat store', () => {
     expect(await readFile(join(root, bad.id, 'conversation.json'), 'utf8')).toContain('truncat')
   })
 })
+
+/**
+ * The churn writer as one plain JavaScript file. It is started 100 times: under tsx each start
+ * would cost about half a second of CPU compiling the same TypeScript again.
+ */
+async function bundledChurnChild(): Promise<string> {
+  const outfile = join(await scratchDir(), 'churn-child.mjs')
+  await build({
+    entryPoints: [fileURLToPath(new URL('./churn-child.ts', import.meta.url))],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies (write-file-atomic) call require(), which ES modules lack.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    // sharp loads its native binding from where npm installed it: import it from there.
+    plugins: [{ name: 'installed-sharp', setup: (b) => void b.onResolve({ filter: /^sharp$/ }, () => ({ path: createRequire(import.meta.url).resolve('sharp'), external: true })) }],
+  })
+  return outfile
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * Starts a writer that creates and deletes conversations in `root`, kills it at a random
+ * moment, opens the store and checks it, `kills` times over. Resolves with the leftovers of
+ * interrupted creates and deletes found before each start.
+ */
+async function killWritersRepeatedly(writer: string, root: string, kills: number): Promise<number> {
+  // What the killed writers acknowledged: conversations that must be there, whole, and ones that must be gone.
+  const expected = new Map<string, { title: string; filled: boolean }>()
+  const deleting = new Set<string>()
+  const deleted = new Set<string>()
+  const acknowledge = (m: Exclude<ChurnReport, { kind: 'ready' }>): void => {
+    if (m.kind === 'created' || m.kind === 'filled') expected.set(m.id, { title: m.title, filled: m.kind === 'filled' })
+    else if (m.kind === 'deleting') deleting.add(m.id)
+    else {
+      expected.delete(m.id)
+      deleted.add(m.id)
+    }
+  }
+  let leftovers = 0
+  for (let kill = 0; kill < kills; kill++) {
+    const child = fork(writer, [root], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    const ready = new Promise((resolve) => child.on('message', (m: ChurnReport) => (m.kind === 'ready' ? resolve(null) : acknowledge(m))))
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    await ready
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 60))
+    child.kill('SIGKILL')
+    await exited
+
+    leftovers += (await readdir(root)).filter((name) => !UUID.test(name)).length
+    const reopened = new ChatStore(root)
+    const listed = await reopened.list()
+    expect(reopened.damaged).toEqual([])
+    expect((await readdir(root)).filter((name) => !UUID.test(name))).toEqual([])
+    const present = new Set(listed.map((c) => c.id))
+    for (const [id, { title, filled }] of expected) {
+      // Killed mid-delete: gone or whole, both fine.
+      if (deleting.has(id) && !present.has(id)) {
+        expected.delete(id)
+        continue
+      }
+      const chat = await reopened.get(id)
+      expect(chat.title).toBe(title)
+      if (filled) {
+        expect(chat.messages).toMatchObject([{ role: 'user', images: [{ mime: 'image/png', width: 64, height: 48 }] }])
+        const image = chat.messages[0]!.images[0]!
+        expect((await reopened.image(id, image.id)).byteLength).toBe(image.bytes)
+      }
+    }
+    for (const id of deleted) expect(present.has(id)).toBe(false)
+    // Created but not yet acknowledged when the writer died: there, whole, and expected from now on.
+    for (const c of listed) if (!expected.has(c.id)) expected.set(c.id, { title: (await reopened.get(c.id)).title, filled: false })
+    deleting.clear()
+  }
+  return leftovers
+}
