@@ -26,6 +26,13 @@ import { toWireError } from './errors.js'
 export interface Sender {
   id: number
   url: string
+  /**
+   * Whether that frame is the window's main frame. Electron's transport always says
+   * (ipcSender in electron/main/security.ts); a frame inside a page is refused even when it has
+   * our URL, since it is not the page we trust. Transports with no frames of their own (the
+   * benchmark's worker) leave it out.
+   */
+  isMainFrame?: boolean
   send(channel: string, payload: unknown): void
 }
 
@@ -65,8 +72,10 @@ const fail = (error: WireError): Envelope<never> => ({ ok: false, error })
 export function createRouter(options: RouterOptions): Router {
   const streams = new Map<string, { senderId: number; controller: AbortController }>()
 
-  const checkSender = (sender: Sender): WireError | null =>
-    options.isTrustedSender(sender.url) ? null : { code: 'untrusted-sender', message: `requests from ${safeOrigin(sender.url)} are not accepted` }
+  const checkSender = (sender: Sender): WireError | null => {
+    if (sender.isMainFrame === false) return { code: 'untrusted-sender', message: `requests from a frame inside a page (${safeOrigin(sender.url)}) are not accepted` }
+    return options.isTrustedSender(sender.url) ? null : { code: 'untrusted-sender', message: `requests from ${safeOrigin(sender.url)} are not accepted` }
+  }
 
   async function invoke(sender: Sender, channel: unknown, payload: unknown): Promise<Envelope<unknown>> {
     const untrusted = checkSender(sender)
@@ -138,7 +147,9 @@ function describeChannel(channel: unknown): string {
 
 function safeOrigin(url: string): string {
   try {
-    return new URL(url).origin
+    const parsed = new URL(url)
+    // Node's URL has no origin for schemes it does not know (app:, file:): name scheme and host instead.
+    return parsed.origin !== 'null' ? parsed.origin : `${parsed.protocol}//${parsed.host}`
   } catch {
     return 'an unknown origin'
   }

@@ -2,9 +2,9 @@
 // plain modules (ipc, engine, services) that run and are tested under Node.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron'
 import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
-import { createRouter, type Sender } from '../ipc/router.js'
+import { createRouter } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
 import { AppError } from '../ipc/errors.js'
 import { GenerationScheduler } from '../engine/scheduler.js'
@@ -19,7 +19,7 @@ import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler } from './app-protocol.js'
-import { CONTENT_SECURITY_POLICY, createOriginCheck, hardenSession, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
+import { CONTENT_SECURITY_POLICY, createOriginCheck, hardenSession, ipcSender, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')
@@ -99,23 +99,12 @@ const router = createRouter({
   onError: (error, where) => console.error(`[ipc ${where}]`, error),
 })
 
-function senderOf(event: IpcMainInvokeEvent): Sender {
-  const contents = event.sender
-  return {
-    id: contents.id,
-    url: event.senderFrame?.url ?? '',
-    send: (channel, payload) => {
-      if (!contents.isDestroyed()) contents.send(channel, payload)
-    },
-  }
-}
-
 function registerIpc(): void {
   for (const channel of Object.keys(invokeChannels)) {
-    ipcMain.handle(channel, (event, payload: unknown) => router.invoke(senderOf(event), channel, payload))
+    ipcMain.handle(channel, (event, payload: unknown) => router.invoke(ipcSender(event), channel, payload))
   }
-  ipcMain.handle(STREAM_START, (event, payload: unknown) => router.startStream(senderOf(event), payload))
-  ipcMain.handle(STREAM_CANCEL, (event, payload: unknown) => router.cancelStream(senderOf(event), payload))
+  ipcMain.handle(STREAM_START, (event, payload: unknown) => router.startStream(ipcSender(event), payload))
+  ipcMain.handle(STREAM_CANCEL, (event, payload: unknown) => router.cancelStream(ipcSender(event), payload))
 }
 
 const webPreferences = (): Electron.WebPreferences => secureWebPreferences(join(here, '../preload/index.cjs'))

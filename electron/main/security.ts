@@ -1,5 +1,6 @@
 // Electron's security defaults in one place: what our windows may load, reach and ask for.
 import type { Session, WebContents } from 'electron'
+import type { Sender } from '../ipc/router.js'
 import { APP_ORIGIN } from './app-protocol.js'
 
 /**
@@ -77,6 +78,30 @@ export function hardenSession(session: Session, isOurs: (url: string) => boolean
     const allowed = isOurs(url) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('devtools:') || (devSocket !== null && url.startsWith(devSocket))
     callback({ cancel: !allowed })
   })
+}
+
+/** The parts of Electron's IpcMainInvokeEvent that say who sent a request. */
+export interface IpcInvokeEvent {
+  sender: { id: number; mainFrame: object; isDestroyed(): boolean; send(channel: string, payload: unknown): void }
+  senderFrame: { url: string } | null
+}
+
+/**
+ * The router's view of an IPC request: the sending frame's URL, and whether that frame is the
+ * window's main frame (a frame inside our page, even one with our URL, is not the page). A
+ * frame that is gone by the time the request arrives has no URL and is not the main frame.
+ */
+export function ipcSender(event: IpcInvokeEvent): Sender {
+  const contents = event.sender
+  const frame = event.senderFrame
+  return {
+    id: contents.id,
+    url: frame?.url ?? '',
+    isMainFrame: frame !== null && frame === contents.mainFrame,
+    send: (channel, payload) => {
+      if (!contents.isDestroyed()) contents.send(channel, payload)
+    },
+  }
 }
 
 /** No navigation away from our pages, no new windows; https links open in the browser. */

@@ -32,7 +32,7 @@ function setup() {
   const stream = { 'chat:generate': generate, 'chats:send': unusedStream, 'chats:regenerate': unusedStream, 'chats:edit': unusedStream } satisfies StreamHandlers
   const router = createRouter({ invoke: invoke as unknown as InvokeHandlers, stream, isTrustedSender: (url) => url === TRUSTED })
   const events: StreamEvent[] = []
-  const sender = (url = TRUSTED, id = 1): Sender => ({ id, url, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })
+  const sender = (url = TRUSTED, id = 1, isMainFrame = true): Sender => ({ id, url, isMainFrame, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })
   return { router, invoke, generate, events, sender }
 }
 
@@ -109,6 +109,24 @@ describe('IPC router', () => {
     const result = await router.invoke(sender('https://evil.example/'), 'app:info', undefined)
     expect(result).toEqual({ ok: false, error: { code: 'untrusted-sender', message: 'requests from https://evil.example are not accepted' } })
     expect(invoke['app:info']).not.toHaveBeenCalled()
+  })
+
+  it('rejects requests from a frame inside our page, even one with our URL', async () => {
+    const { router, sender, invoke, generate, events } = setup()
+    const subframe = sender(TRUSTED, 1, false)
+    const refused = { ok: false, error: { code: 'untrusted-sender', message: 'requests from a frame inside a page (app://renderer) are not accepted' } }
+    expect(await router.invoke(subframe, 'app:info', undefined)).toEqual(refused)
+    expect(await router.startStream(subframe, { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } })).toEqual(refused)
+    expect(invoke['app:info']).not.toHaveBeenCalled()
+    expect(generate).not.toHaveBeenCalled()
+    // Nor can it cancel what the page itself started.
+    await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } })
+    expect(await router.cancelStream(subframe, { streamId })).toEqual(refused)
+    await vi.waitFor(() => expect(events.length).toBeGreaterThan(3))
+    expect(events.some((e) => e.type === 'end')).toBe(false)
+    expect(router.activeStreams()).toBe(1)
+    router.releaseSender(1)
+    await vi.waitFor(() => expect(router.activeStreams()).toBe(0))
   })
 
   it('returns handler errors as clear wire errors', async () => {

@@ -1,14 +1,17 @@
 import { readFile } from 'node:fs/promises'
 import type { Session, WebContents } from 'electron'
 import { describe, expect, it, vi } from 'vitest'
+import { createRouter, type InvokeHandlers, type StreamHandlers } from '../../electron/ipc/router.js'
 import {
   CONTENT_SECURITY_POLICY,
   createOriginCheck,
   hardenSession,
+  ipcSender,
   isSafeExternalLink,
   lockDownContents,
   originOf,
   secureWebPreferences,
+  type IpcInvokeEvent,
 } from '../../electron/main/security.js'
 
 const PAGE = 'app://renderer/index.html'
@@ -164,6 +167,42 @@ describe('navigation guards', () => {
       expect(blocked(name, 'file:///opt/app/resources/app.asar/out/renderer/index.html')).toBe(true)
       expect(blocked(name, 'https://evil.example/')).toBe(true)
       expect(blocked(name, 'app://evil/index.html')).toBe(true)
+    }
+  })
+})
+
+describe('IPC sender', () => {
+  const mainFrame = { url: PAGE }
+  const event = (senderFrame: { url: string } | null, destroyed = false) => {
+    const sent: unknown[] = []
+    const sender = { id: 7, mainFrame, isDestroyed: () => destroyed, send: (channel: string, payload: unknown) => void sent.push([channel, payload]) }
+    return { event: { sender, senderFrame } satisfies IpcInvokeEvent, sent }
+  }
+
+  it('is the main frame only when the sending frame is the window\'s main frame', () => {
+    expect(ipcSender(event(mainFrame).event)).toMatchObject({ id: 7, url: PAGE, isMainFrame: true })
+    // A subframe with our URL (an iframe of ours inside the page) is still not the page.
+    expect(ipcSender(event({ url: PAGE }).event)).toMatchObject({ url: PAGE, isMainFrame: false })
+    // A frame that went away before the request arrived.
+    expect(ipcSender(event(null).event)).toMatchObject({ url: '', isMainFrame: false })
+  })
+
+  it('sends to the window while it exists', () => {
+    const live = event(mainFrame)
+    ipcSender(live.event).send('engine:state', { state: 'idle' })
+    expect(live.sent).toEqual([['engine:state', { state: 'idle' }]])
+    const gone = event(mainFrame, true)
+    ipcSender(gone.event).send('engine:state', { state: 'idle' })
+    expect(gone.sent).toEqual([])
+  })
+
+  it('gets through the router from our main frame only', async () => {
+    const info = { name: 'x', version: '1', platform: 'linux', electron: null }
+    const router = createRouter({ invoke: { 'app:info': async () => info } as unknown as InvokeHandlers, stream: {} as StreamHandlers, isTrustedSender: packaged })
+    expect(await router.invoke(ipcSender(event(mainFrame).event), 'app:info', undefined)).toEqual({ ok: true, value: info })
+    for (const frame of [{ url: PAGE }, null, { url: 'https://evil.example/' }]) {
+      const result = await router.invoke(ipcSender(event(frame).event), 'app:info', undefined)
+      expect(result.ok || result.error.code).toBe('untrusted-sender')
     }
   })
 })
