@@ -1,9 +1,10 @@
 // Reads a GGUF file's header before llama.cpp sees it, so a wrong, corrupt, truncated
 // or mismatched file gets a sentence that says what is wrong instead of a native error.
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp'
 import { AppError } from '../ipc/errors.js'
+import { checkGgufHeader } from './gguf-check.js'
 import type { ModelFileInfo } from '../ipc/contract.js'
 import { imageBudgetFor, type ProjectorInfo } from '../images/budget.js'
 import { quantisationFromName } from '../models/quantisation.js'
@@ -40,14 +41,9 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   if (!stats.isFile()) throw new AppError('bad-model-file', `${label} ${name} is not a file.`)
   if (stats.size === 0) throw new AppError('bad-model-file', `${label} ${name} is empty (0 bytes).`)
 
-  const magic = Buffer.alloc(4)
-  const handle = await open(path, 'r')
-  try {
-    await handle.read(magic, 0, 4, 0)
-  } finally {
-    await handle.close()
-  }
-  if (magic.toString('latin1') !== 'GGUF') throw new AppError('bad-model-file', `${label} ${name} is not a GGUF model file.`)
+  // node-llama-cpp's reader and both native loaders trust the header's lengths and counts:
+  // every file they will read is checked first (all parts of a split model).
+  for (const part of splitParts(path)) await checkGgufHeader(part, label)
 
   let info: GgufFileInfo
   try {
@@ -59,10 +55,6 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   // Without insights: the data section's size, and at least up to where the last tensor starts.
   const lastTensorOffset = Math.max(0, ...(info.fullTensorInfo ?? []).map((t) => Number(t.offset)))
   const weightBytes = insights ? insights.modelSize : Math.max(stats.size - info.metadataSize, lastTensorOffset + 1)
-  const needed = info.metadataSize + weightBytes
-  if (info.splicedParts === 1 && stats.size < needed) {
-    throw new AppError('bad-model-file', `${label} ${name} is incomplete: it has ${stats.size} of at least ${needed} bytes. Download it again.`)
-  }
 
   const meta = info.metadata as unknown as Metadata
   const general = (meta.general ?? {}) as Metadata
@@ -102,6 +94,20 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
     projectorType: null,
     imageBudget: null,
   })
+}
+
+/**
+ * The files node-llama-cpp reads for `path` (its resolveSplitGgufParts, not exported): every
+ * part of a split model named name-00001-of-00003.gguf, else the file alone.
+ */
+function splitParts(path: string): string[] {
+  const match = /-(\d{5})-of-(\d{5})\.gguf$/.exec(path)
+  if (!match) return [path]
+  const part = Number(match[1])
+  const parts = Number(match[2])
+  if (part === 0 || parts === 0 || part > parts) return [path]
+  const stem = path.slice(0, -match[0].length)
+  return Array.from({ length: parts }, (_, i) => `${stem}-${String(i + 1).padStart(5, '0')}-of-${match[2]}.gguf`)
 }
 
 /** Refuses a projector built for another model: its output must match the LLM's hidden size. */
