@@ -40,20 +40,40 @@ export async function findModelFiles(root: string): Promise<{ gguf: string[]; pa
   return { gguf: gguf.sort(), partials: partials.sort() }
 }
 
-/** linked: files imported by reference, which live outside the folder; root null: only those. */
-export async function scanLibrary(root: string | null, inspect: Inspect, linked: string[] = []): Promise<Library> {
+/** How long reading one file's header may take before the scan reports it and goes on. */
+export const INSPECT_TIME_LIMIT_MS = 10_000
+
+/**
+ * linked: files imported by reference, which live outside the folder; root null: only those.
+ * timeLimitMs bounds each file's inspection, so one damaged file (or a stalled disk) never
+ * freezes the Models page: it becomes a problem and the scan goes on.
+ */
+export async function scanLibrary(root: string | null, inspect: Inspect, linked: string[] = [], timeLimitMs = INSPECT_TIME_LIMIT_MS): Promise<Library> {
   const { gguf, partials } = root === null ? { gguf: [], partials: [] } : await findModelFiles(root)
   const files: ModelFileInfo[] = []
   const problems: Library['problems'] = []
   for (const path of [...gguf, ...linked.filter((p) => !gguf.includes(p))]) {
     try {
-      files.push(await inspect(path))
+      files.push(await withinTime(inspect(path), timeLimitMs, `${basename(path)} took too long to read (over ${timeLimitMs / 1000} s); it may be damaged.`))
     } catch (error) {
       problems.push({ path, reason: error instanceof Error ? error.message : String(error) })
     }
   }
   for (const path of partials) problems.push({ path, reason: `${basename(path)} is an unfinished download; it is not offered as a model.` })
   return { ...pairModels(files), problems }
+}
+
+/** The work's result, or a rejection with `message` once `ms` have passed; the work itself cannot be stopped and is left to finish. */
+async function withinTime<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** Pairs each language model with the projector made for it. */
