@@ -114,6 +114,8 @@ export function createAppProtocolHandler(rootDir: string, contentSecurityPolicy:
       'Content-Security-Policy': contentSecurityPolicy,
     }
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers })
-    return new Response(await fs.readFile(resolved.path), { status: 200, headers })
+    // A copy into a plain Uint8Array: the DOM's BodyInit (the type the renderer-side tsconfigs
+    // see) does not accept a Buffer that may sit on a SharedArrayBuffer.
+    return new Response(new Uint8Array(await fs.readFile(resolved.path)), { status: 200, headers })
   }
 }
