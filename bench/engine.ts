@@ -79,7 +79,7 @@ const router = createRouter({
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()
-const sender: Sender = { id: 1, url: 'bench://renderer', send: (channel, payload) => mainPort.postMessage({ channel, payload }) }
+const sender: Sender = { id: 1, url: 'bench://renderer', isMainFrame: true, send: (channel, payload) => mainPort.postMessage({ channel, payload }) }
 mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
   const value = m.channel === STREAM_START ? await router.startStream(sender, m.payload) : m.channel === STREAM_CANCEL ? await router.cancelStream(sender, m.payload) : await router.invoke(sender, m.channel, m.payload)
   mainPort.postMessage({ reply: m.call, value })

@@ -27,12 +27,11 @@ export interface Sender {
   id: number
   url: string
   /**
-   * Whether that frame is the window's main frame. Electron's transport always says
-   * (ipcSender in electron/main/security.ts); a frame inside a page is refused even when it has
-   * our URL, since it is not the page we trust. Transports with no frames of their own (the
-   * benchmark's worker) leave it out.
+   * Whether that frame is the window's main frame (ipcSender in electron/main/security.ts
+   * sets it from event.senderFrame): a frame inside a page is refused even when it has our
+   * URL, since it is not the page we trust. Required, so no transport can forget it.
    */
-  isMainFrame?: boolean
+  isMainFrame: boolean
   send(channel: string, payload: unknown): void
 }
 
@@ -73,7 +72,7 @@ export function createRouter(options: RouterOptions): Router {
   const streams = new Map<string, { senderId: number; controller: AbortController }>()
 
   const checkSender = (sender: Sender): WireError | null => {
-    if (sender.isMainFrame === false) return { code: 'untrusted-sender', message: `requests from a frame inside a page (${safeOrigin(sender.url)}) are not accepted` }
+    if (!sender.isMainFrame) return { code: 'untrusted-sender', message: `requests from a frame inside a page (${safeOrigin(sender.url)}) are not accepted` }
     return options.isTrustedSender(sender.url) ? null : { code: 'untrusted-sender', message: `requests from ${safeOrigin(sender.url)} are not accepted` }
   }
 

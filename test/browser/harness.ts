@@ -217,15 +217,16 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       const senderId = nextSenderId++
       // Events reach the page in order, as IPC delivers them.
       let delivery = Promise.resolve()
-      const sender = (url: string): Sender => ({
+      const sender = (url: string, isMainFrame: boolean): Sender => ({
         id: senderId,
         url,
+        isMainFrame,
         send: (channel, payload) => {
           delivery = delivery.then(() => page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const)).catch(() => undefined)
         },
       })
       await page.exposeBinding('__assistantCall', async ({ frame }, channel: string, payload: unknown) => {
-        const from = sender(frame.url())
+        const from = sender(frame.url(), frame === page.mainFrame())
         const data = decode(payload)
         if (channel === STREAM_START) return router.startStream(from, data)
         if (channel === STREAM_CANCEL) return router.cancelStream(from, data)

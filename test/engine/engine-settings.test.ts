@@ -60,7 +60,7 @@ describe('engine settings store', () => {
 
 describe('engine settings over IPC', () => {
   const TRUSTED = 'file:///app/out/renderer/index.html'
-  const sender: Sender = { id: 1, url: TRUSTED, send: () => undefined }
+  const sender: Sender = { id: 1, url: TRUSTED, isMainFrame: true, send: () => undefined }
 
   async function setup() {
     const loads: LoadRequest[] = []
