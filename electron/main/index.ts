@@ -13,11 +13,14 @@ import { openEngineSettings } from '../engine/engine-settings.js'
 import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
+import { acquireDataLock } from '../services/data-lock.js'
+import { imageFromCommandLine } from '../services/handover.js'
 import { CaptureService } from '../capture/capture-service.js'
 import { RecentModels } from '../models/recent.js'
 import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
+import { displayUnderCursor } from './screenshot.js'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler } from './app-protocol.js'
 import { CONTENT_SECURITY_POLICY, createOriginCheck, hardenSession, ipcSender, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
 
@@ -27,6 +30,17 @@ const devServerUrl = process.env.ELECTRON_RENDERER_URL
 const isOurs = createOriginCheck(app.isPackaged ? undefined : devServerUrl)
 // Before app ready, and before the first await below: Chromium fixes its scheme table at startup.
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }])
+// One running app per data folder. A second launch hands its command line to this one
+// ('second-instance' below) and ends here: before ready, app.exit ends the process at once.
+if (!app.requestSingleInstanceLock()) app.exit(0)
+// Whatever else would write this data folder (another copy of the app, a script) is refused
+// too, before any service starts. The lock is released when the process exits.
+try {
+  await acquireDataLock(app.getPath('userData'))
+} catch (error) {
+  dialog.showErrorBox('Local Vision Assistant', error instanceof Error ? error.message : String(error))
+  app.exit(1)
+}
 const windows = new Set<BrowserWindow>()
 
 function broadcast<C extends PushChannel>(channel: C, payload: PushEvents[C]): void {
@@ -176,6 +190,27 @@ app.whenReady().then(() => {
     if (BrowserWindow.getAllWindows().length === 0) createChatWindow()
   })
 })
+
+app.on('second-instance', (_event, argv, workingDirectory) => void handOver(argv, workingDirectory))
+
+/** A second launch: focus this app, and an image file it names becomes the image in hand, shown in quick-ask. */
+async function handOver(argv: string[], workingDirectory: string): Promise<void> {
+  await app.whenReady()
+  try {
+    const image = await imageFromCommandLine(argv, workingDirectory)
+    if (image && captureUi) {
+      await capture.set(image.bytes, displayUnderCursor())
+      // No overlay is open: this shows quick-ask with the image now in hand, as after a region.
+      captureUi.windows.regionFinished(true)
+      return
+    }
+    const win = showChatWindow()
+    if (win.isMinimized()) win.restore()
+  } catch (error) {
+    const win = showChatWindow()
+    void dialog.showMessageBox(win, { type: 'warning', message: 'Open image', detail: error instanceof Error ? error.message : String(error) })
+  }
+}
 
 // The tray and the hotkey keep the app running with no window open.
 app.on('window-all-closed', () => undefined)
