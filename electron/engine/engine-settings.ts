@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { EngineSettings, type EngineSettingsView, type LoadRequest } from '../ipc/contract.js'
+import { EngineSettings, type EngineSettingsView, type LoadRequest } from './contract.js'
 import { AppError } from '../ipc/errors.js'
 import { defaultThreads, physicalCores } from './gpu.js'
 

@@ -1,6 +1,34 @@
 // The values and sentences that more than one module relies on, in one place, so the
 // engine, the fit estimate, main and the renderer cannot drift apart. No runtime imports:
 // the preload and the renderer import it too.
+import type { ChatSettings } from '../chats/contract.js'
+
+/** Bounds of what the renderer may send; the schemas enforce them, the UI states them. */
+export const LIMITS = {
+  textChars: 100_000,
+  messages: 1_000,
+  imagesPerMessage: 8,
+  /** Encoded image size accepted over IPC; decoding limits live in the image pipeline. */
+  imageBytes: 40 * 1024 * 1024,
+  pathChars: 4_096,
+  maxTokens: 32_768,
+} as const
+
+/** A new conversation's settings. */
+export const DEFAULT_CHAT_SETTINGS: ChatSettings = { maxTokens: 1024, temperature: 0.7 }
+
+/** Sizes the way people read them; main's messages and the renderer share it. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let u = 0
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024
+    u++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`
+}
 
 /** Context size when a load names none: this, or the model's training context if smaller. */
 export const DEFAULT_CONTEXT_SIZE = 8192

@@ -3,13 +3,8 @@
 import {
   STREAM_EVENT,
   STREAM_START,
-  StreamCancel,
-  StreamStart,
-  describeIssues,
-  invokeChannels,
   isInvokeChannel,
   isStreamChannel,
-  streamChannels,
   type Envelope,
   type InvokeChannel,
   type InvokeRequest,
@@ -21,6 +16,7 @@ import {
   type WireError,
 } from './contract.js'
 import { toWireError } from './errors.js'
+import { StreamCancel, StreamStart, describeIssues, invokeChannels, streamChannels } from './schemas.js'
 
 /** Who sent a request: a window, identified by its id and the URL of the frame that sent it. */
 export interface Sender {

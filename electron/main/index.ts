@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron'
-import { STREAM_CANCEL, STREAM_START, invokeChannels, type PushChannel, type PushEvents } from '../ipc/contract.js'
+import { STREAM_CANCEL, STREAM_START, invokeChannelNames, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
 import { AppError } from '../ipc/errors.js'
@@ -114,7 +114,7 @@ const router = createRouter({
 })
 
 function registerIpc(): void {
-  for (const channel of Object.keys(invokeChannels)) {
+  for (const channel of invokeChannelNames) {
     ipcMain.handle(channel, (event, payload: unknown) => router.invoke(ipcSender(event), channel, payload))
   }
   ipcMain.handle(STREAM_START, (event, payload: unknown) => router.startStream(ipcSender(event), payload))

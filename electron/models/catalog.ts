@@ -1,8 +1,8 @@
 // The curated catalog (models/catalog.json): a handful of vision models with their
 // projector, sizes and licences. Validated on load; its JSON Schema is generated from the
-// same zod schema the IPC contract uses (npm run catalog:schema), and a test keeps it current.
+// same zod schema the IPC contract uses (models/contract.ts) (npm run catalog:schema), and a test keeps it current.
 import { z } from 'zod'
-import { Catalog } from '../ipc/contract.js'
+import { Catalog } from './contract.js'
 import catalogJson from '../../models/catalog.json' with { type: 'json' }
 
 export function parseCatalog(json: unknown): Catalog {

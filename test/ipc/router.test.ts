@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { LIMITS, STREAM_EVENT, invokeChannels, type GenerateChunk, type StreamEvent } from '../../electron/ipc/contract.js'
+import { LIMITS, STREAM_EVENT, type GenerateChunk, type StreamEvent } from '../../electron/ipc/contract.js'
+import { invokeChannels } from '../../electron/ipc/schemas.js'
 import { createRouter, type InvokeHandlers, type Sender, type StreamHandlers } from '../../electron/ipc/router.js'
 import { AppError } from '../../electron/ipc/errors.js'
 

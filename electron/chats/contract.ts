@@ -1,0 +1,121 @@
+// Conversations' part of the IPC contract: ids the renderer may name, what it sends, and
+// the conversations, messages and stream chunks main answers with.
+import { z } from 'zod'
+import { LIMITS } from '../ipc/defaults.js'
+import { Text } from '../ipc/fields.js'
+import { ImageInput, Sampling, type GenerationStats } from '../engine/contract.js'
+
+/** Ids the renderer may name: strict formats, so none can reach outside its folder. */
+export const ChatId = z.uuid()
+export const MessageId = z.uuid()
+export const ImageId = z.string().regex(/^[0-9a-f]{32}$/, 'not an image id')
+
+export const ChatSend = z.strictObject({
+  chatId: ChatId,
+  text: Text.min(1, 'the message is empty'),
+  images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+  /** Attach the screenshot main holds, without sending its bytes through the renderer. */
+  captureId: z.uuid().optional(),
+  sampling: Sampling.optional(),
+})
+export const ChatRegenerate = z.strictObject({ chatId: ChatId, messageId: MessageId, sampling: Sampling.optional() })
+export const ChatEdit = z.strictObject({ chatId: ChatId, messageId: MessageId, text: Text.min(1, 'the message is empty'), sampling: Sampling.optional() })
+
+export interface StoredImage {
+  id: string
+  mime: string
+  width: number
+  height: number
+  bytes: number
+  name: string | null
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'cut-off' | 'error'
+
+export interface StoredMessage {
+  id: string
+  role: 'user' | 'assistant'
+  text: string
+  images: StoredImage[]
+  createdAt: string
+  status: MessageStatus
+  stats: GenerationStats | null
+  error: string | null
+  /** The model file that wrote an answer. */
+  model: string | null
+}
+
+/** The model a conversation was last answered by, to offer it back when the conversation is opened. */
+export interface ConversationModel {
+  modelPath: string
+  mmprojPath: string | null
+}
+
+export interface ChatSettings {
+  maxTokens: number
+  temperature: number
+}
+
+export interface Conversation {
+  version: 1
+  id: string
+  title: string
+  createdAt: string
+  updatedAt: string
+  systemPrompt: string
+  settings: ChatSettings
+  model: ConversationModel | null
+  messages: StoredMessage[]
+}
+
+export interface ChatSummary {
+  id: string
+  title: string
+  updatedAt: string
+  messageCount: number
+  preview: string
+}
+
+export type ChatChunk =
+  | { kind: 'message'; message: StoredMessage }
+  | { kind: 'tokens'; messageId: string; text: string; count: number }
+  | { kind: 'done'; message: StoredMessage }
+
+/** Request/response channels for conversations. */
+export const chatsInvoke = {
+  'chats:list': { request: z.strictObject({ query: z.string().max(200).optional() }) },
+  'chats:get': { request: z.strictObject({ id: ChatId }) },
+  'chats:create': { request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
+  'chats:update': {
+    request: z.strictObject({
+      id: ChatId,
+      title: z.string().trim().min(1).max(200).optional(),
+      systemPrompt: z.string().max(LIMITS.textChars).optional(),
+      settings: z.strictObject({ maxTokens: z.int().min(1).max(LIMITS.maxTokens), temperature: z.number().min(0).max(2) }).optional(),
+    }),
+  },
+  'chats:delete': { request: z.strictObject({ id: ChatId }) },
+  'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
+} as const
+
+export interface ChatsResponses {
+  'chats:list': ChatSummary[]
+  'chats:get': Conversation
+  'chats:create': Conversation
+  'chats:update': Conversation
+  'chats:delete': null
+  'chats:image': Uint8Array
+}
+
+/** Streaming: a question or an edit in a conversation, and its answer as it is saved. */
+export const chatsStream = {
+  'chats:send': { request: ChatSend },
+  'chats:regenerate': { request: ChatRegenerate },
+  'chats:edit': { request: ChatEdit },
+} as const
+
+export interface ChatsChunks {
+  'chats:send': ChatChunk
+  'chats:regenerate': ChatChunk
+  'chats:edit': ChatChunk
+}

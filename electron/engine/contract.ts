@@ -1,0 +1,141 @@
+// The engine's part of the IPC contract: what a load and a generation ask for (zod
+// schemas, validated in main) and what the engine reports. The renderer sees the types only.
+import { z } from 'zod'
+import { LIMITS } from '../ipc/defaults.js'
+import { FilePath, Text } from '../ipc/fields.js'
+
+export const ImageInput = z.strictObject({
+  /** Original encoded bytes (PNG, JPEG, WebP, GIF, ...); prepared for the model in the engine. */
+  bytes: z
+    .custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected image bytes (Uint8Array)')
+    .refine((b) => b.byteLength > 0, 'image is empty').refine((b) => b.byteLength <= LIMITS.imageBytes, `image is larger than ${LIMITS.imageBytes} bytes`),
+  name: z.string().max(256).optional(),
+})
+export type ImageInput = z.infer<typeof ImageInput>
+
+export const ChatMessage = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  text: Text,
+  images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+})
+export type ChatMessage = z.infer<typeof ChatMessage>
+
+export const Sampling = z.strictObject({
+  maxTokens: z.int().min(1).max(LIMITS.maxTokens).optional(),
+  temperature: z.number().min(0).max(5).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  topK: z.int().min(0).max(1000).optional(),
+  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  stop: z.array(z.string().min(1).max(64)).max(8).optional(),
+})
+export type Sampling = z.infer<typeof Sampling>
+
+export const GenerateRequest = z.strictObject({
+  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+  sampling: Sampling.optional(),
+})
+export type GenerateRequest = z.infer<typeof GenerateRequest>
+
+/** How much of an image the model is shown: fewer image tokens and a faster answer, or finer detail. */
+export const ImageDetail = z.enum(['low', 'balanced', 'high'])
+export type ImageDetail = z.infer<typeof ImageDetail>
+const Threads = z.int().min(1).max(1024)
+
+export const LoadRequest = z.strictObject({
+  modelPath: FilePath,
+  mmprojPath: FilePath.optional(),
+  /** 'auto' lets the engine fit layers to free VRAM; a number forces that many. */
+  gpuLayers: z.union([z.literal('auto'), z.int().min(0).max(1000)]).optional(),
+  contextSize: z.int().min(256).max(1_048_576).optional(),
+  gpu: z.union([z.literal('auto'), z.literal(false)]).optional(),
+  /** CPU threads; absent: the engine's default, one per physical core. */
+  threads: Threads.optional(),
+  /** Absent: 'balanced'. */
+  imageDetail: ImageDetail.optional(),
+})
+export type LoadRequest = z.infer<typeof LoadRequest>
+
+/** Engine settings the user controls; they apply from the next model load. */
+export const EngineSettings = z.strictObject({
+  /** Never use a GPU, even when one is found. */
+  cpuOnly: z.boolean(),
+  /** 'auto': the engine's default, one per physical core. */
+  threads: z.union([z.literal('auto'), Threads]),
+  imageDetail: ImageDetail,
+})
+export type EngineSettings = z.infer<typeof EngineSettings>
+
+export interface EngineSettingsView {
+  settings: EngineSettings
+  /** What 'auto' means on this computer, and the most threads it accepts (logicalCores). */
+  cpu: { logicalCores: number; physicalCores: number; autoThreads: number }
+}
+
+export type Backend = 'cpu' | 'cuda' | 'vulkan' | 'metal'
+
+export interface EngineInfo {
+  modelPath: string
+  mmprojPath: string | null
+  /** Which binding serves this model: node-llama-cpp for text, llama.node when an mmproj is paired. */
+  binding: 'node-llama-cpp' | 'llama.node'
+  backend: Backend
+  gpuName: string | null
+  gpuLayers: number
+  totalLayers: number
+  contextSize: number
+  vision: boolean
+  /** Set when the engine had to offload fewer layers than asked, and why. */
+  fallback: string | null
+  loadMs: number
+  memory: { vramBytes: number; ramBytes: number }
+}
+
+export type EngineState =
+  | { state: 'idle' }
+  | { state: 'loading'; modelPath: string }
+  | { state: 'ready'; info: EngineInfo }
+  | { state: 'crashed'; message: string; restarting: boolean }
+  | { state: 'error'; message: string }
+
+export interface GenerationStats {
+  /** Prompt tokens: cachedTokens of them were already in the context, the rest were evaluated. */
+  tokensIn: number
+  cachedTokens?: number
+  tokensOut: number
+  imageTokens: number
+  timeToFirstTokenMs: number | null
+  tokensPerSecond: number | null
+  totalMs: number
+  /** max-tokens: the longest answer was reached; context-full: the context had no room for more. */
+  stopReason: 'eos' | 'max-tokens' | 'context-full' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
+}
+
+export type GenerateChunk =
+  | { kind: 'tokens'; text: string; count: number }
+  | { kind: 'done'; stats: GenerationStats }
+
+/** The engine's request/response channels. */
+export const engineInvoke = {
+  'engine:status': { request: z.undefined() },
+  'engine:load': { request: LoadRequest },
+  'engine:unload': { request: z.undefined() },
+  'engineSettings:get': { request: z.undefined() },
+  'engineSettings:set': { request: EngineSettings },
+} as const
+
+export interface EngineResponses {
+  'engine:status': EngineState
+  'engine:load': EngineInfo
+  'engine:unload': EngineState
+  'engineSettings:get': EngineSettingsView
+  'engineSettings:set': EngineSettingsView
+}
+
+/** Streaming: an answer from the loaded model, without a conversation around it. */
+export const engineStream = {
+  'chat:generate': { request: GenerateRequest },
+} as const
+
+export interface EngineChunks {
+  'chat:generate': GenerateChunk
+}
