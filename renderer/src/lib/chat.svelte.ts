@@ -1,8 +1,10 @@
 // The chat window's state: the conversation list, the open conversation, and the
-// answer streaming into it. Components read it; only its methods change it.
-import { MESSAGES, type ChatChunk, type ChatSettings, type ChatSummary, type Conversation, type EngineState, type ImageInput, type Sampling, type StoredMessage } from '@contract'
+// answer streaming into it. Its fields are private: components read them through the
+// getters and change them only through the methods.
+import { MESSAGES, type ChatChunk, type ChatSettings, type ChatSummary, type Conversation, type EngineState, type ImageInput, type Sampling } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
+import type { DeepReadonly } from './readonly'
 
 export interface PendingImage {
   url: string
@@ -10,172 +12,220 @@ export interface PendingImage {
   bytes: Uint8Array
 }
 
+/** How long typing in the search box settles before the list is asked for again. */
+export const SEARCH_DELAY_MS = 150
+
 export class ChatController {
-  list = $state<ChatSummary[]>([])
-  query = $state('')
-  current = $state<Conversation | null>(null)
-  engine = $state<EngineState>({ state: 'idle' })
-  streaming = $state(false)
-  error = $state<string | null>(null)
-  private active: AssistantStream<ChatChunk> | null = null
+  // Lists and engine states arrive whole from main and are replaced, never edited: no deep proxies.
+  #list = $state.raw<ChatSummary[]>([])
+  #engine = $state.raw<EngineState>({ state: 'idle' })
+  // Deep: a streaming answer is applied to the open conversation's messages in place (applyChunk).
+  #current = $state<Conversation | null>(null)
+  #query = $state('')
+  #streaming = $state(false)
+  #error = $state<string | null>(null)
+  #active: AssistantStream<ChatChunk> | null = null
+  #searchTimer: ReturnType<typeof setTimeout> | undefined
   // A plain cache, not state: nothing renders from the map itself.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  private imageUrls = new Map<string, Promise<string>>()
+  #imageUrls = new Map<string, Promise<string>>()
+  readonly #client: AssistantClient
 
-  constructor(private readonly client: AssistantClient) {}
+  constructor(client: AssistantClient) {
+    this.#client = client
+  }
+
+  /** The conversations, newest first, filtered by the search text. */
+  get list(): DeepReadonly<ChatSummary[]> {
+    return this.#list
+  }
+
+  /** The search text the list is filtered by. */
+  get query(): string {
+    return this.#query
+  }
+
+  /** The open conversation; null before the first question of a new one. */
+  get current(): DeepReadonly<Conversation> | null {
+    return this.#current
+  }
+
+  get engine(): DeepReadonly<EngineState> {
+    return this.#engine
+  }
+
+  /** An answer is streaming into the open conversation. */
+  get streaming(): boolean {
+    return this.#streaming
+  }
+
+  get error(): string | null {
+    return this.#error
+  }
 
   get vision(): boolean {
-    return this.engine.state === 'ready' && this.engine.info.vision
-  }
-
-  async start(): Promise<() => void> {
-    this.engine = await this.client.invoke('engine:status')
-    const offEngine = this.client.on('engine:state', (s) => (this.engine = s))
-    // Quick-ask hands a conversation over to this window.
-    const offOpen = this.client.on('chat:open', ({ chatId }) => void this.refresh().then(() => this.open(chatId)))
-    await this.refresh()
-    if (this.list[0]) await this.open(this.list[0].id)
-    return () => {
-      offEngine()
-      offOpen()
-    }
-  }
-
-  async refresh(): Promise<void> {
-    this.list = await this.client.invoke('chats:list', this.query.trim() ? { query: this.query.trim() } : {})
-  }
-
-  async open(id: string): Promise<void> {
-    if (this.streaming) await this.stop()
-    this.error = null
-    this.current = await this.client.invoke('chats:get', { id })
-  }
-
-  async create(): Promise<void> {
-    if (this.streaming) await this.stop()
-    this.error = null
-    this.current = await this.client.invoke('chats:create', {})
-    this.query = ''
-    await this.refresh()
-  }
-
-  async rename(id: string, title: string): Promise<void> {
-    const updated = await this.client.invoke('chats:update', { id, title })
-    if (this.current?.id === id) this.current.title = updated.title
-    await this.refresh()
-  }
-
-  async setSystemPrompt(systemPrompt: string): Promise<void> {
-    if (!this.current || this.current.systemPrompt === systemPrompt) return
-    await this.client.invoke('chats:update', { id: this.current.id, systemPrompt })
-    this.current.systemPrompt = systemPrompt
+    return this.#engine.state === 'ready' && this.#engine.info.vision
   }
 
   /** The conversation was answered by another model than the one loaded now. */
-  get modelMismatch(): Conversation['model'] {
-    const wanted = this.current?.model
+  get modelMismatch(): DeepReadonly<Conversation['model']> {
+    const wanted = this.#current?.model
     if (!wanted) return null
-    const loaded = this.engine.state === 'ready' ? this.engine.info : null
+    const loaded = this.#engine.state === 'ready' ? this.#engine.info : null
     return loaded && loaded.modelPath === wanted.modelPath && loaded.mmprojPath === wanted.mmprojPath ? null : wanted
   }
 
+  async start(): Promise<() => void> {
+    this.#engine = await this.#client.invoke('engine:status')
+    const offEngine = this.#client.on('engine:state', (s) => (this.#engine = s))
+    // Quick-ask hands a conversation over to this window.
+    const offOpen = this.#client.on('chat:open', ({ chatId }) => void this.#refresh().then(() => this.open(chatId)))
+    await this.#refresh()
+    if (this.#list[0]) await this.open(this.#list[0].id)
+    return () => {
+      offEngine()
+      offOpen()
+      clearTimeout(this.#searchTimer)
+    }
+  }
+
+  /** Filters the list by `text`, once typing has paused for SEARCH_DELAY_MS. */
+  search(text: string): void {
+    this.#query = text
+    clearTimeout(this.#searchTimer)
+    this.#searchTimer = setTimeout(() => void this.#refresh(), SEARCH_DELAY_MS)
+  }
+
+  async #refresh(): Promise<void> {
+    const query = this.#query.trim()
+    this.#list = await this.#client.invoke('chats:list', query ? { query } : {})
+  }
+
+  async open(id: string): Promise<void> {
+    if (this.#streaming) await this.stop()
+    this.#error = null
+    this.#current = await this.#client.invoke('chats:get', { id })
+  }
+
+  async create(): Promise<void> {
+    if (this.#streaming) await this.stop()
+    this.#error = null
+    this.#current = await this.#client.invoke('chats:create', {})
+    // The new conversation would be hidden by a search that does not match it.
+    clearTimeout(this.#searchTimer)
+    this.#query = ''
+    await this.#refresh()
+  }
+
+  async rename(id: string, title: string): Promise<void> {
+    const updated = await this.#client.invoke('chats:update', { id, title })
+    if (this.#current?.id === id) this.#current.title = updated.title
+    await this.#refresh()
+  }
+
+  async setSystemPrompt(systemPrompt: string): Promise<void> {
+    if (!this.#current || this.#current.systemPrompt === systemPrompt) return
+    await this.#client.invoke('chats:update', { id: this.#current.id, systemPrompt })
+    this.#current.systemPrompt = systemPrompt
+  }
+
   async loadConversationModel(): Promise<void> {
-    const wanted = this.current?.model
+    const wanted = this.#current?.model
     if (!wanted) return
-    this.error = null
+    this.#error = null
     try {
-      await this.client.invoke('engine:load', { modelPath: wanted.modelPath, ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}) })
+      await this.#client.invoke('engine:load', { modelPath: wanted.modelPath, ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}) })
     } catch (e) {
-      this.error = errorText(e)
+      this.#error = errorText(e)
     }
   }
 
   async setSettings(settings: ChatSettings): Promise<void> {
-    if (!this.current) return
+    if (!this.#current) return
     // Applied at once, so a question sent right after uses them; saved behind.
-    this.current.settings = settings
-    await this.client.invoke('chats:update', { id: this.current.id, settings })
+    this.#current.settings = settings
+    await this.#client.invoke('chats:update', { id: this.#current.id, settings })
   }
 
-  private sampling(): Sampling {
-    const settings = this.current?.settings
+  #sampling(): Sampling {
+    const settings = this.#current?.settings
     return settings ? { maxTokens: settings.maxTokens, temperature: settings.temperature } : {}
   }
 
   async remove(id: string): Promise<void> {
-    await this.client.invoke('chats:delete', { id })
-    if (this.current?.id === id) this.current = null
-    await this.refresh()
+    await this.#client.invoke('chats:delete', { id })
+    if (this.#current?.id === id) this.#current = null
+    await this.#refresh()
   }
 
   /** A URL for a stored image, fetched once. */
   imageUrl(imageId: string, mime: string): Promise<string> {
-    const chatId = this.current?.id
-    let url = this.imageUrls.get(imageId)
+    const chatId = this.#current?.id
+    let url = this.#imageUrls.get(imageId)
     if (!url && chatId) {
-      url = this.client.invoke('chats:image', { chatId, imageId }).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
-      this.imageUrls.set(imageId, url)
+      url = this.#client.invoke('chats:image', { chatId, imageId }).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
+      this.#imageUrls.set(imageId, url)
     }
     return url ?? Promise.resolve('')
   }
 
   /** Returns false when the message is refused here, so the composer keeps it. */
   send(text: string, images: PendingImage[]): boolean {
-    this.error = null
+    this.#error = null
     if (images.length > 0 && !this.vision) {
-      this.error = MESSAGES.noVision
+      this.#error = MESSAGES.noVision
       return false
     }
-    if (this.engine.state !== 'ready') {
-      this.error = 'Load a model first.'
+    if (this.#engine.state !== 'ready') {
+      this.#error = 'Load a model first.'
       return false
     }
-    void this.withConversation(async (chatId) => {
+    void this.#withConversation(async (chatId) => {
       const attachments: ImageInput[] = images.map((i) => ({ bytes: i.bytes, name: i.name }))
-      await this.run(this.client.stream('chats:send', { chatId, text, images: attachments, sampling: this.sampling() }))
+      await this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }))
     })
     return true
   }
 
-  regenerate(message: StoredMessage): void {
-    void this.withConversation((chatId) => this.run(this.client.stream('chats:regenerate', { chatId, messageId: message.id, sampling: this.sampling() })))
+  regenerate(messageId: string): void {
+    void this.#withConversation((chatId) => this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })))
   }
 
-  edit(message: StoredMessage, text: string): void {
-    void this.withConversation((chatId) => this.run(this.client.stream('chats:edit', { chatId, messageId: message.id, text, sampling: this.sampling() })))
+  edit(messageId: string, text: string): void {
+    void this.#withConversation((chatId) => this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })))
   }
 
   async stop(): Promise<void> {
-    await this.active?.cancel()
+    await this.#active?.cancel()
   }
 
-  private async withConversation(task: (chatId: string) => Promise<void>): Promise<void> {
-    if (!this.current) this.current = await this.client.invoke('chats:create', {})
-    await task(this.current.id)
+  async #withConversation(task: (chatId: string) => Promise<void>): Promise<void> {
+    if (!this.#current) this.#current = await this.#client.invoke('chats:create', {})
+    await task(this.#current.id)
   }
 
-  private async run(stream: AssistantStream<ChatChunk>): Promise<void> {
-    const chat = this.current!
-    this.streaming = true
-    this.active = stream
+  async #run(stream: AssistantStream<ChatChunk>): Promise<void> {
+    const chat = this.#current!
+    this.#streaming = true
+    this.#active = stream
     let ended = false
     try {
       for await (const chunk of stream) {
-        if (this.current?.id !== chat.id) continue
-        if (applyChunk(this.current.messages, chunk)) ended = true
+        if (this.#current?.id !== chat.id) continue
+        if (applyChunk(this.#current.messages, chunk)) ended = true
       }
       // Stopped before a word: main dropped the empty answer, so show what it kept.
-      if (!ended && this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id })
+      if (!ended && this.#current?.id === chat.id) this.#current = await this.#client.invoke('chats:get', { id: chat.id })
     } catch (e) {
-      this.error = errorText(e)
-      if (this.current?.id === chat.id) this.current = await this.client.invoke('chats:get', { id: chat.id }).catch(() => this.current)
+      this.#error = errorText(e)
+      if (this.#current?.id === chat.id) this.#current = await this.#client.invoke('chats:get', { id: chat.id }).catch(() => this.#current)
     } finally {
-      this.streaming = false
-      this.active = null
-      await this.refresh()
+      this.#streaming = false
+      this.#active = null
+      await this.#refresh()
       // The first question names a new conversation.
-      const summary = this.list.find((s) => s.id === chat.id)
-      if (summary && this.current?.id === chat.id) this.current.title = summary.title
+      const summary = this.#list.find((s) => s.id === chat.id)
+      if (summary && this.#current?.id === chat.id) this.#current.title = summary.title
     }
   }
 }
