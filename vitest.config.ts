@@ -1,7 +1,19 @@
 import { fileURLToPath } from 'node:url'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
+  // Renderer controllers (.svelte.ts) use runes, which only Svelte's compiler turns into code.
+  // The plugin compiles .svelte components and .svelte.ts/.js modules and nothing else, so the
+  // other suites' modules reach Vitest as before. It compiles them for the browser, as the
+  // renderer runs them: for Node it would emit Svelte's server code, where $state is a plain
+  // field and nothing reacts, and the controller tests could not see what re-renders.
+  plugins: [
+    svelte({
+      configFile: fileURLToPath(new URL('./svelte.config.js', import.meta.url)),
+      dynamicCompileOptions: () => ({ generate: 'client' }),
+    }),
+  ],
   // Renderer modules tested under Node import the contract by the renderer's alias.
   resolve: { alias: { '@contract': fileURLToPath(new URL('./electron/ipc/contract.ts', import.meta.url)) } },
   test: {

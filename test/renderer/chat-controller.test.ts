@@ -1,0 +1,246 @@
+/// <reference types="svelte" />
+// (The reference: the controller uses runes, and tsconfig.node.json names only Node's types.)
+// The chat window's controller under Node, against a fake main: what it asks main for, and
+// the state it shows for the answers, down to what a component reading it would re-render.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { MESSAGES, type ChatSummary, type Conversation } from '../../electron/ipc/contract.js'
+import { ChatController, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
+import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
+import { watch } from './watch.svelte.js'
+
+const summary = (c: Conversation): ChatSummary => ({ id: c.id, title: c.title, updatedAt: c.updatedAt, messageCount: c.messages.length, preview: c.messages[0]?.text ?? '' })
+const image: PendingImage = { url: 'blob:x', name: 'cat.png', bytes: new Uint8Array([1, 2, 3]) }
+
+describe('ChatController', () => {
+  let main: FakeAssistant
+  let chat: ChatController
+  /** Main's conversations, newest first. */
+  let stored: Conversation[]
+
+  beforeEach(() => {
+    stored = [conversation('c2', [message('q2', 'user', 'second')], 'Second'), conversation('c1', [message('q1', 'user', 'first')], 'First')]
+    main = new FakeAssistant()
+      .answer('engine:status', { state: 'idle' })
+      .answer('chats:list', ({ query }) => stored.filter((c) => !query || c.title.includes(query)).map(summary))
+      .answer('chats:get', ({ id }) => stored.find((c) => c.id === id)!)
+      .answer('chats:create', () => {
+        const created = conversation(`c${stored.length + 1}`)
+        stored.unshift(created)
+        return created
+      })
+    chat = new ChatController(main.client)
+  })
+
+  afterEach(() => vi.useRealTimers())
+
+  it('starts with the engine state and the conversation list, and opens the newest conversation', async () => {
+    const stop = await chat.start()
+    expect(main.channels()).toEqual(['engine:status', 'chats:list', 'chats:get'])
+    expect(main.requests('chats:list')).toEqual([{}])
+    expect(chat.engine).toEqual({ state: 'idle' })
+    expect(chat.list.map((s) => s.id)).toEqual(['c2', 'c1'])
+    expect(chat.current?.id).toBe('c2')
+    stop()
+    expect(main.listening('engine:state')).toBe(0)
+    expect(main.listening('chat:open')).toBe(0)
+  })
+
+  it('follows the engine state main pushes', async () => {
+    await chat.start()
+    const vision = watch(() => chat.vision)
+    await vi.waitFor(() => expect(vision.values).toEqual([false]))
+    main.emit('engine:state', readyEngine({ vision: true }))
+    expect(chat.engine.state).toBe('ready')
+    expect(chat.vision).toBe(true)
+    await vi.waitFor(() => expect(vision.values).toEqual([false, true]))
+    main.emit('engine:state', readyEngine({ vision: false }))
+    await vi.waitFor(() => expect(vision.values).toEqual([false, true, false]))
+    vision.stop()
+  })
+
+  it('opens the conversation quick-ask hands over, after reading the list again', async () => {
+    await chat.start()
+    stored.unshift(conversation('c3', [], 'Quick ask: what is this?'))
+    main.emit('chat:open', { chatId: 'c3' })
+    await vi.waitFor(() => expect(chat.current?.id).toBe('c3'))
+    expect(chat.list.map((s) => s.id)).toEqual(['c3', 'c2', 'c1'])
+  })
+
+  it('refuses a question while no model is loaded, so the composer keeps it', async () => {
+    await chat.start()
+    expect(chat.send('hello', [])).toBe(false)
+    expect(chat.error).toBe('Load a model first.')
+    expect(main.streams).toHaveLength(0)
+    expect(main.requests('chats:create')).toHaveLength(0)
+  })
+
+  it('refuses images while the loaded model cannot see', async () => {
+    await chat.start()
+    main.emit('engine:state', readyEngine({ vision: false }))
+    expect(chat.send('what is this?', [image])).toBe(false)
+    expect(chat.error).toBe(MESSAGES.noVision)
+    expect(main.streams).toHaveLength(0)
+  })
+
+  it('streams a question and its answer into a new conversation, then names it from the list', async () => {
+    main.answer('engine:status', readyEngine({ vision: true }))
+    stored = []
+    await chat.start()
+    expect(chat.current).toBeNull()
+
+    expect(chat.send('what is this?', [image])).toBe(true)
+    expect(chat.error).toBeNull()
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    const stream = main.streams[0]!
+    expect(main.requests('chats:create')).toEqual([{}])
+    expect(stream.channel).toBe('chats:send')
+    expect(stream.request).toEqual({ chatId: 'c1', text: 'what is this?', images: [{ bytes: image.bytes, name: 'cat.png' }], sampling: { maxTokens: 1024, temperature: 0.7 } })
+    expect(chat.streaming).toBe(true)
+
+    // Tokens are applied to the open conversation in place: what shows the answer re-renders.
+    const answer = watch(() => chat.current?.messages.at(-1)?.text)
+    stream.push({ kind: 'message', message: message('q', 'user', 'what is this?') })
+    stream.push({ kind: 'message', message: message('a', 'assistant') })
+    stream.push({ kind: 'tokens', messageId: 'a', text: 'A ', count: 1 })
+    stream.push({ kind: 'tokens', messageId: 'a', text: 'cat.', count: 1 })
+    await vi.waitFor(() => expect(chat.current?.messages.map((m) => m.text)).toEqual(['what is this?', 'A cat.']))
+    await vi.waitFor(() => expect(answer.values.at(-1)).toBe('A cat.'))
+    expect(answer.values[0]).toBeUndefined()
+    answer.stop()
+
+    // Main names the conversation from its first question by the time the answer ends.
+    stored[0] = { ...stored[0]!, title: 'what is this?' }
+    stream.push({ kind: 'done', message: message('a', 'assistant', 'A cat.', 'complete') })
+    stream.end()
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.current?.messages.at(-1)?.status).toBe('complete')
+    expect(chat.current?.title).toBe('what is this?')
+    expect(main.requests('chats:list')).toHaveLength(2)
+    // The answer ended with its final message: nothing to read back.
+    expect(main.requests('chats:get')).toHaveLength(0)
+  })
+
+  it('sends with the conversation settings, applied before they are saved', async () => {
+    main.answer('engine:status', readyEngine({ vision: false })).answer('chats:update', ({ id }) => stored.find((c) => c.id === id)!)
+    await chat.start()
+    const saved = chat.setSettings({ maxTokens: 64, temperature: 0 })
+    expect(chat.current?.settings).toEqual({ maxTokens: 64, temperature: 0 })
+    await saved
+    expect(main.requests('chats:update')).toEqual([{ id: 'c2', settings: { maxTokens: 64, temperature: 0 } }])
+    chat.send('short, please', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    expect(main.streams[0]!.request).toMatchObject({ chatId: 'c2', sampling: { maxTokens: 64, temperature: 0 } })
+  })
+
+  it('stop cancels the stream; stopped before a word, it shows what main kept', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    chat.send('tell me a story', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    const stream = main.streams[0]!
+    stream.push({ kind: 'message', message: message('q3', 'user', 'tell me a story') })
+    stream.push({ kind: 'message', message: message('a3', 'assistant') })
+    await vi.waitFor(() => expect(chat.current?.messages).toHaveLength(3))
+
+    await chat.stop()
+    expect(stream.cancelled).toBe(true)
+    // Main drops the empty answer and ends the stream without a final message.
+    stored[0] = { ...stored[0]!, messages: [...stored[0]!.messages, message('q3', 'user', 'tell me a story')] }
+    stream.end()
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(main.requests('chats:get')).toEqual([{ id: 'c2' }, { id: 'c2' }])
+    expect(chat.current?.messages.map((m) => m.id)).toEqual(['q2', 'q3'])
+  })
+
+  it('a failed stream shows main’s sentence and reads the conversation back', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    chat.send('hello', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    main.streams[0]!.fail({ code: 'engine-crashed', message: 'The engine stopped unexpectedly.' })
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.error).toBe('The engine stopped unexpectedly.')
+    expect(main.requests('chats:get')).toEqual([{ id: 'c2' }, { id: 'c2' }])
+  })
+
+  it('regenerates an answer and edits a question by message id', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    chat.regenerate('a1')
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    expect(main.streams[0]).toMatchObject({ channel: 'chats:regenerate', request: { chatId: 'c2', messageId: 'a1' } })
+    main.streams[0]!.end()
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    chat.edit('q2', 'second, edited')
+    await vi.waitFor(() => expect(main.streams).toHaveLength(2))
+    expect(main.streams[1]).toMatchObject({ channel: 'chats:edit', request: { chatId: 'c2', messageId: 'q2', text: 'second, edited' } })
+  })
+
+  it('searches once typing pauses, with the trimmed text', async () => {
+    await chat.start()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    chat.search('F')
+    chat.search('Fi')
+    chat.search('First ')
+    expect(chat.query).toBe('First ')
+    await vi.advanceTimersByTimeAsync(SEARCH_DELAY_MS - 1)
+    expect(main.requests('chats:list')).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    await vi.waitFor(() => expect(chat.list.map((s) => s.id)).toEqual(['c1']))
+    expect(main.requests('chats:list')).toEqual([{}, { query: 'First' }])
+
+    chat.search('  ')
+    await vi.advanceTimersByTimeAsync(SEARCH_DELAY_MS)
+    await vi.waitFor(() => expect(chat.list).toHaveLength(2))
+    expect(main.requests('chats:list').at(-1)).toEqual({})
+  })
+
+  it('create, rename and delete each read the list again', async () => {
+    main.answer('chats:update', ({ id, title }) => {
+      const c = stored.find((s) => s.id === id)!
+      c.title = title ?? c.title
+      return c
+    })
+    main.answer('chats:delete', ({ id }) => {
+      stored = stored.filter((c) => c.id !== id)
+      return null
+    })
+    await chat.start()
+    const ids = watch(() => chat.list.map((s) => s.id))
+    chat.search('Second')
+
+    await chat.create()
+    expect(chat.current?.id).toBe('c3')
+    // A new conversation clears the search, so it shows in the list.
+    expect(chat.query).toBe('')
+    expect(chat.list.map((s) => s.id)).toEqual(['c3', 'c2', 'c1'])
+
+    await chat.open('c2')
+    await chat.rename('c2', 'Renamed')
+    expect(main.requests('chats:update')).toEqual([{ id: 'c2', title: 'Renamed' }])
+    expect(chat.current?.title).toBe('Renamed')
+    expect(chat.list.find((s) => s.id === 'c2')?.title).toBe('Renamed')
+
+    await chat.remove('c2')
+    expect(main.requests('chats:delete')).toEqual([{ id: 'c2' }])
+    expect(chat.current).toBeNull()
+    expect(chat.list.map((s) => s.id)).toEqual(['c3', 'c1'])
+    expect(main.requests('chats:list')).toHaveLength(4)
+    // The list is replaced whole each time, and each replacement re-renders it.
+    await vi.waitFor(() => expect(ids.values.at(-1)).toEqual(['c3', 'c1']))
+    expect(ids.values[0]).toEqual(['c2', 'c1'])
+    ids.stop()
+  })
+
+  it('offers the model that answered a conversation when another is loaded', async () => {
+    stored[0]!.model = { modelPath: '/models/other.gguf', mmprojPath: null }
+    main.answer('engine:status', readyEngine({ vision: false })).refuse('engine:load', { code: 'model-load-failed', message: 'That file is gone.' })
+    await chat.start()
+    expect(chat.modelMismatch).toEqual({ modelPath: '/models/other.gguf', mmprojPath: null })
+    await chat.loadConversationModel()
+    expect(main.requests('engine:load')).toEqual([{ modelPath: '/models/other.gguf' }])
+    expect(chat.error).toBe('That file is gone.')
+    main.emit('engine:state', readyEngine({ vision: false, modelPath: '/models/other.gguf' }))
+    expect(chat.modelMismatch).toBeNull()
+  })
+})

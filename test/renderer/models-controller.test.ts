@@ -1,0 +1,255 @@
+/// <reference types="svelte" />
+// (The reference: the controller uses runes, and tsconfig.node.json names only Node's types.)
+// The model manager's controller under Node, against a fake main: the channels each action
+// calls, and the library, catalog, downloads and search state it shows.
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Catalog, DownloadJob, HubRepoFiles, LibraryEntry, LibraryView, ModelFileInfo } from '../../electron/ipc/contract.js'
+import { ModelsController } from '../../renderer/src/lib/models.svelte.js'
+import { engineInfo, FakeAssistant } from './fake-assistant.js'
+import { watch } from './watch.svelte.js'
+
+const JOB_ID = '6f1c2a4e-8b1d-4c3e-9a2f-0d5e7b9c1a3f'
+
+function file(path: string, kind: ModelFileInfo['kind']): ModelFileInfo {
+  return { path, kind, architecture: 'llama', name: null, fileBytes: 1000, parameters: 135e6, quantisation: 'Q8_0', weightBytes: 900, totalLayers: 2, trainContextSize: 4096, embeddingSize: 64, projectorType: kind === 'mmproj' ? 'mlp' : null, imageBudget: null }
+}
+
+function entry(path: string, mmproj: string | null): LibraryEntry {
+  return { model: file(path, 'llm'), mmproj: mmproj ? file(mmproj, 'mmproj') : null, rejected: [], linked: false, fit: null }
+}
+
+function library(models: LibraryEntry[]): LibraryView {
+  return { root: '/models', models, orphanProjectors: [], problems: [], hardware: null }
+}
+
+function job(state: DownloadJob['state'], overrides: Partial<DownloadJob> = {}): DownloadJob {
+  const done = state === 'done'
+  return {
+    id: JOB_ID,
+    title: 'Tiny VLM (F32)',
+    catalogId: 'tiny-vlm',
+    folder: 'tiny-vlm',
+    files: [
+      { fileName: 'tiny-vlm-F32.gguf', role: 'model', totalBytes: 600, downloadedBytes: done ? 600 : 100, done, checksum: 'sha256' },
+      { fileName: 'mmproj-tiny-vlm-F32.gguf', role: 'mmproj', totalBytes: 100, downloadedBytes: done ? 100 : 0, done, checksum: 'sha256' },
+    ],
+    state,
+    totalBytes: 700,
+    downloadedBytes: done ? 700 : 100,
+    bytesPerSecond: null,
+    etaSeconds: null,
+    retry: null,
+    error: null,
+    modelPath: done ? '/models/tiny-vlm/tiny-vlm-F32.gguf' : null,
+    mmprojPath: done ? '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf' : null,
+    ...overrides,
+  }
+}
+
+const catalog: Catalog = {
+  version: 1,
+  recommended: 'tiny-vlm',
+  entries: [
+    {
+      id: 'tiny-vlm',
+      name: 'Tiny VLM',
+      description: 'A test model.',
+      repo: 'test-org/Tiny-VLM-GGUF',
+      revision: 'main',
+      licence: 'MIT',
+      licenceUrl: 'https://opensource.org/license/mit',
+      models: [{ file: 'tiny-vlm-F32.gguf', quantisation: 'F32', approxBytes: 600, sha256: null }],
+      mmproj: { file: 'mmproj-tiny-vlm-F32.gguf', quantisation: 'F32', approxBytes: 100, sha256: null },
+    },
+  ],
+}
+
+const repoFiles: HubRepoFiles = {
+  repo: 'test-org/Tiny-VLM-GGUF',
+  models: [{ path: 'tiny-vlm-F32.gguf', bytes: 600, sha256: null, gitBlobSha1: null, quantisation: 'F32' }],
+  projectors: [{ path: 'mmproj-tiny-vlm-F32.gguf', bytes: 100, sha256: null, gitBlobSha1: null, quantisation: 'F32' }],
+}
+
+describe('ModelsController', () => {
+  let main: FakeAssistant
+  let models: ModelsController
+  let installed: LibraryEntry[]
+
+  beforeEach(() => {
+    installed = []
+    main = new FakeAssistant()
+      .answer('models:catalog', catalog)
+      .answer('downloads:list', [])
+      .answer('models:library', () => library(installed))
+    models = new ModelsController(main.client)
+  })
+
+  it('starts with the catalog, the downloads and the library, and stops listening when stopped', async () => {
+    main.answer('downloads:list', [job('paused')])
+    const stop = await models.start()
+    expect(main.channels()).toEqual(['models:catalog', 'downloads:list', 'models:library'])
+    expect(models.catalog?.entries.map((e) => e.id)).toEqual(['tiny-vlm'])
+    expect(models.recommended?.name).toBe('Tiny VLM')
+    expect(models.downloads.map((d) => d.state)).toEqual(['paused'])
+    expect(models.active).toHaveLength(1)
+    expect(models.library?.models).toEqual([])
+    stop()
+    expect(main.listening('downloads:changed')).toBe(0)
+    expect(main.listening('models:changed')).toBe(0)
+  })
+
+  it('starts, pauses, resumes, cancels and dismisses downloads on their channels, showing main’s answer', async () => {
+    await models.start()
+    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')])
+    expect(await models.download({ source: 'catalog', id: 'tiny-vlm' })).toBe(true)
+    expect(main.requests('downloads:start')).toEqual([{ source: 'catalog', id: 'tiny-vlm' }])
+    expect(models.downloads.map((d) => d.state)).toEqual(['queued'])
+
+    main.answer('downloads:pause', [job('paused')])
+    expect(await models.pause(JOB_ID)).toBe(true)
+    expect(main.requests('downloads:pause')).toEqual([{ id: JOB_ID }])
+    expect(models.downloads[0]?.state).toBe('paused')
+
+    main.answer('downloads:resume', [job('downloading')])
+    await models.resume(JOB_ID)
+    expect(main.requests('downloads:resume')).toEqual([{ id: JOB_ID }])
+    expect(models.downloads[0]?.state).toBe('downloading')
+
+    main.answer('downloads:cancel', [])
+    await models.cancel(JOB_ID)
+    expect(main.requests('downloads:cancel')).toEqual([{ id: JOB_ID }])
+    expect(models.downloads).toEqual([])
+    expect(models.active).toEqual([])
+
+    main.answer('downloads:dismiss', [])
+    await models.dismiss(JOB_ID)
+    expect(main.requests('downloads:dismiss')).toEqual([{ id: JOB_ID }])
+  })
+
+  it('follows the downloads main pushes, and loads the first-run download when it finishes', async () => {
+    await models.start()
+    const states = watch(() => models.downloads.map((d) => d.state))
+    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')]).answer('engine:load', engineInfo({ vision: true }))
+    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
+
+    main.emit('downloads:changed', [job('downloading')])
+    expect(models.downloads[0]?.state).toBe('downloading')
+    await vi.waitFor(() => expect(states.values.at(-1)).toEqual(['downloading']))
+    expect(main.requests('engine:load')).toEqual([])
+
+    main.emit('downloads:changed', [job('done')])
+    await vi.waitFor(() => expect(main.requests('engine:load')).toEqual([{ modelPath: '/models/tiny-vlm/tiny-vlm-F32.gguf', mmprojPath: '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf' }]))
+    expect(models.active).toEqual([])
+    // Once: a later event for the same finished download loads nothing more.
+    await vi.waitFor(() => expect(states.values).toHaveLength(4))
+    main.emit('downloads:changed', [job('done')])
+    // Each push replaces the list, and each replacement re-renders it.
+    await vi.waitFor(() => expect(states.values).toEqual([[], ['queued'], ['downloading'], ['done'], ['done']]))
+    expect(main.requests('engine:load')).toHaveLength(1)
+    states.stop()
+  })
+
+  it('a cancelled first-run download is not loaded if it finishes anyway', async () => {
+    await models.start()
+    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')]).answer('downloads:cancel', [])
+    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
+    await models.cancel(JOB_ID)
+    main.emit('downloads:changed', [job('done')])
+    expect(main.requests('engine:load')).toEqual([])
+  })
+
+  it('reads the library again when main says it changed', async () => {
+    await models.start()
+    const names = watch(() => models.library?.models.map((m) => m.model.path))
+    installed = [entry('/models/tiny/tiny.gguf', '/models/tiny/mmproj-tiny.gguf')]
+    main.emit('models:changed', null)
+    await vi.waitFor(() => expect(models.library?.models).toHaveLength(1))
+    await vi.waitFor(() => expect(names.values).toEqual([[], ['/models/tiny/tiny.gguf']]))
+    names.stop()
+  })
+
+  it('lists the model files a finished download brought in unverified', async () => {
+    const unchecked = job('done')
+    unchecked.files[1]!.checksum = null
+    main.answer('downloads:list', [unchecked, job('downloading', { id: 'another' })])
+    await models.start()
+    expect(models.unverified).toEqual(['/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf'])
+  })
+
+  it('imports, deletes and reveals through main, keeping the library when the picker is closed', async () => {
+    installed = [entry('/models/tiny/tiny.gguf', null)]
+    await models.start()
+    main.answer('models:import', null)
+    expect(await models.import('copy')).toBe(true)
+    expect(main.requests('models:import')).toEqual([{ mode: 'copy' }])
+    expect(models.library?.models).toHaveLength(1)
+
+    main.answer('models:import', library([...installed, entry('/elsewhere/big.gguf', null)]))
+    await models.import('link')
+    expect(models.library?.models).toHaveLength(2)
+
+    main.answer('models:delete', library([]))
+    await models.remove('/models/tiny/tiny.gguf')
+    expect(main.requests('models:delete')).toEqual([{ path: '/models/tiny/tiny.gguf' }])
+    expect(models.library?.models).toEqual([])
+
+    main.answer('models:reveal', null)
+    await models.reveal('/models/tiny/tiny.gguf')
+    expect(main.requests('models:reveal')).toEqual([{ path: '/models/tiny/tiny.gguf' }])
+  })
+
+  it('loads a model with its projector, and shows main’s sentence when that fails', async () => {
+    await models.start()
+    main.refuse('engine:load', { code: 'mmproj-mismatch', message: 'The projector does not fit this model.' })
+    expect(await models.load({ modelPath: '/m/a.gguf', mmprojPath: '/m/mmproj.gguf' })).toBe(false)
+    expect(main.requests('engine:load')).toEqual([{ modelPath: '/m/a.gguf', mmprojPath: '/m/mmproj.gguf' }])
+    expect(models.error).toBe('The projector does not fit this model.')
+
+    main.answer('engine:load', engineInfo({ vision: false }))
+    expect(await models.load({ modelPath: '/m/b.gguf', mmprojPath: null })).toBe(true)
+    expect(main.requests('engine:load').at(-1)).toEqual({ modelPath: '/m/b.gguf' })
+    expect(models.error).toBeNull()
+  })
+
+  it('searches the hub, opens a repository’s files and closes them again', async () => {
+    await models.start()
+    let answer!: () => void
+    main.answer('models:search', () => new Promise((resolve) => (answer = () => resolve([{ repo: repoFiles.repo, downloads: 10, likes: 1, updatedAt: '', gated: false }]))))
+    const searched = models.search('tiny')
+    expect(models.searching).toBe(true)
+    await vi.waitFor(() => expect(answer).toBeTypeOf('function'))
+    answer()
+    await searched
+    expect(main.requests('models:search')).toEqual([{ query: 'tiny' }])
+    expect(models.searching).toBe(false)
+    expect(models.results?.map((r) => r.repo)).toEqual([repoFiles.repo])
+
+    main.answer('models:repo', repoFiles)
+    await models.openRepo(repoFiles.repo)
+    expect(main.requests('models:repo')).toEqual([{ repo: repoFiles.repo }])
+    expect(models.repo?.projectors.map((p) => p.path)).toEqual(['mmproj-tiny-vlm-F32.gguf'])
+
+    models.closeRepo()
+    expect(models.repo).toBeNull()
+    // The results stay, to choose another repository from.
+    expect(models.results).toHaveLength(1)
+
+    // A new search closes an open repository.
+    await models.openRepo(repoFiles.repo)
+    main.answer('models:search', [])
+    await models.search('nothing')
+    expect(models.repo).toBeNull()
+    expect(models.results).toEqual([])
+  })
+
+  it('a refused search shows why, and the next call clears it', async () => {
+    await models.start()
+    main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })
+    await models.search('tiny')
+    expect(models.error).toBe('Hugging Face could not be reached.')
+    expect(models.searching).toBe(false)
+    main.answer('models:repo', repoFiles)
+    await models.openRepo(repoFiles.repo)
+    expect(models.error).toBeNull()
+  })
+})
