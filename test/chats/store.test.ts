@@ -119,9 +119,13 @@ describe('chat store', () => {
     async () => {
       // Independent writers, each on its own folder, so their start-up times overlap.
       const writer = await bundledChurnChild()
-      const leftovers = await Promise.all(Array.from({ length: WRITERS }, async () => killWritersRepeatedly(writer, await scratchDir(), KILLS / WRITERS)))
-      // The kills did land inside create() and delete(): their leftovers were there to clean up.
-      expect(leftovers.reduce((a, b) => a + b)).toBeGreaterThan(0)
+      const lanes = await Promise.all(Array.from({ length: WRITERS }, async () => killWritersRepeatedly(writer, await scratchDir(), KILLS / WRITERS)))
+      const total = (key: keyof ChurnTally): number => lanes.reduce((sum, lane) => sum + lane[key], 0)
+      // The writers did the work (each died by the kill, never by an error: checked per kill)...
+      expect(total('created')).toBeGreaterThan(KILLS / 4)
+      expect(total('deleted')).toBeGreaterThan(KILLS / 10)
+      // ...and the kills did land inside create() and delete(): their leftovers were there to clean up.
+      expect(total('leftovers')).toBeGreaterThan(0)
     },
     120_000,
   )
@@ -171,34 +175,42 @@ describe('chat store', () => {
  * would cost about half a second of CPU compiling the same TypeScript again.
  */
 async function bundledChurnChild(): Promise<string> {
-  const outfile = join(await scratchDir(), 'churn-child.mjs')
-  await build({
+  const outfile = join(await scratchDir(), 'churn-child.cjs')
+  const { warnings } = await build({
     entryPoints: [fileURLToPath(new URL('./churn-child.ts', import.meta.url))],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
-    logLevel: 'warning',
-    // Bundled CommonJS dependencies (write-file-atomic) call require(), which ES modules lack.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    // sharp loads its native binding from where npm installed it: import it from there.
+    // CommonJS, as most of its dependencies are (write-file-atomic reads __filename).
+    format: 'cjs',
+    logLevel: 'silent',
+    // sharp loads its native binding from where npm installed it: require it from there.
     plugins: [{ name: 'installed-sharp', setup: (b) => void b.onResolve({ filter: /^sharp$/ }, () => ({ path: createRequire(import.meta.url).resolve('sharp'), external: true })) }],
   })
+  expect(warnings).toEqual([])
   return outfile
+}
+
+interface ChurnTally {
+  /** Conversations the writers acknowledged creating, and deleting. */
+  created: number
+  deleted: number
+  /** Leftovers of interrupted creates and deletes found before a start. */
+  leftovers: number
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * Starts a writer that creates and deletes conversations in `root`, kills it at a random
- * moment, opens the store and checks it, `kills` times over. Resolves with the leftovers of
- * interrupted creates and deletes found before each start.
+ * moment, opens the store and checks it, `kills` times over.
  */
-async function killWritersRepeatedly(writer: string, root: string, kills: number): Promise<number> {
+async function killWritersRepeatedly(writer: string, root: string, kills: number): Promise<ChurnTally> {
   // What the killed writers acknowledged: conversations that must be there, whole, and ones that must be gone.
   const expected = new Map<string, { title: string; filled: boolean }>()
   const deleting = new Set<string>()
   const deleted = new Set<string>()
+  const tally: ChurnTally = { created: 0, deleted: 0, leftovers: 0 }
   const acknowledge = (m: Exclude<ChurnReport, { kind: 'ready' }>): void => {
     if (m.kind === 'created' || m.kind === 'filled') expected.set(m.id, { title: m.title, filled: m.kind === 'filled' })
     else if (m.kind === 'deleting') deleting.add(m.id)
@@ -206,18 +218,20 @@ async function killWritersRepeatedly(writer: string, root: string, kills: number
       expected.delete(m.id)
       deleted.add(m.id)
     }
+    if (m.kind === 'created') tally.created++
+    if (m.kind === 'deleted') tally.deleted++
   }
-  let leftovers = 0
   for (let kill = 0; kill < kills; kill++) {
     const child = fork(writer, [root], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
     const ready = new Promise((resolve) => child.on('message', (m: ChurnReport) => (m.kind === 'ready' ? resolve(null) : acknowledge(m))))
-    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)))
     await ready
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 60))
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 100))
     child.kill('SIGKILL')
-    await exited
+    // Killed, not dead of its own error before the kill.
+    expect(await exited).toBe('SIGKILL')
 
-    leftovers += (await readdir(root)).filter((name) => !UUID.test(name)).length
+    tally.leftovers += (await readdir(root)).filter((name) => !UUID.test(name)).length
     const reopened = new ChatStore(root)
     const listed = await reopened.list()
     expect(reopened.damaged).toEqual([])
@@ -242,5 +256,5 @@ async function killWritersRepeatedly(writer: string, root: string, kills: number
     for (const c of listed) if (!expected.has(c.id)) expected.set(c.id, { title: (await reopened.get(c.id)).title, filled: false })
     deleting.clear()
   }
-  return leftovers
+  return tally
 }
