@@ -18,13 +18,22 @@ const engineStates = engineStateFeed()
 const engine = startEngine(engineStates.publish, true)
 await engine.load({ modelPath: fx.textModel, gpu: false })
 const scheduler = new GenerationScheduler(engine, TOTAL)
-const server = await startApiServer({ scheduler, engineState: () => engine.state(), watchEngineState: engineStates.watch, token: TOKEN, port: 0 })
+const server = await startApiServer({
+  scheduler,
+  engineState: () => engine.state(),
+  watchEngineState: engineStates.watch,
+  token: TOKEN,
+  port: 0,
+})
 const model = 'tiny-llama-f32'
 
 const prompt = (i: number): string => `Benchmark question number ${i}: what is on the screen?`
 
 async function direct(i: number): Promise<void> {
-  for await (const c of scheduler.generate('api', { messages: [{ role: 'user', text: prompt(i) }], sampling: { maxTokens: TOKENS, temperature: 0, seed: 1 } })) {
+  for await (const c of scheduler.generate('api', {
+    messages: [{ role: 'user', text: prompt(i) }],
+    sampling: { maxTokens: TOKENS, temperature: 0, seed: 1 },
+  })) {
     if (c.kind === 'done' && c.stats.tokensOut !== TOKENS) throw new Error('short answer')
   }
 }
@@ -37,7 +46,8 @@ async function http(i: number, stream = false): Promise<void> {
   })
   if (!res.ok) throw new Error(`HTTP ${res.status}`)
   const text = await res.text()
-  if (stream ? !text.endsWith('data: [DONE]\n\n') : !(JSON.parse(text) as { usage: { completion_tokens: number } }).usage.completion_tokens) throw new Error('bad answer')
+  if (stream ? !text.endsWith('data: [DONE]\n\n') : !(JSON.parse(text) as { usage: { completion_tokens: number } }).usage.completion_tokens)
+    throw new Error('bad answer')
 }
 
 const time = async (f: () => Promise<void>): Promise<number> => {

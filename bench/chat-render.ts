@@ -93,7 +93,10 @@ async function measure(page: Page, title: string, base: number, earlier: number)
     return { frames: w.__frames, long: w.__long }
   })
   const stats = (await page.getByTestId('turn-assistant').last().getByTestId('turn-stats').textContent()) ?? ''
-  const intervals = raw.frames.slice(1).map((t, i) => t - raw.frames[i]!).sort((a, b) => a - b)
+  const intervals = raw.frames
+    .slice(1)
+    .map((t, i) => t - raw.frames[i]!)
+    .sort((a, b) => a - b)
   const at = (q: number): number => Math.round(intervals[Math.min(intervals.length - 1, Math.floor(q * intervals.length))]! * 10) / 10
   return {
     earlierMessages: base,
@@ -138,7 +141,13 @@ try {
   const empty = summarise(runs.filter((_, i) => i % 2 === 1))
   console.log(
     JSON.stringify(
-      { machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), browser: 'Debian Chromium, headless' }, runsEach: 3, withHistory, emptyConversation: empty, p95FrameRatio: Math.round((withHistory.frameP95Ms / empty.frameP95Ms) * 100) / 100 },
+      {
+        machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), browser: 'Debian Chromium, headless' },
+        runsEach: 3,
+        withHistory,
+        emptyConversation: empty,
+        p95FrameRatio: Math.round((withHistory.frameP95Ms / empty.frameP95Ms) * 100) / 100,
+      },
       null,
       2,
     ),

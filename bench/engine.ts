@@ -72,19 +72,55 @@ const engine = startEngine(undefined, true)
 const scheduler = new GenerationScheduler(engine)
 const benchDir = await mkdtemp(join(tmpdir(), 'bench-'))
 // The API stays off in this benchmark (its settings' default), so nothing watches the engine's state.
-const api = await createApiController({ settingsPath: join(benchDir, 'api.json'), scheduler, engineState: () => engine.state(), watchEngineState: () => () => undefined })
+const api = await createApiController({
+  settingsPath: join(benchDir, 'api.json'),
+  scheduler,
+  engineState: () => engine.state(),
+  watchEngineState: () => () => undefined,
+})
 const models = await openModels({ root: join(benchDir, 'models'), engine, pickModelFiles: async () => null, revealFile: () => undefined })
 const router = createRouter({
-  ...createServices({ ...models, engine, scheduler, api, engineSettings: await openEngineSettings({ path: join(benchDir, 'engine.json') }), capture: new CaptureService(), recentModels: new RecentModels(join(benchDir, 'recent.json')), windows: { listWindows: async () => [], captureWindow: async () => Promise.reject(new Error('no windows here')), startRegion: () => undefined, regionFinished: () => undefined, hideQuickAsk: () => undefined, openInChat: () => undefined }, chats: new ChatStore(join(benchDir, 'chats')), appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null } }),
+  ...createServices({
+    ...models,
+    engine,
+    scheduler,
+    api,
+    engineSettings: await openEngineSettings({ path: join(benchDir, 'engine.json') }),
+    capture: new CaptureService(),
+    recentModels: new RecentModels(join(benchDir, 'recent.json')),
+    windows: {
+      listWindows: async () => [],
+      captureWindow: async () => Promise.reject(new Error('no windows here')),
+      startRegion: () => undefined,
+      regionFinished: () => undefined,
+      hideQuickAsk: () => undefined,
+      openInChat: () => undefined,
+    },
+    chats: new ChatStore(join(benchDir, 'chats')),
+    appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null },
+  }),
   isTrustedSender: () => true,
 })
 const { port1: mainPort, port2: rendererPort } = new MessageChannel()
-const sender: Sender = { id: 1, url: 'bench://renderer', isMainFrame: true, send: (channel, payload) => mainPort.postMessage({ channel, payload }) }
+const sender: Sender = {
+  id: 1,
+  url: 'bench://renderer',
+  isMainFrame: true,
+  send: (channel, payload) => mainPort.postMessage({ channel, payload }),
+}
 mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
-  const value = m.channel === STREAM_START ? await router.startStream(sender, m.payload) : m.channel === STREAM_CANCEL ? await router.cancelStream(sender, m.payload) : await router.invoke(sender, m.channel, m.payload)
+  const value =
+    m.channel === STREAM_START
+      ? await router.startStream(sender, m.payload)
+      : m.channel === STREAM_CANCEL
+        ? await router.cancelStream(sender, m.payload)
+        : await router.invoke(sender, m.channel, m.payload)
   mainPort.postMessage({ reply: m.call, value })
 })
-const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), { workerData: { port: rendererPort }, transferList: [rendererPort] })
+const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), {
+  workerData: { port: rendererPort },
+  transferList: [rendererPort],
+})
 
 interface StackResult {
   tokens: number
@@ -95,7 +131,9 @@ interface StackResult {
 }
 function stack(request: GenerateRequest, cancelAfterTokens?: number): Promise<StackResult> {
   return new Promise((resolve, reject) => {
-    renderer.once('message', (m: { kind: string } & StackResult & { error?: unknown }) => (m.kind === 'done' ? resolve(m) : reject(new Error(JSON.stringify(m.error)))))
+    renderer.once('message', (m: { kind: string } & StackResult & { error?: unknown }) =>
+      m.kind === 'done' ? resolve(m) : reject(new Error(JSON.stringify(m.error))),
+    )
     renderer.postMessage({ request, cancelAfterTokens })
   })
 }
@@ -139,7 +177,10 @@ const withImage: number[] = []
 const withoutImage: number[] = []
 for (let i = 0; i < RUNS; i++) {
   // A new prompt each run defeats the prompt cache, so the image is encoded every time.
-  const a = await stack({ messages: [{ role: 'user', text: `${PROMPT} ${i}`, images: [{ bytes: image }] }], sampling: { ...sampling, maxTokens: 8 } })
+  const a = await stack({
+    messages: [{ role: 'user', text: `${PROMPT} ${i}`, images: [{ bytes: image }] }],
+    sampling: { ...sampling, maxTokens: 8 },
+  })
   const b = await stack({ messages: [{ role: 'user', text: `${PROMPT} ${i} again` }], sampling: { ...sampling, maxTokens: 8 } })
   withImage.push(a.stats.timeToFirstTokenMs!)
   withoutImage.push(b.stats.timeToFirstTokenMs!)
@@ -167,40 +208,40 @@ for (let i = 0; i < RUNS; i++) {
 await direct2.release()
 
 const report = JSON.stringify(
-    {
-      machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version, gpu: 'none' },
-      runs: RUNS,
-      tokensPerRun: TOKENS,
-      threads: THREADS,
-      textModel: {
-        binding: textInfo.binding,
-        loadMs: round(textLoadMs),
-        modelLoadMs: textInfo.loadMs,
-        directTokensPerSecond: round(directTps),
-        fullStackTokensPerSecond: round(stackTps),
-        throughputRatio: round(stackTps / directTps, 3),
-        directTokensOnlyTokensPerSecond: round(median(tokensOnlyRuns)),
-        directFirstTokenMs: round(median(directRuns.map((r) => r.firstTokenMs))),
-        firstTokenOverheadMs: round(median(firstTokenOverheads), 2),
-        cancelToDoneMs: round(median(cancels), 2),
-        cancelToDoneMaxMs: round(Math.max(...cancels), 2),
-      },
-      visionModel: {
-        binding: visionInfo.binding,
-        loadMs: round(visionLoadMs),
-        modelLoadMs: visionInfo.loadMs,
-        firstTokenWithImageMs: round(median(withImage), 2),
-        firstTokenWithoutImageMs: round(median(withoutImage), 2),
-        imageEncodeMs: round(median(withImage) - median(withoutImage), 2),
-        imageTokens: 16,
-        directTokensPerSecond: round(median(llamaNodeTps)),
-        fullStackTokensPerSecond: round(median(visionTps)),
-        throughputRatio: round(median(visionTps) / median(llamaNodeTps), 3),
-      },
+  {
+    machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version, gpu: 'none' },
+    runs: RUNS,
+    tokensPerRun: TOKENS,
+    threads: THREADS,
+    textModel: {
+      binding: textInfo.binding,
+      loadMs: round(textLoadMs),
+      modelLoadMs: textInfo.loadMs,
+      directTokensPerSecond: round(directTps),
+      fullStackTokensPerSecond: round(stackTps),
+      throughputRatio: round(stackTps / directTps, 3),
+      directTokensOnlyTokensPerSecond: round(median(tokensOnlyRuns)),
+      directFirstTokenMs: round(median(directRuns.map((r) => r.firstTokenMs))),
+      firstTokenOverheadMs: round(median(firstTokenOverheads), 2),
+      cancelToDoneMs: round(median(cancels), 2),
+      cancelToDoneMaxMs: round(Math.max(...cancels), 2),
     },
-    null,
-    2,
-  )
+    visionModel: {
+      binding: visionInfo.binding,
+      loadMs: round(visionLoadMs),
+      modelLoadMs: visionInfo.loadMs,
+      firstTokenWithImageMs: round(median(withImage), 2),
+      firstTokenWithoutImageMs: round(median(withoutImage), 2),
+      imageEncodeMs: round(median(withImage) - median(withoutImage), 2),
+      imageTokens: 16,
+      directTokensPerSecond: round(median(llamaNodeTps)),
+      fullStackTokensPerSecond: round(median(visionTps)),
+      throughputRatio: round(median(visionTps) / median(llamaNodeTps), 3),
+    },
+  },
+  null,
+  2,
+)
 // llama.node's native logs also go to stdout, so the report is printed last and saved.
 await mkdir(new URL('./results/', import.meta.url), { recursive: true })
 await writeFile(new URL('./results/engine.json', import.meta.url), report)

@@ -55,9 +55,19 @@ engineStates.watch((state) => {
 })
 // The app's scheduler, with its own limit on waiting API requests.
 const scheduler = new GenerationScheduler(engine)
-const server = await startApiServer({ scheduler, engineState: () => engine.state(), watchEngineState: engineStates.watch, token: TOKEN, port: 0 })
+const server = await startApiServer({
+  scheduler,
+  engineState: () => engine.state(),
+  watchEngineState: engineStates.watch,
+  token: TOKEN,
+  port: 0,
+})
 
-const images = await Promise.all(['#cc3333', '#33cc33', '#3333cc', '#cccc33'].map(async (colour, i) => `data:image/png;base64,${Buffer.from(await solidPng(48 + i * 8, 32 + i * 8, colour)).toString('base64')}`))
+const images = await Promise.all(
+  ['#cc3333', '#33cc33', '#3333cc', '#cccc33'].map(
+    async (colour, i) => `data:image/png;base64,${Buffer.from(await solidPng(48 + i * 8, 32 + i * 8, colour)).toString('base64')}`,
+  ),
+)
 
 async function send(client: number, n: number, kind: Kind, vision: boolean): Promise<Outcome> {
   const withImage = vision && (kind === 'image' || kind === 'image-stream')
@@ -65,7 +75,17 @@ async function send(client: number, n: number, kind: Kind, vision: boolean): Pro
   const text = `Client ${client}, request ${n}: ${withImage ? 'what is in this picture?' : 'say something short.'}`
   const body = {
     model: MODEL,
-    messages: [{ role: 'user', content: withImage ? [{ type: 'text', text }, { type: 'image_url', image_url: { url: images[n % images.length] } }] : text }],
+    messages: [
+      {
+        role: 'user',
+        content: withImage
+          ? [
+              { type: 'text', text },
+              { type: 'image_url', image_url: { url: images[n % images.length] } },
+            ]
+          : text,
+      },
+    ],
     max_tokens: kind.startsWith('cancel') ? 64 : 8 + (n % 9),
     temperature: 0.7,
     seed: client * 1000 + n,
@@ -81,15 +101,26 @@ async function send(client: number, n: number, kind: Kind, vision: boolean): Pro
   // A plain request is cancelled while it waits or generates: its response would be its first byte.
   const timer = kind === 'cancel-plain' ? setTimeout(cancel, 2 + (n % 7) * 3) : undefined
   try {
-    const res = await fetch(`${server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: abort.signal })
+    const res = await fetch(`${server.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: abort.signal,
+    })
     const queueMs = performance.now() - sent
     if (!res.ok) {
       const error = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
-      return { kind, cancelled: false, failure: `HTTP ${res.status} ${error?.error?.code ?? ''}: ${error?.error?.message ?? ''}`, queueMs: null }
+      return {
+        kind,
+        cancelled: false,
+        failure: `HTTP ${res.status} ${error?.error?.code ?? ''}: ${error?.error?.message ?? ''}`,
+        queueMs: null,
+      }
     }
     if (!stream) {
       const answer = (await res.json()) as { choices?: { message?: { content?: string } }[] }
-      if (typeof answer.choices?.[0]?.message?.content !== 'string') return { kind, cancelled: false, failure: 'answer without content', queueMs }
+      if (typeof answer.choices?.[0]?.message?.content !== 'string')
+        return { kind, cancelled: false, failure: 'answer without content', queueMs }
       return { kind, cancelled, failure: null, queueMs: cancelled ? null : queueMs }
     }
     // A stream is checked to its end: an error event or a missing [DONE] is a failure.
@@ -104,12 +135,18 @@ async function send(client: number, n: number, kind: Kind, vision: boolean): Pro
         return { kind, cancelled: true, failure: null, queueMs: null }
       }
     }
-    if (sse.includes('"error"')) return { kind, cancelled: false, failure: `stream error: ${/"message":"([^"]*)"/.exec(sse)?.[1] ?? sse.slice(-200)}`, queueMs }
+    if (sse.includes('"error"'))
+      return { kind, cancelled: false, failure: `stream error: ${/"message":"([^"]*)"/.exec(sse)?.[1] ?? sse.slice(-200)}`, queueMs }
     if (!sse.endsWith('data: [DONE]\n\n')) return { kind, cancelled: false, failure: 'stream ended without [DONE]', queueMs }
     return { kind, cancelled: false, failure: null, queueMs }
   } catch (error) {
     if (cancelled) return { kind, cancelled: true, failure: null, queueMs: null }
-    return { kind, cancelled: false, failure: `network: ${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ''}`.trim(), queueMs: null }
+    return {
+      kind,
+      cancelled: false,
+      failure: `network: ${(error as Error).message} ${((error as Error).cause as Error | undefined)?.message ?? ''}`.trim(),
+      queueMs: null,
+    }
   } finally {
     clearTimeout(timer)
   }
@@ -124,13 +161,17 @@ function report(phase: string, total: number, force = false): void {
   if (!force && now - lastReport < 2000) return
   lastReport = now
   const failed = outcomes.filter((o) => o.failure).length
-  console.log(`[${phase}] ${outcomes.length}/${total} requests done, ${outcomes.filter((o) => o.cancelled).length} cancelled, ${failed} failed, ${engineRestarts} engine restarts`)
+  console.log(
+    `[${phase}] ${outcomes.length}/${total} requests done, ${outcomes.filter((o) => o.cancelled).length} cancelled, ${failed} failed, ${engineRestarts} engine restarts`,
+  )
 }
 
 async function phase(name: string, load: () => Promise<unknown>, vision: boolean, perClient: number, offset: number): Promise<number> {
   await load()
   const state = engine.state()
-  console.log(`[${name}] ${state.state === 'ready' ? `model loaded on ${state.info.binding}` : `engine ${state.state}`}: ${CLIENTS} clients x ${perClient} requests`)
+  console.log(
+    `[${name}] ${state.state === 'ready' ? `model loaded on ${state.info.binding}` : `engine ${state.state}`}: ${CLIENTS} clients x ${perClient} requests`,
+  )
   const started = performance.now()
   const total = outcomes.length + CLIENTS * perClient
   await Promise.all(

@@ -42,7 +42,9 @@ try {
     visible.push(performance.now() - started)
     await page.getByRole('textbox', { name: 'Question' }).fill('What is on my screen?')
     await page.keyboard.press('Enter')
-    await page.waitForFunction(() => (document.querySelector('[data-testid="quick-answer"] [data-testid="markdown"]')?.textContent ?? '').length > 0)
+    await page.waitForFunction(
+      () => (document.querySelector('[data-testid="quick-answer"] [data-testid="markdown"]')?.textContent ?? '').length > 0,
+    )
     firstToken.push(performance.now() - started)
     await page.getByTestId('quick-stats').waitFor()
     const t = performance.now()

@@ -51,7 +51,15 @@ parentPort!.on('message', (job: Job) => {
           cancelledAt = now
           void bridge.cancel(id)
         }
-      } else parentPort!.postMessage({ kind: 'done', stats: chunk.stats, tokens, totalMs: now - started, firstMs: firstAt === null ? null : firstAt - started, cancelToDoneMs: cancelledAt === null ? null : now - cancelledAt })
+      } else
+        parentPort!.postMessage({
+          kind: 'done',
+          stats: chunk.stats,
+          tokens,
+          totalMs: now - started,
+          firstMs: firstAt === null ? null : firstAt - started,
+          cancelToDoneMs: cancelledAt === null ? null : now - cancelledAt,
+        })
     } else if (event.type === 'error') parentPort!.postMessage({ kind: 'error', error: event.error })
   })
 })

@@ -14,7 +14,10 @@ import { collect } from '../test/support/engine.js'
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 1000)
 const logical = cpus().length
-const request: GenerateRequest = { messages: [{ role: 'user', text: 'Describe what a local desktop assistant does, in detail.' }], sampling: { maxTokens: TOKENS, temperature: 0, seed: 11 } }
+const request: GenerateRequest = {
+  messages: [{ role: 'user', text: 'Describe what a local desktop assistant does, in detail.' }],
+  sampling: { maxTokens: TOKENS, temperature: 0, seed: 11 },
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -44,6 +47,9 @@ await Promise.all([...engines.values()].map((engine) => engine.dispose()))
 
 const threads = Object.fromEntries(counts.map((n) => [String(n), Math.round(median(runs.get(n)!))]))
 const chosen = defaultThreads(availableParallelism())
-console.log(`${cpus()[0]?.model ?? 'unknown CPU'}: ${logical} logical CPUs, ${physicalCores()} physical cores; median of ${RUNS} runs of ${TOKENS} tokens`)
-for (const n of counts) console.log(`${String(n).padStart(3)} threads  ${String(threads[String(n)]).padStart(6)} tok/s${n === chosen ? '  <- default' : ''}`)
+console.log(
+  `${cpus()[0]?.model ?? 'unknown CPU'}: ${logical} logical CPUs, ${physicalCores()} physical cores; median of ${RUNS} runs of ${TOKENS} tokens`,
+)
+for (const n of counts)
+  console.log(`${String(n).padStart(3)} threads  ${String(threads[String(n)]).padStart(6)} tok/s${n === chosen ? '  <- default' : ''}`)
 console.log(JSON.stringify({ threads, default: chosen }))

@@ -28,7 +28,9 @@ function fuseConfig(platform) {
     [FuseV1Options.GrantFileProtocolExtraPrivileges]: false,
     // Electron checks app.asar against the hash electron-builder embeds (Info.plist on macOS,
     // an executable resource on Windows); Linux has no such check, so the fuse stays as it is.
-    ...(platform === 'darwin' || platform === 'mas' || platform === 'win32' ? { [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true } : {}),
+    ...(platform === 'darwin' || platform === 'mas' || platform === 'win32'
+      ? { [FuseV1Options.EnableEmbeddedAsarIntegrityValidation]: true }
+      : {}),
   }
 }
 

@@ -33,9 +33,13 @@ export function electronSupport(pinned: string, latest: string | null, skippedBe
   const oldestSupported = latestMajor - SUPPORTED_MAJORS + 1
   const window = `Electron supports its latest ${SUPPORTED_MAJORS} major versions, ${oldestSupported} to ${latestMajor}`
   if (pinnedMajor < oldestSupported) {
-    return { status: 'out-of-support', message: `Electron ${pinned} is out of support: ${window}. Move to Electron ${latestMajor} (latest ${latest}).` }
+    return {
+      status: 'out-of-support',
+      message: `Electron ${pinned} is out of support: ${window}. Move to Electron ${latestMajor} (latest ${latest}).`,
+    }
   }
-  const note = pinnedMajor === oldestSupported ? ` It is the oldest supported major: it drops out when Electron ${latestMajor + 1} is released.` : ''
+  const note =
+    pinnedMajor === oldestSupported ? ` It is the oldest supported major: it drops out when Electron ${latestMajor + 1} is released.` : ''
   return { status: 'ok', message: `Electron ${pinned} is supported (${window}; latest ${latest}).${note}` }
 }
 
@@ -67,15 +71,23 @@ const npmView: NpmView = () =>
     const npmCli = process.env.npm_execpath
     const [command, args] = npmCli ? [process.execPath, [npmCli]] : ['npm', []]
     // No retries and short timeouts: offline, the check should skip in seconds, not minutes.
-    execFile(command, [...args, 'view', 'electron', 'dist-tags', '--json', '--fetch-retries=0', '--fetch-timeout=5000'], { timeout: 20_000, shell: !npmCli && process.platform === 'win32' }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout)
-      // npm's first error line names the cause (e.g. "npm error code ENOTFOUND"); the error's own message is the command line.
-      reject(new Error(error.killed ? 'no answer within 20 s' : stderr.trim().split('\n')[0] || error.message))
-    })
+    execFile(
+      command,
+      [...args, 'view', 'electron', 'dist-tags', '--json', '--fetch-retries=0', '--fetch-timeout=5000'],
+      { timeout: 20_000, shell: !npmCli && process.platform === 'win32' },
+      (error, stdout, stderr) => {
+        if (!error) return resolve(stdout)
+        // npm's first error line names the cause (e.g. "npm error code ENOTFOUND"); the error's own message is the command line.
+        reject(new Error(error.killed ? 'no answer within 20 s' : stderr.trim().split('\n')[0] || error.message))
+      },
+    )
   })
 
 async function main(): Promise<void> {
-  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { devDependencies?: Record<string, string>; dependencies?: Record<string, string> }
+  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    devDependencies?: Record<string, string>
+    dependencies?: Record<string, string>
+  }
   const pinned = manifest.devDependencies?.electron ?? manifest.dependencies?.electron
   if (!pinned) throw new Error('package.json does not depend on electron.')
   const answer = await latestElectron(npmView)

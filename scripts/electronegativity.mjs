@@ -11,8 +11,13 @@ const stage = mkdtempSync(join(tmpdir(), 'electronegativity-'))
 const report = join(stage, 'report.sarif')
 try {
   // Only our code (and package.json, for the Electron version): never node_modules.
-  for (const part of ['electron', 'renderer/index.html', 'renderer/src', 'package.json']) cpSync(join(root, part), join(stage, 'app', part), { recursive: true })
-  execFileSync(join(root, 'node_modules/.bin/electronegativity'), ['-i', join(stage, 'app'), '-r', '-v', 'false', '-x', 'AvailableSecurityFixesGlobalCheck', '-o', report], { stdio: ['ignore', 'ignore', 'inherit'] })
+  for (const part of ['electron', 'renderer/index.html', 'renderer/src', 'package.json'])
+    cpSync(join(root, part), join(stage, 'app', part), { recursive: true })
+  execFileSync(
+    join(root, 'node_modules/.bin/electronegativity'),
+    ['-i', join(stage, 'app'), '-r', '-v', 'false', '-x', 'AvailableSecurityFixesGlobalCheck', '-o', report],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
   const sarif = JSON.parse(readFileSync(report, 'utf8'))
   const findings = sarif.runs[0].results.map((r) => {
     const where = r.locations[0].physicalLocation
@@ -20,7 +25,10 @@ try {
   })
   const explained = (f) => allow.find((a) => a.check === f.check && a.file === f.file)
   const unexplained = findings.filter((f) => !explained(f))
-  for (const f of findings) console.log(`${explained(f) ? 'allowed' : 'FINDING'} ${f.check} ${f.file}:${f.line} ${explained(f) ? `(${explained(f).reason})` : f.message}`)
+  for (const f of findings)
+    console.log(
+      `${explained(f) ? 'allowed' : 'FINDING'} ${f.check} ${f.file}:${f.line} ${explained(f) ? `(${explained(f).reason})` : f.message}`,
+    )
   const stale = allow.filter((a) => !findings.some((f) => f.check === a.check && f.file === a.file))
   for (const a of stale) console.log(`stale allow-list entry (no longer found): ${a.check} ${a.file}`)
   if (unexplained.length || stale.length) {

@@ -2,7 +2,8 @@
 import sharp from 'sharp'
 
 const dir = new URL('../resources/', import.meta.url)
-const render = (svg: string, size: number, out: string): Promise<unknown> => sharp(new URL(svg, dir).pathname, { density: 384 }).resize(size, size).png().toFile(new URL(out, dir).pathname)
+const render = (svg: string, size: number, out: string): Promise<unknown> =>
+  sharp(new URL(svg, dir).pathname, { density: 384 }).resize(size, size).png().toFile(new URL(out, dir).pathname)
 
 await render('icon.svg', 512, 'icon.png')
 await render('icon.svg', 1024, 'icon@2x.png')

@@ -9,7 +9,6 @@ import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
 
-
 const Settings = z.object({
   enabled: z.boolean(),
   port: z.int().min(1024).max(65535),
@@ -64,12 +63,23 @@ export async function createApiController(options: ApiControllerOptions): Promis
       })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      error = code === 'EADDRINUSE' ? `Port ${settings.port} is already in use by another program; choose another.` : `The API server could not start: ${(e as Error).message}`
+      error =
+        code === 'EADDRINUSE'
+          ? `Port ${settings.port} is already in use by another program; choose another.`
+          : `The API server could not start: ${(e as Error).message}`
     }
   }
 
   function status(): ApiStatus {
-    return { enabled: settings.enabled, running: server !== null, port: settings.port, url: server ? server.url : null, token: settings.token, allowFileUrls: settings.allowFileUrls, error }
+    return {
+      enabled: settings.enabled,
+      running: server !== null,
+      port: settings.port,
+      url: server ? server.url : null,
+      token: settings.token,
+      allowFileUrls: settings.allowFileUrls,
+      error,
+    }
   }
 
   await apply()

@@ -5,7 +5,10 @@ import { z } from 'zod'
 import { LIMITS } from '../ipc/contract.js'
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string().max(LIMITS.textChars) })
-const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().nullish() }) })
+const ImagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().nullish() }),
+})
 
 export const ChatCompletionRequest = z.object({
   model: z.string().min(1).max(256),
@@ -13,7 +16,11 @@ export const ChatCompletionRequest = z.object({
     .array(
       z.object({
         role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: z.union([z.string().max(LIMITS.textChars), z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16), z.null()]),
+        content: z.union([
+          z.string().max(LIMITS.textChars),
+          z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16),
+          z.null(),
+        ]),
       }),
     )
     .min(1)
@@ -25,7 +32,11 @@ export const ChatCompletionRequest = z.object({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
   stop: z.union([z.string().min(1).max(64), z.array(z.string().min(1).max(64)).max(4)]).nullish(),
-  seed: z.int().min(0).max(2 ** 32 - 1).nullish(),
+  seed: z
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .nullish(),
   n: z.literal(1).nullish(),
 })
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>

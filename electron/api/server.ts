@@ -27,7 +27,12 @@ export interface ApiLimits {
   modelWaitMs: number
 }
 
-export const DEFAULT_API_LIMITS: ApiLimits = { bodyBytes: 32 * 1024 * 1024, imagesPerRequest: 8, imagePixels: MAX_INPUT_PIXELS, modelWaitMs: 60_000 }
+export const DEFAULT_API_LIMITS: ApiLimits = {
+  bodyBytes: 32 * 1024 * 1024,
+  imagesPerRequest: 8,
+  imagePixels: MAX_INPUT_PIXELS,
+  modelWaitMs: 60_000,
+}
 
 /** A body over the limit is still read, and thrown away, up to this many times the limit (see readBody). */
 const DISCARD_FACTOR = 2
@@ -98,12 +103,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!authorized(req.headers.authorization)) {
-      throw new ApiError(401, 'Missing or wrong API key. Use the key shown in the app’s settings as a Bearer token.', 'authentication_error', 'invalid_api_key')
+      throw new ApiError(
+        401,
+        'Missing or wrong API key. Use the key shown in the app’s settings as a Bearer token.',
+        'authentication_error',
+        'invalid_api_key',
+      )
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '')
     const method = ROUTES.get(path)
     if (!method) throw new ApiError(404, `Unknown endpoint: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')
-    if (req.method !== method) throw new ApiError(405, `Use ${method} for ${path}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: method })
+    if (req.method !== method)
+      throw new ApiError(405, `Use ${method} for ${path}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: method })
     if (path === '/v1/models') return sendJson(res, 200, listModels())
     return completions(req, res)
   }
@@ -141,8 +152,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   /** Why there is no model to answer with, in words that say what happened. */
   function notReady(state: EngineState): ApiError {
     if (state.state === 'crashed' && state.restarting) return engineRestarting()
-    if (state.state === 'loading') return new ApiError(503, 'A model is still loading in the app; try again shortly.', 'server_error', 'model_loading', null, RETRY_SOON)
-    if (state.state === 'error') return new ApiError(503, `${state.message} Load a model in the app, then try again.`, 'server_error', 'model_not_loaded')
+    if (state.state === 'loading')
+      return new ApiError(503, 'A model is still loading in the app; try again shortly.', 'server_error', 'model_loading', null, RETRY_SOON)
+    if (state.state === 'error')
+      return new ApiError(503, `${state.message} Load a model in the app, then try again.`, 'server_error', 'model_not_loaded')
     return new ApiError(503, 'No model is loaded in the app. Load one, then try again.', 'server_error', 'model_not_loaded')
   }
 
@@ -170,17 +183,32 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     })
     const body = await readJson(req, limits.bodyBytes)
     const parsed = ChatCompletionRequest.safeParse(body)
-    if (!parsed.success) throw new ApiError(400, `Invalid request: ${describeIssues(parsed.error)}`, 'invalid_request_error', 'invalid_value', parsed.error.issues[0]?.path.join('.') ?? null)
+    if (!parsed.success)
+      throw new ApiError(
+        400,
+        `Invalid request: ${describeIssues(parsed.error)}`,
+        'invalid_request_error',
+        'invalid_value',
+        parsed.error.issues[0]?.path.join('.') ?? null,
+      )
     const request = parsed.data
     const state = await settledEngineState(controller.signal)
     const loaded = modelId(state)
     if (!loaded) throw notReady(state)
-    if (request.model !== loaded) throw new ApiError(404, `The model '${request.model}' is not loaded; the loaded model is '${loaded}'.`, 'invalid_request_error', 'model_not_found', 'model')
+    if (request.model !== loaded)
+      throw new ApiError(
+        404,
+        `The model '${request.model}' is not loaded; the loaded model is '${loaded}'.`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      )
     const messages = await toMessages(request.messages)
 
     const id = `chatcmpl-${randomUUID()}`
     const created = Math.floor(Date.now() / 1000)
-    const stop = request.stop === undefined || request.stop === null ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop]
+    const stop =
+      request.stop === undefined || request.stop === null ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop]
     const stream = options.scheduler.generate(
       'api',
       {
@@ -198,7 +226,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
     let text = ''
     let stats: GenerationStats | null = null
-    const chunk = (delta: Record<string, unknown>, finish: FinishReason | null): unknown => ({ id, object: 'chat.completion.chunk', created, model: loaded, choices: [{ index: 0, delta, finish_reason: finish }] })
+    const chunk = (delta: Record<string, unknown>, finish: FinishReason | null): unknown => ({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: loaded,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    })
     try {
       if (request.stream) {
         // The first event waits for the queue and the prompt, so errors before it still get a status code.
@@ -217,7 +251,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         }
         begin()
         sse(res, chunk({}, finishReason(stats)))
-        if (request.stream_options?.include_usage) sse(res, { id, object: 'chat.completion.chunk', created, model: loaded, choices: [], usage: usage(stats) })
+        if (request.stream_options?.include_usage)
+          sse(res, { id, object: 'chat.completion.chunk', created, model: loaded, choices: [], usage: usage(stats) })
         res.write('data: [DONE]\n\n')
         finished = true
         res.end()
@@ -257,10 +292,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const bytes: Uint8Array[] = []
       for (const part of parts) {
         if (part.type !== 'image_url') continue
-        if (++images > limits.imagesPerRequest) throw new ApiError(400, `Too many images: at most ${limits.imagesPerRequest} per request.`, 'invalid_request_error', 'too_many_images', `messages.${i}.content`)
+        if (++images > limits.imagesPerRequest)
+          throw new ApiError(
+            400,
+            `Too many images: at most ${limits.imagesPerRequest} per request.`,
+            'invalid_request_error',
+            'too_many_images',
+            `messages.${i}.content`,
+          )
         bytes.push(await imageBytes(part.image_url.url, `messages.${i}.content`))
       }
-      if (text.length > LIMITS.textChars) throw new ApiError(400, `Message ${i} is longer than ${LIMITS.textChars} characters.`, 'invalid_request_error', 'string_above_max_length', `messages.${i}.content`)
+      if (text.length > LIMITS.textChars)
+        throw new ApiError(
+          400,
+          `Message ${i} is longer than ${LIMITS.textChars} characters.`,
+          'invalid_request_error',
+          'string_above_max_length',
+          `messages.${i}.content`,
+        )
       const role = m.role === 'developer' ? 'system' : m.role
       out.push({ role, text, ...(bytes.length ? { images: bytes.map((b) => ({ bytes: b })) } : {}) })
     }
@@ -272,19 +321,48 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const data = /^data:image\/[a-z0-9.+-]+;base64,(.*)$/is.exec(url)
     if (data) bytes = new Uint8Array(Buffer.from(data[1]!, 'base64'))
     else if (url.startsWith('file:')) {
-      if (!options.allowFileUrls) throw new ApiError(400, 'Local file URLs are turned off; send the image as a data URL, or allow file URLs in the app’s settings.', 'invalid_request_error', 'file_urls_disabled', param)
-      bytes = new Uint8Array(await readFile(fileURLToPath(url)).catch(() => {
-        throw new ApiError(400, `Cannot read ${url}.`, 'invalid_request_error', 'invalid_image_url', param)
-      }))
-    } else throw new ApiError(400, 'Images must be data URLs (data:image/png;base64,…); this server fetches nothing from the network.', 'invalid_request_error', 'invalid_image_url', param)
-    if (bytes.byteLength === 0 || bytes.byteLength > LIMITS.imageBytes) throw new ApiError(400, `An image must be between 1 byte and ${LIMITS.imageBytes} bytes.`, 'invalid_request_error', 'invalid_image', param)
+      if (!options.allowFileUrls)
+        throw new ApiError(
+          400,
+          'Local file URLs are turned off; send the image as a data URL, or allow file URLs in the app’s settings.',
+          'invalid_request_error',
+          'file_urls_disabled',
+          param,
+        )
+      bytes = new Uint8Array(
+        await readFile(fileURLToPath(url)).catch(() => {
+          throw new ApiError(400, `Cannot read ${url}.`, 'invalid_request_error', 'invalid_image_url', param)
+        }),
+      )
+    } else
+      throw new ApiError(
+        400,
+        'Images must be data URLs (data:image/png;base64,…); this server fetches nothing from the network.',
+        'invalid_request_error',
+        'invalid_image_url',
+        param,
+      )
+    if (bytes.byteLength === 0 || bytes.byteLength > LIMITS.imageBytes)
+      throw new ApiError(
+        400,
+        `An image must be between 1 byte and ${LIMITS.imageBytes} bytes.`,
+        'invalid_request_error',
+        'invalid_image',
+        param,
+      )
     const meta = await sharp(bytes, { limitInputPixels: false })
       .metadata()
       .catch(() => {
         throw new ApiError(400, 'An image_url does not hold an image that can be read.', 'invalid_request_error', 'invalid_image', param)
       })
     if ((meta.width ?? 0) * (meta.height ?? 0) > limits.imagePixels) {
-      throw new ApiError(400, `An image is too large: ${meta.width}x${meta.height}; the limit is ${limits.imagePixels} pixels.`, 'invalid_request_error', 'image_too_large', param)
+      throw new ApiError(
+        400,
+        `An image is too large: ${meta.width}x${meta.height}; the limit is ${limits.imagePixels} pixels.`,
+        'invalid_request_error',
+        'image_too_large',
+        param,
+      )
     }
     return bytes
   }
@@ -310,7 +388,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 const RETRY_SOON = { 'retry-after': '2' }
 
 function engineRestarting(): ApiError {
-  return new ApiError(503, 'The engine crashed and the model is reloading; try again.', 'server_error', 'engine_restarting', null, RETRY_SOON)
+  return new ApiError(
+    503,
+    'The engine crashed and the model is reloading; try again.',
+    'server_error',
+    'engine_restarting',
+    null,
+    RETRY_SOON,
+  )
 }
 
 /** OpenAI says length for an answer cut short by a limit, the context's included. */
@@ -319,10 +404,20 @@ function finishReason(stats: GenerationStats | null): FinishReason {
 }
 
 /** OpenAI's usage, with the prompt tokens the engine reused from its cache as cached_tokens. */
-function usage(stats: GenerationStats | null): { prompt_tokens: number; completion_tokens: number; total_tokens: number; prompt_tokens_details: { cached_tokens: number } } {
+function usage(stats: GenerationStats | null): {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+  prompt_tokens_details: { cached_tokens: number }
+} {
   const prompt = stats?.tokensIn ?? 0
   const completion = stats?.tokensOut ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: stats?.cachedTokens ?? 0 } }
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: stats?.cachedTokens ?? 0 },
+  }
 }
 
 function sse(res: ServerResponse, data: unknown): void {
@@ -332,7 +427,12 @@ function sse(res: ServerResponse, data: unknown): void {
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body)
   // A refused body may not have been read to its end: close the connection rather than read the rest.
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) })
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...(status === 413 ? { connection: 'close' } : {}),
+  })
   res.end(text)
 }
 
@@ -408,7 +508,13 @@ function toApiError(error: unknown): ApiError {
   if (error instanceof AppError) {
     const known = ENGINE_ERRORS[error.code]
     const status = known?.status ?? 500
-    return new ApiError(status, error.message, status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', known?.code ?? error.code, known?.param ?? null)
+    return new ApiError(
+      status,
+      error.message,
+      status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error',
+      known?.code ?? error.code,
+      known?.param ?? null,
+    )
   }
   return new ApiError(500, error instanceof Error ? error.message : String(error), 'server_error')
 }

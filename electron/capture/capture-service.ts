@@ -17,7 +17,15 @@ export class CaptureService {
   /** Takes a full-display capture (PNG at the display's physical resolution). */
   async set(png: Uint8Array, display: DisplayInfo): Promise<CaptureInfo> {
     const meta = await sharp(png).metadata()
-    this.latest = { id: randomUUID(), width: meta.width ?? 0, height: meta.height ?? 0, displayId: display.id, scaleFactor: display.scaleFactor, png, display }
+    this.latest = {
+      id: randomUUID(),
+      width: meta.width ?? 0,
+      height: meta.height ?? 0,
+      displayId: display.id,
+      scaleFactor: display.scaleFactor,
+      png,
+      display,
+    }
     return this.info()!
   }
 

@@ -20,7 +20,12 @@ export interface WindowSource {
   thumbnail: Uint8Array
 }
 
-export const Selection = z.strictObject({ x1: z.number().finite(), y1: z.number().finite(), x2: z.number().finite(), y2: z.number().finite() })
+export const Selection = z.strictObject({
+  x1: z.number().finite(),
+  y1: z.number().finite(),
+  x2: z.number().finite(),
+  y2: z.number().finite(),
+})
 
 /** Request/response channels of the capture flow and quick-ask. */
 export const captureInvoke = {
@@ -46,4 +51,5 @@ export interface CaptureResponses {
   'capture:windows': WindowSource[]
   'capture:window': CaptureInfo
   'quick:hide': null
-  'quick:open-in-chat': null}
+  'quick:open-in-chat': null
+}

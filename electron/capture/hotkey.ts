@@ -11,8 +11,22 @@ export function defaultHotkey(platform: NodeJS.Platform): string {
   return platform === 'darwin' ? 'Command+Shift+Space' : 'Control+Shift+Space'
 }
 
-const MODIFIERS = new Set(['Command', 'Cmd', 'Control', 'Ctrl', 'CommandOrControl', 'CmdOrCtrl', 'Alt', 'Option', 'AltGr', 'Shift', 'Super', 'Meta'])
-const KEY = /^([A-Z0-9]|F([1-9]|1[0-9]|2[0-4])|Space|Tab|Backspace|Delete|Insert|Return|Enter|Up|Down|Left|Right|Home|End|PageUp|PageDown|Escape|Esc|PrintScreen|Plus|[)!@#$%^&*(:;"'=<,_>.?/~`{\][|\\}-])$/
+const MODIFIERS = new Set([
+  'Command',
+  'Cmd',
+  'Control',
+  'Ctrl',
+  'CommandOrControl',
+  'CmdOrCtrl',
+  'Alt',
+  'Option',
+  'AltGr',
+  'Shift',
+  'Super',
+  'Meta',
+])
+const KEY =
+  /^([A-Z0-9]|F([1-9]|1[0-9]|2[0-4])|Space|Tab|Backspace|Delete|Insert|Return|Enter|Up|Down|Left|Right|Home|End|PageUp|PageDown|Escape|Esc|PrintScreen|Plus|[)!@#$%^&*(:;"'=<,_>.?/~`{\][|\\}-])$/
 
 /** Checks an Electron accelerator: modifiers joined by '+', then exactly one key. */
 export function validateAccelerator(accelerator: string): string | null {
@@ -20,7 +34,8 @@ export function validateAccelerator(accelerator: string): string | null {
   if (parts.some((p) => p === '')) return 'A shortcut looks like Control+Shift+Space.'
   const key = parts.at(-1)!
   const modifiers = parts.slice(0, -1)
-  if (modifiers.length === 0) return 'A global shortcut needs at least one modifier (Control, Alt, Shift or Command), or it would steal a key from every app.'
+  if (modifiers.length === 0)
+    return 'A global shortcut needs at least one modifier (Control, Alt, Shift or Command), or it would steal a key from every app.'
   const unknown = modifiers.find((m) => !MODIFIERS.has(m))
   if (unknown) return `${unknown} is not a modifier; use Control, Alt, Shift, Command or Super.`
   if (new Set(modifiers).size !== modifiers.length) return 'A modifier is repeated.'
@@ -52,7 +67,11 @@ export class HotkeyManager {
     if (invalid) return { ok: false, accelerator: this.current, error: invalid }
     if (accelerator === this.current) return { ok: true, accelerator, error: null }
     if (!this.registry.register(accelerator, this.onPressed)) {
-      return { ok: false, accelerator: this.current, error: `${accelerator} is already used by another application. Choose another shortcut.` }
+      return {
+        ok: false,
+        accelerator: this.current,
+        error: `${accelerator} is already used by another application. Choose another shortcut.`,
+      }
     }
     if (this.current) this.registry.unregister(this.current)
     this.current = accelerator

@@ -20,7 +20,10 @@ export interface DisplayInfo {
 /** The display containing a point (DIP), or the nearest one when the point is in a gap. */
 export function displayAt(point: { x: number; y: number }, displays: DisplayInfo[]): DisplayInfo {
   if (displays.length === 0) throw new Error('no displays')
-  const inside = displays.find((d) => point.x >= d.bounds.x && point.x < d.bounds.x + d.bounds.width && point.y >= d.bounds.y && point.y < d.bounds.y + d.bounds.height)
+  const inside = displays.find(
+    (d) =>
+      point.x >= d.bounds.x && point.x < d.bounds.x + d.bounds.width && point.y >= d.bounds.y && point.y < d.bounds.y + d.bounds.height,
+  )
   if (inside) return inside
   const distance = (d: DisplayInfo): number => {
     const dx = Math.max(d.bounds.x - point.x, 0, point.x - (d.bounds.x + d.bounds.width - 1))
@@ -41,7 +44,11 @@ export function physicalSize(display: DisplayInfo): { width: number; height: num
  * the display exactly; it may be drawn in any direction and past the edges.
  * Returns null for a selection too small to mean anything (a click, not a drag).
  */
-export function selectionToCrop(selection: { x1: number; y1: number; x2: number; y2: number }, display: DisplayInfo, minSize = 4): Rect | null {
+export function selectionToCrop(
+  selection: { x1: number; y1: number; x2: number; y2: number },
+  display: DisplayInfo,
+  minSize = 4,
+): Rect | null {
   const size = physicalSize(display)
   const clampX = (v: number): number => Math.min(Math.max(v, 0), display.bounds.width)
   const clampY = (v: number): number => Math.min(Math.max(v, 0), display.bounds.height)

@@ -11,7 +11,10 @@ import type { ChatStore } from './store.js'
 const SAVE_INTERVAL_MS = 1000
 
 export interface ChatService {
-  send(request: { chatId: string; text: string; images?: ImageInput[]; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
+  send(
+    request: { chatId: string; text: string; images?: ImageInput[]; sampling?: Sampling },
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatChunk>
   regenerate(request: { chatId: string; messageId: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
   edit(request: { chatId: string; messageId: string; text: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
 }
@@ -47,7 +50,8 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
           }
         } else {
           reply.stats = chunk.stats
-          reply.status = chunk.stats.stopReason === 'cancelled' ? 'stopped' : chunk.stats.stopReason === 'engine-crashed' ? 'cut-off' : 'complete'
+          reply.status =
+            chunk.stats.stopReason === 'cancelled' ? 'stopped' : chunk.stats.stopReason === 'engine-crashed' ? 'cut-off' : 'complete'
         }
       }
     } catch (error) {
@@ -74,7 +78,9 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
     const messages: ChatMessage[] = chat.systemPrompt.trim() ? [{ role: 'system', text: chat.systemPrompt }] : []
     for (const m of chat.messages) {
       if (m.role === 'assistant' && m.status === 'error') continue
-      const images = await Promise.all(m.images.map(async (image) => ({ bytes: await store.readImage(chat.id, image), name: image.name ?? undefined })))
+      const images = await Promise.all(
+        m.images.map(async (image) => ({ bytes: await store.readImage(chat.id, image), name: image.name ?? undefined })),
+      )
       messages.push({ role: m.role, text: m.text, ...(images.length ? { images } : {}) })
     }
     return messages
@@ -82,7 +88,8 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
 
   function findMessage(chat: Conversation, id: string, role: StoredMessage['role']): number {
     const index = chat.messages.findIndex((m) => m.id === id)
-    if (index < 0 || chat.messages[index]!.role !== role) throw new AppError('not-found', `That ${role === 'user' ? 'question' : 'answer'} is no longer in this conversation.`)
+    if (index < 0 || chat.messages[index]!.role !== role)
+      throw new AppError('not-found', `That ${role === 'user' ? 'question' : 'answer'} is no longer in this conversation.`)
     return index
   }
 

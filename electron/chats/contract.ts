@@ -19,7 +19,12 @@ export const ChatSend = z.strictObject({
   sampling: Sampling.optional(),
 })
 export const ChatRegenerate = z.strictObject({ chatId: ChatId, messageId: MessageId, sampling: Sampling.optional() })
-export const ChatEdit = z.strictObject({ chatId: ChatId, messageId: MessageId, text: Text.min(1, 'the message is empty'), sampling: Sampling.optional() })
+export const ChatEdit = z.strictObject({
+  chatId: ChatId,
+  messageId: MessageId,
+  text: Text.min(1, 'the message is empty'),
+  sampling: Sampling.optional(),
+})
 
 export interface StoredImage {
   id: string
@@ -85,7 +90,9 @@ export type ChatChunk =
 export const chatsInvoke = {
   'chats:list': { request: z.strictObject({ query: z.string().max(200).optional() }) },
   'chats:get': { request: z.strictObject({ id: ChatId }) },
-  'chats:create': { request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }) },
+  'chats:create': {
+    request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }),
+  },
   'chats:update': {
     request: z.strictObject({
       id: ChatId,

@@ -32,7 +32,14 @@ const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
 }
 
 // Files on disk are checked on the way in too: a hand-edited or foreign file is reported, not trusted.
-const StoredImageSchema = z.object({ id: z.string(), mime: z.string(), width: z.number(), height: z.number(), bytes: z.number(), name: z.string().nullable() })
+const StoredImageSchema = z.object({
+  id: z.string(),
+  mime: z.string(),
+  width: z.number(),
+  height: z.number(),
+  bytes: z.number(),
+  name: z.string().nullable(),
+})
 const StatsSchema = z.object({
   tokensIn: z.number(),
   cachedTokens: z.number().optional(),
@@ -91,7 +98,9 @@ export class ChatStore {
   async list(query?: string): Promise<ChatSummary[]> {
     await this.scan()
     const needle = query?.trim().toLowerCase()
-    const all = [...this.cache.values()].filter((c) => !needle || c.title.toLowerCase().includes(needle) || c.messages.some((m) => m.text.toLowerCase().includes(needle)))
+    const all = [...this.cache.values()].filter(
+      (c) => !needle || c.title.toLowerCase().includes(needle) || c.messages.some((m) => m.text.toLowerCase().includes(needle)),
+    )
     return all
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
       .map((c) => ({
@@ -113,7 +122,17 @@ export class ChatStore {
   async create(options: { title?: string; systemPrompt?: string } = {}): Promise<Conversation> {
     await this.scan()
     const now = new Date().toISOString()
-    const conversation: Conversation = { version: 1, id: randomUUID(), title: options.title?.trim() || 'New conversation', createdAt: now, updatedAt: now, systemPrompt: options.systemPrompt ?? '', settings: { ...DEFAULT_CHAT_SETTINGS }, model: null, messages: [] }
+    const conversation: Conversation = {
+      version: 1,
+      id: randomUUID(),
+      title: options.title?.trim() || 'New conversation',
+      createdAt: now,
+      updatedAt: now,
+      systemPrompt: options.systemPrompt ?? '',
+      settings: { ...DEFAULT_CHAT_SETTINGS },
+      model: null,
+      messages: [],
+    }
     const building = join(this.root, `${BUILDING}${randomUUID()}`)
     try {
       await mkdir(join(building, 'images'), { recursive: true })
@@ -167,8 +186,10 @@ export class ChatStore {
       throw new AppError('bad-image', `${name ?? 'The attachment'} is not an image that can be read.`, { cause: error })
     }
     const format = IMAGE_FORMATS[meta.format ?? '']
-    if (!format || !meta.width || !meta.height) throw new AppError('bad-image', `${name ?? 'The attachment'} is not a supported image (PNG, JPEG, WebP, GIF, AVIF or TIFF).`)
-    if (meta.width * meta.height > MAX_INPUT_PIXELS) throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
+    if (!format || !meta.width || !meta.height)
+      throw new AppError('bad-image', `${name ?? 'The attachment'} is not a supported image (PNG, JPEG, WebP, GIF, AVIF or TIFF).`)
+    if (meta.width * meta.height > MAX_INPUT_PIXELS)
+      throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
     const path = this.imagePath(chatId, id, format.ext)
     // Under the conversation's lock, so a delete cannot run between the check and the write.
@@ -208,7 +229,17 @@ export class ChatStore {
   }
 
   newMessage(role: StoredMessage['role'], text: string, images: StoredImage[] = []): StoredMessage {
-    return { id: randomUUID(), role, text, images, createdAt: new Date().toISOString(), status: role === 'user' ? 'complete' : 'streaming', stats: null, error: null, model: null }
+    return {
+      id: randomUUID(),
+      role,
+      text,
+      images,
+      createdAt: new Date().toISOString(),
+      status: role === 'user' ? 'complete' : 'streaming',
+      stats: null,
+      error: null,
+      model: null,
+    }
   }
 
   private imagePath(chatId: string, imageId: string, ext: string): string {
@@ -270,11 +301,19 @@ export class ChatStore {
 
 function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code
-  return code === 'ENOSPC' ? 'the disk is full' : code === 'EACCES' || code === 'EPERM' ? 'permission was denied' : error instanceof Error ? error.message : String(error)
+  return code === 'ENOSPC'
+    ? 'the disk is full'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'permission was denied'
+      : error instanceof Error
+        ? error.message
+        : String(error)
 }
 
 function storageError(error: unknown): AppError {
-  return new AppError('storage', `The conversation could not be saved: ${reasonOf(error)}. Nothing already saved was lost.`, { cause: error })
+  return new AppError('storage', `The conversation could not be saved: ${reasonOf(error)}. Nothing already saved was lost.`, {
+    cause: error,
+  })
 }
 
 async function syncDirectory(dir: string): Promise<void> {

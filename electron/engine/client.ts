@@ -107,7 +107,8 @@ export class EngineClient {
         yield chunk
       }
     } catch (error) {
-      if (produced || signal?.aborted || !(error instanceof AppError) || error.code !== 'engine-crashed' || this.stopped || !this.lastLoad) throw error
+      if (produced || signal?.aborted || !(error instanceof AppError) || error.code !== 'engine-crashed' || this.stopped || !this.lastLoad)
+        throw error
       yield* this.generateOnce(request, signal, lane)
     }
   }
@@ -135,7 +136,15 @@ export class EngineClient {
         // Keep what was said: end the answer as cut off instead of throwing it away.
         yield {
           kind: 'done',
-          stats: { tokensIn: 0, tokensOut, imageTokens: 0, timeToFirstTokenMs: null, tokensPerSecond: null, totalMs: Math.round(performance.now() - started), stopReason: 'engine-crashed' },
+          stats: {
+            tokensIn: 0,
+            tokensOut,
+            imageTokens: 0,
+            timeToFirstTokenMs: null,
+            tokensPerSecond: null,
+            totalMs: Math.round(performance.now() - started),
+            stopReason: 'engine-crashed',
+          },
         }
         return
       }
@@ -217,7 +226,10 @@ export class EngineClient {
       (info) => this.setState({ state: 'ready', info: info as EngineInfo }),
       (reloadError: unknown) => {
         this.lastLoad = null
-        this.setState({ state: 'error', message: `The engine restarted but the model could not be reloaded: ${reloadError instanceof Error ? reloadError.message : String(reloadError)}` })
+        this.setState({
+          state: 'error',
+          message: `The engine restarted but the model could not be reloaded: ${reloadError instanceof Error ? reloadError.message : String(reloadError)}`,
+        })
       },
     )
   }

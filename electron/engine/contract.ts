@@ -8,7 +8,8 @@ export const ImageInput = z.strictObject({
   /** Original encoded bytes (PNG, JPEG, WebP, GIF, ...); prepared for the model in the engine. */
   bytes: z
     .custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected image bytes (Uint8Array)')
-    .refine((b) => b.byteLength > 0, 'image is empty').refine((b) => b.byteLength <= LIMITS.imageBytes, `image is larger than ${LIMITS.imageBytes} bytes`),
+    .refine((b) => b.byteLength > 0, 'image is empty')
+    .refine((b) => b.byteLength <= LIMITS.imageBytes, `image is larger than ${LIMITS.imageBytes} bytes`),
   name: z.string().max(256).optional(),
 })
 export type ImageInput = z.infer<typeof ImageInput>
@@ -25,7 +26,11 @@ export const Sampling = z.strictObject({
   temperature: z.number().min(0).max(5).optional(),
   topP: z.number().gt(0).max(1).optional(),
   topK: z.int().min(0).max(1000).optional(),
-  seed: z.int().min(0).max(2 ** 32 - 1).optional(),
+  seed: z
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
   stop: z.array(z.string().min(1).max(64)).max(8).optional(),
 })
 export type Sampling = z.infer<typeof Sampling>
@@ -110,9 +115,7 @@ export interface GenerationStats {
   stopReason: 'eos' | 'max-tokens' | 'context-full' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
 }
 
-export type GenerateChunk =
-  | { kind: 'tokens'; text: string; count: number }
-  | { kind: 'done'; stats: GenerationStats }
+export type GenerateChunk = { kind: 'tokens'; text: string; count: number } | { kind: 'done'; stats: GenerationStats }
 
 /** The engine's request/response channels. */
 export const engineInvoke = {

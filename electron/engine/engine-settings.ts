@@ -50,7 +50,8 @@ export async function openEngineSettings(options: { path: string; cpu?: CpuCount
   return {
     view,
     async set(next) {
-      if (next.threads !== 'auto' && next.threads > logicalCores) throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
+      if (next.threads !== 'auto' && next.threads > logicalCores)
+        throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
       await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
       settings = next
       return view()

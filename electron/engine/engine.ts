@@ -31,7 +31,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   // build: 'never' — an app must not try to compile llama.cpp on a user's machine.
-  const startLlama = options.getLlama ?? ((gpu) => getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) }))
+  const startLlama =
+    options.getLlama ??
+    ((gpu) => getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) }))
   const llamaFor = (gpu: 'auto' | false): Promise<Llama> => {
     const key = String(gpu)
     let llama = llamas.get(key)
@@ -72,7 +74,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const model = await inspectModelFile(request.modelPath, llama, 'model')
         const mmproj = request.mmprojPath ? await inspectModelFile(request.mmprojPath, llama, 'mmproj') : null
         if (mmproj) checkPair(model, mmproj)
-        if (!mmproj && !llama) throw new AppError('model-load-failed', `Text models run on ${problem}. Vision models (with an mmproj) still work.`)
+        if (!mmproj && !llama)
+          throw new AppError('model-load-failed', `Text models run on ${problem}. Vision models (with an mmproj) still work.`)
         const guard = textGuard(await readSpecialSpellings(model.path))
         // node-llama-cpp fits text models itself; for the vision binding the estimate picks
         // the first number of layers to try (fewer and then none follow if that fails).
@@ -84,7 +87,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
         await unloadCurrent()
         // Settings travel with each load: the user's thread count, else the engine's default.
         const loadThreads = request.threads ?? threads
-        backend = mmproj ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard) : await loadTextBackend(llama!, model, request, loadThreads, guard)
+        backend = mmproj
+          ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard)
+          : await loadTextBackend(llama!, model, request, loadThreads, guard)
         budget = withDetail(mmproj?.imageBudget ?? DEFAULT_BUDGET, request.imageDetail ?? DEFAULT_DETAIL)
         return backend.info
       })
@@ -189,5 +194,8 @@ function checkTurns(messages: GenerateRequest['messages']): void {
     if (last.images?.length) throw new AppError('invalid-payload', 'An answer to continue cannot hold images.')
     return
   }
-  throw new AppError('invalid-payload', 'The conversation must end with a user message, or with an assistant message right after one to continue that answer.')
+  throw new AppError(
+    'invalid-payload',
+    'The conversation must end with a user message, or with an assistant message right after one to continue that answer.',
+  )
 }

@@ -41,7 +41,12 @@ export interface FitOptions {
   hardware?: Hardware
 }
 
-export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: ModelFileInfo | null, options: FitOptions = {}): Promise<FitEstimate> {
+export async function estimateFit(
+  llama: Llama,
+  model: ModelFileInfo,
+  mmproj: ModelFileInfo | null,
+  options: FitOptions = {},
+): Promise<FitEstimate> {
   const hardware = options.hardware ?? (await readHardware(llama))
   // Layer offloading is only sized by a llama.cpp build that can offload: a CPU build
   // cannot say what a GPU would take, so it estimates for the CPU alone.
@@ -51,7 +56,11 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
   const resolved = await insights.configurationResolver.resolveAndScoreConfig(
     { targetContextSize: contextSize, ...(gpu ? {} : { targetGpuLayers: 0 }) },
     {
-      getVramState: async () => ({ total: hardware.vram.totalBytes, free: hardware.vram.freeBytes, unifiedSize: hardware.unifiedMemory ? hardware.vram.totalBytes : 0 }),
+      getVramState: async () => ({
+        total: hardware.vram.totalBytes,
+        free: hardware.vram.freeBytes,
+        unifiedSize: hardware.unifiedMemory ? hardware.vram.totalBytes : 0,
+      }),
       getRamState: async () => ({ total: hardware.ram.totalBytes, free: hardware.ram.freeBytes }),
       llamaGpu: gpu ? (hardware.backend as 'cuda' | 'vulkan' | 'metal') : false,
       llamaSupportsGpuOffloading: gpu,
@@ -62,8 +71,16 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
   const sequences = options.sequences ?? (mmproj ? 1 : LANES.length)
   const extra = { cpuRam: 0, gpuVram: 0 }
   if (sequences > 1) {
-    const one = await insights.estimateContextResourceRequirementsV2({ contextSize: values.contextSize, modelGpuLayers: values.gpuLayers, sequences: 1 })
-    const all = await insights.estimateContextResourceRequirementsV2({ contextSize: values.contextSize, modelGpuLayers: values.gpuLayers, sequences })
+    const one = await insights.estimateContextResourceRequirementsV2({
+      contextSize: values.contextSize,
+      modelGpuLayers: values.gpuLayers,
+      sequences: 1,
+    })
+    const all = await insights.estimateContextResourceRequirementsV2({
+      contextSize: values.contextSize,
+      modelGpuLayers: values.gpuLayers,
+      sequences,
+    })
     extra.cpuRam = Math.max(0, all.cpuRam - one.cpuRam)
     extra.gpuVram = Math.max(0, all.gpuVram - one.gpuVram)
   }
@@ -90,7 +107,15 @@ export async function estimateFit(llama: Llama, model: ModelFileInfo, mmproj: Mo
   }
 }
 
-function describe(verdict: FitEstimate['verdict'], layers: number, total: number, context: number, vram: number, ram: number, hw: Hardware): string {
+function describe(
+  verdict: FitEstimate['verdict'],
+  layers: number,
+  total: number,
+  context: number,
+  vram: number,
+  ram: number,
+  hw: Hardware,
+): string {
   const where =
     hw.backend === 'cpu' || layers === 0
       ? `on the CPU, about ${formatBytes(ram)} of memory (${formatBytes(hw.ram.freeBytes)} free)`

@@ -176,7 +176,8 @@ class HeaderReader {
 
   /** Moves past `count` bytes of the file without reading them. */
   skip(count: bigint, what: string): void {
-    if (count > BigInt(this.remaining)) throw new Truncated(`${what} is ${count} bytes long, but only ${this.remaining} bytes of the file are left`)
+    if (count > BigInt(this.remaining))
+      throw new Truncated(`${what} is ${count} bytes long, but only ${this.remaining} bytes of the file are left`)
     this.position += Number(count)
   }
 
@@ -184,7 +185,8 @@ class HeaderReader {
   async text(maxBytes: number, what: string): Promise<string> {
     const length = await this.u64(`the length of ${what}`)
     if (length > BigInt(maxBytes)) throw new Invalid(`${what} is ${length} bytes long; at most ${maxBytes}`)
-    if (length > BigInt(this.remaining)) throw new Truncated(`${what} is ${length} bytes long, but only ${this.remaining} bytes of the file are left`)
+    if (length > BigInt(this.remaining))
+      throw new Truncated(`${what} is ${length} bytes long, but only ${this.remaining} bytes of the file are left`)
     return (await this.bytes(Number(length), what)).toString('utf8')
   }
 
@@ -198,8 +200,10 @@ class HeaderReader {
       const at = this.position - this.windowStart
       const length = this.window.readUInt32LE(at + 4) === 0 ? this.window.readUInt32LE(at) : this.window.readBigUInt64LE(at)
       this.position += 8
-      if (length > MAX_STRING_BYTES) throw new Invalid(`${describe(i)} is ${length} bytes long; llama.cpp reads at most ${MAX_STRING_BYTES}`)
-      if (length > this.remaining) throw new Truncated(`${describe(i)} is ${length} bytes long, but only ${this.remaining} bytes of the file are left`)
+      if (length > MAX_STRING_BYTES)
+        throw new Invalid(`${describe(i)} is ${length} bytes long; llama.cpp reads at most ${MAX_STRING_BYTES}`)
+      if (length > this.remaining)
+        throw new Truncated(`${describe(i)} is ${length} bytes long, but only ${this.remaining} bytes of the file are left`)
       this.position += Number(length)
     }
   }
@@ -212,7 +216,10 @@ class HeaderReader {
 export async function checkGgufHeader(path: string, label = 'Model file'): Promise<GgufHeader> {
   const name = basename(path)
   const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new AppError('bad-model-file', error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`)
+    throw new AppError(
+      'bad-model-file',
+      error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`,
+    )
   })
   try {
     const { size } = await handle.stat()
@@ -220,7 +227,8 @@ export async function checkGgufHeader(path: string, label = 'Model file'): Promi
   } catch (error) {
     if (error instanceof Truncated) throw new AppError('bad-model-file', `${label} ${name} is corrupt or truncated: ${error.message}.`)
     if (error instanceof Invalid) throw new AppError('bad-model-file', `${label} ${name} is damaged: ${error.message}.`)
-    if (error instanceof Incomplete) throw new AppError('bad-model-file', `${label} ${name} is incomplete: ${error.message}. Download it again.`)
+    if (error instanceof Incomplete)
+      throw new AppError('bad-model-file', `${label} ${name} is incomplete: ${error.message}. Download it again.`)
     throw error
   } finally {
     await handle.close()
@@ -240,7 +248,9 @@ async function readHeader(reader: HeaderReader, label: string, name: string): Pr
   // refused at once instead of read entry by entry.
   const room = BigInt(reader.remaining)
   if (kvCount * BigInt(MIN_KV_BYTES) + tensorCount * BigInt(MIN_TENSOR_INFO_BYTES) > room) {
-    throw new Truncated(`its header lists ${tensorCount} tensors and ${kvCount} key-value pairs, more than the ${room} bytes after the counts can hold`)
+    throw new Truncated(
+      `its header lists ${tensorCount} tensors and ${kvCount} key-value pairs, more than the ${room} bytes after the counts can hold`,
+    )
   }
 
   const keyValues = await readKeyValues(reader, Number(kvCount))
@@ -257,7 +267,9 @@ async function readHeader(reader: HeaderReader, label: string, name: string): Pr
   // the projector tensors it expects.
   const trailing = BigInt(reader.size) - dataEnd
   if (trailing >= BigInt(alignment)) {
-    throw new Invalid(`its ${tensorCount} tensors' data ends at byte ${dataEnd}, but the file goes on for ${trailing} more bytes: the tensor count or the tensor table is damaged`)
+    throw new Invalid(
+      `its ${tensorCount} tensors' data ends at byte ${dataEnd}, but the file goes on for ${trailing} more bytes: the tensor count or the tensor table is damaged`,
+    )
   }
   return { version, tensorCount: Number(tensorCount), kvCount: Number(kvCount), alignment, dataOffset, dataEnd: Number(dataEnd) }
 }
@@ -270,7 +282,21 @@ function describeVersion(version: number): string {
   return `is corrupt or truncated: its version field holds ${version}, which is no GGUF version.`
 }
 
-const TYPE_NAMES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'bool', 'string', 'array', 'uint64', 'int64', 'float64']
+const TYPE_NAMES = [
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'float32',
+  'bool',
+  'string',
+  'array',
+  'uint64',
+  'int64',
+  'float64',
+]
 const typeName = (type: number): string => TYPE_NAMES[type] ?? `unknown type ${type}`
 /** "a uint32", "an int32", "an unknown type 13". */
 const aType = (type: number): string => `${/^(i|a|unknown)/.test(typeName(type)) ? 'an' : 'a'} ${typeName(type)}`
@@ -313,7 +339,8 @@ async function readKeyValues(reader: HeaderReader, count: number): Promise<KeyVa
     let elementType: number | null = null
     if (key === 'general.alignment') alignment = await readAlignment(reader, type)
     else if (type === TYPE_ARRAY) elementType = await skipArray(reader, key)
-    else if (type === TYPE_STRING && key === 'general.architecture') architecture = await reader.text(MAX_ARCHITECTURE_BYTES, `the value of key 'general.architecture'`)
+    else if (type === TYPE_STRING && key === 'general.architecture')
+      architecture = await reader.text(MAX_ARCHITECTURE_BYTES, `the value of key 'general.architecture'`)
     else if (type === TYPE_STRING) await reader.skipStrings(1, () => `the value of key '${shown(key)}'`)
     else {
       const size = VALUE_SIZE.get(type)
@@ -333,11 +360,14 @@ async function skipArray(reader: HeaderReader, key: string): Promise<number> {
   if (elementType === TYPE_ARRAY) throw new Invalid(`key '${shown(key)}' is an array of arrays, which llama.cpp does not read`)
   const size = elementType === TYPE_STRING ? 8 : VALUE_SIZE.get(elementType)
   if (size === undefined) throw new Invalid(`key '${shown(key)}' is an array of unknown value type ${elementType}`)
-  if (length > BigInt(MAX_ARRAY_ELEMENTS)) throw new Invalid(`key '${shown(key)}' is an array of ${length} values; llama.cpp reads at most ${MAX_ARRAY_ELEMENTS}`)
+  if (length > BigInt(MAX_ARRAY_ELEMENTS))
+    throw new Invalid(`key '${shown(key)}' is an array of ${length} values; llama.cpp reads at most ${MAX_ARRAY_ELEMENTS}`)
   // For strings, 8 bytes is each one's length field: the least each takes.
   const least = length * BigInt(size)
   if (least > BigInt(reader.remaining)) {
-    throw new Truncated(`key '${shown(key)}' is an array of ${length} ${typeName(elementType)} values (at least ${least} bytes), but only ${reader.remaining} bytes of the file are left`)
+    throw new Truncated(
+      `key '${shown(key)}' is an array of ${length} ${typeName(elementType)} values (at least ${least} bytes), but only ${reader.remaining} bytes of the file are left`,
+    )
   }
   if (elementType === TYPE_STRING) await reader.skipStrings(Number(length), (j) => `value ${j} of key '${shown(key)}'`)
   else reader.skip(least, `the values of key '${shown(key)}'`)
@@ -348,7 +378,8 @@ async function readAlignment(reader: HeaderReader, type: number): Promise<number
   // llama.cpp reads general.alignment as a uint32 and refuses any other type.
   if (type !== TYPE_UINT32) throw new Invalid(`key 'general.alignment' is ${aType(type)}; it must be a uint32`)
   const alignment = await reader.u32(`the value of key 'general.alignment'`)
-  if (alignment === 0 || (alignment & (alignment - 1)) !== 0) throw new Invalid(`key 'general.alignment' is ${alignment}; it must be a power of two`)
+  if (alignment === 0 || (alignment & (alignment - 1)) !== 0)
+    throw new Invalid(`key 'general.alignment' is ${alignment}; it must be a power of two`)
   return alignment
 }
 
@@ -369,7 +400,9 @@ const ACCEPTS: Record<KeyType, { scalar: number | null; elements: readonly numbe
   byteArray: { scalar: null, elements: [0, 1], described: 'an array of bytes' },
 }
 
-const EXPECTED_TYPES: ReadonlyMap<string, KeyType> = new Map(Object.entries(KEY_TYPES).flatMap(([type, keys]) => keys.map((key) => [key, type as KeyType] as const)))
+const EXPECTED_TYPES: ReadonlyMap<string, KeyType> = new Map(
+  Object.entries(KEY_TYPES).flatMap(([type, keys]) => keys.map((key) => [key, type as KeyType] as const)),
+)
 
 /**
  * The native loaders read the well-known keys with a fixed type (see gguf-keys.ts): one of
@@ -425,18 +458,23 @@ async function readTensorInfos(reader: HeaderReader, count: number, alignment: n
     }
     const typeId = await reader.u32(`the type of tensor '${name}'`)
     const type = GGML_TYPES.get(typeId)
-    if (!type) throw new Invalid(`tensor '${name}' has ggml type ${typeId}, which the bundled llama.cpp does not know (or no longer supports)`)
+    if (!type)
+      throw new Invalid(`tensor '${name}' has ggml type ${typeId}, which the bundled llama.cpp does not know (or no longer supports)`)
     const description = `${dims.join('×')} ${type.name}`
     if (dims[0]! % BigInt(type.blockSize) !== 0n) {
-      throw new Invalid(`tensor '${name}' (${description}) has rows of ${dims[0]} values; ${type.name} stores them in blocks of ${type.blockSize}`)
+      throw new Invalid(
+        `tensor '${name}' (${description}) has rows of ${dims[0]} values; ${type.name} stores them in blocks of ${type.blockSize}`,
+      )
     }
     const bytes = (dims.reduce((n, d) => n * d, 1n) / BigInt(type.blockSize)) * BigInt(type.typeSize)
     const offset = await reader.u64(`the data offset of tensor '${name}'`)
-    if (bytes > BigInt(reader.size)) oversized ??= `tensor '${name}' (${description}) holds ${bytes} bytes of data, more than the whole file (${reader.size} bytes)`
+    if (bytes > BigInt(reader.size))
+      oversized ??= `tensor '${name}' (${description}) holds ${bytes} bytes of data, more than the whole file (${reader.size} bytes)`
     // After an oversized tensor the offsets cannot follow; the rest is read for its own faults.
     if (oversized) continue
     const expected: bigint = previous ? padTo(previous.offset + previous.bytes, alignment) : 0n
-    if (offset % BigInt(alignment) !== 0n) throw new Invalid(`tensor '${name}' starts at data offset ${offset}, not a multiple of the alignment (${alignment})`)
+    if (offset % BigInt(alignment) !== 0n)
+      throw new Invalid(`tensor '${name}' starts at data offset ${offset}, not a multiple of the alignment (${alignment})`)
     if (offset !== expected) {
       const where = offset < expected ? 'overlaps' : 'leaves a gap after'
       throw new Invalid(

@@ -182,11 +182,7 @@ export const KEY_TYPES: Readonly<Record<KeyType, readonly string[]>> = {
     '{arch}.vocab_size',
     '{arch}.wkv.head_size',
   ],
-  int32: [
-    'general.sampling.mirostat',
-    'general.sampling.penalty_last_n',
-    'general.sampling.top_k',
-  ],
+  int32: ['general.sampling.mirostat', 'general.sampling.penalty_last_n', 'general.sampling.top_k'],
   float32: [
     'clip.audio.attention.layer_norm_epsilon',
     'clip.gen.audio.attention.layer_norm_epsilon',
@@ -357,9 +353,7 @@ export const KEY_TYPES: Readonly<Record<KeyType, readonly string[]>> = {
     '{arch}.swiglu_clamp_exp',
     '{arch}.swiglu_clamp_shexp',
   ],
-  numberArray: [
-    'tokenizer.ggml.scores',
-  ],
+  numberArray: ['tokenizer.ggml.scores'],
   stringArray: [
     'general.languages',
     'general.tags',
@@ -368,7 +362,5 @@ export const KEY_TYPES: Readonly<Record<KeyType, readonly string[]>> = {
     'tokenizer.ggml.tokens',
     '{arch}.classifier.output_labels',
   ],
-  byteArray: [
-    'tokenizer.ggml.precompiled_charsmap',
-  ],
+  byteArray: ['tokenizer.ggml.precompiled_charsmap'],
 }

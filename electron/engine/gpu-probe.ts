@@ -96,7 +96,11 @@ export const NVIDIA_SMI_TIMEOUT_MS = 5000
 export function realProbeSystem(): ProbeSystem {
   return {
     env: process.env,
-    isFile: (path) => stat(path).then((s) => s.isFile(), () => false),
+    isFile: (path) =>
+      stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      ),
     run: (command, args, timeoutMs) =>
       new Promise((resolve, reject) => {
         execFile(command, args, { timeout: timeoutMs, encoding: 'utf8', windowsHide: true }, (error, stdout, stderr) => {
@@ -116,7 +120,10 @@ export async function probeGpu(platform: NodeJS.Platform, arch: string, system: 
   const wanted = [...(CUDA_BUILDS[key]?.libraries.map((l) => l.file) ?? []), ...(VULKAN_LOADERS[key] ? [VULKAN_LOADERS[key]] : [])]
   if (wanted.length === 0) return { libraries: {}, nvidia: { gpus: [] } }
   const finder = platform === 'win32' ? windowsLibraryFinder(system) : await linuxLibraryFinder(system, arch)
-  const [found, nvidia] = await Promise.all([Promise.all(wanted.map(finder)), CUDA_BUILDS[key] ? listNvidiaGpus(system) : Promise.resolve({ gpus: [] })])
+  const [found, nvidia] = await Promise.all([
+    Promise.all(wanted.map(finder)),
+    CUDA_BUILDS[key] ? listNvidiaGpus(system) : Promise.resolve({ gpus: [] }),
+  ])
   return { libraries: Object.fromEntries(wanted.map((file, i) => [file, found[i]!])), nvidia }
 }
 
@@ -135,7 +142,12 @@ async function linuxLibraryFinder(system: ProbeSystem, arch: string): Promise<(f
     ...[`/lib/${multiarch}`, `/usr/lib/${multiarch}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'],
   ]
   const cached = await ldconfigCache(system, arch)
-  return async (file) => cached.has(file) || (await anyFile(system, folders.map((dir) => posix.join(dir, file))))
+  return async (file) =>
+    cached.has(file) ||
+    (await anyFile(
+      system,
+      folders.map((dir) => posix.join(dir, file)),
+    ))
 }
 
 /** Library names in the ldconfig cache for this architecture ("libcudart.so.12 (libc6,x86-64) => /path"). */
@@ -163,7 +175,11 @@ function windowsLibraryFinder(system: ProbeSystem): (file: string) => Promise<bo
     ...(system.env.CUDA_PATH ? [win32.join(system.env.CUDA_PATH, 'bin')] : []),
     ...(system.env.PATH ?? system.env.Path ?? '').split(';').filter(Boolean),
   ]
-  return (file) => anyFile(system, folders.map((dir) => win32.join(dir, file)))
+  return (file) =>
+    anyFile(
+      system,
+      folders.map((dir) => win32.join(dir, file)),
+    )
 }
 
 async function anyFile(system: ProbeSystem, paths: string[]): Promise<boolean> {
@@ -203,7 +219,10 @@ const smName = (c: ComputeCapability): string => `sm_${c.replace('.', '')}`
  * CUDA's compatibility rules: SASS built for X.y runs on X.z for z >= y (same major);
  * PTX for X.y is compiled by the driver for any GPU of X.y or later.
  */
-export function cudaCoverage(build: { sass: ComputeCapability[]; ptx: ComputeCapability[] }, gpu: ComputeCapability): 'native' | 'ptx' | 'none' {
+export function cudaCoverage(
+  build: { sass: ComputeCapability[]; ptx: ComputeCapability[] },
+  gpu: ComputeCapability,
+): 'native' | 'ptx' | 'none' {
   const g = parseCapability(gpu)
   if (build.sass.map(parseCapability).some((s) => s.major === g.major && s.minor <= g.minor)) return 'native'
   if (build.ptx.map(parseCapability).some((p) => p.major < g.major || (p.major === g.major && p.minor <= g.minor))) return 'ptx'
@@ -214,20 +233,35 @@ export function cudaCoverage(build: { sass: ComputeCapability[]; ptx: ComputeCap
  * The llama.node build to load, best first: CUDA, then Vulkan, then the CPU (on macOS the
  * default build, which uses Metal on Apple silicon). Pure: probeGpu() gathers its input.
  */
-export function chooseVisionVariant(probes: GpuProbeResults, platform: NodeJS.Platform, arch: string, options: { cpuOnly: boolean }): VariantChoice {
+export function chooseVisionVariant(
+  probes: GpuProbeResults,
+  platform: NodeJS.Platform,
+  arch: string,
+  options: { cpuOnly: boolean },
+): VariantChoice {
   if (options.cpuOnly) return { variant: 'default', backend: 'cpu', reason: 'Running on CPU: CPU only is on in Settings.' }
   if (platform === 'darwin') {
-    return arch === 'arm64' ? { variant: 'default', backend: 'metal', reason: null } : { variant: 'default', backend: 'cpu', reason: 'Running on CPU: llama.cpp does not support Metal on Intel Macs.' }
+    return arch === 'arm64'
+      ? { variant: 'default', backend: 'metal', reason: null }
+      : { variant: 'default', backend: 'cpu', reason: 'Running on CPU: llama.cpp does not support Metal on Intel Macs.' }
   }
   const key = `${platform}-${arch}`
   const vulkanLoader = VULKAN_LOADERS[key]
-  const vulkanMissing = !vulkanLoader ? `there is no Vulkan build for ${key}` : probes.libraries[vulkanLoader] ? null : `Vulkan loader not found (${vulkanLoader})`
+  const vulkanMissing = !vulkanLoader
+    ? `there is no Vulkan build for ${key}`
+    : probes.libraries[vulkanLoader]
+      ? null
+      : `Vulkan loader not found (${vulkanLoader})`
   const cuda = cudaVerdict(CUDA_BUILDS[key], probes)
 
   if (cuda.use === 'native') return { variant: 'cuda', backend: 'cuda', reason: null }
   // Kernels compiled from PTX on first start: worth the wait only when Vulkan cannot run instead.
   if (cuda.use === 'ptx' && vulkanMissing) {
-    return { variant: 'cuda', backend: 'cuda', reason: `Using CUDA, slow on first start: ${cuda.why}, so its kernels are compiled from PTX first (this can take minutes); ${vulkanMissing}.` }
+    return {
+      variant: 'cuda',
+      backend: 'cuda',
+      reason: `Using CUDA, slow on first start: ${cuda.why}, so its kernels are compiled from PTX first (this can take minutes); ${vulkanMissing}.`,
+    }
   }
   if (!vulkanMissing) {
     const why = cuda.use === 'ptx' ? `${cuda.why}; CUDA would compile its kernels from PTX on first start (minutes)` : cuda.why
@@ -245,11 +279,21 @@ function cudaVerdict(build: CudaBuild | undefined, probes: GpuProbeResults): { u
   if (!build || gpus?.length === 0 || (gpus === null && !(driver && has(driver.file)))) return { use: 'no', why: null }
   const missing = build.libraries.filter((l) => !has(l.file))
   if (missing.length > 0) {
-    const named = [...new Set(missing.map((l) => l.what))].map((what) => `${what} not found (${missing.filter((l) => l.what === what).map((l) => l.file).join(', ')})`)
+    const named = [...new Set(missing.map((l) => l.what))].map(
+      (what) =>
+        `${what} not found (${missing
+          .filter((l) => l.what === what)
+          .map((l) => l.file)
+          .join(', ')})`,
+    )
     return { use: 'no', why: named.join(', ') }
   }
   const kernels = `the CUDA build has kernels for ${build.sass.map(smName).join(', ')} only`
-  if (gpus === null) return { use: 'no', why: `${kernels} and this GPU's compute capability is unknown (${'unknown' in probes.nvidia ? probes.nvidia.unknown : ''})` }
+  if (gpus === null)
+    return {
+      use: 'no',
+      why: `${kernels} and this GPU's compute capability is unknown (${'unknown' in probes.nvidia ? probes.nvidia.unknown : ''})`,
+    }
   // llama.cpp uses every visible GPU, so every one of them must be covered.
   const coverage = gpus.map((gpu) => ({ gpu, covered: cudaCoverage(build, gpu.computeCapability) }))
   const uncovered = coverage.find((c) => c.covered === 'none')

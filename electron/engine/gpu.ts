@@ -75,7 +75,8 @@ export function systemCpuSources(): CpuSources {
  * and the vision binding must work when that binary does not.
  */
 export function countPhysicalCores(sources: CpuSources): number {
-  const counted = sources.platform === 'linux' ? linuxPerformanceCores(sources) : sources.platform === 'darwin' ? macPerformanceCores(sources) : null
+  const counted =
+    sources.platform === 'linux' ? linuxPerformanceCores(sources) : sources.platform === 'darwin' ? macPerformanceCores(sources) : null
   // llama.cpp's fallback (and all there is on Windows without a native call): assume two threads per core above 4.
   return counted ?? (sources.logicalCores <= SMALL_MACHINE_CORES ? Math.max(1, sources.logicalCores) : Math.floor(sources.logicalCores / 2))
 }
@@ -133,13 +134,18 @@ export type GpuLayers = number | 'auto'
  * Tries each layer count in turn (most offloaded first) until a load succeeds: out of
  * VRAM falls back to fewer layers, then to the CPU, and the result says so.
  */
-export async function loadWithFallback<T>(attempts: GpuLayers[], load: (layers: GpuLayers) => Promise<T>): Promise<{ value: T; layers: GpuLayers; fallback: string | null }> {
+export async function loadWithFallback<T>(
+  attempts: GpuLayers[],
+  load: (layers: GpuLayers) => Promise<T>,
+): Promise<{ value: T; layers: GpuLayers; fallback: string | null }> {
   const failures: string[] = []
   let lastError: unknown
   for (const layers of [...new Set(attempts)]) {
     try {
       const value = await load(layers)
-      const fallback = failures.length ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.` : null
+      const fallback = failures.length
+        ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
+        : null
       return { value, layers, fallback }
     } catch (error) {
       lastError = error

@@ -59,7 +59,14 @@ declare module '@fugood/llama.node' {
     stopped_eos?: boolean
     stopped_word?: boolean
     stopped_limit?: boolean
-    timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number; predicted_per_second: number; cache_n?: number }
+    timings: {
+      prompt_n: number
+      prompt_ms: number
+      predicted_n: number
+      predicted_ms: number
+      predicted_per_second: number
+      cache_n?: number
+    }
   }
 
   /** The slot manager's request queue (lib/parallel.ts): no per-context busy flag to get stuck. */
@@ -97,7 +104,11 @@ declare module '@fugood/llama.node' {
   }
 
   export interface LlamaContext {
-    getFormattedChat(messages: ChatMessage[], template?: string, params?: { jinja?: boolean; add_generation_prompt?: boolean }): FormattedChat
+    getFormattedChat(
+      messages: ChatMessage[],
+      template?: string,
+      params?: { jinja?: boolean; add_generation_prompt?: boolean },
+    ): FormattedChat
     completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>
     stopCompletion(): void
     tokenize(text: string, options?: { media_paths?: string[] }): Promise<TokenizeResult>

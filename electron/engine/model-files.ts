@@ -11,7 +11,6 @@ import { quantisationFromName } from '../models/quantisation.js'
 
 export type { ModelFileInfo }
 
-
 type Metadata = Record<string, unknown>
 
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : null)
@@ -36,7 +35,10 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   const label = role === 'mmproj' ? 'Vision projector (mmproj) file' : 'Model file'
   const name = basename(path)
   const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new AppError('bad-model-file', error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`)
+    throw new AppError(
+      'bad-model-file',
+      error.code === 'ENOENT' ? `${label} not found: ${path}` : `${label} ${name} cannot be read (${error.code ?? error.message}).`,
+    )
   })
   if (!stats.isFile()) throw new AppError('bad-model-file', `${label} ${name} is not a file.`)
   if (stats.size === 0) throw new AppError('bad-model-file', `${label} ${name} is empty (0 bytes).`)
@@ -49,7 +51,9 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   try {
     info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: true })
   } catch (error) {
-    throw new AppError('bad-model-file', `${label} ${name} is corrupt or truncated: its header cannot be read (${firstLine(error)}).`, { cause: error })
+    throw new AppError('bad-model-file', `${label} ${name} is corrupt or truncated: its header cannot be read (${firstLine(error)}).`, {
+      cause: error,
+    })
   }
   const insights = llama ? await GgufInsights.from(info, llama) : null
   // Without insights: the data section's size, and at least up to where the last tensor starts.
@@ -60,10 +64,20 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   const general = (meta.general ?? {}) as Metadata
   const architecture = text(general.architecture) ?? 'unknown'
   const isMmproj = architecture === 'clip'
-  if (role === 'model' && isMmproj) throw new AppError('bad-model-file', `${name} is a vision projector (mmproj), not a language model. Choose it as the mmproj instead.`)
-  if (role === 'mmproj' && !isMmproj) throw new AppError('bad-model-file', `${name} is a language model (${architecture}), not a vision projector (mmproj).`)
+  if (role === 'model' && isMmproj)
+    throw new AppError('bad-model-file', `${name} is a vision projector (mmproj), not a language model. Choose it as the mmproj instead.`)
+  if (role === 'mmproj' && !isMmproj)
+    throw new AppError('bad-model-file', `${name} is a language model (${architecture}), not a vision projector (mmproj).`)
 
-  const common = { path, architecture, name: text(general.name), fileBytes: stats.size, parameters: countParameters(info), quantisation: quantisationOf(general, name), weightBytes }
+  const common = {
+    path,
+    architecture,
+    name: text(general.name),
+    fileBytes: stats.size,
+    parameters: countParameters(info),
+    quantisation: quantisationOf(general, name),
+    weightBytes,
+  }
   const remember = (file: ModelFileInfo): ModelFileInfo => {
     if (insights) inspected.set(file, insights)
     return file
@@ -71,7 +85,8 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   if (isMmproj) {
     const clip = (meta.clip ?? {}) as Metadata
     const vision = (clip.vision ?? {}) as Metadata
-    if (clip.has_vision_encoder !== true) throw new AppError('bad-model-file', `${name} has no vision encoder (it may be an audio projector).`)
+    if (clip.has_vision_encoder !== true)
+      throw new AppError('bad-model-file', `${name} has no vision encoder (it may be an audio projector).`)
     const projector = projectorInfo(clip)
     return remember({
       ...common,

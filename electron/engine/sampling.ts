@@ -81,6 +81,13 @@ export function llamaNodeSamplers(s: ResolvedSampling): {
 }
 
 /** node-llama-cpp's generateResponse options; XTC and DRY are off unless set, the repeat penalty is switched off here. */
-export function nodeLlamaCppSamplers(s: ResolvedSampling): { temperature: number; topK: number; topP: number; minP: number; seed: number; repeatPenalty: false } {
+export function nodeLlamaCppSamplers(s: ResolvedSampling): {
+  temperature: number
+  topK: number
+  topP: number
+  minP: number
+  seed: number
+  repeatPenalty: false
+} {
   return { temperature: s.temperature, topK: s.topK, topP: s.topP, minP: s.minP, seed: s.seed, repeatPenalty: false }
 }

@@ -34,7 +34,12 @@ export function specialSpellings(tokens: readonly string[], types: readonly numb
 
 /** The model file's special spellings, read from its GGUF vocabulary. */
 export async function readSpecialSpellings(modelPath: string): Promise<string[]> {
-  const info = await readGgufFileInfo(modelPath, { sourceType: 'filesystem', logWarnings: false, readTensorInfo: false, spliceSplitFiles: true })
+  const info = await readGgufFileInfo(modelPath, {
+    sourceType: 'filesystem',
+    logWarnings: false,
+    readTensorInfo: false,
+    spliceSplitFiles: true,
+  })
   const tokenizer = (info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown; token_type?: unknown } } }).tokenizer?.ggml
   const tokens = Array.isArray(tokenizer?.tokens) ? (tokenizer.tokens as unknown[]).map(String) : []
   const types = Array.isArray(tokenizer?.token_type) ? (tokenizer.token_type as unknown[]).map(Number) : []

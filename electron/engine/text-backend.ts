@@ -14,9 +14,20 @@ import { contextOverflow } from './context-limit.js'
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
 
-export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
+export async function loadTextBackend(
+  llama: Llama,
+  file: ModelFileInfo,
+  request: LoadRequest,
+  threads: number,
+  guard: TextGuard,
+): Promise<Backend> {
   const started = performance.now()
-  const attempts: GpuLayers[] = llama.gpu === false ? [0] : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? ['auto', 0] : [request.gpuLayers, 'auto', 0]
+  const attempts: GpuLayers[] =
+    llama.gpu === false
+      ? [0]
+      : request.gpuLayers === undefined || request.gpuLayers === 'auto'
+        ? ['auto', 0]
+        : [request.gpuLayers, 'auto', 0]
   const { value: model, fallback } = await loadWithFallback(attempts, (gpuLayers) => llama.loadModel({ modelPath: file.path, gpuLayers }))
 
   let context: LlamaContext
@@ -31,7 +42,9 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
     })
   } catch (error) {
     await model.dispose()
-    throw new AppError('model-load-failed', `There is not enough memory for the model's context: ${describeLoadError(error)}`, { cause: error })
+    throw new AppError('model-load-failed', `There is not enough memory for the model's context: ${describeLoadError(error)}`, {
+      cause: error,
+    })
   }
   const lanes = new Map(
     LANES.map((lane) => {
@@ -139,7 +152,9 @@ export async function loadTextBackend(llama: Llama, file: ModelFileInfo, request
 
 /** The first text of a continued answer, with the leading space its tokens have in context. */
 export function withLeadingSpace(chunk: string, inContext: string): string {
-  return /^\s/.test(inContext) && !/^\s/.test(chunk) && inContext.trimStart().startsWith(chunk.slice(0, 1)) ? inContext.slice(0, inContext.length - inContext.trimStart().length) + chunk : chunk
+  return /^\s/.test(inContext) && !/^\s/.test(chunk) && inContext.trimStart().startsWith(chunk.slice(0, 1))
+    ? inContext.slice(0, inContext.length - inContext.trimStart().length) + chunk
+    : chunk
 }
 
 /** The prompt's tokens as LlamaChat lays it out (with the empty answer it appends, whose opening is part of the prompt). */

@@ -14,7 +14,6 @@ import { llamaNodeSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
-
 // Probed once per engine process: nvidia-smi and the library search take tens of ms.
 let probes: Promise<GpuProbeResults> | null = null
 
@@ -23,7 +22,9 @@ let probes: Promise<GpuProbeResults> | null = null
  * its kernels cover the GPU, then Vulkan, then the CPU), confirmed by the build itself
  * listing a GPU. reason says, for the engine info and the UI, why a better one was passed over.
  */
-async function pickVariant(useGpu: boolean): Promise<{ variant: LibVariant; gpuName: string | null; backend: 'cuda' | 'vulkan' | 'metal' | 'cpu'; reason: string | null }> {
+async function pickVariant(
+  useGpu: boolean,
+): Promise<{ variant: LibVariant; gpuName: string | null; backend: 'cuda' | 'vulkan' | 'metal' | 'cpu'; reason: string | null }> {
   if (!useGpu) return { variant: 'default', gpuName: null, backend: 'cpu', reason: null }
   probes ??= probeGpu(process.platform, process.arch)
   const choice = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
@@ -34,15 +35,29 @@ async function pickVariant(useGpu: boolean): Promise<{ variant: LibVariant; gpuN
   return { variant: 'default', gpuName: null, backend: 'cpu', reason: `Running on CPU: llama.node's ${choice.variant} build found no GPU.` }
 }
 
-export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileInfo, request: LoadRequest, threads: number, guard: TextGuard): Promise<Backend> {
+export async function loadVisionBackend(
+  model: ModelFileInfo,
+  mmproj: ModelFileInfo,
+  request: LoadRequest,
+  threads: number,
+  guard: TextGuard,
+): Promise<Backend> {
   const started = performance.now()
   const device = await pickVariant(request.gpu !== false)
   const allLayers = model.totalLayers + 1 // +1: the output layer
   const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
-  const wanted = device.backend === 'cpu' ? 0 : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? allLayers : request.gpuLayers
+  const wanted =
+    device.backend === 'cpu' ? 0 : request.gpuLayers === undefined || request.gpuLayers === 'auto' ? allLayers : request.gpuLayers
   // Out of memory on load: halve the offloaded layers, then run on the CPU, and say so.
   const loadedWith = await loadWithFallback([wanted, Math.floor(wanted / 2), 0], (layers) =>
-    loadModel({ model: model.path, n_ctx: contextSize, n_gpu_layers: Number(layers), n_threads: threads, n_parallel: 1, lib_variant: device.variant }),
+    loadModel({
+      model: model.path,
+      n_ctx: contextSize,
+      n_gpu_layers: Number(layers),
+      n_threads: threads,
+      n_parallel: 1,
+      lib_variant: device.variant,
+    }),
   )
   const loaded = loadedWith.value
   const gpuLayers = Number(loadedWith.layers)
@@ -60,7 +75,10 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
   }
   if (!ok || !loaded.getMultimodalSupport().vision) {
     await loaded.release()
-    throw new AppError('model-load-failed', `The vision projector ${mmproj.path} could not be initialised for this model${lastError ? ` (${describeLoadError(lastError)})` : ''}.`)
+    throw new AppError(
+      'model-load-failed',
+      `The vision projector ${mmproj.path} could not be initialised for this model${lastError ? ` (${describeLoadError(lastError)})` : ''}.`,
+    )
   }
   // Completions go through llama.node's slot manager rather than completion(): its plain
   // completion() keeps a busy flag that a fast or failed completion can leave set for good
@@ -88,8 +106,9 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
       fallback,
       loadMs: totalMs,
       memory: {
-        vramBytes: gpuLayers > 0 ? Math.round(((model.weightBytes * gpuLayers) / allLayers) + mmproj.weightBytes) : 0,
-        ramBytes: gpuLayers > 0 ? Math.round((model.weightBytes * (allLayers - gpuLayers)) / allLayers) : model.weightBytes + mmproj.weightBytes,
+        vramBytes: gpuLayers > 0 ? Math.round((model.weightBytes * gpuLayers) / allLayers + mmproj.weightBytes) : 0,
+        ramBytes:
+          gpuLayers > 0 ? Math.round((model.weightBytes * (allLayers - gpuLayers)) / allLayers) : model.weightBytes + mmproj.weightBytes,
       },
     },
 
@@ -110,12 +129,15 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
       let streamed = ''
       let counted = 0
       let open = true
-      const request = await loaded.parallel.completion({ prompt, media_paths: mediaPaths, n_predict: limit, stop: s.stop, ...llamaNodeSamplers(s) }, (_id, token) => {
-        if (!open) return
-        streamed += token.token
-        counted++
-        onTokens(token.token, 1)
-      })
+      const request = await loaded.parallel.completion(
+        { prompt, media_paths: mediaPaths, n_predict: limit, stop: s.stop, ...llamaNodeSamplers(s) },
+        (_id, token) => {
+          if (!open) return
+          streamed += token.token
+          counted++
+          onTokens(token.token, 1)
+        },
+      )
       const stop = (): void => request.stop()
       signal.addEventListener('abort', stop, { once: true })
       try {
@@ -167,7 +189,11 @@ export async function loadVisionBackend(model: ModelFileInfo, mmproj: ModelFileI
 export function formatPrompt(ctx: LlamaContext, messages: BackendMessage[], guard: TextGuard): { prompt: string; mediaPaths: string[] } {
   const prefill = messages.at(-1)?.role === 'assistant' ? messages.at(-1)! : null
   const turns = prefill ? messages.slice(0, -1) : messages
-  const formatted = ctx.getFormattedChat(turns.map((m) => toChatMessage(m, guard)), undefined, { jinja: true, add_generation_prompt: true })
+  const formatted = ctx.getFormattedChat(
+    turns.map((m) => toChatMessage(m, guard)),
+    undefined,
+    { jinja: true, add_generation_prompt: true },
+  )
   return { prompt: formatted.prompt + (prefill ? guard(prefill.text) : ''), mediaPaths: formatted.media_paths ?? [] }
 }
 
@@ -191,4 +217,3 @@ function countMediaTokens(total: number, chunkPos: number[], mediaPos: number[])
   })
   return count
 }
-

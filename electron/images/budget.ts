@@ -134,7 +134,12 @@ const llavaDivisor = (p: ProjectorInfo): number => (p.type === 'ldp' || p.type =
  * tokens (half the side). High is the model's own processor limit where it is known, else
  * llama.cpp's: passing it as image_max_tokens lets every level run without a reload.
  */
-function dynamicBudget(align: number, tokens: { min: number; low: number; balanced: number; high: number }, detail: ImageDetail, rowBreaks = false): Omit<ProjectorBudget, 'family' | 'detail' | 'projector'> {
+function dynamicBudget(
+  align: number,
+  tokens: { min: number; low: number; balanced: number; high: number },
+  detail: ImageDetail,
+  rowBreaks = false,
+): Omit<ProjectorBudget, 'family' | 'detail' | 'projector'> {
   const cell = align * align
   const maxPixels = tokens[detail] * cell
   return {
@@ -162,10 +167,18 @@ const FAMILIES: readonly Family[] = [
     budget: (p, detail) => {
       const side = p.imageSize ?? 336
       const candidates: Size[] = []
-      for (let i = 0; i + 1 < p.gridPinpoints.length; i += 2) candidates.push({ width: p.gridPinpoints[i]!, height: p.gridPinpoints[i + 1]! })
+      for (let i = 0; i + 1 < p.gridPinpoints.length; i += 2)
+        candidates.push({ width: p.gridPinpoints[i]!, height: p.gridPinpoints[i + 1]! })
       const low = detail === 'low'
       return {
-        sizing: { kind: 'pinpoints', side, patch: p.patchSize ?? 14, divisor: llavaDivisor(p), candidates, inputBox: low ? { width: side, height: side } : null },
+        sizing: {
+          kind: 'pinpoints',
+          side,
+          patch: p.patchSize ?? 14,
+          divisor: llavaDivisor(p),
+          candidates,
+          inputBox: low ? { width: side, height: side } : null,
+        },
         maxSide: low ? side : Math.max(side, ...candidates.map((c) => Math.max(c.width, c.height))),
         maxPixels: low ? side * side : Math.max(side * side, ...candidates.map((c) => c.width * c.height)),
         mtmdImageMaxTokens: null,
@@ -223,7 +236,13 @@ const FAMILIES: readonly Family[] = [
       const side = p.imageSize ?? 448
       const low = detail === 'low'
       return {
-        sizing: { kind: 'slices', side, align: p.patchSize ?? 14, tokensPerSlice: minicpmvQueryNum(p), inputBox: low ? { width: side, height: side } : null },
+        sizing: {
+          kind: 'slices',
+          side,
+          align: p.patchSize ?? 14,
+          tokensPerSlice: minicpmvQueryNum(p),
+          inputBox: low ? { width: side, height: side } : null,
+        },
         maxSide: low ? side : null,
         maxPixels: low ? side * side : null,
         mtmdImageMaxTokens: null,
@@ -237,7 +256,8 @@ const FAMILIES: readonly Family[] = [
     // 12845056 = 16384 x 28^2; Qwen3-VL longest_edge 16777216 = 16384 x 32^2).
     id: 'qwen-vl',
     types: ['qwen2vl_merger', 'qwen2.5vl_merger', 'qwen2.5o', 'qwen3vl_merger'],
-    budget: (p, detail) => dynamicBudget((p.patchSize ?? 14) * (p.spatialMergeSize ?? 2), { min: 8, low: 1024, balanced: 4096, high: 16384 }, detail),
+    budget: (p, detail) =>
+      dynamicBudget((p.patchSize ?? 14) * (p.spatialMergeSize ?? 2), { min: 8, low: 1024, balanced: 4096, high: 16384 }, detail),
   },
   {
     // Pixtral-12B and Mistral Small 3.x: 8..1024 tokens, plus an [IMG_BREAK] after every
@@ -245,20 +265,23 @@ const FAMILIES: readonly Family[] = [
     // Pixtral-12B's own limit (1024 px longest edge at 16 px patches).
     id: 'pixtral',
     types: ['pixtral'],
-    budget: (p, detail) => dynamicBudget((p.patchSize ?? 16) * (p.spatialMergeSize ?? 1), { min: 8, low: 256, balanced: 1024, high: 4096 }, detail, true),
+    budget: (p, detail) =>
+      dynamicBudget((p.patchSize ?? 16) * (p.spatialMergeSize ?? 1), { min: 8, low: 256, balanced: 1024, high: 4096 }, detail, true),
   },
   {
     // Kimi-VL: 8..1024 tokens (llama.cpp's own TODO says the exact values are unchecked);
     // no verified larger native limit, so high stays at llama.cpp's.
     id: 'kimi-vl',
     types: ['kimivl'],
-    budget: (p, detail) => dynamicBudget((p.patchSize ?? 14) * (p.scaleFactor ?? 1), { min: 8, low: 256, balanced: 1024, high: 1024 }, detail),
+    budget: (p, detail) =>
+      dynamicBudget((p.patchSize ?? 14) * (p.scaleFactor ?? 1), { min: 8, low: 256, balanced: 1024, high: 1024 }, detail),
   },
   {
     // GLM-4.1V / 4.5V: 8..4096 tokens like Qwen; high stays at llama.cpp's.
     id: 'glm4v',
     types: ['glm4v'],
-    budget: (p, detail) => dynamicBudget((p.patchSize ?? 14) * (p.spatialMergeSize ?? 2), { min: 8, low: 1024, balanced: 4096, high: 4096 }, detail),
+    budget: (p, detail) =>
+      dynamicBudget((p.patchSize ?? 14) * (p.spatialMergeSize ?? 2), { min: 8, low: 1024, balanced: 4096, high: 4096 }, detail),
   },
 ]
 
@@ -434,7 +457,10 @@ function ensureDivide(length: number, align: number): number {
 
 /** llava_uhd::get_refine_size with allow_upscale (each slice scaled to about side^2 pixels). */
 function refineSize(image: Size, grid: Size, side: number, align: number): Size {
-  const cell = { width: Math.trunc(ensureDivide(image.width, grid.width) / grid.width), height: Math.trunc(ensureDivide(image.height, grid.height) / grid.height) }
+  const cell = {
+    width: Math.trunc(ensureDivide(image.width, grid.width) / grid.width),
+    height: Math.trunc(ensureDivide(image.height, grid.height) / grid.height),
+  }
   const best = bestResize(cell, side, align, true)
   return { width: best.width * grid.width, height: best.height * grid.height }
 }
@@ -504,7 +530,8 @@ function firstGuess(sizing: ImageSizing, target: MtmdPlan, ceiling: Size): Size 
   // Dynamic: exactly mtmd's target where the image has the pixels, so its own resize is a
   // copy. The few pixels of aspect rounding are stretched rather than padded, as Qwen's own
   // processor does (llama.cpp would pad them).
-  if (sizing.kind === 'dynamic') return { width: Math.min(target.used.width, ceiling.width), height: Math.min(target.used.height, ceiling.height) }
+  if (sizing.kind === 'dynamic')
+    return { width: Math.min(target.used.width, ceiling.width), height: Math.min(target.used.height, ceiling.height) }
   return fitWithin(ceiling, target.used)
 }
 

@@ -34,7 +34,10 @@ export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFA
   const { width, height } = orientedSize(meta)
   if (!width || !height) throw new AppError('bad-image', 'The image has no size; it may be corrupt.')
   if (width * height > MAX_INPUT_PIXELS) {
-    throw new AppError('bad-image', `The image is too large: ${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_INPUT_PIXELS / 1e6}.`)
+    throw new AppError(
+      'bad-image',
+      `The image is too large: ${width}x${height} is ${Math.round((width * height) / 1e6)} megapixels; the limit is ${MAX_INPUT_PIXELS / 1e6}.`,
+    )
   }
   const out = isProjectorBudget(budget) ? planImage(budget, width, height) : withinPixels(budget, width, height)
   try {

@@ -96,9 +96,23 @@ export const invokeChannelNames = [
   'quick:hide',
   'quick:open-in-chat',
 ] as const satisfies readonly InvokeChannel[]
-export const streamChannelNames = ['chat:generate', 'chats:send', 'chats:regenerate', 'chats:edit'] as const satisfies readonly StreamChannel[]
-export const pushChannels = ['engine:state', 'capture:new', 'chat:open', 'downloads:changed', 'models:changed'] as const satisfies readonly PushChannel[]
-type Unlisted = Exclude<InvokeChannel, (typeof invokeChannelNames)[number]> | Exclude<StreamChannel, (typeof streamChannelNames)[number]> | Exclude<PushChannel, (typeof pushChannels)[number]>
+export const streamChannelNames = [
+  'chat:generate',
+  'chats:send',
+  'chats:regenerate',
+  'chats:edit',
+] as const satisfies readonly StreamChannel[]
+export const pushChannels = [
+  'engine:state',
+  'capture:new',
+  'chat:open',
+  'downloads:changed',
+  'models:changed',
+] as const satisfies readonly PushChannel[]
+type Unlisted =
+  | Exclude<InvokeChannel, (typeof invokeChannelNames)[number]>
+  | Exclude<StreamChannel, (typeof streamChannelNames)[number]>
+  | Exclude<PushChannel, (typeof pushChannels)[number]>
 /** A compile error here names a channel missing from the lists above. */
 export const everyChannelListed: [Unlisted] extends [never] ? true : Unlisted = true
 
@@ -138,8 +152,10 @@ export type StreamEvent =
   | { streamId: string; type: 'end' }
   | { streamId: string; type: 'error'; error: WireError }
 
-export const isInvokeChannel = (c: unknown): c is InvokeChannel => typeof c === 'string' && (invokeChannelNames as readonly string[]).includes(c)
-export const isStreamChannel = (c: unknown): c is StreamChannel => typeof c === 'string' && (streamChannelNames as readonly string[]).includes(c)
+export const isInvokeChannel = (c: unknown): c is InvokeChannel =>
+  typeof c === 'string' && (invokeChannelNames as readonly string[]).includes(c)
+export const isStreamChannel = (c: unknown): c is StreamChannel =>
+  typeof c === 'string' && (streamChannelNames as readonly string[]).includes(c)
 
 /**
  * What the preload exposes as `window.assistant`. Only values contextBridge can copy

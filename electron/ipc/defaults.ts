@@ -45,5 +45,6 @@ export const DEFAULT_API_PORT = 11435
 export const MESSAGES = {
   noVision: 'The loaded model has no vision projector (mmproj), so it cannot see images. Load a vision model or remove the images.',
   /** The same, where the image is the screenshot quick-ask holds. */
-  noVisionScreenshot: 'The loaded model has no vision projector (mmproj), so it cannot see the screenshot. Load a vision model in the chat window.',
+  noVisionScreenshot:
+    'The loaded model has no vision projector (mmproj), so it cannot see the screenshot. Load a vision model in the chat window.',
 } as const

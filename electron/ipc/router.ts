@@ -68,8 +68,11 @@ export function createRouter(options: RouterOptions): Router {
   const streams = new Map<string, { senderId: number; controller: AbortController }>()
 
   const checkSender = (sender: Sender): WireError | null => {
-    if (!sender.isMainFrame) return { code: 'untrusted-sender', message: `requests from a frame inside a page (${safeOrigin(sender.url)}) are not accepted` }
-    return options.isTrustedSender(sender.url) ? null : { code: 'untrusted-sender', message: `requests from ${safeOrigin(sender.url)} are not accepted` }
+    if (!sender.isMainFrame)
+      return { code: 'untrusted-sender', message: `requests from a frame inside a page (${safeOrigin(sender.url)}) are not accepted` }
+    return options.isTrustedSender(sender.url)
+      ? null
+      : { code: 'untrusted-sender', message: `requests from ${safeOrigin(sender.url)} are not accepted` }
   }
 
   async function invoke(sender: Sender, channel: unknown, payload: unknown): Promise<Envelope<unknown>> {

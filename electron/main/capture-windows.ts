@@ -20,7 +20,12 @@ export interface CaptureWindowsOptions {
   onError(message: string): void
 }
 
-export function createCaptureWindows(options: CaptureWindowsOptions): { windows: WindowActions; hotkey: HotkeyManager; tray: Tray; dispose(): void } {
+export function createCaptureWindows(options: CaptureWindowsOptions): {
+  windows: WindowActions
+  hotkey: HotkeyManager
+  tray: Tray
+  dispose(): void
+} {
   let quick: BrowserWindow | null = null
   let overlay: BrowserWindow | null = null
   let display: DisplayInfo | null = null
@@ -107,13 +112,20 @@ export function createCaptureWindows(options: CaptureWindowsOptions): { windows:
   }
 
   const hotkey = new HotkeyManager(
-    { register: (accelerator, callback) => globalShortcut.register(accelerator, callback), unregister: (accelerator) => globalShortcut.unregister(accelerator) },
+    {
+      register: (accelerator, callback) => globalShortcut.register(accelerator, callback),
+      unregister: (accelerator) => globalShortcut.unregister(accelerator),
+    },
     () => void askAboutScreen(),
   )
   const registered = hotkey.set(defaultHotkey(process.platform))
   if (!registered.ok && registered.error) options.onError(registered.error)
 
-  const tray = new Tray(nativeImage.createFromPath(join(options.resources, process.platform === 'darwin' ? 'trayTemplate.png' : 'icon.png')).resize({ width: 16, height: 16 }))
+  const tray = new Tray(
+    nativeImage
+      .createFromPath(join(options.resources, process.platform === 'darwin' ? 'trayTemplate.png' : 'icon.png'))
+      .resize({ width: 16, height: 16 }),
+  )
   tray.setToolTip('Local Vision Assistant')
   tray.setContextMenu(
     Menu.buildFromTemplate([

@@ -22,7 +22,15 @@ import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
 import { displayUnderCursor } from './screenshot.js'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler } from './app-protocol.js'
-import { CONTENT_SECURITY_POLICY, createOriginCheck, hardenSession, ipcSender, isSafeExternalLink, lockDownContents, secureWebPreferences } from './security.js'
+import {
+  CONTENT_SECURITY_POLICY,
+  createOriginCheck,
+  hardenSession,
+  ipcSender,
+  isSafeExternalLink,
+  lockDownContents,
+  secureWebPreferences,
+} from './security.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')
@@ -88,7 +96,12 @@ const models = await openModels({
   engine,
   pickModelFiles: async () => {
     const parent = BrowserWindow.getFocusedWindow() ?? chatWindow
-    const options: Electron.OpenDialogOptions = { title: 'Import a model', buttonLabel: 'Import', properties: ['openFile', 'multiSelections'], filters: [{ name: 'GGUF models', extensions: ['gguf'] }] }
+    const options: Electron.OpenDialogOptions = {
+      title: 'Import a model',
+      buttonLabel: 'Import',
+      properties: ['openFile', 'multiSelections'],
+      filters: [{ name: 'GGUF models', extensions: ['gguf'] }],
+    }
     const result = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options)
     return result.canceled ? null : result.filePaths
   },
@@ -208,7 +221,11 @@ async function handOver(argv: string[], workingDirectory: string): Promise<void>
     if (win.isMinimized()) win.restore()
   } catch (error) {
     const win = showChatWindow()
-    void dialog.showMessageBox(win, { type: 'warning', message: 'Open image', detail: error instanceof Error ? error.message : String(error) })
+    void dialog.showMessageBox(win, {
+      type: 'warning',
+      message: 'Open image',
+      detail: error instanceof Error ? error.message : String(error),
+    })
   }
 }
 

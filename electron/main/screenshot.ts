@@ -16,7 +16,10 @@ async function checkPermission(): Promise<void> {
   // Without Screen Recording permission macOS returns the wallpaper alone: say so instead.
   if (process.platform === 'darwin' && systemPreferences.getMediaAccessStatus('screen') !== 'granted') {
     void shell.openExternal(MAC_SCREEN_RECORDING_SETTINGS)
-    throw new AppError('permission-denied', 'macOS needs Screen Recording permission for screenshots. In System Settings › Privacy & Security › Screen Recording, turn on Local Vision Assistant, then restart it.')
+    throw new AppError(
+      'permission-denied',
+      'macOS needs Screen Recording permission for screenshots. In System Settings › Privacy & Security › Screen Recording, turn on Local Vision Assistant, then restart it.',
+    )
   }
 }
 
@@ -24,15 +27,22 @@ export async function captureDisplay(display: DisplayInfo): Promise<Uint8Array> 
   await checkPermission()
   const sources = await desktopCapturer.getSources({ types: ['screen'], thumbnailSize: physicalSize(display) })
   const source = sources.find((s) => s.display_id === String(display.id)) ?? (sources.length === 1 ? sources[0] : undefined)
-  if (!source || source.thumbnail.isEmpty()) throw new AppError('permission-denied', 'The screen could not be captured. On Linux with Wayland, allow screen sharing when asked.')
+  if (!source || source.thumbnail.isEmpty())
+    throw new AppError('permission-denied', 'The screen could not be captured. On Linux with Wayland, allow screen sharing when asked.')
   return new Uint8Array(source.thumbnail.toPNG())
 }
 
 /** The windows that can be captured, with small thumbnails to recognise them by. */
 export async function listWindows(): Promise<{ sourceId: string; name: string; thumbnail: Uint8Array }[]> {
   await checkPermission()
-  const sources = await desktopCapturer.getSources({ types: ['window'], thumbnailSize: { width: 320, height: 200 }, fetchWindowIcons: false })
-  return sources.filter((s) => !s.thumbnail.isEmpty()).map((s) => ({ sourceId: s.id, name: s.name, thumbnail: new Uint8Array(s.thumbnail.toPNG()) }))
+  const sources = await desktopCapturer.getSources({
+    types: ['window'],
+    thumbnailSize: { width: 320, height: 200 },
+    fetchWindowIcons: false,
+  })
+  return sources
+    .filter((s) => !s.thumbnail.isEmpty())
+    .map((s) => ({ sourceId: s.id, name: s.name, thumbnail: new Uint8Array(s.thumbnail.toPNG()) }))
 }
 
 /** One window at (up to) the resolution of the display under the cursor. */

@@ -39,7 +39,11 @@ export function createOriginCheck(devServerUrl: string | undefined): (url: strin
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'"
 
-type PermissionRequestDetails = Electron.PermissionRequest | Electron.FilesystemPermissionRequest | Electron.MediaAccessPermissionRequest | Electron.OpenExternalPermissionRequest
+type PermissionRequestDetails =
+  | Electron.PermissionRequest
+  | Electron.FilesystemPermissionRequest
+  | Electron.MediaAccessPermissionRequest
+  | Electron.OpenExternalPermissionRequest
 
 /**
  * The camera and nothing else: the composer takes camera frames, and nothing in the app records
@@ -75,7 +79,12 @@ export function hardenSession(session: Session, isOurs: (url: string) => boolean
   // No remote content: anything that is not our own page or an inline image is refused.
   session.webRequest.onBeforeRequest((details, callback) => {
     const url = details.url
-    const allowed = isOurs(url) || url.startsWith('data:') || url.startsWith('blob:') || url.startsWith('devtools:') || (devSocket !== null && url.startsWith(devSocket))
+    const allowed =
+      isOurs(url) ||
+      url.startsWith('data:') ||
+      url.startsWith('blob:') ||
+      url.startsWith('devtools:') ||
+      (devSocket !== null && url.startsWith(devSocket))
     callback({ cancel: !allowed })
   })
 }

@@ -9,7 +9,8 @@ export function parseCatalog(json: unknown): Catalog {
   const catalog = Catalog.parse(json)
   const ids = catalog.entries.map((e) => e.id)
   if (new Set(ids).size !== ids.length) throw new Error('models/catalog.json: entry ids must be unique')
-  if (!ids.includes(catalog.recommended)) throw new Error(`models/catalog.json: the recommended entry ${catalog.recommended} is not in the catalog`)
+  if (!ids.includes(catalog.recommended))
+    throw new Error(`models/catalog.json: the recommended entry ${catalog.recommended} is not in the catalog`)
   return catalog
 }
 

@@ -94,7 +94,10 @@ export const CatalogFile = z.strictObject({
   /** Size as published, for showing before the download; the hub's exact size is checked. */
   approxBytes: z.int().positive(),
   /** Pinned SHA-256, when known; otherwise the hub's LFS SHA-256 (for a file kept in git, its git blob SHA-1) is verified. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
 })
 export const CatalogEntry = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]{1,64}$/),

@@ -10,7 +10,15 @@ import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { formatBytes, type Catalog, type DownloadChecksum, type DownloadJob, type DownloadRetry, type DownloadStart, type HubFile } from '../ipc/contract.js'
+import {
+  formatBytes,
+  type Catalog,
+  type DownloadChecksum,
+  type DownloadJob,
+  type DownloadRetry,
+  type DownloadStart,
+  type HubFile,
+} from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { downloadFile, partialBytes, type DownloadOptions } from './downloader.js'
 import type { Hub } from './hub.js'
@@ -89,8 +97,16 @@ export class DownloadManager {
     )
     for (const job of saved) {
       // What was running when the app quit waits for the user: no surprise traffic at start-up.
-      if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued') Object.assign(job, { state: 'paused', error: INTERRUPTED })
-      this.live.set(job.id, { downloaded: await this.onDisk(job), bytesPerSecond: null, etaSeconds: null, retry: null, controller: null, running: null })
+      if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued')
+        Object.assign(job, { state: 'paused', error: INTERRUPTED })
+      this.live.set(job.id, {
+        downloaded: await this.onDisk(job),
+        bytesPerSecond: null,
+        etaSeconds: null,
+        retry: null,
+        controller: null,
+        running: null,
+      })
     }
     this.jobs = saved
     // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
@@ -114,11 +130,19 @@ export class DownloadManager {
     }
     const needed = files.reduce((n, f) => n + f.size, 0)
     const free = await (this.options.downloadOptions?.freeSpace ?? freeSpace)(this.options.root)
-    if (free < needed) throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
+    if (free < needed)
+      throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
 
     const job: StoredJob = { id: randomUUID(), title, catalogId, folder, files, state: 'queued', error: null }
     this.jobs.push(job)
-    this.live.set(job.id, { downloaded: files.map(() => 0), bytesPerSecond: null, etaSeconds: null, retry: null, controller: null, running: null })
+    this.live.set(job.id, {
+      downloaded: files.map(() => 0),
+      bytesPerSecond: null,
+      etaSeconds: null,
+      retry: null,
+      controller: null,
+      running: null,
+    })
     await this.changed(true)
     void this.pump()
     return this.view(job)
@@ -158,7 +182,8 @@ export class DownloadManager {
   /** Removes a finished or failed download from the list. */
   async dismiss(id: string): Promise<DownloadJob[]> {
     const job = this.find(id)
-    if (job.state !== 'done' && job.state !== 'failed') throw new AppError('busy', `${job.title} is not finished; pause or cancel it instead.`)
+    if (job.state !== 'done' && job.state !== 'failed')
+      throw new AppError('busy', `${job.title} is not finished; pause or cancel it instead.`)
     if (job.state === 'failed') await rm(this.jobDir(id), { recursive: true, force: true })
     this.forget(id)
     await this.changed(true)
@@ -232,19 +257,29 @@ export class DownloadManager {
       await mkdir(dir, { recursive: true })
       for (const [index, file] of job.files.entries()) {
         if (file.done) continue
-        await downloadFile({ url: file.url, fileName: file.fileName, sha256: file.sha256 ?? undefined, gitBlobSha1: file.gitBlobSha1 ?? undefined, size: file.size }, dir, {
-          ...this.options.downloadOptions,
-          signal,
-          onProgress: (p) => {
-            live.downloaded[index] = p.downloadedBytes
-            live.bytesPerSecond = p.bytesPerSecond
-            live.retry = p.retry
-            const remaining = job.files.reduce((n, f, i) => n + f.size - (live.downloaded[i] ?? 0), 0)
-            live.etaSeconds = p.bytesPerSecond > 0 ? remaining / p.bytesPerSecond : null
-            job.state = p.downloadedBytes >= file.size ? 'verifying' : 'downloading'
-            void this.changed(false)
+        await downloadFile(
+          {
+            url: file.url,
+            fileName: file.fileName,
+            sha256: file.sha256 ?? undefined,
+            gitBlobSha1: file.gitBlobSha1 ?? undefined,
+            size: file.size,
           },
-        })
+          dir,
+          {
+            ...this.options.downloadOptions,
+            signal,
+            onProgress: (p) => {
+              live.downloaded[index] = p.downloadedBytes
+              live.bytesPerSecond = p.bytesPerSecond
+              live.retry = p.retry
+              const remaining = job.files.reduce((n, f, i) => n + f.size - (live.downloaded[i] ?? 0), 0)
+              live.etaSeconds = p.bytesPerSecond > 0 ? remaining / p.bytesPerSecond : null
+              job.state = p.downloadedBytes >= file.size ? 'verifying' : 'downloading'
+              void this.changed(false)
+            },
+          },
+        )
         file.done = true
         live.downloaded[index] = file.size
         await this.changed(true)
@@ -301,8 +336,14 @@ export class DownloadManager {
       ]
     } else {
       repo = request.repo
-      title = `${request.model.split('/').pop()!.replace(/\.gguf$/i, '')}${request.mmproj ? '' : ' (text only)'}`
-      wanted = [{ role: 'model', path: request.model, sha256: null }, ...(request.mmproj ? [{ role: 'mmproj' as const, path: request.mmproj, sha256: null }] : [])]
+      title = `${request.model
+        .split('/')
+        .pop()!
+        .replace(/\.gguf$/i, '')}${request.mmproj ? '' : ' (text only)'}`
+      wanted = [
+        { role: 'model', path: request.model, sha256: null },
+        ...(request.mmproj ? [{ role: 'mmproj' as const, path: request.mmproj, sha256: null }] : []),
+      ]
     }
     const listing = await hub.repoFiles(repo, revision)
     const all = [...listing.models, ...listing.projectors]
@@ -310,11 +351,22 @@ export class DownloadManager {
       const remote: HubFile | undefined = all.find((f) => f.path === path)
       if (!remote) throw new AppError('not-found', `${path} is not in ${repo} on Hugging Face.`)
       if (sha256 && remote.sha256 && sha256 !== remote.sha256) {
-        throw new AppError('bad-model-file', `${path} on Hugging Face is not the file this catalog names (its SHA-256 changed). Update the app, or pick it through search instead.`)
+        throw new AppError(
+          'bad-model-file',
+          `${path} on Hugging Face is not the file this catalog names (its SHA-256 changed). Update the app, or pick it through search instead.`,
+        )
       }
       // A pinned or LFS SHA-256 is the stronger check; the git blob SHA-1 stands in only without one.
       const sha = sha256 ?? remote.sha256
-      return { url: hub.fileUrl(repo, revision, path), fileName: path.split('/').pop()!, role, size: remote.bytes, sha256: sha, gitBlobSha1: sha ? null : remote.gitBlobSha1, done: false }
+      return {
+        url: hub.fileUrl(repo, revision, path),
+        fileName: path.split('/').pop()!,
+        role,
+        size: remote.bytes,
+        sha256: sha,
+        gitBlobSha1: sha ? null : remote.gitBlobSha1,
+        done: false,
+      }
     })
     const folder = files[0]!.fileName.replace(/\.gguf$/i, '')
     return { title, catalogId: request.source === 'catalog' ? request.id : null, folder, files }
@@ -333,7 +385,14 @@ export class DownloadManager {
       title: job.title,
       catalogId: job.catalogId,
       folder: job.folder,
-      files: job.files.map((f, i) => ({ fileName: f.fileName, role: f.role, totalBytes: f.size, downloadedBytes: downloaded[i]!, done: f.done, checksum: checksumOf(f) })),
+      files: job.files.map((f, i) => ({
+        fileName: f.fileName,
+        role: f.role,
+        totalBytes: f.size,
+        downloadedBytes: downloaded[i]!,
+        done: f.done,
+        checksum: checksumOf(f),
+      })),
       state: job.state,
       totalBytes,
       downloadedBytes: downloaded.reduce((a, b) => a + b, 0),

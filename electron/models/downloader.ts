@@ -175,13 +175,18 @@ class StallWatch {
 
 export async function downloadFile(file: RemoteFile, dir: string, options: DownloadOptions = {}): Promise<Downloaded> {
   const { signal, retries = 4, backoffMs = 500 } = options
-  const limits: StallLimits = { stallTimeoutMs: options.stallTimeoutMs ?? 30_000, minBytesPerSecond: options.minBytesPerSecond ?? 1024, rateWindowMs: options.rateWindowMs ?? 60_000 }
+  const limits: StallLimits = {
+    stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
+    minBytesPerSecond: options.minBytesPerSecond ?? 1024,
+    rateWindowMs: options.rateWindowMs ?? 60_000,
+  }
   const append = options.append ?? defaultAppend
   const freeSpace = options.freeSpace ?? diskFreeSpace
   const target = join(dir, file.fileName)
   const part = partPath(dir, file.fileName)
   const metaFile = metaPath(dir, file.fileName)
-  if (file.gitBlobSha1 && file.size === undefined) throw new TypeError(`${file.fileName}: a git blob SHA-1 can only be checked with the file's size`)
+  if (file.gitBlobSha1 && file.size === undefined)
+    throw new TypeError(`${file.fileName}: a git blob SHA-1 can only be checked with the file's size`)
   const gitBlobSize = !file.sha256 && file.gitBlobSha1 ? file.size! : null
 
   let meta: PartMeta | null = await readFile(metaFile, 'utf8').then(
@@ -212,7 +217,8 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
 
   function gaveUp(error: Retryable, attempts: number, kept: number): string {
     const keptText = kept > 0 ? `The ${formatBytes(kept)} downloaded were kept` : 'Nothing was downloaded'
-    if (error.stalled) return `The download of ${file.fileName} stalled ${attempts} times (${error.message}). ${keptText}; resume it when the connection is better.`
+    if (error.stalled)
+      return `The download of ${file.fileName} stalled ${attempts} times (${error.message}). ${keptText}; resume it when the connection is better.`
     return `The download of ${file.fileName} failed after ${attempts} attempts: ${error.message}. ${keptText}; it can be resumed later.`
   }
 
@@ -262,7 +268,11 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
       // Everything was already here; only the check and rename were missing.
       return finish(offset)
     }
-    if (!response.ok) throw new AppError('not-found', `The download of ${file.fileName} failed: the server answered ${response.status} ${response.statusText}.`)
+    if (!response.ok)
+      throw new AppError(
+        'not-found',
+        `The download of ${file.fileName} failed: the server answered ${response.status} ${response.statusText}.`,
+      )
 
     const resumed = response.status === 206
     const start = resumed ? offset : 0
@@ -284,7 +294,11 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
     const limit = Math.min(totalBytes ?? Infinity, rangeEnd)
     if (totalBytes !== null) {
       const free = await freeSpace(dir)
-      if (free < totalBytes - start) throw new AppError('storage', `Not enough disk space for ${file.fileName}: it needs ${formatBytes(totalBytes - start)} more, ${formatBytes(free)} is free.`)
+      if (free < totalBytes - start)
+        throw new AppError(
+          'storage',
+          `Not enough disk space for ${file.fileName}: it needs ${formatBytes(totalBytes - start)} more, ${formatBytes(free)} is free.`,
+        )
     }
     meta = { url: file.url, etag: response.headers.get('etag'), totalBytes }
     await writeFile(metaFile, JSON.stringify(meta))
@@ -297,7 +311,12 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
       if (!force && now - lastReport < (options.progressIntervalMs ?? 250)) return
       lastReport = now
       const bytesPerSecond = (received - start) / Math.max(0.001, (now - startedAt) / 1000)
-      progress({ downloadedBytes: received, totalBytes, bytesPerSecond, etaSeconds: totalBytes !== null && bytesPerSecond > 0 ? (totalBytes - received) / bytesPerSecond : null })
+      progress({
+        downloadedBytes: received,
+        totalBytes,
+        bytesPerSecond,
+        etaSeconds: totalBytes !== null && bytesPerSecond > 0 ? (totalBytes - received) / bytesPerSecond : null,
+      })
     }
     report(true)
     try {
@@ -311,7 +330,12 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
             await append(part, wanted)
           } catch (error) {
             const code = (error as NodeJS.ErrnoException).code
-            throw new AppError('storage', code === 'ENOSPC' ? `The disk is full; ${formatBytes(received)} of ${file.fileName} were kept and the download can be resumed.` : `Cannot write ${file.fileName}: ${(error as Error).message}`)
+            throw new AppError(
+              'storage',
+              code === 'ENOSPC'
+                ? `The disk is full; ${formatBytes(received)} of ${file.fileName} were kept and the download can be resumed.`
+                : `Cannot write ${file.fileName}: ${(error as Error).message}`,
+            )
           }
           hashes.update(wanted)
           received += wanted.byteLength
@@ -319,7 +343,10 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
         }
         if (chunk.byteLength > room) {
           const which = limit === file.size ? 'listed for it' : 'the server announced'
-          throw new AppError('bad-model-file', `The server kept sending ${file.fileName} past the ${limit.toLocaleString('en')} bytes ${which}, so the download was stopped; nothing past that size was kept.`)
+          throw new AppError(
+            'bad-model-file',
+            `The server kept sending ${file.fileName} past the ${limit.toLocaleString('en')} bytes ${which}, so the download was stopped; nothing past that size was kept.`,
+          )
         }
       }
     } catch (error) {
@@ -327,7 +354,8 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
       throw interrupted(`the connection dropped at ${formatBytes(received)} (${(error as Error).message})`)
     }
     report(true)
-    if (totalBytes !== null && received < totalBytes) throw new Retryable(`the connection closed at ${formatBytes(received)} of ${formatBytes(totalBytes)}`)
+    if (totalBytes !== null && received < totalBytes)
+      throw new Retryable(`the connection closed at ${formatBytes(received)} of ${formatBytes(totalBytes)}`)
     return finish(received)
   }
 
@@ -335,11 +363,18 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
     const hashes = await digestUpTo(bytes)
     digest = null
     const sha256 = hashes.sha256.digest('hex')
-    const check = file.sha256 ? { name: 'SHA-256', expected: file.sha256, actual: sha256 } : file.gitBlobSha1 ? { name: 'git blob SHA-1', expected: file.gitBlobSha1, actual: hashes.gitBlob!.digest('hex') } : null
+    const check = file.sha256
+      ? { name: 'SHA-256', expected: file.sha256, actual: sha256 }
+      : file.gitBlobSha1
+        ? { name: 'git blob SHA-1', expected: file.gitBlobSha1, actual: hashes.gitBlob!.digest('hex') }
+        : null
     if (check && check.actual !== check.expected.toLowerCase()) {
       // Refused, and not kept: resuming would only rebuild the same wrong file.
       await discardPartial(dir, file.fileName)
-      throw new AppError('bad-model-file', `${file.fileName} failed its checksum (${check.name} expected ${check.expected.slice(0, 12)}…, got ${check.actual.slice(0, 12)}…) and was deleted. Try the download again.`)
+      throw new AppError(
+        'bad-model-file',
+        `${file.fileName} failed its checksum (${check.name} expected ${check.expected.slice(0, 12)}…, got ${check.actual.slice(0, 12)}…) and was deleted. Try the download again.`,
+      )
     }
     await rename(part, target)
     await rm(metaFile, { force: true })
@@ -350,9 +385,13 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t)
-      resolve()
-    }, { once: true })
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        resolve()
+      },
+      { once: true },
+    )
   })
 }

@@ -30,7 +30,10 @@ export function createHub({ hubUrl = HUB_URL }: HubOptions = {}): Hub {
   const fail = (what: string, error: unknown): never => {
     const message = error instanceof Error ? error.message : String(error)
     if (/404|not found/i.test(message)) throw new AppError('not-found', `${what}: not found on Hugging Face.`)
-    throw new AppError('network', `${what}: Hugging Face could not be reached (${message.split('\n')[0]}). Check the connection and try again.`)
+    throw new AppError(
+      'network',
+      `${what}: Hugging Face could not be reached (${message.split('\n')[0]}). Check the connection and try again.`,
+    )
   }
 
   return {
@@ -38,7 +41,13 @@ export function createHub({ hubUrl = HUB_URL }: HubOptions = {}): Hub {
       const found: HubModel[] = []
       try {
         for await (const m of listModels({ search: { query, tags: ['gguf'] }, sort: 'downloads', limit: 30, hubUrl: base })) {
-          found.push({ repo: m.name, downloads: m.downloads, likes: m.likes, updatedAt: m.updatedAt.toISOString(), gated: m.gated !== false })
+          found.push({
+            repo: m.name,
+            downloads: m.downloads,
+            likes: m.likes,
+            updatedAt: m.updatedAt.toISOString(),
+            gated: m.gated !== false,
+          })
         }
       } catch (error) {
         fail(`Searching for “${query}”`, error)

@@ -48,13 +48,24 @@ export const INSPECT_TIME_LIMIT_MS = 10_000
  * timeLimitMs bounds each file's inspection, so one damaged file (or a stalled disk) never
  * freezes the Models page: it becomes a problem and the scan goes on.
  */
-export async function scanLibrary(root: string | null, inspect: Inspect, linked: string[] = [], timeLimitMs = INSPECT_TIME_LIMIT_MS): Promise<Library> {
+export async function scanLibrary(
+  root: string | null,
+  inspect: Inspect,
+  linked: string[] = [],
+  timeLimitMs = INSPECT_TIME_LIMIT_MS,
+): Promise<Library> {
   const { gguf, partials } = root === null ? { gguf: [], partials: [] } : await findModelFiles(root)
   const files: ModelFileInfo[] = []
   const problems: Library['problems'] = []
   for (const path of [...gguf, ...linked.filter((p) => !gguf.includes(p))]) {
     try {
-      files.push(await withinTime(inspect(path), timeLimitMs, `${basename(path)} took too long to read (over ${timeLimitMs / 1000} s); it may be damaged.`))
+      files.push(
+        await withinTime(
+          inspect(path),
+          timeLimitMs,
+          `${basename(path)} took too long to read (over ${timeLimitMs / 1000} s); it may be damaged.`,
+        ),
+      )
     } catch (error) {
       problems.push({ path, reason: error instanceof Error ? error.message : String(error) })
     }
@@ -86,7 +97,10 @@ export function pairModels(files: ModelFileInfo[]): Pick<Library, 'models' | 'or
     const candidates = projectors.filter((p) => dirname(p.path) === dirname(model.path))
     const fitting = candidates.filter((p) => {
       if (!model.embeddingSize || !p.embeddingSize || p.embeddingSize === model.embeddingSize) return true
-      rejected.push({ path: p.path, reason: `${basename(p.path)} produces ${p.embeddingSize}-wide embeddings; ${basename(model.path)} expects ${model.embeddingSize}.` })
+      rejected.push({
+        path: p.path,
+        reason: `${basename(p.path)} produces ${p.embeddingSize}-wide embeddings; ${basename(model.path)} expects ${model.embeddingSize}.`,
+      })
       return false
     })
     const best = fitting.sort((a, b) => nameAffinity(model.path, b.path) - nameAffinity(model.path, a.path))[0] ?? null

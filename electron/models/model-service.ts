@@ -80,7 +80,11 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       // Read the files where they are first: nothing is copied or linked unless all are models.
       const check = await deps.engine.library(null, picked)
       if (check.problems.length) throw new AppError('bad-model-file', check.problems.map((p) => p.reason).join(' '))
-      if (check.models.length === 0) throw new AppError('bad-model-file', 'Those files are vision projectors (mmproj) only; import them together with their language model.')
+      if (check.models.length === 0)
+        throw new AppError(
+          'bad-model-file',
+          'Those files are vision projectors (mmproj) only; import them together with their language model.',
+        )
 
       if (mode === 'link') {
         const linked = await readLinked()
@@ -94,7 +98,11 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       const sizes = await Promise.all(picked.map((p) => stat(p).then((s) => s.size)))
       const needed = sizes.reduce((a, b) => a + b, 0)
       const free = await (deps.freeSpace ?? freeSpace)(root)
-      if (free < needed) throw new AppError('storage', `Not enough disk space to copy the model: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free. Import it as a link instead.`)
+      if (free < needed)
+        throw new AppError(
+          'storage',
+          `Not enough disk space to copy the model: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free. Import it as a link instead.`,
+        )
       await mkdir(folder, { recursive: true })
       for (const source of picked) {
         const target = join(folder, basename(source))
@@ -107,7 +115,12 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
         } catch (error) {
           await rm(part, { force: true })
           const code = (error as NodeJS.ErrnoException).code
-          throw new AppError('storage', code === 'ENOSPC' ? `The disk filled up while copying ${basename(source)}; nothing was kept.` : `Could not copy ${basename(source)}: ${(error as Error).message}`)
+          throw new AppError(
+            'storage',
+            code === 'ENOSPC'
+              ? `The disk filled up while copying ${basename(source)}; nothing was kept.`
+              : `Could not copy ${basename(source)}: ${(error as Error).message}`,
+          )
         }
       }
       changed()
@@ -119,7 +132,8 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       const member = members(view).get(path)
       if (!member) throw new AppError('not-found', `${basename(path)} is not in your model library.`)
       const loaded = deps.engine.state()
-      if (loaded.state === 'ready' && member.files.some((f) => f === loaded.info.modelPath || f === loaded.info.mmprojPath)) await deps.engine.unload()
+      if (loaded.state === 'ready' && member.files.some((f) => f === loaded.info.modelPath || f === loaded.info.mmprojPath))
+        await deps.engine.unload()
       if (member.linked) {
         // Linked files are the user's own: forget them, never delete them.
         await writeLinked((await readLinked()).filter((p) => !member.files.includes(p)))
@@ -129,7 +143,8 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
           await rm(file, { force: true })
           // An emptied model folder goes too; the models folder itself stays.
           const dir = dirname(file)
-          if (resolve(dir) !== resolve(root) && (await readdir(dir).catch(() => ['?'])).length === 0) await rmdir(dir).catch(() => undefined)
+          if (resolve(dir) !== resolve(root) && (await readdir(dir).catch(() => ['?'])).length === 0)
+            await rmdir(dir).catch(() => undefined)
         }
       }
       changed()

@@ -36,6 +36,12 @@ export async function openModels(options: ModelsOptions): Promise<Models> {
     onLibraryChanged: options.onLibraryChanged,
     downloadOptions: options.downloadOptions,
   })
-  const models = createModelService({ root: options.root, engine: options.engine, pickModelFiles: options.pickModelFiles, revealFile: options.revealFile, onChanged: options.onLibraryChanged })
+  const models = createModelService({
+    root: options.root,
+    engine: options.engine,
+    pickModelFiles: options.pickModelFiles,
+    revealFile: options.revealFile,
+    onChanged: options.onLibraryChanged,
+  })
   return { models, downloads, hub, catalog }
 }

@@ -6,7 +6,9 @@ import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import type { RecentModel } from '../ipc/contract.js'
 
-const List = z.array(z.object({ name: z.string(), modelPath: z.string(), mmprojPath: z.string().nullable(), vision: z.boolean(), lastUsed: z.string() }))
+const List = z.array(
+  z.object({ name: z.string(), modelPath: z.string(), mmprojPath: z.string().nullable(), vision: z.boolean(), lastUsed: z.string() }),
+)
 const MAX = 12
 
 export class RecentModels {
@@ -20,7 +22,13 @@ export class RecentModels {
   }
 
   async add(modelPath: string, mmprojPath: string | null): Promise<RecentModel[]> {
-    const entry: RecentModel = { name: basename(modelPath).replace(/\.gguf$/i, ''), modelPath, mmprojPath, vision: mmprojPath !== null, lastUsed: new Date().toISOString() }
+    const entry: RecentModel = {
+      name: basename(modelPath).replace(/\.gguf$/i, ''),
+      modelPath,
+      mmprojPath,
+      vision: mmprojPath !== null,
+      lastUsed: new Date().toISOString(),
+    }
     const list = [entry, ...(await this.list()).filter((m) => m.modelPath !== modelPath || m.mmprojPath !== mmprojPath)].slice(0, MAX)
     await writeFileAtomic(this.file, JSON.stringify(list, null, 1), { fsync: true })
     return list

@@ -40,7 +40,11 @@ const held = new Set<string>()
 export async function acquireDataLock(dir: string): Promise<DataLock> {
   await mkdir(dir, { recursive: true })
   const path = join(dir, LOCK_FILE)
-  const owner: LockOwner = { pid: process.pid, startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(), identity: await processIdentity(process.pid) }
+  const owner: LockOwner = {
+    pid: process.pid,
+    startedAt: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    identity: await processIdentity(process.pid),
+  }
   const text = `${JSON.stringify(owner)}\n`
   // Races with other starters end within a few rounds: each round takes the lock, finds a
   // live owner, or removes one stale lock.
@@ -85,7 +89,8 @@ async function readLock(path: string): Promise<{ text: string; owner: LockOwner 
   }
   try {
     const parsed = JSON.parse(text) as Partial<LockOwner>
-    if (Number.isInteger(parsed.pid) && typeof parsed.startedAt === 'string') return { text, owner: { pid: parsed.pid!, startedAt: parsed.startedAt, identity: parsed.identity ?? null } }
+    if (Number.isInteger(parsed.pid) && typeof parsed.startedAt === 'string')
+      return { text, owner: { pid: parsed.pid!, startedAt: parsed.startedAt, identity: parsed.identity ?? null } }
   } catch {
     // Not JSON: a lock that names no owner.
   }

@@ -33,7 +33,8 @@ export async function imageFromCommandLine(argv: readonly string[], workingDirec
     if (!IMAGE_EXTENSIONS.has(extname(path).toLowerCase())) continue
     const info = await stat(path).catch(() => null)
     if (!info?.isFile()) continue
-    if (info.size > LIMITS.imageBytes) throw new AppError('bad-image', `${basename(path)} is too large to ask about (over ${LIMITS.imageBytes / 1024 / 1024} MB).`)
+    if (info.size > LIMITS.imageBytes)
+      throw new AppError('bad-image', `${basename(path)} is too large to ask about (over ${LIMITS.imageBytes / 1024 / 1024} MB).`)
     return { path, bytes: new Uint8Array(await readFile(path)) }
   }
   return null

@@ -47,7 +47,21 @@ export interface WindowActions {
   captureWindow(sourceId: string): Promise<CaptureInfo>
 }
 
-export function createServices({ engine, scheduler, chats, api, engineSettings, capture, recentModels, models, downloads, hub, catalog, windows, appInfo }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+export function createServices({
+  engine,
+  scheduler,
+  chats,
+  api,
+  engineSettings,
+  capture,
+  recentModels,
+  models,
+  downloads,
+  hub,
+  catalog,
+  windows,
+  appInfo,
+}: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const conversations = createChatService(chats, engine, scheduler)
   return {
     invoke: {
@@ -123,7 +137,13 @@ export function createServices({ engine, scheduler, chats, api, engineSettings, 
     stream: {
       'chat:generate': (request, { signal }) => scheduler.generate('ui', request, signal),
       'chats:send': ({ captureId, ...request }, { signal }) =>
-        conversations.send({ ...request, images: [...(captureId ? [{ bytes: capture.bytes(captureId), name: 'screenshot.png' }] : []), ...(request.images ?? [])] }, signal),
+        conversations.send(
+          {
+            ...request,
+            images: [...(captureId ? [{ bytes: capture.bytes(captureId), name: 'screenshot.png' }] : []), ...(request.images ?? [])],
+          },
+          signal,
+        ),
       'chats:regenerate': (request, { signal }) => conversations.regenerate(request, signal),
       'chats:edit': (request, { signal }) => conversations.edit(request, signal),
     },

@@ -36,7 +36,10 @@ describe('API settings', () => {
     if (process.platform !== 'win32') expect((await stat(join(dir, 'api.json'))).mode & 0o777).toBe(0o600)
     const again = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
     expect(again.status().token).toBe(status.token)
-    expect((await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })).status().token).not.toBe(status.token)
+    expect(
+      (await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })).status()
+        .token,
+    ).not.toBe(status.token)
   })
 
   it('starts on 127.0.0.1 when enabled, stops when disabled, and remembers', async () => {
@@ -56,18 +59,29 @@ describe('API settings', () => {
   it('gives the server the engine’s state changes: a request during a reload ends when the reload does', async () => {
     const feed = engineStateFeed()
     let state: EngineState = { state: 'crashed', message: 'The engine process was killed (SIGKILL).', restarting: true }
-    const api = await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState: () => state, watchEngineState: feed.watch })
+    const api = await createApiController({
+      settingsPath: join(await scratchDir(), 'api.json'),
+      scheduler,
+      engineState: () => state,
+      watchEngineState: feed.watch,
+    })
     const on = await api.configure({ enabled: true, port: await freePort(), allowFileUrls: false })
     const started = performance.now()
     setTimeout(() => {
       state = { state: 'error', message: 'The engine restarted but the model could not be reloaded: the file is gone.' }
       feed.publish(state)
     }, 100)
-    const res = await fetch(`${on.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${on.token}` }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) })
+    const res = await fetch(`${on.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${on.token}` },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+    })
     // Well before the 60 s the server would otherwise wait.
     expect(performance.now() - started).toBeLessThan(5000)
     expect(res.status).toBe(503)
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^The engine restarted but the model could not be reloaded: the file is gone\./)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^The engine restarted but the model could not be reloaded: the file is gone\./,
+    )
     await api.close()
   })
 
@@ -76,7 +90,10 @@ describe('API settings', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     const { port } = blocker.address() as { port: number }
     const api = await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })
-    expect(await api.configure({ enabled: true, port, allowFileUrls: false })).toMatchObject({ running: false, error: `Port ${port} is already in use by another program; choose another.` })
+    expect(await api.configure({ enabled: true, port, allowFileUrls: false })).toMatchObject({
+      running: false,
+      error: `Port ${port} is already in use by another program; choose another.`,
+    })
     await new Promise((r) => blocker.close(r))
   })
 })

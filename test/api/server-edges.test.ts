@@ -27,9 +27,21 @@ const INFO: EngineInfo = {
   memory: { vramBytes: 0, ramBytes: 1 },
 }
 const READY: EngineState = { state: 'ready', info: INFO }
-const RELOADING: EngineState = { state: 'crashed', message: 'The engine process was killed (SIGKILL). It has been restarted; try again.', restarting: true }
+const RELOADING: EngineState = {
+  state: 'crashed',
+  message: 'The engine process was killed (SIGKILL). It has been restarted; try again.',
+  restarting: true,
+}
 
-const stats = (stopReason: GenerationStats['stopReason'], tokensOut = 2): GenerationStats => ({ tokensIn: 5, tokensOut, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: null, totalMs: 2, stopReason })
+const stats = (stopReason: GenerationStats['stopReason'], tokensOut = 2): GenerationStats => ({
+  tokensIn: 5,
+  tokensOut,
+  imageTokens: 0,
+  timeToFirstTokenMs: 1,
+  tokensPerSecond: null,
+  totalMs: 2,
+  stopReason,
+})
 
 /** What the scripted engine answers: two tokens, then the end of the answer. */
 async function* hello(): AsyncGenerator<GenerateChunk> {
@@ -54,7 +66,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
-async function fakeServer(options: { state?: EngineState; answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>; limits?: Partial<ApiLimits> } = {}): Promise<Fake> {
+async function fakeServer(
+  options: { state?: EngineState; answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>; limits?: Partial<ApiLimits> } = {},
+): Promise<Fake> {
   let state = options.state ?? READY
   const feed = engineStateFeed()
   let watchers = 0
@@ -100,7 +114,13 @@ interface Raw {
   json: () => { error?: { message: string; type: string; code: string | null; param: string | null } } & Record<string, unknown>
 }
 
-function raw(server: ApiServer, method: string, path: string, body?: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }): Promise<Raw> {
+function raw(
+  server: ApiServer,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers }, (res) => {
       let text = ''
@@ -112,7 +132,8 @@ function raw(server: ApiServer, method: string, path: string, body?: string, hea
   })
 }
 
-const ask = (extra: Record<string, unknown> = {}): string => JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...extra })
+const ask = (extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...extra })
 
 describe('null for optional fields', () => {
   it('is accepted for every optional field, and means the default', async () => {
@@ -165,7 +186,15 @@ describe('null for optional fields', () => {
     expect(stream.body.endsWith('data: [DONE]\n\n')).toBe(true)
     expect(stream.body).not.toContain('"usage"')
     // A null detail passes validation; the image is then refused for what it is, not for the null.
-    const image = await raw(fake.server, 'POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: null } }] }] }))
+    const image = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: null } }] }],
+      }),
+    )
     expect(image.json().error).toMatchObject({ code: 'invalid_image', param: 'messages.0.content' })
   })
 })
@@ -176,7 +205,15 @@ describe('authentication', () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
       expect((await raw(fake.server, 'GET', '/v1/models', undefined, { authorization: `${scheme} ${TOKEN}` })).status, scheme).toBe(200)
     }
-    for (const header of [`Bearer ${TOKEN.slice(0, -1)}x`, `Bearer ${TOKEN}0`, `Bearer ${TOKEN.slice(1)}`, `Basic ${TOKEN}`, TOKEN, 'Bearer ', `Bearer ${TOKEN} extra`]) {
+    for (const header of [
+      `Bearer ${TOKEN.slice(0, -1)}x`,
+      `Bearer ${TOKEN}0`,
+      `Bearer ${TOKEN.slice(1)}`,
+      `Basic ${TOKEN}`,
+      TOKEN,
+      'Bearer ',
+      `Bearer ${TOKEN} extra`,
+    ]) {
       const res = await raw(fake.server, 'GET', '/v1/models', undefined, { authorization: header })
       expect(res.status, header).toBe(401)
       expect(res.json().error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' })
@@ -199,7 +236,11 @@ describe('methods', () => {
       const res = await raw(fake.server, method, path, ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined)
       expect(res.status, `${method} ${path}`).toBe(405)
       expect(res.headers.allow, `${method} ${path}`).toBe(allow)
-      expect(res.json().error).toMatchObject({ type: 'invalid_request_error', code: 'method_not_allowed', message: `Use ${allow} for ${path.replace(/\/$/, '')}.` })
+      expect(res.json().error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'method_not_allowed',
+        message: `Use ${allow} for ${path.replace(/\/$/, '')}.`,
+      })
     }
     // The openai client reads it as an error with that status.
     await expect(fake.client.post('/models', { body: {} })).rejects.toMatchObject({ status: 405 })
@@ -210,7 +251,11 @@ describe('a body over the size limit', () => {
   it('gets its 413 when Node’s fetch sends 33 MiB against the default 32 MiB limit', async () => {
     const fake = await fakeServer()
     const body = ask({ padding: 'x'.repeat(33 * 1024 * 1024) })
-    const res = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body })
+    const res = await fetch(`${fake.server.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+    })
     expect(res.status).toBe(413)
     expect(await res.json()).toMatchObject({ error: { code: 'request_too_large', type: 'invalid_request_error' } })
     // A client still writing when the server has decided (here: from the declared length,
@@ -225,7 +270,12 @@ describe('a body over the size limit', () => {
           controller.enqueue(piece)
         },
       })
-      const slow = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(33 * 1024 * 1024) }, body: slowBody, duplex: 'half' } as RequestInit)
+      const slow = await fetch(`${fake.server.url}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(33 * 1024 * 1024) },
+        body: slowBody,
+        duplex: 'half',
+      } as RequestInit)
       expect(slow.status).toBe(413)
     }
     expect(fake.requests).toHaveLength(0)
@@ -245,7 +295,12 @@ describe('a body over the size limit', () => {
         controller.enqueue(chunk)
       },
     })
-    const res = await fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    const res = await fetch(`${fake.server.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit)
     expect(res.status).toBe(413)
     expect(sent).toBe(24)
   })
@@ -253,10 +308,19 @@ describe('a body over the size limit', () => {
   it('is refused at once when its declared length is past what the server would read', async () => {
     const fake = await fakeServer({ limits: { bodyBytes: 1024 } })
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: fake.server.port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(10 * 1024 ** 3) } }, (res) => {
-        res.resume()
-        resolve(res.statusCode ?? 0)
-      })
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: fake.server.port,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-length': String(10 * 1024 ** 3) },
+        },
+        (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        },
+      )
       req.on('error', reject)
       // Only the headers: the answer must not wait for a body that would take ages.
       req.flushHeaders()
@@ -269,10 +333,19 @@ describe('a body over the size limit', () => {
     const chunk = Buffer.alloc(64 * 1024, 'x')
     let written = 0
     const ended = await new Promise<string>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port: fake.server.port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume()
-        resolve(`status ${res.statusCode}`)
-      })
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: fake.server.port,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume()
+          resolve(`status ${res.statusCode}`)
+        },
+      )
       req.on('error', (error) => resolve(error.message))
       // Writes for as long as the server takes it (up to 64 MiB, far past twice the limit).
       const write = (): void => {
@@ -310,7 +383,10 @@ describe('while the engine reloads its model', () => {
   it('the wait ends as soon as the reload fails, with the reason', async () => {
     const fake = await fakeServer({ state: RELOADING, limits: { modelWaitMs: 30_000 } })
     const started = performance.now()
-    setTimeout(() => fake.setState({ state: 'error', message: 'The engine restarted but the model could not be reloaded: file vanished' }), 100)
+    setTimeout(
+      () => fake.setState({ state: 'error', message: 'The engine restarted but the model could not be reloaded: file vanished' }),
+      100,
+    )
     const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
     expect(performance.now() - started).toBeLessThan(5000)
     expect(res.status).toBe(503)
@@ -328,14 +404,24 @@ describe('while the engine reloads its model', () => {
     expect(waited).toBeLessThan(5000)
     expect(res.status).toBe(503)
     expect(res.headers['retry-after']).toBe('2')
-    expect(res.json().error).toEqual({ message: 'The engine crashed and the model is reloading; try again.', type: 'server_error', param: null, code: 'engine_restarting' })
+    expect(res.json().error).toEqual({
+      message: 'The engine crashed and the model is reloading; try again.',
+      type: 'server_error',
+      param: null,
+      code: 'engine_restarting',
+    })
     expect(fake.watchers()).toBe(0)
   })
 
   it('a client that leaves while waiting stops watching the engine', async () => {
     const fake = await fakeServer({ state: RELOADING })
     const leave = new AbortController()
-    const pending = fetch(`${fake.server.url}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: ask(), signal: leave.signal }).catch((e: unknown) => e)
+    const pending = fetch(`${fake.server.url}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: ask(),
+      signal: leave.signal,
+    }).catch((e: unknown) => e)
     await expect.poll(() => fake.watchers()).toBe(1)
     leave.abort()
     await pending
@@ -353,16 +439,24 @@ describe('while the engine reloads its model', () => {
     })
     for (const stream of [false, true]) {
       fake.setState(READY)
-      const error = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream }).catch((e: unknown) => e)
+      const error = await fake.client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream })
+        .catch((e: unknown) => e)
       expect(error, `stream: ${stream}`).toBeInstanceOf(OpenAI.APIError)
-      expect(error, `stream: ${stream}`).toMatchObject({ status: 503, type: 'server_error', code: 'engine_restarting', message: expect.stringContaining('The engine crashed and the model is reloading; try again.') })
+      expect(error, `stream: ${stream}`).toMatchObject({
+        status: 503,
+        type: 'server_error',
+        code: 'engine_restarting',
+        message: expect.stringContaining('The engine crashed and the model is reloading; try again.'),
+      })
     }
   })
 })
 
 describe('context limits', () => {
   it('a prompt that does not fit: 400 context_length_exceeded in OpenAI’s shape, with the engine’s numbers', async () => {
-    const message = 'The conversation needs 6491 tokens; the context holds 4096. Start a new conversation, remove images or shorten the text.'
+    const message =
+      'The conversation needs 6491 tokens; the context holds 4096. Start a new conversation, remove images or shorten the text.'
     const fake = await fakeServer({
       // eslint-disable-next-line require-yield -- refused before any token
       answer: async function* () {
@@ -372,7 +466,9 @@ describe('context limits', () => {
     const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
     expect(res.status).toBe(400)
     expect(res.json()).toEqual({ error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } })
-    const error = await fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true }).catch((e: unknown) => e)
+    const error = await fake.client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages' })
   })
 

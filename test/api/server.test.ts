@@ -47,7 +47,12 @@ interface Raw {
   body: string
   json: () => { error?: { message: string; type: string; code: string | null; param: string | null } } & Record<string, unknown>
 }
-function raw(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }): Promise<Raw> {
+function raw(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+): Promise<Raw> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers }, (res) => {
       let text = ''
@@ -59,12 +64,15 @@ function raw(method: string, path: string, body?: string | Buffer, headers: Reco
   })
 }
 
-const dataUrl = async (colour: string): Promise<string> => `data:image/png;base64,${Buffer.from(await solidPng(96, 64, colour)).toString('base64')}`
+const dataUrl = async (colour: string): Promise<string> =>
+  `data:image/png;base64,${Buffer.from(await solidPng(96, 64, colour)).toString('base64')}`
 
 describe('before a model is loaded', () => {
   it('lists no models and answers 503 for completions, in OpenAI’s error shape', async () => {
     expect((await client.models.list()).data).toEqual([])
-    const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
+    const error = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OpenAI.APIError)
     expect(error).toMatchObject({ status: 503, code: 'model_not_loaded', type: 'server_error' })
   })
@@ -80,7 +88,16 @@ describe('with the text model', () => {
   })
 
   it('answers without streaming, with usage and the finish reason', async () => {
-    const res = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello!' }], max_tokens: 12, temperature: 0, seed: 3 })
+    const res = await client.chat.completions.create({
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello!' },
+      ],
+      max_tokens: 12,
+      temperature: 0,
+      seed: 3,
+    })
     expect(res.object).toBe('chat.completion')
     expect(res.choices).toHaveLength(1)
     expect(res.choices[0]).toMatchObject({ index: 0, finish_reason: 'length', message: { role: 'assistant' } })
@@ -89,13 +106,28 @@ describe('with the text model', () => {
     expect(res.usage!.prompt_tokens).toBeGreaterThan(3)
     expect(res.usage!.total_tokens).toBe(res.usage!.prompt_tokens + 12)
     // Asked again, the same prompt is already in the API's sequence: its tokens come from the cache.
-    const again = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hello!' }], max_tokens: 12, temperature: 0, seed: 3 })
+    const again = await client.chat.completions.create({
+      model: MODEL,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hello!' },
+      ],
+      max_tokens: 12,
+      temperature: 0,
+      seed: 3,
+    })
     expect(again.usage!.prompt_tokens_details?.cached_tokens).toBeGreaterThan(0)
     expect(again.usage!.prompt_tokens_details!.cached_tokens).toBeLessThanOrEqual(again.usage!.prompt_tokens)
   })
 
   it('streams over SSE, and the streamed text equals the non-streamed answer for the same seed', async () => {
-    const params = { model: MODEL, messages: [{ role: 'user' as const, content: 'Same question' }], max_tokens: 20, temperature: 0, seed: 5 }
+    const params = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Same question' }],
+      max_tokens: 20,
+      temperature: 0,
+      seed: 5,
+    }
     const whole = await client.chat.completions.create(params)
     const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } })
     let text = ''
@@ -117,17 +149,41 @@ describe('with the text model', () => {
   })
 
   it('honours stop sequences', async () => {
-    const free = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'stop test' }], max_tokens: 40, temperature: 0, seed: 1 })
+    const free = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'stop test' }],
+      max_tokens: 40,
+      temperature: 0,
+      seed: 1,
+    })
     const text = free.choices[0]!.message.content!
     const stopAt = text.slice(10, 12)
-    const stopped = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'stop test' }], max_tokens: 40, temperature: 0, seed: 1, stop: [stopAt] })
+    const stopped = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'stop test' }],
+      max_tokens: 40,
+      temperature: 0,
+      seed: 1,
+      stop: [stopAt],
+    })
     expect(stopped.choices[0]!.finish_reason).toBe('stop')
     expect(stopped.choices[0]!.message.content).toBe(text.slice(0, text.indexOf(stopAt)))
   })
 
   it('refuses an image when the loaded model cannot see', async () => {
     const error = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: 'what?' }, { type: 'image_url', image_url: { url: await dataUrl('#ff0000') } }] }] })
+      .create({
+        model: MODEL,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what?' },
+              { type: 'image_url', image_url: { url: await dataUrl('#ff0000') } },
+            ],
+          },
+        ],
+      })
       .catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 400, code: 'no-vision' })
   })
@@ -137,17 +193,26 @@ describe('with the text model', () => {
     const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'never stop' }], max_tokens: 30_000, stream: true })
     let disconnectedAt = 0
     await new Promise<void>((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
-        let events = 0
-        res.on('data', (c: Buffer) => {
-          events += c.toString().split('data: ').length - 1
-          if (events > 5 && !disconnectedAt) {
-            disconnectedAt = performance.now()
-            req.destroy()
-            resolve()
-          }
-        })
-      })
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          let events = 0
+          res.on('data', (c: Buffer) => {
+            events += c.toString().split('data: ').length - 1
+            if (events > 5 && !disconnectedAt) {
+              disconnectedAt = performance.now()
+              req.destroy()
+              resolve()
+            }
+          })
+        },
+      )
       req.on('error', () => undefined)
       req.end(body)
       setTimeout(() => reject(new Error('no events')), 10_000)
@@ -160,7 +225,8 @@ describe('with the text model', () => {
 
   it('serves 20 concurrent clients with no failed or mixed-up answers', async () => {
     const prompts = Array.from({ length: 20 }, (_, i) => `Client number ${i} asks about picture ${i * 7}`)
-    const ask = (content: string) => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, temperature: 0, seed: 42 })
+    const ask = (content: string) =>
+      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, temperature: 0, seed: 42 })
     // What each prompt gets alone, one after another...
     const sequential: string[] = []
     for (const p of prompts) sequential.push((await ask(p)).choices[0]!.message.content!)
@@ -172,17 +238,42 @@ describe('with the text model', () => {
   })
 
   async function collectStream(content: string): Promise<string> {
-    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 16, temperature: 0, seed: 42, stream: true })
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content }],
+      max_tokens: 16,
+      temperature: 0,
+      seed: 42,
+      stream: true,
+    })
     let text = ''
     for await (const c of stream) text += c.choices[0]?.delta.content ?? ''
     return text
   }
 
   it('answers with null in every optional field', async () => {
-    const nulls = { stream: null, stream_options: null, n: null, stop: null, seed: null, temperature: null, top_p: null, max_tokens: null, max_completion_tokens: null, response_format: null }
-    const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...nulls }))
+    const nulls = {
+      stream: null,
+      stream_options: null,
+      n: null,
+      stop: null,
+      seed: null,
+      temperature: null,
+      top_p: null,
+      max_tokens: null,
+      max_completion_tokens: null,
+      response_format: null,
+    }
+    const res = await raw(
+      'POST',
+      '/v1/chat/completions',
+      JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...nulls }),
+    )
     expect(res.status, res.body).toBe(200)
-    expect(res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { role: 'assistant', content: expect.any(String) } }] })
+    expect(res.json()).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { role: 'assistant', content: expect.any(String) } }],
+    })
   })
 
   it('continues an answer when the assistant message comes last', async () => {
@@ -203,7 +294,11 @@ describe('with the text model', () => {
     engine.killForTesting()
     await expect.poll(() => engine.state().state).toBe('crashed')
     expect(engine.state()).toMatchObject({ state: 'crashed', restarting: true })
-    const res = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'after the crash' }], max_tokens: 4 })
+    const res = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'after the crash' }],
+      max_tokens: 4,
+    })
     stopWatching()
     expect(res.choices[0]!.message.content!.length).toBeGreaterThan(0)
     expect(seen).toEqual(['crashed', 'ready'])
@@ -222,10 +317,15 @@ async function expectPrefillContinues(): Promise<void> {
   const question = { role: 'user' as const, content: 'Tell me a story.' }
   // Streamed pieces are one token each here, so the prefix's token count is its piece count.
   const pieces: string[] = []
-  for await (const c of await client.chat.completions.create({ ...params, messages: [question], stream: true })) if (c.choices[0]?.delta.content) pieces.push(c.choices[0].delta.content)
+  for await (const c of await client.chat.completions.create({ ...params, messages: [question], stream: true }))
+    if (c.choices[0]?.delta.content) pieces.push(c.choices[0].delta.content)
   const fresh = await client.chat.completions.create({ ...params, messages: [question] })
   for (const cut of [1, 4, 9]) {
-    const continued = await client.chat.completions.create({ ...params, max_tokens: 4, messages: [question, { role: 'assistant', content: pieces.slice(0, cut).join('') }] })
+    const continued = await client.chat.completions.create({
+      ...params,
+      max_tokens: 4,
+      messages: [question, { role: 'assistant', content: pieces.slice(0, cut).join('') }],
+    })
     expect(continued.usage!.prompt_tokens, `cut at ${cut}`).toBe(fresh.usage!.prompt_tokens + cut)
     expect(continued.usage!.completion_tokens).toBe(4)
     expect(continued.choices[0]!.message.content!.length).toBeGreaterThan(0)
@@ -241,7 +341,12 @@ async function expectLongConversationHandled(): Promise<void> {
   ]) {
     const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages, max_tokens: 8 }))
     expect(res.status, res.body).toBe(400)
-    expect(res.json().error).toMatchObject({ type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded', message: expect.stringMatching(/needs \d+ tokens.*the context holds 4096/) })
+    expect(res.json().error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'context_length_exceeded',
+      message: expect.stringMatching(/needs \d+ tokens.*the context holds 4096/),
+    })
   }
 }
 
@@ -264,7 +369,15 @@ describe('with model + mmproj', () => {
   })
 
   it('answers about an image sent as a data URL, streaming and not', async () => {
-    const messages = [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'What colour is this?' }, { type: 'image_url' as const, image_url: { url: await dataUrl('#00ff00') } }] }]
+    const messages = [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'text' as const, text: 'What colour is this?' },
+          { type: 'image_url' as const, image_url: { url: await dataUrl('#00ff00') } },
+        ],
+      },
+    ]
     const res = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, seed: 9 })
     expect(res.usage!.prompt_tokens).toBeGreaterThan(16)
     const stream = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 10, temperature: 0, seed: 9, stream: true })
@@ -279,7 +392,9 @@ describe('with model + mmproj', () => {
       ['file:///etc/passwd', 'file_urls_disabled'],
       ['data:image/png;base64,bm90IGFuIGltYWdl', 'invalid_image'],
     ] as const) {
-      const error = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }).catch((e: unknown) => e)
+      const error = await client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
+        .catch((e: unknown) => e)
       expect(error, url).toMatchObject({ status: 400, code })
     }
   })
@@ -320,13 +435,19 @@ describe('bad requests get 4xx with a clear message', () => {
   })
 
   it('wrong field types: 400 naming the field', async () => {
-    const res = await raw('POST', '/v1/chat/completions', JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 'lots' }))
+    const res = await raw(
+      'POST',
+      '/v1/chat/completions',
+      JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 'lots' }),
+    )
     expect(res.status).toBe(400)
     expect(res.json().error!.message).toContain('max_tokens')
   })
 
   it('an unknown model: 404', async () => {
-    const error = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 404, code: 'model_not_found' })
     expect((error as Error).message).toContain(`the loaded model is '${MODEL}'`)
   })

@@ -20,7 +20,11 @@ async function coordinatePng(width: number, height: number): Promise<Uint8Array>
       raw[i + 1] = y & 0xff
       raw[i + 2] = 128
     }
-  return new Uint8Array(await sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer())
+  return new Uint8Array(
+    await sharp(raw, { raw: { width, height, channels: 3 } })
+      .png({ compressionLevel: 1 })
+      .toBuffer(),
+  )
 }
 
 async function pixel(png: Uint8Array, x: number, y: number): Promise<[number, number]> {
@@ -109,7 +113,9 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await expect.poll(() => quick.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Question')
     await quick.keyboard.type('What is on my screen?')
     await quick.keyboard.press('Enter')
-    await expect.poll(() => quick.getByTestId('quick-stats').textContent(), { timeout: 30_000 }).toMatch(/^512 tokens · first token \d+ ms · 16 image tokens$/)
+    await expect
+      .poll(() => quick.getByTestId('quick-stats').textContent(), { timeout: 30_000 })
+      .toMatch(/^512 tokens · first token \d+ ms · 16 image tokens$/)
     await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask.png') })
 
     await quick.getByRole('button', { name: 'Open in chat' }).click()

@@ -49,11 +49,15 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
 
   it('loads the text model and streams an answer with stats into a new conversation', async () => {
     await loadModel(fx.textModel)
-    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-llama-f32\.gguf.*CPU.*0\/\d+ layers on GPU/)
+    await expect
+      .poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 })
+      .toMatch(/tiny-llama-f32\.gguf.*CPU.*0\/\d+ layers on GPU/)
     await box().fill('Hello, what can you see?')
     await box().press('Enter')
     await expect.poll(() => page.getByTestId('turn-user').count()).toBe(1)
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in(, \d+ cached)? · cut: longest answer$/)
+    await expect
+      .poll(() => stats().textContent(), { timeout: 30_000 })
+      .toMatch(/^1024 tokens · .* tok\/s · first token \d+ ms · \d+ in(, \d+ cached)? · cut: longest answer$/)
     expect((await lastAnswer().getByTestId('markdown').textContent())!.length).toBeGreaterThan(100)
     expect(await box().inputValue()).toBe('')
     await expect.poll(() => page.getByTestId('conversation').first().textContent()).toContain('Hello, what can you see?')
@@ -106,17 +110,25 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
       const file = new File([bytes], 'pasted.png', { type: 'image/png' })
       const paste = new DataTransfer()
       paste.items.add(file)
-      document.querySelector('textarea[aria-label="Message"]')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }))
+      document
+        .querySelector('textarea[aria-label="Message"]')!
+        .dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }))
       const drop = new DataTransfer()
       drop.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
       drop.items.add(new File(['just text'], 'notes.txt', { type: 'text/plain' }))
-      document.querySelector('section[aria-label="Conversation"]')!.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }))
+      document
+        .querySelector('section[aria-label="Conversation"]')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }))
     }, png)
     await expect.poll(() => thumbnails().count()).toBe(2)
-    expect(await page.getByRole('status').filter({ hasText: 'Only images' }).textContent()).toBe('Only images can be attached; skipped notes.txt.')
+    expect(await page.getByRole('status').filter({ hasText: 'Only images' }).textContent()).toBe(
+      'Only images can be attached; skipped notes.txt.',
+    )
     await page.getByRole('button', { name: 'Remove dropped.png' }).click()
     await expect.poll(() => thumbnails().count()).toBe(1)
-    await page.getByTestId('file-input').setInputFiles({ name: 'screen.png', mimeType: 'image/png', buffer: Buffer.from(await screenshotPng(320, 200)) })
+    await page
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'screen.png', mimeType: 'image/png', buffer: Buffer.from(await screenshotPng(320, 200)) })
     await expect.poll(() => thumbnails().count()).toBe(2)
     await box().fill('What is this?')
     await box().press('Enter')
@@ -146,7 +158,9 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => thumbnails().count()).toBe(before + 1)
     expect(await thumbnails().last().getAttribute('alt')).toBe('camera-frame.png')
     expect(await page.getByRole('dialog', { name: 'Camera' }).count()).toBe(0)
-    expect(await page.evaluate(() => (window as unknown as { __tracks: MediaStreamTrack[] }).__tracks.map((t) => t.readyState))).toEqual(['ended'])
+    expect(await page.evaluate(() => (window as unknown as { __tracks: MediaStreamTrack[] }).__tracks.map((t) => t.readyState))).toEqual([
+      'ended',
+    ])
     await page.getByRole('button', { name: 'Remove camera-frame.png' }).click()
   })
 
@@ -154,9 +168,20 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await loadModel(fx.textModel, fx.mmproj)
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toContain('+ vision')
     await box().press('Enter')
-    await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/^1024 tokens · .* \d+ in \(32 image\)(, \d+ cached)? · cut: longest answer$/)
+    await expect
+      .poll(() => stats().textContent(), { timeout: 30_000 })
+      .toMatch(/^1024 tokens · .* \d+ in \(32 image\)(, \d+ cached)? · cut: longest answer$/)
     await expect.poll(() => page.getByTestId('turn-user').last().locator('img').count()).toBe(2)
-    await expect.poll(() => page.getByTestId('turn-user').last().locator('img').first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(120)
+    await expect
+      .poll(() =>
+        page
+          .getByTestId('turn-user')
+          .last()
+          .locator('img')
+          .first()
+          .evaluate((img: HTMLImageElement) => img.naturalWidth),
+      )
+      .toBe(120)
     // The view followed the answer to its end (images loading above it included).
     const log = page.getByRole('log', { name: 'Messages' })
     await expect.poll(() => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(80)
@@ -167,13 +192,19 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     const chat = await h.chats.create({ title: 'Markdown sample' })
     await h.chats.update(chat.id, (c) => {
       const question = h.chats.newMessage('user', 'Show me some code')
-      const answer = h.chats.newMessage('assistant', '## Result\n\nHere is **bold**, a [link](https://example.com) and `inline`.\n\n```ts\nconst answer: number = 42\n```\n\n<script>window.pwned = true</script><img src="https://example.com/x.png" onerror="window.pwned = true">\n\n| a | b |\n|---|---|\n| 1 | 2 |')
+      const answer = h.chats.newMessage(
+        'assistant',
+        '## Result\n\nHere is **bold**, a [link](https://example.com) and `inline`.\n\n```ts\nconst answer: number = 42\n```\n\n<script>window.pwned = true</script><img src="https://example.com/x.png" onerror="window.pwned = true">\n\n| a | b |\n|---|---|\n| 1 | 2 |',
+      )
       answer.status = 'complete'
       c.messages.push(question, answer)
     })
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill('markdown')
     await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
-    await page.getByTestId('conversation').getByRole('button', { name: /^Markdown sample/ }).click()
+    await page
+      .getByTestId('conversation')
+      .getByRole('button', { name: /^Markdown sample/ })
+      .click()
     const md = lastAnswer().getByTestId('markdown')
     await expect.poll(() => md.locator('h2').textContent()).toBe('Result')
     expect(await md.locator('pre code .hljs-keyword').first().textContent()).toBe('const')
@@ -212,14 +243,25 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
         keys: Object.keys(api).sort(),
         wrongType: await window.assistant.invoke('engine:load', { modelPath: 5 }),
         unknown: await window.assistant.invoke('shell:exec' as never, { cmd: 'rm -rf /' }),
-        oversized: await window.assistant.stream('chat:generate', crypto.randomUUID(), { messages: [{ role: 'user', text: 'x'.repeat(100_001) }] }, () => undefined),
+        oversized: await window.assistant.stream(
+          'chat:generate',
+          crypto.randomUUID(),
+          { messages: [{ role: 'user', text: 'x'.repeat(100_001) }] },
+          () => undefined,
+        ),
         traversal: await window.assistant.invoke('chats:image', { chatId: '../../etc', imageId: 'passwd' }),
       }
     })
     expect(results.keys).toEqual(['cancel', 'invoke', 'on', 'stream'])
-    expect(results.wrongType).toMatchObject({ ok: false, error: { code: 'invalid-payload', message: expect.stringContaining('modelPath') } })
+    expect(results.wrongType).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-payload', message: expect.stringContaining('modelPath') },
+    })
     expect(results.unknown).toEqual({ ok: false, error: { code: 'unknown-channel', message: 'unknown channel shell:exec' } })
-    expect(results.oversized).toMatchObject({ ok: false, error: { code: 'invalid-payload', message: expect.stringContaining('messages.0.text') } })
+    expect(results.oversized).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-payload', message: expect.stringContaining('messages.0.text') },
+    })
     expect(results.traversal).toMatchObject({ ok: false, error: { code: 'invalid-payload' } })
     // Nothing else happened: the vision model is still the one loaded.
     expect(h.engine.state()).toMatchObject({ state: 'ready', info: { mmprojPath: fx.mmproj } })

@@ -67,7 +67,14 @@ export const FAKE_WINDOWS = [
   { sourceId: 'window:102:0', name: 'Terminal', width: 1200, height: 700, colour: '#111111' },
 ]
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2' }
+const MIME: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+}
 
 function serveRenderer(): Promise<Server> {
   const server = createServer((req, res) => {
@@ -75,7 +82,13 @@ function serveRenderer(): Promise<Server> {
     const file = join(RENDERER, path || 'index.html')
     if (!file.startsWith(RENDERER)) return void res.writeHead(403).end()
     readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CONTENT_SECURITY_POLICY }).end(body),
+      (body) =>
+        res
+          .writeHead(200, {
+            'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+            'content-security-policy': CONTENT_SECURITY_POLICY,
+          })
+          .end(body),
       () => res.writeHead(404).end(),
     )
   })
@@ -113,7 +126,12 @@ export interface Harness {
   revealed: string[]
   router: Router
   browser: Browser
-  openApp(options?: { colorScheme?: 'light' | 'dark'; page?: string; viewport?: { width: number; height: number }; deviceScaleFactor?: number }): Promise<Page>
+  openApp(options?: {
+    colorScheme?: 'light' | 'dark'
+    page?: string
+    viewport?: { width: number; height: number }
+    deviceScaleFactor?: number
+  }): Promise<Page>
   close(): Promise<void>
 }
 
@@ -123,7 +141,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const pages = new Set<Page>()
   const push = <C extends PushChannel>(channel: C, payload: PushEvents[C]): void => {
-    for (const page of pages) void page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const).catch(() => undefined)
+    for (const page of pages)
+      void page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const).catch(() => undefined)
   }
   // As in main: the windows and the API server (requests wait out a reload) both watch the engine's state.
   const engineStates = engineStateFeed()
@@ -147,17 +166,34 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     // Two windows "on screen", as desktopCapturer would list them.
     listWindows: async () =>
       Promise.all(
-        FAKE_WINDOWS.map(async (w) => ({ sourceId: w.sourceId, name: w.name, thumbnail: new Uint8Array(await sharp({ create: { width: 160, height: 100, channels: 3, background: w.colour } }).png().toBuffer()) })),
+        FAKE_WINDOWS.map(async (w) => ({
+          sourceId: w.sourceId,
+          name: w.name,
+          thumbnail: new Uint8Array(
+            await sharp({ create: { width: 160, height: 100, channels: 3, background: w.colour } })
+              .png()
+              .toBuffer(),
+          ),
+        })),
       ),
     captureWindow: async (sourceId) => {
       const w = FAKE_WINDOWS.find((x) => x.sourceId === sourceId)
       if (!w) throw new AppError('not-found', 'That window is no longer open.')
       windowCalls.push(`window:${sourceId}`)
-      const png = new Uint8Array(await sharp({ create: { width: w.width, height: w.height, channels: 3, background: w.colour } }).png().toBuffer())
+      const png = new Uint8Array(
+        await sharp({ create: { width: w.width, height: w.height, channels: 3, background: w.colour } })
+          .png()
+          .toBuffer(),
+      )
       return capture.set(png, { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
     },
   }
-  const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState: () => engine.state(), watchEngineState: engineStates.watch })
+  const api = await createApiController({
+    settingsPath: join(dir, 'api.json'),
+    scheduler,
+    engineState: () => engine.state(),
+    watchEngineState: engineStates.watch,
+  })
   const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
@@ -176,17 +212,45 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     downloadOptions: { retries: 1, backoffMs: 50, progressIntervalMs: 100 },
   })
   const router = createRouter({
-    ...createServices({ ...models, engine, scheduler, chats, api, engineSettings, capture, windows, recentModels: new RecentModels(join(dir, 'recent-models.json')), appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null } }),
+    ...createServices({
+      ...models,
+      engine,
+      scheduler,
+      chats,
+      api,
+      engineSettings,
+      capture,
+      windows,
+      recentModels: new RecentModels(join(dir, 'recent-models.json')),
+      appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null },
+    }),
     isTrustedSender: (url) => url.startsWith(`${origin}/`),
   })
   const bridgeScript = (
-    await build({ entryPoints: [join(ROOT, 'test/browser/page-bridge.ts')], bundle: true, write: false, format: 'iife', target: 'chrome120', logLevel: 'silent' })
+    await build({
+      entryPoints: [join(ROOT, 'test/browser/page-bridge.ts')],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      target: 'chrome120',
+      logLevel: 'silent',
+    })
   ).outputFiles[0]!.text
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // A fake camera (a test pattern) that needs no prompt, for the camera tests.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+    ],
   })
   let nextSenderId = 1
 
@@ -211,7 +275,12 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     revealed,
     router,
     browser,
-    async openApp({ colorScheme = 'light', page: entry = 'index.html', viewport = { width: 1100, height: 760 }, deviceScaleFactor = 1 } = {}) {
+    async openApp({
+      colorScheme = 'light',
+      page: entry = 'index.html',
+      viewport = { width: 1100, height: 760 },
+      deviceScaleFactor = 1,
+    } = {}) {
       const context = await browser.newContext({ colorScheme, viewport, deviceScaleFactor })
       const page = await context.newPage()
       const senderId = nextSenderId++
@@ -222,7 +291,9 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
         url,
         isMainFrame,
         send: (channel, payload) => {
-          delivery = delivery.then(() => page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const)).catch(() => undefined)
+          delivery = delivery
+            .then(() => page.evaluate(([c, p]) => window.__assistantEmit(c, p), [channel, payload] as const))
+            .catch(() => undefined)
         },
       })
       await page.exposeBinding('__assistantCall', async ({ frame }, channel: string, payload: unknown) => {

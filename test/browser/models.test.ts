@@ -29,7 +29,8 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
   const downloadState = () => download().getAttribute('data-state')
   const progress = async (): Promise<number> => Number(await download().locator('progress').getAttribute('value'))
   // Each download's staging folder is named by its id; downloads.json (and its atomic-write temp files) sit beside them.
-  const staged = async (): Promise<string[]> => (await readdir(join(h.dataDir, 'models', '.downloads')).catch(() => [])).filter((f) => /^[0-9a-f-]{36}$/.test(f))
+  const staged = async (): Promise<string[]> =>
+    (await readdir(join(h.dataDir, 'models', '.downloads')).catch(() => [])).filter((f) => /^[0-9a-f-]{36}$/.test(f))
 
   it('offers the recommended model, with its size, when there is no model yet', async () => {
     const offer = page.getByTestId('first-run')
@@ -89,13 +90,18 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     h.hub.options.failWith = [503]
     h.hub.options.unresponsive = 1
     await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
-    await expect.poll(() => download().getByTestId('download-state').textContent()).toBe('Interrupted (the server answered 503), retrying (1 of 1)')
+    await expect
+      .poll(() => download().getByTestId('download-state').textContent())
+      .toBe('Interrupted (the server answered 503), retrying (1 of 1)')
     expect(await downloadState()).toBe('downloading')
     await download().getByRole('button', { name: 'Pause' }).click()
     await expect.poll(downloadState).toBe('paused')
     expect(await download().getByTestId('download-state').textContent()).toBe('Paused')
     await download().getByRole('button', { name: 'Cancel' }).click()
-    await page.getByRole('group', { name: 'Cancel the download of Tiny VLM (F32)?' }).getByRole('button', { name: 'Delete download' }).click()
+    await page
+      .getByRole('group', { name: 'Cancel the download of Tiny VLM (F32)?' })
+      .getByRole('button', { name: 'Delete download' })
+      .click()
     await expect.poll(() => download().count()).toBe(0)
   })
 
@@ -107,7 +113,9 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     expect(await download().getByTestId('unverified').count()).toBe(0)
     const model = page.getByTestId('library-model')
     await expect.poll(() => model.count()).toBe(1)
-    expect(await model.textContent()).toMatch(/tiny-vlm-F32.*Vision.*llama · \d+K parameters · F32 · .*4,096-token context.*Vision projector: mmproj-tiny-vlm-F32\.gguf \(mlp, 64-wide\)/)
+    expect(await model.textContent()).toMatch(
+      /tiny-vlm-F32.*Vision.*llama · \d+K parameters · F32 · .*4,096-token context.*Vision projector: mmproj-tiny-vlm-F32\.gguf \(mlp, 64-wide\)/,
+    )
     expect(await model.getByTestId('fit').textContent()).toMatch(/^Fits: on the CPU, about .* of memory .* with a 4,096-token context\.$/)
     expect(await page.getByTestId('catalog-entry').getByRole('button', { name: 'Installed' }).isDisabled()).toBe(true)
     await page.screenshot({ path: join(ARTIFACTS, 'models-library.png'), fullPage: true })
@@ -161,7 +169,8 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     hub.listing = { 'mmproj-tiny-vlm-F32.gguf': 'none' }
     await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
     await expect.poll(downloadState, { timeout: 15_000 }).toBe('done')
-    const explanation = 'No checksum is published for mmproj-tiny-vlm-F32.gguf, so its bytes cannot be checked against the original. Use it only if you trust where it came from.'
+    const explanation =
+      'No checksum is published for mmproj-tiny-vlm-F32.gguf, so its bytes cannot be checked against the original. Use it only if you trust where it came from.'
     expect(await download().getByTestId('unverified').textContent()).toBe('Unverified')
     expect(await download().getByTestId('unverified-note').textContent()).toBe(explanation)
 

@@ -48,7 +48,9 @@ describe.skipIf(skip !== null)('engine settings in Chromium', () => {
     await dialog.getByRole('combobox', { name: 'Threads' }).selectOption('1')
     await dialog.getByRole('combobox', { name: 'Image detail' }).selectOption('low')
     await dialog.getByRole('button', { name: 'Apply' }).click()
-    await expect.poll(() => dialog.getByTestId('engine-settings-state').textContent()).toBe('Saved. The next model load uses these settings.')
+    await expect
+      .poll(() => dialog.getByTestId('engine-settings-state').textContent())
+      .toBe('Saved. The next model load uses these settings.')
     // The API was left alone: applying engine settings does not restart its server.
     expect(await dialog.getByTestId('api-state').textContent()).toBe('Off')
     await page.screenshot({ path: join(ARTIFACTS, 'settings-engine.png') })

@@ -40,7 +40,11 @@ describe('global hotkey', () => {
     const r = registry(['Control+Alt+P'])
     const hotkey = new HotkeyManager(r, () => undefined)
     hotkey.set('Control+Shift+Space')
-    expect(hotkey.set('Control+Alt+P')).toEqual({ ok: false, accelerator: 'Control+Shift+Space', error: 'Control+Alt+P is already used by another application. Choose another shortcut.' })
+    expect(hotkey.set('Control+Alt+P')).toEqual({
+      ok: false,
+      accelerator: 'Control+Shift+Space',
+      error: 'Control+Alt+P is already used by another application. Choose another shortcut.',
+    })
     expect([...r.held.keys()]).toEqual(['Control+Shift+Space'])
     expect(hotkey.accelerator).toBe('Control+Shift+Space')
   })
@@ -56,6 +60,7 @@ describe('global hotkey', () => {
   })
 
   it('accepts the usual forms', () => {
-    for (const a of ['CommandOrControl+Shift+Space', 'Alt+F12', 'Super+PrintScreen', 'Ctrl+Shift+a', 'Control+Alt+Plus']) expect(validateAccelerator(a), a).toBeNull()
+    for (const a of ['CommandOrControl+Shift+Space', 'Alt+F12', 'Super+PrintScreen', 'Ctrl+Shift+a', 'Control+Alt+Plus'])
+      expect(validateAccelerator(a), a).toBeNull()
   })
 })

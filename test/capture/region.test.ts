@@ -54,6 +54,11 @@ describe('selection to crop', () => {
 describe('quick-ask window placement', () => {
   it('centres near the top of the display, also one left of the primary', () => {
     expect(quickAskBounds(left)).toEqual({ x: -1280, y: 194, width: 640, height: 460 })
-    expect(quickAskBounds({ id: 9, bounds: { x: 0, y: 0, width: 500, height: 400 }, scaleFactor: 1 })).toEqual({ x: 16, y: 16, width: 468, height: 368 })
+    expect(quickAskBounds({ id: 9, bounds: { x: 0, y: 0, width: 500, height: 400 }, scaleFactor: 1 })).toEqual({
+      x: 16,
+      y: 16,
+      width: 468,
+      height: 368,
+    })
   })
 })

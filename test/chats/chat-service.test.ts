@@ -25,7 +25,10 @@ beforeAll(async () => {
 })
 afterAll(async () => engine?.dispose())
 
-async function drain(stream: AsyncIterable<ChatChunk>, onChunk?: (chunk: ChatChunk, tokens: number) => void): Promise<{ chunks: ChatChunk[]; done: StoredMessage | null; tokens: number }> {
+async function drain(
+  stream: AsyncIterable<ChatChunk>,
+  onChunk?: (chunk: ChatChunk, tokens: number) => void,
+): Promise<{ chunks: ChatChunk[]; done: StoredMessage | null; tokens: number }> {
   const chunks: ChatChunk[] = []
   let tokens = 0
   let done: StoredMessage | null = null
@@ -44,7 +47,9 @@ describe('chat service', () => {
   it('refuses to answer without a model, keeping the question and no empty answer', async () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
-    await expect(drain(chats.send({ chatId: chat.id, text: 'anyone there?', sampling: greedy(4) }, signal()))).rejects.toMatchObject({ code: 'no-model' })
+    await expect(drain(chats.send({ chatId: chat.id, text: 'anyone there?', sampling: greedy(4) }, signal()))).rejects.toMatchObject({
+      code: 'no-model',
+    })
     expect((await store.get(chat.id)).messages).toMatchObject([{ role: 'user', text: 'anyone there?' }])
   })
 
@@ -52,11 +57,18 @@ describe('chat service', () => {
     await engine.load({ modelPath: fx.textModel, gpu: false })
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
-    const { chunks, done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'Describe the weather\nin detail', sampling: greedy(30) }, signal()))
+    const { chunks, done, tokens } = await drain(
+      chats.send({ chatId: chat.id, text: 'Describe the weather\nin detail', sampling: greedy(30) }, signal()),
+    )
     expect(chunks[0]).toMatchObject({ kind: 'message', message: { role: 'user', text: 'Describe the weather\nin detail' } })
     expect(chunks[1]).toMatchObject({ kind: 'message', message: { role: 'assistant', status: 'streaming', text: '' } })
     expect(tokens).toBe(30)
-    expect(done).toMatchObject({ role: 'assistant', status: 'complete', model: fx.textModel, stats: { tokensOut: 30, stopReason: 'max-tokens' } })
+    expect(done).toMatchObject({
+      role: 'assistant',
+      status: 'complete',
+      model: fx.textModel,
+      stats: { tokensOut: 30, stopReason: 'max-tokens' },
+    })
     const restarted = await new ChatStore(root).get(chat.id)
     expect(restarted.title).toBe('Describe the weather')
     expect(restarted.messages.map((m) => [m.role, m.status])).toEqual([
@@ -74,7 +86,12 @@ describe('chat service', () => {
     const before = await store.get(chat.id)
     expect(before.messages).toHaveLength(4)
 
-    const again = await drain(chats.regenerate({ chatId: chat.id, messageId: before.messages[3]!.id, sampling: { ...greedy(7), seed: 99, temperature: 1 } }, signal()))
+    const again = await drain(
+      chats.regenerate(
+        { chatId: chat.id, messageId: before.messages[3]!.id, sampling: { ...greedy(7), seed: 99, temperature: 1 } },
+        signal(),
+      ),
+    )
     const afterRegenerate = await store.get(chat.id)
     expect(afterRegenerate.messages).toHaveLength(4)
     expect(afterRegenerate.messages[3]!.id).toBe(again.done!.id)
@@ -86,16 +103,21 @@ describe('chat service', () => {
       ['user', 'first, edited'],
       ['assistant', afterEdit.messages[1]!.text.slice(0, 13)],
     ])
-    await expect(drain(chats.regenerate({ chatId: chat.id, messageId: afterEdit.messages[0]!.id }, signal()))).rejects.toMatchObject({ code: 'not-found' })
+    await expect(drain(chats.regenerate({ chatId: chat.id, messageId: afterEdit.messages[0]!.id }, signal()))).rejects.toMatchObject({
+      code: 'not-found',
+    })
   })
 
   it('a stopped answer is kept and marked stopped', async () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const controller = new AbortController()
-    const { done, tokens } = await drain(chats.send({ chatId: chat.id, text: 'talk', sampling: greedy(20_000) }, controller.signal), (_c, n) => {
-      if (n >= 40) controller.abort()
-    })
+    const { done, tokens } = await drain(
+      chats.send({ chatId: chat.id, text: 'talk', sampling: greedy(20_000) }, controller.signal),
+      (_c, n) => {
+        if (n >= 40) controller.abort()
+      },
+    )
     expect(tokens).toBeLessThan(20_000)
     expect(done).toMatchObject({ status: 'stopped', stats: { stopReason: 'cancelled' } })
     expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'stopped', text: done!.text })
@@ -105,9 +127,12 @@ describe('chat service', () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const controller = new AbortController()
-    const { done } = await drain(chats.send({ chatId: chat.id, text: 'oops, wrong question', sampling: greedy(50) }, controller.signal), (chunk) => {
-      if (chunk.kind === 'message' && chunk.message.role === 'assistant') controller.abort()
-    })
+    const { done } = await drain(
+      chats.send({ chatId: chat.id, text: 'oops, wrong question', sampling: greedy(50) }, controller.signal),
+      (chunk) => {
+        if (chunk.kind === 'message' && chunk.message.role === 'assistant') controller.abort()
+      },
+    )
     expect(done?.status ?? 'dropped').toMatch(/stopped|dropped/)
     const saved = await store.get(chat.id)
     expect(saved.messages[0]).toMatchObject({ role: 'user', text: 'oops, wrong question' })
@@ -118,12 +143,15 @@ describe('chat service', () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     let killed = false
-    const { done } = await drain(chats.send({ chatId: chat.id, text: 'long answer please', sampling: greedy(20_000) }, signal()), (_c, n) => {
-      if (n >= 30 && !killed) {
-        killed = true
-        engine.killForTesting()
-      }
-    })
+    const { done } = await drain(
+      chats.send({ chatId: chat.id, text: 'long answer please', sampling: greedy(20_000) }, signal()),
+      (_c, n) => {
+        if (n >= 30 && !killed) {
+          killed = true
+          engine.killForTesting()
+        }
+      },
+    )
     expect(done).toMatchObject({ status: 'cut-off', stats: { stopReason: 'engine-crashed' } })
     expect(done!.text.length).toBeGreaterThan(0)
     expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'cut-off', text: done!.text })
@@ -137,8 +165,13 @@ describe('chat service', () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
     const png = await solidPng(640, 480, '#00aa44')
-    const { chunks, done } = await drain(chats.send({ chatId: chat.id, text: 'what colour?', images: [{ bytes: png, name: 'green.png' }], sampling: greedy(6) }, signal()))
-    expect(chunks[0]).toMatchObject({ kind: 'message', message: { images: [{ mime: 'image/png', width: 640, height: 480, name: 'green.png' }] } })
+    const { chunks, done } = await drain(
+      chats.send({ chatId: chat.id, text: 'what colour?', images: [{ bytes: png, name: 'green.png' }], sampling: greedy(6) }, signal()),
+    )
+    expect(chunks[0]).toMatchObject({
+      kind: 'message',
+      message: { images: [{ mime: 'image/png', width: 640, height: 480, name: 'green.png' }] },
+    })
     expect(done?.stats?.imageTokens).toBe(16)
     expect(await readdir(join(root, chat.id, 'images'))).toHaveLength(1)
     expect(await readFile(join(root, chat.id, 'conversation.json'), 'utf8')).not.toContain('base64')
@@ -149,7 +182,14 @@ describe('chat service', () => {
   it('refuses a non-image attachment before saving anything', async () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
-    await expect(drain(chats.send({ chatId: chat.id, text: 'see file', images: [{ bytes: new TextEncoder().encode('%PDF-1.4'), name: 'doc.pdf' }] }, signal()))).rejects.toMatchObject({
+    await expect(
+      drain(
+        chats.send(
+          { chatId: chat.id, text: 'see file', images: [{ bytes: new TextEncoder().encode('%PDF-1.4'), name: 'doc.pdf' }] },
+          signal(),
+        ),
+      ),
+    ).rejects.toMatchObject({
       code: 'bad-image',
       message: 'doc.pdf is not an image that can be read.',
     })

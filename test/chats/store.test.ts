@@ -54,7 +54,10 @@ describe('chat store', () => {
     const json = await readFile(join(store.root, chat.id, 'conversation.json'), 'utf8')
     expect(json.length).toBeLessThan(2000)
     expect(Buffer.from(await store.image(chat.id, image.id)).equals(Buffer.from(png))).toBe(true)
-    await expect(store.saveImage(chat.id, new TextEncoder().encode('not an image'), 'notes.txt')).rejects.toMatchObject({ code: 'bad-image', message: 'notes.txt is not an image that can be read.' })
+    await expect(store.saveImage(chat.id, new TextEncoder().encode('not an image'), 'notes.txt')).rejects.toMatchObject({
+      code: 'bad-image',
+      message: 'notes.txt is not an image that can be read.',
+    })
   })
 
   it('a crash between writing and renaming leaves the previous version whole', async () => {
@@ -100,7 +103,10 @@ describe('chat store', () => {
     const chat = await new ChatStore(root).create()
     let lastCount = 0
     for (let round = 0; round < 6; round++) {
-      const child = fork(fileURLToPath(new URL('./writer-child.ts', import.meta.url)), [root, chat.id], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+      const child = fork(fileURLToPath(new URL('./writer-child.ts', import.meta.url)), [root, chat.id], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      })
       await new Promise((resolve) => child.once('message', resolve))
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
       child.kill('SIGKILL')
@@ -114,21 +120,19 @@ describe('chat store', () => {
     }
   })
 
-  it(
-    'writers killed while creating or deleting conversations leave each one whole or gone',
-    async () => {
-      // Independent writers, each on its own folder, so their start-up times overlap.
-      const writer = await bundledChurnChild()
-      const lanes = await Promise.all(Array.from({ length: WRITERS }, async () => killWritersRepeatedly(writer, await scratchDir(), KILLS / WRITERS)))
-      const total = (key: keyof ChurnTally): number => lanes.reduce((sum, lane) => sum + lane[key], 0)
-      // The writers did the work (each died by the kill, never by an error: checked per kill)...
-      expect(total('created')).toBeGreaterThan(KILLS / 4)
-      expect(total('deleted')).toBeGreaterThan(KILLS / 10)
-      // ...and the kills did land inside create() and delete(): their leftovers were there to clean up.
-      expect(total('leftovers')).toBeGreaterThan(0)
-    },
-    120_000,
-  )
+  it('writers killed while creating or deleting conversations leave each one whole or gone', async () => {
+    // Independent writers, each on its own folder, so their start-up times overlap.
+    const writer = await bundledChurnChild()
+    const lanes = await Promise.all(
+      Array.from({ length: WRITERS }, async () => killWritersRepeatedly(writer, await scratchDir(), KILLS / WRITERS)),
+    )
+    const total = (key: keyof ChurnTally): number => lanes.reduce((sum, lane) => sum + lane[key], 0)
+    // The writers did the work (each died by the kill, never by an error: checked per kill)...
+    expect(total('created')).toBeGreaterThan(KILLS / 4)
+    expect(total('deleted')).toBeGreaterThan(KILLS / 10)
+    // ...and the kills did land inside create() and delete(): their leftovers were there to clean up.
+    expect(total('leftovers')).toBeGreaterThan(0)
+  }, 120_000)
 
   it('a refused request leaves nothing on disk', async () => {
     const root = await scratchDir()
@@ -138,7 +142,9 @@ describe('chat store', () => {
     await expect(store.saveImage('6f1f9c52-3b5e-4f55-9d7e-2a0c2f1b8e11', png, 'shot.png')).rejects.toMatchObject({ code: 'not-found' })
     await expect(store.saveImage('../outside', png)).rejects.toMatchObject({ code: 'not-found' })
     // A create whose file cannot be written: no conversation, no folder.
-    const failing = new ChatStore(root, { writeFile: async () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) })
+    const failing = new ChatStore(root, {
+      writeFile: async () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })),
+    })
     await expect(failing.create({ title: 'Never' })).rejects.toMatchObject({ code: 'storage' })
     expect(await failing.list()).toEqual([])
     expect(await readdir(root)).toEqual([])
@@ -185,7 +191,13 @@ async function bundledChurnChild(): Promise<string> {
     format: 'cjs',
     logLevel: 'silent',
     // sharp loads its native binding from where npm installed it: require it from there.
-    plugins: [{ name: 'installed-sharp', setup: (b) => void b.onResolve({ filter: /^sharp$/ }, () => ({ path: createRequire(import.meta.url).resolve('sharp'), external: true })) }],
+    plugins: [
+      {
+        name: 'installed-sharp',
+        setup: (b) =>
+          void b.onResolve({ filter: /^sharp$/ }, () => ({ path: createRequire(import.meta.url).resolve('sharp'), external: true })),
+      },
+    ],
   })
   expect(warnings).toEqual([])
   return outfile

@@ -23,7 +23,8 @@ beforeAll(async () => {
 afterAll(async () => engine?.dispose())
 
 const loadText = (contextSize?: number) => engine.load({ modelPath: fx.textModel, gpu: false, ...(contextSize ? { contextSize } : {}) })
-const loadVision = (contextSize?: number) => engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false, ...(contextSize ? { contextSize } : {}) })
+const loadVision = (contextSize?: number) =>
+  engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false, ...(contextSize ? { contextSize } : {}) })
 
 describe('temperature 0 is greedy and the same request gives the same answer', () => {
   // As llama.cpp's own server tests send them: temperature 0 and no seed.
@@ -35,7 +36,9 @@ describe('temperature 0 is greedy and the same request gives the same answer', (
     const image = withImage ? [await solidPng(48, 48, '#aa3355')] : undefined
     const answers = new Set<string>()
     for (let i = 0; i < 20; i++) {
-      const out = await collect(engine.generate({ messages: ask('describe this in detail', image), sampling: { maxTokens: 24, temperature: 0 } }))
+      const out = await collect(
+        engine.generate({ messages: ask('describe this in detail', image), sampling: { maxTokens: 24, temperature: 0 } }),
+      )
       expect(out.tokens).toBe(24)
       answers.add(out.text)
     }
@@ -47,7 +50,8 @@ describe('temperature 0 is greedy and the same request gives the same answer', (
     ['vision (llama.node)', loadVision],
   ])('%s: the same seed at temperature 1 repeats, other seeds differ', async (_name, load) => {
     await load()
-    const run = async (seed: number) => (await collect(engine.generate({ messages: ask('tell me a story'), sampling: { maxTokens: 24, temperature: 1, seed } }))).text
+    const run = async (seed: number) =>
+      (await collect(engine.generate({ messages: ask('tell me a story'), sampling: { maxTokens: 24, temperature: 1, seed } }))).text
     const first = await run(11)
     for (let i = 0; i < 4; i++) expect(await run(11)).toBe(first)
     const others = new Set([first, await run(12), await run(13), await run(14)])
@@ -81,7 +85,13 @@ describe('under load', () => {
         const cancel = (c + i) % 5 === 0
         if (cancel) setTimeout(() => controller.abort(), 2)
         const lane = c % 4 === 0 ? 'ui' : 'api'
-        const out = await collect(scheduler.generate(lane, { messages: ask(`client ${c} request ${i}`, i % 2 ? [image] : undefined), sampling: greedy(8) }, controller.signal)).catch((error: unknown) => {
+        const out = await collect(
+          scheduler.generate(
+            lane,
+            { messages: ask(`client ${c} request ${i}`, i % 2 ? [image] : undefined), sampling: greedy(8) },
+            controller.signal,
+          ),
+        ).catch((error: unknown) => {
           // Cancelled while it waited in the queue: the scheduler says so.
           if (cancel) return null
           throw error
@@ -174,12 +184,18 @@ describe('a failed request never breaks the next', () => {
         const controller = new AbortController()
         if (kind === 0) controller.abort()
         else setTimeout(() => controller.abort(), i % 7)
-        const out = await collect(engine.generate({ messages: ask(`cancel me ${i}`, [image]), sampling: greedy(200) }, controller.signal)).catch(() => null)
+        const out = await collect(
+          engine.generate({ messages: ask(`cancel me ${i}`, [image]), sampling: greedy(200) }, controller.signal),
+        ).catch(() => null)
         if (out) expect(out.stats?.stopReason).toMatch(/cancelled|max-tokens/)
       } else if (kind === 2) {
-        expect((await rejection(collect(engine.generate({ messages: ask('broken', [broken]), sampling: greedy(3) })))).code).toBe('bad-image')
+        expect((await rejection(collect(engine.generate({ messages: ask('broken', [broken]), sampling: greedy(3) })))).code).toBe(
+          'bad-image',
+        )
       } else {
-        expect((await rejection(collect(engine.generate({ messages: ask('x '.repeat(3000)), sampling: greedy(3) })))).code).toBe('context-overflow')
+        expect((await rejection(collect(engine.generate({ messages: ask('x '.repeat(3000)), sampling: greedy(3) })))).code).toBe(
+          'context-overflow',
+        )
       }
       const out = await collect(engine.generate({ messages: good, sampling: greedy(5) }))
       expect(out.tokens).toBe(5)
@@ -214,7 +230,12 @@ describe('an assistant message last continues that answer (prefill)', () => {
   ])('%s', async (_name, load) => {
     await load()
     const plain = await collect(engine.generate({ messages: ask('name three colours'), sampling: greedy(6) }))
-    const continued = await collect(engine.generate({ messages: [...ask('name three colours'), { role: 'assistant', text: 'Sure, the first colour is' }], sampling: greedy(6) }))
+    const continued = await collect(
+      engine.generate({
+        messages: [...ask('name three colours'), { role: 'assistant', text: 'Sure, the first colour is' }],
+        sampling: greedy(6),
+      }),
+    )
     expect(continued.tokens).toBe(6)
     // The answer so far is part of the prompt, not of the new text.
     expect(continued.stats!.tokensIn).toBeGreaterThan(plain.stats!.tokensIn + 3)

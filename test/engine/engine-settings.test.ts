@@ -13,7 +13,10 @@ const laptop = { logicalCores: 16, physicalCores: 8 }
 describe('engine settings store', () => {
   it('starts with the defaults and shows what auto means on this computer', async () => {
     const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
-    expect(store.view()).toEqual({ settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' }, cpu: { logicalCores: 16, physicalCores: 8, autoThreads: 8 } })
+    expect(store.view()).toEqual({
+      settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' },
+      cpu: { logicalCores: 16, physicalCores: 8, autoThreads: 8 },
+    })
     const small = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: { logicalCores: 8, physicalCores: 4 } })
     expect(small.view().cpu.autoThreads).toBe(3)
   })
@@ -32,7 +35,10 @@ describe('engine settings store', () => {
     await store.set({ ...DEFAULT_ENGINE_SETTINGS, threads: 4 })
     const error = await store.set({ ...DEFAULT_ENGINE_SETTINGS, threads: 17 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AppError)
-    expect(error).toMatchObject({ code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' })
+    expect(error).toMatchObject({
+      code: 'invalid-payload',
+      message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.',
+    })
     expect(store.view().settings.threads).toBe(4)
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ threads: 4 })
   })
@@ -42,7 +48,11 @@ describe('engine settings store', () => {
     await writeFile(join(dir, 'garbage.json'), '{ not json')
     expect((await openEngineSettings({ path: join(dir, 'garbage.json'), cpu: laptop })).view().settings).toEqual(DEFAULT_ENGINE_SETTINGS)
     await writeFile(join(dir, 'partial.json'), JSON.stringify({ cpuOnly: true, imageDetail: 'ultra' }))
-    expect((await openEngineSettings({ path: join(dir, 'partial.json'), cpu: laptop })).view().settings).toEqual({ cpuOnly: true, threads: 'auto', imageDetail: 'balanced' })
+    expect((await openEngineSettings({ path: join(dir, 'partial.json'), cpu: laptop })).view().settings).toEqual({
+      cpuOnly: true,
+      threads: 'auto',
+      imageDetail: 'balanced',
+    })
     // Copied from a bigger computer: no more threads than this one has.
     await writeFile(join(dir, 'bigger.json'), JSON.stringify({ cpuOnly: false, threads: 32, imageDetail: 'low' }))
     expect((await openEngineSettings({ path: join(dir, 'bigger.json'), cpu: laptop })).view().settings.threads).toBe(16)
@@ -54,7 +64,12 @@ describe('engine settings store', () => {
     expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: 'auto', imageDetail: 'balanced' })
     await store.set({ cpuOnly: true, threads: 5, imageDetail: 'low' })
     expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 5, imageDetail: 'low' })
-    expect(store.apply({ modelPath: '/m.gguf', threads: 2, imageDetail: 'high' })).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 2, imageDetail: 'high' })
+    expect(store.apply({ modelPath: '/m.gguf', threads: 2, imageDetail: 'high' })).toEqual({
+      modelPath: '/m.gguf',
+      gpu: false,
+      threads: 2,
+      imageDetail: 'high',
+    })
   })
 })
 
@@ -80,7 +95,10 @@ describe('engine settings over IPC', () => {
 
   it('reads and changes the settings, and the next load gets them', async () => {
     const { router, loads } = await setup()
-    expect(await router.invoke(sender, 'engineSettings:get', undefined)).toMatchObject({ ok: true, value: { settings: DEFAULT_ENGINE_SETTINGS, cpu: { autoThreads: 8 } } })
+    expect(await router.invoke(sender, 'engineSettings:get', undefined)).toMatchObject({
+      ok: true,
+      value: { settings: DEFAULT_ENGINE_SETTINGS, cpu: { autoThreads: 8 } },
+    })
     await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf' })
     expect(loads.at(-1)).toEqual({ modelPath: '/m.gguf', imageDetail: 'balanced' })
 
@@ -92,12 +110,22 @@ describe('engine settings over IPC', () => {
 
   it('refuses malformed settings before they reach the store', async () => {
     const { router } = await setup()
-    for (const payload of [{ cpuOnly: 'yes', threads: 'auto', imageDetail: 'low' }, { cpuOnly: false, threads: 0, imageDetail: 'low' }, { cpuOnly: false, threads: 2.5, imageDetail: 'low' }, { cpuOnly: false, threads: 'auto', imageDetail: 'max' }, { cpuOnly: false, threads: 'auto' }, { cpuOnly: false, threads: 'auto', imageDetail: 'low', gpuLayers: 99 }]) {
+    for (const payload of [
+      { cpuOnly: 'yes', threads: 'auto', imageDetail: 'low' },
+      { cpuOnly: false, threads: 0, imageDetail: 'low' },
+      { cpuOnly: false, threads: 2.5, imageDetail: 'low' },
+      { cpuOnly: false, threads: 'auto', imageDetail: 'max' },
+      { cpuOnly: false, threads: 'auto' },
+      { cpuOnly: false, threads: 'auto', imageDetail: 'low', gpuLayers: 99 },
+    ]) {
       const result = await router.invoke(sender, 'engineSettings:set', payload)
       expect(result.ok || result.error.code, JSON.stringify(payload)).toBe('invalid-payload')
     }
     const tooMany = await router.invoke(sender, 'engineSettings:set', { cpuOnly: false, threads: 64, imageDetail: 'low' })
-    expect(tooMany).toEqual({ ok: false, error: { code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' } })
+    expect(tooMany).toEqual({
+      ok: false,
+      error: { code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' },
+    })
     expect((await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', threads: 0 })).ok).toBe(false)
   })
 })

@@ -52,7 +52,9 @@ describe('text-only model (node-llama-cpp)', () => {
   it('counts every generated token, also one held back as a possible stop trigger', async () => {
     // With this seed, node-llama-cpp holds the last token back (it could start a stop
     // trigger) and drops it at the limit; the engine still reports it.
-    const out = await collect(engine.generate({ messages: ask('Hello, what can you see?'), sampling: { maxTokens: 1024, seed: 39, temperature: 0.7 } }))
+    const out = await collect(
+      engine.generate({ messages: ask('Hello, what can you see?'), sampling: { maxTokens: 1024, seed: 39, temperature: 0.7 } }),
+    )
     expect(out.tokens).toBe(1024)
     expect(out.stats).toMatchObject({ tokensOut: 1024, stopReason: 'max-tokens' })
   })
@@ -81,11 +83,19 @@ describe('text-only model (node-llama-cpp)', () => {
   })
 
   it('refuses images when the model has no vision projector', async () => {
-    await expectError(collect(engine.generate({ messages: ask('what is in this image?', [await solidPng(32, 32)]), sampling: greedy(4) })), 'no-vision', /no vision projector/)
+    await expectError(
+      collect(engine.generate({ messages: ask('what is in this image?', [await solidPng(32, 32)]), sampling: greedy(4) })),
+      'no-vision',
+      /no vision projector/,
+    )
   })
 
   it('refuses a conversation that does not end with the user', async () => {
-    await expectError(collect(engine.generate({ messages: [{ role: 'assistant', text: 'hi' }], sampling: greedy(4) })), 'invalid-payload', /end with a user message/)
+    await expectError(
+      collect(engine.generate({ messages: [{ role: 'assistant', text: 'hi' }], sampling: greedy(4) })),
+      'invalid-payload',
+      /end with a user message/,
+    )
   })
 })
 
@@ -93,7 +103,9 @@ describe('model + mmproj (llama.node multimodal)', () => {
   it('loads the pair and encodes a real PNG into image tokens', async () => {
     const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
     expect(info).toMatchObject({ binding: 'llama.node', vision: true, mmprojPath: fx.mmproj, backend: 'cpu' })
-    const out = await collect(engine.generate({ messages: ask('what is on screen?', [await screenshotPng(1280, 720)]), sampling: greedy(30) }))
+    const out = await collect(
+      engine.generate({ messages: ask('what is on screen?', [await screenshotPng(1280, 720)]), sampling: greedy(30) }),
+    )
     expect(out.tokens).toBe(30)
     // 64x64 input, 16x16 patches: 16 image tokens, whatever the screenshot's size.
     expect(out.stats).toMatchObject({ imageTokens: 16, tokensOut: 30, stopReason: 'max-tokens' })
@@ -122,7 +134,11 @@ describe('model + mmproj (llama.node multimodal)', () => {
     ['a truncated PNG', truncatedPng, /corrupt|truncated/],
     ['20000x20000 pixels', async () => hugePng(20000), /too large: 20000x20000 is 400 megapixels/],
   ])('refuses %s with a clear error and keeps working', async (_name, make, message) => {
-    await expectError(collect(engine.generate({ messages: ask('what is this?', [await make()]), sampling: greedy(4) })), 'bad-image', message)
+    await expectError(
+      collect(engine.generate({ messages: ask('what is this?', [await make()]), sampling: greedy(4) })),
+      'bad-image',
+      message,
+    )
     const after = await collect(engine.generate({ messages: ask('still there?', [await solidPng(16, 16)]), sampling: greedy(3) }))
     expect(after.tokens).toBe(3)
   })
@@ -166,7 +182,11 @@ describe('bad model files get a clear error and the loaded model stays', () => {
   it('a download cut off in the header', async () => {
     // 0.5% of the file ends inside the tokenizer's vocabulary, well before the tensor table.
     const path = await truncatedCopy(fx.textModel, dir, 0.005)
-    await expectError(engine.load({ modelPath: path, gpu: false }), 'bad-model-file', /is incomplete: it has 3\d{3} of at least|corrupt or truncated/)
+    await expectError(
+      engine.load({ modelPath: path, gpu: false }),
+      'bad-model-file',
+      /is incomplete: it has 3\d{3} of at least|corrupt or truncated/,
+    )
     await afterwardStillWorks()
   })
 
@@ -179,13 +199,25 @@ describe('bad model files get a clear error and the loaded model stays', () => {
   })
 
   it('an mmproj that belongs to another model', async () => {
-    await expectError(engine.load({ modelPath: fx.textModel, mmprojPath: fx.mismatchedMmproj, gpu: false }), 'mmproj-mismatch', /produces 80-wide embeddings, the model expects 64/)
+    await expectError(
+      engine.load({ modelPath: fx.textModel, mmprojPath: fx.mismatchedMmproj, gpu: false }),
+      'mmproj-mismatch',
+      /produces 80-wide embeddings, the model expects 64/,
+    )
     await afterwardStillWorks()
   })
 
   it('an mmproj chosen as the model, and a model chosen as the mmproj', async () => {
-    await expectError(engine.load({ modelPath: fx.mmproj, gpu: false }), 'bad-model-file', /is a vision projector \(mmproj\), not a language model/)
-    await expectError(engine.load({ modelPath: fx.textModel, mmprojPath: fx.textModel, gpu: false }), 'bad-model-file', /is a language model \(llama\), not a vision projector/)
+    await expectError(
+      engine.load({ modelPath: fx.mmproj, gpu: false }),
+      'bad-model-file',
+      /is a vision projector \(mmproj\), not a language model/,
+    )
+    await expectError(
+      engine.load({ modelPath: fx.textModel, mmprojPath: fx.textModel, gpu: false }),
+      'bad-model-file',
+      /is a language model \(llama\), not a vision projector/,
+    )
     await afterwardStillWorks()
   })
 })
@@ -221,12 +253,15 @@ describe('cancel, crash and unload', () => {
     await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
     const controller = new AbortController()
     let abortedAt = 0
-    const out = await collect(engine.generate({ messages: ask('describe at length', [await solidPng(64, 64)]), sampling: greedy(3000) }, controller.signal), (c) => {
-      if (c.tokens >= 20 && !abortedAt) {
-        abortedAt = performance.now()
-        controller.abort()
-      }
-    })
+    const out = await collect(
+      engine.generate({ messages: ask('describe at length', [await solidPng(64, 64)]), sampling: greedy(3000) }, controller.signal),
+      (c) => {
+        if (c.tokens >= 20 && !abortedAt) {
+          abortedAt = performance.now()
+          controller.abort()
+        }
+      },
+    )
     expect(out.stats?.stopReason).toBe('cancelled')
     expect(out.tokens).toBeLessThan(3000)
     expect(performance.now() - abortedAt).toBeLessThan(100)

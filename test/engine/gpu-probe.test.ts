@@ -2,7 +2,15 @@ import { existsSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { chooseVisionVariant, cudaCoverage, probeGpu, realProbeSystem, type GpuProbeResults, type NvidiaGpu, type ProbeSystem } from '../../electron/engine/gpu-probe.js'
+import {
+  chooseVisionVariant,
+  cudaCoverage,
+  probeGpu,
+  realProbeSystem,
+  type GpuProbeResults,
+  type NvidiaGpu,
+  type ProbeSystem,
+} from '../../electron/engine/gpu-probe.js'
 
 const LINUX_CUDA = ['libcuda.so.1', 'libcudart.so.12', 'libcublas.so.12', 'libcublasLt.so.12', 'libnccl.so.2']
 const RTX_4090: NvidiaGpu = { name: 'NVIDIA GeForce RTX 4090', computeCapability: '8.9' }
@@ -14,7 +22,8 @@ function linux(gpus: NvidiaGpu[] | { unknown: string }, without: string[] = []):
   const libraries = Object.fromEntries([...LINUX_CUDA, 'libvulkan.so.1'].map((file) => [file, !without.includes(file)]))
   return { libraries, nvidia: Array.isArray(gpus) ? { gpus } : gpus }
 }
-const choose = (probes: GpuProbeResults, platform: NodeJS.Platform = 'linux', arch = 'x64', cpuOnly = false) => chooseVisionVariant(probes, platform, arch, { cpuOnly })
+const choose = (probes: GpuProbeResults, platform: NodeJS.Platform = 'linux', arch = 'x64', cpuOnly = false) =>
+  chooseVisionVariant(probes, platform, arch, { cpuOnly })
 
 describe('choosing the llama.node build', () => {
   it('uses CUDA on a GPU the build has native kernels for, with every library present', () => {
@@ -22,7 +31,11 @@ describe('choosing the llama.node build', () => {
   })
 
   it('names the missing CUDA runtime, and uses Vulkan or else the CPU', () => {
-    expect(choose(linux([RTX_4090], ['libcudart.so.12']))).toEqual({ variant: 'vulkan', backend: 'vulkan', reason: 'Using Vulkan: CUDA 12 runtime not found (libcudart.so.12).' })
+    expect(choose(linux([RTX_4090], ['libcudart.so.12']))).toEqual({
+      variant: 'vulkan',
+      backend: 'vulkan',
+      reason: 'Using Vulkan: CUDA 12 runtime not found (libcudart.so.12).',
+    })
     expect(choose(linux([RTX_4090], ['libcudart.so.12', 'libvulkan.so.1']))).toEqual({
       variant: 'default',
       backend: 'cpu',
@@ -38,11 +51,16 @@ describe('choosing the llama.node build', () => {
   })
 
   it('passes over CUDA on a GPU generation the build has no kernels for (sm_86)', () => {
-    expect(choose(linux([RTX_3080]))).toEqual({ variant: 'vulkan', backend: 'vulkan', reason: 'Using Vulkan: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86.' })
+    expect(choose(linux([RTX_3080]))).toEqual({
+      variant: 'vulkan',
+      backend: 'vulkan',
+      reason: 'Using Vulkan: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86.',
+    })
     expect(choose(linux([RTX_3080], ['libvulkan.so.1']))).toEqual({
       variant: 'default',
       backend: 'cpu',
-      reason: 'Running on CPU: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86; Vulkan loader not found (libvulkan.so.1).',
+      reason:
+        'Running on CPU: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86; Vulkan loader not found (libvulkan.so.1).',
     })
   })
 
@@ -50,12 +68,14 @@ describe('choosing the llama.node build', () => {
     expect(choose(linux([H100]))).toEqual({
       variant: 'vulkan',
       backend: 'vulkan',
-      reason: 'Using Vulkan: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA H100 80GB HBM3) is sm_90; CUDA would compile its kernels from PTX on first start (minutes).',
+      reason:
+        'Using Vulkan: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA H100 80GB HBM3) is sm_90; CUDA would compile its kernels from PTX on first start (minutes).',
     })
     expect(choose(linux([H100], ['libvulkan.so.1']))).toEqual({
       variant: 'cuda',
       backend: 'cuda',
-      reason: 'Using CUDA, slow on first start: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA H100 80GB HBM3) is sm_90, so its kernels are compiled from PTX first (this can take minutes); Vulkan loader not found (libvulkan.so.1).',
+      reason:
+        'Using CUDA, slow on first start: the CUDA build has kernels for sm_89 only; this GPU (NVIDIA H100 80GB HBM3) is sm_90, so its kernels are compiled from PTX first (this can take minutes); Vulkan loader not found (libvulkan.so.1).',
     })
   })
 
@@ -67,7 +87,8 @@ describe('choosing the llama.node build', () => {
     expect(choose(linux({ unknown: 'nvidia-smi not found' }))).toEqual({
       variant: 'vulkan',
       backend: 'vulkan',
-      reason: "Using Vulkan: the CUDA build has kernels for sm_89 only and this GPU's compute capability is unknown (nvidia-smi not found).",
+      reason:
+        "Using Vulkan: the CUDA build has kernels for sm_89 only and this GPU's compute capability is unknown (nvidia-smi not found).",
     })
   })
 
@@ -84,46 +105,72 @@ describe('choosing the llama.node build', () => {
   })
 
   it('runs on the CPU when CPU only is set, whatever the GPU', () => {
-    expect(choose(linux([RTX_4090]), 'linux', 'x64', true)).toEqual({ variant: 'default', backend: 'cpu', reason: 'Running on CPU: CPU only is on in Settings.' })
+    expect(choose(linux([RTX_4090]), 'linux', 'x64', true)).toEqual({
+      variant: 'default',
+      backend: 'cpu',
+      reason: 'Running on CPU: CPU only is on in Settings.',
+    })
     expect(choose({ libraries: {}, nvidia: { gpus: [] } }, 'darwin', 'arm64', true).backend).toBe('cpu')
   })
 
   it('uses the default build on macOS: Metal on Apple silicon, the CPU on Intel Macs', () => {
     const none: GpuProbeResults = { libraries: {}, nvidia: { gpus: [] } }
     expect(choose(none, 'darwin', 'arm64')).toEqual({ variant: 'default', backend: 'metal', reason: null })
-    expect(choose(none, 'darwin', 'x64')).toEqual({ variant: 'default', backend: 'cpu', reason: 'Running on CPU: llama.cpp does not support Metal on Intel Macs.' })
+    expect(choose(none, 'darwin', 'x64')).toEqual({
+      variant: 'default',
+      backend: 'cpu',
+      reason: 'Running on CPU: llama.cpp does not support Metal on Intel Macs.',
+    })
   })
 
   it('on arm64 Linux uses the Jetson Orin (sm_87) CUDA build, and Vulkan for older GPUs', () => {
     const orin: NvidiaGpu = { name: 'Orin', computeCapability: '8.7' }
     expect(choose(linux([orin]), 'linux', 'arm64')).toEqual({ variant: 'cuda', backend: 'cuda', reason: null })
-    expect(choose(linux([RTX_3080]), 'linux', 'arm64').reason).toBe('Using Vulkan: the CUDA build has kernels for sm_87 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86.')
+    expect(choose(linux([RTX_3080]), 'linux', 'arm64').reason).toBe(
+      'Using Vulkan: the CUDA build has kernels for sm_87 only; this GPU (NVIDIA GeForce RTX 3080) is sm_86.',
+    )
   })
 
   it('on Windows uses the CUDA build with sm_86, sm_89 and sm_120 kernels, and Vulkan on arm64', () => {
     const windows = (gpu: NvidiaGpu, without: string[] = []): GpuProbeResults => ({
-      libraries: Object.fromEntries(['nvcuda.dll', 'cudart64_12.dll', 'cublas64_12.dll', 'cublasLt64_12.dll', 'vulkan-1.dll'].map((f) => [f, !without.includes(f)])),
+      libraries: Object.fromEntries(
+        ['nvcuda.dll', 'cudart64_12.dll', 'cublas64_12.dll', 'cublasLt64_12.dll', 'vulkan-1.dll'].map((f) => [f, !without.includes(f)]),
+      ),
       nvidia: { gpus: [gpu] },
     })
     expect(choose(windows(RTX_3080), 'win32').variant).toBe('cuda')
     expect(choose(windows({ name: 'NVIDIA GeForce RTX 5090', computeCapability: '12.0' }), 'win32').variant).toBe('cuda')
-    expect(choose(windows(RTX_4090, ['cudart64_12.dll']), 'win32').reason).toBe('Using Vulkan: CUDA 12 runtime not found (cudart64_12.dll).')
-    expect(choose(windows({ name: 'NVIDIA GeForce RTX 2080', computeCapability: '7.5' }), 'win32').reason).toBe('Using Vulkan: the CUDA build has kernels for sm_86, sm_89, sm_120 only; this GPU (NVIDIA GeForce RTX 2080) is sm_75.')
-    expect(choose({ libraries: { 'vulkan-1.dll': true }, nvidia: { gpus: [] } }, 'win32', 'arm64')).toEqual({ variant: 'vulkan', backend: 'vulkan', reason: null })
+    expect(choose(windows(RTX_4090, ['cudart64_12.dll']), 'win32').reason).toBe(
+      'Using Vulkan: CUDA 12 runtime not found (cudart64_12.dll).',
+    )
+    expect(choose(windows({ name: 'NVIDIA GeForce RTX 2080', computeCapability: '7.5' }), 'win32').reason).toBe(
+      'Using Vulkan: the CUDA build has kernels for sm_86, sm_89, sm_120 only; this GPU (NVIDIA GeForce RTX 2080) is sm_75.',
+    )
+    expect(choose({ libraries: { 'vulkan-1.dll': true }, nvidia: { gpus: [] } }, 'win32', 'arm64')).toEqual({
+      variant: 'vulkan',
+      backend: 'vulkan',
+      reason: null,
+    })
   })
 })
 
 describe('CUDA kernel coverage', () => {
   it('follows CUDA’s rules: SASS for the same major and a lower or equal minor, PTX for any later GPU', () => {
     const sm89 = { sass: ['8.9' as const], ptx: ['8.9' as const] }
-    expect(['7.5', '8.0', '8.6', '8.7', '8.9', '9.0', '10.0', '12.0'].map((cc) => cudaCoverage(sm89, cc as `${number}.${number}`))).toEqual(['none', 'none', 'none', 'none', 'native', 'ptx', 'ptx', 'ptx'])
+    expect(['7.5', '8.0', '8.6', '8.7', '8.9', '9.0', '10.0', '12.0'].map((cc) => cudaCoverage(sm89, cc as `${number}.${number}`))).toEqual(
+      ['none', 'none', 'none', 'none', 'native', 'ptx', 'ptx', 'ptx'],
+    )
     expect(cudaCoverage({ sass: ['8.6'], ptx: [] }, '8.9')).toBe('native')
     expect(cudaCoverage({ sass: ['8.6'], ptx: [] }, '9.0')).toBe('none')
   })
 })
 
 /** A fake machine: files that exist, and what each command prints (or the error it fails with). */
-function fakeSystem(env: Record<string, string>, files: string[], commands: Record<string, string | NodeJS.ErrnoException>): ProbeSystem & { ran: string[] } {
+function fakeSystem(
+  env: Record<string, string>,
+  files: string[],
+  commands: Record<string, string | NodeJS.ErrnoException>,
+): ProbeSystem & { ran: string[] } {
   const ran: string[] = []
   return {
     env,
@@ -145,10 +192,15 @@ describe('probing the GPU and its libraries', () => {
   it('finds Linux libraries where the loader does: LD_LIBRARY_PATH, the build’s RUNPATH, the ldconfig cache for this architecture, default folders', async () => {
     const system = fakeSystem(
       { LD_LIBRARY_PATH: '/opt/cuda-12/lib64:' },
-      ['/opt/cuda-12/lib64/libcudart.so.12', '/usr/local/cuda/lib64/libcublasLt.so.12', '/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/local/cuda-12.6/lib64/libvulkan.so.1'],
+      [
+        '/opt/cuda-12/lib64/libcudart.so.12',
+        '/usr/local/cuda/lib64/libcublasLt.so.12',
+        '/usr/lib/x86_64-linux-gnu/libcuda.so.1',
+        '/usr/local/cuda-12.6/lib64/libvulkan.so.1',
+      ],
       {
         '/sbin/ldconfig -p': [
-          '1234 libs found in cache `/etc/ld.so.cache\'',
+          "1234 libs found in cache `/etc/ld.so.cache'",
           '\tlibcublas.so.12 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcublas.so.12',
           '\tlibnccl.so.2 (libc6) => /usr/lib/i386-linux-gnu/libnccl.so.2',
         ].join('\n'),
@@ -170,18 +222,32 @@ describe('probing the GPU and its libraries', () => {
   })
 
   it('says why the compute capability is unknown', async () => {
-    const smi = async (answer: string | NodeJS.ErrnoException) => (await probeGpu('linux', 'x64', fakeSystem({}, [], { [SMI]: answer }))).nvidia
+    const smi = async (answer: string | NodeJS.ErrnoException) =>
+      (await probeGpu('linux', 'x64', fakeSystem({}, [], { [SMI]: answer }))).nvidia
     expect(await smi(failure('spawn nvidia-smi ENOENT', 'ENOENT'))).toEqual({ unknown: 'nvidia-smi not found' })
     expect(await smi(failure('nvidia-smi timed out', 'ETIMEDOUT'))).toEqual({ unknown: 'nvidia-smi did not answer within 5 s' })
-    expect(await smi(failure('Field "compute_cap" is not a valid field to query.\n'))).toEqual({ unknown: 'nvidia-smi failed: Field "compute_cap" is not a valid field to query.' })
-    expect(await smi('NVIDIA GeForce GTX 1080, [N/A]\n')).toEqual({ unknown: 'nvidia-smi gave no compute capability ("NVIDIA GeForce GTX 1080, [N/A]")' })
+    expect(await smi(failure('Field "compute_cap" is not a valid field to query.\n'))).toEqual({
+      unknown: 'nvidia-smi failed: Field "compute_cap" is not a valid field to query.',
+    })
+    expect(await smi('NVIDIA GeForce GTX 1080, [N/A]\n')).toEqual({
+      unknown: 'nvidia-smi gave no compute capability ("NVIDIA GeForce GTX 1080, [N/A]")',
+    })
     expect(await smi(failure('No devices were found'))).toEqual({ gpus: [] })
   })
 
   it('finds Windows DLLs in System32, CUDA_PATH and PATH', async () => {
     const system = fakeSystem(
-      { SystemRoot: 'C:\\Windows', CUDA_PATH: 'C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v12.9', PATH: 'C:\\Tools;D:\\cublas' },
-      ['C:\\Windows\\System32\\nvcuda.dll', 'C:\\Windows\\System32\\vulkan-1.dll', 'C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v12.9\\bin\\cudart64_12.dll', 'D:\\cublas\\cublas64_12.dll'],
+      {
+        SystemRoot: 'C:\\Windows',
+        CUDA_PATH: 'C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v12.9',
+        PATH: 'C:\\Tools;D:\\cublas',
+      },
+      [
+        'C:\\Windows\\System32\\nvcuda.dll',
+        'C:\\Windows\\System32\\vulkan-1.dll',
+        'C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v12.9\\bin\\cudart64_12.dll',
+        'D:\\cublas\\cublas64_12.dll',
+      ],
       { [SMI]: 'NVIDIA GeForce RTX 3080, 8.6\r\n' },
     )
     const probes = await probeGpu('win32', 'x64', system)
@@ -221,9 +287,13 @@ const CUDA_BINARY = fileURLToPath(new URL('../../node_modules/@fugood/node-llama
 
 describe.skipIf(!existsSync(CUDA_BINARY))('the installed linux-x64 CUDA build of llama.node', () => {
   it('needs exactly the libraries the probe looks for, besides the C and C++ runtimes', async () => {
-    const needed = (await readElf(CUDA_BINARY)).needed.filter((l) => !/^(libc|libm|libgcc_s|libstdc\+\+|libgomp|ld-linux-x86-64)\.so/.test(l))
+    const needed = (await readElf(CUDA_BINARY)).needed.filter(
+      (l) => !/^(libc|libm|libgcc_s|libstdc\+\+|libgomp|ld-linux-x86-64)\.so/.test(l),
+    )
     const probes = await probeGpu('linux', 'x64', fakeSystem({}, [], {}))
-    expect(new Set(needed)).toEqual(new Set(Object.keys(probes.libraries).filter((l) => l !== 'libvulkan.so.1' && l !== 'libcublasLt.so.12')))
+    expect(new Set(needed)).toEqual(
+      new Set(Object.keys(probes.libraries).filter((l) => l !== 'libvulkan.so.1' && l !== 'libcublasLt.so.12')),
+    )
   })
 
   it('carries sm_89 SASS and compute_89 PTX only', async () => {
@@ -247,10 +317,19 @@ async function readElf(path: string): Promise<{ needed: string[]; kernels: Set<s
     const sectionsAt = Number(header.readBigUInt64LE(0x28))
     const count = header.readUInt16LE(0x3c)
     const sections = await read(sectionsAt, count * 64)
-    const section = (i: number) => ({ name: sections.readUInt32LE(i * 64), type: sections.readUInt32LE(i * 64 + 4), offset: sections.readBigUInt64LE(i * 64 + 0x18), size: Number(sections.readBigUInt64LE(i * 64 + 0x20)), link: sections.readUInt32LE(i * 64 + 0x28) })
+    const section = (i: number) => ({
+      name: sections.readUInt32LE(i * 64),
+      type: sections.readUInt32LE(i * 64 + 4),
+      offset: sections.readBigUInt64LE(i * 64 + 0x18),
+      size: Number(sections.readBigUInt64LE(i * 64 + 0x20)),
+      link: sections.readUInt32LE(i * 64 + 0x28),
+    })
     const names = section(header.readUInt16LE(0x3e))
     const nameTable = await read(names.offset, names.size)
-    const all = Array.from({ length: count }, (_, i) => section(i)).map((s) => ({ ...s, label: nameTable.toString('latin1', s.name, nameTable.indexOf(0, s.name)) }))
+    const all = Array.from({ length: count }, (_, i) => section(i)).map((s) => ({
+      ...s,
+      label: nameTable.toString('latin1', s.name, nameTable.indexOf(0, s.name)),
+    }))
 
     const dynamic = all.find((s) => s.type === 6)!
     const strings = await read(all[dynamic.link]!.offset, all[dynamic.link]!.size)
@@ -267,10 +346,14 @@ async function readElf(path: string): Promise<{ needed: string[]; kernels: Set<s
     const fatbin = all.find((s) => s.label === '.nv_fatbin')!
     const data = await read(fatbin.offset, fatbin.size)
     const kernels = new Set<string>()
-    for (let at = data.indexOf(Buffer.from([0x50, 0xed, 0x55, 0xba])); at >= 0; at = data.indexOf(Buffer.from([0x50, 0xed, 0x55, 0xba]), at + 4)) {
+    for (
+      let at = data.indexOf(Buffer.from([0x50, 0xed, 0x55, 0xba]));
+      at >= 0;
+      at = data.indexOf(Buffer.from([0x50, 0xed, 0x55, 0xba]), at + 4)
+    ) {
       if (data.readUInt16LE(at + 6) !== 16) continue
       const end = at + 16 + Number(data.readBigUInt64LE(at + 8))
-      for (let entry = at + 16; entry < end; ) {
+      for (let entry = at + 16; entry < end;) {
         const kind = data.readUInt16LE(entry)
         const arch = data.readUInt32LE(entry + 28)
         kernels.add(`${kind === 1 ? 'ptx' : 'sass'} ${Math.floor(arch / 10)}.${arch % 10}`)

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { cpus } from 'node:os'
-import { countPhysicalCores, defaultThreads, loadWithFallback, physicalCores, type CpuSources, type GpuLayers } from '../../electron/engine/gpu.js'
+import {
+  countPhysicalCores,
+  defaultThreads,
+  loadWithFallback,
+  physicalCores,
+  type CpuSources,
+  type GpuLayers,
+} from '../../electron/engine/gpu.js'
 import { AppError } from '../../electron/ipc/errors.js'
 
 /** A loader that runs out of VRAM above a number of layers, as a real GPU does. */
@@ -8,7 +15,10 @@ const gpuWithRoomFor = (maxLayers: number) => {
   const tried: GpuLayers[] = []
   const load = async (layers: GpuLayers): Promise<string> => {
     tried.push(layers)
-    if (layers === 'auto' || layers > maxLayers) throw new Error(`ggml_backend_cuda_buffer_type_alloc_buffer: allocating ${layers} layers: cudaMalloc failed: out of memory\n(more log)`)
+    if (layers === 'auto' || layers > maxLayers)
+      throw new Error(
+        `ggml_backend_cuda_buffer_type_alloc_buffer: allocating ${layers} layers: cudaMalloc failed: out of memory\n(more log)`,
+      )
     return `model with ${layers} layers`
   }
   return { tried, load }
@@ -25,14 +35,18 @@ describe('loading with GPU fallback', () => {
     const gpu = gpuWithRoomFor(20)
     const result = await loadWithFallback([33, 16, 0], gpu.load)
     expect(result.layers).toBe(16)
-    expect(result.fallback).toBe('Loading with 33 GPU layers failed (ggml_backend_cuda_buffer_type_alloc_buffer: allocating 33 layers: cudaMalloc failed: out of memory). Loaded with 16 GPU layers instead.')
+    expect(result.fallback).toBe(
+      'Loading with 33 GPU layers failed (ggml_backend_cuda_buffer_type_alloc_buffer: allocating 33 layers: cudaMalloc failed: out of memory). Loaded with 16 GPU layers instead.',
+    )
   })
 
   it('falls back to the CPU last', async () => {
     const gpu = gpuWithRoomFor(0)
     const result = await loadWithFallback(['auto', 0], gpu.load)
     expect(result.layers).toBe(0)
-    expect(result.fallback).toMatch(/^Loading with auto GPU layers failed \(.*out of memory\)\. Loaded with no GPU layers, on the CPU instead\.$/)
+    expect(result.fallback).toMatch(
+      /^Loading with auto GPU layers failed \(.*out of memory\)\. Loaded with no GPU layers, on the CPU instead\.$/,
+    )
   })
 
   it('fails with the last reason when even the CPU cannot load it', async () => {
@@ -75,14 +89,25 @@ describe('default thread count', () => {
 })
 
 /** A machine described by its files and commands, as the core count reads them. */
-function machine(platform: NodeJS.Platform, logicalCores: number, files: Record<string, string> = {}, commands: Record<string, string> = {}): CpuSources & { ran: string[] } {
+function machine(
+  platform: NodeJS.Platform,
+  logicalCores: number,
+  files: Record<string, string> = {},
+  commands: Record<string, string> = {},
+): CpuSources & { ran: string[] } {
   const ran: string[] = []
   return {
     platform,
     logicalCores,
     ran,
     readText: (path) => files[path] ?? null,
-    listDir: (dir) => [...new Set(Object.keys(files).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1).split('/')[0]!))],
+    listDir: (dir) => [
+      ...new Set(
+        Object.keys(files)
+          .filter((p) => p.startsWith(`${dir}/`))
+          .map((p) => p.slice(dir.length + 1).split('/')[0]!),
+      ),
+    ],
     run: (command, args) => {
       const line = [command, ...args].join(' ')
       ran.push(line)
@@ -112,7 +137,8 @@ describe('physical core count', () => {
     // 6 P-cores with hyperthreads (cpus 0-11 as sibling pairs) and 8 E-cores (12-19).
     const files: Record<string, string> = { '/sys/devices/cpu_core/cpus': '0-11\n', '/sys/devices/cpu_atom/cpus': '12-19\n' }
     for (let cpu = 0; cpu < 20; cpu++) {
-      files[`/sys/devices/system/cpu/cpu${cpu}/topology/thread_siblings_list`] = cpu < 12 ? `${cpu - (cpu % 2)}-${cpu - (cpu % 2) + 1}` : `${cpu}`
+      files[`/sys/devices/system/cpu/cpu${cpu}/topology/thread_siblings_list`] =
+        cpu < 12 ? `${cpu - (cpu % 2)}-${cpu - (cpu % 2) + 1}` : `${cpu}`
     }
     expect(countPhysicalCores(machine('linux', 20, files))).toBe(6)
   })

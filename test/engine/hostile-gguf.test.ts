@@ -69,11 +69,31 @@ function formerOffenders(model: Buffer, mmproj: Buffer): Case[] {
   const p = ggufLayout(mmproj)
   const typeAt = (layout: typeof m, key: string): number => layout.kvs.find((kv) => kv.key === key)!.typeAt
   return [
-    { role: 'mmproj', kind: 'kv type', description: "type of 'clip.vision.image_size' = int32 (SIGABRT)", bytes: withU32(mmproj, typeAt(p, 'clip.vision.image_size'), 5) },
-    { role: 'mmproj', kind: 'kv type', description: "type of 'clip.use_gelu' = uint8 (SIGABRT)", bytes: withU32(mmproj, typeAt(p, 'clip.use_gelu'), 0) },
-    { role: 'mmproj', kind: 'kv type', description: "type of 'clip.vision.attention.layer_norm_epsilon' = uint32 (SIGABRT)", bytes: withU32(mmproj, typeAt(p, 'clip.vision.attention.layer_norm_epsilon'), 4) },
+    {
+      role: 'mmproj',
+      kind: 'kv type',
+      description: "type of 'clip.vision.image_size' = int32 (SIGABRT)",
+      bytes: withU32(mmproj, typeAt(p, 'clip.vision.image_size'), 5),
+    },
+    {
+      role: 'mmproj',
+      kind: 'kv type',
+      description: "type of 'clip.use_gelu' = uint8 (SIGABRT)",
+      bytes: withU32(mmproj, typeAt(p, 'clip.use_gelu'), 0),
+    },
+    {
+      role: 'mmproj',
+      kind: 'kv type',
+      description: "type of 'clip.vision.attention.layer_norm_epsilon' = uint32 (SIGABRT)",
+      bytes: withU32(mmproj, typeAt(p, 'clip.vision.attention.layer_norm_epsilon'), 4),
+    },
     { role: 'mmproj', kind: 'counts', description: 'tensor count = 39 (SIGSEGV)', bytes: withU64(mmproj, p.tensorCountAt, 39n) },
-    { role: 'model', kind: 'kv type', description: "type of 'llama.block_count' = int32 (Failed to load model)", bytes: withU32(model, typeAt(m, 'llama.block_count'), 5) },
+    {
+      role: 'model',
+      kind: 'kv type',
+      description: "type of 'llama.block_count' = int32 (Failed to load model)",
+      bytes: withU32(model, typeAt(m, 'llama.block_count'), 5),
+    },
     { role: 'model', kind: 'counts', description: 'tensor count = 20 (Failed to load model)', bytes: withU64(model, m.tensorCountAt, 20n) },
   ]
 }
@@ -108,11 +128,18 @@ describe('hostile GGUF headers', () => {
       const path = join(folder, name)
       await writeFile(path, mutation.bytes)
       const what = `${name} (${mutation.kind}: ${mutation.description})`
-      if (await checkGgufHeader(path).then(() => false, () => true)) tally.refusedByCheck++
+      if (
+        await checkGgufHeader(path).then(
+          () => false,
+          () => true,
+        )
+      )
+        tally.refusedByCheck++
 
       const pid = engine.pid
       states.length = 0
-      const request: LoadRequest = mutation.role === 'model' ? { modelPath: path, gpu: false } : { modelPath: fx.textModel, mmprojPath: path, gpu: false }
+      const request: LoadRequest =
+        mutation.role === 'model' ? { modelPath: path, gpu: false } : { modelPath: fx.textModel, mmprojPath: path, gpu: false }
       const load = await within(engine.load(request), CALL_LIMIT_MS)
       const listing = load.kind === 'timed out' ? null : await within(engine.library(folder, []), CALL_LIMIT_MS)
 
@@ -130,7 +157,9 @@ describe('hostile GGUF headers', () => {
       }
       if (load.kind === 'done') tally.loaded++
       else if (!(load.error instanceof AppError) || !CLEAR_CODES.includes(load.error.code) || !load.error.message.includes(name)) {
-        tally.unclear.push(`${what}: load ${load.error instanceof AppError ? load.error.code : 'threw'}: ${load.error instanceof Error ? load.error.message : String(load.error)}`)
+        tally.unclear.push(
+          `${what}: load ${load.error instanceof AppError ? load.error.code : 'threw'}: ${load.error instanceof Error ? load.error.message : String(load.error)}`,
+        )
       }
       if (listing?.kind === 'failed') tally.unclear.push(`${what}: listing failed: ${String(listing.error)}`)
       else if (listing?.kind === 'done') {
@@ -164,11 +193,14 @@ describe('the library scan bounds each file', () => {
     await writeFile(join(root, 'fine.gguf'), 'x')
     const fine = { path: join(root, 'fine.gguf'), kind: 'llm' } as ModelFileInfo
     // The slow file never answers, as a header read stuck on a damaged file or a stalled disk would.
-    const inspect = (path: string): Promise<ModelFileInfo> => (basename(path) === 'slow.gguf' ? new Promise<ModelFileInfo>(() => undefined) : Promise.resolve(fine))
+    const inspect = (path: string): Promise<ModelFileInfo> =>
+      basename(path) === 'slow.gguf' ? new Promise<ModelFileInfo>(() => undefined) : Promise.resolve(fine)
     const startedAt = performance.now()
     const library = await scanLibrary(root, inspect, [], 50)
     expect(performance.now() - startedAt).toBeLessThan(2_000)
-    expect(library.problems).toEqual([{ path: join(root, 'slow.gguf'), reason: 'slow.gguf took too long to read (over 0.05 s); it may be damaged.' }])
+    expect(library.problems).toEqual([
+      { path: join(root, 'slow.gguf'), reason: 'slow.gguf took too long to read (over 0.05 s); it may be damaged.' },
+    ])
     expect(library.models.map((m) => m.model.path)).toEqual([fine.path])
   })
 })

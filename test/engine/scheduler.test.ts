@@ -29,7 +29,11 @@ describe('generation scheduler', () => {
   it('runs one generation at a time and puts the window ahead of waiting API requests', async () => {
     const { engine, started, finish } = fakeEngine()
     const scheduler = new GenerationScheduler(engine)
-    const results = [drain(scheduler.generate('api', ask('api-1'))), drain(scheduler.generate('api', ask('api-2'))), drain(scheduler.generate('api', ask('api-3')))]
+    const results = [
+      drain(scheduler.generate('api', ask('api-1'))),
+      drain(scheduler.generate('api', ask('api-2'))),
+      drain(scheduler.generate('api', ask('api-3'))),
+    ]
     await tick()
     results.push(drain(scheduler.generate('ui', ask('ui-1'))))
     await tick()
@@ -50,7 +54,10 @@ describe('generation scheduler', () => {
     const running = drain(scheduler.generate('api', ask('a')))
     const waiting = [drain(scheduler.generate('api', ask('b'))), drain(scheduler.generate('api', ask('c')))]
     await tick()
-    await expect(drain(scheduler.generate('api', ask('d')))).rejects.toMatchObject({ code: 'busy', message: expect.stringContaining('2 requests are already waiting') })
+    await expect(drain(scheduler.generate('api', ask('d')))).rejects.toMatchObject({
+      code: 'busy',
+      message: expect.stringContaining('2 requests are already waiting'),
+    })
     const ui = drain(scheduler.generate('ui', ask('ui')))
     for (const name of ['a', 'ui', 'b', 'c']) {
       await tick()

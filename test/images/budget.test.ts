@@ -5,7 +5,19 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
-import { IMAGE_DETAILS, imageBudgetFor, isProjectorBudget, planImage, withDetail, type FamilyId, type ImageDetail, type ImagePlan, type ProjectorBudget, type ProjectorInfo, type Size } from '../../electron/images/budget.js'
+import {
+  IMAGE_DETAILS,
+  imageBudgetFor,
+  isProjectorBudget,
+  planImage,
+  withDetail,
+  type FamilyId,
+  type ImageDetail,
+  type ImagePlan,
+  type ProjectorBudget,
+  type ProjectorInfo,
+  type Size,
+} from '../../electron/images/budget.js'
 import { prepareImage } from '../../electron/images/prepare.js'
 import { REFERENCE_PROJECTORS, writeProjector, type ReferenceProjector } from '../fixtures/projectors.js'
 import { scratchDir } from '../support/engine.js'
@@ -42,7 +54,11 @@ const header = (ref: ReferenceProjector, key: string): number => {
   return value.value
 }
 const cases = (family: FamilyId) =>
-  refsOf(family).flatMap((ref) => IMAGE_DETAILS.flatMap((detail) => SCREENS.map((screen) => ({ ref, detail, screen, name: `${ref.model}, ${detail}, ${screen.width}x${screen.height}` }))))
+  refsOf(family).flatMap((ref) =>
+    IMAGE_DETAILS.flatMap((detail) =>
+      SCREENS.map((screen) => ({ ref, detail, screen, name: `${ref.model}, ${detail}, ${screen.width}x${screen.height}` })),
+    ),
+  )
 
 /** The image scaled, aspect kept, to the given long side. */
 const toLong = (image: Size, side: number): Size => {
@@ -63,7 +79,11 @@ describe('projector headers', () => {
   it('gives every reference projector its family, read from the header it was written with', () => {
     for (const ref of REFERENCE_PROJECTORS) {
       const budget = read.get(ref)!
-      expect(budget, ref.model).toMatchObject({ family: ref.family, detail: 'balanced', projector: { type: ref.kv['clip.projector_type']!.value } })
+      expect(budget, ref.model).toMatchObject({
+        family: ref.family,
+        detail: 'balanced',
+        projector: { type: ref.kv['clip.projector_type']!.value },
+      })
     }
     const next = read.get(refsOf('llava-next')[0]!)!
     expect(next.projector.gridPinpoints).toEqual(refsOf('llava-next')[0]!.kv['clip.vision.image_grid_pinpoints']!.value)
@@ -71,7 +91,19 @@ describe('projector headers', () => {
   })
 
   it('keeps a plain pixel cap from the header for projectors it has no family for', () => {
-    const unknown: ProjectorInfo = { type: 'internvl', imageSize: 448, patchSize: 14, spatialMergeSize: null, scaleFactor: null, preprocImageSize: null, gridPinpoints: [], minicpmvVersion: null, minicpmvQueryNum: null, imageMinPixels: null, imageMaxPixels: null }
+    const unknown: ProjectorInfo = {
+      type: 'internvl',
+      imageSize: 448,
+      patchSize: 14,
+      spatialMergeSize: null,
+      scaleFactor: null,
+      preprocImageSize: null,
+      gridPinpoints: [],
+      minicpmvVersion: null,
+      minicpmvQueryNum: null,
+      imageMinPixels: null,
+      imageMaxPixels: null,
+    }
     expect(imageBudgetFor(unknown)).toEqual({ maxSide: 448, maxPixels: 448 * 448 })
     expect(imageBudgetFor({ ...unknown, imageMaxPixels: 1_000_000 })).toEqual({ maxSide: 2000, maxPixels: 1_000_000 })
     // A pixel cap has no detail levels.
@@ -151,8 +183,13 @@ describe('MiniCPM-V: up to 9 slices laid out to the image aspect', () => {
     const multiple = Math.min(Math.ceil((image.width * image.height) / (side * side)), 9)
     const layouts = [multiple - 1, multiple, multiple + 1]
       .filter((n) => n > 1 && n <= 9)
-      .flatMap((n) => Array.from({ length: n }, (_, i) => i + 1).filter((c) => n % c === 0).map((columns) => ({ columns, rows: n / columns })))
-    const distance = (l: { columns: number; rows: number }): number => Math.abs(Math.log(image.width / image.height) - Math.log(l.columns / l.rows))
+      .flatMap((n) =>
+        Array.from({ length: n }, (_, i) => i + 1)
+          .filter((c) => n % c === 0)
+          .map((columns) => ({ columns, rows: n / columns })),
+      )
+    const distance = (l: { columns: number; rows: number }): number =>
+      Math.abs(Math.log(image.width / image.height) - Math.log(l.columns / l.rows))
     return layouts.reduce((best, l) => (distance(l) < distance(best) ? l : best))
   }
 
@@ -227,19 +264,22 @@ describe('dynamic resolution: smart resize to a token budget', () => {
 })
 
 describe('every family', () => {
-  it.each(REFERENCE_PROJECTORS.map((ref) => ({ ref, name: `${ref.model} (${ref.family})` })))('$name: more detail never means fewer tokens, and a prepared image plans to itself', ({ ref }) => {
-    for (const screen of SCREENS) {
-      const [low, balanced, high] = IMAGE_DETAILS.map((detail) => planImage(budgetAt(ref, detail), screen.width, screen.height))
-      expect(low!.tokens).toBeLessThanOrEqual(balanced!.tokens)
-      expect(balanced!.tokens).toBeLessThanOrEqual(high!.tokens)
-      for (const [i, plan] of [low!, balanced!, high!].entries()) {
-        expect(plan.width).toBeLessThanOrEqual(screen.width)
-        expect(plan.height).toBeLessThanOrEqual(screen.height)
-        // Planning the prepared image again changes nothing: mtmd's plan survives the downscale.
-        expect(planImage(budgetAt(ref, IMAGE_DETAILS[i]!), plan.width, plan.height)).toEqual(plan)
+  it.each(REFERENCE_PROJECTORS.map((ref) => ({ ref, name: `${ref.model} (${ref.family})` })))(
+    '$name: more detail never means fewer tokens, and a prepared image plans to itself',
+    ({ ref }) => {
+      for (const screen of SCREENS) {
+        const [low, balanced, high] = IMAGE_DETAILS.map((detail) => planImage(budgetAt(ref, detail), screen.width, screen.height))
+        expect(low!.tokens).toBeLessThanOrEqual(balanced!.tokens)
+        expect(balanced!.tokens).toBeLessThanOrEqual(high!.tokens)
+        for (const [i, plan] of [low!, balanced!, high!].entries()) {
+          expect(plan.width).toBeLessThanOrEqual(screen.width)
+          expect(plan.height).toBeLessThanOrEqual(screen.height)
+          // Planning the prepared image again changes nothing: mtmd's plan survives the downscale.
+          expect(planImage(budgetAt(ref, IMAGE_DETAILS[i]!), plan.width, plan.height)).toEqual(plan)
+        }
       }
-    }
-  })
+    },
+  )
 })
 
 describe('prepared images', () => {

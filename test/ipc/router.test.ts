@@ -16,7 +16,10 @@ async function* unusedStream(): AsyncGenerator<never> {
 function setup() {
   // Every channel answers 'unused' unless a test below needs it.
   const invoke = {
-    ...(Object.fromEntries(Object.keys(invokeChannels).map((c) => [c, vi.fn(unused)])) as unknown as Record<keyof InvokeHandlers, ReturnType<typeof vi.fn>>),
+    ...(Object.fromEntries(Object.keys(invokeChannels).map((c) => [c, vi.fn(unused)])) as unknown as Record<
+      keyof InvokeHandlers,
+      ReturnType<typeof vi.fn>
+    >),
     'app:info': vi.fn(async () => ({ name: 'x', version: '1', platform: 'linux', electron: null })),
     'engine:status': vi.fn(async () => ({ state: 'idle' as const })),
     'engine:load': vi.fn(async () => {
@@ -28,12 +31,33 @@ function setup() {
       yield { kind: 'tokens', text: 'x', count: 1 }
       await new Promise((r) => setTimeout(r, 2))
     }
-    yield { kind: 'done', stats: { tokensIn: 1, tokensOut: 1, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1, stopReason: ctx.signal.aborted ? 'cancelled' : 'max-tokens' } }
+    yield {
+      kind: 'done',
+      stats: {
+        tokensIn: 1,
+        tokensOut: 1,
+        imageTokens: 0,
+        timeToFirstTokenMs: 1,
+        tokensPerSecond: 1,
+        totalMs: 1,
+        stopReason: ctx.signal.aborted ? 'cancelled' : 'max-tokens',
+      },
+    }
   })
-  const stream = { 'chat:generate': generate, 'chats:send': unusedStream, 'chats:regenerate': unusedStream, 'chats:edit': unusedStream } satisfies StreamHandlers
+  const stream = {
+    'chat:generate': generate,
+    'chats:send': unusedStream,
+    'chats:regenerate': unusedStream,
+    'chats:edit': unusedStream,
+  } satisfies StreamHandlers
   const router = createRouter({ invoke: invoke as unknown as InvokeHandlers, stream, isTrustedSender: (url) => url === TRUSTED })
   const events: StreamEvent[] = []
-  const sender = (url = TRUSTED, id = 1, isMainFrame = true): Sender => ({ id, url, isMainFrame, send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent) })
+  const sender = (url = TRUSTED, id = 1, isMainFrame = true): Sender => ({
+    id,
+    url,
+    isMainFrame,
+    send: (channel, payload) => channel === STREAM_EVENT && events.push(payload as StreamEvent),
+  })
   return { router, invoke, generate, events, sender }
 }
 
@@ -89,14 +113,23 @@ describe('IPC router', () => {
     }
     expect(Object.values(invoke).every((f) => f.mock.calls.length === 0)).toBe(true)
     invoke['downloads:start'].mockResolvedValueOnce(null)
-    const ok = await router.invoke(sender(), 'downloads:start', { source: 'hub', repo: 'ggml-org/SmolVLM-500M-Instruct-GGUF', model: 'sub/SmolVLM-500M-Instruct-Q8_0.gguf', mmproj: 'mmproj-SmolVLM-500M-Instruct-Q8_0.gguf' })
+    const ok = await router.invoke(sender(), 'downloads:start', {
+      source: 'hub',
+      repo: 'ggml-org/SmolVLM-500M-Instruct-GGUF',
+      model: 'sub/SmolVLM-500M-Instruct-Q8_0.gguf',
+      mmproj: 'mmproj-SmolVLM-500M-Instruct-Q8_0.gguf',
+    })
     expect(ok.ok).toBe(true)
   })
 
   it('rejects an oversized string before it reaches a handler', async () => {
     const { router, sender, generate } = setup()
     const huge = 'a'.repeat(LIMITS.textChars + 1)
-    const result = await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: huge }] } })
+    const result = await router.startStream(sender(), {
+      channel: 'chat:generate',
+      streamId,
+      request: { messages: [{ role: 'user', text: huge }] },
+    })
     expect(result.ok).toBe(false)
     if (result.ok) return
     expect(result.error.code).toBe('invalid-payload')
@@ -108,16 +141,24 @@ describe('IPC router', () => {
   it('rejects requests from a page that is not ours', async () => {
     const { router, sender, invoke } = setup()
     const result = await router.invoke(sender('https://evil.example/'), 'app:info', undefined)
-    expect(result).toEqual({ ok: false, error: { code: 'untrusted-sender', message: 'requests from https://evil.example are not accepted' } })
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'untrusted-sender', message: 'requests from https://evil.example are not accepted' },
+    })
     expect(invoke['app:info']).not.toHaveBeenCalled()
   })
 
   it('rejects requests from a frame inside our page, even one with our URL', async () => {
     const { router, sender, invoke, generate, events } = setup()
     const subframe = sender(TRUSTED, 1, false)
-    const refused = { ok: false, error: { code: 'untrusted-sender', message: 'requests from a frame inside a page (app://renderer) are not accepted' } }
+    const refused = {
+      ok: false,
+      error: { code: 'untrusted-sender', message: 'requests from a frame inside a page (app://renderer) are not accepted' },
+    }
     expect(await router.invoke(subframe, 'app:info', undefined)).toEqual(refused)
-    expect(await router.startStream(subframe, { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } })).toEqual(refused)
+    expect(
+      await router.startStream(subframe, { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } }),
+    ).toEqual(refused)
     expect(invoke['app:info']).not.toHaveBeenCalled()
     expect(generate).not.toHaveBeenCalled()
     // Nor can it cancel what the page itself started.
@@ -140,7 +181,9 @@ describe('IPC router', () => {
 
   it('streams chunks, then end, and cancel stops the stream', async () => {
     const { router, sender, events } = setup()
-    expect(await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } })).toEqual({ ok: true, value: null })
+    expect(
+      await router.startStream(sender(), { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } }),
+    ).toEqual({ ok: true, value: null })
     await vi.waitFor(() => expect(events.length).toBeGreaterThan(3))
     // Another window cannot cancel this stream.
     await router.cancelStream(sender(TRUSTED, 2), { streamId })
@@ -149,7 +192,11 @@ describe('IPC router', () => {
     await router.cancelStream(sender(), { streamId })
     await vi.waitFor(() => expect(events.at(-1)?.type).toBe('end'))
     const done = events.at(-2)
-    expect(done?.type === 'chunk' && (done.chunk as GenerateChunk).kind === 'done' && (done.chunk as { stats: { stopReason: string } }).stats.stopReason).toBe('cancelled')
+    expect(
+      done?.type === 'chunk' &&
+        (done.chunk as GenerateChunk).kind === 'done' &&
+        (done.chunk as { stats: { stopReason: string } }).stats.stopReason,
+    ).toBe('cancelled')
     expect(events.length).toBeLessThan(500)
     expect(router.activeStreams()).toBe(0)
   })

@@ -34,10 +34,19 @@ afterAll(async () => {
 describe('resolveAppUrl', () => {
   it('maps app://renderer/ URLs to files in the renderer folder, wherever it is installed', async () => {
     expect(await resolveAppUrl(appPageUrl('index.html'), root)).toEqual({ kind: 'file', path: await realpath(join(root, 'index.html')) })
-    expect(await resolveAppUrl('app://renderer/assets/app.js?v=2#top', root)).toEqual({ kind: 'file', path: await realpath(join(root, 'assets/app.js')) })
-    expect(await resolveAppUrl('app://renderer/my%20file.txt', root)).toEqual({ kind: 'file', path: await realpath(join(root, 'my file.txt')) })
+    expect(await resolveAppUrl('app://renderer/assets/app.js?v=2#top', root)).toEqual({
+      kind: 'file',
+      path: await realpath(join(root, 'assets/app.js')),
+    })
+    expect(await resolveAppUrl('app://renderer/my%20file.txt', root)).toEqual({
+      kind: 'file',
+      path: await realpath(join(root, 'my file.txt')),
+    })
     // A link that stays inside the folder is served as the file it points to.
-    expect(await resolveAppUrl('app://renderer/assets/alias.js', root)).toEqual({ kind: 'file', path: await realpath(join(root, 'assets/app.js')) })
+    expect(await resolveAppUrl('app://renderer/assets/alias.js', root)).toEqual({
+      kind: 'file',
+      path: await realpath(join(root, 'assets/app.js')),
+    })
   })
 
   it('refuses encoded separators, dot segments, backslashes, NULs, drive and stream markers', async () => {
@@ -64,7 +73,12 @@ describe('resolveAppUrl', () => {
   it('finds nothing outside the folder through plain dot segments: the URL parser resolves them inside it', async () => {
     // '..' and its %2e%2e spelling are dot segments to the URL parser (Chromium's and Node's):
     // app://renderer/../../secret.txt is app://renderer/secret.txt, which does not exist.
-    for (const url of ['app://renderer/../../secret.txt', 'app://renderer/%2e%2e/secret.txt', 'app://renderer/assets/%2E%2E/%2e%2e/secret.txt', 'app://renderer/../../etc/passwd']) {
+    for (const url of [
+      'app://renderer/../../secret.txt',
+      'app://renderer/%2e%2e/secret.txt',
+      'app://renderer/assets/%2E%2E/%2e%2e/secret.txt',
+      'app://renderer/../../etc/passwd',
+    ]) {
       expect(await resolveAppUrl(url, root), url).toEqual({ kind: 'missing' })
     }
   })
@@ -75,7 +89,15 @@ describe('resolveAppUrl', () => {
   })
 
   it('refuses other hosts, ports, user info and schemes', async () => {
-    for (const url of ['app://other/index.html', 'app://renderer.evil/index.html', 'app://renderer:8080/index.html', 'app://user:pw@renderer/index.html', 'file:///etc/passwd', 'https://renderer/index.html', 'not a url']) {
+    for (const url of [
+      'app://other/index.html',
+      'app://renderer.evil/index.html',
+      'app://renderer:8080/index.html',
+      'app://user:pw@renderer/index.html',
+      'file:///etc/passwd',
+      'https://renderer/index.html',
+      'not a url',
+    ]) {
       expect(await resolveAppUrl(url, root), url).toEqual({ kind: 'refused' })
     }
   })
@@ -97,8 +119,14 @@ describe('app:// protocol handler', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff')
     expect(page.headers.get('content-security-policy')).toBe(CSP)
     expect(await page.text()).toBe('<!doctype html><title>chat</title>')
-    const types = { 'assets/app.js': 'text/javascript; charset=utf-8', 'assets/app.css': 'text/css; charset=utf-8', 'assets/font.woff2': 'font/woff2', 'assets/blob.bin': 'application/octet-stream' }
-    for (const [path, type] of Object.entries(types)) expect((await handle(`app://renderer/${path}`)).headers.get('content-type'), path).toBe(type)
+    const types = {
+      'assets/app.js': 'text/javascript; charset=utf-8',
+      'assets/app.css': 'text/css; charset=utf-8',
+      'assets/font.woff2': 'font/woff2',
+      'assets/blob.bin': 'application/octet-stream',
+    }
+    for (const [path, type] of Object.entries(types))
+      expect((await handle(`app://renderer/${path}`)).headers.get('content-type'), path).toBe(type)
   })
 
   it('answers HEAD without a body and refuses other methods', async () => {

@@ -21,13 +21,20 @@ const SHIPPED_WIRE = '101100011'
 /** An executable-sized stand-in: filler, then the sentinel and the wire where Electron keeps them. */
 async function writeStandInElectron(path: string): Promise<void> {
   const filler = Buffer.alloc(64 * 1024, 0x90)
-  await writeFile(path, Buffer.concat([filler, Buffer.from(SENTINEL), Buffer.from([1, SHIPPED_WIRE.length]), Buffer.from(SHIPPED_WIRE), filler]), { mode: 0o755 })
+  await writeFile(
+    path,
+    Buffer.concat([filler, Buffer.from(SENTINEL), Buffer.from([1, SHIPPED_WIRE.length]), Buffer.from(SHIPPED_WIRE), filler]),
+    { mode: 0o755 },
+  )
 }
 
 async function fuses(path: string): Promise<Record<keyof typeof FuseV1Options, string>> {
   const wire = (await getCurrentFuseWire(path)) as unknown as Record<number, FuseState>
   const names = Object.keys(FuseV1Options).filter((key) => Number.isNaN(Number(key))) as (keyof typeof FuseV1Options)[]
-  return Object.fromEntries(names.map((name) => [name, FuseState[wire[FuseV1Options[name]]!]])) as Record<keyof typeof FuseV1Options, string>
+  return Object.fromEntries(names.map((name) => [name, FuseState[wire[FuseV1Options[name]]!]])) as Record<
+    keyof typeof FuseV1Options,
+    string
+  >
 }
 
 const HARDENED = {
@@ -64,13 +71,30 @@ describe('Electron fuses in a packaged app', () => {
     await copyFile(join(repo, 'scripts/after-pack.mjs'), join(project, 'scripts/after-pack.mjs'))
     await symlink(join(repo, 'node_modules'), join(project, 'node_modules'))
     await writeFile(join(project, 'out/main/index.js'), "import { app } from 'electron'\napp.quit()\n")
-    const ours = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { name: string; productName: string; devDependencies: { electron: string } }
+    const ours = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as {
+      name: string
+      productName: string
+      devDependencies: { electron: string }
+    }
     await writeFile(
       join(project, 'package.json'),
-      JSON.stringify({ name: ours.name, productName: ours.productName, version: '0.0.0', description: 'fuse test', author: 'tests', main: 'out/main/index.js', type: 'module', devDependencies: { electron: ours.devDependencies.electron } }),
+      JSON.stringify({
+        name: ours.name,
+        productName: ours.productName,
+        version: '0.0.0',
+        description: 'fuse test',
+        author: 'tests',
+        main: 'out/main/index.js',
+        type: 'module',
+        devDependencies: { electron: ours.devDependencies.electron },
+      }),
     )
     try {
-      await promisify(execFile)(process.execPath, [join(repo, 'node_modules/electron-builder/cli.js'), '--linux', 'dir', `-c.electronDist=${dist}`, '--publish', 'never'], { cwd: project, timeout: 60_000 })
+      await promisify(execFile)(
+        process.execPath,
+        [join(repo, 'node_modules/electron-builder/cli.js'), '--linux', 'dir', `-c.electronDist=${dist}`, '--publish', 'never'],
+        { cwd: project, timeout: 60_000 },
+      )
     } catch (error) {
       const { stdout, stderr } = error as { stdout?: string; stderr?: string }
       throw new Error(`electron-builder failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error })
@@ -84,7 +108,12 @@ describe('Electron fuses in a packaged app', () => {
 
   // electron-builder cannot make macOS or Windows builds here, so the hook is called as it calls it.
   const context = (platform: string, appOutDir: string): AfterPackContext =>
-    ({ appOutDir, electronPlatformName: platform, arch: Arch.x64, packager: { appInfo: { productFilename: 'Local Vision Assistant' } } }) as unknown as AfterPackContext
+    ({
+      appOutDir,
+      electronPlatformName: platform,
+      arch: Arch.x64,
+      packager: { appInfo: { productFilename: 'Local Vision Assistant' } },
+    }) as unknown as AfterPackContext
 
   it('turn on asar integrity validation in the macOS framework', async () => {
     const out = join(base, 'mac')

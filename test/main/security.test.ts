@@ -65,16 +65,25 @@ function hardenedSession(isOurs = packaged) {
   const session = {
     setPermissionRequestHandler: (handler: RequestHandler) => void (installed.request = handler),
     setPermissionCheckHandler: (handler: CheckHandler) => void (installed.check = handler),
-    webRequest: { onHeadersReceived: () => undefined, onBeforeRequest: (handler: BeforeRequest) => void (installed.beforeRequest = handler) },
+    webRequest: {
+      onHeadersReceived: () => undefined,
+      onBeforeRequest: (handler: BeforeRequest) => void (installed.beforeRequest = handler),
+    },
   }
   hardenSession(session as unknown as Session, isOurs)
   // The window is ours: only the frame's own URL and place can tell a foreign frame apart.
   const window = { getURL: () => PAGE } as unknown as WebContents
   return {
     request: (permission: Parameters<RequestHandler>[1], details: Partial<Electron.MediaAccessPermissionRequest> = {}) =>
-      new Promise<boolean>((resolve) => installed.request!(window, permission, resolve, { requestingUrl: PAGE, isMainFrame: true, ...details })),
-    check: (permission: Parameters<CheckHandler>[1], requestingOrigin = 'app://renderer/', details: Partial<Electron.PermissionCheckHandlerHandlerDetails> = {}, contents: WebContents | null = window) =>
-      installed.check!(contents, permission, requestingOrigin, { requestingUrl: PAGE, isMainFrame: true, ...details }),
+      new Promise<boolean>((resolve) =>
+        installed.request!(window, permission, resolve, { requestingUrl: PAGE, isMainFrame: true, ...details }),
+      ),
+    check: (
+      permission: Parameters<CheckHandler>[1],
+      requestingOrigin = 'app://renderer/',
+      details: Partial<Electron.PermissionCheckHandlerHandlerDetails> = {},
+      contents: WebContents | null = window,
+    ) => installed.check!(contents, permission, requestingOrigin, { requestingUrl: PAGE, isMainFrame: true, ...details }),
     allowsRequest: (url: string) => new Promise<boolean>((resolve) => installed.beforeRequest!({ url }, ({ cancel }) => resolve(!cancel))),
   }
 }
@@ -98,7 +107,16 @@ describe('permission requests', () => {
   it('grant clipboard writes and refuse everything else', async () => {
     const session = hardenedSession()
     expect(await session.request('clipboard-sanitized-write')).toBe(true)
-    for (const permission of ['clipboard-read', 'notifications', 'geolocation', 'openExternal', 'fileSystem', 'midiSysex', 'window-management', 'unknown'] as const) {
+    for (const permission of [
+      'clipboard-read',
+      'notifications',
+      'geolocation',
+      'openExternal',
+      'fileSystem',
+      'midiSysex',
+      'window-management',
+      'unknown',
+    ] as const) {
       expect(await session.request(permission), permission).toBe(false)
     }
   })
@@ -108,12 +126,19 @@ describe('permission requests', () => {
     expect(await session.request('media', { mediaTypes: ['video'], isMainFrame: false })).toBe(false)
     expect(await session.request('clipboard-sanitized-write', { isMainFrame: false })).toBe(false)
     expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'https://evil.example/' })).toBe(false)
-    expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'file:///opt/app/resources/app.asar/out/renderer/index.html' })).toBe(false)
+    expect(
+      await session.request('media', {
+        mediaTypes: ['video'],
+        requestingUrl: 'file:///opt/app/resources/app.asar/out/renderer/index.html',
+      }),
+    ).toBe(false)
     expect(await session.request('media', { mediaTypes: ['video'], requestingUrl: 'http://localhost:5173/index.html' })).toBe(false)
   })
 
   it('grant the dev server page in development', async () => {
-    expect(await hardenedSession(dev).request('media', { mediaTypes: ['video'], requestingUrl: 'http://localhost:5173/index.html' })).toBe(true)
+    expect(await hardenedSession(dev).request('media', { mediaTypes: ['video'], requestingUrl: 'http://localhost:5173/index.html' })).toBe(
+      true,
+    )
   })
 })
 
@@ -130,12 +155,15 @@ describe('permission checks', () => {
     expect(session.check('media', 'app://renderer/', { mediaType: 'audio' })).toBe(false)
     expect(session.check('media', 'app://renderer/', { mediaType: 'unknown' })).toBe(false)
     expect(session.check('media')).toBe(false)
-    for (const permission of ['display-capture', 'clipboard-read', 'notifications', 'geolocation', 'hid', 'usb', 'serial'] as const) expect(session.check(permission), permission).toBe(false)
+    for (const permission of ['display-capture', 'clipboard-read', 'notifications', 'geolocation', 'hid', 'usb', 'serial'] as const)
+      expect(session.check(permission), permission).toBe(false)
   })
 
   it('are decided on the requesting origin and frame, not the window', () => {
     const session = hardenedSession()
-    expect(session.check('media', 'https://evil.example/', { mediaType: 'video', isMainFrame: false, embeddingOrigin: 'app://renderer/' })).toBe(false)
+    expect(
+      session.check('media', 'https://evil.example/', { mediaType: 'video', isMainFrame: false, embeddingOrigin: 'app://renderer/' }),
+    ).toBe(false)
     expect(session.check('media', 'https://evil.example/', { mediaType: 'video' })).toBe(false)
     expect(session.check('media', 'app://renderer/', { mediaType: 'video', isMainFrame: false })).toBe(false)
     expect(session.check('clipboard-sanitized-write', 'file:///', {})).toBe(false)
@@ -147,15 +175,29 @@ describe('permission checks', () => {
 describe('requests the session lets through', () => {
   it('are our own files, inline data and blobs; never file:// or the network', async () => {
     const session = hardenedSession()
-    for (const url of ['app://renderer/assets/index.js', 'data:image/png;base64,AAAA', 'blob:app://renderer/6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f70']) expect(await session.allowsRequest(url), url).toBe(true)
-    for (const url of ['file:///etc/passwd', 'file:///opt/app/resources/app.asar/out/renderer/index.html', 'https://example.com/x.js', 'app://other/x.js']) expect(await session.allowsRequest(url), url).toBe(false)
+    for (const url of [
+      'app://renderer/assets/index.js',
+      'data:image/png;base64,AAAA',
+      'blob:app://renderer/6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f70',
+    ])
+      expect(await session.allowsRequest(url), url).toBe(true)
+    for (const url of [
+      'file:///etc/passwd',
+      'file:///opt/app/resources/app.asar/out/renderer/index.html',
+      'https://example.com/x.js',
+      'app://other/x.js',
+    ])
+      expect(await session.allowsRequest(url), url).toBe(false)
   })
 })
 
 describe('navigation guards', () => {
   it('keep our windows on app://renderer pages', () => {
     const listeners = new Map<string, (event: { preventDefault(): void }, url: string) => void>()
-    const contents = { on: (name: string, listener: (event: { preventDefault(): void }, url: string) => void) => void listeners.set(name, listener), setWindowOpenHandler: () => undefined }
+    const contents = {
+      on: (name: string, listener: (event: { preventDefault(): void }, url: string) => void) => void listeners.set(name, listener),
+      setWindowOpenHandler: () => undefined,
+    }
     lockDownContents(contents as unknown as WebContents, packaged, () => undefined)
     const blocked = (name: string, url: string): boolean => {
       const event = { preventDefault: vi.fn() }
@@ -175,11 +217,16 @@ describe('IPC sender', () => {
   const mainFrame = { url: PAGE }
   const event = (senderFrame: { url: string } | null, destroyed = false) => {
     const sent: unknown[] = []
-    const sender = { id: 7, mainFrame, isDestroyed: () => destroyed, send: (channel: string, payload: unknown) => void sent.push([channel, payload]) }
+    const sender = {
+      id: 7,
+      mainFrame,
+      isDestroyed: () => destroyed,
+      send: (channel: string, payload: unknown) => void sent.push([channel, payload]),
+    }
     return { event: { sender, senderFrame } satisfies IpcInvokeEvent, sent }
   }
 
-  it('is the main frame only when the sending frame is the window\'s main frame', () => {
+  it("is the main frame only when the sending frame is the window's main frame", () => {
     expect(ipcSender(event(mainFrame).event)).toMatchObject({ id: 7, url: PAGE, isMainFrame: true })
     // A subframe with our URL (an iframe of ours inside the page) is still not the page.
     expect(ipcSender(event({ url: PAGE }).event)).toMatchObject({ url: PAGE, isMainFrame: false })
@@ -198,7 +245,11 @@ describe('IPC sender', () => {
 
   it('gets through the router from our main frame only', async () => {
     const info = { name: 'x', version: '1', platform: 'linux', electron: null }
-    const router = createRouter({ invoke: { 'app:info': async () => info } as unknown as InvokeHandlers, stream: {} as StreamHandlers, isTrustedSender: packaged })
+    const router = createRouter({
+      invoke: { 'app:info': async () => info } as unknown as InvokeHandlers,
+      stream: {} as StreamHandlers,
+      isTrustedSender: packaged,
+    })
     expect(await router.invoke(ipcSender(event(mainFrame).event), 'app:info', undefined)).toEqual({ ok: true, value: info })
     for (const frame of [{ url: PAGE }, null, { url: 'https://evil.example/' }]) {
       const result = await router.invoke(ipcSender(event(frame).event), 'app:info', undefined)
@@ -210,7 +261,14 @@ describe('IPC sender', () => {
 describe('external links', () => {
   it('opens only https links', () => {
     expect(isSafeExternalLink('https://huggingface.co/models')).toBe(true)
-    for (const url of ['http://example.com', 'file:///etc/passwd', 'javascript:alert(1)', 'smb://host/share', 'ms-settings:privacy', 'not a url']) {
+    for (const url of [
+      'http://example.com',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'smb://host/share',
+      'ms-settings:privacy',
+      'not a url',
+    ]) {
       expect(isSafeExternalLink(url), url).toBe(false)
     }
   })
@@ -218,17 +276,24 @@ describe('external links', () => {
 
 describe('content security policy', () => {
   it('forbids eval, inline scripts and remote origins', () => {
-    const directives = Object.fromEntries(CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v]))
+    const directives = Object.fromEntries(
+      CONTENT_SECURITY_POLICY.split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k!, v]),
+    )
     expect(directives['default-src']).toEqual(["'none'"])
     expect(directives['script-src']).toEqual(["'self'"])
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval|unsafe-inline|https?:|\*/)
   })
 
-  it.each(['index.html', 'quick.html', 'overlay.html'])('is the same policy in %s’s meta tag (which cannot carry frame-ancestors)', async (page) => {
-    const html = await readFile(new URL(`../../renderer/${page}`, import.meta.url), 'utf8')
-    const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1]
-    expect(meta).toBe(CONTENT_SECURITY_POLICY.replace(" frame-ancestors 'none';", ''))
-  })
+  it.each(['index.html', 'quick.html', 'overlay.html'])(
+    'is the same policy in %s’s meta tag (which cannot carry frame-ancestors)',
+    async (page) => {
+      const html = await readFile(new URL(`../../renderer/${page}`, import.meta.url), 'utf8')
+      const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1]
+      expect(meta).toBe(CONTENT_SECURITY_POLICY.replace(" frame-ancestors 'none';", ''))
+    },
+  )
 })
 
 describe('web preferences of every window', () => {

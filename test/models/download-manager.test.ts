@@ -58,7 +58,10 @@ function catalog(pinned: { model?: string; mmproj?: string } = {}): Catalog {
   }
 }
 
-async function open(root: string, extra: Partial<DownloadManagerOptions> = {}): Promise<{ manager: DownloadManager; events: DownloadJob[][] }> {
+async function open(
+  root: string,
+  extra: Partial<DownloadManagerOptions> = {},
+): Promise<{ manager: DownloadManager; events: DownloadJob[][] }> {
   const events: DownloadJob[][] = []
   const manager = await DownloadManager.open({
     root,
@@ -91,14 +94,27 @@ describe('download manager', () => {
     const root = await scratchDir()
     const { manager, events } = await open(root)
     const started = await manager.start({ source: 'catalog', id: 'tiny' })
-    expect(started).toMatchObject({ title: 'Tiny VLM (F32)', catalogId: 'tiny', folder: 'tiny-vlm-F32', totalBytes: modelBytes.length + mmprojBytes.length })
+    expect(started).toMatchObject({
+      title: 'Tiny VLM (F32)',
+      catalogId: 'tiny',
+      folder: 'tiny-vlm-F32',
+      totalBytes: modelBytes.length + mmprojBytes.length,
+    })
 
     // Mid-download: the model file may be complete, but the library offers nothing yet.
     await until(() => (job(manager, started.id)?.files[0]?.done ? true : undefined), 'the model file to finish')
     expect((await library(root)).models).toEqual([])
 
-    const done = await until(() => (job(manager, started.id)?.state === 'done' ? job(manager, started.id) : undefined), 'the download to finish')
-    expect(done).toMatchObject({ downloadedBytes: done.totalBytes, modelPath: join(root, 'tiny-vlm-F32', MODEL), mmprojPath: join(root, 'tiny-vlm-F32', MMPROJ), error: null })
+    const done = await until(
+      () => (job(manager, started.id)?.state === 'done' ? job(manager, started.id) : undefined),
+      'the download to finish',
+    )
+    expect(done).toMatchObject({
+      downloadedBytes: done.totalBytes,
+      modelPath: join(root, 'tiny-vlm-F32', MODEL),
+      mmprojPath: join(root, 'tiny-vlm-F32', MMPROJ),
+      error: null,
+    })
     const lib = await library(root)
     expect(lib.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[done.modelPath, done.mmprojPath]])
     expect(await readdir(join(root, '.downloads'))).toEqual(['downloads.json'])
@@ -148,7 +164,10 @@ describe('download manager', () => {
   it('resumes from the last byte written after the app is killed mid-download', async () => {
     server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
     const root = await scratchDir()
-    const child = fork(fileURLToPath(new URL('./manager-child.ts', import.meta.url)), [server.origin, root, JSON.stringify(catalog())], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    const child = fork(fileURLToPath(new URL('./manager-child.ts', import.meta.url)), [server.origin, root, JSON.stringify(catalog())], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    })
     const id = await new Promise<string>((r) => child.once('message', (m) => r(String(m))))
     child.kill('SIGKILL')
     await new Promise((r) => child.once('exit', r))
@@ -191,40 +210,58 @@ describe('download manager', () => {
     // The hub lists the real projector's SHA-256; the server sends other bytes.
     const tampered = Buffer.from(mmprojBytes)
     tampered[tampered.length - 1]! ^= 0xff
-    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } }, { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } } })
+    server = await startHubServer(
+      { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } },
+      { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } } },
+    )
     const root = await scratchDir()
     const { manager } = await open(root)
     const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
     const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the failure')
-    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(SHA-256 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
+    expect(failed.error).toMatch(
+      /^mmproj-tiny-vlm-F32\.gguf failed its checksum \(SHA-256 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./,
+    )
     expect((await library(root)).models).toEqual([])
     // The verified model waits in staging; the bad projector is gone.
     expect(await readdir(join(root, '.downloads', id))).toEqual([MODEL])
-    expect(failed.files.map((f) => [f.role, f.done])).toEqual([['model', true], ['mmproj', false]])
+    expect(failed.files.map((f) => [f.role, f.done])).toEqual([
+      ['model', true],
+      ['mmproj', false],
+    ])
   })
 
   it('checks a projector kept in git by its git blob SHA-1: the real bytes pass, others are refused', async () => {
     server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { listing: { [MMPROJ]: 'git' } })
     const listed = await createHub({ hubUrl: server.origin }).repoFiles(REPO)
-    expect(listed.projectors).toEqual([{ path: MMPROJ, bytes: mmprojBytes.length, sha256: null, gitBlobSha1: gitBlobSha1(mmprojBytes), quantisation: 'F32' }])
+    expect(listed.projectors).toEqual([
+      { path: MMPROJ, bytes: mmprojBytes.length, sha256: null, gitBlobSha1: gitBlobSha1(mmprojBytes), quantisation: 'F32' },
+    ])
     // An LFS file's git oid hashes its pointer: it is not taken as the file's.
     expect(listed.models[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), gitBlobSha1: null })
     const first = await open(await scratchDir())
     const passed = await first.manager.start({ source: 'catalog', id: 'tiny' })
     expect(passed.files.map((f) => f.checksum)).toEqual(['sha256', 'git-blob-sha1'])
-    const done = await until(() => (job(first.manager, passed.id)!.state === 'done' ? job(first.manager, passed.id) : undefined), 'the download')
+    const done = await until(
+      () => (job(first.manager, passed.id)!.state === 'done' ? job(first.manager, passed.id) : undefined),
+      'the download',
+    )
     expect((await readFile(done.mmprojPath!)).equals(mmprojBytes)).toBe(true)
 
     // Listed as the real projector, served with one byte changed.
     await server.close()
     const tampered = Buffer.from(mmprojBytes)
     tampered[100]! ^= 0xff
-    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } }, { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, listing: { [MMPROJ]: 'git' } })
+    server = await startHubServer(
+      { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: tampered } },
+      { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, listing: { [MMPROJ]: 'git' } },
+    )
     const root = await scratchDir()
     const second = await open(root)
     const { id } = await second.manager.start({ source: 'catalog', id: 'tiny' })
     const failed = await until(() => (job(second.manager, id)!.state === 'failed' ? job(second.manager, id) : undefined), 'the failure')
-    expect(failed.error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum \(git blob SHA-1 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./)
+    expect(failed.error).toMatch(
+      /^mmproj-tiny-vlm-F32\.gguf failed its checksum \(git blob SHA-1 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\./,
+    )
     expect(await readdir(join(root, '.downloads', id))).toEqual([MODEL])
     expect((await library(root)).models).toEqual([])
   })
@@ -236,7 +273,10 @@ describe('download manager', () => {
     const first = await open(root)
     const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
     const done = await until(() => (job(first.manager, id)!.state === 'done' ? job(first.manager, id) : undefined), 'the download')
-    expect(done.files.map((f) => [f.role, f.checksum])).toEqual([['model', 'sha256'], ['mmproj', null]])
+    expect(done.files.map((f) => [f.role, f.checksum])).toEqual([
+      ['model', 'sha256'],
+      ['mmproj', null],
+    ])
     expect((await library(root)).models).toHaveLength(1)
     await first.manager.close()
     const second = await open(root)
@@ -245,15 +285,26 @@ describe('download manager', () => {
 
   it('shows a stalled download as retrying, fails after the retries keeping its bytes, and resumes from the last byte', async () => {
     // The first request gets no answer at all; the second gets 100 kB, then silence.
-    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { unresponsive: 1, hangAfter: { bytes: 100_000, times: 1 } })
+    server = await startHubServer(
+      { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } },
+      { unresponsive: 1, hangAfter: { bytes: 100_000, times: 1 } },
+    )
     const root = await scratchDir()
-    const { manager, events } = await open(root, { downloadOptions: { retries: 1, backoffMs: 10, progressIntervalMs: 0, stallTimeoutMs: 300 } })
+    const { manager, events } = await open(root, {
+      downloadOptions: { retries: 1, backoffMs: 10, progressIntervalMs: 0, stallTimeoutMs: 300 },
+    })
     const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
     const failed = await until(() => (job(manager, id)!.state === 'failed' ? job(manager, id) : undefined), 'the stalled download to fail')
     const seen = events.map((jobs) => jobs.find((j) => j.id === id)!)
-    expect(seen.find((j) => j.retry)).toMatchObject({ state: 'downloading', downloadedBytes: 0, retry: { attempt: 1, of: 1, stalled: true, reason: 'no data for 300 ms' } })
+    expect(seen.find((j) => j.retry)).toMatchObject({
+      state: 'downloading',
+      downloadedBytes: 0,
+      retry: { attempt: 1, of: 1, stalled: true, reason: 'no data for 300 ms' },
+    })
     expect(failed).toMatchObject({ retry: null, downloadedBytes: 100_000 })
-    expect(failed.error).toBe(`The download of ${MODEL} stalled 2 times (no data for 300 ms). The 98 KiB downloaded were kept; resume it when the connection is better.`)
+    expect(failed.error).toBe(
+      `The download of ${MODEL} stalled 2 times (no data for 300 ms). The 98 KiB downloaded were kept; resume it when the connection is better.`,
+    )
     expect(await partialBytes(join(root, '.downloads', id), MODEL)).toBe(100_000)
 
     await manager.resume(id)
@@ -319,7 +370,12 @@ describe('download manager', () => {
 describe('Hugging Face search', () => {
   it('finds GGUF repositories and lists model files by quantisation, projectors apart', async () => {
     server = await startHubServer({
-      [REPO]: { [MODEL]: modelBytes, 'tiny-vlm-Q4_K_M.gguf': modelBytes.subarray(0, 1000), [MMPROJ]: mmprojBytes, 'big-00002-of-00003.gguf': Buffer.alloc(10) },
+      [REPO]: {
+        [MODEL]: modelBytes,
+        'tiny-vlm-Q4_K_M.gguf': modelBytes.subarray(0, 1000),
+        [MMPROJ]: mmprojBytes,
+        'big-00002-of-00003.gguf': Buffer.alloc(10),
+      },
       'other/Text-Only-GGUF': { 'text-Q8_0.gguf': Buffer.alloc(10) },
     })
     const hub = createHub({ hubUrl: server.origin })

@@ -21,7 +21,11 @@ afterEach(async () => {
 async function pauseAfter(url: string, dir: string, bytes: number): Promise<number> {
   const controller = new AbortController()
   await expectAppError(
-    downloadFile({ url, fileName: 'm.gguf' }, dir, { signal: controller.signal, progressIntervalMs: 0, onProgress: (p) => p.downloadedBytes > bytes && controller.abort() }),
+    downloadFile({ url, fileName: 'm.gguf' }, dir, {
+      signal: controller.signal,
+      progressIntervalMs: 0,
+      onProgress: (p) => p.downloadedBytes > bytes && controller.abort(),
+    }),
     'busy',
     /paused/,
   )
@@ -43,7 +47,10 @@ describe('model downloads', () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024 })
     const dir = await scratchDir()
     const progress: Progress[] = []
-    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, { onProgress: (p) => progress.push(p), progressIntervalMs: 0 })
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+      onProgress: (p) => progress.push(p),
+      progressIntervalMs: 0,
+    })
     expect(done).toEqual({ path: join(dir, 'm.gguf'), sha256, bytes: body.length })
     expect((await readFile(done.path)).equals(body)).toBe(true)
     expect(await readdir(dir)).toEqual(['m.gguf'])
@@ -78,7 +85,10 @@ describe('model downloads', () => {
   it('resumes after the downloading process is killed, from the last byte written', async () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 64 * 1024 })
     const dir = await scratchDir()
-    const child = fork(fileURLToPath(new URL('./download-child.ts', import.meta.url)), [server.url('m.gguf'), dir, 'm.gguf'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    const child = fork(fileURLToPath(new URL('./download-child.ts', import.meta.url)), [server.url('m.gguf'), dir, 'm.gguf'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    })
     await new Promise((r) => child.once('message', r))
     await new Promise((r) => setTimeout(r, 300))
     child.kill('SIGKILL')
@@ -110,19 +120,31 @@ describe('model downloads', () => {
     expect((await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, dir, { backoffMs: 10 })).sha256).toBe(sha256)
     await server.close()
     server = await startFileServer({ 'n.gguf': body }, { failWith: [500, 500, 500, 500] })
-    await expectAppError(downloadFile({ url: server.url('n.gguf'), fileName: 'n.gguf' }, dir, { retries: 3, backoffMs: 10 }), 'network', /^The download of n\.gguf failed after 4 attempts: the server answered 500\. Nothing was downloaded; it can be resumed later\.$/)
+    await expectAppError(
+      downloadFile({ url: server.url('n.gguf'), fileName: 'n.gguf' }, dir, { retries: 3, backoffMs: 10 }),
+      'network',
+      /^The download of n\.gguf failed after 4 attempts: the server answered 500\. Nothing was downloaded; it can be resumed later\.$/,
+    )
   })
 
   it('reports a missing file (404) at once, without retrying', async () => {
     server = await startFileServer({})
-    await expectAppError(downloadFile({ url: server.url('gone.gguf'), fileName: 'gone.gguf' }, await scratchDir(), { backoffMs: 10 }), 'not-found', /server answered 404/)
+    await expectAppError(
+      downloadFile({ url: server.url('gone.gguf'), fileName: 'gone.gguf' }, await scratchDir(), { backoffMs: 10 }),
+      'not-found',
+      /server answered 404/,
+    )
     expect(server.requests).toHaveLength(1)
   })
 
   it('refuses and deletes a file with the wrong checksum; nothing is offered as a model', async () => {
     server = await startFileServer({ 'm.gguf': body })
     const dir = await scratchDir()
-    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256: 'f'.repeat(64) }, dir), 'bad-model-file', /failed its checksum \(SHA-256 expected ffffffffffff…, got [0-9a-f]{12}…\) and was deleted/)
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256: 'f'.repeat(64) }, dir),
+      'bad-model-file',
+      /failed its checksum \(SHA-256 expected ffffffffffff…, got [0-9a-f]{12}…\) and was deleted/,
+    )
     expect(await readdir(dir)).toEqual([])
   })
 
@@ -137,7 +159,11 @@ describe('model downloads', () => {
   it('checks the free space before starting, and keeps what it has when the disk fills', async () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024 })
     const dir = await scratchDir()
-    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, { freeSpace: async () => MB }), 'storage', /Not enough disk space for m\.gguf: it needs 3\.0 MiB more, 1\.0 MiB is free/)
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, { freeSpace: async () => MB }),
+      'storage',
+      /Not enough disk space for m\.gguf: it needs 3\.0 MiB more, 1\.0 MiB is free/,
+    )
     let written = 0
     await expectAppError(
       downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, dir, {
@@ -160,7 +186,11 @@ describe('model downloads', () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 128 * 1024 })
     const dir = await scratchDir()
     const controller = new AbortController()
-    await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, { signal: controller.signal, progressIntervalMs: 0, onProgress: (p) => p.downloadedBytes > 0 && controller.abort() }).catch(() => undefined)
+    await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, {
+      signal: controller.signal,
+      progressIntervalMs: 0,
+      onProgress: (p) => p.downloadedBytes > 0 && controller.abort(),
+    }).catch(() => undefined)
     expect((await readdir(dir)).sort()).toEqual(['m.gguf.part', 'm.gguf.part.json'])
     await discardPartial(dir, 'm.gguf')
     expect(await readdir(dir)).toEqual([])
@@ -174,7 +204,13 @@ describe('model downloads', () => {
     server = await startFileServer(served, { bytesPerTick: 128 * 1024 })
     const dir = await scratchDir()
     const file = { url: server.url('m.gguf'), fileName: 'm.gguf', gitBlobSha1: gitSha1, size: body.length }
-    await expectAppError(downloadFile(file, dir), 'bad-model-file', new RegExp(`^m\\.gguf failed its checksum \\(git blob SHA-1 expected ${gitSha1.slice(0, 12)}…, got [0-9a-f]{12}…\\) and was deleted\\.`))
+    await expectAppError(
+      downloadFile(file, dir),
+      'bad-model-file',
+      new RegExp(
+        `^m\\.gguf failed its checksum \\(git blob SHA-1 expected ${gitSha1.slice(0, 12)}…, got [0-9a-f]{12}…\\) and was deleted\\.`,
+      ),
+    )
     expect(await readdir(dir)).toEqual([])
 
     // The real file, resumed after a pause: the bytes already on disk are hashed too.
@@ -223,7 +259,11 @@ describe('model downloads', () => {
     const unlisted = await scratchDir()
     const kept = await pauseAfter(server.url('m.gguf'), unlisted, 100_000)
     server.options.overrun = 64 * MB
-    await expectAppError(downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, unlisted), 'bad-model-file', /past the 600,000 bytes the server announced/)
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, unlisted),
+      'bad-model-file',
+      /past the 600,000 bytes the server announced/,
+    )
     expect(server.requests.at(-1)).toBe(`bytes=${kept}-`)
     expect(await partialBytes(unlisted, 'm.gguf')).toBe(small.body.length)
   })
@@ -238,7 +278,8 @@ describe('model downloads', () => {
       stallTimeoutMs: 300,
       backoffMs: 10,
       progressIntervalMs: 0,
-      onProgress: (p) => p.retry && retries.at(-1)?.progress.retry !== p.retry && retries.push({ at: performance.now() - started, progress: p }),
+      onProgress: (p) =>
+        p.retry && retries.at(-1)?.progress.retry !== p.retry && retries.push({ at: performance.now() - started, progress: p }),
     })
     expect(done.sha256).toBe(sha256)
     expect(retries.map((r) => [r.progress.retry, r.progress.downloadedBytes])).toEqual([

@@ -35,7 +35,8 @@ export function gitBlobSha1(body: Buffer): string {
 
 export async function startHubServer(repos: HubRepos, options: HubServerOptions = {}): Promise<FileServer> {
   const files: Record<string, Buffer> = {}
-  for (const [repo, entries] of Object.entries(repos)) for (const [name, body] of Object.entries(entries)) files[`${repo}/resolve/main/${name}`] = body
+  for (const [repo, entries] of Object.entries(repos))
+    for (const [name, body] of Object.entries(entries)) files[`${repo}/resolve/main/${name}`] = body
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
   const treeEntry = (name: string, body: Buffer): object => {
     switch (live.listing?.[name] ?? 'lfs') {
@@ -56,13 +57,25 @@ export async function startHubServer(repos: HubRepos, options: HubServerOptions 
         const q = (query.get('search') ?? '').toLowerCase()
         return Object.keys(repos)
           .filter((repo) => repo.toLowerCase().includes(q))
-          .map((repo, i) => ({ _id: `id${i}`, id: repo, private: false, gated: false, downloads: 1000 - i, likes: 10, lastModified: '2026-01-01T00:00:00.000Z', pipeline_tag: 'image-text-to-text' }))
+          .map((repo, i) => ({
+            _id: `id${i}`,
+            id: repo,
+            private: false,
+            gated: false,
+            downloads: 1000 - i,
+            likes: 10,
+            lastModified: '2026-01-01T00:00:00.000Z',
+            pipeline_tag: 'image-text-to-text',
+          }))
       }
       const tree = /^api\/models\/(.+)\/tree\/main$/.exec(path)
       if (tree) {
         const entries = (live.listAs ?? repos)[tree[1]!]
         if (!entries) return null
-        return [{ type: 'file', path: 'README.md', size: 12, oid: 'a'.repeat(40) }, ...Object.entries(entries).map(([name, body]) => treeEntry(name, body))]
+        return [
+          { type: 'file', path: 'README.md', size: 12, oid: 'a'.repeat(40) },
+          ...Object.entries(entries).map(([name, body]) => treeEntry(name, body)),
+        ]
       }
       return undefined
     },

@@ -19,11 +19,24 @@ const inspect = (path: string) => inspectModelFile(path, llama)
 describe('model library', () => {
   it('reads each file’s metadata: language model or projector, and its sizes', async () => {
     const model = await inspect(fx.textModel)
-    expect(model).toMatchObject({ kind: 'llm', architecture: 'llama', name: 'tiny-test-llama', embeddingSize: 64, trainContextSize: 4096, projectorType: null })
+    expect(model).toMatchObject({
+      kind: 'llm',
+      architecture: 'llama',
+      name: 'tiny-test-llama',
+      embeddingSize: 64,
+      trainContextSize: 4096,
+      projectorType: null,
+    })
     expect(model.totalLayers).toBeGreaterThanOrEqual(2)
     expect(model.weightBytes).toBeGreaterThan(500_000)
     const mmproj = await inspect(fx.mmproj)
-    expect(mmproj).toMatchObject({ kind: 'mmproj', architecture: 'clip', embeddingSize: 64, projectorType: 'mlp', imageBudget: { maxSide: 64, maxPixels: 4096 } })
+    expect(mmproj).toMatchObject({
+      kind: 'mmproj',
+      architecture: 'clip',
+      embeddingSize: 64,
+      projectorType: 'mlp',
+      imageBudget: { maxSide: 64, maxPixels: 4096 },
+    })
   })
 
   it('pairs a model with its projector, refuses a mismatched one with the reason, and reports the rest', async () => {
@@ -42,7 +55,12 @@ describe('model library', () => {
     const byName = Object.fromEntries(library.models.map((m) => [m.model.path.split('/').pop(), m]))
     expect(Object.keys(byName).sort()).toEqual(['text-only.gguf', 'tiny-vlm-F32.gguf'])
     expect(byName['tiny-vlm-F32.gguf']!.mmproj?.path).toBe(join(vlm, 'mmproj-tiny-vlm-F32.gguf'))
-    expect(byName['tiny-vlm-F32.gguf']!.rejected).toEqual([{ path: join(vlm, 'mmproj-other-model-F32.gguf'), reason: 'mmproj-other-model-F32.gguf produces 80-wide embeddings; tiny-vlm-F32.gguf expects 64.' }])
+    expect(byName['tiny-vlm-F32.gguf']!.rejected).toEqual([
+      {
+        path: join(vlm, 'mmproj-other-model-F32.gguf'),
+        reason: 'mmproj-other-model-F32.gguf produces 80-wide embeddings; tiny-vlm-F32.gguf expects 64.',
+      },
+    ])
     // A projector in another folder is never paired by accident.
     expect(byName['text-only.gguf']!.mmproj).toBeNull()
     expect(library.orphanProjectors.map((p) => p.path)).toEqual([join(vlm, 'mmproj-other-model-F32.gguf')])

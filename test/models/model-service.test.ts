@@ -24,7 +24,6 @@ beforeAll(async () => {
   llama = await getLlama({ gpu: false, build: 'never' })
 })
 
-
 function service(root: string, extra: Partial<ModelServiceDeps> & { picked?: string[] | null; loaded?: EngineState } = {}) {
   const revealed: string[] = []
   let unloads = 0
@@ -72,7 +71,9 @@ describe('model library service', () => {
     const root = await scratchDir()
     const { models, changes } = service(root, { picked: [fx.textModel, fx.mmproj] })
     const view = (await models.import('copy'))!
-    expect(view.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[join(root, 'tiny-llama-f32', 'tiny-llama-f32.gguf'), join(root, 'tiny-llama-f32', 'mmproj-tiny-f32.gguf')]])
+    expect(view.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([
+      [join(root, 'tiny-llama-f32', 'tiny-llama-f32.gguf'), join(root, 'tiny-llama-f32', 'mmproj-tiny-f32.gguf')],
+    ])
     expect((await readdir(join(root, 'tiny-llama-f32'))).sort()).toEqual(['mmproj-tiny-f32.gguf', 'tiny-llama-f32.gguf'])
     expect(changes()).toBe(1)
     // The same files again: refused, not overwritten.
@@ -119,7 +120,24 @@ describe('model library service', () => {
     await copyFile(fx.textModel, join(dir, 'tiny-vlm-F32.gguf'))
     await copyFile(fx.mmproj, join(dir, 'mmproj-tiny-vlm-F32.gguf'))
     const info = { modelPath: join(dir, 'tiny-vlm-F32.gguf'), mmprojPath: join(dir, 'mmproj-tiny-vlm-F32.gguf') } as const
-    const s = service(root, { loaded: { state: 'ready', info: { ...info, binding: 'llama.node', backend: 'cpu', gpuName: null, gpuLayers: 0, totalLayers: 3, contextSize: 4096, vision: true, fallback: null, loadMs: 1, memory: { vramBytes: 0, ramBytes: 1 } } } })
+    const s = service(root, {
+      loaded: {
+        state: 'ready',
+        info: {
+          ...info,
+          binding: 'llama.node',
+          backend: 'cpu',
+          gpuName: null,
+          gpuLayers: 0,
+          totalLayers: 3,
+          contextSize: 4096,
+          vision: true,
+          fallback: null,
+          loadMs: 1,
+          memory: { vramBytes: 0, ramBytes: 1 },
+        },
+      },
+    })
     const view = await s.models.delete(info.modelPath)
     expect(s.unloads()).toBe(1)
     expect(view.models).toEqual([])
@@ -172,24 +190,33 @@ describe('fit estimate', () => {
     expect(claimed).toMatchObject({ gpuLayers: 0, vramBytes: 0 })
   })
 
-  it.skipIf(gpuLlama.gpu === false)('puts every layer and the projector on a GPU with room, and fewer layers on one without (needs a GPU build of llama.cpp)', async () => {
-    const model = await inspectModelFile(fx.textModel, gpuLlama)
-    const mmproj = await inspectModelFile(fx.mmproj, gpuLlama)
-    const backend = gpuLlama.gpu as Hardware['backend']
-    const roomy = await estimateFit(gpuLlama, model, mmproj, { hardware: machine(8 * gib, 12 * gib, backend) })
-    expect(roomy).toMatchObject({ verdict: 'fits', gpuLayers: roomy.totalLayers })
-    expect(roomy.vramBytes).toBeGreaterThan(mmproj.weightBytes)
-    const cramped = await estimateFit(gpuLlama, model, mmproj, { hardware: machine(Math.round(model.weightBytes * 0.5), 12 * gib, backend) })
-    expect(cramped.gpuLayers).toBeLessThan(roomy.gpuLayers)
-  })
+  it.skipIf(gpuLlama.gpu === false)(
+    'puts every layer and the projector on a GPU with room, and fewer layers on one without (needs a GPU build of llama.cpp)',
+    async () => {
+      const model = await inspectModelFile(fx.textModel, gpuLlama)
+      const mmproj = await inspectModelFile(fx.mmproj, gpuLlama)
+      const backend = gpuLlama.gpu as Hardware['backend']
+      const roomy = await estimateFit(gpuLlama, model, mmproj, { hardware: machine(8 * gib, 12 * gib, backend) })
+      expect(roomy).toMatchObject({ verdict: 'fits', gpuLayers: roomy.totalLayers })
+      expect(roomy.vramBytes).toBeGreaterThan(mmproj.weightBytes)
+      const cramped = await estimateFit(gpuLlama, model, mmproj, {
+        hardware: machine(Math.round(model.weightBytes * 0.5), 12 * gib, backend),
+      })
+      expect(cramped.gpuLayers).toBeLessThan(roomy.gpuLayers)
+    },
+  )
 
   it('calls a model too big for the memory, or tight when it barely fits', async () => {
     const model = await inspectModelFile(fx.textModel, llama)
     const need = (await estimateFit(llama, model, null, { hardware: machine(0, 12 * gib, 'cpu') })).ramBytes
-    const tight = await estimateFit(llama, model, null, { hardware: { ...machine(0, need, 'cpu'), ram: { totalBytes: 16 * gib, freeBytes: need } } })
+    const tight = await estimateFit(llama, model, null, {
+      hardware: { ...machine(0, need, 'cpu'), ram: { totalBytes: 16 * gib, freeBytes: need } },
+    })
     expect(tight.verdict).toBe('tight')
     expect(tight.summary).toMatch(/^Tight: /)
-    const tooBig = await estimateFit(llama, model, null, { hardware: { ...machine(0, 1000, 'cpu'), ram: { totalBytes: Math.round(need / 2), freeBytes: 1000 } } })
+    const tooBig = await estimateFit(llama, model, null, {
+      hardware: { ...machine(0, 1000, 'cpu'), ram: { totalBytes: Math.round(need / 2), freeBytes: 1000 } },
+    })
     expect(tooBig.verdict).toBe('too-big')
     expect(tooBig.summary).toMatch(/^Too big for this machine/)
   })

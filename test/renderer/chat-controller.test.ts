@@ -8,7 +8,13 @@ import { ChatController, SEARCH_DELAY_MS, type PendingImage } from '../../render
 import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
-const summary = (c: Conversation): ChatSummary => ({ id: c.id, title: c.title, updatedAt: c.updatedAt, messageCount: c.messages.length, preview: c.messages[0]?.text ?? '' })
+const summary = (c: Conversation): ChatSummary => ({
+  id: c.id,
+  title: c.title,
+  updatedAt: c.updatedAt,
+  messageCount: c.messages.length,
+  preview: c.messages[0]?.text ?? '',
+})
 const image: PendingImage = { url: 'blob:x', name: 'cat.png', bytes: new Uint8Array([1, 2, 3]) }
 
 describe('ChatController', () => {
@@ -18,7 +24,10 @@ describe('ChatController', () => {
   let stored: Conversation[]
 
   beforeEach(() => {
-    stored = [conversation('c2', [message('q2', 'user', 'second')], 'Second'), conversation('c1', [message('q1', 'user', 'first')], 'First')]
+    stored = [
+      conversation('c2', [message('q2', 'user', 'second')], 'Second'),
+      conversation('c1', [message('q1', 'user', 'first')], 'First'),
+    ]
     main = new FakeAssistant()
       .answer('engine:status', { state: 'idle' })
       .answer('chats:list', ({ query }) => stored.filter((c) => !query || c.title.includes(query)).map(summary))
@@ -94,7 +103,12 @@ describe('ChatController', () => {
     const stream = main.streams[0]!
     expect(main.requests('chats:create')).toEqual([{}])
     expect(stream.channel).toBe('chats:send')
-    expect(stream.request).toEqual({ chatId: 'c1', text: 'what is this?', images: [{ bytes: image.bytes, name: 'cat.png' }], sampling: { maxTokens: 1024, temperature: 0.7 } })
+    expect(stream.request).toEqual({
+      chatId: 'c1',
+      text: 'what is this?',
+      images: [{ bytes: image.bytes, name: 'cat.png' }],
+      sampling: { maxTokens: 1024, temperature: 0.7 },
+    })
     expect(chat.streaming).toBe(true)
 
     // Tokens are applied to the open conversation in place: what shows the answer re-renders.
@@ -234,7 +248,9 @@ describe('ChatController', () => {
 
   it('offers the model that answered a conversation when another is loaded', async () => {
     stored[0]!.model = { modelPath: '/models/other.gguf', mmprojPath: null }
-    main.answer('engine:status', readyEngine({ vision: false })).refuse('engine:load', { code: 'model-load-failed', message: 'That file is gone.' })
+    main
+      .answer('engine:status', readyEngine({ vision: false }))
+      .refuse('engine:load', { code: 'model-load-failed', message: 'That file is gone.' })
     await chat.start()
     expect(chat.modelMismatch).toEqual({ modelPath: '/models/other.gguf', mmprojPath: null })
     await chat.loadConversationModel()

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest'
 import type { StoredMessage } from '../../electron/ipc/contract.js'
 import { applyChunk } from '../../renderer/src/lib/chunks.js'
 
-const message = (id: string, role: StoredMessage['role'], text = ''): StoredMessage => ({ id, role, text, images: [], createdAt: '', status: role === 'user' ? 'complete' : 'streaming', stats: null, error: null, model: null })
+const message = (id: string, role: StoredMessage['role'], text = ''): StoredMessage => ({
+  id,
+  role,
+  text,
+  images: [],
+  createdAt: '',
+  status: role === 'user' ? 'complete' : 'streaming',
+  stats: null,
+  error: null,
+  model: null,
+})
 
 describe('applyChunk', () => {
   it('adds the question and the answer, appends tokens to the answer, and ends with the final message', () => {
@@ -25,7 +35,12 @@ describe('applyChunk', () => {
   })
 
   it('an edited question replaces it and drops what followed; a regenerated answer replaces the last answer', () => {
-    const messages = [message('q1', 'user', 'one'), message('a1', 'assistant', 'first'), message('q2', 'user', 'two'), message('a2', 'assistant', 'second')]
+    const messages = [
+      message('q1', 'user', 'one'),
+      message('a1', 'assistant', 'first'),
+      message('q2', 'user', 'two'),
+      message('a2', 'assistant', 'second'),
+    ]
     applyChunk(messages, { kind: 'message', message: message('q1', 'user', 'edited') })
     expect(messages.map((m) => m.text)).toEqual(['edited'])
     applyChunk(messages, { kind: 'message', message: message('a3', 'assistant') })

@@ -36,7 +36,8 @@ export interface FakeStream {
   fail(error: WireError): void
 }
 
-type Answer<C extends InvokeChannel> = InvokeResponses[C] | ((request: InvokeRequest<C>) => InvokeResponses[C] | Promise<InvokeResponses[C]>)
+type Answer<C extends InvokeChannel> =
+  InvokeResponses[C] | ((request: InvokeRequest<C>) => InvokeResponses[C] | Promise<InvokeResponses[C]>)
 
 export class FakeAssistant {
   readonly calls: Call[] = []
@@ -121,7 +122,12 @@ export class FakeAssistant {
   }
 }
 
-export function message(id: string, role: StoredMessage['role'], text = '', status: StoredMessage['status'] = role === 'user' ? 'complete' : 'streaming'): StoredMessage {
+export function message(
+  id: string,
+  role: StoredMessage['role'],
+  text = '',
+  status: StoredMessage['status'] = role === 'user' ? 'complete' : 'streaming',
+): StoredMessage {
   return { id, role, text, images: [], createdAt: '2025-01-01T00:00:00.000Z', status, stats: null, error: null, model: null }
 }
 
@@ -145,7 +151,11 @@ interface LoadedModel {
   mmprojPath?: string | null
 }
 
-export function engineInfo({ vision, modelPath = '/models/tiny.gguf', mmprojPath = vision ? '/models/mmproj-tiny.gguf' : null }: LoadedModel): EngineInfo {
+export function engineInfo({
+  vision,
+  modelPath = '/models/tiny.gguf',
+  mmprojPath = vision ? '/models/mmproj-tiny.gguf' : null,
+}: LoadedModel): EngineInfo {
   return {
     modelPath,
     mmprojPath,

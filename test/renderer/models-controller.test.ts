@@ -11,7 +11,21 @@ import { watch } from './watch.svelte.js'
 const JOB_ID = '6f1c2a4e-8b1d-4c3e-9a2f-0d5e7b9c1a3f'
 
 function file(path: string, kind: ModelFileInfo['kind']): ModelFileInfo {
-  return { path, kind, architecture: 'llama', name: null, fileBytes: 1000, parameters: 135e6, quantisation: 'Q8_0', weightBytes: 900, totalLayers: 2, trainContextSize: 4096, embeddingSize: 64, projectorType: kind === 'mmproj' ? 'mlp' : null, imageBudget: null }
+  return {
+    path,
+    kind,
+    architecture: 'llama',
+    name: null,
+    fileBytes: 1000,
+    parameters: 135e6,
+    quantisation: 'Q8_0',
+    weightBytes: 900,
+    totalLayers: 2,
+    trainContextSize: 4096,
+    embeddingSize: 64,
+    projectorType: kind === 'mmproj' ? 'mlp' : null,
+    imageBudget: null,
+  }
 }
 
 function entry(path: string, mmproj: string | null): LibraryEntry {
@@ -129,7 +143,10 @@ describe('ModelsController', () => {
   it('follows the downloads main pushes, and loads the first-run download when it finishes', async () => {
     await models.start()
     const states = watch(() => models.downloads.map((d) => d.state))
-    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')]).answer('engine:load', engineInfo({ vision: true }))
+    main
+      .answer('downloads:start', job('queued'))
+      .answer('downloads:list', [job('queued')])
+      .answer('engine:load', engineInfo({ vision: true }))
     await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
 
     main.emit('downloads:changed', [job('downloading')])
@@ -138,7 +155,11 @@ describe('ModelsController', () => {
     expect(main.requests('engine:load')).toEqual([])
 
     main.emit('downloads:changed', [job('done')])
-    await vi.waitFor(() => expect(main.requests('engine:load')).toEqual([{ modelPath: '/models/tiny-vlm/tiny-vlm-F32.gguf', mmprojPath: '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf' }]))
+    await vi.waitFor(() =>
+      expect(main.requests('engine:load')).toEqual([
+        { modelPath: '/models/tiny-vlm/tiny-vlm-F32.gguf', mmprojPath: '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf' },
+      ]),
+    )
     expect(models.active).toEqual([])
     // Once: a later event for the same finished download loads nothing more.
     await vi.waitFor(() => expect(states.values).toHaveLength(4))
@@ -151,7 +172,10 @@ describe('ModelsController', () => {
 
   it('a cancelled first-run download is not loaded if it finishes anyway', async () => {
     await models.start()
-    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')]).answer('downloads:cancel', [])
+    main
+      .answer('downloads:start', job('queued'))
+      .answer('downloads:list', [job('queued')])
+      .answer('downloads:cancel', [])
     await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
     await models.cancel(JOB_ID)
     main.emit('downloads:changed', [job('done')])
@@ -214,7 +238,13 @@ describe('ModelsController', () => {
   it('searches the hub, opens a repository’s files and closes them again', async () => {
     await models.start()
     let answer!: () => void
-    main.answer('models:search', () => new Promise((resolve) => (answer = () => resolve([{ repo: repoFiles.repo, downloads: 10, likes: 1, updatedAt: '', gated: false }]))))
+    main.answer(
+      'models:search',
+      () =>
+        new Promise(
+          (resolve) => (answer = () => resolve([{ repo: repoFiles.repo, downloads: 10, likes: 1, updatedAt: '', gated: false }])),
+        ),
+    )
     const searched = models.search('tiny')
     expect(models.searching).toBe(true)
     await vi.waitFor(() => expect(answer).toBeTypeOf('function'))

@@ -24,7 +24,8 @@ describe('Electron support check', () => {
     expect(oldest.message).toContain('drops out when Electron 46 is released')
     expect(electronSupport('42.9.3', '45.5.0')).toEqual({
       status: 'out-of-support',
-      message: 'Electron 42.9.3 is out of support: Electron supports its latest 3 major versions, 43 to 45. Move to Electron 45 (latest 45.5.0).',
+      message:
+        'Electron 42.9.3 is out of support: Electron supports its latest 3 major versions, 43 to 45. Move to Electron 45 (latest 45.5.0).',
     })
     expect(electronSupport('40.9.3', '45.5.0').status).toBe('out-of-support')
     // A beta of the next major, ahead of the registry's latest, is supported.
@@ -42,7 +43,9 @@ describe('Electron support check', () => {
 
   it('reads the latest version from npm view, and says why when it cannot', async () => {
     expect(await latestElectron(async () => '{"latest": "45.5.0", "beta": "46.0.0-beta.2"}\n')).toEqual({ latest: '45.5.0' })
-    expect(await latestElectron(async () => '{"beta": "46.0.0-beta.2"}')).toEqual({ unavailable: 'the npm registry gave no latest version' })
+    expect(await latestElectron(async () => '{"beta": "46.0.0-beta.2"}')).toEqual({
+      unavailable: 'the npm registry gave no latest version',
+    })
     expect(await latestElectron(async () => 'npm notice: offline')).toEqual({ unavailable: 'the npm registry gave no latest version' })
     expect(
       await latestElectron(async () => {
@@ -61,11 +64,15 @@ describe('Electron support check', () => {
 
     const outdated = await runCheck(newer)
     expect(outdated.code).toBe(1)
-    expect(outdated.stderr).toMatch(/^Electron \S+ is out of support: Electron supports its latest 3 major versions, 97 to 99\. Move to Electron 99 \(latest 99\.0\.0\)\./)
+    expect(outdated.stderr).toMatch(
+      /^Electron \S+ is out of support: Electron supports its latest 3 major versions, 97 to 99\. Move to Electron 99 \(latest 99\.0\.0\)\./,
+    )
 
     const skipped = await runCheck(offline)
     expect(skipped.code).toBe(0)
-    expect(skipped.stdout).toMatch(/^Electron support check skipped: the npm registry could not be asked \(npm error code ENOTFOUND\)\. Pinned: Electron \S+\./)
+    expect(skipped.stdout).toMatch(
+      /^Electron support check skipped: the npm registry could not be asked \(npm error code ENOTFOUND\)\. Pinned: Electron \S+\./,
+    )
   })
 })
 

@@ -17,7 +17,10 @@ interface Holder {
 
 /** Starts a process that takes the lock on `dir`; resolves once it says whether it got it. */
 async function startHolder(dir: string): Promise<Holder> {
-  const child = fork(fileURLToPath(new URL('./lock-child.ts', import.meta.url)), [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+  const child = fork(fileURLToPath(new URL('./lock-child.ts', import.meta.url)), [dir], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const report = await new Promise<LockReport>((resolve, reject) => {
     child.once('message', (m: LockReport) => resolve(m))
@@ -101,7 +104,10 @@ describe('data folder lock', () => {
   it.runIf(process.platform === 'linux')('takes over a lock whose pid now belongs to another process', async () => {
     const dir = await scratchDir()
     // process.ppid is alive, but it is not the process that wrote this lock: another boot, another start time.
-    await writeFile(join(dir, LOCK_FILE), JSON.stringify({ pid: process.ppid, startedAt: '2026-01-01T00:00:00.000Z', identity: 'an-earlier-boot/12345' }))
+    await writeFile(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: process.ppid, startedAt: '2026-01-01T00:00:00.000Z', identity: 'an-earlier-boot/12345' }),
+    )
     const lock = await acquireDataLock(dir)
     expect(lock.owner.identity).toMatch(/^[0-9a-f-]{36}\/\d+$/)
     lock.release()

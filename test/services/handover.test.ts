@@ -13,7 +13,10 @@ describe('second launch hand-over', () => {
     const png = await solidPng(40, 30)
     await writeFile(join(dir, 'shot.png'), png)
     // As Electron passes it: executable, Chromium switches, then the user's arguments.
-    const found = await imageFromCommandLine(['/opt/Local Vision Assistant/local-vision-assistant', '--allow-file-access-from-files', 'shot.png'], dir)
+    const found = await imageFromCommandLine(
+      ['/opt/Local Vision Assistant/local-vision-assistant', '--allow-file-access-from-files', 'shot.png'],
+      dir,
+    )
     expect(found?.path).toBe(join(dir, 'shot.png'))
     expect(Buffer.from(found!.bytes).equals(Buffer.from(png))).toBe(true)
   })
@@ -30,7 +33,12 @@ describe('second launch hand-over', () => {
     await writeFile(join(dir, 'notes.txt'), 'hello')
     await mkdir(join(dir, 'folder.png'))
     // Development launches name the app's folder; a plain second launch names nothing.
-    expect(await imageFromCommandLine(['electron', '.', 'notes.txt', 'folder.png', 'missing.png', '--flag=x.png', 'file://remote-host/share/x.png'], dir)).toBeNull()
+    expect(
+      await imageFromCommandLine(
+        ['electron', '.', 'notes.txt', 'folder.png', 'missing.png', '--flag=x.png', 'file://remote-host/share/x.png'],
+        dir,
+      ),
+    ).toBeNull()
     expect(await imageFromCommandLine(['local-vision-assistant'], dir)).toBeNull()
   })
 
@@ -38,6 +46,9 @@ describe('second launch hand-over', () => {
     const dir = await scratchDir()
     await writeFile(join(dir, 'huge.png'), '')
     await truncate(join(dir, 'huge.png'), LIMITS.imageBytes + 1)
-    await expect(imageFromCommandLine(['app', 'huge.png'], dir)).rejects.toMatchObject({ code: 'bad-image', message: 'huge.png is too large to ask about (over 40 MB).' })
+    await expect(imageFromCommandLine(['app', 'huge.png'], dir)).rejects.toMatchObject({
+      code: 'bad-image',
+      message: 'huge.png is too large to ask about (over 40 MB).',
+    })
   })
 })

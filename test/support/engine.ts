@@ -33,7 +33,9 @@ export async function collect(stream: AsyncIterable<GenerateChunk>, onChunk?: (c
   return out
 }
 
-export const ask = (text: string, images?: Uint8Array[]): ChatMessage[] => [{ role: 'user', text, ...(images ? { images: images.map((bytes) => ({ bytes })) } : {}) }]
+export const ask = (text: string, images?: Uint8Array[]): ChatMessage[] => [
+  { role: 'user', text, ...(images ? { images: images.map((bytes) => ({ bytes })) } : {}) },
+]
 export const greedy = (maxTokens: number): Sampling => ({ maxTokens, temperature: 0, seed: 7 })
 
 export async function scratchDir(): Promise<string> {

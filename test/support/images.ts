@@ -3,7 +3,11 @@ import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 
 export async function solidPng(width: number, height: number, colour = '#3366cc'): Promise<Uint8Array> {
-  return new Uint8Array(await sharp({ create: { width, height, channels: 3, background: colour } }).png({ compressionLevel: 1 }).toBuffer())
+  return new Uint8Array(
+    await sharp({ create: { width, height, channels: 3, background: colour } })
+      .png({ compressionLevel: 1 })
+      .toBuffer(),
+  )
 }
 
 /** A screenshot-like image: bands of colour with sharp edges, so it is not trivially compressible. */
@@ -17,16 +21,29 @@ export async function screenshotPng(width = 3840, height = 2160): Promise<Uint8A
       raw[i + 2] = ((x ^ y) >> 5) & 0xff
     }
   }
-  return new Uint8Array(await sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer())
+  return new Uint8Array(
+    await sharp(raw, { raw: { width, height, channels: 3 } })
+      .png({ compressionLevel: 1 })
+      .toBuffer(),
+  )
 }
 
 /** A 200x100 JPEG whose EXIF says "rotate 90° clockwise", so it displays as 100x200. */
 export async function rotatedJpeg(): Promise<Uint8Array> {
-  return new Uint8Array(await sharp({ create: { width: 200, height: 100, channels: 3, background: '#aa3300' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer())
+  return new Uint8Array(
+    await sharp({ create: { width: 200, height: 100, channels: 3, background: '#aa3300' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer(),
+  )
 }
 
 export async function alphaPng(): Promise<Uint8Array> {
-  return new Uint8Array(await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer())
+  return new Uint8Array(
+    await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer(),
+  )
 }
 
 /** A valid PNG cut in half. */
@@ -54,5 +71,12 @@ export function hugePng(side = 20000): Uint8Array {
   ihdr[8] = 8 // bit depth
   ihdr[9] = 2 // RGB
   const rows = deflateSync(Buffer.alloc((side * 3 + 1) * 4))
-  return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', rows), chunk('IEND', Buffer.alloc(0))]))
+  return new Uint8Array(
+    Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', rows),
+      chunk('IEND', Buffer.alloc(0)),
+    ]),
+  )
 }

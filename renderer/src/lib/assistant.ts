@@ -42,7 +42,10 @@ function unwrap<T>(envelope: Envelope<unknown>): T {
 
 export function createClient(bridge: AssistantBridge) {
   return {
-    async invoke<C extends InvokeChannel>(channel: C, ...request: InvokeRequest<C> extends undefined ? [] : [InvokeRequest<C>]): Promise<InvokeResponses[C]> {
+    async invoke<C extends InvokeChannel>(
+      channel: C,
+      ...request: InvokeRequest<C> extends undefined ? [] : [InvokeRequest<C>]
+    ): Promise<InvokeResponses[C]> {
       return unwrap(await bridge.invoke(channel, request[0]))
     },
 

@@ -1,7 +1,16 @@
 // The chat window's state: the conversation list, the open conversation, and the
 // answer streaming into it. Its fields are private: components read them through the
 // getters and change them only through the methods.
-import { MESSAGES, type ChatChunk, type ChatSettings, type ChatSummary, type Conversation, type EngineState, type ImageInput, type Sampling } from '@contract'
+import {
+  MESSAGES,
+  type ChatChunk,
+  type ChatSettings,
+  type ChatSummary,
+  type Conversation,
+  type EngineState,
+  type ImageInput,
+  type Sampling,
+} from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
 import type { DeepReadonly } from './readonly'
@@ -134,7 +143,10 @@ export class ChatController {
     if (!wanted) return
     this.#error = null
     try {
-      await this.#client.invoke('engine:load', { modelPath: wanted.modelPath, ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}) })
+      await this.#client.invoke('engine:load', {
+        modelPath: wanted.modelPath,
+        ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}),
+      })
     } catch (e) {
       this.#error = errorText(e)
     }
@@ -163,7 +175,9 @@ export class ChatController {
     const chatId = this.#current?.id
     let url = this.#imageUrls.get(imageId)
     if (!url && chatId) {
-      url = this.#client.invoke('chats:image', { chatId, imageId }).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
+      url = this.#client
+        .invoke('chats:image', { chatId, imageId })
+        .then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
       this.#imageUrls.set(imageId, url)
     }
     return url ?? Promise.resolve('')
@@ -188,11 +202,15 @@ export class ChatController {
   }
 
   regenerate(messageId: string): void {
-    void this.#withConversation((chatId) => this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })))
+    void this.#withConversation((chatId) =>
+      this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })),
+    )
   }
 
   edit(messageId: string, text: string): void {
-    void this.#withConversation((chatId) => this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })))
+    void this.#withConversation((chatId) =>
+      this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })),
+    )
   }
 
   async stop(): Promise<void> {

@@ -33,7 +33,8 @@ export function downloadStateText(job: DeepReadonly<DownloadJob>): string {
     case 'queued':
       return 'Waiting'
     case 'downloading':
-      if (job.retry) return `${job.retry.stalled ? 'Stalled' : 'Interrupted'} (${job.retry.reason}), retrying (${job.retry.attempt} of ${job.retry.of})`
+      if (job.retry)
+        return `${job.retry.stalled ? 'Stalled' : 'Interrupted'} (${job.retry.reason}), retrying (${job.retry.attempt} of ${job.retry.of})`
       return [job.bytesPerSecond ? `${formatBytes(Math.round(job.bytesPerSecond))}/s` : '', eta(job.etaSeconds)].filter(Boolean).join(' · ')
     case 'verifying':
       return 'Checking…'

@@ -27,7 +27,30 @@ import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
 import { Marked } from 'marked'
 
-for (const [name, language] of Object.entries({ bash, c, cpp, csharp, css, diff, go, java, javascript, json, kotlin, markdown, php, python, ruby, rust, shell, sql, swift, typescript, xml, yaml })) {
+for (const [name, language] of Object.entries({
+  bash,
+  c,
+  cpp,
+  csharp,
+  css,
+  diff,
+  go,
+  java,
+  javascript,
+  json,
+  kotlin,
+  markdown,
+  php,
+  python,
+  ruby,
+  rust,
+  shell,
+  sql,
+  swift,
+  typescript,
+  xml,
+  yaml,
+})) {
   hljs.registerLanguage(name, language)
 }
 hljs.registerAliases(['js', 'jsx', 'mjs'], { languageName: 'javascript' })
@@ -62,5 +85,8 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 
 export function renderMarkdown(text: string): string {
   const html = marked.parse(text, { async: false })
-  return DOMPurify.sanitize(html, { FORBID_TAGS: ['img', 'style', 'form', 'input', 'iframe', 'video', 'audio', 'source', 'object', 'embed'], FORBID_ATTR: ['style'] })
+  return DOMPurify.sanitize(html, {
+    FORBID_TAGS: ['img', 'style', 'form', 'input', 'iframe', 'video', 'audio', 'source', 'object', 'embed'],
+    FORBID_ATTR: ['style'],
+  })
 }

@@ -103,7 +103,10 @@ export class ModelsController {
 
   async load(entry: { modelPath: string; mmprojPath: string | null }): Promise<boolean> {
     return this.#attempt(async () => {
-      await this.#client.invoke('engine:load', { modelPath: entry.modelPath, ...(entry.mmprojPath ? { mmprojPath: entry.mmprojPath } : {}) })
+      await this.#client.invoke('engine:load', {
+        modelPath: entry.modelPath,
+        ...(entry.mmprojPath ? { mmprojPath: entry.mmprojPath } : {}),
+      })
     })
   }
 
