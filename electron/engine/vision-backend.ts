@@ -124,16 +124,16 @@ export async function loadVisionBackend(
       const room = contextSize - promptTokens
       const limit = Math.min(s.maxTokens, room)
       if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens, stopReason: 'cancelled' }
-      // Token callbacks cross threads without blocking, so the last ones can land after the
-      // completion resolves: drain them, close the tap, and reconcile from the result.
-      let streamed = ''
+      // Tokens are counted here, from the callbacks: the slot manager delivers them and then
+      // the result in order, but its result's tokens_predicted keeps counting across requests
+      // after a cancel (1.7.15), so it is not used. A cancelled request's last tokens can
+      // still arrive after it is stopped: the tap is closed then.
       let counted = 0
       let open = true
       const request = await loaded.parallel.completion(
         { prompt, media_paths: mediaPaths, n_predict: limit, stop: s.stop, ...llamaNodeSamplers(s) },
         (_id, token) => {
           if (!open) return
-          streamed += token.token
           counted++
           onTokens(token.token, 1)
         },
@@ -147,13 +147,9 @@ export async function loadVisionBackend(
           if (signal.aborted) return null
           throw error
         })
-        // Let callbacks already queued from the native thread run before closing the tap.
-        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve))
         open = false
         if (!result || signal.aborted) return { tokensIn: promptTokens, tokensOut: counted, imageTokens, stopReason: 'cancelled' }
-        const missing = result.tokens_predicted - counted
-        if (missing > 0) onTokens(result.text.startsWith(streamed) ? result.text.slice(streamed.length) : '', missing)
-        const tokensOut = Math.max(counted, result.tokens_predicted)
+        const tokensOut = counted
         const stopReason: BackendResult['stopReason'] = result.stopped_word
           ? 'stop-sequence'
           : result.context_full || (tokensOut >= limit && limit < s.maxTokens)
