@@ -3,12 +3,29 @@
 // field also accepts null: OpenAI and llama-server do, and clients send it for "unset".
 import { z } from 'zod'
 import { LIMITS } from '../ipc/contract.js'
+import { JsonSchema } from '../engine/contract.js'
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string().max(LIMITS.textChars) })
 const ImagePart = z.object({
   type: z.literal('image_url'),
   image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().nullish() }),
 })
+
+/** Structured output: any JSON object, or JSON valid against a schema (enforced by a grammar whether or not strict is set). */
+const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z.string().min(1).max(64),
+      description: z.string().max(LIMITS.textChars).nullish(),
+      schema: JsonSchema.nullish(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+])
+export type ResponseFormat = z.infer<typeof ResponseFormat>
 
 export const ChatCompletionRequest = z.object({
   model: z.string().min(1).max(256),
@@ -25,6 +42,7 @@ export const ChatCompletionRequest = z.object({
     )
     .min(1)
     .max(LIMITS.messages),
+  response_format: ResponseFormat.nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),

@@ -12,12 +12,13 @@ import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { LIMITS, type ChatMessage, type EngineState, type ErrorCode, type GenerationStats } from '../ipc/contract.js'
+import { LIMITS, type AnswerFormat, type ChatMessage, type EngineState, type ErrorCode, type GenerationStats } from '../ipc/contract.js'
 import { describeIssues } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
-import { ApiError, ChatCompletionRequest, type FinishReason } from './openai-types.js'
+import { checkJsonSchema } from '../engine/json-schema.js'
+import { ApiError, ChatCompletionRequest, type ResponseFormat, type FinishReason } from './openai-types.js'
 
 export interface ApiLimits {
   bodyBytes: number
@@ -204,6 +205,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         'model',
       )
     const messages = await toMessages(request.messages)
+    const format = answerFormat(request.response_format)
 
     const id = `chatcmpl-${randomUUID()}`
     const created = Math.floor(Date.now() / 1000)
@@ -220,6 +222,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           ...(request.seed !== undefined && request.seed !== null ? { seed: request.seed } : {}),
           ...(stop ? { stop } : {}),
         },
+        ...(format ? { format } : {}),
       },
       controller.signal,
     )
@@ -396,6 +399,23 @@ function engineRestarting(): ApiError {
     null,
     RETRY_SOON,
   )
+}
+
+/**
+ * response_format as the engine's answer format. The schema is checked here, before the
+ * queue, so a keyword the grammar cannot enforce is refused naming the field it came in.
+ */
+function answerFormat(format: ResponseFormat | null | undefined): AnswerFormat | null {
+  if (!format || format.type === 'text') return null
+  const schema = format.type === 'json_schema' ? format.json_schema.schema : null
+  if (!schema) return { type: 'json' }
+  try {
+    checkJsonSchema(schema)
+  } catch (error) {
+    if (error instanceof AppError) throw new ApiError(400, error.message, 'invalid_request_error', 'invalid_json_schema', 'response_format')
+    throw error
+  }
+  return { type: 'json_schema', schema }
 }
 
 /** OpenAI says length for an answer cut short by a limit, the context's included. */

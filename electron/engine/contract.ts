@@ -35,9 +35,25 @@ export const Sampling = z.strictObject({
 })
 export type Sampling = z.infer<typeof Sampling>
 
+/** A response format's or a tool's JSON schema, serialised: far more than any real answer format needs. */
+export const SCHEMA_CHARS = 64 * 1024
+
+/** A JSON schema, checked for keywords the grammar can enforce in the engine (json-schema.ts); here only bounded in size. */
+export const JsonSchema = z
+  .record(z.string(), z.unknown())
+  .refine((schema) => JSON.stringify(schema).length <= SCHEMA_CHARS, `a JSON schema may be at most ${SCHEMA_CHARS} characters`)
+
+/** An answer constrained by a grammar: any JSON object, or JSON valid against a schema. */
+export const AnswerFormat = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('json') }),
+  z.strictObject({ type: z.literal('json_schema'), schema: JsonSchema }),
+])
+export type AnswerFormat = z.infer<typeof AnswerFormat>
+
 export const GenerateRequest = z.strictObject({
   messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
   sampling: Sampling.optional(),
+  format: AnswerFormat.optional(),
 })
 export type GenerateRequest = z.infer<typeof GenerateRequest>
 

@@ -14,6 +14,7 @@ import { checkPair, inspectModelFile } from './model-files.js'
 import { scanLibrary } from '../models/library.js'
 import { loadTextBackend } from './text-backend.js'
 import { readSpecialSpellings, textGuard } from './special-text.js'
+import { checkJsonSchema } from './json-schema.js'
 import type { Backend, BackendMessage, Engine, EngineOptions, Lane } from './types.js'
 import { loadVisionBackend } from './vision-backend.js'
 
@@ -137,6 +138,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const current = backend
       if (!current) throw new AppError('no-model', 'No model is loaded. Choose a model first.')
       checkTurns(request.messages)
+      checkFormat(request)
       const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
       if (hasImages && !current.info.vision) {
         throw new AppError('no-vision', MESSAGES.noVision)
@@ -152,6 +154,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         .generate({
           messages,
           sampling: request.sampling ?? {},
+          ...(request.format ? { format: request.format } : {}),
           lane,
           signal,
           onTokens: (text, count) => {
@@ -183,6 +186,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
     )
     yield* chunks
   }
+}
+
+/**
+ * A grammar constrains the whole answer from its first token, so it cannot pick up in the
+ * middle of an answer given to continue; and its schema must hold only keywords it enforces.
+ */
+function checkFormat(request: GenerateRequest): void {
+  if (!request.format) return
+  if (request.messages.at(-1)?.role === 'assistant')
+    throw new AppError('invalid-payload', 'A JSON answer cannot continue an assistant message; end the conversation with the user.')
+  if (request.format.type === 'json_schema') checkJsonSchema(request.format.schema)
 }
 
 /** A conversation ends with the user, or with an assistant answer to continue right after the user. */

@@ -25,6 +25,12 @@ declare module '@fugood/llama.node' {
     lib_variant?: LibVariant
   }
 
+  /** A grammar for the answer: any JSON object, or JSON valid against the schema. */
+  export interface CompletionResponseFormat {
+    type: 'text' | 'json_object' | 'json_schema'
+    json_schema?: { strict?: boolean; schema: Record<string, unknown> }
+  }
+
   export interface LlamaCompletionOptions {
     prompt?: string
     messages?: ChatMessage[]
@@ -47,6 +53,7 @@ declare module '@fugood/llama.node' {
     seed?: number
     stop?: string[]
     ignore_eos?: boolean
+    grammar?: string
   }
 
   export interface LlamaCompletionResult {
@@ -92,6 +99,8 @@ declare module '@fugood/llama.node' {
   export interface FormattedChat {
     type: 'jinja' | 'llama-chat'
     prompt: string
+    /** Jinja formatting only: the grammar for a response_format (or tools), empty when none. */
+    grammar?: string
     has_media: boolean
     media_paths?: string[]
   }
@@ -107,7 +116,7 @@ declare module '@fugood/llama.node' {
     getFormattedChat(
       messages: ChatMessage[],
       template?: string,
-      params?: { jinja?: boolean; add_generation_prompt?: boolean },
+      params?: { jinja?: boolean; add_generation_prompt?: boolean; response_format?: CompletionResponseFormat },
     ): FormattedChat
     completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>
     stopCompletion(): void

@@ -1,6 +1,16 @@
 // Text-only models through node-llama-cpp: GPU auto-selection, layer fitting, the
 // model's own chat template, prefix reuse across turns.
-import { LlamaChat, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel, type Token } from 'node-llama-cpp'
+import {
+  LlamaChat,
+  type ChatHistoryItem,
+  type GbnfJsonSchema,
+  type Llama,
+  type LlamaContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp'
+import type { AnswerFormat } from '../ipc/contract.js'
 import type { LoadRequest } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
@@ -10,6 +20,7 @@ import { backendName, describeLoadError, loadWithFallback, type GpuLayers } from
 import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
+import { toGbnfJsonSchema } from './json-schema.js'
 
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
@@ -71,7 +82,7 @@ export async function loadTextBackend(
       memory: { vramBytes: llama.gpu === false ? 0 : vram.used, ramBytes: model.size + context.stateSize },
     },
 
-    async generate({ messages, sampling, signal, onTokens, lane }: BackendGeneration): Promise<BackendResult> {
+    async generate({ messages, sampling, format, signal, onTokens, lane }: BackendGeneration): Promise<BackendResult> {
       const { sequence, chat } = lanes.get(lane)!
       const history = toHistory(messages, guard)
       // LlamaChat would drop the oldest history to make room without a word: count the
@@ -88,8 +99,10 @@ export async function loadTextBackend(
       // prompt before them, which drops a SentencePiece word's leading space ("assi" + "k"
       // where the model said " k"); those tokens are read again with the prompt as context.
       let firstTokens: Token[] | null = history.at(-1)?.type === 'model' ? [] : null
+      const grammar = format ? await grammarFor(llama, format) : undefined
       const result = await chat.generateResponse(history, {
         ...nodeLlamaCppSamplers(s),
+        ...(grammar ? { grammar } : {}),
         maxTokens: limit,
         customStopTriggers: s.stop,
         signal,
@@ -148,6 +161,31 @@ export async function loadTextBackend(
     },
   }
   return backend
+}
+
+/** json: llama.cpp's JSON grammar, whose root is an object; json_schema: node-llama-cpp's builder, on a checked schema. */
+async function grammarFor(llama: Llama, format: AnswerFormat): Promise<LlamaGrammar> {
+  if (format.type === 'json') return llama.getGrammarFor('json')
+  const built = await llama.createGrammarForJsonSchema<GbnfJsonSchema>(toGbnfJsonSchema(format.schema) as GbnfJsonSchema)
+  return llama.createGrammar({
+    grammar: withSoundNumbers(built.grammar),
+    stopGenerationTriggers: built.stopGenerationTriggers,
+    trimWhitespaceSuffix: built.trimWhitespaceSuffix,
+  })
+}
+
+/**
+ * node-llama-cpp 3.21 lets an "integer" take an exponent of up to 16 digits, so 5e-3 (no
+ * integer) and 1E99999 (Infinity once parsed) pass its grammar: integers get JSON's plain
+ * integer syntax, and numbers an exponent small enough to stay finite.
+ */
+export function withSoundNumbers(grammar: string): string {
+  return grammar
+    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})')
+    .replace(
+      /^fractional-number-rule ::= .*$/m,
+      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?',
+    )
 }
 
 /** The first text of a continued answer, with the leading space its tokens have in context. */

@@ -1,5 +1,14 @@
 import type { Llama } from 'node-llama-cpp'
-import type { EngineInfo, GenerateChunk, GenerationStats, LoadRequest, Sampling, GenerateRequest, LibraryView } from '../ipc/contract.js'
+import type {
+  AnswerFormat,
+  EngineInfo,
+  GenerateChunk,
+  GenerationStats,
+  LoadRequest,
+  Sampling,
+  GenerateRequest,
+  LibraryView,
+} from '../ipc/contract.js'
 import type { PreparedImage } from '../images/prepare.js'
 
 export interface BackendMessage {
@@ -14,6 +23,8 @@ export type Lane = 'ui' | 'api'
 export interface BackendGeneration {
   messages: BackendMessage[]
   sampling: Sampling
+  /** A grammar-constrained answer; the engine has checked the schema (json-schema.ts). */
+  format?: AnswerFormat
   lane: Lane
   signal: AbortSignal
   /** Called as text arrives; count is how many tokens produced it. */

@@ -2,7 +2,7 @@
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
 import { getBackendDevicesInfo, loadModel, type ChatMessage, type LibVariant, type LlamaContext } from '@fugood/llama.node'
-import type { LoadRequest } from '../ipc/contract.js'
+import type { AnswerFormat, LoadRequest } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
@@ -112,7 +112,7 @@ export async function loadVisionBackend(
       },
     },
 
-    async generate({ messages, sampling, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
+    async generate({ messages, sampling, format, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
       const { prompt, mediaPaths } = formatPrompt(loaded, messages, guard)
       const tokenized = await loaded.tokenize(prompt, { media_paths: mediaPaths })
       const promptTokens = tokenized.tokens.length
@@ -131,7 +131,14 @@ export async function loadVisionBackend(
       let counted = 0
       let open = true
       const request = await loaded.parallel.completion(
-        { prompt, media_paths: mediaPaths, n_predict: limit, stop: s.stop, ...llamaNodeSamplers(s) },
+        {
+          prompt,
+          media_paths: mediaPaths,
+          n_predict: limit,
+          stop: s.stop,
+          ...llamaNodeSamplers(s),
+          ...(format ? { grammar: grammarFor(loaded, format) } : {}),
+        },
         (_id, token) => {
           if (!open) return
           counted++
@@ -202,6 +209,27 @@ function toChatMessage(m: BackendMessage, guard: TextGuard): ChatMessage {
       { type: 'text', text: guard(m.text) },
     ],
   }
+}
+
+/**
+ * The answer's grammar, from llama.cpp's json-schema-to-grammar through llama.node's chat
+ * formatting, then made exact: the chat formatter wraps the schema's rule to also accept the
+ * assistant's opening and a ```json fence (for output it parses itself; we stream raw text),
+ * and llama.cpp's number rules take exponents of any length (1E99999 parses as Infinity, which
+ * no schema number is). The root becomes the schema's rule alone, and exponents get two digits.
+ */
+export function grammarFor(ctx: LlamaContext, format: AnswerFormat): string {
+  const schema = format.type === 'json' ? { type: 'object' } : format.schema
+  const formatted = ctx.getFormattedChat([{ role: 'user', content: '' }], undefined, {
+    jinja: true,
+    response_format: { type: 'json_schema', json_schema: { schema, strict: true } },
+  })
+  if (!formatted.grammar || !/^response-format ::= /m.test(formatted.grammar))
+    throw new Error('llama.node did not build a grammar for this JSON schema in the form the engine expects.')
+  return formatted.grammar
+    .replace(/^root ::= .*$/m, 'root ::= response-format')
+    .replace(/^number ::= .*$/m, 'number ::= ("-"? integral-part) ("." decimal-part)? ([eE] [-+]? [0-9]{1,2})?')
+    .replace(/^json-number ::= .*$/m, 'json-number ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?')
 }
 
 /** chunk_pos lists where each chunk starts; the media chunks' lengths are their image tokens. */

@@ -1,0 +1,154 @@
+// JSON schemas that become a sampling grammar. The two bindings convert schemas with
+// different code (node-llama-cpp's own GBNF builder, llama.cpp's json-schema-to-grammar
+// in llama.node) and each silently ignores keywords it does not know, so a schema with
+// "pattern" or "minimum" would give answers that parse but do not validate. Only the
+// keywords both converters enforce are accepted; any other is refused by name, up front.
+import { AppError } from '../ipc/errors.js'
+
+/** Keywords that only describe: the converters skip them, and skipping them changes no answer's validity. */
+const ANNOTATIONS = new Set([
+  'title',
+  'description',
+  '$schema',
+  '$id',
+  '$comment',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+])
+
+/** Keywords both converters turn into grammar rules (node-llama-cpp's GbnfJsonSchema type lists its side). */
+const ENFORCED = new Set([
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
+  'items',
+  'prefixItems',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'format',
+  'enum',
+  'const',
+  'oneOf',
+  'anyOf',
+  '$ref',
+  '$defs',
+])
+
+const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null'])
+/** node-llama-cpp knows these string formats; llama.cpp knows more, the intersection is what holds. */
+const FORMATS = new Set(['date-time', 'date', 'time'])
+/** Deep schemas make deep grammars; a real answer format never needs this many levels. */
+const MAX_DEPTH = 32
+
+export type JsonSchema = Record<string, unknown>
+
+/**
+ * Throws AppError('invalid-payload') naming the first keyword or value the grammar
+ * converters cannot enforce, with its place in the schema (a JSON pointer).
+ */
+export function checkJsonSchema(schema: unknown): void {
+  if (!isObject(schema)) refuse('', 'must be an object')
+  const defs = isObject(schema.$defs) ? schema.$defs : {}
+  walk(schema, '', 0, defs)
+}
+
+function walk(node: unknown, at: string, depth: number, defs: Record<string, unknown>): void {
+  if (!isObject(node)) refuse(at, 'must be an object')
+  if (depth > MAX_DEPTH) refuse(at, `nests deeper than ${MAX_DEPTH} levels`)
+  for (const key of Object.keys(node)) {
+    if (!ENFORCED.has(key) && !ANNOTATIONS.has(key)) refuse(at, `uses the keyword "${key}", which the grammar cannot enforce`)
+  }
+  const { type } = node
+  const types = Array.isArray(type) ? type : type === undefined ? [] : [type]
+  if (types.some((t) => typeof t !== 'string')) refuse(`${at}/type`, 'must be a string or a list of strings')
+  if (types.length > 1 && types.some((t) => !SCALAR_TYPES.has(t as string)))
+    refuse(`${at}/type`, 'may list several types only among string, number, integer, boolean and null')
+  if (types.length === 1 && !SCALAR_TYPES.has(types[0] as string) && types[0] !== 'object' && types[0] !== 'array')
+    refuse(`${at}/type`, `names an unknown type "${String(types[0])}"`)
+  const kind = types.length === 1 ? types[0] : null
+  const needs = (keys: string[], wanted: string): void => {
+    const key = keys.find((k) => k in node)
+    if (key && kind !== wanted) refuse(`${at}/${key}`, `needs "type": "${wanted}" beside it`)
+  }
+  needs(['properties', 'additionalProperties', 'minProperties', 'maxProperties', 'required'], 'object')
+  needs(['items', 'prefixItems', 'minItems', 'maxItems'], 'array')
+  needs(['minLength', 'maxLength', 'format'], 'string')
+  if (!['type', 'const', 'enum', 'oneOf', 'anyOf', '$ref'].some((k) => k in node))
+    refuse(at, 'must say what it allows (type, const, enum, oneOf, anyOf or $ref)')
+
+  if (node.format !== undefined && !FORMATS.has(node.format as string))
+    refuse(`${at}/format`, `"${String(node.format)}" is not one of ${[...FORMATS].join(', ')}`)
+  for (const key of ['minProperties', 'maxProperties', 'minItems', 'maxItems', 'minLength', 'maxLength']) {
+    const value = node[key]
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) refuse(`${at}/${key}`, 'must be a whole number')
+  }
+  if (node.required !== undefined && !(Array.isArray(node.required) && node.required.every((r) => typeof r === 'string')))
+    refuse(`${at}/required`, 'must be a list of names')
+  if (node.enum !== undefined && !(Array.isArray(node.enum) && node.enum.length > 0 && node.enum.every(isScalar)))
+    refuse(`${at}/enum`, 'must be a non-empty list of strings, numbers, booleans or null')
+  if (node.const !== undefined && !isScalar(node.const)) refuse(`${at}/const`, 'must be a string, number, boolean or null')
+  if (node.$ref !== undefined) {
+    const ref = /^#\/\$defs\/([^/]+)$/.exec(String(node.$ref))
+    if (!ref || !(ref[1]! in defs)) refuse(`${at}/$ref`, 'must point to an entry of the top-level $defs ("#/$defs/name")')
+  }
+  if (node.$defs !== undefined) {
+    if (at !== '') refuse(`${at}/$defs`, 'is allowed only at the top of the schema')
+    if (!isObject(node.$defs)) refuse('/$defs', 'must be an object')
+    for (const [name, def] of Object.entries(node.$defs)) walk(def, `/$defs/${name}`, depth + 1, defs)
+  }
+  if (node.properties !== undefined) {
+    if (!isObject(node.properties)) refuse(`${at}/properties`, 'must be an object')
+    for (const [name, sub] of Object.entries(node.properties)) walk(sub, `${at}/properties/${name}`, depth + 1, defs)
+  }
+  if (node.additionalProperties !== undefined && typeof node.additionalProperties !== 'boolean')
+    walk(node.additionalProperties, `${at}/additionalProperties`, depth + 1, defs)
+  if (node.items !== undefined) walk(node.items, `${at}/items`, depth + 1, defs)
+  for (const key of ['prefixItems', 'oneOf', 'anyOf']) {
+    const list = node[key]
+    if (list === undefined) continue
+    if (!Array.isArray(list) || list.length === 0) refuse(`${at}/${key}`, 'must be a non-empty list of schemas')
+    list.forEach((sub, i) => walk(sub, `${at}/${key}/${i}`, depth + 1, defs))
+  }
+}
+
+/**
+ * The schema as node-llama-cpp's builder reads it: anyOf becomes oneOf (both are "one of
+ * these shapes" to a grammar, which emits a single value), and annotations are dropped.
+ */
+export function toGbnfJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(toGbnfJsonSchema)
+  if (!isObject(node)) return node
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(node)) {
+    if (ANNOTATIONS.has(key) && key !== 'description') continue
+    const name = key === 'anyOf' ? 'oneOf' : key
+    // Property names and $defs names are data, not keywords: copy the map, convert its values.
+    out[name] =
+      (key === 'properties' || key === '$defs') && isObject(value)
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toGbnfJsonSchema(v)]))
+        : key === 'enum' || key === 'const' || key === 'required'
+          ? value
+          : toGbnfJsonSchema(value)
+  }
+  return out
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value)
+}
+
+function refuse(at: string, problem: string): never {
+  throw new AppError('invalid-payload', `The JSON schema ${at ? `at ${at} ` : ''}${problem}.`)
+}
