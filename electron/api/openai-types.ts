@@ -1,6 +1,7 @@
 // The slice of OpenAI's chat completions API the local server accepts, as zod schemas.
-// Unknown fields are ignored (clients send many), known ones are checked. Every optional
-// field also accepts null: OpenAI and llama-server do, and clients send it for "unset".
+// No field is ignored without saying so: refusedField (below) refuses unknown top-level
+// fields and OpenAI fields this server does not honour before the schema runs. Every
+// optional field also accepts null: OpenAI and llama-server do, and clients send it for "unset".
 import { z } from 'zod'
 import { LIMITS } from '../ipc/contract.js'
 import { JsonSchema } from '../engine/contract.js'
@@ -44,7 +45,7 @@ export const ChatCompletionRequest = z.object({
     .max(LIMITS.messages),
   response_format: ResponseFormat.nullish(),
   stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  stream_options: z.strictObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
   max_completion_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -55,7 +56,10 @@ export const ChatCompletionRequest = z.object({
     .min(0)
     .max(2 ** 32 - 1)
     .nullish(),
-  n: z.literal(1).nullish(),
+  // Accepted and passed to nothing: they name the caller or a cache for OpenAI's own records, and change no answer.
+  user: z.string().max(256).nullish(),
+  safety_identifier: z.string().max(256).nullish(),
+  prompt_cache_key: z.string().max(256).nullish(),
 })
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>
 
@@ -81,4 +85,67 @@ export class ApiError extends Error {
   body(): ApiErrorBody {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } }
   }
+}
+
+/**
+ * OpenAI request fields this server knows but does not honour, each with the values that ask
+ * for nothing (several clients send them by default); null is accepted too, as "unset". Any
+ * other value is refused with a 400 naming the field, instead of being silently dropped.
+ */
+const UNHONOURED: Record<string, { off: (value: unknown) => boolean; why: string }> = {
+  n: { off: (v) => v === 1, why: 'this server returns one choice per request; leave n out or send 1' },
+  logprobs: { off: (v) => v === false, why: 'this server does not return log probabilities' },
+  top_logprobs: { off: () => false, why: 'this server does not return log probabilities' },
+  logit_bias: { off: (v) => isEmptyObject(v), why: 'the engine has no logit bias' },
+  frequency_penalty: { off: (v) => v === 0, why: 'the engine applies no frequency penalty; leave it out or send 0' },
+  presence_penalty: { off: (v) => v === 0, why: 'the engine applies no presence penalty; leave it out or send 0' },
+  modalities: { off: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text', why: 'answers are text only' },
+  audio: { off: () => false, why: 'answers are text only' },
+  store: { off: (v) => v === false, why: 'this server stores no completions' },
+  metadata: { off: () => false, why: 'this server stores no completions to tag' },
+  prediction: { off: () => false, why: 'predicted outputs are not supported' },
+  reasoning_effort: { off: () => false, why: 'the loaded model has no reasoning-effort setting here' },
+  verbosity: { off: () => false, why: 'the loaded model has no verbosity setting here' },
+  web_search_options: { off: () => false, why: 'this server reaches no network' },
+  service_tier: { off: (v) => v === 'auto' || v === 'default', why: 'there is one tier: the local engine' },
+  prompt_cache_retention: { off: () => false, why: 'the engine keeps its prompt cache in memory as it sees fit' },
+  functions: { off: () => false, why: 'the deprecated functions API is not supported' },
+  function_call: { off: () => false, why: 'the deprecated functions API is not supported' },
+  // Tool calls are not honoured yet. A field the schema declares is the schema's to check, never this table's.
+  tools: { off: () => false, why: 'tool calls are not supported yet' },
+  tool_choice: { off: (v) => v === 'none', why: 'tool calls are not supported yet' },
+  parallel_tool_calls: { off: () => false, why: 'tool calls are not supported yet' },
+}
+
+/**
+ * Why the body cannot be answered as asked: the first OpenAI field it sets that this server
+ * does not honour, or every top-level field this server does not know (OpenAI's own codes:
+ * unsupported_parameter, unknown_parameter). Null when every field is one the schema checks.
+ */
+export function refusedField(body: unknown): ApiError | null {
+  if (!isObject(body)) return null
+  const unknown: string[] = []
+  for (const [field, value] of Object.entries(body)) {
+    if (field in ChatCompletionRequest.shape) continue
+    const rule = UNHONOURED[field]
+    if (!rule) unknown.push(field)
+    else if (value !== null && !rule.off(value))
+      return new ApiError(400, `Unsupported parameter: '${field}': ${rule.why}.`, 'invalid_request_error', 'unsupported_parameter', field)
+  }
+  if (unknown.length === 0) return null
+  return new ApiError(
+    400,
+    `Unrecognized request argument${unknown.length > 1 ? 's' : ''} supplied: ${unknown.join(', ')}.`,
+    'invalid_request_error',
+    'unknown_parameter',
+    unknown[0]!,
+  )
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return isObject(value) && Object.keys(value).length === 0
 }

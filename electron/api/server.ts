@@ -18,7 +18,7 @@ import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
-import { ApiError, ChatCompletionRequest, type ResponseFormat, type FinishReason } from './openai-types.js'
+import { ApiError, ChatCompletionRequest, type ResponseFormat, refusedField, type FinishReason } from './openai-types.js'
 
 export interface ApiLimits {
   bodyBytes: number
@@ -183,6 +183,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     })
     const body = await readJson(req, limits.bodyBytes)
+    const refused = refusedField(body)
+    if (refused) throw refused
     const parsed = ChatCompletionRequest.safeParse(body)
     if (!parsed.success)
       throw new ApiError(

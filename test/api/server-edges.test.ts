@@ -1,7 +1,7 @@
 // The local API's edges that do not need a model: the engine behind the scheduler is a
 // script here, so engine states (a crash and its reload, a load), engine errors and stop
-// reasons can be set exactly; the HTTP side (auth, methods, bodies over the limit, nulls)
-// is driven by raw HTTP, Node's fetch and the openai client.
+// reasons can be set exactly; the HTTP side (auth, methods, bodies over the limit, nulls,
+// fields not honoured) is driven by raw HTTP, Node's fetch and the openai client.
 import { request as httpRequest } from 'node:http'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -67,7 +67,11 @@ afterEach(async () => {
 })
 
 async function fakeServer(
-  options: { state?: EngineState; answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>; limits?: Partial<ApiLimits> } = {},
+  options: {
+    state?: EngineState
+    answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>
+    limits?: Partial<ApiLimits>
+  } = {},
 ): Promise<Fake> {
   let state = options.state ?? READY
   const feed = engineStateFeed()
@@ -512,5 +516,86 @@ describe('an assistant message last', () => {
       { role: 'user', text: 'Say hello.' },
       { role: 'assistant', text: 'Bonjour' },
     ])
+  })
+})
+
+describe('fields this server does not honour', () => {
+  const refused: [string, unknown][] = [
+    ['n', 2],
+    ['logprobs', true],
+    ['top_logprobs', 3],
+    ['logit_bias', { '1234': -100 }],
+    ['frequency_penalty', 0.5],
+    ['presence_penalty', -1],
+    ['modalities', ['text', 'audio']],
+    ['audio', { voice: 'alloy', format: 'mp3' }],
+    ['store', true],
+    ['metadata', { run: 'a' }],
+    ['prediction', { type: 'content', content: 'x' }],
+    ['reasoning_effort', 'high'],
+    ['verbosity', 'low'],
+    ['web_search_options', {}],
+    ['service_tier', 'priority'],
+    ['prompt_cache_retention', '24h'],
+    ['functions', [{ name: 'f' }]],
+    ['function_call', 'auto'],
+  ]
+
+  it('refuses each with a 400 that names it, before the engine is asked', async () => {
+    const fake = await fakeServer()
+    for (const [field, value] of refused) {
+      const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ [field]: value }))
+      expect(res.status, field).toBe(400)
+      expect(res.json().error, field).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: field })
+      expect(res.json().error!.message, field).toMatch(new RegExp(`^Unsupported parameter: '${field}': .+\\.$`))
+    }
+    // The openai client gets the same, as an error naming the field.
+    await expect(
+      fake.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], logprobs: true }),
+    ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs' })
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('accepts the values that ask for nothing, and fields that change no answer, as if left out', async () => {
+    const fake = await fakeServer()
+    const nothingAsked = {
+      n: 1,
+      logprobs: false,
+      logit_bias: {},
+      frequency_penalty: 0,
+      presence_penalty: 0,
+      modalities: ['text'],
+      store: false,
+      service_tier: 'auto',
+      user: 'someone',
+      safety_identifier: 'hash-of-someone',
+      prompt_cache_key: 'a-cache',
+    }
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(nothingAsked))
+    expect(res.status, res.body).toBe(200)
+    await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(fake.requests).toHaveLength(2)
+    expect(fake.requests[0]).toEqual(fake.requests[1])
+  })
+
+  it('refuses unknown top-level fields, naming every one, null or not', async () => {
+    const fake = await fakeServer()
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ top_k: 40, min_p: null, temprature: 0.2 }))
+    expect(res.status).toBe(400)
+    expect(res.json().error).toEqual({
+      message: 'Unrecognized request arguments supplied: top_k, min_p, temprature.',
+      type: 'invalid_request_error',
+      param: 'top_k',
+      code: 'unknown_parameter',
+    })
+    const nested = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      ask({ stream: true, stream_options: { include_obfuscation: true } }),
+    )
+    expect(nested.status).toBe(400)
+    expect(nested.json().error).toMatchObject({ param: 'stream_options', message: expect.stringContaining('include_obfuscation') })
+    expect(fake.requests).toHaveLength(0)
   })
 })
