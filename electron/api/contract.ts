@@ -1,5 +1,6 @@
 // The local API's part of the IPC contract: its status and the settings the window changes.
 import { z } from 'zod'
+import { MAX_ALLOWED_ORIGINS, originProblem } from './origins.js'
 
 export interface ApiStatus {
   enabled: boolean
@@ -10,13 +11,37 @@ export interface ApiStatus {
   /** The bearer token for this install. */
   token: string
   allowFileUrls: boolean
+  /** Web pages allowed to call the API from a browser (CORS): exact origins, or http://localhost:* for any port on localhost. */
+  allowedOrigins: string[]
   error: string | null
 }
+
+/** Each entry checked on its own, so the message names the one to fix. */
+export const AllowedOrigins = z
+  .array(
+    z
+      .string()
+      .max(256)
+      .superRefine((entry, ctx) => {
+        const problem = originProblem(entry)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      }),
+  )
+  .max(MAX_ALLOWED_ORIGINS)
+  .refine((origins) => new Set(origins).size === origins.length, { error: 'An origin is listed twice.' })
+
+export const ApiConfiguration = z.strictObject({
+  enabled: z.boolean(),
+  port: z.int().min(1024).max(65535),
+  allowFileUrls: z.boolean(),
+  allowedOrigins: AllowedOrigins,
+})
+export type ApiConfiguration = z.infer<typeof ApiConfiguration>
 
 /** Request/response channels of the local API's settings. */
 export const apiInvoke = {
   'api:status': { request: z.undefined() },
-  'api:configure': { request: z.strictObject({ enabled: z.boolean(), port: z.int().min(1024).max(65535), allowFileUrls: z.boolean() }) },
+  'api:configure': { request: ApiConfiguration },
 } as const
 
 export interface ApiResponses {

@@ -1,10 +1,11 @@
-// The API server's settings (off by default, port, file URLs) and its key, kept in the
-// user's data folder, and the server started or stopped to match them.
+// The API server's settings (off by default, port, file URLs, the web pages allowed to call
+// it) and its key, kept in the user's data folder, and the server started or stopped to match them.
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import type { ApiStatus, EngineState } from '../ipc/contract.js'
+import { AllowedOrigins, type ApiConfiguration } from './contract.js'
 import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
@@ -13,13 +14,15 @@ const Settings = z.object({
   enabled: z.boolean(),
   port: z.int().min(1024).max(65535),
   allowFileUrls: z.boolean(),
+  // Files saved before CORS existed have none: no origins, and the key they hold is kept.
+  allowedOrigins: AllowedOrigins.default([]),
   token: z.string().min(32),
 })
 type Settings = z.infer<typeof Settings>
 
 export interface ApiController {
   status(): ApiStatus
-  configure(change: { enabled: boolean; port: number; allowFileUrls: boolean }): Promise<ApiStatus>
+  configure(change: ApiConfiguration): Promise<ApiStatus>
   close(): Promise<void>
 }
 
@@ -37,7 +40,13 @@ export async function createApiController(options: ApiControllerOptions): Promis
     settings = Settings.parse(JSON.parse(await readFile(options.settingsPath, 'utf8')))
   } catch {
     // First run (or an unreadable file): off, with a fresh key for this install.
-    settings = { enabled: false, port: DEFAULT_API_PORT, allowFileUrls: false, token: `lva-${randomBytes(24).toString('base64url')}` }
+    settings = {
+      enabled: false,
+      port: DEFAULT_API_PORT,
+      allowFileUrls: false,
+      allowedOrigins: [],
+      token: `lva-${randomBytes(24).toString('base64url')}`,
+    }
     await save()
   }
   let server: ApiServer | null = null
@@ -60,6 +69,7 @@ export async function createApiController(options: ApiControllerOptions): Promis
         token: settings.token,
         port: settings.port,
         allowFileUrls: settings.allowFileUrls,
+        allowedOrigins: settings.allowedOrigins,
       })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
@@ -78,6 +88,7 @@ export async function createApiController(options: ApiControllerOptions): Promis
       url: server ? server.url : null,
       token: settings.token,
       allowFileUrls: settings.allowFileUrls,
+      allowedOrigins: settings.allowedOrigins,
       error,
     }
   }

@@ -5,6 +5,11 @@
 // wait for the reload instead of failing. A conversation that ends with an assistant
 // message goes to the engine as it is: the engine continues that answer (prefill), and
 // the response holds only the continuation, as llama-server's does.
+//
+// Every request passes one gate first: its Host header must name this server on loopback
+// (a web page on another name that resolves to 127.0.0.1, DNS rebinding, sends its own
+// name), a browser's Origin must be one the user allowed (CORS is off until then), and
+// everything but a CORS preflight needs the key.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -19,6 +24,7 @@ import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
 import { ApiError, ChatCompletionRequest, type ResponseFormat, refusedField, type FinishReason } from './openai-types.js'
+import { originAllowed } from './origins.js'
 
 export interface ApiLimits {
   bodyBytes: number
@@ -40,6 +46,28 @@ const DISCARD_FACTOR = 2
 /** ...and for at most this long. */
 const DISCARD_MS = 10_000
 
+/**
+ * What a preflight from an allowed origin is told: the methods the routes answer, the
+ * headers a client sends (the key, JSON, and the platform headers OpenAI's JS client adds,
+ * so that client works from an allowed page), and how long the browser may remember it.
+ */
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-methods': 'GET, POST',
+  'access-control-allow-headers': [
+    'authorization',
+    'content-type',
+    'x-stainless-arch',
+    'x-stainless-lang',
+    'x-stainless-os',
+    'x-stainless-package-version',
+    'x-stainless-retry-count',
+    'x-stainless-runtime',
+    'x-stainless-runtime-version',
+    'x-stainless-timeout',
+  ].join(', '),
+  'access-control-max-age': '600',
+}
+
 /** Each known path and the one method it answers; others get 405 with this as Allow. */
 const ROUTES = new Map([
   ['/v1/models', 'GET'],
@@ -55,6 +83,8 @@ export interface ApiServerOptions {
   port: number
   /** Accept file:// image URLs (off unless the user allows it). */
   allowFileUrls?: boolean
+  /** Web pages that may call the API from a browser (see origins.ts); none unless the user lists some. */
+  allowedOrigins?: readonly string[]
   limits?: Partial<ApiLimits>
   /** Called when a completion ends, however it ends (tests and logs). */
   onFinished?: (event: { id: string; stats: GenerationStats | null; disconnected: boolean; at: number }) => void
@@ -92,7 +122,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits }
   const expectedToken = sha256(options.token)
 
-  const server: Server = createServer((req, res) => {
+  const allowedOrigins = options.allowedOrigins ?? []
+  /** The Host values that name this server, lower case; known once it listens (port 0 picks one). */
+  let ownHosts = new Set<string>()
+
+  // Node would answer a request with no Host header itself, with a bare 400: the gate answers it, saying why.
+  const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
     handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)))
   })
 
@@ -103,6 +138,32 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = req.headers.host
+    if (host === undefined || !ownHosts.has(host.toLowerCase()))
+      throw new ApiError(
+        421,
+        `This server answers only requests addressed to ${[...ownHosts].join(', ')}; the Host header was ${host === undefined ? 'missing' : `'${host}'`}.`,
+        'invalid_request_error',
+        'invalid_host',
+      )
+    // Every answer depends on the Origin sent: caches must keep them apart.
+    res.setHeader('vary', 'Origin')
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      if (!originAllowed(origin, allowedOrigins))
+        throw new ApiError(
+          403,
+          `Web pages from ${origin} may not use this API; the app’s settings list the origins that may.`,
+          'invalid_request_error',
+          'origin_not_allowed',
+        )
+      res.setHeader('access-control-allow-origin', origin)
+      // A preflight carries no key (browsers never send one with it): it is answered before the key is checked.
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        res.writeHead(204, PREFLIGHT_HEADERS)
+        return void res.end()
+      }
+    }
     if (!authorized(req.headers.authorization)) {
       throw new ApiError(
         401,
@@ -378,6 +439,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     server.listen(options.port, '127.0.0.1', () => resolve())
   })
   const port = (server.address() as AddressInfo).port
+  ownHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`])
   return {
     port,
     url: `http://127.0.0.1:${port}/v1`,

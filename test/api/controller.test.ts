@@ -1,7 +1,9 @@
 import { createServer } from 'node:net'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ApiConfiguration } from '../../electron/api/contract.js'
 import { createApiController } from '../../electron/api/controller.js'
 import { engineStateFeed } from '../../electron/api/server.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
@@ -31,7 +33,15 @@ describe('API settings', () => {
     const dir = await scratchDir()
     const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
     const status = api.status()
-    expect(status).toMatchObject({ enabled: false, running: false, url: null, port: 11435, allowFileUrls: false, error: null })
+    expect(status).toMatchObject({
+      enabled: false,
+      running: false,
+      url: null,
+      port: 11435,
+      allowFileUrls: false,
+      allowedOrigins: [],
+      error: null,
+    })
     expect(status.token).toMatch(/^lva-[\w-]{32}$/)
     if (process.platform !== 'win32') expect((await stat(join(dir, 'api.json'))).mode & 0o777).toBe(0o600)
     const again = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
@@ -46,12 +56,15 @@ describe('API settings', () => {
     const dir = await scratchDir()
     const port = await freePort()
     const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
-    const on = await api.configure({ enabled: true, port, allowFileUrls: false })
+    const on = await api.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins: [] })
     expect(on).toMatchObject({ running: true, url: `http://127.0.0.1:${port}/v1` })
     const res = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${on.token}` } })
     expect(await res.json()).toEqual({ object: 'list', data: [] })
     expect(JSON.parse(await readFile(join(dir, 'api.json'), 'utf8'))).toMatchObject({ enabled: true, port })
-    expect(await api.configure({ enabled: false, port, allowFileUrls: false })).toMatchObject({ running: false, url: null })
+    expect(await api.configure({ enabled: false, port, allowFileUrls: false, allowedOrigins: [] })).toMatchObject({
+      running: false,
+      url: null,
+    })
     await expect(fetch(`http://127.0.0.1:${port}/v1/models`)).rejects.toThrow()
     await api.close()
   })
@@ -65,7 +78,7 @@ describe('API settings', () => {
       engineState: () => state,
       watchEngineState: feed.watch,
     })
-    const on = await api.configure({ enabled: true, port: await freePort(), allowFileUrls: false })
+    const on = await api.configure({ enabled: true, port: await freePort(), allowFileUrls: false, allowedOrigins: [] })
     const started = performance.now()
     setTimeout(() => {
       state = { state: 'error', message: 'The engine restarted but the model could not be reloaded: the file is gone.' }
@@ -90,10 +103,95 @@ describe('API settings', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
     const { port } = blocker.address() as { port: number }
     const api = await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })
-    expect(await api.configure({ enabled: true, port, allowFileUrls: false })).toMatchObject({
+    expect(await api.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins: [] })).toMatchObject({
       running: false,
       error: `Port ${port} is already in use by another program; choose another.`,
     })
     await new Promise((r) => blocker.close(r))
+  })
+})
+
+/** The preflight a browser on origin sends before a POST with the key. */
+function preflightStatus(port: number, origin: string): Promise<{ status: number; allowOrigin: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'OPTIONS',
+        path: '/v1/chat/completions',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      },
+      (res) => {
+        res.resume()
+        const allowOrigin = res.headers['access-control-allow-origin']
+        resolve({ status: res.statusCode ?? 0, allowOrigin: typeof allowOrigin === 'string' ? allowOrigin : undefined })
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('allowed origins (CORS)', () => {
+  it('are kept with the settings, reported in the status and given to the server', async () => {
+    const dir = await scratchDir()
+    const port = await freePort()
+    const api = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
+    const allowedOrigins = ['https://example.app', 'http://localhost:*']
+    expect(await api.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins })).toMatchObject({
+      running: true,
+      allowedOrigins,
+    })
+    expect(await preflightStatus(port, 'http://localhost:5173')).toEqual({ status: 204, allowOrigin: 'http://localhost:5173' })
+    expect(await preflightStatus(port, 'https://other.example')).toEqual({ status: 403, allowOrigin: undefined })
+    expect(JSON.parse(await readFile(join(dir, 'api.json'), 'utf8'))).toMatchObject({ allowedOrigins })
+    await api.close()
+    const again = await createApiController({ settingsPath: join(dir, 'api.json'), scheduler, engineState, watchEngineState })
+    expect(again.status().allowedOrigins).toEqual(allowedOrigins)
+    // Taken away, an origin is refused at once.
+    await again.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins: ['http://localhost:*'] })
+    expect(await preflightStatus(port, 'https://example.app')).toEqual({ status: 403, allowOrigin: undefined })
+    await again.close()
+  })
+
+  it('start empty for a settings file from before CORS, which keeps its key', async () => {
+    const path = join(await scratchDir(), 'api.json')
+    const token = `lva-${'k'.repeat(32)}`
+    await writeFile(path, JSON.stringify({ enabled: false, port: 11500, allowFileUrls: true, token }))
+    const api = await createApiController({ settingsPath: path, scheduler, engineState, watchEngineState })
+    expect(api.status()).toMatchObject({ token, port: 11500, allowFileUrls: true, allowedOrigins: [] })
+  })
+
+  it('are checked one by one when configured, with a message naming the entry to fix', () => {
+    const configure = (allowedOrigins: string[]) =>
+      ApiConfiguration.safeParse({ enabled: true, port: 11435, allowFileUrls: false, allowedOrigins })
+    expect(
+      configure(['https://example.app', 'http://localhost:5173', 'http://127.0.0.1:8080', 'http://[::1]:3000', 'http://localhost:*'])
+        .success,
+    ).toBe(true)
+    const refusals: [string, string][] = [
+      ['https://example.app/', '"https://example.app/" is not an origin as browsers send it; write https://example.app.'],
+      ['https://Example.App', '"https://Example.App" is not an origin as browsers send it; write https://example.app.'],
+      ['https://example.app:443', '"https://example.app:443" is not an origin as browsers send it; write https://example.app.'],
+      ['https://example.app/path', '"https://example.app/path" is not an origin as browsers send it; write https://example.app.'],
+      ['https://user@example.app', '"https://user@example.app" is not an origin as browsers send it; write https://example.app.'],
+      ['example.app', '"example.app" is not an origin; write it as scheme://host or scheme://host:port, like https://example.app.'],
+      ['*', '"*": the only wildcard allowed is http://localhost:* (any port on localhost).'],
+      ['https://*.example.app', '"https://*.example.app": the only wildcard allowed is http://localhost:* (any port on localhost).'],
+      ['https://localhost:*', '"https://localhost:*": the only wildcard allowed is http://localhost:* (any port on localhost).'],
+      ['http://127.0.0.1:*', '"http://127.0.0.1:*": the only wildcard allowed is http://localhost:* (any port on localhost).'],
+      ['file:///home/me/page.html', '"file:///home/me/page.html": only http and https origins can be allowed.'],
+      ['null', '"null" is not an origin; write it as scheme://host or scheme://host:port, like https://example.app.'],
+    ]
+    for (const [entry, message] of refusals) {
+      const parsed = configure(['https://fine.example', entry])
+      expect(parsed.success, entry).toBe(false)
+      expect(parsed.error?.issues, entry).toMatchObject([{ path: ['allowedOrigins', 1], message }])
+    }
+    expect(configure(['https://example.app', 'https://example.app']).error?.issues).toMatchObject([
+      { message: 'An origin is listed twice.' },
+    ])
+    expect(configure(Array.from({ length: 33 }, (_, i) => `http://localhost:${3000 + i}`)).success).toBe(false)
   })
 })

@@ -1,7 +1,8 @@
 // The local API's edges that do not need a model: the engine behind the scheduler is a
 // script here, so engine states (a crash and its reload, a load), engine errors and stop
-// reasons can be set exactly; the HTTP side (auth, methods, bodies over the limit, nulls,
-// fields not honoured) is driven by raw HTTP, Node's fetch and the openai client.
+// reasons can be set exactly; the HTTP side (the Host check, CORS, auth, methods, bodies
+// over the limit, nulls, fields not honoured) is driven by raw HTTP, Node's fetch and the
+// openai client.
 import { request as httpRequest } from 'node:http'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -71,6 +72,7 @@ async function fakeServer(
     state?: EngineState
     answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>
     limits?: Partial<ApiLimits>
+    allowedOrigins?: readonly string[]
   } = {},
 ): Promise<Fake> {
   let state = options.state ?? READY
@@ -97,6 +99,7 @@ async function fakeServer(
     token: TOKEN,
     port: 0,
     limits: options.limits,
+    allowedOrigins: options.allowedOrigins,
   })
   servers.push(server)
   return {
@@ -597,5 +600,160 @@ describe('fields this server does not honour', () => {
     expect(nested.status).toBe(400)
     expect(nested.json().error).toMatchObject({ param: 'stream_options', message: expect.stringContaining('include_obfuscation') })
     expect(fake.requests).toHaveLength(0)
+  })
+})
+
+/** A request with exactly these headers, Host included (Node's client adds one unless told not to). */
+function rawWithHost(server: ApiServer, host: string | null, headers: Record<string, string> = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'GET',
+        path: '/v1/models',
+        setHost: false,
+        headers: { authorization: `Bearer ${TOKEN}`, ...(host === null ? {} : { host }), ...headers },
+      },
+      (res) => {
+        let text = ''
+        res.on('data', (c: Buffer) => (text += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) }))
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('the Host header (DNS rebinding)', () => {
+  it('must name this server on loopback, with its port', async () => {
+    const fake = await fakeServer()
+    const port = fake.server.port
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`]) {
+      expect((await rawWithHost(fake.server, host)).status, host).toBe(200)
+    }
+    for (const host of [
+      `attacker.example:${port}`,
+      `127.0.0.1:${port + 1}`,
+      '127.0.0.1',
+      `localhost.attacker.example:${port}`,
+      `0.0.0.0:${port}`,
+    ]) {
+      const res = await rawWithHost(fake.server, host)
+      expect(res.status, host).toBe(421)
+      expect(res.json().error, host).toMatchObject({ type: 'invalid_request_error', code: 'invalid_host' })
+      expect(res.json().error!.message, host).toBe(
+        `This server answers only requests addressed to 127.0.0.1:${port}, localhost:${port}, [::1]:${port}; the Host header was '${host}'.`,
+      )
+    }
+  })
+
+  it('is refused when missing', async () => {
+    const fake = await fakeServer()
+    const res = await rawWithHost(fake.server, null)
+    expect(res.status).toBe(421)
+    expect(res.json().error!.message).toMatch(/the Host header was missing\.$/)
+  })
+
+  it('is checked before anything else: a rebound page gets no CORS answer even from an allowed origin', async () => {
+    const fake = await fakeServer({ allowedOrigins: ['http://attacker.example'] })
+    const res = await rawWithHost(fake.server, `attacker.example:${fake.server.port}`, { origin: 'http://attacker.example' })
+    expect(res.status).toBe(421)
+    expect(res.headers['access-control-allow-origin']).toBeUndefined()
+  })
+})
+
+describe('CORS', () => {
+  const preflight = (server: ApiServer, origin: string, path = '/v1/chat/completions'): Promise<Raw> =>
+    raw(server, 'OPTIONS', path, undefined, {
+      origin,
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    })
+  const corsHeaders = (res: Raw): string[] => Object.keys(res.headers).filter((h) => h.startsWith('access-control-'))
+
+  it('is off by default: every origin’s preflight gets 403 and no CORS headers, and so do its requests', async () => {
+    const fake = await fakeServer()
+    for (const origin of ['https://example.app', 'http://localhost:5173', 'null']) {
+      const res = await preflight(fake.server, origin)
+      expect(res.status, origin).toBe(403)
+      expect(corsHeaders(res), origin).toEqual([])
+      expect(res.json().error).toMatchObject({ code: 'origin_not_allowed', message: expect.stringContaining(origin) })
+    }
+    const actual = await raw(fake.server, 'GET', '/v1/models', undefined, {
+      authorization: `Bearer ${TOKEN}`,
+      origin: 'https://example.app',
+    })
+    expect(actual.status).toBe(403)
+    expect(corsHeaders(actual)).toEqual([])
+    // Clients that are not browsers send no Origin, and are unaffected.
+    expect((await raw(fake.server, 'GET', '/v1/models')).status).toBe(200)
+  })
+
+  it('answers an allowed origin’s preflight without the key, and only that origin’s', async () => {
+    const fake = await fakeServer({ allowedOrigins: ['https://example.app', 'http://127.0.0.1:5173'] })
+    for (const origin of ['https://example.app', 'http://127.0.0.1:5173']) {
+      const res = await preflight(fake.server, origin)
+      expect(res.status, origin).toBe(204)
+      expect(res.headers['access-control-allow-origin'], origin).toBe(origin)
+      expect(res.headers['access-control-allow-methods']).toBe('GET, POST')
+      expect(res.headers['access-control-allow-headers']).toMatch(/^authorization, content-type(, |$)/)
+      expect(res.headers['access-control-max-age']).toBe('600')
+      expect(res.headers.vary).toBe('Origin')
+      expect(res.body).toBe('')
+    }
+    for (const origin of [
+      'http://example.app',
+      'https://example.app:8443',
+      'https://sub.example.app',
+      'https://example.app.attacker.example',
+      'http://127.0.0.1:5174',
+      'http://localhost:5173',
+    ]) {
+      const res = await preflight(fake.server, origin)
+      expect(res.status, origin).toBe(403)
+      expect(corsHeaders(res), origin).toEqual([])
+    }
+    expect(fake.requests).toHaveLength(0)
+  })
+
+  it('takes http://localhost:* as any port on localhost over http, and nothing else', async () => {
+    const fake = await fakeServer({ allowedOrigins: ['http://localhost:*'] })
+    for (const origin of ['http://localhost:5173', 'http://localhost:3000', 'http://localhost']) {
+      const res = await preflight(fake.server, origin)
+      expect(res.status, origin).toBe(204)
+      expect(res.headers['access-control-allow-origin'], origin).toBe(origin)
+    }
+    for (const origin of [
+      'https://localhost:5173',
+      'http://127.0.0.1:5173',
+      'http://localhost.attacker.example:5173',
+      'http://localhost:*',
+    ]) {
+      expect((await preflight(fake.server, origin)).status, origin).toBe(403)
+    }
+  })
+
+  it('marks an allowed origin’s requests readable, errors included, and still wants the key', async () => {
+    const fake = await fakeServer({ allowedOrigins: ['https://example.app'] })
+    const origin = 'https://example.app'
+    const models = await raw(fake.server, 'GET', '/v1/models', undefined, { authorization: `Bearer ${TOKEN}`, origin })
+    expect(models.status).toBe(200)
+    expect(models.headers['access-control-allow-origin']).toBe(origin)
+    expect(models.headers.vary).toBe('Origin')
+    const noKey = await raw(fake.server, 'GET', '/v1/models', undefined, { origin })
+    expect(noKey.status).toBe(401)
+    expect(noKey.headers['access-control-allow-origin']).toBe(origin)
+    const stream = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ stream: true }), {
+      authorization: `Bearer ${TOKEN}`,
+      'content-type': 'application/json',
+      origin,
+    })
+    expect(stream.status).toBe(200)
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/)
+    expect(stream.headers['access-control-allow-origin']).toBe(origin)
+    // A preflight never runs a completion: only the request after it does.
+    expect(fake.requests).toHaveLength(1)
   })
 })

@@ -1,6 +1,12 @@
-// The Settings dialog's engine section in real Chromium, against the real services: the
-// choice is saved in the data folder, survives a restart and reaches the next model load.
+// The Settings dialog in real Chromium, against the real services: the engine section's
+// choice is saved in the data folder, survives a restart and reaches the next model load;
+// the API's allowed origins are checked, kept, and decide whether a page served from
+// another port may call the API.
 import { mkdir } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { build } from 'esbuild'
+import type OpenAI from 'openai'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
@@ -10,7 +16,7 @@ import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harn
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
 
-describe.skipIf(skip !== null)('engine settings in Chromium', () => {
+describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
   let h: Harness
   let fx: FixturePaths
   let page: Page
@@ -78,5 +84,91 @@ describe.skipIf(skip !== null)('engine settings in Chromium', () => {
     await dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).uncheck()
     await dialog.getByRole('button', { name: 'Apply' }).click()
     await expect.poll(() => h.engineSettings.view().settings.cpuOnly).toBe(false)
+    await dialog.getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('keeps the API’s allowed origins: each checked, a page on an allowed origin may call the API, others may not', async () => {
+    // A plain page on another 127.0.0.1 port: a web app the user runs, not the app's own window.
+    const site: Server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>site</title>'),
+    )
+    await new Promise<void>((ok) => site.listen(0, '127.0.0.1', ok))
+    const siteOrigin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`
+    const probe = createServer()
+    await new Promise<void>((ok) => probe.listen(0, '127.0.0.1', ok))
+    const port = (probe.address() as AddressInfo).port
+    await new Promise((ok) => probe.close(ok))
+
+    let dialog = await openSettings()
+    const origins = dialog.getByRole('list', { name: 'Allowed origins' })
+    expect(await origins.getByRole('listitem').count()).toBe(0)
+    await dialog.getByRole('checkbox', { name: 'Serve the API' }).check()
+    await dialog.getByRole('spinbutton', { name: 'Port' }).fill(String(port))
+    await dialog.getByRole('textbox', { name: 'Origin to allow' }).fill(siteOrigin)
+    await dialog.getByRole('button', { name: 'Add' }).click()
+    // Enter adds too, without applying the form.
+    await dialog.getByRole('textbox', { name: 'Origin to allow' }).fill('https://example.app/')
+    await dialog.getByRole('textbox', { name: 'Origin to allow' }).press('Enter')
+    expect(await origins.locator('code').allTextContents()).toEqual([siteOrigin, 'https://example.app/'])
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect
+      .poll(() => dialog.getByRole('alert').textContent())
+      .toContain('"https://example.app/" is not an origin as browsers send it; write https://example.app.')
+    expect(h.api.status()).toMatchObject({ enabled: false, allowedOrigins: [] })
+    await dialog.getByRole('button', { name: 'Remove https://example.app/' }).click()
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe(`Running at http://127.0.0.1:${port}/v1`)
+    expect(h.api.status().allowedOrigins).toEqual([siteOrigin])
+    const key = await dialog.getByTestId('api-key').textContent()
+    await dialog.getByRole('button', { name: 'Close' }).click()
+
+    // Read back in a fresh dialog.
+    dialog = await openSettings()
+    expect(await dialog.getByRole('list', { name: 'Allowed origins' }).locator('code').allTextContents()).toEqual([siteOrigin])
+
+    // The page's fetch carries the key, so Chromium sends a preflight first.
+    const sitePage = await h.browser.newPage()
+    await sitePage.goto(siteOrigin)
+    const callApi = () =>
+      sitePage.evaluate(
+        ([url, token]) =>
+          fetch(`${url}/models`, { headers: { authorization: `Bearer ${token}` } }).then(
+            async (res) => ({ status: res.status, body: (await res.json()) as unknown }),
+            (error: unknown) => ({ failed: String(error) }),
+          ),
+        [`http://127.0.0.1:${port}/v1`, key] as const,
+      )
+    expect(await callApi()).toEqual({ status: 200, body: { object: 'list', data: [] } })
+    // OpenAI's own JS client, which adds its x-stainless-* headers: the preflight allows them.
+    const openai = await build({
+      stdin: { contents: "import OpenAI from 'openai'; globalThis.OpenAI = OpenAI", resolveDir: process.cwd() },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      logLevel: 'silent',
+    })
+    await sitePage.addScriptTag({ content: openai.outputFiles[0]!.text })
+    const listed = await sitePage.evaluate(
+      async ([url, token]) => {
+        const { OpenAI: Client } = globalThis as unknown as { OpenAI: typeof OpenAI }
+        return (await new Client({ baseURL: url, apiKey: token ?? '', dangerouslyAllowBrowser: true, maxRetries: 0 }).models.list()).data
+      },
+      [`http://127.0.0.1:${port}/v1`, key] as const,
+    )
+    expect(listed).toEqual([])
+
+    await dialog.getByRole('button', { name: `Remove ${siteOrigin}` }).click()
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    // The settings change before the server restarts with them: wait for the restart to refuse the page.
+    await expect.poll(callApi).toEqual({ failed: 'TypeError: Failed to fetch' })
+    expect(h.api.status().allowedOrigins).toEqual([])
+
+    await dialog.getByRole('checkbox', { name: 'Serve the API' }).uncheck()
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe('Off')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await sitePage.close()
+    await new Promise((ok) => site.close(ok))
   })
 })
