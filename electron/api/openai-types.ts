@@ -4,7 +4,7 @@
 // optional field also accepts null: OpenAI and llama-server do, and clients send it for "unset".
 import { z } from 'zod'
 import { LIMITS } from '../ipc/contract.js'
-import { JsonSchema } from '../engine/contract.js'
+import { JsonSchema, MAX_TOOL_CALLS, MAX_TOOLS } from '../engine/contract.js'
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string().max(LIMITS.textChars) })
 const ImagePart = z.object({
@@ -28,22 +28,53 @@ const ResponseFormat = z.discriminatedUnion('type', [
 ])
 export type ResponseFormat = z.infer<typeof ResponseFormat>
 
+const FunctionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a function name is 1 to 64 letters, digits, _ or -')
+const CallId = z.string().min(1).max(128)
+
+/** A function the model may call; no parameters means it takes none. strict is accepted: arguments always follow the schema. */
+const Tool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: FunctionName,
+    description: z.string().max(4096).nullish(),
+    parameters: JsonSchema.nullish(),
+    strict: z.boolean().nullish(),
+  }),
+})
+export type Tool = z.infer<typeof Tool>
+
+const ToolCall = z.object({
+  id: CallId,
+  type: z.literal('function'),
+  function: z.object({ name: FunctionName, arguments: z.string().max(LIMITS.textChars) }),
+})
+
+const ToolChoice = z.union([
+  z.enum(['auto', 'none', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: FunctionName }) }),
+])
+export type ToolChoice = z.infer<typeof ToolChoice>
+
 export const ChatCompletionRequest = z.object({
   model: z.string().min(1).max(256),
   messages: z
     .array(
       z.object({
-        role: z.enum(['system', 'developer', 'user', 'assistant']),
-        content: z.union([
-          z.string().max(LIMITS.textChars),
-          z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16),
-          z.null(),
-        ]),
+        role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+        // An assistant message that only calls tools has no content (null or left out).
+        content: z
+          .union([z.string().max(LIMITS.textChars), z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16)])
+          .nullish(),
+        tool_calls: z.array(ToolCall).max(MAX_TOOL_CALLS).nullish(),
+        tool_call_id: CallId.nullish(),
       }),
     )
     .min(1)
     .max(LIMITS.messages),
   response_format: ResponseFormat.nullish(),
+  tools: z.array(Tool).max(MAX_TOOLS).nullish(),
+  tool_choice: ToolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().nullish() }).nullish(),
   max_tokens: z.int().min(1).max(LIMITS.maxTokens).nullish(),
@@ -63,7 +94,7 @@ export const ChatCompletionRequest = z.object({
 })
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>
 
-export type FinishReason = 'stop' | 'length'
+export type FinishReason = 'stop' | 'length' | 'tool_calls'
 
 export interface ApiErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -111,10 +142,6 @@ const UNHONOURED: Record<string, { off: (value: unknown) => boolean; why: string
   prompt_cache_retention: { off: () => false, why: 'the engine keeps its prompt cache in memory as it sees fit' },
   functions: { off: () => false, why: 'the deprecated functions API is not supported' },
   function_call: { off: () => false, why: 'the deprecated functions API is not supported' },
-  // Tool calls are not honoured yet. A field the schema declares is the schema's to check, never this table's.
-  tools: { off: () => false, why: 'tool calls are not supported yet' },
-  tool_choice: { off: (v) => v === 'none', why: 'tool calls are not supported yet' },
-  parallel_tool_calls: { off: () => false, why: 'tool calls are not supported yet' },
 }
 
 /**

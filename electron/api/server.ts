@@ -17,13 +17,30 @@ import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
-import { LIMITS, type AnswerFormat, type ChatMessage, type EngineState, type ErrorCode, type GenerationStats } from '../ipc/contract.js'
+import {
+  LIMITS,
+  type AnswerFormat,
+  type ChatMessage,
+  type EngineState,
+  type ErrorCode,
+  type GenerateRequest,
+  type GenerationStats,
+  type ToolCall,
+} from '../ipc/contract.js'
 import { describeIssues } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
-import { ApiError, ChatCompletionRequest, type ResponseFormat, refusedField, type FinishReason } from './openai-types.js'
+import {
+  ApiError,
+  ChatCompletionRequest,
+  type ResponseFormat,
+  type Tool,
+  type ToolChoice,
+  refusedField,
+  type FinishReason,
+} from './openai-types.js'
 import { originAllowed } from './origins.js'
 
 export interface ApiLimits {
@@ -269,6 +286,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       )
     const messages = await toMessages(request.messages)
     const format = answerFormat(request.response_format)
+    const tools = toolsFor(request.tools, request.tool_choice, request.parallel_tool_calls)
 
     const id = `chatcmpl-${randomUUID()}`
     const created = Math.floor(Date.now() / 1000)
@@ -286,12 +304,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           ...(stop ? { stop } : {}),
         },
         ...(format ? { format } : {}),
+        ...tools,
       },
       controller.signal,
     )
 
     let text = ''
     let stats: GenerationStats | null = null
+    let toolCalls: ToolCall[] = []
+    const finish = (): FinishReason => (toolCalls.length ? 'tool_calls' : finishReason(stats))
     const chunk = (delta: Record<string, unknown>, finish: FinishReason | null): unknown => ({
       id,
       object: 'chat.completion.chunk',
@@ -313,10 +334,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           if (c.kind === 'tokens') {
             begin()
             if (c.text) sse(res, chunk({ content: c.text }, null))
-          } else stats = c.stats
+          } else {
+            stats = c.stats
+            toolCalls = c.toolCalls ?? []
+          }
         }
         begin()
-        sse(res, chunk({}, finishReason(stats)))
+        // The bindings parse calls from the whole answer, so each call comes whole, in one delta.
+        openAiToolCalls(toolCalls).forEach((call, index) => sse(res, chunk({ tool_calls: [{ index, ...call }] }, null)))
+        sse(res, chunk({}, finish()))
         if (request.stream_options?.include_usage)
           sse(res, { id, object: 'chat.completion.chunk', created, model: loaded, choices: [], usage: usage(stats) })
         res.write('data: [DONE]\n\n')
@@ -325,15 +351,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       } else {
         for await (const c of stream) {
           if (c.kind === 'tokens') text += c.text
-          else stats = c.stats
+          else {
+            stats = c.stats
+            toolCalls = c.toolCalls ?? []
+          }
         }
+        const message = toolCalls.length
+          ? { role: 'assistant', content: text || null, tool_calls: openAiToolCalls(toolCalls) }
+          : { role: 'assistant', content: text }
         finished = true
         sendJson(res, 200, {
           id,
           object: 'chat.completion',
           created,
           model: loaded,
-          choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason(stats), logprobs: null }],
+          choices: [{ index: 0, message, finish_reason: finish(), logprobs: null }],
           usage: usage(stats),
         })
       }
@@ -377,7 +409,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           `messages.${i}.content`,
         )
       const role = m.role === 'developer' ? 'system' : m.role
-      out.push({ role, text, ...(bytes.length ? { images: bytes.map((b) => ({ bytes: b })) } : {}) })
+      if (role === 'tool' && !m.tool_call_id)
+        throw new ApiError(
+          400,
+          `Message ${i} is a tool result without a tool_call_id.`,
+          'invalid_request_error',
+          'invalid_value',
+          `messages.${i}.tool_call_id`,
+        )
+      const calls = role === 'assistant' && m.tool_calls?.length ? m.tool_calls : null
+      out.push({
+        role,
+        text,
+        ...(bytes.length ? { images: bytes.map((b) => ({ bytes: b })) } : {}),
+        ...(calls ? { toolCalls: calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) } : {}),
+        ...(role === 'tool' ? { toolCallId: m.tool_call_id! } : {}),
+      })
     }
     return out
   }
@@ -480,6 +527,45 @@ function answerFormat(format: ResponseFormat | null | undefined): AnswerFormat |
     throw error
   }
   return { type: 'json_schema', schema }
+}
+
+/**
+ * tools, tool_choice and parallel_tool_calls as the engine's fields. Each tool's parameters
+ * are checked here so a keyword the grammar cannot enforce is refused naming the tool's place;
+ * a tool without parameters takes none.
+ */
+function toolsFor(
+  tools: Tool[] | null | undefined,
+  choice: ToolChoice | null | undefined,
+  parallel: boolean | null | undefined,
+): Pick<GenerateRequest, 'tools' | 'toolChoice' | 'parallelToolCalls'> {
+  if (!tools?.length) {
+    if (choice && choice !== 'none' && choice !== 'auto')
+      throw new ApiError(400, 'tool_choice needs tools to choose from.', 'invalid_request_error', 'invalid_value', 'tool_choice')
+    return {}
+  }
+  const definitions = tools.map((tool, i) => {
+    const parameters = tool.function.parameters ?? { type: 'object', properties: {} }
+    try {
+      if (parameters.type !== 'object') throw new AppError('invalid-payload', 'The parameters must be a JSON schema with "type": "object".')
+      checkJsonSchema(parameters)
+    } catch (error) {
+      if (error instanceof AppError)
+        throw new ApiError(400, error.message, 'invalid_request_error', 'invalid_json_schema', `tools.${i}.function.parameters`)
+      throw error
+    }
+    return { name: tool.function.name, ...(tool.function.description ? { description: tool.function.description } : {}), parameters }
+  })
+  return {
+    tools: definitions,
+    ...(choice ? { toolChoice: typeof choice === 'string' ? choice : { name: choice.function.name } } : {}),
+    ...(parallel === false ? { parallelToolCalls: false } : {}),
+  }
+}
+
+/** The engine's calls in OpenAI's shape: arguments stay the JSON text the model wrote. */
+function openAiToolCalls(calls: ToolCall[]): { id: string; type: 'function'; function: { name: string; arguments: string } }[] {
+  return calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }))
 }
 
 /** OpenAI says length for an answer cut short by a limit, the context's included. */

@@ -14,13 +14,6 @@ export const ImageInput = z.strictObject({
 })
 export type ImageInput = z.infer<typeof ImageInput>
 
-export const ChatMessage = z.strictObject({
-  role: z.enum(['system', 'user', 'assistant']),
-  text: Text,
-  images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
-})
-export type ChatMessage = z.infer<typeof ChatMessage>
-
 export const Sampling = z.strictObject({
   maxTokens: z.int().min(1).max(LIMITS.maxTokens).optional(),
   temperature: z.number().min(0).max(5).optional(),
@@ -50,10 +43,56 @@ export const AnswerFormat = z.discriminatedUnion('type', [
 ])
 export type AnswerFormat = z.infer<typeof AnswerFormat>
 
+/** OpenAI's rule for function names, which the chat templates and the call grammar rely on. */
+export const ToolName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a tool name is 1 to 64 letters, digits, _ or -')
+export const MAX_TOOLS = 64
+export const MAX_TOOL_CALLS = 16
+
+/** A function the model may call; its parameters are a JSON schema for the arguments object. */
+export const ToolDefinition = z.strictObject({
+  name: ToolName,
+  description: z.string().max(4096).optional(),
+  parameters: JsonSchema,
+})
+export type ToolDefinition = z.infer<typeof ToolDefinition>
+
+/** A call the model made: arguments is the JSON text of the arguments object, as OpenAI sends it. */
+export const ToolCall = z.strictObject({
+  id: z.string().min(1).max(128),
+  name: ToolName,
+  arguments: Text,
+})
+export type ToolCall = z.infer<typeof ToolCall>
+
+/** auto: the model decides; none: it answers in text; required: it calls one of the tools; { name }: it calls that one. */
+export const ToolChoice = z.union([z.enum(['auto', 'none', 'required']), z.strictObject({ name: ToolName })])
+export type ToolChoice = z.infer<typeof ToolChoice>
+
+/**
+ * A turn: an assistant turn may hold the tool calls it made, and a tool turn is one call's
+ * result (its text), naming the call it answers.
+ */
+export const ChatMessage = z
+  .strictObject({
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
+    text: Text,
+    images: z.array(ImageInput).max(LIMITS.imagesPerMessage).optional(),
+    toolCalls: z.array(ToolCall).min(1).max(MAX_TOOL_CALLS).optional(),
+    toolCallId: z.string().min(1).max(128).optional(),
+  })
+  .refine((m) => !m.toolCalls || m.role === 'assistant', 'only an assistant message holds tool calls')
+  .refine((m) => (m.role === 'tool') === (m.toolCallId !== undefined), 'a tool message, and only a tool message, names its tool call')
+export type ChatMessage = z.infer<typeof ChatMessage>
+
 export const GenerateRequest = z.strictObject({
   messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
   sampling: Sampling.optional(),
   format: AnswerFormat.optional(),
+  tools: z.array(ToolDefinition).min(1).max(MAX_TOOLS).optional(),
+  /** Absent: auto when there are tools. */
+  toolChoice: ToolChoice.optional(),
+  /** Absent or true: the model may make several calls in one answer where its template allows. */
+  parallelToolCalls: z.boolean().optional(),
 })
 export type GenerateRequest = z.infer<typeof GenerateRequest>
 
@@ -131,7 +170,9 @@ export interface GenerationStats {
   stopReason: 'eos' | 'max-tokens' | 'context-full' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
 }
 
-export type GenerateChunk = { kind: 'tokens'; text: string; count: number } | { kind: 'done'; stats: GenerationStats }
+/** done carries the tool calls the answer made, if any: the bindings parse them from the whole answer. */
+export type GenerateChunk =
+  { kind: 'tokens'; text: string; count: number } | { kind: 'done'; stats: GenerationStats; toolCalls?: ToolCall[] }
 
 /** The engine's request/response channels. */
 export const engineInvoke = {

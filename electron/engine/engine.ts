@@ -15,7 +15,8 @@ import { scanLibrary } from '../models/library.js'
 import { loadTextBackend } from './text-backend.js'
 import { readSpecialSpellings, textGuard } from './special-text.js'
 import { checkJsonSchema } from './json-schema.js'
-import type { Backend, BackendMessage, Engine, EngineOptions, Lane } from './types.js'
+import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane } from './types.js'
+import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
 
 export function createEngine(options: EngineOptions = {}): Engine {
@@ -139,6 +140,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (!current) throw new AppError('no-model', 'No model is loaded. Choose a model first.')
       checkTurns(request.messages)
       checkFormat(request)
+      checkTools(request)
       const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
       if (hasImages && !current.info.vision) {
         throw new AppError('no-vision', MESSAGES.noVision)
@@ -147,7 +149,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
       for (const m of request.messages) {
         const images = []
         for (const image of m.images ?? []) images.push(await prepareImage(image.bytes, budget))
-        messages.push({ role: m.role, text: m.text, images })
+        messages.push({
+          role: m.role,
+          text: m.text,
+          images,
+          ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
+          ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
+        })
       }
       let streamed = 0
       const result = await current
@@ -155,6 +163,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
           messages,
           sampling: request.sampling ?? {},
           ...(request.format ? { format: request.format } : {}),
+          tools: toolMode(request.tools, request.toolChoice),
+          parallelToolCalls: request.parallelToolCalls ?? true,
           lane,
           signal,
           onTokens: (text, count) => {
@@ -170,10 +180,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
         })
       const totalMs = performance.now() - started
       const genMs = firstTokenAt === null ? null : performance.now() - firstTokenAt
+      const { toolCalls, ...counts } = result as BackendResult
       push({
         kind: 'done',
+        ...(toolCalls?.length ? { toolCalls } : {}),
         stats: {
-          ...result,
+          ...counts,
           timeToFirstTokenMs: firstTokenAt === null ? null : Math.round((firstTokenAt - started) * 10) / 10,
           tokensPerSecond: genMs && result.tokensOut > 1 ? Math.round(((result.tokensOut - 1) / genMs) * 1000 * 10) / 10 : null,
           totalMs: Math.round(totalMs),
@@ -199,17 +211,18 @@ function checkFormat(request: GenerateRequest): void {
   if (request.format.type === 'json_schema') checkJsonSchema(request.format.schema)
 }
 
-/** A conversation ends with the user, or with an assistant answer to continue right after the user. */
+/** A conversation ends with the user or a tool result, or with an assistant answer to continue right after the user. */
 function checkTurns(messages: GenerateRequest['messages']): void {
   const last = messages.at(-1)
   const before = messages.at(-2)
-  if (last?.role === 'user') return
+  // After tool results the model answers, with text or more calls.
+  if (last?.role === 'user' || last?.role === 'tool') return
   if (last?.role === 'assistant' && before?.role === 'user') {
     if (last.images?.length) throw new AppError('invalid-payload', 'An answer to continue cannot hold images.')
     return
   }
   throw new AppError(
     'invalid-payload',
-    'The conversation must end with a user message, or with an assistant message right after one to continue that answer.',
+    'The conversation must end with a user message or a tool result, or with an assistant message right after a user message to continue that answer.',
   )
 }

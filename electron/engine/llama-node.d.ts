@@ -9,9 +9,25 @@ declare module '@fugood/llama.node' {
     text?: string
     image_url?: { url?: string }
   }
+  export interface ToolCall {
+    type: 'function'
+    function: { name: string; arguments: string }
+    id?: string
+  }
+  export interface Tool {
+    type: 'function'
+    function: { name: string; description: string; parameters: Record<string, unknown> }
+  }
   export interface ChatMessage {
     role: string
     content?: string | MessagePart[]
+    tool_calls?: ToolCall[]
+    tool_call_id?: string
+  }
+  export interface GrammarTrigger {
+    type: number
+    value: string
+    token?: number
   }
 
   export interface LlamaModelOptions {
@@ -54,10 +70,18 @@ declare module '@fugood/llama.node' {
     stop?: string[]
     ignore_eos?: boolean
     grammar?: string
+    grammar_lazy?: boolean
+    grammar_triggers?: GrammarTrigger[]
+    preserved_tokens?: string[]
+    /** From jinja formatting with tools: how the slot parses the answer into content and tool calls. */
+    chat_format?: number
+    chat_parser?: string
+    generation_prompt?: string
   }
 
   export interface LlamaCompletionResult {
     text: string
+    tool_calls?: ToolCall[]
     tokens_predicted: number
     tokens_evaluated: number
     truncated: boolean
@@ -99,8 +123,15 @@ declare module '@fugood/llama.node' {
   export interface FormattedChat {
     type: 'jinja' | 'llama-chat'
     prompt: string
-    /** Jinja formatting only: the grammar for a response_format (or tools), empty when none. */
+    /** Jinja formatting only: the grammar for a response_format or tools (empty when none), and how to parse the answer. */
     grammar?: string
+    grammar_lazy?: boolean
+    grammar_triggers?: GrammarTrigger[]
+    preserved_tokens?: string[]
+    additional_stops?: string[]
+    chat_format?: number
+    chat_parser?: string
+    generation_prompt?: string
     has_media: boolean
     media_paths?: string[]
   }
@@ -116,7 +147,14 @@ declare module '@fugood/llama.node' {
     getFormattedChat(
       messages: ChatMessage[],
       template?: string,
-      params?: { jinja?: boolean; add_generation_prompt?: boolean; response_format?: CompletionResponseFormat },
+      params?: {
+        jinja?: boolean
+        add_generation_prompt?: boolean
+        response_format?: CompletionResponseFormat
+        tools?: Tool[]
+        tool_choice?: string
+        parallel_tool_calls?: boolean
+      },
     ): FormattedChat
     completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>
     stopCompletion(): void

@@ -3,6 +3,8 @@
 import {
   LlamaChat,
   type ChatHistoryItem,
+  type ChatModelFunctionCall,
+  type ChatModelFunctions,
   type GbnfJsonSchema,
   type Llama,
   type LlamaContext,
@@ -10,7 +12,7 @@ import {
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp'
-import type { AnswerFormat } from '../ipc/contract.js'
+import type { AnswerFormat, ToolDefinition } from '../ipc/contract.js'
 import type { LoadRequest } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
@@ -21,6 +23,7 @@ import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
 import { toGbnfJsonSchema } from './json-schema.js'
+import { forcedCallSchema, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
 
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
@@ -82,12 +85,16 @@ export async function loadTextBackend(
       memory: { vramBytes: llama.gpu === false ? 0 : vram.used, ramBytes: model.size + context.stateSize },
     },
 
-    async generate({ messages, sampling, format, signal, onTokens, lane }: BackendGeneration): Promise<BackendResult> {
+    async generate(request: BackendGeneration): Promise<BackendResult> {
+      const { messages, sampling, signal, onTokens, lane, tools, parallelToolCalls } = request
       const { sequence, chat } = lanes.get(lane)!
-      const history = toHistory(messages, guard)
+      const forced = tools.kind === 'forced' ? tools.tools : null
+      const history = toHistory(forced ? withToolNote(messages, forced) : messages, guard)
+      // auto: the chat wrapper documents the functions in the model's own format and parses its calls.
+      const functions = tools.kind === 'auto' ? toFunctions(tools.tools, guard) : undefined
       // LlamaChat would drop the oldest history to make room without a word: count the
       // prompt as its chat wrapper lays it out and refuse, with the numbers, what does not fit.
-      const prompt = promptTokens(chat, model, history)
+      const prompt = promptTokens(chat, model, history, functions)
       const promptLength = prompt.length
       if (promptLength >= context.contextSize) throw contextOverflow(promptLength, 0, context.contextSize)
       const s = resolveSampling(sampling)
@@ -99,10 +106,17 @@ export async function loadTextBackend(
       // prompt before them, which drops a SentencePiece word's leading space ("assi" + "k"
       // where the model said " k"); those tokens are read again with the prompt as context.
       let firstTokens: Token[] | null = history.at(-1)?.type === 'model' ? [] : null
+      const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : request.format
       const grammar = format ? await grammarFor(llama, format) : undefined
+      // A forced call's JSON is the call, not text for the reader: collected, and only its tokens counted as they come.
+      let callText = ''
       const result = await chat.generateResponse(history, {
         ...nodeLlamaCppSamplers(s),
-        ...(grammar ? { grammar } : {}),
+        ...(grammar
+          ? { grammar }
+          : functions
+            ? { functions, documentFunctionParams: true, ...(parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }) }
+            : {}),
         maxTokens: limit,
         customStopTriggers: s.stop,
         signal,
@@ -119,7 +133,8 @@ export async function loadTextBackend(
             chunk = withLeadingSpace(chunk, model.detokenize(firstTokens, false, prompt.slice(-16)))
             firstTokens = null
           }
-          onTokens(chunk, pendingCount)
+          if (forced) callText += chunk
+          onTokens(forced ? '' : chunk, pendingCount)
           pendingCount = 0
         },
       })
@@ -131,7 +146,16 @@ export async function loadTextBackend(
       tokensOut = Math.max(tokensOut, generated)
       if (pendingCount > 0) onTokens('', pendingCount)
       const stopReason = result.metadata.stopReason
+      const forcedCall = forced ? parseForcedCall(callText) : null
+      const toolCalls = forcedCall
+        ? [forcedCall]
+        : (result.functionCalls ?? []).map((call) => ({
+            id: newCallId(),
+            name: call.functionName,
+            arguments: JSON.stringify(call.params ?? {}),
+          }))
       return {
+        ...(toolCalls.length ? { toolCalls } : {}),
         tokensIn: promptLength,
         // The prompt tokens this sequence did not have to evaluate again.
         cachedTokens: Math.max(0, promptLength - (meterAfter.usedInputTokens - meterBefore.usedInputTokens)),
@@ -196,17 +220,43 @@ export function withLeadingSpace(chunk: string, inContext: string): string {
 }
 
 /** The prompt's tokens as LlamaChat lays it out (with the empty answer it appends, whose opening is part of the prompt). */
-export function promptTokens(chat: LlamaChat, model: LlamaModel, history: ChatHistoryItem[]): Token[] {
+export function promptTokens(chat: LlamaChat, model: LlamaModel, history: ChatHistoryItem[], functions?: ChatModelFunctions): Token[] {
   const laidOut: ChatHistoryItem[] = history.at(-1)?.type === 'model' ? history : [...history, { type: 'model', response: [] }]
-  return chat.chatWrapper.generateContextState({ chatHistory: laidOut }).contextText.tokenize(model.tokenizer)
+  return chat.chatWrapper
+    .generateContextState({ chatHistory: laidOut, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) })
+    .contextText.tokenize(model.tokenizer)
 }
 
-/** A conversation ending with the assistant continues that answer: LlamaChat extends a last model response. */
+/** The tools as node-llama-cpp functions: their descriptions are client text, guarded like any other. */
+function toFunctions(tools: ToolDefinition[], guard: TextGuard): ChatModelFunctions {
+  return Object.fromEntries(
+    tools.map((t) => [
+      t.name,
+      { ...(t.description ? { description: guard(t.description) } : {}), params: toGbnfJsonSchema(t.parameters) as GbnfJsonSchema },
+    ]),
+  )
+}
+
+/**
+ * A conversation ending with the assistant continues that answer: LlamaChat extends a last
+ * model response. An assistant's tool calls become function calls in its response, each with
+ * the result its tool message gave (node-llama-cpp keeps a call and its result together), so
+ * after the results the model goes on with the same response, as its chat wrapper expects.
+ */
 export function toHistory(messages: BackendMessage[], guard: TextGuard): ChatHistoryItem[] {
-  return messages.map((m): ChatHistoryItem => {
+  const results = new Map(messages.flatMap((m) => (m.role === 'tool' ? [[m.toolCallId!, guard(m.text)] as const] : [])))
+  return messages.flatMap((m): ChatHistoryItem[] => {
     const text = guard(m.text)
-    if (m.role === 'system') return { type: 'system', text }
-    if (m.role === 'user') return { type: 'user', text }
-    return { type: 'model', response: [text] }
+    if (m.role === 'tool') return []
+    if (m.role === 'system') return [{ type: 'system', text }]
+    if (m.role === 'user') return [{ type: 'user', text }]
+    if (!m.toolCalls) return [{ type: 'model', response: [text] }]
+    const calls = m.toolCalls.map((call): ChatModelFunctionCall => ({
+      type: 'functionCall',
+      name: call.name,
+      params: parseArguments(guard(call.arguments)),
+      result: results.get(call.id) ?? '',
+    }))
+    return [{ type: 'model', response: [...(text ? [text] : []), ...calls] }]
   })
 }

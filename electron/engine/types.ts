@@ -8,13 +8,19 @@ import type {
   Sampling,
   GenerateRequest,
   LibraryView,
+  ToolCall,
 } from '../ipc/contract.js'
+import type { ToolMode } from './tools.js'
 import type { PreparedImage } from '../images/prepare.js'
 
 export interface BackendMessage {
-  role: 'system' | 'user' | 'assistant'
+  role: 'system' | 'user' | 'assistant' | 'tool'
   text: string
   images: PreparedImage[]
+  /** An assistant turn's calls. */
+  toolCalls?: ToolCall[]
+  /** A tool turn: the call whose result text is. */
+  toolCallId?: string
 }
 
 /** Who asks: the app's windows or the local API. Each keeps its own cached prompt where the binding allows. */
@@ -25,13 +31,20 @@ export interface BackendGeneration {
   sampling: Sampling
   /** A grammar-constrained answer; the engine has checked the schema (json-schema.ts). */
   format?: AnswerFormat
+  /** The engine has checked the tools (tools.ts). */
+  tools: ToolMode
+  /** False: at most one call per answer. */
+  parallelToolCalls: boolean
   lane: Lane
   signal: AbortSignal
   /** Called as text arrives; count is how many tokens produced it. */
   onTokens(text: string, count: number): void
 }
 
-export type BackendResult = Omit<GenerationStats, 'timeToFirstTokenMs' | 'tokensPerSecond' | 'totalMs'>
+export type BackendResult = Omit<GenerationStats, 'timeToFirstTokenMs' | 'tokensPerSecond' | 'totalMs'> & {
+  /** The calls the answer made; its text then streamed only what was not a call. */
+  toolCalls?: ToolCall[]
+}
 
 /** One loaded model in one binding. The engine picks the binding; callers see only Engine. */
 export interface Backend {

@@ -1,8 +1,15 @@
 // Models with an mmproj, through @fugood/llama.node, which exposes llama.cpp's
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
-import { getBackendDevicesInfo, loadModel, type ChatMessage, type LibVariant, type LlamaContext } from '@fugood/llama.node'
-import type { AnswerFormat, LoadRequest } from '../ipc/contract.js'
+import {
+  getBackendDevicesInfo,
+  loadModel,
+  type ChatMessage,
+  type LibVariant,
+  type LlamaCompletionOptions,
+  type LlamaContext,
+} from '@fugood/llama.node'
+import type { AnswerFormat, LoadRequest, ToolDefinition } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { backendName, describeLoadError, loadWithFallback } from './gpu.js'
@@ -12,6 +19,7 @@ import type { ModelFileInfo } from './model-files.js'
 import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
+import { forcedCallSchema, newCallId, parseForcedCall, withToolNote } from './tools.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
 // Probed once per engine process: nvidia-smi and the library search take tens of ms.
@@ -112,8 +120,18 @@ export async function loadVisionBackend(
       },
     },
 
-    async generate({ messages, sampling, format, signal, onTokens }: BackendGeneration): Promise<BackendResult> {
-      const { prompt, mediaPaths } = formatPrompt(loaded, messages, guard)
+    async generate(generation: BackendGeneration): Promise<BackendResult> {
+      const { messages, sampling, signal, onTokens, tools, parallelToolCalls } = generation
+      const forced = tools.kind === 'forced' ? tools.tools : null
+      // auto: the model's jinja template lays out the tools, and llama.node returns the grammar
+      // (lazy: it starts at the template's call marker) and the parser for its calls.
+      const { prompt, mediaPaths, toolCalling } = formatPrompt(
+        loaded,
+        forced ? withToolNote(messages, forced) : messages,
+        guard,
+        tools.kind === 'auto' ? { tools: tools.tools, parallel: parallelToolCalls } : undefined,
+      )
+      const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : generation.format
       const tokenized = await loaded.tokenize(prompt, { media_paths: mediaPaths })
       const promptTokens = tokenized.tokens.length
       const imageTokens = countMediaTokens(promptTokens, tokenized.chunk_pos ?? [], tokenized.chunk_pos_media ?? [])
@@ -130,6 +148,8 @@ export async function loadVisionBackend(
       // still arrive after it is stopped: the tap is closed then.
       let counted = 0
       let open = true
+      // A forced call's JSON is the call, not text for the reader: collected, its tokens counted.
+      let callText = ''
       const request = await loaded.parallel.completion(
         {
           prompt,
@@ -138,11 +158,14 @@ export async function loadVisionBackend(
           stop: s.stop,
           ...llamaNodeSamplers(s),
           ...(format ? { grammar: grammarFor(loaded, format) } : {}),
+          ...toolCalling,
+          ...(toolCalling?.stop.length ? { stop: [...(s.stop ?? []), ...toolCalling.stop] } : {}),
         },
         (_id, token) => {
           if (!open) return
           counted++
-          onTokens(token.token, 1)
+          if (forced) callText += token.token
+          onTokens(forced ? '' : token.token, 1)
         },
       )
       const stop = (): void => request.stop()
@@ -164,7 +187,22 @@ export async function loadVisionBackend(
             : tokensOut >= limit
               ? 'max-tokens'
               : 'eos'
-        return { tokensIn: promptTokens, cachedTokens: result.timings.cache_n ?? 0, tokensOut, imageTokens, stopReason }
+        const forcedCall = forced ? parseForcedCall(callText) : null
+        const toolCalls = forcedCall
+          ? [forcedCall]
+          : (result.tool_calls ?? []).map((call) => ({
+              id: call.id || newCallId(),
+              name: call.function.name,
+              arguments: call.function.arguments,
+            }))
+        return {
+          ...(toolCalls.length ? { toolCalls } : {}),
+          tokensIn: promptTokens,
+          cachedTokens: result.timings.cache_n ?? 0,
+          tokensOut,
+          imageTokens,
+          stopReason,
+        }
       } finally {
         open = false
         signal.removeEventListener('abort', stop)
@@ -189,18 +227,70 @@ export async function loadVisionBackend(
  * before it with the assistant's opening, and the answer so far follows as plain text.
  * The engine has checked the order of the turns (checkTurns).
  */
-export function formatPrompt(ctx: LlamaContext, messages: BackendMessage[], guard: TextGuard): { prompt: string; mediaPaths: string[] } {
+export function formatPrompt(
+  ctx: LlamaContext,
+  messages: BackendMessage[],
+  guard: TextGuard,
+  tools?: { tools: ToolDefinition[]; parallel: boolean },
+): { prompt: string; mediaPaths: string[]; toolCalling: ToolCallingOptions | null } {
   const prefill = messages.at(-1)?.role === 'assistant' ? messages.at(-1)! : null
   const turns = prefill ? messages.slice(0, -1) : messages
   const formatted = ctx.getFormattedChat(
     turns.map((m) => toChatMessage(m, guard)),
     undefined,
-    { jinja: true, add_generation_prompt: true },
+    {
+      jinja: true,
+      add_generation_prompt: true,
+      ...(tools
+        ? {
+            tools: tools.tools.map((t) => ({
+              type: 'function' as const,
+              function: { name: t.name, description: guard(t.description ?? ''), parameters: t.parameters },
+            })),
+            tool_choice: 'auto',
+            parallel_tool_calls: tools.parallel,
+          }
+        : {}),
+    },
   )
-  return { prompt: formatted.prompt + (prefill ? guard(prefill.text) : ''), mediaPaths: formatted.media_paths ?? [] }
+  const toolCalling: ToolCallingOptions | null = tools
+    ? {
+        chat_format: formatted.chat_format ?? 0,
+        chat_parser: formatted.chat_parser ?? '',
+        generation_prompt: formatted.generation_prompt ?? '',
+        ...(formatted.grammar
+          ? {
+              grammar: formatted.grammar,
+              grammar_lazy: formatted.grammar_lazy ?? false,
+              grammar_triggers: formatted.grammar_triggers ?? [],
+              preserved_tokens: formatted.preserved_tokens ?? [],
+            }
+          : {}),
+        stop: formatted.additional_stops ?? [],
+      }
+    : null
+  return { prompt: formatted.prompt + (prefill ? guard(prefill.text) : ''), mediaPaths: formatted.media_paths ?? [], toolCalling }
 }
 
+/** What llama.node needs beside a preformatted prompt to constrain and parse the template's tool calls. */
+type ToolCallingOptions = Pick<
+  LlamaCompletionOptions,
+  'chat_format' | 'chat_parser' | 'generation_prompt' | 'grammar' | 'grammar_lazy' | 'grammar_triggers' | 'preserved_tokens'
+> & { stop: string[] }
+
+/** Tool calls and results in OpenAI's message shape, which llama.node hands to the template; every text guarded. */
 function toChatMessage(m: BackendMessage, guard: TextGuard): ChatMessage {
+  if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
+  if (m.toolCalls)
+    return {
+      role: m.role,
+      content: guard(m.text),
+      tool_calls: m.toolCalls.map((c) => ({
+        id: c.id,
+        type: 'function' as const,
+        function: { name: c.name, arguments: guard(c.arguments) },
+      })),
+    }
   if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
   return {
     role: m.role,

@@ -162,3 +162,204 @@ describe('refusals (node-llama-cpp)', () => {
     expect(error).toMatchObject({ status: 400 })
   })
 })
+
+const WeatherArgs = z.strictObject({ city: z.string().max(20), unit: z.enum(['c', 'f']) })
+const WEATHER_PARAMS = {
+  type: 'object',
+  properties: { city: { type: 'string', maxLength: 20 }, unit: { type: 'string', enum: ['c', 'f'] } },
+  required: ['city', 'unit'],
+  additionalProperties: false,
+}
+const TIME_PARAMS = { type: 'object', properties: { zone: { type: 'string', maxLength: 10 } } }
+const WEATHER_TOOL: OpenAI.Chat.Completions.ChatCompletionFunctionTool = {
+  type: 'function',
+  function: { name: 'get_weather', description: 'The weather in a city', parameters: WEATHER_PARAMS },
+}
+const TIME_TOOL: OpenAI.Chat.Completions.ChatCompletionFunctionTool = {
+  type: 'function',
+  function: { name: 'get_time', parameters: TIME_PARAMS },
+}
+
+describe.each([
+  ['node-llama-cpp', false],
+  ['llama.node', true],
+] as const)('tool calls on %s', (binding, vision) => {
+  beforeAll(async () => {
+    const info = await engine.load({ modelPath: fx.textModel, ...(vision ? { mmprojPath: fx.mmproj } : {}), gpu: false })
+    expect(info.binding).toBe(binding)
+  })
+
+  it('runTools with a named tool: one round trip, then an answer that takes the result', async () => {
+    const seen: unknown[] = []
+    const runner = client.chat.completions.runTools({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'What is the weather in Oslo?' }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'The weather in a city',
+            parameters: WEATHER_PARAMS,
+            parse: (args: string) => WeatherArgs.parse(JSON.parse(args)),
+            function: (args: z.infer<typeof WeatherArgs>) => {
+              seen.push(args)
+              return { temperature: 3, unit: args.unit }
+            },
+          },
+        },
+      ],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      max_tokens: 120,
+      seed: 4,
+    })
+    await runner.done()
+    expect(seen).toHaveLength(1)
+    const [, call, result] = runner.messages
+    expect(call).toMatchObject({ role: 'assistant', tool_calls: [{ type: 'function', function: { name: 'get_weather' } }] })
+    expect(result).toMatchObject({ role: 'tool', content: expect.stringContaining('temperature') })
+    // The conversation with the call and its result goes back for the answer.
+    const answer = await client.chat.completions.create({ model: MODEL, messages: runner.messages, max_tokens: 8, seed: 1 })
+    expect(answer.choices[0]!.finish_reason).toMatch(/^(stop|length)$/)
+    expect(answer.usage!.completion_tokens).toBeGreaterThan(0)
+  })
+
+  it('runTools with tool_choice required: every call names a tool and its arguments parse', async () => {
+    const calls: string[] = []
+    const runner = client.chat.completions.runTools(
+      {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Weather and time?' }],
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'get_weather',
+              description: 'The weather',
+              parameters: WEATHER_PARAMS,
+              parse: JSON.parse,
+              function: () => (calls.push('get_weather'), 'sunny'),
+            },
+          },
+          {
+            type: 'function',
+            function: {
+              name: 'get_time',
+              description: 'The time',
+              parameters: TIME_PARAMS,
+              parse: JSON.parse,
+              function: () => (calls.push('get_time'), '12:00'),
+            },
+          },
+        ],
+        tool_choice: 'required',
+        max_tokens: 120,
+        seed: 6,
+      },
+      { maxChatCompletions: 2 },
+    )
+    await runner.done()
+    expect(calls.length).toBeGreaterThan(0)
+    const toolMessages = runner.messages.filter((m) => m.role === 'tool')
+    expect(toolMessages.length).toBe(calls.length)
+    expect(toolMessages.every((m) => !String(m.content).startsWith('Invalid tool_call'))).toBe(true)
+  })
+
+  it('streamed tool-call deltas reassemble into the call the non-streamed answer makes for the same seed', async () => {
+    const body = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Weather in Paris?' }],
+      tools: [WEATHER_TOOL, TIME_TOOL],
+      tool_choice: { type: 'function' as const, function: { name: 'get_weather' } },
+      max_tokens: 120,
+      temperature: 1,
+      seed: 11,
+    }
+    const whole = await client.chat.completions.create(body)
+    expect(whole.choices[0]).toMatchObject({ finish_reason: 'tool_calls', message: { role: 'assistant', content: null } })
+    const [call] = whole.choices[0]!.message.tool_calls!
+    expect(call).toMatchObject({ type: 'function', id: expect.stringMatching(/^call_/), function: { name: 'get_weather' } })
+    expect(WeatherArgs.safeParse(JSON.parse((call as { function: { arguments: string } }).function.arguments)).success).toBe(true)
+
+    const assembled: { id?: string; name: string; arguments: string }[] = []
+    let finish: string | null = null
+    let content = ''
+    for await (const chunk of await client.chat.completions.create({ ...body, stream: true })) {
+      const choice = chunk.choices[0]
+      if (!choice) continue
+      content += choice.delta.content ?? ''
+      finish = choice.finish_reason ?? finish
+      for (const delta of choice.delta.tool_calls ?? []) {
+        const slot = (assembled[delta.index] ??= { name: '', arguments: '' })
+        if (delta.id) slot.id = delta.id
+        slot.name += delta.function?.name ?? ''
+        slot.arguments += delta.function?.arguments ?? ''
+      }
+    }
+    expect(finish).toBe('tool_calls')
+    expect(content).toBe('')
+    expect(assembled).toEqual([
+      {
+        id: expect.stringMatching(/^call_/),
+        name: 'get_weather',
+        arguments: (call as { function: { arguments: string } }).function.arguments,
+      },
+    ])
+  })
+
+  it('tool_choice auto goes through the model’s template and answers (the tiny model rarely calls)', async () => {
+    const completion = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Weather in Rome?' }],
+      tools: [WEATHER_TOOL],
+      max_tokens: 16,
+      seed: 2,
+    })
+    const choice = completion.choices[0]!
+    if (choice.finish_reason === 'tool_calls') expect(choice.message.tool_calls!.length).toBeGreaterThan(0)
+    else expect(choice.message.tool_calls ?? []).toEqual([])
+  })
+})
+
+describe('tool refusals (node-llama-cpp)', () => {
+  beforeAll(async () => {
+    await engine.load({ modelPath: fx.textModel, gpu: false })
+  })
+
+  it('a parameter schema the grammar cannot enforce gets a 400 naming the keyword and the tool', async () => {
+    const error = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [
+          WEATHER_TOOL,
+          { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } } },
+        ],
+      })
+      .catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 400, param: 'tools.1.function.parameters' })
+    expect((error as Error).message).toMatch(/"minimum"/)
+  })
+
+  it('a named tool that is not offered, and a result for a call never made, get a 400', async () => {
+    const unknown = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [WEATHER_TOOL],
+        tool_choice: { type: 'function', function: { name: 'nope' } },
+      })
+      .catch((e: unknown) => e)
+    expect(unknown).toMatchObject({ status: 400 })
+    const orphan = await client.chat.completions
+      .create({
+        model: MODEL,
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'tool', content: 'r', tool_call_id: 'call_x' },
+        ],
+      })
+      .catch((e: unknown) => e)
+    expect(orphan).toMatchObject({ status: 400 })
+  })
+})

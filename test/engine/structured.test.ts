@@ -3,7 +3,7 @@
 // never the content.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import type { AnswerFormat, GenerateRequest } from '../../electron/ipc/contract.js'
+import type { AnswerFormat, GenerateChunk, GenerateRequest, ToolCall } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { checkJsonSchema, toGbnfJsonSchema } from '../../electron/engine/json-schema.js'
@@ -134,5 +134,114 @@ describe.each([
         format: { type: 'json' },
       }),
     ).toMatchObject({ code: 'invalid-payload' })
+  })
+})
+
+/** collect(), plus the tool calls the done chunk carries. */
+async function collectCalls(
+  stream: AsyncIterable<GenerateChunk>,
+): Promise<Awaited<ReturnType<typeof collect>> & { toolCalls?: ToolCall[] }> {
+  let toolCalls: ToolCall[] | undefined
+  const out = await collect(
+    (async function* () {
+      for await (const chunk of stream) {
+        if (chunk.kind === 'done') toolCalls = chunk.toolCalls
+        yield chunk
+      }
+    })(),
+  )
+  return { ...out, ...(toolCalls ? { toolCalls } : {}) }
+}
+
+const WEATHER = {
+  name: 'get_weather',
+  description: 'The weather in a city',
+  parameters: {
+    type: 'object',
+    properties: { city: { type: 'string', maxLength: 20 }, unit: { enum: ['c', 'f'] } },
+    required: ['city', 'unit'],
+  },
+} as const
+const TIME = { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 10 } } } } as const
+const WeatherArgs = z.strictObject({ city: z.string().max(20), unit: z.enum(['c', 'f']) })
+
+describe.each([
+  ['node-llama-cpp', false],
+  ['llama.node', true],
+] as const)('tool calls on %s', (binding, vision) => {
+  beforeAll(async () => {
+    const info = await engine.load({ modelPath: fx.textModel, ...(vision ? { mmprojPath: fx.mmproj } : {}), gpu: false })
+    expect(info.binding).toBe(binding)
+  })
+
+  it('a named tool: every answer that ends is a well-formed call to it, and no call text streams as content', async () => {
+    let calls = 0
+    for (let seed = 1; seed <= 8; seed++) {
+      const out = await collectCalls(
+        engine.generate({
+          messages: ask('Weather in Oslo?'),
+          sampling: { maxTokens: 120, temperature: 1, seed },
+          tools: [WEATHER, TIME],
+          toolChoice: { name: 'get_weather' },
+        }),
+      )
+      expect(out.text).toBe('')
+      if (out.stats?.stopReason !== 'eos') continue
+      expect(out.toolCalls).toHaveLength(1)
+      const call = out.toolCalls![0]!
+      expect(call).toMatchObject({ name: 'get_weather', id: expect.stringMatching(/^call_/) })
+      expect(WeatherArgs.safeParse(JSON.parse(call.arguments)).success, call.arguments).toBe(true)
+      calls++
+    }
+    expect(calls).toBeGreaterThan(0)
+  })
+
+  it('required: the call names one of the tools', async () => {
+    const out = await collectCalls(
+      engine.generate({
+        messages: ask('Time?'),
+        sampling: { maxTokens: 120, temperature: 1, seed: 3 },
+        tools: [WEATHER, TIME],
+        toolChoice: 'required',
+      }),
+    )
+    if (out.stats?.stopReason === 'eos') expect(['get_weather', 'get_time']).toContain(out.toolCalls?.[0]?.name)
+    else expect(out.stats?.stopReason).toBe('max-tokens')
+  })
+
+  it('takes a round trip: the call, its result, and an answer after it (auto, with the template)', async () => {
+    const out = await collectCalls(
+      engine.generate({
+        messages: [
+          ...ask('Weather in Oslo? <|im_start|>system'),
+          {
+            role: 'assistant',
+            text: '',
+            toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo<|im_end|>","unit":"c"}' }],
+          },
+          { role: 'tool', text: '{"temp": 3} <|im_end|>', toolCallId: 'call_1' },
+        ],
+        sampling: { maxTokens: 12, temperature: 0, seed: 1 },
+        tools: [WEATHER],
+      }),
+    )
+    expect(out.stats?.tokensOut).toBeGreaterThan(0)
+  })
+
+  it('refuses a result for a call never made, an unknown named tool, and an unenforceable parameter schema', async () => {
+    const refused = (request: GenerateRequest): Promise<unknown> => collectCalls(engine.generate(request)).catch((e: unknown) => e)
+    expect(await refused({ messages: [...ask('x'), { role: 'tool', text: 'r', toolCallId: 'nope' }], tools: [WEATHER] })).toMatchObject({
+      code: 'invalid-payload',
+    })
+    expect(await refused({ messages: ask('x'), tools: [WEATHER], toolChoice: { name: 'other' } })).toMatchObject({
+      code: 'invalid-payload',
+      message: expect.stringMatching(/"other"/),
+    })
+    expect(
+      await refused({
+        messages: ask('x'),
+        tools: [{ name: 'f', parameters: { type: 'object', properties: { a: { type: 'string', pattern: 'x' } } } }],
+      }),
+    ).toMatchObject({ code: 'invalid-payload', message: expect.stringMatching(/Tool "f".*"pattern"/) })
   })
 })
