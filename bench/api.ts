@@ -1,7 +1,9 @@
 // npm run bench:api — what the local HTTP API adds over calling the engine directly:
 // per-request latency (median of alternating runs) and requests per second with eight
-// clients at once, on the tiny text model (16 tokens an answer).
+// clients at once, on the tiny text model (16 tokens an answer); and what a grammar costs:
+// generation speed with a JSON schema or JSON-object grammar against plain text, same prompt and seeds.
 import { availableParallelism, cpus } from 'node:os'
+import type { AnswerFormat } from '../electron/ipc/contract.js'
 import { engineStateFeed, startApiServer } from '../electron/api/server.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
@@ -82,6 +84,31 @@ async function throughput(call: (i: number) => Promise<void>): Promise<number> {
   )
   return TOTAL / ((performance.now() - started) / 1000)
 }
+/** Generation speed (the engine's own tokens per second) over the same prompts and seeds, with and without a grammar. */
+const GRAMMAR_TOKENS = 64
+// One unbounded string keeps a constrained answer going to the token limit, as plain text does.
+const GRAMMAR_SCHEMA = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] }
+async function generationSpeed(format: AnswerFormat | undefined): Promise<{ tokensPerSecond: number; tokensOut: number }> {
+  const speeds: number[] = []
+  let tokensOut = 0
+  for (let i = 0; i < RUNS; i++) {
+    for await (const c of scheduler.generate('api', {
+      messages: [{ role: 'user', text: prompt(i) }],
+      sampling: { maxTokens: GRAMMAR_TOKENS, temperature: 1, seed: i },
+      ...(format ? { format } : {}),
+    })) {
+      if (c.kind !== 'done') continue
+      if (c.stats.tokensPerSecond !== null) speeds.push(c.stats.tokensPerSecond)
+      tokensOut += c.stats.tokensOut
+    }
+  }
+  return { tokensPerSecond: median(speeds), tokensOut: round(tokensOut / RUNS, 1) }
+}
+await generationSpeed(undefined)
+const plain = await generationSpeed(undefined)
+const jsonSchema = await generationSpeed({ type: 'json_schema', schema: GRAMMAR_SCHEMA })
+const jsonObject = await generationSpeed({ type: 'json' })
+
 const directRps = await throughput(direct)
 const httpRps = await throughput((i) => http(i))
 const directRps2 = await throughput(direct)
@@ -106,6 +133,15 @@ console.log(
         directRequestsPerSecond: round((directRps + directRps2) / 2, 1),
         httpRequestsPerSecond: round((httpRps + httpRps2) / 2, 1),
         ratio: round((httpRps + httpRps2) / (directRps + directRps2), 3),
+      },
+      grammar: {
+        runs: RUNS,
+        maxTokens: GRAMMAR_TOKENS,
+        schema: GRAMMAR_SCHEMA,
+        plainTokensPerSecond: plain.tokensPerSecond,
+        jsonSchemaTokensPerSecond: jsonSchema.tokensPerSecond,
+        jsonObjectTokensPerSecond: jsonObject.tokensPerSecond,
+        meanTokensOut: { plain: plain.tokensOut, jsonSchema: jsonSchema.tokensOut, jsonObject: jsonObject.tokensOut },
       },
     },
     null,
