@@ -81,6 +81,8 @@ declare module '@fugood/llama.node' {
 
   export interface LlamaCompletionResult {
     text: string
+    /** With a chat parser: the answer without tool-call markup. */
+    content?: string
     tool_calls?: ToolCall[]
     tokens_predicted: number
     tokens_evaluated: number
@@ -111,6 +113,8 @@ declare module '@fugood/llama.node' {
 
   export interface LlamaCompletionToken {
     token: string
+    /** With a chat parser: the answer's content so far, without tool-call markup. */
+    content?: string
   }
 
   export interface TokenizeResult {

@@ -150,6 +150,9 @@ export async function loadVisionBackend(
       let open = true
       // A forced call's JSON is the call, not text for the reader: collected, its tokens counted.
       let callText = ''
+      // With the template's tools, the slot parses the answer as it grows: the reader gets its
+      // content (token.content, the whole so far) and never the call markup the parser takes out.
+      let shown = ''
       const request = await loaded.parallel.completion(
         {
           prompt,
@@ -164,8 +167,15 @@ export async function loadVisionBackend(
         (_id, token) => {
           if (!open) return
           counted++
-          if (forced) callText += token.token
-          onTokens(forced ? '' : token.token, 1)
+          if (forced) {
+            callText += token.token
+            return onTokens('', 1)
+          }
+          if (!toolCalling) return onTokens(token.token, 1)
+          const content = token.content ?? ''
+          const added = content.startsWith(shown) ? content.slice(shown.length) : ''
+          shown += added
+          onTokens(added, 1)
         },
       )
       const stop = (): void => request.stop()
@@ -187,6 +197,9 @@ export async function loadVisionBackend(
             : tokensOut >= limit
               ? 'max-tokens'
               : 'eos'
+        // Content the parser held back until the end (a marker that turned out to be text).
+        if (toolCalling && result.content?.startsWith(shown) && result.content.length > shown.length)
+          onTokens(result.content.slice(shown.length), 0)
         const forcedCall = forced ? parseForcedCall(callText) : null
         const toolCalls = forcedCall
           ? [forcedCall]

@@ -228,6 +228,15 @@ describe.each([
     expect(out.stats?.tokensOut).toBeGreaterThan(0)
   })
 
+  it('auto streams the whole text and counts every token (the tiny template ignores tools: the same text as without them)', async () => {
+    const request: GenerateRequest = { messages: ask('Weather in Oslo?'), sampling: { maxTokens: 16, temperature: 1, seed: 9 } }
+    const withTools = await collectCalls(engine.generate({ ...request, tools: [WEATHER], toolChoice: 'auto' }))
+    expect(withTools.tokens).toBe(withTools.stats?.tokensOut)
+    expect(withTools.text.length).toBeGreaterThan(0)
+    // node-llama-cpp documents the functions in the system prompt itself, so only llama.node's prompt stays the same.
+    if (vision) expect(withTools.text).toBe((await collect(engine.generate(request))).text)
+  })
+
   it('refuses a result for a call never made, an unknown named tool, and an unenforceable parameter schema', async () => {
     const refused = (request: GenerateRequest): Promise<unknown> => collectCalls(engine.generate(request)).catch((e: unknown) => e)
     expect(await refused({ messages: [...ask('x'), { role: 'tool', text: 'r', toolCallId: 'nope' }], tools: [WEATHER] })).toMatchObject({
