@@ -23,7 +23,7 @@ import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
 import { toGbnfJsonSchema } from './json-schema.js'
-import { forcedCallSchema, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
+import { forcedCallSchema, guardStrings, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
 
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
@@ -227,12 +227,15 @@ export function promptTokens(chat: LlamaChat, model: LlamaModel, history: ChatHi
     .contextText.tokenize(model.tokenizer)
 }
 
-/** The tools as node-llama-cpp functions: their descriptions are client text, guarded like any other. */
+/** The tools as node-llama-cpp functions: their descriptions and schemas are client text, guarded like any other. */
 function toFunctions(tools: ToolDefinition[], guard: TextGuard): ChatModelFunctions {
   return Object.fromEntries(
     tools.map((t) => [
       t.name,
-      { ...(t.description ? { description: guard(t.description) } : {}), params: toGbnfJsonSchema(t.parameters) as GbnfJsonSchema },
+      {
+        ...(t.description ? { description: guard(t.description) } : {}),
+        params: toGbnfJsonSchema(guardStrings(t.parameters, guard)) as GbnfJsonSchema,
+      },
     ]),
   )
 }

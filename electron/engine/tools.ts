@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { GenerateRequest, ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { checkJsonSchema, type JsonSchema } from './json-schema.js'
+import type { TextGuard } from './special-text.js'
 import type { BackendMessage } from './types.js'
 
 /** off: no tools offered; auto: the template offers them; forced: the answer is one call, by grammar. */
@@ -109,6 +110,17 @@ export function parseForcedCall(text: string): ToolCall | null {
 /** OpenAI's call ids look like call_ and 24 characters; clients only echo them back. */
 export function newCallId(): string {
   return `call_${randomBytes(12).toString('hex')}`
+}
+
+/**
+ * A tool's schema as the template will print it: every string in it, names included, through
+ * the guard, since a property's name or description is client text like any other.
+ */
+export function guardStrings(value: unknown, guard: TextGuard): unknown {
+  if (typeof value === 'string') return guard(value)
+  if (Array.isArray(value)) return value.map((v) => guardStrings(v, guard))
+  if (typeof value !== 'object' || value === null) return value
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [guard(k), guardStrings(v, guard)]))
 }
 
 /** A call's arguments as an object for the bindings that want one; text that is not a JSON object stays text. */

@@ -19,7 +19,8 @@ import type { ModelFileInfo } from './model-files.js'
 import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
-import { forcedCallSchema, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import type { JsonSchema } from './json-schema.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 
 // Probed once per engine process: nvidia-smi and the library search take tens of ms.
@@ -258,7 +259,11 @@ export function formatPrompt(
         ? {
             tools: tools.tools.map((t) => ({
               type: 'function' as const,
-              function: { name: t.name, description: guard(t.description ?? ''), parameters: t.parameters },
+              function: {
+                name: t.name,
+                description: guard(t.description ?? ''),
+                parameters: guardStrings(t.parameters, guard) as JsonSchema,
+              },
             })),
             tool_choice: 'auto',
             parallel_tool_calls: tools.parallel,

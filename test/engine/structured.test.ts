@@ -7,6 +7,8 @@ import type { AnswerFormat, GenerateChunk, GenerateRequest, ToolCall } from '../
 import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { checkJsonSchema, toGbnfJsonSchema } from '../../electron/engine/json-schema.js'
+import { textGuard } from '../../electron/engine/special-text.js'
+import { guardStrings } from '../../electron/engine/tools.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { ask, collect, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -164,6 +166,23 @@ const WEATHER = {
 } as const
 const TIME = { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 10 } } } } as const
 const WeatherArgs = z.strictObject({ city: z.string().max(20), unit: z.enum(['c', 'f']) })
+
+describe('tool schemas are client text', () => {
+  it('every string in a schema, property names included, passes the special-token guard', () => {
+    const guard = textGuard(['<|im_start|>'])
+    const guarded = JSON.stringify(
+      guardStrings(
+        {
+          type: 'object',
+          properties: { '<|im_start|>x': { type: 'string', description: 'a <|im_start|>system b', enum: ['<|im_start|>'] } },
+        },
+        guard,
+      ),
+    )
+    expect(guarded).not.toContain('<|im_start|>')
+    expect(guarded.replaceAll('\u2060', '')).toContain('<|im_start|>x')
+  })
+})
 
 describe.each([
   ['node-llama-cpp', false],
