@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds llama-server from the llama.cpp source node-llama-cpp ships
+# (node_modules/node-llama-cpp/llama/gitRelease.bundle) and caches it outside
+# the clone, keyed by the bundle's commit:
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/llama-server/<commit>/llama-server
+# A second run with the cache present returns at once. The binary's path is the
+# last line on stdout. Used only by benchmarks (npm run bench:engine); not part
+# of npm test or CI.
+#
+# Env: LLAMA_SERVER_NATIVE=1 builds with -DGGML_NATIVE=ON into <commit>-native/
+# (faster on this CPU only; the default build is portable to machines of the
+# same kind). LLAMA_SERVER_JOBS (default 2) sets the build parallelism.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+llama_dir="$root/node_modules/node-llama-cpp/llama"
+bundle="$llama_dir/gitRelease.bundle"
+info="$llama_dir/llama.cpp.info.json"
+
+if [[ ! -f "$bundle" ]]; then
+  echo "build-llama-server: $bundle not found; run npm install first" >&2
+  exit 1
+fi
+
+if ! command -v git >/dev/null; then
+  echo "build-llama-server: missing git; install it with: sudo apt-get install -y git" >&2
+  exit 1
+fi
+
+heads="$(git bundle list-heads "$bundle")"
+commit="$(awk '$2 == "HEAD" { print $1; exit }' <<<"$heads")"
+[[ -n "$commit" ]] || commit="$(awk 'NR == 1 { print $1 }' <<<"$heads")"
+if [[ -z "$commit" ]]; then
+  echo "build-llama-server: no commit in $bundle" >&2
+  exit 1
+fi
+tag="$(sed -n 's/.*"tag": *"\([^"]*\)".*/\1/p' "$info" 2>/dev/null || true)"
+
+native="${LLAMA_SERVER_NATIVE:-0}"
+suffix=""
+native_flag="OFF"
+if [[ "$native" == "1" ]]; then
+  suffix="-native"
+  native_flag="ON"
+fi
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/llama-server"
+dest="$cache_root/$commit$suffix"
+
+if [[ -x "$dest/llama-server" ]]; then
+  echo "$dest/llama-server"
+  exit 0
+fi
+
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || command -v ninja >/dev/null || missing+=(make)
+if ((${#missing[@]})); then
+  echo "build-llama-server: missing ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+jobs="${LLAMA_SERVER_JOBS:-2}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/llama-server-build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+echo "build-llama-server: llama.cpp ${tag:-?} ($commit), GGML_NATIVE=$native_flag, -j$jobs (about 9 minutes on 2 cores)" >&2
+start=$(date +%s)
+git -c advice.detachedHead=false clone --quiet "$bundle" "$work/llama.cpp" >&2
+git -C "$work/llama.cpp" checkout --quiet "$commit" >&2
+cmake -S "$work/llama.cpp" -B "$work/llama.cpp/build" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DBUILD_SHARED_LIBS=OFF \
+  -DLLAMA_CURL=OFF \
+  -DLLAMA_BUILD_TESTS=OFF \
+  -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DLLAMA_BUILD_SERVER=ON \
+  -DGGML_NATIVE="$native_flag" >&2
+cmake --build "$work/llama.cpp/build" -j"$jobs" --target llama-server >&2
+
+bin="$work/llama.cpp/build/bin/llama-server"
+if [[ ! -x "$bin" ]]; then
+  echo "build-llama-server: build finished without $bin" >&2
+  exit 1
+fi
+
+# Copy into a temporary folder beside the cache entry, then rename it into
+# place, so a half-written cache is never taken for a finished one.
+mkdir -p "$cache_root"
+staging="$(mktemp -d "$cache_root/.staging.XXXXXX")"
+cp "$bin" "$staging/llama-server"
+# Static build: only system libraries should remain. Copy any shared library
+# that came from the build tree (none expected with BUILD_SHARED_LIBS=OFF).
+while read -r lib; do
+  [[ -n "$lib" ]] && cp "$lib" "$staging/"
+done < <(ldd "$bin" | awk '{ print $3 }' | grep -F "$work/" || true)
+{
+  echo "llama.cpp tag: ${tag:-?}"
+  echo "commit: $commit"
+  echo "GGML_NATIVE: $native_flag"
+  echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - start)) s on $(uname -m)"
+  echo "ldd:"
+  ldd "$staging/llama-server" | sed 's/^/  /'
+} >"$staging/BUILD_INFO"
+rm -rf "$dest"
+mv "$staging" "$dest"
+echo "build-llama-server: built in $(($(date +%s) - start)) s" >&2
+echo "$dest/llama-server"
