@@ -409,13 +409,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           `messages.${i}.content`,
         )
       const role = m.role === 'developer' ? 'system' : m.role
-      if (role === 'tool' && !m.tool_call_id)
+      if ((role === 'tool') !== Boolean(m.tool_call_id))
         throw new ApiError(
           400,
-          `Message ${i} is a tool result without a tool_call_id.`,
+          `Message ${i}: a tool message, and only a tool message, has a tool_call_id.`,
           'invalid_request_error',
           'invalid_value',
           `messages.${i}.tool_call_id`,
+        )
+      if (m.tool_calls?.length && role !== 'assistant')
+        throw new ApiError(
+          400,
+          `Message ${i}: only an assistant message holds tool_calls.`,
+          'invalid_request_error',
+          'invalid_value',
+          `messages.${i}.tool_calls`,
         )
       const calls = role === 'assistant' && m.tool_calls?.length ? m.tool_calls : null
       out.push({

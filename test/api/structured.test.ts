@@ -362,4 +362,26 @@ describe('tool refusals (node-llama-cpp)', () => {
       .catch((e: unknown) => e)
     expect(orphan).toMatchObject({ status: 400 })
   })
+
+  it('tool_calls outside an assistant message, and tool_call_id outside a tool message, get a 400 naming the field', async () => {
+    const post = (messages: unknown[]): Promise<unknown> =>
+      client.chat.completions
+        .create({ model: MODEL, messages: messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[] })
+        .catch((e: unknown) => e)
+    const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }
+    expect(await post([{ role: 'user', content: 'hi', tool_calls: [call] }])).toMatchObject({ status: 400, param: 'messages.0.tool_calls' })
+    expect(await post([{ role: 'user', content: 'hi', tool_call_id: 'call_1' }])).toMatchObject({
+      status: 400,
+      param: 'messages.0.tool_call_id',
+    })
+    expect(
+      await post([
+        { role: 'user', content: 'hi' },
+        { role: 'tool', content: 'r' },
+      ]),
+    ).toMatchObject({
+      status: 400,
+      param: 'messages.1.tool_call_id',
+    })
+  })
 })
