@@ -118,7 +118,8 @@ export async function loadTextBackend(
             ? { functions, documentFunctionParams: true, ...(parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }) }
             : {}),
         maxTokens: limit,
-        customStopTriggers: s.stop,
+        // Stop sequences end text; a forced call is not text, and cut short it would be no call.
+        customStopTriggers: forced ? undefined : s.stop,
         signal,
         stopOnAbortSignal: true,
         // Text chunks may lag tokens (multi-byte characters, stop-trigger look-ahead),

@@ -159,7 +159,8 @@ export async function loadVisionBackend(
           prompt,
           media_paths: mediaPaths,
           n_predict: limit,
-          stop: s.stop,
+          // Stop sequences end text; a forced call is not text, and cut short it would be no call.
+          stop: forced ? undefined : s.stop,
           ...llamaNodeSamplers(s),
           ...(format ? { grammar: grammarFor(loaded, format) } : {}),
           ...toolCalling,

@@ -215,6 +215,23 @@ describe.each([
     expect(calls).toBeGreaterThan(0)
   })
 
+  it('stop sequences do not cut a forced call (they end text, and a call is not text)', async () => {
+    let calls = 0
+    for (let seed = 1; seed <= 8; seed++) {
+      const out = await collectCalls(
+        engine.generate({
+          messages: ask('Weather in Oslo?'),
+          sampling: { maxTokens: 120, temperature: 1, seed, stop: ['"', '{'] },
+          tools: [WEATHER],
+          toolChoice: { name: 'get_weather' },
+        }),
+      )
+      expect(out.stats?.stopReason).not.toBe('stop-sequence')
+      if (out.toolCalls) calls++
+    }
+    expect(calls).toBeGreaterThan(0)
+  })
+
   it('required: the call names one of the tools', async () => {
     const out = await collectCalls(
       engine.generate({
