@@ -121,7 +121,9 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
 
 /**
  * The schema as node-llama-cpp's builder reads it: anyOf becomes oneOf (both are "one of
- * these shapes" to a grammar, which emits a single value), and annotations are dropped.
+ * these shapes" to a grammar, which emits a single value), and annotations are dropped. Its
+ * objects default to no additional properties, so an object schema that lists none would only
+ * ever give {}: there, as JSON Schema means, any properties are allowed.
  */
 export function toGbnfJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toGbnfJsonSchema)
@@ -138,6 +140,7 @@ export function toGbnfJsonSchema(node: unknown): unknown {
           ? value
           : toGbnfJsonSchema(value)
   }
+  if (out.type === 'object' && out.properties === undefined && out.additionalProperties === undefined) out.additionalProperties = true
   return out
 }
 

@@ -84,6 +84,11 @@ describe('schema check', () => {
       toGbnfJsonSchema({ title: 'x', type: 'object', properties: { title: { anyOf: [{ type: 'string' }, { type: 'null' }] } } }),
     ).toEqual({ type: 'object', properties: { title: { oneOf: [{ type: 'string' }, { type: 'null' }] } } })
   })
+
+  it('lets an object schema that lists no properties have any (node-llama-cpp would allow only {})', () => {
+    expect(toGbnfJsonSchema({ type: 'object' })).toEqual({ type: 'object', additionalProperties: true })
+    expect(toGbnfJsonSchema({ type: 'object', properties: {} })).toEqual({ type: 'object', properties: {} })
+  })
 })
 
 describe.each([
@@ -116,6 +121,17 @@ describe.each([
       expect(Person.safeParse(JSON.parse(text)).success, text).toBe(true)
     }
     expect(ended).toBeGreaterThan(0)
+  })
+
+  it('json_schema {"type": "object"} allows any object, not only {}', async () => {
+    const objects: unknown[] = []
+    for (let seed = 1; seed <= 8; seed++) {
+      const { text, stop } = await answer({ type: 'json_schema', schema: { type: 'object' } }, seed)
+      if (stop === 'eos') objects.push(JSON.parse(text))
+    }
+    expect(objects.length).toBeGreaterThan(0)
+    for (const o of objects) expect(typeof o === 'object' && o !== null && !Array.isArray(o)).toBe(true)
+    expect(objects.some((o) => Object.keys(o as object).length > 0)).toBe(true)
   })
 
   it.runIf(vision)('json_schema holds with an image in the question', async () => {
