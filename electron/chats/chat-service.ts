@@ -40,7 +40,12 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
         if (m) Object.assign(m, reply)
       })
     try {
-      for await (const chunk of scheduler.generate('ui', { messages: history, sampling }, signal)) {
+      for await (const chunk of scheduler.generate(
+        'ui',
+        // The conversation's answer format: a grammar holds the model to JSON, or to its schema.
+        { messages: history, sampling, ...(chat.settings.format ? { format: chat.settings.format } : {}) },
+        signal,
+      )) {
         if (chunk.kind === 'tokens') {
           reply.text += chunk.text
           yield { kind: 'tokens', messageId: reply.id, text: chunk.text, count: chunk.count }

@@ -3,7 +3,7 @@
 import { z } from 'zod'
 import { LIMITS } from '../ipc/defaults.js'
 import { Text } from '../ipc/fields.js'
-import { ImageInput, Sampling, type GenerationStats } from '../engine/contract.js'
+import { AnswerFormat, ImageInput, Sampling, type GenerationStats } from '../engine/contract.js'
 
 /** Ids the renderer may name: strict formats, so none can reach outside its folder. */
 export const ChatId = z.uuid()
@@ -59,7 +59,16 @@ export interface ConversationModel {
 export interface ChatSettings {
   maxTokens: number
   temperature: number
+  /** How answers are written: absent, in text; else JSON, or JSON matching a schema (a grammar holds the model to it). */
+  format?: AnswerFormat
 }
+
+/** A conversation's settings as the renderer sends them; a JSON schema is bounded in size like any answer format. */
+export const ChatSettingsUpdate = z.strictObject({
+  maxTokens: z.int().min(1).max(LIMITS.maxTokens),
+  temperature: z.number().min(0).max(2),
+  format: AnswerFormat.optional(),
+})
 
 export interface Conversation {
   version: 1
@@ -98,7 +107,7 @@ export const chatsInvoke = {
       id: ChatId,
       title: z.string().trim().min(1).max(200).optional(),
       systemPrompt: z.string().max(LIMITS.textChars).optional(),
-      settings: z.strictObject({ maxTokens: z.int().min(1).max(LIMITS.maxTokens), temperature: z.number().min(0).max(2) }).optional(),
+      settings: ChatSettingsUpdate.optional(),
     }),
   },
   'chats:delete': { request: z.strictObject({ id: ChatId }) },

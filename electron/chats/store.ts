@@ -14,6 +14,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import { DEFAULT_CHAT_SETTINGS, type ChatSummary, type Conversation, type StoredImage, type StoredMessage } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
+import { AnswerFormat } from '../engine/contract.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 
 const FILE = 'conversation.json'
@@ -58,7 +59,8 @@ const ConversationSchema = z.object({
   updatedAt: z.string(),
   systemPrompt: z.string(),
   // Added after the first files were written: older conversations get the defaults.
-  settings: z.object({ maxTokens: z.number(), temperature: z.number() }).default(DEFAULT_CHAT_SETTINGS),
+  // format came later still: absent, answers are text.
+  settings: z.object({ maxTokens: z.number(), temperature: z.number(), format: AnswerFormat.optional() }).default(DEFAULT_CHAT_SETTINGS),
   model: z.object({ modelPath: z.string(), mmprojPath: z.string().nullable() }).nullable().default(null),
   messages: z.array(
     z.object({

@@ -3,11 +3,12 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { createChatService } from '../../electron/chats/chat-service.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
-import type { ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
+import type { AnswerFormat, ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { greedy, scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -194,5 +195,75 @@ describe('chat service', () => {
       message: 'doc.pdf is not an image that can be read.',
     })
     expect((await store.get(chat.id)).messages).toEqual([])
+  })
+
+  describe('answer format', () => {
+    const PET = {
+      type: 'object',
+      properties: { kind: { enum: ['cat', 'dog'] }, name: { type: 'string', maxLength: 8 }, friendly: { type: 'boolean' } },
+      required: ['kind', 'name', 'friendly'],
+      additionalProperties: false,
+    }
+    const Pet = z.strictObject({ kind: z.enum(['cat', 'dog']), name: z.string().max(8), friendly: z.boolean() })
+    const sampling = (seed: number) => ({ maxTokens: 200, temperature: 1, seed })
+
+    /** A conversation answering in `format`: a question, then its answer regenerated with other seeds; the answers that ended on their own. */
+    async function answers(format: AnswerFormat): Promise<{ chatId: string; texts: string[] }> {
+      await engine.load({ modelPath: fx.textModel, gpu: false })
+      const chats = createChatService(store, engine, new GenerationScheduler(engine))
+      const chat = await store.create()
+      await store.update(chat.id, (c) => {
+        c.settings = { ...c.settings, format }
+      })
+      const texts: string[] = []
+      let { done } = await drain(chats.send({ chatId: chat.id, text: 'Describe a pet.', sampling: sampling(1) }, signal()))
+      for (let seed = 2; ; seed++) {
+        if (done!.stats?.stopReason === 'eos') texts.push(done!.text)
+        if (seed > 10) break
+        ;({ done } = await drain(chats.regenerate({ chatId: chat.id, messageId: done!.id, sampling: sampling(seed) }, signal())))
+      }
+      // An edit answers in the format too.
+      const question = (await store.get(chat.id)).messages[0]!
+      ;({ done } = await drain(
+        chats.edit({ chatId: chat.id, messageId: question.id, text: 'Another pet?', sampling: sampling(11) }, signal()),
+      ))
+      if (done!.stats?.stopReason === 'eos') texts.push(done!.text)
+      expect(texts.length).toBeGreaterThan(0)
+      // Stored as the model wrote it.
+      expect((await store.get(chat.id)).messages[1]!.text).toBe(done!.text)
+      return { chatId: chat.id, texts }
+    }
+
+    it('JSON: every answer that ends on its own is a JSON object, on send, regenerate and edit', async () => {
+      for (const text of (await answers({ type: 'json' })).texts) {
+        const value: unknown = JSON.parse(text)
+        expect(typeof value === 'object' && value !== null && !Array.isArray(value), text).toBe(true)
+      }
+    })
+
+    it('JSON matching a schema: every answer that ends on its own validates', async () => {
+      for (const text of (await answers({ type: 'json_schema', schema: PET })).texts)
+        expect(Pet.safeParse(JSON.parse(text)).success, text).toBe(true)
+    })
+
+    it('a schema keyword the grammar cannot enforce is refused by name, and nothing is lost', async () => {
+      await engine.load({ modelPath: fx.textModel, gpu: false })
+      const chats = createChatService(store, engine, new GenerationScheduler(engine))
+      const chat = await store.create()
+      await drain(chats.send({ chatId: chat.id, text: 'first', sampling: greedy(5) }, signal()))
+      const before = await store.get(chat.id)
+      await store.update(chat.id, (c) => {
+        c.settings = { ...c.settings, format: { type: 'json_schema', schema: { type: 'string', pattern: '^a+$' } } }
+      })
+      await expect(drain(chats.send({ chatId: chat.id, text: 'second', sampling: greedy(5) }, signal()))).rejects.toMatchObject({
+        code: 'invalid-payload',
+        message: expect.stringMatching(/uses the keyword "pattern"/),
+      })
+      const after = await new ChatStore(root).get(chat.id)
+      // The question stays, ready to retry; no empty answer; what came before is untouched.
+      expect(after.messages.slice(0, 2)).toEqual(before.messages)
+      expect(after.messages.slice(2)).toMatchObject([{ role: 'user', text: 'second' }])
+      expect(after.settings.format).toEqual({ type: 'json_schema', schema: { type: 'string', pattern: '^a+$' } })
+    })
   })
 })

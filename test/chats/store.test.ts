@@ -5,7 +5,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { chatsInvoke } from '../../electron/chats/contract.js'
 import { ChatStore } from '../../electron/chats/store.js'
+import { SCHEMA_CHARS } from '../../electron/engine/contract.js'
+import { DEFAULT_CHAT_SETTINGS } from '../../electron/ipc/defaults.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -161,6 +164,47 @@ describe('chat store', () => {
     expect((await reopened.list()).map((c) => c.id)).toEqual([kept.id])
     expect(reopened.damaged).toEqual([])
     expect(await readdir(root)).toEqual([kept.id])
+  })
+
+  it('keeps an answer format across a restart; older files, without one, answer in text', async () => {
+    const root = await scratchDir()
+    const first = new ChatStore(root)
+    const json = await first.create()
+    const schema = { type: 'object', properties: { a: { type: 'string' } } }
+    await first.update(json.id, (c) => void (c.settings = { maxTokens: 64, temperature: 0, format: { type: 'json_schema', schema } }))
+    const old = await first.create()
+    const file = join(root, old.id, 'conversation.json')
+    const { settings: _settings, ...withoutSettings } = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>
+    await writeFile(file, JSON.stringify(withoutSettings))
+    const older = await first.create()
+    await writeFile(
+      join(root, older.id, 'conversation.json'),
+      JSON.stringify({ ...withoutSettings, id: older.id, settings: { maxTokens: 10, temperature: 1 } }),
+    )
+    const again = new ChatStore(root)
+    expect((await again.get(json.id)).settings).toEqual({ maxTokens: 64, temperature: 0, format: { type: 'json_schema', schema } })
+    expect((await again.get(old.id)).settings).toEqual(DEFAULT_CHAT_SETTINGS)
+    expect((await again.get(older.id)).settings).toEqual({ maxTokens: 10, temperature: 1 })
+    expect(again.damaged).toEqual([])
+  })
+
+  it('chats:update takes an answer format, a schema only as an object and bounded in size', () => {
+    const update = chatsInvoke['chats:update'].request
+    const id = '6f1c2b0e-7d3a-4c59-9a7e-2f4b8c1d0e5a'
+    const settings = { maxTokens: 64, temperature: 0 }
+    expect(update.safeParse({ id, settings }).success).toBe(true)
+    expect(update.safeParse({ id, settings: { ...settings, format: { type: 'json' } } }).success).toBe(true)
+    expect(update.safeParse({ id, settings: { ...settings, format: { type: 'json_schema', schema: { type: 'object' } } } }).success).toBe(
+      true,
+    )
+    for (const format of [
+      { type: 'json_schema', schema: '{"type": "object"}' },
+      { type: 'json_schema', schema: [] },
+      { type: 'json_schema' },
+      { type: 'yaml' },
+      { type: 'json_schema', schema: { type: 'string', description: 'x'.repeat(SCHEMA_CHARS) } },
+    ])
+      expect(update.safeParse({ id, settings: { ...settings, format } }).success, JSON.stringify(format).slice(0, 80)).toBe(false)
   })
 
   it('reports a damaged file instead of failing, and keeps it on disk', async () => {
