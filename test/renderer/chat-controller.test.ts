@@ -4,7 +4,7 @@
 // the state it shows for the answers, down to what a component reading it would re-render.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MESSAGES, type ChatSummary, type Conversation } from '../../electron/ipc/contract.js'
-import { ChatController, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
+import { ChatController, EXAMPLE_SCHEMA, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
 import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
@@ -144,6 +144,47 @@ describe('ChatController', () => {
     chat.send('short, please', [])
     await vi.waitFor(() => expect(main.streams).toHaveLength(1))
     expect(main.streams[0]!.request).toMatchObject({ chatId: 'c2', sampling: { maxTokens: 64, temperature: 0 } })
+  })
+
+  it('sets how answers are written: JSON, or JSON matching a schema typed as text, saved only if it is a JSON object', async () => {
+    main.answer('engine:status', readyEngine({ vision: false })).answer('chats:update', ({ id }) => stored.find((c) => c.id === id)!)
+    await chat.start()
+    const base = { maxTokens: 1024, temperature: 0.7 }
+    await chat.setSettings({ ...base, format: { type: 'json' } })
+    expect(await chat.setAnswerFormat('json_schema')).toBeNull()
+    expect(chat.current?.settings.format).toEqual({ type: 'json_schema', schema: EXAMPLE_SCHEMA })
+    expect(await chat.setAnswerFormat('json_schema', '{"type": "object", "properties": {"n": {"type": "integer"}}}')).toBeNull()
+    // The settings spread from the open conversation (state proxies) go out as plain objects, as IPC needs.
+    expect(await chat.setAnswerFormat('json')).toBeNull()
+    const schema = { type: 'object', properties: { n: { type: 'integer' } } }
+    const sent = [
+      { id: 'c2', settings: { ...base, format: { type: 'json' } } },
+      { id: 'c2', settings: { ...base, format: { type: 'json_schema', schema: EXAMPLE_SCHEMA } } },
+      { id: 'c2', settings: { ...base, format: { type: 'json_schema', schema } } },
+      { id: 'c2', settings: { ...base, format: { type: 'json' } } },
+    ]
+    expect(structuredClone(main.requests('chats:update'))).toEqual(sent)
+
+    // Text that is no JSON object: an error, nothing saved, nothing changed.
+    expect(await chat.setAnswerFormat('json_schema', '{"type": "object",')).toMatch(/^The schema is not valid JSON .*nothing was saved\.$/)
+    expect(await chat.setAnswerFormat('json_schema', '["type"]')).toMatch(/must be a JSON object/)
+    expect(main.requests('chats:update')).toHaveLength(4)
+    expect(chat.current?.settings.format).toEqual({ type: 'json' })
+
+    // Main refusing the settings (a schema too large): its message, and the settings as they were.
+    main.refuse('chats:update', {
+      code: 'invalid-payload',
+      message: 'settings.format.schema: a JSON schema may be at most 65536 characters',
+    })
+    expect(await chat.setAnswerFormat('json_schema', JSON.stringify({ type: 'string', description: 'x'.repeat(70_000) }))).toMatch(
+      /at most 65536 characters/,
+    )
+    expect(chat.current?.settings).toEqual({ ...base, format: { type: 'json' } })
+
+    main.answer('chats:update', ({ id }) => stored.find((c) => c.id === id)!)
+    expect(await chat.setAnswerFormat('text')).toBeNull()
+    expect(main.requests('chats:update').at(-1)).toEqual({ id: 'c2', settings: base })
+    expect(chat.current?.settings).toEqual(base)
   })
 
   it('stop cancels the stream; stopped before a word, it shows what main kept', async () => {

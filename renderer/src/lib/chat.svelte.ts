@@ -21,6 +21,29 @@ export interface PendingImage {
   bytes: Uint8Array
 }
 
+/** How a conversation's answers are written: text, JSON, or JSON matching a schema. */
+export type AnswerKind = 'text' | 'json' | 'json_schema'
+
+/** The schema "JSON matching a schema" starts from. */
+export const EXAMPLE_SCHEMA: Record<string, unknown> = {
+  type: 'object',
+  properties: { answer: { type: 'string' } },
+  required: ['answer'],
+}
+
+/** The schema typed in the settings panel, or why it cannot be one (main checks its size, the engine its keywords). */
+export function parseSchema(text: string): { schema: Record<string, unknown> } | { error: string } {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    return { error: `The schema is not valid JSON (${e instanceof Error ? e.message : String(e)}); nothing was saved.` }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { error: 'The schema must be a JSON object, such as {"type": "object"}; nothing was saved.' }
+  return { schema: value as Record<string, unknown> }
+}
+
 /** How long typing in the search box settles before the list is asked for again. */
 export const SEARCH_DELAY_MS = 150
 
@@ -34,6 +57,7 @@ export class ChatController {
   #streaming = $state(false)
   #error = $state<string | null>(null)
   #active: AssistantStream<ChatChunk> | null = null
+  #settingsChanges = 0
   #searchTimer: ReturnType<typeof setTimeout> | undefined
   // A plain cache, not state: nothing renders from the map itself.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -153,10 +177,49 @@ export class ChatController {
   }
 
   async setSettings(settings: ChatSettings): Promise<void> {
-    if (!this.#current) return
-    // Applied at once, so a question sent right after uses them; saved behind.
-    this.#current.settings = settings
-    await this.#client.invoke('chats:update', { id: this.#current.id, settings })
+    const chat = this.#current
+    if (!chat) return
+    // A plain copy: settings spread from the open conversation hold its state proxies, which IPC cannot send.
+    const plain = $state.snapshot(settings) as ChatSettings
+    const previous = $state.snapshot(chat.settings) as ChatSettings
+    // Applied at once, so a question sent right after uses them; saved behind, and taken back if main refuses them.
+    chat.settings = plain
+    const change = ++this.#settingsChanges
+    try {
+      await this.#client.invoke('chats:update', { id: chat.id, settings: plain })
+    } catch (e) {
+      // Unless a later change has been applied since.
+      if (change === this.#settingsChanges) chat.settings = previous
+      throw e
+    }
+  }
+
+  /**
+   * Sets how the open conversation's answers are written. A schema comes as the text typed
+   * (absent: the conversation's own schema, else EXAMPLE_SCHEMA) and is saved only if it is
+   * a JSON object. Returns why nothing was saved, or null.
+   */
+  async setAnswerFormat(kind: AnswerKind, schemaText?: string): Promise<string | null> {
+    const settings = this.#current?.settings
+    if (!settings) return null
+    const { format: _old, ...rest } = settings
+    let format: ChatSettings['format']
+    if (kind === 'json') format = { type: 'json' }
+    else if (kind === 'json_schema') {
+      let schema = settings.format?.type === 'json_schema' ? settings.format.schema : EXAMPLE_SCHEMA
+      if (schemaText !== undefined) {
+        const parsed = parseSchema(schemaText)
+        if ('error' in parsed) return parsed.error
+        schema = parsed.schema
+      }
+      format = { type: 'json_schema', schema }
+    }
+    try {
+      await this.setSettings(format ? { ...rest, format } : rest)
+      return null
+    } catch (e) {
+      return errorText(e)
+    }
   }
 
   #sampling(): Sampling {
