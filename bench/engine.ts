@@ -21,6 +21,7 @@ import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
 import { solidPng } from '../test/support/images.js'
+import { BUILD_HINT, findLlamaServer, llamaServerSamplers, startLlamaServer, streamCompletion, type LlamaServer } from './llama-server.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 2000)
@@ -36,6 +37,38 @@ const median = (xs: number[]): number => {
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
 
 const fx = await ensureFixtures()
+
+// --- llama-server, the same llama.cpp built on its own (npm run build:llama-server) ---
+// Optional: without the cached binary the bench runs as before and says how to build it.
+const llamaServerBin = await findLlamaServer()
+if (!llamaServerBin.found) console.error(`bench:engine: vsLlamaServer skipped: ${llamaServerBin.reason}`)
+// The -march=native build too, when there is one (1.6x the portable build's speed on this EPYC:
+// AVX-512, which node-llama-cpp's prebuilt zen4 CPU variant also uses).
+const nativeBin = llamaServerBin.found ? await findLlamaServer(true) : llamaServerBin
+// The raw ChatML prompt, as llama.node is given below; /completion with the engine's samplers.
+const chatmlPrompt = `<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`
+interface ServerRun {
+  tokensPerSecond: number
+  firstTokenMs: number
+  tokens: number
+  serverTokensPerSecond: number | undefined
+}
+async function viaLlamaServer(server: LlamaServer): Promise<ServerRun> {
+  const r = await streamCompletion(server, {
+    prompt: chatmlPrompt,
+    n_predict: TOKENS,
+    cache_prompt: true,
+    ...llamaServerSamplers(resolveSampling(sampling)),
+  })
+  return {
+    tokensPerSecond: r.tokensPerSecond,
+    firstTokenMs: r.firstTokenMs,
+    tokens: r.tokens,
+    serverTokensPerSecond: r.timings?.predicted_per_second,
+  }
+}
+const startServer = async (bin: typeof llamaServerBin, mmproj?: string): Promise<LlamaServer | null> =>
+  bin.found ? startLlamaServer({ binary: bin.path, model: fx.textModel, mmproj, threads: THREADS, contextSize: 4096 }) : null
 
 // --- the binding, called directly in this process ---------------------------------
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error })
@@ -144,17 +177,27 @@ const textInfo = await engine.load({ modelPath: fx.textModel, gpu: false })
 const textLoadMs = performance.now() - loadStarted
 const ask: GenerateRequest = { messages: [{ role: 'user', text: PROMPT }], sampling }
 
-// Warm both paths once, then alternate them so drift hits both alike.
+// Warm every path once, then alternate them so drift hits all alike.
+const textServer = await startServer(llamaServerBin)
+const textNativeServer = await startServer(nativeBin)
 await direct()
 await stack(ask)
+if (textServer) await viaLlamaServer(textServer)
+if (textNativeServer) await viaLlamaServer(textNativeServer)
 const directRuns: { tokensPerSecond: number; firstTokenMs: number }[] = []
 const tokensOnlyRuns: number[] = []
 const stackRuns: StackResult[] = []
+const textServerRuns: ServerRun[] = []
+const textNativeRuns: ServerRun[] = []
 for (let i = 0; i < RUNS; i++) {
   directRuns.push(await direct())
   stackRuns.push(await stack(ask))
   tokensOnlyRuns.push((await direct(true)).tokensPerSecond)
+  if (textServer) textServerRuns.push(await viaLlamaServer(textServer))
+  if (textNativeServer) textNativeRuns.push(await viaLlamaServer(textNativeServer))
 }
+await textServer?.stop()
+await textNativeServer?.stop()
 const directTps = median(directRuns.map((r) => r.tokensPerSecond))
 const stackTps = median(stackRuns.map(stackTokensPerSecond))
 
@@ -188,7 +231,7 @@ for (let i = 0; i < RUNS; i++) {
 
 // Throughput of the vision path against llama.node called directly, same prompt, alternating.
 const direct2 = await loadModel({ model: fx.textModel, n_ctx: 4096, n_gpu_layers: 0, n_threads: THREADS })
-const prompt = `<|im_start|>user\n${PROMPT}<|im_end|>\n<|im_start|>assistant\n`
+const prompt = chatmlPrompt
 async function directVision(): Promise<number> {
   let n = 0
   let firstAt = 0
@@ -198,14 +241,73 @@ async function directVision(): Promise<number> {
   })
   return (n - 1) / ((performance.now() - firstAt) / 1000)
 }
+// llama-server with the mmproj loaded, the same text-only prompt.
+const visionServer = await startServer(llamaServerBin, fx.mmproj)
+const visionNativeServer = await startServer(nativeBin, fx.mmproj)
 await directVision()
+if (visionServer) await viaLlamaServer(visionServer)
+if (visionNativeServer) await viaLlamaServer(visionNativeServer)
 const llamaNodeTps: number[] = []
 const visionTps: number[] = []
+const visionServerRuns: ServerRun[] = []
+const visionNativeRuns: ServerRun[] = []
 for (let i = 0; i < RUNS; i++) {
   llamaNodeTps.push(await directVision())
   visionTps.push(stackTokensPerSecond(await stack(ask)))
+  if (visionServer) visionServerRuns.push(await viaLlamaServer(visionServer))
+  if (visionNativeServer) visionNativeRuns.push(await viaLlamaServer(visionNativeServer))
 }
+await visionServer?.stop()
+await visionNativeServer?.stop()
 await direct2.release()
+
+const serverSummary = (runs: ServerRun[]) => ({
+  tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
+  firstTokenMs: median(runs.map((r) => r.firstTokenMs)),
+  tokens: median(runs.map((r) => r.tokens)),
+  serverSide: median(runs.map((r) => r.serverTokensPerSecond ?? NaN)),
+})
+const vsLlamaServer = llamaServerBin.found
+  ? (() => {
+      const text = serverSummary(textServerRuns)
+      const vision = serverSummary(visionServerRuns)
+      return {
+        // Ours over llama-server's: above 1 is faster than llama-server.
+        textRatio: round(stackTps / text.tokensPerSecond, 3),
+        visionRatio: round(median(visionTps) / vision.tokensPerSecond, 3),
+        llamaServerTextTokensPerSecond: round(text.tokensPerSecond),
+        llamaServerVisionTokensPerSecond: round(vision.tokensPerSecond),
+        fullStackTextTokensPerSecond: round(stackTps),
+        fullStackVisionTokensPerSecond: round(median(visionTps)),
+        // llama-server's own figure (timings.predicted_per_second), for reference.
+        llamaServerTextServerSideTokensPerSecond: round(text.serverSide),
+        llamaServerVisionServerSideTokensPerSecond: round(vision.serverSide),
+        llamaServerTextFirstTokenMs: round(text.firstTokenMs, 2),
+        llamaServerVisionFirstTokenMs: round(vision.firstTokenMs, 2),
+        llamaServerTokensPerRun: { text: text.tokens, vision: vision.tokens },
+        // The same against the -march=native build (LLAMA_SERVER_NATIVE=1 npm run build:llama-server).
+        native: nativeBin.found
+          ? (() => {
+              const nText = serverSummary(textNativeRuns)
+              const nVision = serverSummary(visionNativeRuns)
+              return {
+                textRatio: round(stackTps / nText.tokensPerSecond, 3),
+                visionRatio: round(median(visionTps) / nVision.tokensPerSecond, 3),
+                llamaServerTextTokensPerSecond: round(nText.tokensPerSecond),
+                llamaServerVisionTokensPerSecond: round(nVision.tokensPerSecond),
+                binary: nativeBin.path,
+              }
+            })()
+          : { skipped: nativeBin.reason },
+        method:
+          `portable build (GGML_NATIVE off: AVX2, as CI would cache it); llama-server /completion streamed over HTTP (SSE) on 127.0.0.1, -t ${THREADS} -c 4096 -np 1, the raw ChatML prompt, ` +
+          "the engine's samplers (greedy), tokens/s measured by the client from first token to end of stream; " +
+          'vision: llama-server with --mmproj loaded, the same text-only prompt; alternated run by run with the full stack',
+        binary: llamaServerBin.path,
+        llamaCppCommit: llamaServerBin.commit,
+      }
+    })()
+  : { skipped: `${llamaServerBin.reason}`, build: BUILD_HINT }
 
 const report = JSON.stringify(
   {
@@ -238,6 +340,7 @@ const report = JSON.stringify(
       fullStackTokensPerSecond: round(median(visionTps)),
       throughputRatio: round(median(visionTps) / median(llamaNodeTps), 3),
     },
+    vsLlamaServer,
   },
   null,
   2,

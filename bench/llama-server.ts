@@ -39,19 +39,24 @@ export async function bundleCommit(bundle = BUNDLE): Promise<string | null> {
   }
 }
 
-/** Where npm run build:llama-server caches the binary for this bundle. */
-export function llamaServerCacheDir(commit: string): string {
+/**
+ * Where npm run build:llama-server caches the binary for this bundle: <commit>/ for the
+ * portable build (GGML_NATIVE off, AVX2), <commit>-native/ for LLAMA_SERVER_NATIVE=1.
+ */
+export function llamaServerCacheDir(commit: string, native = false): string {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  return join(cache, 'local-vision-assistant', 'llama-server', commit)
+  return join(cache, 'local-vision-assistant', 'llama-server', native ? `${commit}-native` : commit)
 }
 
 /**
- * The cached llama-server for node-llama-cpp's llama.cpp, or null with the reason and how
- * to build it. LLAMA_SERVER_BIN overrides the lookup.
+ * The cached llama-server for node-llama-cpp's llama.cpp, or the reason it is not there and
+ * how to build it. LLAMA_SERVER_BIN overrides the lookup of the portable build.
  */
-export async function findLlamaServer(): Promise<{ found: true; path: string; commit: string | null } | { found: false; reason: string }> {
+export async function findLlamaServer(
+  native = false,
+): Promise<{ found: true; path: string; commit: string | null } | { found: false; reason: string }> {
   const override = process.env.LLAMA_SERVER_BIN
-  if (override) {
+  if (override && !native) {
     try {
       await access(override, constants.X_OK)
       return { found: true, path: override, commit: null }
@@ -61,12 +66,16 @@ export async function findLlamaServer(): Promise<{ found: true; path: string; co
   }
   const commit = await bundleCommit()
   if (!commit) return { found: false, reason: `no llama.cpp bundle at ${BUNDLE} (npm install)` }
-  const path = join(llamaServerCacheDir(commit), 'llama-server')
+  const path = join(llamaServerCacheDir(commit, native), 'llama-server')
   try {
     await access(path, constants.X_OK)
     return { found: true, path, commit }
   } catch {
-    return { found: false, reason: `no llama-server built for llama.cpp ${commit.slice(0, 12)}; build it with ${BUILD_HINT}` }
+    const how = native ? `LLAMA_SERVER_NATIVE=1 ${BUILD_HINT}` : BUILD_HINT
+    return {
+      found: false,
+      reason: `no ${native ? 'native ' : ''}llama-server built for llama.cpp ${commit.slice(0, 12)}; build it with ${how}`,
+    }
   }
 }
 
