@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
+import type { StoredMessage } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { screenshotPng, solidPng } from '../support/images.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
@@ -215,6 +216,83 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined()
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill('')
     await expect.poll(() => page.getByTestId('conversation').count()).toBe(2)
+  })
+
+  it('answers in JSON when the conversation says so; a schema that is no JSON, or one the engine refuses, says why', async () => {
+    // The Markdown sample, open now and deleted by the next test.
+    const chatId = (await h.chats.list()).find((c) => c.title === 'Markdown sample')!.id
+    const answerAs = page.getByRole('combobox', { name: 'Answer as' })
+    await page.locator('summary', { hasText: 'Markdown sample' }).click()
+    expect(await answerAs.inputValue()).toBe('text')
+    await answerAs.selectOption('json')
+    await expect.poll(async () => (await h.chats.get(chatId)).settings.format).toEqual({ type: 'json' })
+    // Short answers, varied: some end on their own soon.
+    const longest = page.getByRole('spinbutton', { name: 'Longest answer (tokens)' })
+    await longest.fill('200')
+    await longest.press('Tab')
+    const temperature = page.getByRole('spinbutton', { name: 'Temperature' })
+    await temperature.fill('1')
+    await temperature.press('Tab')
+    await expect
+      .poll(async () => (await h.chats.get(chatId)).settings)
+      .toEqual({ maxTokens: 200, temperature: 1, format: { type: 'json' } })
+    const lastStored = async (): Promise<StoredMessage> => (await h.chats.get(chatId)).messages.at(-1)!
+    // The tiny model says nothing sensible, so an answer may run to the longest answer inside a
+    // string: asked again until one ends on its own, which then is JSON, stored as written.
+    let previous = (await lastStored()).id
+    await box().fill('Describe a pet as JSON.')
+    await box().press('Enter')
+    let ended: StoredMessage | null = null
+    for (let attempt = 0; attempt < 8 && !ended; attempt++) {
+      if (attempt > 0) await lastAnswer().getByRole('button', { name: 'Regenerate' }).click()
+      await expect
+        .poll(
+          async () => {
+            const m = await lastStored()
+            return m.role === 'assistant' && m.status !== 'streaming' && m.id !== previous
+          },
+          { timeout: 30_000 },
+        )
+        .toBe(true)
+      const m = await lastStored()
+      previous = m.id
+      if (m.stats?.stopReason === 'eos') ended = m
+    }
+    expect(ended, 'no JSON answer ended on its own in 8 tries').not.toBeNull()
+    const value: unknown = JSON.parse(ended!.text)
+    expect(typeof value === 'object' && value !== null && !Array.isArray(value), ended!.text).toBe(true)
+    await expect.poll(() => lastAnswer().getByTestId('markdown').textContent()).not.toBe('')
+
+    // JSON matching a schema: a textarea, starting from an example.
+    await answerAs.selectOption('json_schema')
+    const schemaBox = page.getByRole('textbox', { name: 'JSON schema' })
+    await expect.poll(async () => (await h.chats.get(chatId)).settings.format?.type).toBe('json_schema')
+    const example = (await h.chats.get(chatId)).settings.format
+    expect(JSON.parse(await schemaBox.inputValue())).toEqual((example as { schema: unknown }).schema)
+    // Text that is no JSON: an error in the panel, nothing saved.
+    await schemaBox.fill('{"type": "object",')
+    await schemaBox.press('Tab')
+    const formatError = page.locator('details').getByRole('alert')
+    await expect.poll(() => formatError.textContent()).toMatch(/^The schema is not valid JSON .*nothing was saved\.$/)
+    expect((await h.chats.get(chatId)).settings.format).toEqual(example)
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-answer-format-error.png') })
+    // A keyword the grammar cannot enforce: saved, and the engine's refusal shows when asked, the question kept.
+    await schemaBox.fill('{"type": "string", "pattern": "^a+$"}')
+    await schemaBox.press('Tab')
+    await expect
+      .poll(async () => (await h.chats.get(chatId)).settings.format)
+      .toEqual({ type: 'json_schema', schema: { type: 'string', pattern: '^a+$' } })
+    expect(await formatError.count()).toBe(0)
+    const before = (await h.chats.get(chatId)).messages.length
+    await box().fill('And now?')
+    await box().press('Enter')
+    await expect.poll(() => page.getByRole('alert').last().textContent()).toContain('uses the keyword "pattern"')
+    const after = (await h.chats.get(chatId)).messages
+    expect(after).toHaveLength(before + 1)
+    expect(after.at(-1)).toMatchObject({ role: 'user', text: 'And now?' })
+    await answerAs.selectOption('text')
+    await expect.poll(async () => (await h.chats.get(chatId)).settings.format).toBeUndefined()
+    await page.locator('summary', { hasText: 'Markdown sample' }).click()
   })
 
   it('renames and deletes a conversation, asking first', async () => {
