@@ -7,6 +7,7 @@ import { createServer } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { llamaNodeSamplers, type ResolvedSampling } from '../electron/engine/sampling.js'
 
 export const BUILD_HINT = 'npm run build:llama-server (about 9 minutes on 2 cores; needs Debian packages cmake g++)'
 
@@ -258,29 +259,17 @@ export async function streamCompletion(server: LlamaServer, body: Record<string,
   }
 }
 
-/** llama-server's names for the engine's samplers (electron/engine/sampling.ts), every one explicit. */
-export function llamaServerSamplers(s: {
-  temperature: number
-  topK: number
-  topP: number
-  minP: number
-  seed: number
-}): Record<string, number> {
+/**
+ * llama-server's names for the engine's samplers: llama.node's set (electron/engine/sampling.ts),
+ * every one explicit, with the repeat penalties under the server's names.
+ */
+export function llamaServerSamplers(s: ResolvedSampling): Record<string, number> {
+  const { penalty_last_n, penalty_repeat, penalty_freq, penalty_present, ...rest } = llamaNodeSamplers(s)
   return {
-    temperature: s.temperature,
-    top_k: s.topK,
-    top_p: s.topP,
-    min_p: s.minP,
-    seed: s.seed,
-    typical_p: 1,
-    xtc_probability: 0,
-    xtc_threshold: 0.1,
-    dry_multiplier: 0,
-    mirostat: 0,
-    top_n_sigma: -1,
-    repeat_last_n: 0,
-    repeat_penalty: 1,
-    frequency_penalty: 0,
-    presence_penalty: 0,
+    ...rest,
+    repeat_last_n: penalty_last_n,
+    repeat_penalty: penalty_repeat,
+    frequency_penalty: penalty_freq,
+    presence_penalty: penalty_present,
   }
 }
