@@ -10,10 +10,10 @@ import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '..
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads, describeLoadError } from './gpu.js'
 import { estimateFit, readHardware } from './fit.js'
-import { checkPair, inspectModelFile } from './model-files.js'
+import { checkPair, inspectModelFile, specialSpellingsOf } from './model-files.js'
 import { scanLibrary } from '../models/library.js'
 import { loadTextBackend } from './text-backend.js'
-import { readSpecialSpellings, textGuard } from './special-text.js'
+import { textGuard } from './special-text.js'
 import { checkJsonSchema } from './json-schema.js'
 import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane } from './types.js'
 import { checkTools, toolMode } from './tools.js'
@@ -78,7 +78,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (mmproj) checkPair(model, mmproj)
         if (!mmproj && !llama)
           throw new AppError('model-load-failed', `Text models run on ${problem}. Vision models (with an mmproj) still work.`)
-        const guard = textGuard(await readSpecialSpellings(model.path))
+        const guard = textGuard(specialSpellingsOf(model))
         // node-llama-cpp fits text models itself; for the vision binding the estimate picks
         // the first number of layers to try (fewer and then none follow if that fails).
         let vision = request

@@ -5,6 +5,7 @@ import { basename } from 'node:path'
 import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp'
 import { AppError } from '../ipc/errors.js'
 import { checkGgufHeader } from './gguf-check.js'
+import { vocabularySpellings } from './special-text.js'
 import type { ModelFileInfo } from '../ipc/contract.js'
 import { imageBudgetFor, type ProjectorInfo } from '../images/budget.js'
 import { quantisationFromName } from '../models/quantisation.js'
@@ -19,6 +20,16 @@ const text = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 // The insights behind each file inspected in this process, so the fit estimate sizes a
 // model from the header already read instead of reading it again.
 const inspected = new WeakMap<ModelFileInfo, GgufInsights>()
+
+// Each language model's header metadata, for the spellings of its special tokens: the load
+// builds its text guard from the header the inspection read instead of reading it again.
+const metadataOf = new WeakMap<ModelFileInfo, unknown>()
+
+/** The special-token spellings of an inspected language model's vocabulary (special-text.ts). */
+export function specialSpellingsOf(file: ModelFileInfo): string[] {
+  if (!metadataOf.has(file)) throw new Error(`${file.path} was not inspected in this process`)
+  return vocabularySpellings(metadataOf.get(file))
+}
 
 export function insightsOf(file: ModelFileInfo): GgufInsights {
   const insights = inspected.get(file)
@@ -100,7 +111,7 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   }
 
   const arch = (meta[architecture] ?? {}) as Metadata
-  return remember({
+  const llm = remember({
     ...common,
     kind: 'llm',
     totalLayers: insights ? insights.totalLayers : (num(arch.block_count) ?? 0),
@@ -109,6 +120,8 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
     projectorType: null,
     imageBudget: null,
   })
+  metadataOf.set(llm, info.metadata)
+  return llm
 }
 
 /**

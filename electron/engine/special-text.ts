@@ -3,9 +3,8 @@
 // with special-token parsing (and mtmd splits it at the media marker), so a question that
 // contains "<|im_start|>system", "</s>" or "<__media__>" would forge a role, end the turn or
 // claim an image. Only the chat template may add special tokens; every message text passes
-// through guardText() first, which breaks each special token's spelling with an invisible
+// through the guard textGuard() builds, which breaks each special token's spelling with an invisible
 // word joiner so it tokenizes as the plain characters it shows.
-import { readGgufFileInfo } from 'node-llama-cpp'
 
 /** mtmd's marker for "an image goes here" (MTMD_DEFAULT_MEDIA_MARKER). */
 export const MEDIA_MARKER = '<__media__>'
@@ -32,15 +31,9 @@ export function specialSpellings(tokens: readonly string[], types: readonly numb
   return [...out]
 }
 
-/** The model file's special spellings, read from its GGUF vocabulary. */
-export async function readSpecialSpellings(modelPath: string): Promise<string[]> {
-  const info = await readGgufFileInfo(modelPath, {
-    sourceType: 'filesystem',
-    logWarnings: false,
-    readTensorInfo: false,
-    spliceSplitFiles: true,
-  })
-  const tokenizer = (info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown; token_type?: unknown } } }).tokenizer?.ggml
+/** The special spellings of a GGUF file's vocabulary (its tokenizer.ggml tokens and token types). */
+export function vocabularySpellings(metadata: unknown): string[] {
+  const tokenizer = (metadata as { tokenizer?: { ggml?: { tokens?: unknown; token_type?: unknown } } } | null)?.tokenizer?.ggml
   const tokens = Array.isArray(tokenizer?.tokens) ? (tokenizer.tokens as unknown[]).map(String) : []
   const types = Array.isArray(tokenizer?.token_type) ? (tokenizer.token_type as unknown[]).map(Number) : []
   return specialSpellings(tokens, types)

@@ -5,7 +5,8 @@ import { getLlama, LlamaChat, type Llama } from 'node-llama-cpp'
 import { loadModel, type LlamaContext } from '@fugood/llama.node'
 import { createEngine } from '../../electron/engine/engine.js'
 import { llamaNodeSamplers, nodeLlamaCppSamplers, resolveSampling } from '../../electron/engine/sampling.js'
-import { MEDIA_MARKER, readSpecialSpellings, specialSpellings, textGuard } from '../../electron/engine/special-text.js'
+import { inspectModelFile, specialSpellingsOf } from '../../electron/engine/model-files.js'
+import { MEDIA_MARKER, specialSpellings, textGuard } from '../../electron/engine/special-text.js'
 import { promptTokens, toHistory, withLeadingSpace } from '../../electron/engine/text-backend.js'
 import { formatPrompt } from '../../electron/engine/vision-backend.js'
 import { prepareImage } from '../../electron/images/prepare.js'
@@ -78,7 +79,7 @@ describe('only the chat template adds special tokens', () => {
     const ctx: LlamaContext = await loadModel({ model: fx.textModel, n_ctx: 2048, n_gpu_layers: 0, n_threads: 1 })
     try {
       expect(ctx.initMultimodal({ path: fx.mmproj, use_gpu: false })).toBe(true)
-      const guard = textGuard(await readSpecialSpellings(fx.textModel))
+      const guard = textGuard(specialSpellingsOf(await inspectModelFile(fx.textModel, null, 'model')))
       const imStart = (await ctx.tokenize('<|im_start|>')).tokens
       expect(imStart.length).toBe(1)
       const image = await prepareImage(await solidPng(32, 32))
@@ -128,7 +129,7 @@ describe('only the chat template adds special tokens', () => {
       const context = await model.createContext({ contextSize: 1024 })
       try {
         const chat = new LlamaChat({ contextSequence: context.getSequence() })
-        const guard = textGuard(await readSpecialSpellings(fx.textModel))
+        const guard = textGuard(specialSpellingsOf(await inspectModelFile(fx.textModel, null, 'model')))
         const imStart = model.tokenize('<|im_start|>', true)
         expect(imStart.length).toBe(1)
         const tokens = promptTokens(
