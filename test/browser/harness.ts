@@ -150,6 +150,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     push('engine:state', state)
     engineStates.publish(state)
   })
+  seedUnseeded(engine)
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'lva-browser-')))
   const chats = new ChatStore(join(dir, 'chats'))
   const scheduler = new GenerationScheduler(engine)
@@ -321,4 +322,14 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       await new Promise((ok) => server.close(ok))
     },
   }
+}
+
+/** The window never sends a seed, so every answer would be drawn at random: a run that needs many
+ *  tries on one machine would need few on another. Unseeded requests take the next seed of a
+ *  fixed sequence instead, which makes a whole file's answers the same from run to run. */
+function seedUnseeded(engine: EngineClient): void {
+  const generate = engine.generate.bind(engine)
+  let next = 1
+  engine.generate = (request, ...rest) =>
+    generate(request.sampling?.seed === undefined ? { ...request, sampling: { ...request.sampling, seed: next++ } } : request, ...rest)
 }
