@@ -39,3 +39,26 @@ export interface OcrResult {
 export function ocrText(result: OcrResult): string {
   return result.blocks.flatMap((block) => block.lines.map((line) => line.text)).join('\n')
 }
+
+/** How the text layer is used: 'auto' reads every image and gives the model the text of images that hold
+ *  some; 'always' gives it even a few words; 'never' reads nothing unless asked (copy text). */
+export type ScreenTextMode = 'auto' | 'always' | 'never'
+
+/** The text read off one image, as kept with it (in a conversation, or with the screenshot in hand). */
+export type ScreenText =
+  | {
+      status: 'read'
+      /** Lines in reading order joined by "\n"; regions (windows, panels) separated by a blank line. */
+      text: string
+      lines: number
+      /** Mean line confidence, 0..1. */
+      confidence: number
+      /** Lines dropped for low confidence (a script the language does not cover, a blurred photo). */
+      unsure: number
+      language: string
+      ms: number
+    }
+  /** Nothing legible: a photo, a blank screen. */
+  | { status: 'none'; unsure: number; ms: number }
+  /** Not read: too slow, stopped, or an error; the reason is a sentence for the user. */
+  | { status: 'failed'; reason: string }

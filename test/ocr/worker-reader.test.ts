@@ -1,0 +1,65 @@
+// The OCR worker thread as main runs it: real reads off the main thread, a stop that takes
+// effect, a worker that dies replaced by the next read, and nothing left running on close.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import sharp from 'sharp'
+import { createWorkerReader, OcrAbortError } from '../../electron/ocr/worker-reader.js'
+import type { TextReader } from '../../electron/ocr/text-layer.js'
+import { ocrText } from '../../electron/ocr/types.js'
+
+/** Black text on white, rendered by sharp (Pango), two lines. */
+async function textPng(markup: string): Promise<Uint8Array> {
+  const rendered = await sharp({ text: { text: markup, dpi: 144, font: 'DejaVu Sans', rgba: true } })
+    .flatten({ background: '#ffffff' })
+    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
+    .png()
+    .toBuffer()
+  return new Uint8Array(rendered)
+}
+
+let reader: TextReader
+beforeAll(() => {
+  reader = createWorkerReader()
+})
+afterAll(async () => reader?.close())
+
+describe('OCR worker', () => {
+  it('reads text in its worker thread', async () => {
+    const result = await reader.read(await textPng('Quarterly report saved\nOpen folder'))
+    const text = ocrText(result)
+    expect(text).toMatch(/Quarterly report saved/)
+    expect(text).toMatch(/Open folder/)
+    expect(result.blocks.flatMap((b) => b.lines).every((l) => l.confidence > 0.5)).toBe(true)
+  }, 30_000)
+
+  it('stops a read when asked, and reads the next one', async () => {
+    const big = await sharp({ create: { width: 3840, height: 2160, channels: 3, background: '#ffffff' } })
+      .composite([{ input: Buffer.from(await textPng('Line one of many\nLine two of many')), top: 900, left: 1500 }])
+      .png()
+      .toBuffer()
+    const stop = new AbortController()
+    const reading = reader.read(new Uint8Array(big), stop.signal)
+    setTimeout(() => stop.abort(), 30)
+    const started = performance.now()
+    await expect(reading).rejects.toBeInstanceOf(OcrAbortError)
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(ocrText(await reader.read(await textPng('After the stop')))).toMatch(/After the stop/)
+  }, 30_000)
+
+  it('a stop before its turn leaves the queue without reading', async () => {
+    const stop = new AbortController()
+    const first = reader.read(await textPng('First in line'))
+    const second = reader.read(await textPng('Second in line'), stop.signal)
+    stop.abort()
+    await expect(second).rejects.toBeInstanceOf(OcrAbortError)
+    expect(ocrText(await first)).toMatch(/First in line/)
+  }, 30_000)
+
+  it('says so when its worker dies, and refuses reads once closed', async () => {
+    const dying = createWorkerReader({ workerUrl: new URL('./fixtures/dying-worker.mjs', import.meta.url) })
+    await expect(dying.read(new Uint8Array([1]))).rejects.toThrow('The text layer stopped: its worker exited (code 3)')
+    // A new worker for the next read: it dies the same way, but it was started.
+    await expect(dying.read(new Uint8Array([2]))).rejects.toThrow(/worker exited/)
+    await dying.close()
+    await expect(dying.read(new Uint8Array([3]))).rejects.toThrow('The text layer is closed.')
+  })
+})
