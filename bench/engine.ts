@@ -131,6 +131,8 @@ const router = createRouter({
     },
     chats: new ChatStore(join(benchDir, 'chats')),
     appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null },
+    // The engine's own speed: no screenshots are read here (bench:ocr times the text layer).
+    textLayer: null,
   }),
   isTrustedSender: () => true,
 })

@@ -9,6 +9,7 @@ import { AllowedOrigins, type ApiConfiguration } from './contract.js'
 import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
+import type { TextLayerUse } from '../ocr/text-layer.js'
 
 const Settings = z.object({
   enabled: z.boolean(),
@@ -32,6 +33,8 @@ export interface ApiControllerOptions {
   engineState: () => EngineState
   /** Every later engine state, until the returned function is called: requests wait on it for a model that is (re)loading. */
   watchEngineState: (listener: (state: EngineState) => void) => () => void
+  /** The text layer for images sent to the API, as the chat window uses it. */
+  textLayer?: TextLayerUse
 }
 
 export async function createApiController(options: ApiControllerOptions): Promise<ApiController> {
@@ -70,6 +73,7 @@ export async function createApiController(options: ApiControllerOptions): Promis
         port: settings.port,
         allowFileUrls: settings.allowFileUrls,
         allowedOrigins: settings.allowedOrigins,
+        ...(options.textLayer ? { textLayer: options.textLayer } : {}),
       })
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code

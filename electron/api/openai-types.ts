@@ -87,6 +87,9 @@ export const ChatCompletionRequest = z.object({
     .min(0)
     .max(2 ** 32 - 1)
     .nullish(),
+  // This server's own: the text layer (on-device OCR) for this request's images. Absent or true:
+  // as the app's Settings say (at least 'auto'); false: the images alone.
+  text_layer: z.boolean().nullish(),
   // Accepted and passed to nothing: they name the caller or a cache for OpenAI's own records, and change no answer.
   user: z.string().max(256).nullish(),
   safety_identifier: z.string().max(256).nullish(),

@@ -30,6 +30,8 @@ import {
 import { describeIssues } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+import type { TextLayerUse } from '../ocr/text-layer.js'
+import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
 import {
@@ -103,6 +105,8 @@ export interface ApiServerOptions {
   /** Web pages that may call the API from a browser (see origins.ts); none unless the user lists some. */
   allowedOrigins?: readonly string[]
   limits?: Partial<ApiLimits>
+  /** Reads the text on images sent to the API and gives it to the model (see text_layer). */
+  textLayer?: TextLayerUse
   /** Called when a completion ends, however it ends (tests and logs). */
   onFinished?: (event: { id: string; stats: GenerationStats | null; disconnected: boolean; at: number }) => void
 }
@@ -284,7 +288,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         'model_not_found',
         'model',
       )
-    const messages = await toMessages(request.messages)
+    const messages = await withText(await toMessages(request.messages), request.text_layer, state, controller.signal)
     const format = answerFormat(request.response_format)
     const tools = toolsFor(request.tools, request.tool_choice, request.parallel_tool_calls)
 
@@ -379,6 +383,29 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     } finally {
       options.onFinished?.({ id, stats, disconnected, at: performance.now() })
     }
+  }
+
+  /** The text layer on the request's images, as the chat window applies it. */
+  async function withText(
+    messages: ChatMessage[],
+    wanted: boolean | null | undefined,
+    state: EngineState,
+    signal: AbortSignal,
+  ): Promise<ChatMessage[]> {
+    const use = options.textLayer
+    if (!use || wanted === false || !messages.some((m) => m.images?.length)) return messages
+    const set = use.mode()
+    const mode = wanted === true && set === 'never' ? 'auto' : set
+    if (mode === 'never') return messages
+    const canSee = state.state !== 'ready' || state.info.vision
+    const budget = state.state === 'ready' ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(state.info.contextSize / 4)) : SCREEN_TEXT_TOKENS
+    return Promise.all(
+      messages.map(async (m) => {
+        if (m.role !== 'user' || !m.images?.length) return m
+        const texts = await Promise.all(m.images.map((image) => use.layer.read(image.bytes, { signal })))
+        return withImageText(m, texts, { mode, canSee, budget }).message
+      }),
+    )
   }
 
   async function toMessages(input: ChatCompletionRequest['messages']): Promise<ChatMessage[]> {

@@ -11,8 +11,25 @@ interface Capture extends CaptureInfo {
   display: DisplayInfo
 }
 
+/** Told of each new image in hand, with a signal that fires when another replaces it. */
+export type CaptureListener = (png: Uint8Array, replaced: AbortSignal) => void
+
 export class CaptureService {
   private latest: Capture | null = null
+  private listeners: CaptureListener[] = []
+  private current: AbortController | null = null
+
+  /** Work to start as soon as an image is in hand (the text layer reads it while the user types). */
+  onCapture(listener: CaptureListener): void {
+    this.listeners.push(listener)
+  }
+
+  private announce(png: Uint8Array): void {
+    this.current?.abort()
+    const current = new AbortController()
+    this.current = current
+    for (const listener of this.listeners) listener(png, current.signal)
+  }
 
   /** Takes a full-display capture (PNG at the display's physical resolution). */
   async set(png: Uint8Array, display: DisplayInfo): Promise<CaptureInfo> {
@@ -26,6 +43,7 @@ export class CaptureService {
       png,
       display,
     }
+    this.announce(png)
     return this.info()!
   }
 
@@ -59,10 +77,13 @@ export class CaptureService {
     const png = new Uint8Array(await sharp(capture.png).extract(region).png().toBuffer())
     // The crop is what gets asked about; it keeps the display it came from.
     this.latest = { ...capture, id: randomUUID(), png, width: region.width, height: region.height }
+    this.announce(png)
     return this.info()!
   }
 
   clear(): void {
+    this.current?.abort()
+    this.current = null
     this.latest = null
   }
 }

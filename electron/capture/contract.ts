@@ -2,6 +2,7 @@
 // region, and the quick-ask window's own requests.
 import { z } from 'zod'
 import { ChatId } from '../chats/contract.js'
+import type { ScreenText } from '../ocr/types.js'
 
 export interface CaptureInfo {
   id: string
@@ -34,6 +35,8 @@ export const captureInvoke = {
   'capture:preview': { request: z.strictObject({ id: z.uuid() }) },
   'capture:region': { request: z.strictObject({ id: z.uuid(), selection: Selection }) },
   'capture:cancel': { request: z.undefined() },
+  /** The text on the screenshot in hand (read as soon as it was taken): to show, copy, or ask about. */
+  'capture:text': { request: z.strictObject({ id: z.uuid() }) },
   'capture:start-region': { request: z.undefined() },
   'capture:windows': { request: z.undefined() },
   'capture:window': { request: z.strictObject({ sourceId: z.string().min(1).max(200) }) },
@@ -47,6 +50,7 @@ export interface CaptureResponses {
   'capture:preview': Uint8Array
   'capture:region': CaptureInfo
   'capture:cancel': null
+  'capture:text': ScreenText
   'capture:start-region': null
   'capture:windows': WindowSource[]
   'capture:window': CaptureInfo

@@ -1,11 +1,13 @@
 // Conversations that are kept: a question and its answer are saved as they happen, so
 // a closed window, a crashed engine or a crashed app loses at most the last second of
 // an answer, and an interrupted answer is marked as such.
-import type { ChatChunk, ChatMessage, Conversation, ImageInput, Sampling, StoredMessage } from '../ipc/contract.js'
+import type { ChatChunk, ChatMessage, Conversation, ImageInput, Sampling, StoredImage, StoredMessage } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { EngineClient } from '../engine/client.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
+import type { TextLayerUse } from '../ocr/text-layer.js'
+import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
 
 /** Partial answers are saved this often while they stream. */
 const SAVE_INTERVAL_MS = 1000
@@ -19,10 +21,17 @@ export interface ChatService {
   edit(request: { chatId: string; messageId: string; text: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
 }
 
-export function createChatService(store: ChatStore, engine: EngineClient, scheduler: GenerationScheduler): ChatService {
+export function createChatService(
+  store: ChatStore,
+  engine: EngineClient,
+  scheduler: GenerationScheduler,
+  /** Absent: images go to the model as they are. */
+  text: TextLayerUse | null = null,
+): ChatService {
   async function* answer(chat: Conversation, sampling: Sampling | undefined, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    const history = await toEngineMessages(chat)
+    const { messages: history, notes } = await toEngineMessages(chat)
     const reply = store.newMessage('assistant', '')
+    if (notes.length) reply.notes = notes
     const state = engine.state()
     reply.model = state.state === 'ready' ? state.info.modelPath : null
     await store.update(chat.id, (c) => {
@@ -79,16 +88,89 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
     yield { kind: 'done', message: { ...reply } }
   }
 
-  async function toEngineMessages(chat: Conversation): Promise<ChatMessage[]> {
+  /**
+   * The conversation as the engine gets it. With the text layer on, each question carries the
+   * text of its images; a model that cannot see gets that text instead of the images.
+   */
+  async function toEngineMessages(chat: Conversation): Promise<{ messages: ChatMessage[]; notes: string[] }> {
     const messages: ChatMessage[] = chat.systemPrompt.trim() ? [{ role: 'system', text: chat.systemPrompt }] : []
+    const state = engine.state()
+    const canSee = state.state !== 'ready' || state.info.vision
+    const mode = text?.mode() ?? 'never'
+    // The text of every question's images shares the room the context leaves for it.
+    const budget = state.state === 'ready' ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(state.info.contextSize / 4)) : SCREEN_TEXT_TOKENS
+    const notes: string[] = []
+    const last = chat.messages.findLast((m) => m.role === 'user')
     for (const m of chat.messages) {
       if (m.role === 'assistant' && m.status === 'error') continue
-      const images = await Promise.all(
-        m.images.map(async (image) => ({ bytes: await store.readImage(chat.id, image), name: image.name ?? undefined })),
-      )
+      if (m.role === 'user' && m.images.length && text) {
+        const turn = withImageText(
+          { role: 'user', text: m.text, images: await readImages(chat.id, m.images) },
+          m.images.map((i) => i.text),
+          {
+            mode,
+            canSee,
+            budget,
+          },
+        )
+        // Notes about earlier questions were said with their answers.
+        if (m === last) notes.push(...turn.notes)
+        messages.push(turn.message)
+        continue
+      }
+      const images = await readImages(chat.id, m.images)
       messages.push({ role: m.role, text: m.text, ...(images.length ? { images } : {}) })
     }
-    return messages
+    return { messages, notes }
+  }
+
+  async function readImages(chatId: string, images: StoredImage[]): Promise<ImageInput[]> {
+    return Promise.all(images.map(async (image) => ({ bytes: await store.readImage(chatId, image), name: image.name ?? undefined })))
+  }
+
+  /**
+   * Reads the text of a conversation's images that have none yet (the one just sent, or older
+   * ones from before the text layer was on) and keeps it with them. Returns the questions
+   * whose images changed.
+   */
+  async function readTexts(chatId: string, signal: AbortSignal): Promise<StoredMessage[]> {
+    if (!text || text.mode() === 'never') return []
+    const chat = await store.get(chatId)
+    const unread = chat.messages.flatMap((m) =>
+      m.images.filter((i) => !i.text || i.text.status === 'failed').map((image) => ({ m, image })),
+    )
+    if (!unread.length) return []
+    const read = await Promise.all(
+      unread.map(async ({ image }) => ({ id: image.id, text: await text.layer.read(await store.readImage(chatId, image), { signal }) })),
+    )
+    const changed: StoredMessage[] = []
+    await store.update(chatId, (c) => {
+      for (const m of c.messages) {
+        let touched = false
+        for (const image of m.images) {
+          const found = read.find((r) => r.id === image.id)
+          if (found) {
+            image.text = found.text
+            touched = true
+          }
+        }
+        if (touched) changed.push(structuredClone(m))
+      }
+    })
+    return changed
+  }
+
+  async function* readThenAnswer(
+    chatId: string,
+    chat: Conversation,
+    sampling: Sampling | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<ChatChunk> {
+    const changed = await readTexts(chatId, signal)
+    // Only the last question is shown again: an earlier one would drop what followed it in the window.
+    const last = changed.findLast((m) => m.id === chat.messages.findLast((x) => x.role === 'user')?.id)
+    if (last) yield { kind: 'message', message: last }
+    yield* answer(changed.length ? await store.get(chatId) : chat, sampling, signal)
   }
 
   function findMessage(chat: Conversation, id: string, role: StoredMessage['role']): number {
@@ -108,14 +190,14 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
         if (c.messages.length === 1 && c.title === 'New conversation') c.title = titleFrom(text)
       })
       yield { kind: 'message', message: question }
-      yield* answer(chat, sampling, signal)
+      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
 
     async *regenerate({ chatId, messageId, sampling }, signal) {
       const chat = await store.update(chatId, (c) => {
         c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant'))
       })
-      yield* answer(chat, sampling, signal)
+      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
 
     async *edit({ chatId, messageId, text, sampling }, signal) {
@@ -126,7 +208,7 @@ export function createChatService(store: ChatStore, engine: EngineClient, schedu
         c.messages = [...c.messages.slice(0, index), edited]
       })
       yield { kind: 'message', message: edited! }
-      yield* answer(chat, sampling, signal)
+      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
   }
 }

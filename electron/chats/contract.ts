@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { LIMITS } from '../ipc/defaults.js'
 import { Text } from '../ipc/fields.js'
 import { AnswerFormat, ImageInput, Sampling, type GenerationStats } from '../engine/contract.js'
+import type { ScreenText } from '../ocr/types.js'
 
 /** Ids the renderer may name: strict formats, so none can reach outside its folder. */
 export const ChatId = z.uuid()
@@ -33,6 +34,8 @@ export interface StoredImage {
   height: number
   bytes: number
   name: string | null
+  /** The text layer's reading of the image; absent while unread (the text layer off, or a conversation from before it). */
+  text?: ScreenText
 }
 
 export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'cut-off' | 'error'
@@ -48,6 +51,8 @@ export interface StoredMessage {
   error: string | null
   /** The model file that wrote an answer. */
   model: string | null
+  /** What the user should know about how an answer was made (text on screen cut to fit, not read in time, a model that cannot see). */
+  notes?: string[]
 }
 
 /** The model a conversation was last answered by, to offer it back when the conversation is opened. */
@@ -112,6 +117,8 @@ export const chatsInvoke = {
   },
   'chats:delete': { request: z.strictObject({ id: ChatId }) },
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
+  /** Reads an image's text now (the text layer was off, or the reading failed), and keeps it with the image. */
+  'chats:image-text': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
 } as const
 
 export interface ChatsResponses {
@@ -121,6 +128,7 @@ export interface ChatsResponses {
   'chats:update': Conversation
   'chats:delete': null
   'chats:image': Uint8Array
+  'chats:image-text': ScreenText
 }
 
 /** Streaming: a question or an edit in a conversation, and its answer as it is saved. */

@@ -40,6 +40,23 @@ const StoredImageSchema = z.object({
   height: z.number(),
   bytes: z.number(),
   name: z.string().nullable(),
+  // The text layer's reading came later; a reading that does not parse is dropped and read again.
+  text: z
+    .discriminatedUnion('status', [
+      z.object({
+        status: z.literal('read'),
+        text: z.string(),
+        lines: z.number(),
+        confidence: z.number(),
+        unsure: z.number(),
+        language: z.string(),
+        ms: z.number(),
+      }),
+      z.object({ status: z.literal('none'), unsure: z.number(), ms: z.number() }),
+      z.object({ status: z.literal('failed'), reason: z.string() }),
+    ])
+    .optional()
+    .catch(undefined),
 })
 const StatsSchema = z.object({
   tokensIn: z.number(),
@@ -73,6 +90,7 @@ const ConversationSchema = z.object({
       stats: StatsSchema.nullable(),
       error: z.string().nullable(),
       model: z.string().nullable(),
+      notes: z.array(z.string()).optional(),
     }),
   ),
 })
@@ -101,7 +119,10 @@ export class ChatStore {
     await this.scan()
     const needle = query?.trim().toLowerCase()
     const all = [...this.cache.values()].filter(
-      (c) => !needle || c.title.toLowerCase().includes(needle) || c.messages.some((m) => m.text.toLowerCase().includes(needle)),
+      (c) =>
+        !needle ||
+        c.title.toLowerCase().includes(needle) ||
+        c.messages.some((m) => m.text.toLowerCase().includes(needle) || m.images.some((i) => imageHolds(i, needle))),
     )
     return all
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
@@ -326,4 +347,9 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
+}
+
+/** Words that were in a message's images count as its words: a search finds the screenshot of an error by its text. */
+function imageHolds(image: StoredImage, needle: string): boolean {
+  return image.text?.status === 'read' && image.text.text.toLowerCase().includes(needle)
 }

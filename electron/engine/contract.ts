@@ -122,6 +122,8 @@ export const EngineSettings = z.strictObject({
   /** 'auto': the engine's default, one per physical core. */
   threads: z.union([z.literal('auto'), Threads]),
   imageDetail: ImageDetail,
+  /** The text layer: read the text on images and give it to the model beside them. */
+  screenText: z.enum(['auto', 'always', 'never']),
 })
 export type EngineSettings = z.infer<typeof EngineSettings>
 

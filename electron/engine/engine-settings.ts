@@ -1,4 +1,4 @@
-// The engine settings the user controls (CPU only, threads, image detail), kept in the
+// The engine settings the user controls (CPU only, threads, image detail, the text layer), kept in the
 // user's data folder as the API's settings are, and applied to each model load: changing
 // them takes effect on the next load.
 import { readFile } from 'node:fs/promises'
@@ -9,7 +9,7 @@ import { EngineSettings, type EngineSettingsView, type LoadRequest } from './con
 import { AppError } from '../ipc/errors.js'
 import { defaultThreads, physicalCores } from './gpu.js'
 
-export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' }
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText: 'auto' }
 
 // Each field falls back to its default alone: a file from an older version, or with one
 // bad value, keeps the rest of what the user chose.
@@ -17,6 +17,7 @@ const Stored = z.object({
   cpuOnly: EngineSettings.shape.cpuOnly.catch(DEFAULT_ENGINE_SETTINGS.cpuOnly),
   threads: EngineSettings.shape.threads.catch(DEFAULT_ENGINE_SETTINGS.threads),
   imageDetail: EngineSettings.shape.imageDetail.catch(DEFAULT_ENGINE_SETTINGS.imageDetail),
+  screenText: EngineSettings.shape.screenText.catch(DEFAULT_ENGINE_SETTINGS.screenText),
 })
 
 export interface EngineSettingsStore {

@@ -16,6 +16,7 @@ export type * from '../capture/contract.js'
 export type * from '../chats/contract.js'
 export type * from '../engine/contract.js'
 export type * from '../models/contract.js'
+export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode } from '../ocr/types.js'
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
 
 export interface AppInfo {
@@ -69,6 +70,7 @@ export const invokeChannelNames = [
   'chats:update',
   'chats:delete',
   'chats:image',
+  'chats:image-text',
   'api:status',
   'api:configure',
   'models:recent',
@@ -90,6 +92,7 @@ export const invokeChannelNames = [
   'capture:preview',
   'capture:region',
   'capture:cancel',
+  'capture:text',
   'capture:start-region',
   'capture:windows',
   'capture:window',

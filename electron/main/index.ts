@@ -13,6 +13,8 @@ import { openEngineSettings } from '../engine/engine-settings.js'
 import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
+import { createTextLayer } from '../ocr/text-layer.js'
+import { createWorkerReader, OCR_WORKER_BUILT } from '../ocr/worker-reader.js'
 import { acquireDataLock } from '../services/data-lock.js'
 import { imageFromCommandLine } from '../services/handover.js'
 import { CaptureService } from '../capture/capture-service.js'
@@ -70,13 +72,16 @@ const engine = new EngineClient({
 })
 
 const scheduler = new GenerationScheduler(engine)
+const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
+// Screens are read in a worker thread of this process (onnxruntime, one thread), so the engine keeps its cores.
+const textLayer = createTextLayer(createWorkerReader({ workerUrl: OCR_WORKER_BUILT }))
 const api = await createApiController({
+  textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   settingsPath: join(app.getPath('userData'), 'api.json'),
   scheduler,
   engineState: () => engine.state(),
   watchEngineState: engineStates.watch,
 })
-const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
 const capture = new CaptureService()
 let captureUi: ReturnType<typeof createCaptureWindows> | null = null
 // The capture windows exist once the app is ready; requests before that have nothing to act on.
@@ -117,6 +122,7 @@ const router = createRouter({
     api,
     engineSettings,
     capture,
+    textLayer,
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
@@ -237,5 +243,6 @@ app.on('will-quit', () => captureUi?.dispose())
 app.on('before-quit', () => {
   void models.downloads.close()
   void api.close()
+  void textLayer.close()
   void engine.dispose()
 })

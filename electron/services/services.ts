@@ -14,6 +14,8 @@ import type { RecentModels } from '../models/recent.js'
 import type { ModelService } from '../models/model-service.js'
 import type { DownloadManager } from '../models/download-manager.js'
 import type { Hub } from '../models/hub.js'
+import type { TextLayer } from '../ocr/text-layer.js'
+import type { ScreenText } from '../ocr/types.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -31,7 +33,11 @@ export interface ServiceDeps {
   catalog: Catalog
   windows: WindowActions
   appInfo: AppInfo
+  /** Reads the text on images (absent where the recogniser cannot run). */
+  textLayer: TextLayer | null
 }
+
+const NO_TEXT_LAYER: ScreenText = { status: 'failed', reason: 'The text layer is not available in this build.' }
 
 /** What the capture flow asks of the windows; Electron's main implements it, tests record it. */
 export interface WindowActions {
@@ -61,8 +67,14 @@ export function createServices({
   catalog,
   windows,
   appInfo,
+  textLayer,
 }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
-  const conversations = createChatService(chats, engine, scheduler)
+  const screenTextMode = () => engineSettings.view().settings.screenText
+  const conversations = createChatService(chats, engine, scheduler, textLayer && { layer: textLayer, mode: screenTextMode })
+  // A screenshot's text is read while the user types the question; a newer one stops that reading.
+  capture.onCapture((png, replaced) => {
+    if (textLayer && screenTextMode() !== 'never') void textLayer.read(png, { signal: replaced })
+  })
   return {
     invoke: {
       'app:info': async () => appInfo,
@@ -101,6 +113,15 @@ export function createServices({
         return null
       },
       'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
+      // Asked for explicitly (copy text), so read even with the text layer set to 'never'.
+      'chats:image-text': async ({ chatId, imageId }) => {
+        if (!textLayer) return NO_TEXT_LAYER
+        const text = await textLayer.read(await chats.image(chatId, imageId))
+        await chats.update(chatId, (c) => {
+          for (const image of c.messages.flatMap((m) => m.images)) if (image.id === imageId) image.text = text
+        })
+        return text
+      },
       'api:status': async () => api.status(),
       'api:configure': (change) => api.configure(change),
       'engineSettings:get': async () => engineSettings.view(),
@@ -120,6 +141,7 @@ export function createServices({
       },
       'capture:windows': () => windows.listWindows(),
       'capture:window': ({ sourceId }) => windows.captureWindow(sourceId),
+      'capture:text': async ({ id }) => (textLayer ? textLayer.read(capture.bytes(id)) : NO_TEXT_LAYER),
       'capture:cancel': async () => {
         windows.regionFinished(false)
         return null

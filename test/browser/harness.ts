@@ -27,6 +27,8 @@ import { startEngine } from '../support/engine.js'
 import { openModels, type Models } from '../../electron/models/open-models.js'
 import type { Catalog } from '../../electron/ipc/contract.js'
 import { ensureFixtures } from '../fixtures/generate.js'
+import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
+import { createWorkerReader } from '../../electron/ocr/worker-reader.js'
 import { startHubServer } from '../models/hub-server.js'
 import type { FileServer } from '../models/file-server.js'
 
@@ -117,6 +119,7 @@ export interface Harness {
   api: ApiController
   engineSettings: EngineSettingsStore
   engine: EngineClient
+  textLayer: TextLayer
   models: Models
   /** The stand-in Hugging Face hub serving the fixture model as test-org/Tiny-VLM-GGUF. */
   hub: FileServer
@@ -189,13 +192,16 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       return capture.set(png, { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
     },
   }
+  const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
+  // The real recogniser, in its worker thread as in the app.
+  const textLayer = createTextLayer(createWorkerReader())
   const api = await createApiController({
     settingsPath: join(dir, 'api.json'),
     scheduler,
     engineState: () => engine.state(),
     watchEngineState: engineStates.watch,
+    textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   })
-  const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
   const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
@@ -221,6 +227,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       api,
       engineSettings,
       capture,
+      textLayer,
       windows,
       recentModels: new RecentModels(join(dir, 'recent-models.json')),
       appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null },
@@ -265,6 +272,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     api,
     engineSettings,
     engine,
+    textLayer,
     models,
     hub,
     get pickFiles() {
@@ -318,6 +326,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       await hub.close()
       await browser.close()
       await api.close()
+      await textLayer.close()
       await engine.dispose()
       await new Promise((ok) => server.close(ok))
     },

@@ -24,7 +24,7 @@ describe('engine settings store', () => {
   it('keeps a change across a restart', async () => {
     const path = join(await scratchDir(), 'engine.json')
     const store = await openEngineSettings({ path, cpu: laptop })
-    const changed = { cpuOnly: true, threads: 6, imageDetail: 'high' } as const
+    const changed = { cpuOnly: true, threads: 6, imageDetail: 'high', screenText: 'never' } as const
     expect((await store.set(changed)).settings).toEqual(changed)
     expect((await openEngineSettings({ path, cpu: laptop })).view().settings).toEqual(changed)
   })
@@ -52,6 +52,7 @@ describe('engine settings store', () => {
       cpuOnly: true,
       threads: 'auto',
       imageDetail: 'balanced',
+      screenText: 'auto',
     })
     // Copied from a bigger computer: no more threads than this one has.
     await writeFile(join(dir, 'bigger.json'), JSON.stringify({ cpuOnly: false, threads: 32, imageDetail: 'low' }))
@@ -62,7 +63,7 @@ describe('engine settings store', () => {
     const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
     const request: LoadRequest = { modelPath: '/m.gguf', gpu: 'auto' }
     expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: 'auto', imageDetail: 'balanced' })
-    await store.set({ cpuOnly: true, threads: 5, imageDetail: 'low' })
+    await store.set({ cpuOnly: true, threads: 5, imageDetail: 'low', screenText: 'auto' })
     expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 5, imageDetail: 'low' })
     expect(store.apply({ modelPath: '/m.gguf', threads: 2, imageDetail: 'high' })).toEqual({
       modelPath: '/m.gguf',
