@@ -3,7 +3,7 @@
 // The chat window's controller under Node, against a fake main: what it asks main for, and
 // the state it shows for the answers, down to what a component reading it would re-render.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { MESSAGES, type ChatSummary, type Conversation } from '../../electron/ipc/contract.js'
+import { MESSAGES, type ChatSummary, type Conversation, type EngineSettingsView, type ScreenTextMode } from '../../electron/ipc/contract.js'
 import { ChatController, EXAMPLE_SCHEMA, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
 import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
@@ -14,6 +14,10 @@ const summary = (c: Conversation): ChatSummary => ({
   updatedAt: c.updatedAt,
   messageCount: c.messages.length,
   preview: c.messages[0]?.text ?? '',
+})
+const engineSettings = (screenText: ScreenTextMode): EngineSettingsView => ({
+  settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText },
+  cpu: { logicalCores: 2, physicalCores: 2, autoThreads: 2 },
 })
 const image: PendingImage = { url: 'blob:x', name: 'cat.png', bytes: new Uint8Array([1, 2, 3]) }
 
@@ -30,6 +34,7 @@ describe('ChatController', () => {
     ]
     main = new FakeAssistant()
       .answer('engine:status', { state: 'idle' })
+      .answer('engineSettings:get', engineSettings('auto'))
       .answer('chats:list', ({ query }) => stored.filter((c) => !query || c.title.includes(query)).map(summary))
       .answer('chats:get', ({ id }) => stored.find((c) => c.id === id)!)
       .answer('chats:create', () => {
@@ -44,7 +49,7 @@ describe('ChatController', () => {
 
   it('starts with the engine state and the conversation list, and opens the newest conversation', async () => {
     const stop = await chat.start()
-    expect(main.channels()).toEqual(['engine:status', 'chats:list', 'chats:get'])
+    expect(main.channels()).toEqual(['engine:status', 'engineSettings:get', 'chats:list', 'chats:get'])
     expect(main.requests('chats:list')).toEqual([{}])
     expect(chat.engine).toEqual({ state: 'idle' })
     expect(chat.list.map((s) => s.id)).toEqual(['c2', 'c1'])
@@ -83,12 +88,48 @@ describe('ChatController', () => {
     expect(main.requests('chats:create')).toHaveLength(0)
   })
 
-  it('refuses images while the loaded model cannot see', async () => {
+  it('refuses images while the loaded model cannot see and the text layer is set to Never', async () => {
+    main.answer('engineSettings:get', engineSettings('never'))
     await chat.start()
     main.emit('engine:state', readyEngine({ vision: false }))
+    expect(chat.textOnly).toBe(false)
     expect(chat.send('what is this?', [image])).toBe(false)
     expect(chat.error).toBe(MESSAGES.noVision)
     expect(main.streams).toHaveLength(0)
+  })
+
+  it('sends images to a model that cannot see when the text layer is on (it answers from their text), and follows a saved setting', async () => {
+    await chat.start()
+    main.emit('engine:state', readyEngine({ vision: false }))
+    expect(chat.textOnly).toBe(true)
+    expect(chat.send('what does it say?', [image])).toBe(true)
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    expect(main.streams[0]!.request).toMatchObject({ text: 'what does it say?', images: [{ name: 'cat.png' }] })
+    chat.engineSettingsSaved(engineSettings('never').settings)
+    expect(chat.textOnly).toBe(false)
+    main.streams[0]!.end()
+  })
+
+  it('a settings read that fails counts as the default, so images are not refused for it', async () => {
+    main.refuse('engineSettings:get', { code: 'internal', message: 'no' })
+    await chat.start()
+    main.emit('engine:state', readyEngine({ vision: false }))
+    expect(chat.textOnly).toBe(true)
+  })
+
+  it('reads an image’s text on request and shows it with the image; a refusal shows its reason', async () => {
+    const question = message('q3', 'user', 'what is this?')
+    question.images = [{ id: 'i1', mime: 'image/png', width: 10, height: 10, bytes: 3, name: 'cat.png' }]
+    stored.unshift(conversation('c3', [question]))
+    const read = { status: 'read', text: 'Hello\nWorld', lines: 2, confidence: 0.9, unsure: 0, language: 'en', ms: 5 } as const
+    main.answer('chats:image-text', read)
+    await chat.start()
+    await chat.readImageText('q3', 'i1')
+    expect(main.requests('chats:image-text')).toEqual([{ chatId: 'c3', imageId: 'i1' }])
+    expect(chat.current?.messages[0]?.images[0]?.text).toEqual(read)
+    main.refuse('chats:image-text', { code: 'not-found', message: 'That image is gone.' })
+    await chat.readImageText('q3', 'i1')
+    expect(chat.current?.messages[0]?.images[0]?.text).toEqual({ status: 'failed', reason: 'That image is gone.' })
   })
 
   it('streams a question and its answer into a new conversation, then names it from the list', async () => {

@@ -7,9 +7,12 @@ import {
   type ChatSettings,
   type ChatSummary,
   type Conversation,
+  type EngineSettings,
   type EngineState,
   type ImageInput,
   type Sampling,
+  type ScreenText,
+  type ScreenTextMode,
 } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
@@ -56,6 +59,7 @@ export class ChatController {
   #query = $state('')
   #streaming = $state(false)
   #error = $state<string | null>(null)
+  #screenTextMode = $state<ScreenTextMode>('auto')
   #active: AssistantStream<ChatChunk> | null = null
   #settingsChanges = 0
   #searchTimer: ReturnType<typeof setTimeout> | undefined
@@ -100,6 +104,11 @@ export class ChatController {
     return this.#engine.state === 'ready' && this.#engine.info.vision
   }
 
+  /** The loaded model cannot see, but gets the text read on images instead (the text layer is on). */
+  get textOnly(): boolean {
+    return this.#engine.state === 'ready' && !this.#engine.info.vision && this.#screenTextMode !== 'never'
+  }
+
   /** The conversation was answered by another model than the one loaded now. */
   get modelMismatch(): DeepReadonly<Conversation['model']> {
     const wanted = this.#current?.model
@@ -110,6 +119,7 @@ export class ChatController {
 
   async start(): Promise<() => void> {
     this.#engine = await this.#client.invoke('engine:status')
+    await this.#readEngineSettings()
     const offEngine = this.#client.on('engine:state', (s) => (this.#engine = s))
     // Quick-ask hands a conversation over to this window.
     const offOpen = this.#client.on('chat:open', ({ chatId }) => void this.#refresh().then(() => this.open(chatId)))
@@ -120,6 +130,20 @@ export class ChatController {
       offOpen()
       clearTimeout(this.#searchTimer)
     }
+  }
+
+  async #readEngineSettings(): Promise<void> {
+    try {
+      this.#screenTextMode = (await this.#client.invoke('engineSettings:get')).settings.screenText
+    } catch {
+      // Unknown: the default, so images are not refused for a setting that could not be read (main checks again).
+      this.#screenTextMode = 'auto'
+    }
+  }
+
+  /** The Settings dialog saved the engine settings: what images a text-only model takes follows them. */
+  engineSettingsSaved(settings: EngineSettings): void {
+    this.#screenTextMode = settings.screenText
   }
 
   /** Filters the list by `text`, once typing has paused for SEARCH_DELAY_MS. */
@@ -246,10 +270,28 @@ export class ChatController {
     return url ?? Promise.resolve('')
   }
 
+  /**
+   * Reads the text on a stored image now (the text layer was set to Never, or the reading failed);
+   * main keeps it with the image. A failure is shown as the image's text, with its reason.
+   */
+  async readImageText(messageId: string, imageId: string): Promise<void> {
+    const chatId = this.#current?.id
+    if (!chatId) return
+    let text: ScreenText
+    try {
+      text = await this.#client.invoke('chats:image-text', { chatId, imageId })
+    } catch (e) {
+      text = { status: 'failed', reason: errorText(e) }
+    }
+    if (this.#current?.id !== chatId) return
+    const image = this.#current.messages.find((m) => m.id === messageId)?.images.find((i) => i.id === imageId)
+    if (image) image.text = text
+  }
+
   /** Returns false when the message is refused here, so the composer keeps it. */
   send(text: string, images: PendingImage[]): boolean {
     this.#error = null
-    if (images.length > 0 && !this.vision) {
+    if (images.length > 0 && !this.vision && !this.textOnly) {
       this.#error = MESSAGES.noVision
       return false
     }
