@@ -181,6 +181,8 @@ const editor: App = (r, box, size) => {
     <div class="status" style="height:24px;font-size:12px">${status}</div></div>`
 }
 
+// Columns stretch across the window, as in a real spreadsheet: a row's cells sit far apart and
+// its numbers are right-aligned, yet the row is one line.
 const sheet: App = (r, box, size) => {
   const tools = ['File', 'Edit', 'View', 'Insert', 'Format', 'Data', 'Tools', 'Help'].map((s) => seg(s)).join('')
   const head = ['#', 'Item', 'Region', 'Owner', 'Qty', 'Unit price', 'Total', 'Status']
@@ -205,7 +207,7 @@ const sheet: App = (r, box, size) => {
     <div class="bar" style="height:30px;font-size:13px">${tools}</div>
     <div class="bar" style="height:28px;font-size:13px"><span data-seg class="mono">${'ABCDEFG'[r.int(0, 6)]}${r.int(1, 40)}</span><span data-seg class="mono">=SUM(${'FG'[r.int(0, 1)]}2:${'FG'[r.int(0, 1)]}${r.int(20, 90)})</span></div>
     <div style="position:absolute;top:64px;left:8px;right:8px;bottom:34px;overflow:hidden">
-      <table><tr data-seg>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${body}</table></div>
+      <table style="width:100%"><tr data-seg>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${body}</table></div>
     <div class="bar" style="position:absolute;bottom:0;left:0;right:0;height:30px;border-top:1px solid var(--border);font-size:13px">${tabs}</div></div>`
 }
 
@@ -301,7 +303,7 @@ const docs: App = (r, box, size) => {
   const nav = Array.from({ length: 18 }, (_, i) => `<div data-seg class="${i === 4 ? 'sel' : ''}">${esc(cap(words(r, 1, 3)))}</div>`).join(
     '',
   )
-  const article = Array.from({ length: 8 }, (_, i) =>
+  const article = Array.from({ length: 15 }, (_, i) =>
     i % 3 === 0
       ? `<div data-seg style="font-size:16px;font-weight:bold;margin:12px 0 8px">${esc(cap(words(r, 2, 5)))}</div>`
       : `<p data-seg style="line-height:1.5">${esc(paragraph(r, r.int(3, 5)))}</p>`,

@@ -6,7 +6,7 @@
 //   renderSmallScreens({ out })   a few 900x600 screens in a second or two, for unit tests
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -396,6 +396,7 @@ export async function loadScreens(options: Omit<RenderOptions, 'out'> & { cacheD
       await rename(c.file, png)
       await writeFile(join(dir, `${c.id}.json`), JSON.stringify({ ...c, file: png }, null, 1))
     }
+    await rm(scratch, { recursive: true, force: true })
   }
   for (const layout of layouts)
     for (const size of sizes) {
