@@ -1,12 +1,23 @@
 // Conversations that are kept: a question and its answer are saved as they happen, so
 // a closed window, a crashed engine or a crashed app loses at most the last second of
 // an answer, and an interrupted answer is marked as such.
-import type { ChatChunk, ChatMessage, Conversation, ImageInput, Sampling, StoredImage, StoredMessage } from '../ipc/contract.js'
+import type {
+  ChatChunk,
+  ChatMessage,
+  Conversation,
+  GenerateChunk,
+  GenerateRequest,
+  ImageInput,
+  Sampling,
+  StoredImage,
+  StoredMessage,
+} from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { EngineClient } from '../engine/client.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
+import type { RemoteEngines } from '../remote/engines.js'
 import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
 
 /** Partial answers are saved this often while they stream. */
@@ -21,23 +32,60 @@ export interface ChatService {
   edit(request: { chatId: string; messageId: string; text: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
 }
 
+interface Answerer {
+  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateChunk>
+  canSee: boolean
+  contextSize: number | null
+  /** A remote engine's name; null for this computer's. */
+  engineName: string | null
+  model: string | null
+}
+
 export function createChatService(
   store: ChatStore,
   engine: EngineClient,
   scheduler: GenerationScheduler,
   /** Absent: images go to the model as they are. */
   text: TextLayerUse | null = null,
+  /** The inference servers elsewhere a conversation may use; absent: this computer's engine only. */
+  remotes: RemoteEngines | null = null,
 ): ChatService {
+  /** Who answers this conversation: the engine on this computer (through the scheduler it shares with the API), or a remote one. */
+  function answererOf(chat: Conversation): Answerer {
+    if (chat.engine) {
+      if (!remotes) throw new AppError('not-found', 'Remote engines are not available here.')
+      const remote = remotes.generator(chat.engine)
+      return {
+        generate: (request, signal) => remote.engine.generate(request, signal, 'ui'),
+        canSee: remote.canSee,
+        // The server's context size is not known: the text layer keeps its default bound.
+        contextSize: null,
+        engineName: remote.name,
+        model: chat.engine.model,
+      }
+    }
+    const state = engine.state()
+    return {
+      generate: (request, signal) => scheduler.generate('ui', request, signal),
+      canSee: state.state !== 'ready' || state.info.vision,
+      contextSize: state.state === 'ready' ? state.info.contextSize : null,
+      engineName: null,
+      model: state.state === 'ready' ? state.info.modelPath : null,
+    }
+  }
+
   async function* answer(chat: Conversation, sampling: Sampling | undefined, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    const { messages: history, notes } = await toEngineMessages(chat)
+    const answerer = answererOf(chat)
+    const { messages: history, notes } = await toEngineMessages(chat, answerer)
     const reply = store.newMessage('assistant', '')
     if (notes.length) reply.notes = notes
+    reply.model = answerer.model
+    if (answerer.engineName) reply.engine = answerer.engineName
     const state = engine.state()
-    reply.model = state.state === 'ready' ? state.info.modelPath : null
     await store.update(chat.id, (c) => {
       c.messages.push(reply)
       // Remembered, so opening the conversation later can offer this model back.
-      if (state.state === 'ready') c.model = { modelPath: state.info.modelPath, mmprojPath: state.info.mmprojPath }
+      if (!answerer.engineName && state.state === 'ready') c.model = { modelPath: state.info.modelPath, mmprojPath: state.info.mmprojPath }
     })
     yield { kind: 'message', message: { ...reply } }
 
@@ -48,26 +96,45 @@ export function createChatService(
         const m = c.messages.find((x) => x.id === reply.id)
         if (m) Object.assign(m, reply)
       })
+    let turns = history
+    let dropped = 0
     try {
-      for await (const chunk of scheduler.generate(
-        'ui',
-        // The conversation's answer format: a grammar holds the model to JSON, or to its schema.
-        { messages: history, sampling, ...(chat.settings.format ? { format: chat.settings.format } : {}) },
-        signal,
-      )) {
-        if (chunk.kind === 'tokens') {
-          reply.text += chunk.text
-          yield { kind: 'tokens', messageId: reply.id, text: chunk.text, count: chunk.count }
-          if (performance.now() - lastSave > SAVE_INTERVAL_MS) {
-            lastSave = performance.now()
-            await save()
+      for (;;) {
+        try {
+          for await (const chunk of answerer.generate(
+            // The conversation's answer format: a grammar holds the model to JSON, or to its schema.
+            { messages: turns, sampling, ...(chat.settings.format ? { format: chat.settings.format } : {}) },
+            signal,
+          )) {
+            if (chunk.kind === 'tokens') {
+              reply.text += chunk.text
+              yield { kind: 'tokens', messageId: reply.id, text: chunk.text, count: chunk.count }
+              if (performance.now() - lastSave > SAVE_INTERVAL_MS) {
+                lastSave = performance.now()
+                await save()
+              }
+            } else {
+              reply.stats = dropped ? { ...chunk.stats, droppedTurns: dropped } : chunk.stats
+              reply.status =
+                chunk.stats.stopReason === 'cancelled' ? 'stopped' : chunk.stats.stopReason === 'engine-crashed' ? 'cut-off' : 'complete'
+            }
           }
-        } else {
-          reply.stats = chunk.stats
-          reply.status =
-            chunk.stats.stopReason === 'cancelled' ? 'stopped' : chunk.stats.stopReason === 'engine-crashed' ? 'cut-off' : 'complete'
+          break
+        } catch (error) {
+          // The conversation outgrew the context: unless the user chose to be asked, its oldest
+          // turn goes (images with it, the system prompt kept) and the question is tried again.
+          const shorter =
+            error instanceof AppError && error.code === 'context-overflow' && reply.text === '' ? withoutOldestTurn(turns) : null
+          if (!shorter || chat.settings.contextFull === 'stop') throw error
+          turns = shorter
+          dropped++
         }
       }
+      if (dropped)
+        reply.notes = [
+          ...(reply.notes ?? []),
+          `The conversation no longer fits the model's context: its ${dropped === 1 ? 'oldest turn was' : `${dropped} oldest turns were`} left out of this answer.`,
+        ]
     } catch (error) {
       if (signal.aborted) reply.status = 'stopped'
       else {
@@ -92,13 +159,14 @@ export function createChatService(
    * The conversation as the engine gets it. With the text layer on, each question carries the
    * text of its images; a model that cannot see gets that text instead of the images.
    */
-  async function toEngineMessages(chat: Conversation): Promise<{ messages: ChatMessage[]; notes: string[] }> {
+  async function toEngineMessages(
+    chat: Conversation,
+    { canSee, contextSize }: Answerer,
+  ): Promise<{ messages: ChatMessage[]; notes: string[] }> {
     const messages: ChatMessage[] = chat.systemPrompt.trim() ? [{ role: 'system', text: chat.systemPrompt }] : []
-    const state = engine.state()
-    const canSee = state.state !== 'ready' || state.info.vision
     const mode = text?.mode() ?? 'never'
     // The text of every question's images shares the room the context leaves for it.
-    const budget = state.state === 'ready' ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(state.info.contextSize / 4)) : SCREEN_TEXT_TOKENS
+    const budget = contextSize ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(contextSize / 4)) : SCREEN_TEXT_TOKENS
     const notes: string[] = []
     const last = chat.messages.findLast((m) => m.role === 'user')
     for (const m of chat.messages) {
@@ -216,4 +284,15 @@ export function createChatService(
 function titleFrom(text: string): string {
   const line = text.trim().split('\n')[0]!.replace(/\s+/g, ' ')
   return line.length > 60 ? `${line.slice(0, 57)}…` : line
+}
+
+/**
+ * The turns without the oldest question and what answered it (its images go with it);
+ * system prompts stay. Null when only the last question is left: nothing more can go.
+ */
+export function withoutOldestTurn(turns: ChatMessage[]): ChatMessage[] | null {
+  const first = turns.findIndex((m) => m.role !== 'system')
+  const next = turns.findIndex((m, i) => i > first && m.role === 'user')
+  if (first < 0 || next < 0) return null
+  return [...turns.slice(0, first), ...turns.slice(next)]
 }

@@ -5,6 +5,7 @@ import { LIMITS } from '../ipc/defaults.js'
 import { Text } from '../ipc/fields.js'
 import { AnswerFormat, ImageInput, Sampling, type GenerationStats } from '../engine/contract.js'
 import type { ScreenText } from '../ocr/types.js'
+import { EngineChoice } from '../remote/contract.js'
 
 /** Ids the renderer may name: strict formats, so none can reach outside its folder. */
 export const ChatId = z.uuid()
@@ -51,6 +52,8 @@ export interface StoredMessage {
   error: string | null
   /** The model file that wrote an answer. */
   model: string | null
+  /** The remote engine that wrote an answer (its name as it was then); absent: this computer. */
+  engine?: string
   /** What the user should know about how an answer was made (text on screen cut to fit, not read in time, a model that cannot see). */
   notes?: string[]
 }
@@ -66,6 +69,8 @@ export interface ChatSettings {
   temperature: number
   /** How answers are written: absent, in text; else JSON, or JSON matching a schema (a grammar holds the model to it). */
   format?: AnswerFormat
+  /** When the conversation outgrows the context: leave out its oldest turns (absent, the default), or stop and say so. */
+  contextFull?: 'drop-oldest' | 'stop'
 }
 
 /** A conversation's settings as the renderer sends them; a JSON schema is bounded in size like any answer format. */
@@ -73,6 +78,7 @@ export const ChatSettingsUpdate = z.strictObject({
   maxTokens: z.int().min(1).max(LIMITS.maxTokens),
   temperature: z.number().min(0).max(2),
   format: AnswerFormat.optional(),
+  contextFull: z.enum(['drop-oldest', 'stop']).optional(),
 })
 
 export interface Conversation {
@@ -84,6 +90,8 @@ export interface Conversation {
   systemPrompt: string
   settings: ChatSettings
   model: ConversationModel | null
+  /** The remote engine and model that answer this conversation; absent or null: the engine on this computer. */
+  engine?: EngineChoice | null
   messages: StoredMessage[]
 }
 
@@ -113,6 +121,8 @@ export const chatsInvoke = {
       title: z.string().trim().min(1).max(200).optional(),
       systemPrompt: z.string().max(LIMITS.textChars).optional(),
       settings: ChatSettingsUpdate.optional(),
+      /** null: back to the engine on this computer. */
+      engine: EngineChoice.nullable().optional(),
     }),
   },
   'chats:delete': { request: z.strictObject({ id: ChatId }) },

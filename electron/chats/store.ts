@@ -61,6 +61,7 @@ const StoredImageSchema = z.object({
 const StatsSchema = z.object({
   tokensIn: z.number(),
   cachedTokens: z.number().optional(),
+  droppedTurns: z.number().optional(),
   tokensOut: z.number(),
   imageTokens: z.number(),
   timeToFirstTokenMs: z.number().nullable(),
@@ -77,8 +78,17 @@ const ConversationSchema = z.object({
   systemPrompt: z.string(),
   // Added after the first files were written: older conversations get the defaults.
   // format came later still: absent, answers are text.
-  settings: z.object({ maxTokens: z.number(), temperature: z.number(), format: AnswerFormat.optional() }).default(DEFAULT_CHAT_SETTINGS),
+  settings: z
+    .object({
+      maxTokens: z.number(),
+      temperature: z.number(),
+      format: AnswerFormat.optional(),
+      contextFull: z.enum(['drop-oldest', 'stop']).optional().catch(undefined),
+    })
+    .default(DEFAULT_CHAT_SETTINGS),
   model: z.object({ modelPath: z.string(), mmprojPath: z.string().nullable() }).nullable().default(null),
+  // Remote engines came later: absent, this computer's engine answers.
+  engine: z.object({ id: z.string(), model: z.string() }).nullable().optional(),
   messages: z.array(
     z.object({
       id: z.string(),
@@ -91,6 +101,7 @@ const ConversationSchema = z.object({
       error: z.string().nullable(),
       model: z.string().nullable(),
       notes: z.array(z.string()).optional(),
+      engine: z.string().optional(),
     }),
   ),
 })

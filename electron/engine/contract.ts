@@ -168,6 +168,8 @@ export interface GenerationStats {
   timeToFirstTokenMs: number | null
   tokensPerSecond: number | null
   totalMs: number
+  /** Oldest turns left out so the conversation fits the context (conversations only). */
+  droppedTurns?: number
   /** max-tokens: the longest answer was reached; context-full: the context had no room for more. */
   stopReason: 'eos' | 'max-tokens' | 'context-full' | 'stop-sequence' | 'cancelled' | 'engine-crashed'
 }
