@@ -4,8 +4,8 @@
 # the clone, keyed by the bundle's commit:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/llama-server/<commit>/llama-server
 # A second run with the cache present returns at once. The binary's path is the
-# last line on stdout. Used only by benchmarks (npm run bench:engine); not part
-# of npm test or CI.
+# last line on stdout. Used by benchmarks (bench:engine, bench:remote) and by the
+# remote-engine tests, which skip without it; .ci/run builds it before npm test.
 #
 # Env: LLAMA_SERVER_NATIVE=1 builds with -DGGML_NATIVE=ON into <commit>-native/
 # (faster on this CPU only; the default build is portable to machines of the
