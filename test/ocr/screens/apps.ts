@@ -2,7 +2,8 @@
 // takes its colours from CSS variables on its window (see THEMES), so any app renders light or
 // dark. Every separate UI item (a tab, a button, a status-bar segment, a line number) is its own
 // element marked data-seg: the truth measurement in measure.ts takes a marked element, or else a
-// text node's parent, as one "segment", and cuts it into visual lines.
+// text node's parent, as one "segment", and cuts it into visual lines. A row of one list item (a
+// folder and its unread count, a message's sender and time) is one segment, like a table row.
 import type { Rng } from './text.js'
 import {
   amount,
@@ -215,13 +216,13 @@ const mail: App = (r, box, size) => {
   const folders = ['Inbox', 'Starred', 'Sent', 'Drafts', 'Archive', 'Spam', 'Trash']
     .map(
       (f, i) =>
-        `<div class="${i === 0 ? 'sel' : ''} row" style="justify-content:space-between">${seg(f)}${i < 4 ? seg(String(r.int(1, 120)), 'class="muted"') : ''}</div>`,
+        `<div data-seg class="${i === 0 ? 'sel' : ''} row" style="justify-content:space-between"><span>${f}</span>${i < 4 ? `<span class="muted">${r.int(1, 120)}</span>` : ''}</div>`,
     )
     .join('')
   const listW = Math.round(box.width * 0.3)
   const items = Array.from({ length: 14 }, (_, i) => {
     return `<div class="${i === 1 ? 'sel' : ''}" style="padding:8px 12px;border-bottom:1px solid var(--border)">
-      <div class="row" style="justify-content:space-between">${seg(person(r), 'style="font-weight:bold"')}${seg(time(r), 'class="muted" style="font-size:12px"')}</div>
+      <div data-seg class="row" style="justify-content:space-between"><b>${esc(person(r))}</b><span class="muted" style="font-size:12px">${time(r)}</span></div>
       <div data-seg style="white-space:nowrap;overflow:hidden">${esc(cap(words(r, 3, 7)))}</div></div>`
   }).join('')
   const from = person(r)
@@ -258,7 +259,7 @@ const chat: App = (r, box, size) => {
     .map((c, i) => `<div data-seg class="${i === 2 ? 'sel' : ''}"># ${c}</div>`)
     .join('')
   const msgs = Array.from({ length: 16 }, () => {
-    return `<div style="margin-bottom:12px"><div class="row" style="gap:8px">${seg(person(r), 'style="font-weight:bold"')}${seg(time(r), 'class="muted" style="font-size:11px"')}</div>
+    return `<div style="margin-bottom:12px"><div data-seg class="row" style="gap:8px"><b>${esc(person(r))}</b><span class="muted" style="font-size:11px">${time(r)}</span></div>
       <div data-seg style="max-width:${Math.round(box.width * 0.6)}px">${esc(r.chance(0.2) ? `See ${path(r)} line ${r.int(1, 300)}` : sentence(r, 4, 24))}</div></div>`
   }).join('')
   return `<div class="app" style="font-size:${size}px">

@@ -2,8 +2,9 @@
 //
 // What a "line" is: every text node belongs to a segment — its nearest ancestor marked data-seg,
 // else its parent element. A segment is one UI item (a tab, a button, a menu item, a status-bar
-// segment, a line number in a gutter, a code line, a paragraph) or a table row (<tr data-seg>:
-// its cells joined by single spaces). A segment gives one truth line per VISUAL line: wrapped
+// segment, a line number in a gutter, a code line, a paragraph), a table row (<tr data-seg>: its
+// cells joined by single spaces) or the row of one list item (a mail folder and its count, a
+// message's sender and time). A segment gives one truth line per VISUAL line: wrapped
 // text gives one line per row it wraps to.
 //
 // What counts: a character is kept when its box is on screen and elementFromPoint at its centre,
