@@ -1,0 +1,200 @@
+// Reads the text of a screenshot (or any image) on the CPU: PP-OCRv4 detection on a copy sized
+// for its text, recognition on full-resolution crops, then the layout that decides what a line is.
+import sharp, { type OutputInfo } from 'sharp'
+import { layoutBlocks, type TextItem } from './layout.js'
+import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage } from './paddle.js'
+import { findRegions } from './regions.js'
+import { readPieces } from './spacing.js'
+import type { OcrBox, OcrResult } from './types.js'
+
+export interface ReaderOptions {
+  /** onnxruntime intra-op threads, default 1 (the engine keeps the other cores). */
+  threads?: number
+  modelDir?: string
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal
+}
+
+/** Inputs beyond this are refused before decoding (sharp's own default, stated here on purpose). */
+const MAX_INPUT_PIXELS = 16_384 * 16_384
+/** Larger images are scaled down to this area first: 4K-class, so memory and time stay bounded. */
+const MAX_WORK_PIXELS = 3840 * 2160
+/** Screens with more pixels than this (4K class) carry text twice as tall: detect at half size. */
+const HALF_SIZE_DETECTION_PIXELS = 2560 * 1600
+/** Lines the recogniser is less sure of than this are more likely invented than read. */
+const MIN_CONFIDENCE = 0.5
+/** The PP-OCRv4 "ch" model reads Simplified Chinese and English. */
+const LANGUAGE = 'en+zh'
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason
+  if (reason instanceof Error) return reason
+  const error = new Error('The text recognition was aborted')
+  error.name = 'AbortError'
+  return error
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal)
+}
+
+/** Halves an image with a 2×2 box filter (text is twice as tall as det needs on 4K screens). */
+function halve(image: RawImage): RawImage {
+  const width = Math.floor(image.width / 2)
+  const height = Math.floor(image.height / 2)
+  const data = new Uint8Array(width * height * 3)
+  const { channels } = image
+  const stride = image.width * channels
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const source = 2 * y * stride + 2 * x * channels
+      const target = (y * width + x) * 3
+      for (let c = 0; c < 3; c++) {
+        data[target + c] =
+          (image.data[source + c]! +
+            image.data[source + channels + c]! +
+            image.data[source + stride + c]! +
+            image.data[source + stride + channels + c]! +
+            2) >>
+          2
+      }
+    }
+  }
+  return { data, width, height, channels: 3 }
+}
+
+function crop(image: RawImage, box: OcrBox): RawImage {
+  const { channels } = image
+  const data = new Uint8Array(box.width * box.height * channels)
+  for (let y = 0; y < box.height; y++) {
+    const start = ((box.y + y) * image.width + box.x) * channels
+    data.set(image.data.subarray(start, start + box.width * channels), y * box.width * channels)
+  }
+  return { data, width: box.width, height: box.height, channels }
+}
+
+async function decode(bytes: Uint8Array): Promise<{ image: RawImage; width: number; height: number }> {
+  let width: number
+  let height: number
+  try {
+    const metadata = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()
+    if (!metadata.width || !metadata.height) throw new Error('no dimensions')
+    width = metadata.width
+    height = metadata.height
+  } catch (cause) {
+    throw new Error(`Cannot read text: the data is not a supported image (${(cause as Error).message})`, { cause })
+  }
+  if (width * height > MAX_INPUT_PIXELS) {
+    throw new Error(`Cannot read text: the image is too large (${width}×${height})`)
+  }
+  let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).flatten({ background: '#ffffff' })
+  if (width * height > MAX_WORK_PIXELS) {
+    const scale = Math.sqrt(MAX_WORK_PIXELS / (width * height))
+    pipeline = pipeline.resize(Math.max(1, Math.floor(width * scale)), Math.max(1, Math.floor(height * scale)), {
+      fit: 'fill',
+    })
+  }
+  try {
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
+    return {
+      image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), ...pick(info) },
+      width,
+      height,
+    }
+  } catch (cause) {
+    throw new Error(`Cannot read text: the image could not be decoded (${(cause as Error).message})`, { cause })
+  }
+}
+
+const pick = (info: OutputInfo): { width: number; height: number; channels: number } => ({
+  width: info.width,
+  height: info.height,
+  channels: info.channels,
+})
+
+export class ScreenReader {
+  private closed = false
+  // onnxruntime sessions run one inference at a time well; reads queue behind each other.
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(private readonly models: PaddleModels) {}
+
+  static async open(options: ReaderOptions = {}): Promise<ScreenReader> {
+    const models = await PaddleModels.load(options.modelDir ?? defaultModelDir(), options.threads ?? 1)
+    return new ScreenReader(models)
+  }
+
+  read(image: Uint8Array, options: ReadOptions = {}): Promise<OcrResult> {
+    const run = this.queue.then(() => this.readNow(image, options.signal))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.queue
+    await this.models.close()
+  }
+
+  private async readNow(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<OcrResult> {
+    if (this.closed) throw new Error('The screen reader is closed')
+    throwIfAborted(signal)
+    const started = performance.now()
+    const { image, width, height } = await decode(bytes)
+    throwIfAborted(signal)
+
+    const halfSize = image.width * image.height > HALF_SIZE_DETECTION_PIXELS
+    const detImage = halfSize ? halve(image) : image
+    const detScale = halfSize ? 2 : 1
+    const detected = await this.models.detect(detImage)
+    throwIfAborted(signal)
+
+    const boxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)
+    const regions = boxes.length > 0 ? findRegions(image) : null
+    throwIfAborted(signal)
+
+    const crops = boxes.map((box) => crop(image, box))
+    const recognised = await this.models.recognise(crops)
+    throwIfAborted(signal)
+
+    const toOriginal = width / image.width
+    const items: TextItem[] = []
+    boxes.forEach((box, index) => {
+      const { confidence } = recognised[index]!
+      if (confidence < MIN_CONFIDENCE) return
+      const region = regions ? regions.regionOf(box) : 0
+      for (const piece of readPieces(crops[index]!, recognised[index]!)) {
+        const pieceBox = { x: box.x + piece.start, y: box.y, width: piece.end - piece.start, height: box.height }
+        items.push({ box: scaleBox(pieceBox, toOriginal, width, height), text: piece.text, confidence, region })
+      }
+    })
+    const blocks = layoutBlocks(items)
+    return { width, height, blocks, language: LANGUAGE, ms: Math.round(performance.now() - started) }
+  }
+}
+
+function toWorkBox(box: DetectedBox, scale: number, image: RawImage): OcrBox {
+  const x = Math.max(0, Math.floor(box.x * scale))
+  const y = Math.max(0, Math.floor(box.y * scale))
+  return {
+    x,
+    y,
+    width: Math.min(image.width, Math.ceil((box.x + box.width) * scale)) - x,
+    height: Math.min(image.height, Math.ceil((box.y + box.height) * scale)) - y,
+  }
+}
+
+function scaleBox(box: OcrBox, scale: number, width: number, height: number): OcrBox {
+  if (scale === 1) return box
+  const x = Math.floor(box.x * scale)
+  const y = Math.floor(box.y * scale)
+  return {
+    x,
+    y,
+    width: Math.min(width, Math.ceil((box.x + box.width) * scale)) - x,
+    height: Math.min(height, Math.ceil((box.y + box.height) * scale)) - y,
+  }
+}

@@ -1,0 +1,139 @@
+// Where windows and panels are: large connected areas of flat or smoothly changing colour
+// (a window's body, a sidebar, a wallpaper gradient), found on a downsampled copy of the screen.
+// Text sits on such a background, so the background under a box says which region it belongs to,
+// and boxes of different regions never join into one line.
+import type { RawImage } from './paddle.js'
+import type { OcrBox } from './types.js'
+
+/** Analysis pixels: enough to keep 1-px borders of a 4K screen visible after box filtering. */
+const ANALYSIS_PIXELS = 1_000_000
+/** Neighbouring pixels this close (max channel difference) are the same background. */
+const FLAT_TOLERANCE = 4
+/** Thin separators (table grid lines, underlines) up to this many analysis pixels are bridged. */
+const BRIDGE = 2
+/** A background smaller than this share of the screen is a button or a swatch, not a panel. */
+const MIN_REGION_SHARE = 0.002
+export const NO_REGION = -1
+
+export interface RegionMap {
+  /** Region id of a box in full-image pixels; NO_REGION when no panel background holds it. */
+  regionOf(box: OcrBox): number
+}
+
+/** Box-filter downsample by an integer factor, RGB out. */
+function downsample(image: RawImage, factor: number): RawImage {
+  const width = Math.max(1, Math.floor(image.width / factor))
+  const height = Math.max(1, Math.floor(image.height / factor))
+  const data = new Uint8Array(width * height * 3)
+  const area = factor * factor
+  const { channels } = image
+  const sums = new Uint32Array(width * 3)
+  for (let y = 0; y < height; y++) {
+    sums.fill(0)
+    for (let dy = 0; dy < factor; dy++) {
+      let source = (y * factor + dy) * image.width * channels
+      for (let x = 0; x < width; x++) {
+        for (let dx = 0; dx < factor; dx++, source += channels) {
+          sums[x * 3]! += image.data[source]!
+          sums[x * 3 + 1]! += image.data[source + 1]!
+          sums[x * 3 + 2]! += image.data[source + 2]!
+        }
+      }
+    }
+    const row = y * width * 3
+    for (let i = 0; i < width * 3; i++) data[row + i] = Math.round(sums[i]! / area)
+  }
+  return { data, width, height, channels: 3 }
+}
+
+function find(parent: Int32Array, index: number): number {
+  let root = index
+  while (parent[root]! !== root) root = parent[root]!
+  while (parent[index] !== root) {
+    const next = parent[index]!
+    parent[index] = root
+    index = next
+  }
+  return root
+}
+
+function union(parent: Int32Array, a: number, b: number): void {
+  const rootA = find(parent, a)
+  const rootB = find(parent, b)
+  if (rootA !== rootB) parent[Math.max(rootA, rootB)] = Math.min(rootA, rootB)
+}
+
+export function findRegions(image: RawImage): RegionMap {
+  const factor = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / ANALYSIS_PIXELS)))
+  const small = factor === 1 && image.channels === 3 ? image : downsample(image, factor)
+  const { width, height, data } = small
+  const count = width * height
+  const close = (a: number, b: number): boolean =>
+    Math.abs(data[a * 3]! - data[b * 3]!) <= FLAT_TOLERANCE &&
+    Math.abs(data[a * 3 + 1]! - data[b * 3 + 1]!) <= FLAT_TOLERANCE &&
+    Math.abs(data[a * 3 + 2]! - data[b * 3 + 2]!) <= FLAT_TOLERANCE
+  // A pixel is background-like when it matches a direct neighbour; isolated pixels are glyphs.
+  const flat = new Uint8Array(count)
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const index = y * width + x
+      if (
+        (x + 1 < width && close(index, index + 1)) ||
+        (x > 0 && close(index, index - 1)) ||
+        (y + 1 < height && close(index, index + width)) ||
+        (y > 0 && close(index, index - width))
+      )
+        flat[index] = 1
+    }
+  }
+  const parent = new Int32Array(count)
+  for (let i = 0; i < count; i++) parent[i] = i
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const index = y * width + x
+      if (!flat[index]) continue
+      if (x + 1 < width && flat[index + 1] && close(index, index + 1)) union(parent, index, index + 1)
+      if (y + 1 < height && flat[index + width] && close(index, index + width)) union(parent, index, index + width)
+      // Jump a thin line when the same background continues right behind it.
+      for (let step = 2; step <= BRIDGE + 1; step++) {
+        if (x + step < width && flat[index + step] && close(index, index + step)) union(parent, index, index + step)
+        if (y + step < height && flat[index + step * width] && close(index, index + step * width))
+          union(parent, index, index + step * width)
+      }
+    }
+  }
+  const size = new Int32Array(count)
+  for (let i = 0; i < count; i++) if (flat[i]) size[find(parent, i)]!++
+  const minSize = Math.max(64, Math.round(count * MIN_REGION_SHARE))
+  const labels = new Int32Array(count).fill(NO_REGION)
+  for (let i = 0; i < count; i++) {
+    if (!flat[i]) continue
+    const root = parent[i]!
+    if (size[root]! >= minSize) labels[i] = root
+  }
+
+  return {
+    regionOf(box: OcrBox): number {
+      const x0 = Math.max(0, Math.floor(box.x / factor))
+      const y0 = Math.max(0, Math.floor(box.y / factor))
+      const x1 = Math.min(width, Math.ceil((box.x + box.width) / factor))
+      const y1 = Math.min(height, Math.ceil((box.y + box.height) / factor))
+      const votes = new Map<number, number>()
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const label = labels[y * width + x]!
+          if (label !== NO_REGION) votes.set(label, (votes.get(label) ?? 0) + 1)
+        }
+      }
+      let best = NO_REGION
+      let bestVotes = 0
+      for (const [label, voteCount] of votes) {
+        if (voteCount > bestVotes) {
+          best = label
+          bestVotes = voteCount
+        }
+      }
+      return best
+    },
+  }
+}

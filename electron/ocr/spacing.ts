@@ -1,0 +1,158 @@
+// PP-OCRv4's Chinese-and-English model often drops the space between English words
+// ("whiskeyvictor"). The pixels still show it: a run of blank columns between two characters
+// that is wider than the gaps between letters of one word.
+import type { RawImage, Recognised } from './paddle.js'
+
+/** A blank run at least this share of the crop height is a word space (letter gaps are ~1/20). */
+const SPACE_SHARE = 0.16
+/** Columns whose strongest difference from the background is under this share of the crop's
+ * contrast hold no ink (anti-aliasing halos, subpixel fringes). */
+const INK_SHARE = 0.3
+/** A missed space is at least this share of the narrowest space the model did read. */
+const KNOWN_SPACE_SHARE = 0.7
+/** A space is wider than this many typical gaps between letters (plus a pixel): in monospaced
+ * text letters sit further apart, so the blank beside a "." is no space. */
+const LETTER_GAP_FACTOR = 2
+/** A blank this share of the crop height separates items, not words (layout.ts joins boxes
+ * closer than its LINE_GAP, the same share, back into one line). */
+const SPLIT_SHARE = 0.65
+/** Half-width, in crop heights, of the window around a character's centre that must hold ink. */
+const INK_REACH = 0.25
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
+/** For each column of the crop, whether any pixel in it differs visibly from the background. */
+export function inkColumns(crop: RawImage): Uint8Array {
+  const { data, width, height, channels } = crop
+  const border: number[][] = [[], [], []]
+  for (let x = 0; x < width; x++) {
+    for (const y of [0, height - 1]) {
+      const index = (y * width + x) * channels
+      for (let c = 0; c < 3; c++) border[c]!.push(data[index + c]!)
+    }
+  }
+  const background = border.map(median)
+  const difference = new Float32Array(width)
+  let contrast = 0
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const index = (y * width + x) * channels
+      const d = Math.max(
+        Math.abs(data[index]! - background[0]!),
+        Math.abs(data[index + 1]! - background[1]!),
+        Math.abs(data[index + 2]! - background[2]!),
+      )
+      if (d > difference[x]!) difference[x] = d
+      if (d > contrast) contrast = d
+    }
+  }
+  const threshold = Math.max(16, INK_SHARE * contrast)
+  const ink = new Uint8Array(width)
+  for (let x = 0; x < width; x++) ink[x] = difference[x]! >= threshold ? 1 : 0
+  return ink
+}
+
+interface Blank {
+  start: number
+  length: number
+}
+
+/** Runs of blank columns between ink (not the margins before the first or after the last ink). */
+function blankRuns(ink: Uint8Array): Blank[] {
+  const runs: Blank[] = []
+  const first = ink.indexOf(1)
+  if (first < 0) return runs
+  let run = 0
+  for (let x = first; x < ink.length; x++) {
+    if (ink[x]) {
+      if (run > 0) runs.push({ start: x - run, length: run })
+      run = 0
+    } else run++
+  }
+  return runs
+}
+
+/**
+ * The widest blank whose middle lies between two character centres. CTC places a character
+ * anywhere on its glyph, so a blank is matched by its middle, not by being inside the centres.
+ */
+function blankBetween(runs: Blank[], from: number, to: number): Blank {
+  let widest: Blank = { start: from, length: 0 }
+  for (const run of runs) {
+    const middle = run.start + run.length / 2
+    if (middle > from && middle <= to && run.length > widest.length) widest = run
+  }
+  return widest
+}
+
+/** Whether there is ink within `reach` of x. */
+function inkNear(ink: Uint8Array, x: number, reach: number): boolean {
+  for (let column = Math.max(0, Math.floor(x - reach)); column <= Math.min(ink.length - 1, Math.ceil(x + reach)); column++)
+    if (ink[column]) return true
+  return false
+}
+
+/** A piece of a recognised crop: its text and its horizontal extent in crop pixels. */
+export interface Piece {
+  text: string
+  start: number
+  end: number
+}
+
+/**
+ * The recognised text with a space wherever the crop shows a word gap between two characters,
+ * cut into pieces where the gap is wider than any word space (menu items, tabs, table cells).
+ * A missed space must be wide against the text height, against the usual gap between letters of
+ * this crop, and like the spaces the model did read (in a monospaced terminal the blank beside a
+ * "." is wide, yet narrower than a space).
+ */
+export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
+  const { chars, charCentres } = recognised
+  if (chars.length < 2) return [{ text: chars.join('').trim(), start: 0, end: crop.width }].filter((piece) => piece.text !== '')
+  const ink = inkColumns(crop)
+  const runs = blankRuns(ink)
+  const knownSpaces: number[] = []
+  for (let index = 1; index + 1 < chars.length; index++) {
+    if (chars[index] === ' ' && chars[index - 1] !== ' ' && chars[index + 1] !== ' ')
+      knownSpaces.push(blankBetween(runs, charCentres[index - 1]!, charCentres[index + 1]!).length)
+  }
+  const letterGaps: number[] = []
+  for (let index = 1; index < chars.length; index++) {
+    if (chars[index] !== ' ' && chars[index - 1] !== ' ')
+      letterGaps.push(blankBetween(runs, charCentres[index - 1]!, charCentres[index]!).length)
+  }
+  const minSpace = Math.max(
+    2,
+    SPACE_SHARE * crop.height,
+    LETTER_GAP_FACTOR * median(letterGaps) + 1,
+    knownSpaces.length > 0 ? KNOWN_SPACE_SHARE * Math.min(...knownSpaces) : 0,
+  )
+  const splitAt = SPLIT_SHARE * crop.height
+  const pieces: Piece[] = []
+  // The model sometimes reads a mark ("：", "-") into a long blank; a character needs ink near it.
+  const reach = INK_REACH * crop.height
+  const kept = chars
+    .map((char, index) => ({ char, centre: charCentres[index]! }))
+    .filter(({ char, centre }) => char === ' ' || inkNear(ink, centre, reach))
+  if (kept.length === 0) return []
+  let text = kept[0]!.char
+  let pieceStart = 0
+  for (let index = 1; index < kept.length; index++) {
+    const previous = kept[index - 1]!.char
+    const current = kept[index]!.char
+    // A model-read space sits between the characters around it.
+    const left = previous === ' ' && index >= 2 ? kept[index - 2]!.centre : kept[index - 1]!.centre
+    const blank = current === ' ' ? null : blankBetween(runs, left, kept[index]!.centre)
+    if (blank && blank.length >= splitAt) {
+      pieces.push({ text: text.trim(), start: pieceStart, end: blank.start })
+      text = ''
+      pieceStart = blank.start + blank.length
+    } else if (blank && previous !== ' ' && blank.length >= minSpace) text += ' '
+    text += current
+  }
+  pieces.push({ text: text.trim(), start: pieceStart, end: crop.width })
+  return pieces.filter((piece) => piece.text !== '')
+}

@@ -1,0 +1,90 @@
+// Layout on synthetic boxes: what a line is and in which order blocks come, without the models.
+import { describe, expect, it } from 'vitest'
+import { layoutBlocks, type TextItem } from '../../electron/ocr/layout.js'
+
+const HEIGHT = 20
+
+function item(text: string, x: number, y: number, region = 0, width = text.length * 8): TextItem {
+  return { box: { x, y, width, height: HEIGHT }, text, confidence: 0.95, region }
+}
+
+const textsOf = (items: TextItem[]): string[][] => layoutBlocks(items).map((block) => block.lines.map((line) => line.text))
+
+describe('layoutBlocks', () => {
+  it('returns no blocks for no text', () => {
+    expect(layoutBlocks([])).toEqual([])
+    expect(layoutBlocks([item('   ', 0, 0)])).toEqual([])
+  })
+
+  it('keeps two windows side by side apart, each read top to bottom', () => {
+    const items: TextItem[] = []
+    for (let row = 0; row < 5; row++) {
+      items.push(item(`left ${row}`, 10, 40 + row * 26, 1))
+      // The right window's lines start right after the left window's border: close sideways.
+      items.push(item(`right ${row}`, 90, 40 + row * 26, 2))
+    }
+    const blocks = textsOf(items)
+    expect(blocks).toEqual([
+      ['left 0', 'left 1', 'left 2', 'left 3', 'left 4'],
+      ['right 0', 'right 1', 'right 2', 'right 3', 'right 4'],
+    ])
+  })
+
+  it('joins the cells of a table row across wide gaps, one line per row', () => {
+    const items: TextItem[] = []
+    for (let row = 0; row < 4; row++) {
+      const y = 100 + row * 28
+      items.push(item(`name${row}`, 20, y))
+      items.push(item(`city${row}`, 220, y))
+      // Right-aligned numbers: different widths, same right edge.
+      const amount = String(10 ** (row + 1))
+      items.push(item(amount, 520 - amount.length * 8, y))
+    }
+    const lines = layoutBlocks(items).flatMap((block) => block.lines.map((line) => line.text))
+    expect(lines).toEqual(['name0 city0 10', 'name1 city1 100', 'name2 city2 1000', 'name3 city3 10000'])
+  })
+
+  it('keeps tabs and menu items far apart as separate lines, left to right', () => {
+    const names = ['File', 'Edit', 'View', 'Selection', 'Help']
+    const items = names.map((name, index) => item(name, 20 + index * 140, 10))
+    expect(textsOf(items).flat()).toEqual(names)
+  })
+
+  it('joins boxes of one row that sit a word space apart', () => {
+    const items = [item('Hello', 20, 10), item('world', 20 + 5 * 8 + 10, 12)]
+    expect(textsOf(items)).toEqual([['Hello world']])
+  })
+
+  it('reads two columns of prose one after the other', () => {
+    const items: TextItem[] = []
+    const prose = 'the quick brown fox jumps over the lazy dog again'
+    for (let row = 0; row < 6; row++) {
+      items.push(item(`${prose} L${row}`, 20, 200 + row * 24))
+      items.push(item(`${prose} R${row}`, 520, 200 + row * 24))
+    }
+    // A heading across both columns comes first.
+    items.push(item('A heading over both columns', 300, 150))
+    const blocks = textsOf(items)
+    expect(blocks[0]).toEqual(['A heading over both columns'])
+    expect(blocks.slice(1)).toEqual([
+      Array.from({ length: 6 }, (_, row) => `${prose} L${row}`),
+      Array.from({ length: 6 }, (_, row) => `${prose} R${row}`),
+    ])
+  })
+
+  it('keeps a code gutter of line numbers apart from the code', () => {
+    const items: TextItem[] = []
+    for (let row = 0; row < 5; row++) {
+      items.push(item(String(38 + row), 10, 50 + row * 22, 0, 16))
+      items.push(item(`const value${row} = compute(${row})`, 70, 50 + row * 22))
+    }
+    const lines = textsOf(items).flat()
+    expect(lines.some((line) => /^\d+ const/.test(line))).toBe(false)
+    expect(lines).toContain('const value0 = compute(0)')
+  })
+
+  it('orders regions top to bottom, then left to right', () => {
+    const items = [item('bottom', 10, 500, 3), item('top right', 600, 12, 2), item('top left', 10, 10, 1)]
+    expect(textsOf(items).flat()).toEqual(['top left', 'top right', 'bottom'])
+  })
+})
