@@ -1,0 +1,90 @@
+// The engine's request in OpenAI's chat-completions shape: images as data URLs, sampling under
+// OpenAI's names, formats as response_format, tools and tool turns as OpenAI writes them.
+import type { GenerateRequest, ToolCall } from '../engine/contract.js'
+import { prepareImage } from '../images/prepare.js'
+
+type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
+
+export interface OpenAiMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool'
+  content: string | ContentPart[] | null
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[]
+  tool_call_id?: string
+}
+
+/**
+ * Builds the chat-completions body. Images go through the same preparation as for the local
+ * engine (safe decode, orientation, downscale), so a 4K screenshot is not sent at full size.
+ * top_k is not an OpenAI field: it is sent only when asked for, since llama-server, vLLM,
+ * LM Studio and Ollama accept it and OpenAI itself would refuse it.
+ */
+export async function chatBody(model: string, request: GenerateRequest, stream: boolean): Promise<Record<string, unknown>> {
+  const messages: OpenAiMessage[] = []
+  for (const m of request.messages) {
+    const parts: ContentPart[] = []
+    for (const image of m.images ?? []) {
+      const prepared = await prepareImage(image.bytes)
+      parts.push({ type: 'image_url', image_url: { url: `data:${prepared.mime};base64,${prepared.data.toString('base64')}` } })
+    }
+    const message: OpenAiMessage = { role: m.role, content: m.text }
+    if (parts.length > 0) message.content = [...parts, { type: 'text', text: m.text }]
+    if (m.toolCalls) {
+      message.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }))
+      if (m.text === '') message.content = null
+    }
+    if (m.toolCallId !== undefined) message.tool_call_id = m.toolCallId
+    messages.push(message)
+  }
+  const s = request.sampling ?? {}
+  const body: Record<string, unknown> = { model, messages }
+  if (stream) Object.assign(body, { stream: true, stream_options: { include_usage: true } })
+  if (s.maxTokens !== undefined) body.max_tokens = s.maxTokens
+  if (s.temperature !== undefined) body.temperature = s.temperature
+  if (s.topP !== undefined) body.top_p = s.topP
+  if (s.topK !== undefined) body.top_k = s.topK
+  if (s.seed !== undefined) body.seed = s.seed
+  if (s.stop?.length) body.stop = s.stop
+  if (request.format?.type === 'json') body.response_format = { type: 'json_object' }
+  if (request.format?.type === 'json_schema') {
+    body.response_format = { type: 'json_schema', json_schema: { name: 'answer', schema: request.format.schema, strict: true } }
+  }
+  if (request.tools) {
+    body.tools = request.tools.map((t) => ({
+      type: 'function',
+      function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.parameters },
+    }))
+    const choice = request.toolChoice
+    if (choice !== undefined) body.tool_choice = typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } }
+    if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls
+  }
+  return body
+}
+
+interface ToolCallDelta {
+  index?: number
+  id?: string
+  function?: { name?: string; arguments?: string }
+}
+
+/** Tool calls arrive in pieces (OpenAI streams a call's id and name first, then its arguments). */
+export class ToolCallCollector {
+  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+
+  add(deltas: readonly ToolCallDelta[]): void {
+    for (const [position, d] of deltas.entries()) {
+      const index = d.index ?? position
+      const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' }
+      if (d.id) call.id = d.id
+      if (d.function?.name) call.name = d.function.name
+      if (d.function?.arguments) call.arguments += d.function.arguments
+      this.calls.set(index, call)
+    }
+  }
+
+  result(): ToolCall[] {
+    return [...this.calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .filter(([, c]) => c.name !== '')
+      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments || '{}' }))
+  }
+}

@@ -1,0 +1,126 @@
+// The model list and the connection test: what Settings shows before a remote engine is used.
+import { AppError } from '../ipc/errors.js'
+import { Completion, JSON_BODY_BYTES, ModelList, parseJson } from './completion.js'
+import { exchange, htmlAnswer, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
+
+export interface RemoteModel {
+  id: string
+}
+
+export interface ConnectionReport {
+  latencyMs: number
+  models: string[]
+  images: 'accepted' | 'refused' | 'unknown'
+  model: string | null
+}
+
+export interface RemoteEngineOptions {
+  /** How long a request that does no model work (the model list) may take to answer; default 10 s. */
+  connectTimeoutMs?: number
+  /**
+   * How long the server may stay silent during a generation, before its headers (llama-server
+   * sends them only once a slot takes the request; Ollama once the model is loaded) and between
+   * events; default 60 s. llama-server's own keep-alive pings count as a sign of life.
+   */
+  idleTimeoutMs?: number
+  /** Attempts after the first, only before the first token arrives; default 2. */
+  retries?: number
+  fetch?: typeof fetch
+}
+
+export const DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 60_000, retries: 2 }
+
+const IMAGE_WORDS = /image|multimodal|multi-modal|vision|mmproj/i
+
+// A 32x32 PNG: small enough for any server, large enough for projectors with a minimum size.
+const PROBE_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAO0lEQVRIiWM4UaFBU8QwakHFaBBpjKaiE6MZTWO0qDgxWppWjFY4J0arzIrRVoXGaMOrYrTpqDGoW9cAi+KgTBYnPAIAAAAASUVORK5CYII='
+
+/** GET {base}/models: the models the server offers. */
+export async function listModels(
+  endpoint: RemoteEndpoint,
+  signal?: AbortSignal,
+  options: RemoteEngineOptions = {},
+): Promise<RemoteModel[]> {
+  const ex = await exchange(endpoint, {
+    method: 'GET',
+    path: '/models',
+    headersTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    signal,
+    fetch: options.fetch ?? fetch,
+  })
+  try {
+    const { text } = await readCapped(ex.response, JSON_BODY_BYTES)
+    if (looksLikeHtml(ex.response.headers.get('content-type'), text)) throw htmlAnswer(ex.url)
+    const list = ModelList.safeParse(parseJson(text))
+    if (!list.success) {
+      throw new AppError(
+        'remote',
+        `The server at ${originOf(ex.url)} answered /models with something other than an OpenAI model list; check the base URL (it usually ends in /v1).`,
+      )
+    }
+    return list.data.data.map((m) => ({ id: m.id }))
+  } finally {
+    ex.close()
+  }
+}
+
+/**
+ * GET /models (latency), then for the chosen (or first) model a 1-token chat completion with a
+ * tiny PNG: accepted, or refused with a message about images (the engine is then text-only).
+ */
+export async function testConnection(
+  endpoint: RemoteEndpoint,
+  model?: string,
+  signal?: AbortSignal,
+  options: RemoteEngineOptions = {},
+): Promise<ConnectionReport> {
+  const started = performance.now()
+  const models = (await listModels(endpoint, signal, options)).map((m) => m.id)
+  const latencyMs = Math.round(performance.now() - started)
+  const chosen = model ?? models[0] ?? null
+  if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
+  const probe = {
+    model: chosen,
+    max_tokens: 1,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${PROBE_PNG}` } },
+          { type: 'text', text: 'What colour is this?' },
+        ],
+      },
+    ],
+  }
+  try {
+    const ex = await exchange(endpoint, {
+      method: 'POST',
+      path: '/chat/completions',
+      body: probe,
+      model: chosen,
+      headersTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      signal,
+      fetch: options.fetch ?? fetch,
+    })
+    try {
+      const { text } = await readCapped(ex.response, JSON_BODY_BYTES)
+      if (looksLikeHtml(ex.response.headers.get('content-type'), text)) throw htmlAnswer(ex.url)
+      const answer = Completion.safeParse(parseJson(text))
+      if (!answer.success || !answer.data.choices) {
+        throw new AppError(
+          'remote',
+          `The server at ${originOf(ex.url)} answered a chat completion with something other than the OpenAI API.`,
+        )
+      }
+    } finally {
+      ex.close()
+    }
+    return { latencyMs, models, images: 'accepted', model: chosen }
+  } catch (error) {
+    const refusedImage =
+      error instanceof RemoteHttpError && error.status !== 401 && error.status !== 403 && IMAGE_WORDS.test(error.serverMessage ?? '')
+    if (!refusedImage) throw error
+    return { latencyMs, models, images: 'refused', model: chosen }
+  }
+}

@@ -1,0 +1,248 @@
+// One HTTP exchange with an OpenAI-compatible server, and every way it can fail turned into
+// a sentence the user can act on. Redirects are handled here, by hand: fetch would follow
+// one to any host and carry the API key along.
+import { AppError } from '../ipc/errors.js'
+import { baseHref, checkBaseUrl } from './url.js'
+
+export interface RemoteEndpoint {
+  baseUrl: string
+  apiKey: string | null
+  allowUnencrypted: boolean
+}
+
+/** A failure the server answered with: kept apart so callers can tell a refused image or a retryable status. */
+export class RemoteHttpError extends AppError {
+  constructor(
+    readonly status: number,
+    /** The server's own error text, when it gave one. */
+    readonly serverMessage: string | null,
+    message: string,
+  ) {
+    super('remote', message)
+  }
+}
+
+const MAX_REDIRECTS = 3
+/** An error body is read only this far: enough for any JSON error, not a whole web page. */
+const ERROR_BODY_BYTES = 64 * 1024
+
+export interface ExchangeOptions {
+  method: 'GET' | 'POST'
+  /** Appended to the base URL, e.g. "/models". */
+  path: string
+  body?: unknown
+  accept?: string
+  /** How long the server may take to answer with headers. */
+  headersTimeoutMs: number
+  /** The model the request names, for messages about a model the server refuses. */
+  model?: string
+  signal?: AbortSignal
+  fetch: typeof fetch
+}
+
+export interface Exchange {
+  response: Response
+  url: string
+  /** Aborts the request (and its body) at once. */
+  abort(reason?: unknown): void
+  signal: AbortSignal
+  /** Ends the exchange: aborts whatever is left of the body and stops listening to the caller's signal. */
+  close(): void
+}
+
+/** The network failed before the server answered (refused, reset, unreachable): worth another try. */
+export class NetworkError extends AppError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('remote', message, options)
+  }
+}
+
+/** Why a request was cut by our own timer rather than by the caller or the network. */
+export class TimeoutReason extends Error {
+  constructor(readonly phase: 'headers' | 'silence') {
+    super(phase)
+  }
+}
+
+export function originOf(href: string): string {
+  return new URL(href).origin
+}
+
+/** Sends one request, following only redirects that keep the API key on the same server. */
+export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Promise<Exchange> {
+  const base = checkBaseUrl(endpoint.baseUrl, endpoint.allowUnencrypted)
+  const controller = new AbortController()
+  const onAbort = (): void => controller.abort(o.signal?.reason)
+  if (o.signal?.aborted) controller.abort(o.signal.reason)
+  o.signal?.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(() => controller.abort(new TimeoutReason('headers')), o.headersTimeoutMs)
+  const headers: Record<string, string> = { accept: o.accept ?? 'application/json' }
+  if (o.body !== undefined) headers['content-type'] = 'application/json'
+  if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`
+  const body = o.body === undefined ? undefined : JSON.stringify(o.body)
+  let url = `${baseHref(base)}${o.path}`
+  try {
+    for (let hop = 0; ; hop++) {
+      let response: Response
+      try {
+        response = await o.fetch(url, { method: o.method, headers, body, redirect: 'manual', signal: controller.signal })
+      } catch (error) {
+        throw describeFetchFailure(error, url, controller.signal, o.headersTimeoutMs)
+      }
+      if (response.status >= 300 && response.status < 400 && response.status !== 304) {
+        await response.body?.cancel().catch(() => undefined)
+        url = checkRedirect(url, response.headers.get('location'), endpoint, hop)
+        continue
+      }
+      if (!response.ok) throw await describeFailure(response, url, base, o.model, Boolean(endpoint.apiKey))
+      return {
+        response,
+        url,
+        abort: (reason) => controller.abort(reason),
+        signal: controller.signal,
+        close: () => {
+          o.signal?.removeEventListener('abort', onAbort)
+          controller.abort()
+        },
+      }
+    }
+  } catch (error) {
+    o.signal?.removeEventListener('abort', onAbort)
+    controller.abort()
+    throw error
+  } finally {
+    // The headers came (or never will): from here the body's own silence timer takes over.
+    clearTimeout(timer)
+  }
+}
+
+function checkRedirect(from: string, location: string | null, endpoint: RemoteEndpoint, hop: number): string {
+  const source = new URL(from)
+  if (!location) throw new AppError('remote', `The server at ${source.origin} redirected without saying where to.`)
+  const target = new URL(location, source)
+  // Same server, or the same host moving to https: the key goes nowhere it was not already sent.
+  const sameServer = target.origin === source.origin || (target.hostname === source.hostname && target.protocol === 'https:')
+  if (!sameServer) {
+    throw new AppError(
+      'remote',
+      `The server at ${source.origin} redirected to ${target.origin}; the request was not sent there, so your API key stays with ${source.origin}. If you trust ${target.origin}, use it as the base URL.`,
+    )
+  }
+  if (hop + 1 >= MAX_REDIRECTS) throw new AppError('remote', `The server at ${source.origin} redirected too many times.`)
+  checkBaseUrl(target.origin, endpoint.allowUnencrypted)
+  return target.href
+}
+
+function describeFetchFailure(error: unknown, url: string, signal: AbortSignal, headersTimeoutMs: number): Error {
+  const origin = originOf(url)
+  if (signal.aborted) {
+    if (signal.reason instanceof TimeoutReason) {
+      return new AppError('remote', `The server at ${origin} did not answer within ${seconds(headersTimeoutMs)}.`)
+    }
+    return abortError(signal)
+  }
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined
+  const code = cause?.code ?? ''
+  if (code === 'ECONNREFUSED') return new NetworkError(`Nothing answers at ${origin} (connection refused); is the server running?`)
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new NetworkError(`The name ${new URL(url).hostname} could not be found; check the address.`)
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
+    return new NetworkError(`The server at ${origin} could not be reached (connection timed out).`)
+  }
+  if (/CERT|SSL|TLS/.test(code)) {
+    return new AppError('remote', `The server at ${origin} has a certificate this computer does not trust (${code}).`)
+  }
+  const detail = cause?.message ?? (error instanceof Error ? error.message : String(error))
+  return new NetworkError(`The server at ${origin} could not be reached: ${detail}.`, { cause: error })
+}
+
+/** The error for a request the caller cancelled: the caller knows, so it says little. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason
+  return reason instanceof Error ? reason : new DOMException('The request was cancelled.', 'AbortError')
+}
+
+export function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
+}
+
+/** Reads at most maxBytes of a body, then drops the rest. */
+export async function readCapped(response: Response, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false }
+  const parts: Uint8Array[] = []
+  let length = 0
+  let truncated = false
+  for await (const chunk of response.body) {
+    const bytes = chunk as Uint8Array
+    parts.push(bytes)
+    length += bytes.byteLength
+    if (length > maxBytes) {
+      truncated = true
+      await response.body.cancel().catch(() => undefined)
+      break
+    }
+  }
+  const all = Buffer.concat(parts).subarray(0, maxBytes)
+  return { text: new TextDecoder().decode(all), truncated }
+}
+
+export function looksLikeHtml(contentType: string | null, text: string): boolean {
+  return /html/i.test(contentType ?? '') || /^\s*<(!doctype|html|head|body)/i.test(text)
+}
+
+/** The message in the error shapes OpenAI, llama-server, vLLM, Ollama and FastAPI use. */
+export function serverErrorMessage(text: string): string | null {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return null
+  }
+  const pick = (v: unknown): string | null => {
+    if (typeof v === 'string' && v.trim()) return v.trim()
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>
+      return pick(o.message) ?? pick(o.error) ?? pick(o.detail)
+    }
+    if (Array.isArray(v)) return pick(v[0])
+    return null
+  }
+  const message = pick(json)
+  return message === null ? null : message.length > 300 ? `${message.slice(0, 300)}…` : message
+}
+
+export function htmlAnswer(url: string): AppError {
+  return new AppError(
+    'remote',
+    `The server at ${originOf(url)} answered with a web page, not the OpenAI API; check the base URL (it usually ends in /v1).`,
+  )
+}
+
+const MODEL_WORDS = /\bmodel/i
+
+async function describeFailure(response: Response, url: string, base: URL, model: string | undefined, hasKey: boolean): Promise<AppError> {
+  const status = response.status
+  const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
+  if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlAnswer(url)
+  const said = serverErrorMessage(text)
+  const because = said ? `: ${said}` : '.'
+  if (status === 401 || status === 403) {
+    const message = hasKey
+      ? `The server refused the API key (${status}).`
+      : `The server asks for an API key (${status}); add one in Settings.`
+    return new RemoteHttpError(status, said, message)
+  }
+  if (model !== undefined && said !== null && MODEL_WORDS.test(said) && status >= 400 && status < 500) {
+    return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)
+  }
+  if (status === 404) return new RemoteHttpError(status, said, `No OpenAI-compatible API at ${baseHref(base)} (404).`)
+  if (status >= 500) {
+    return new RemoteHttpError(
+      status,
+      said,
+      said ? `The server failed (${status}): ${said}` : `The server failed (${status}) without saying why.`,
+    )
+  }
+  return new RemoteHttpError(status, said, `The server refused the request (${status})${because}`)
+}
