@@ -1,0 +1,338 @@
+// Misbehaving stand-in servers on 127.0.0.1: every way a server elsewhere can fail must end in
+// a sentence the user can act on, never a hang, an unbounded buffer or a leaked API key.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { GenerateChunk, GenerateRequest } from '../../electron/engine/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
+import { listModels, RemoteEngine, testConnection, type RemoteEndpoint } from '../../electron/remote/remote-engine.js'
+
+interface StandIn {
+  url: string
+  requests: { method: string; url: string; authorization: string | undefined; body: string }[]
+  closed: number
+  written: number
+}
+const servers: { close(): void; closeAllConnections(): void }[] = []
+afterEach(() => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections()
+    s.close()
+  }
+})
+
+async function standIn(handle: (req: IncomingMessage, res: ServerResponse, s: StandIn) => void): Promise<StandIn> {
+  const s: StandIn = { url: '', requests: [], closed: 0, written: 0 }
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (b: Buffer) => (body += b.toString()))
+    req.on('end', () => {
+      s.requests.push({ method: req.method!, url: req.url!, authorization: req.headers.authorization, body })
+      res.on('close', () => s.closed++)
+      handle(req, res, s)
+    })
+  })
+  servers.push(server)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  s.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return s
+}
+
+const endpoint = (s: StandIn, apiKey: string | null = null, path = '/v1'): RemoteEndpoint => ({
+  baseUrl: `${s.url}${path}`,
+  apiKey,
+  allowUnencrypted: false,
+})
+const ask: GenerateRequest = { messages: [{ role: 'user', text: 'hi' }] }
+const json = (res: ServerResponse, status: number, value: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(value))
+}
+const chunk = (content: string): string =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+const finish = (reason: string): string =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: reason }] })}\n\ndata: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2 } })}\n\ndata: [DONE]\n\n`
+const sse = (res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' })
+}
+
+/** Runs a generation to its end: the text and chunks it yielded, then what it threw, if anything. */
+async function run(engine: RemoteEngine, request = ask, signal?: AbortSignal) {
+  const chunks: GenerateChunk[] = []
+  let text = ''
+  try {
+    for await (const c of engine.generate(request, signal)) {
+      chunks.push(c)
+      if (c.kind === 'tokens') text += c.text
+    }
+    return { chunks, text, error: null }
+  } catch (error) {
+    return { chunks, text, error: error as Error }
+  }
+}
+const remoteError = (error: unknown): string => {
+  expect(error).toBeInstanceOf(AppError)
+  expect((error as AppError).code).toBe('remote')
+  return (error as AppError).message
+}
+
+describe('remote engine against misbehaving servers', () => {
+  it('a wrong key: the server refused the API key (401), and no key at all asks for one', async () => {
+    const s = await standIn((req, res) =>
+      req.headers.authorization === 'Bearer right'
+        ? json(res, 200, { data: [{ id: 'm' }] })
+        : json(res, 401, { error: { message: 'Invalid API key' } }),
+    )
+    expect(await listModels(endpoint(s, 'right'))).toEqual([{ id: 'm' }])
+    await expect(listModels(endpoint(s, 'wrong'))).rejects.toThrow('The server refused the API key (401).')
+    expect(remoteError((await run(new RemoteEngine(endpoint(s, 'wrong'), 'm'))).error)).toBe('The server refused the API key (401).')
+    await expect(testConnection(endpoint(s, 'wrong'))).rejects.toThrow('The server refused the API key (401).')
+    await expect(listModels(endpoint(s, null))).rejects.toThrow(/asks for an API key \(401\)/)
+    expect(s.requests.find((r) => r.authorization === 'Bearer wrong')).toBeDefined()
+  })
+
+  it('a wrong URL: no OpenAI-compatible API at the URL (404)', async () => {
+    const s = await standIn((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' })
+      res.end('Not Found')
+    })
+    await expect(listModels(endpoint(s, null, '/api'))).rejects.toThrow(`No OpenAI-compatible API at ${s.url}/api (404).`)
+    expect(remoteError((await run(new RemoteEngine(endpoint(s), 'm'))).error)).toBe(`No OpenAI-compatible API at ${s.url}/v1 (404).`)
+  })
+
+  it('a web page instead of the API says so', async () => {
+    const s = await standIn((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end('<!doctype html><html><body>Router login</body></html>')
+    })
+    await expect(listModels(endpoint(s))).rejects.toThrow(/answered with a web page, not the OpenAI API/)
+    expect(remoteError((await run(new RemoteEngine(endpoint(s), 'm'))).error)).toMatch(/web page, not the OpenAI API/)
+  })
+
+  it('a 500 with a JSON error carries the server’s message', async () => {
+    const s = await standIn((_req, res) =>
+      json(res, 500, { error: { code: 500, message: 'CUDA error: out of memory', type: 'server_error' } }),
+    )
+    const result = await run(new RemoteEngine(endpoint(s), 'm', { retries: 0 }))
+    expect(remoteError(result.error)).toBe('The server failed (500): CUDA error: out of memory')
+  })
+
+  it('a server that claims a model and then refuses it names the model', async () => {
+    const s = await standIn((req, res) =>
+      req.url === '/v1/models'
+        ? json(res, 200, { object: 'list', data: [{ id: 'qwen2-vl' }] })
+        : json(res, 404, { object: 'error', message: 'The model `qwen2-vl` does not exist.', type: 'NotFoundError' }),
+    )
+    const message = 'The server lists the model “qwen2-vl” but refused it (404): The model `qwen2-vl` does not exist.'
+    await expect(testConnection(endpoint(s))).rejects.toThrow(message)
+    expect(remoteError((await run(new RemoteEngine(endpoint(s), 'qwen2-vl'))).error)).toBe(message)
+  })
+
+  it('a server that hangs: the silence timeout ends the wait, before headers and between events', async () => {
+    const hang = await standIn(() => undefined)
+    let started = performance.now()
+    await expect(listModels(endpoint(hang), undefined, { connectTimeoutMs: 300 })).rejects.toThrow(/did not answer within 0\.3 s/)
+    expect(performance.now() - started).toBeLessThan(1500)
+    started = performance.now()
+    const before = await run(new RemoteEngine(endpoint(hang), 'm', { idleTimeoutMs: 300 }))
+    expect(remoteError(before.error)).toMatch(/did not answer within 0\.3 s/)
+    // A timeout is not retried: the user already waited the whole silence.
+    expect(hang.requests.filter((r) => r.method === 'POST')).toHaveLength(1)
+    expect(performance.now() - started).toBeLessThan(1500)
+
+    const stalls = await standIn((_req, res) => {
+      sse(res)
+      res.write(chunk('Hello'))
+      res.write(chunk(' there'))
+      // llama-server's keep-alive ping is a sign of life, not a token: it must not reset into a hang forever.
+      res.write(': ping\n\n')
+    })
+    const after = await run(new RemoteEngine(endpoint(stalls), 'm', { idleTimeoutMs: 300 }))
+    expect(after.text).toBe('Hello there')
+    expect(remoteError(after.error)).toMatch(/stopped answering after 2 tokens \(silent for 0\.3 s\)/)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(stalls.closed).toBe(1)
+  })
+
+  it('an endless SSE line over 1 MiB ends the answer with an error, reading a bounded amount', async () => {
+    const s = await standIn((_req, res, self) => {
+      sse(res)
+      res.write(chunk('ok'))
+      res.write('data: ')
+      const block = 'x'.repeat(64 * 1024)
+      const pump = (): void => {
+        while (!res.destroyed && self.written < 256 * 1024 * 1024) {
+          self.written += block.length
+          if (!res.write(block)) return void res.once('drain', pump)
+        }
+      }
+      res.on('close', () => undefined)
+      pump()
+    })
+    const result = await run(new RemoteEngine(endpoint(s), 'm'))
+    expect(result.text).toBe('ok')
+    expect(remoteError(result.error)).toMatch(/sent a line longer than 1 MiB in its stream; the answer was ended/)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(s.closed).toBe(1)
+    // What the server managed to push before we hung up: the limit plus socket buffers, not the stream.
+    expect(s.written).toBeLessThan(16 * 1024 * 1024)
+  })
+
+  it('a malformed stream ends with a clear error after the good tokens', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('fine') + 'data: {"choices": [ broken\n\n')
+    })
+    const result = await run(new RemoteEngine(endpoint(s), 'm'))
+    expect(result.text).toBe('fine')
+    expect(remoteError(result.error)).toMatch(/sent a malformed stream/)
+  })
+
+  it('a redirect to another host is not followed and the key never reaches it; same-server redirects are', async () => {
+    const other = await standIn((_req, res) => json(res, 200, { data: [{ id: 'stolen' }] }))
+    const s = await standIn((req, res) => {
+      if (req.url === '/v1/models') {
+        res.writeHead(307, { location: `${other.url}/v1/models` })
+        return void res.end()
+      }
+      if (req.url === '/old/v1/models') {
+        res.writeHead(308, { location: '/v1/real-models' })
+        return void res.end()
+      }
+      if (req.url === '/v1/real-models') return json(res, 200, { data: [{ id: 'here' }] })
+      res.writeHead(302, { location: `${other.url}/v1/chat/completions` })
+      res.end()
+    })
+    await expect(listModels(endpoint(s, 'secret'))).rejects.toThrow(`redirected to ${other.url}; the request was not sent there`)
+    expect(remoteError((await run(new RemoteEngine(endpoint(s, 'secret'), 'm'))).error)).toMatch(/redirected to/)
+    expect(other.requests.filter((r) => r.authorization !== undefined)).toEqual([])
+    expect(other.requests).toEqual([])
+    expect(await listModels(endpoint(s, 'secret', '/old/v1'))).toEqual([{ id: 'here' }])
+    expect(s.requests.at(-1)!.authorization).toBe('Bearer secret')
+  })
+
+  it('retries before the first token only', async () => {
+    let calls = 0
+    const flaky = await standIn((_req, res) => {
+      calls++
+      if (calls === 1) return json(res, 503, { error: { message: 'Loading model' } })
+      if (calls === 2) return void res.socket?.destroy()
+      sse(res)
+      res.end(chunk('a') + chunk('b') + finish('stop'))
+    })
+    const ok = await run(new RemoteEngine(endpoint(flaky), 'm', { retries: 2 }))
+    expect(ok.error).toBeNull()
+    expect(ok.text).toBe('ab')
+    expect(calls).toBe(3)
+
+    const dies = await standIn((_req, res) => {
+      sse(res)
+      res.write(chunk('a') + chunk('b'))
+      setTimeout(() => res.socket?.destroy(), 20)
+    })
+    const cut = await run(new RemoteEngine(endpoint(dies), 'm', { retries: 2 }))
+    expect(cut.text).toBe('ab')
+    expect(remoteError(cut.error)).toMatch(/stopped answering after 2 tokens/)
+    expect(dies.requests).toHaveLength(1)
+
+    const refusesOnce = await standIn((_req, res) => json(res, 503, { error: { message: 'busy' } }))
+    const none = await run(new RemoteEngine(endpoint(refusesOnce), 'm', { retries: 0 }))
+    expect(remoteError(none.error)).toBe('The server failed (503): busy')
+    expect(refusesOnce.requests).toHaveLength(1)
+  })
+
+  it('cancel aborts the request at once and ends with a cancelled done', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      const timer = setInterval(() => res.write(chunk('t')), 5)
+      res.on('close', () => clearInterval(timer))
+    })
+    const controller = new AbortController()
+    const chunks: GenerateChunk[] = []
+    for await (const c of new RemoteEngine(endpoint(s), 'm').generate(ask, controller.signal)) {
+      chunks.push(c)
+      if (chunks.length === 3) controller.abort()
+    }
+    const done = chunks.at(-1)!
+    expect(done.kind === 'done' && done.stats.stopReason).toBe('cancelled')
+    expect(done.kind === 'done' && done.stats.tokensOut).toBe(3)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(s.closed).toBe(1)
+  })
+
+  it('sends the request in OpenAI’s shape and collects streamed tool calls', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      const call = (delta: unknown): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [delta] } }] })}\n\n`
+      res.end(
+        call({ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '' } }) +
+          call({ index: 0, function: { arguments: '{"q":' } }) +
+          call({ index: 0, function: { arguments: '"x"}' } }) +
+          finish('tool_calls'),
+      )
+    })
+    const png = Uint8Array.from(
+      Buffer.from(
+        'iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAO0lEQVRIiWM4UaFBU8QwakHFaBBpjKaiE6MZTWO0qDgxWppWjFY4J0arzIrRVoXGaMOrYrTpqDGoW9cAi+KgTBYnPAIAAAAASUVORK5CYII=',
+        'base64',
+      ),
+    )
+    const result = await run(new RemoteEngine(endpoint(s, 'k'), 'm'), {
+      messages: [
+        { role: 'system', text: 'be brief' },
+        { role: 'user', text: 'what is this', images: [{ bytes: png }] },
+        { role: 'assistant', text: '', toolCalls: [{ id: 'c0', name: 'lookup', arguments: '{}' }] },
+        { role: 'tool', text: 'result', toolCallId: 'c0' },
+      ],
+      sampling: { maxTokens: 5, temperature: 0.2, topP: 0.9, topK: 40, seed: 1, stop: ['END'] },
+      format: { type: 'json_schema', schema: { type: 'object' } },
+      tools: [{ name: 'lookup', parameters: { type: 'object' } }],
+      toolChoice: { name: 'lookup' },
+    })
+    expect(result.error).toBeNull()
+    const done = result.chunks.at(-1)!
+    expect(done).toMatchObject({ kind: 'done', toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }] })
+    expect(done.kind === 'done' && done.stats).toMatchObject({ tokensIn: 7, tokensOut: 2, stopReason: 'eos', imageTokens: 0 })
+    const body = JSON.parse(s.requests[0]!.body) as Record<string, unknown>
+    expect(body).toMatchObject({
+      model: 'm',
+      stream: true,
+      stream_options: { include_usage: true },
+      max_tokens: 5,
+      temperature: 0.2,
+      top_p: 0.9,
+      top_k: 40,
+      seed: 1,
+      stop: ['END'],
+      response_format: { type: 'json_schema', json_schema: { schema: { type: 'object' } } },
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+      tool_choice: { type: 'function', function: { name: 'lookup' } },
+    })
+    const messages = body.messages as { role: string; content: unknown; tool_calls?: unknown; tool_call_id?: string }[]
+    expect(messages[1]!.content).toMatchObject([
+      { type: 'image_url', image_url: { url: expect.stringMatching(/^data:image\/(png|jpeg);base64,/) } },
+      { type: 'text', text: 'what is this' },
+    ])
+    expect(messages[2]).toMatchObject({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'c0', type: 'function', function: { name: 'lookup', arguments: '{}' } }],
+    })
+    expect(messages[3]).toMatchObject({ role: 'tool', tool_call_id: 'c0', content: 'result' })
+  })
+
+  it('the connection test marks a server that refuses images text-only', async () => {
+    const s = await standIn((req, res) =>
+      req.url === '/v1/models'
+        ? json(res, 200, { data: [{ id: 'text-only' }, { id: 'other' }] })
+        : json(res, 500, {
+            error: { code: 500, message: 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj' },
+          }),
+    )
+    const report = await testConnection(endpoint(s))
+    expect(report).toMatchObject({ models: ['text-only', 'other'], images: 'refused', model: 'text-only' })
+    expect(report.latencyMs).toBeGreaterThanOrEqual(0)
+    const empty = await standIn((_req, res) => json(res, 200, { data: [] }))
+    expect(await testConnection(endpoint(empty))).toMatchObject({ models: [], images: 'unknown', model: null })
+  })
+})
