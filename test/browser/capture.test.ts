@@ -1,14 +1,22 @@
 // The screenshot flow in Chromium: the region overlay on a HiDPI display, and the
 // quick-ask window against the real services and the tiny vision model.
-import { mkdir } from 'node:fs/promises'
+import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { screenshotPng } from '../support/images.js'
+import type { Page } from 'playwright-core'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
+import { missingWords, textPng, wordsOf } from './text-png.js'
 
 const skip = browserSkipReason()
+const DOCS = fileURLToPath(new URL('../../docs', import.meta.url))
+
+// A terminal's error, and an invoice below it: a region around the invoice must not take the error's words.
+const ERROR_LINES = ['$ npm run build', "Error: Cannot find module 'sharp'", 'Require stack: /srv/app/server.js']
+const INVOICE_LINES = ['Invoice 2291 due Friday', 'Total amount 4,180.00 EUR', 'Contact billing@example.com']
 
 /** A capture whose every pixel names its position: red = x mod 256, green = y mod 256. */
 async function coordinatePng(width: number, height: number): Promise<Uint8Array> {
@@ -45,6 +53,21 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
   })
   afterAll(async () => h?.close())
 
+  const screen = { id: 1, bounds: { x: 0, y: 0, width: 900, height: 520 }, scaleFactor: 1 }
+
+  /** Quick-ask, allowed to use the clipboard as the app's window is. */
+  async function openQuick(): Promise<Page> {
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await quick.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.origin })
+    return quick
+  }
+  const panel = (quick: Page) => quick.getByRole('region', { name: 'Text on screen' })
+  const clipboard = (quick: Page) => quick.evaluate(() => navigator.clipboard.readText())
+
+  async function setScreenText(mode: 'auto' | 'always' | 'never'): Promise<void> {
+    await h.engineSettings.set({ ...h.engineSettings.view().settings, screenText: mode })
+  }
+
   it('region overlay: a rectangle dragged on a 2x display crops exactly those physical pixels', async () => {
     await h.capture.set(await coordinatePng(2880, 1800), laptop)
     const page = await h.openApp({ page: 'overlay.html', viewport: { width: 1440, height: 900 }, deviceScaleFactor: 2 })
@@ -78,6 +101,79 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await page.close()
   })
 
+  it('quick-ask: shows the text on the screenshot as it is read, and Copy all copies exactly that text', async () => {
+    const png = await textPng(h.browser, { blocks: [ERROR_LINES, INVOICE_LINES], dark: true })
+    await h.capture.set(png, screen)
+    const started = performance.now()
+    const quick = await openQuick()
+    const lines = panel(quick).getByTestId('screen-text')
+    await expect.poll(() => lines.textContent(), { timeout: 20_000 }).toBeTruthy()
+    const shown = (await lines.textContent())!
+    console.log(
+      `[text layer] quick-ask showed ${shown.split('\n').length} lines ${Math.round(performance.now() - started)} ms after opening`,
+    )
+    expect(missingWords(shown, [...ERROR_LINES, ...INVOICE_LINES])).toEqual([])
+    // What main kept for this screenshot, read once: the panel shows it whole.
+    const kept = await h.textLayer.read(png)
+    expect(kept.status).toBe('read')
+    if (kept.status !== 'read') return
+    expect(shown).toBe(kept.text)
+    expect(await panel(quick).getByTestId('screen-text-count').textContent()).toBe(`${kept.lines} lines`)
+    // Selectable, and reachable from the keyboard to scroll.
+    expect(await lines.evaluate((el) => [getComputedStyle(el).userSelect, el.tabIndex])).toEqual(['text', 0])
+    await panel(quick).getByRole('button', { name: 'Copy all' }).click()
+    await expect.poll(() => panel(quick).getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    expect(await clipboard(quick)).toBe(kept.text)
+    // For the README: the question about the screen, typed under its text.
+    await quick.getByRole('textbox', { name: 'Question' }).fill('Why does the build fail?')
+    await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask-text.png') })
+    await copyFile(join(ARTIFACTS, 'quick-ask-text.png'), join(DOCS, 'quick-ask-text.png'))
+    await quick.close()
+  })
+
+  it('quick-ask: a region just copies its text, with Ctrl+Shift+C while the question is empty', async () => {
+    await h.capture.set(await textPng(h.browser, { blocks: [ERROR_LINES, INVOICE_LINES] }), screen)
+    const quick = await openQuick()
+    await expect.poll(() => panel(quick).getByTestId('screen-text').textContent(), { timeout: 20_000 }).toContain('Invoice')
+    // The region around the invoice, drawn on the overlay as the user would.
+    const overlay = await h.openApp({ page: 'overlay.html', viewport: { width: 900, height: 520 } })
+    await overlay.waitForFunction(() => getComputedStyle(document.querySelector('.overlay')!).backgroundImage.startsWith('url('))
+    await overlay.mouse.move(10, 205)
+    await overlay.mouse.down()
+    await overlay.mouse.move(500, 400, { steps: 4 })
+    await overlay.mouse.move(890, 510, { steps: 4 })
+    await overlay.mouse.up()
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('region:drawn')
+    await overlay.close()
+    // Main shows quick-ask with the region, as capture-windows does.
+    const region = h.capture.info()!
+    h.push('capture:new', region)
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe(`Screenshot (${region.width} × ${region.height})`)
+    await expect.poll(() => panel(quick).getByTestId('screen-text').textContent(), { timeout: 20_000 }).not.toContain('Error')
+    const question = quick.getByRole('textbox', { name: 'Question' })
+    await expect.poll(() => quick.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Question')
+    expect(await question.inputValue()).toBe('')
+    await quick.keyboard.press('Control+Shift+KeyC')
+    await expect.poll(() => panel(quick).getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    const copied = await clipboard(quick)
+    expect(missingWords(copied, INVOICE_LINES)).toEqual([])
+    expect(wordsOf(ERROR_LINES).filter((word) => copied.toLowerCase().includes(word))).toEqual([])
+    // With a question typed, the same keys are the text box's own.
+    await question.fill('keep')
+    await quick.evaluate(() => navigator.clipboard.writeText('before'))
+    await quick.keyboard.press('Control+Shift+KeyC')
+    expect(await clipboard(quick)).toBe('before')
+    await quick.close()
+  })
+
+  it('quick-ask: a screen without text says so', async () => {
+    await h.capture.set(await screenshotPng(640, 400), screen)
+    const quick = await openQuick()
+    await expect.poll(() => panel(quick).getByRole('status').textContent(), { timeout: 20_000 }).toMatch(/^No text found/)
+    expect(await panel(quick).getByRole('button', { name: 'Copy all' }).count()).toBe(0)
+    await quick.close()
+  })
+
   it('quick-ask: a chosen window replaces the screenshot', async () => {
     await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
     const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
@@ -93,14 +189,38 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await quick.close()
   })
 
-  it('quick-ask: refuses the screenshot while the model cannot see', async () => {
+  it('quick-ask: with the text layer set to Never, reads nothing unless asked, and refuses the screenshot while the model cannot see', async () => {
     await h.engine.load({ modelPath: fx.textModel, gpu: false })
-    await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
-    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await setScreenText('never')
+    await h.capture.set(await textPng(h.browser, { blocks: [INVOICE_LINES] }), screen)
+    const quick = await openQuick()
     await expect.poll(() => quick.getByTestId('screenshot').count()).toBe(1)
+    await expect.poll(() => panel(quick).getByRole('button', { name: 'Read text' }).count()).toBe(1)
+    expect(await panel(quick).getByTestId('screen-text').count()).toBe(0)
+    expect(await quick.getByTestId('text-only').count()).toBe(0)
     await quick.getByRole('textbox', { name: 'Question' }).fill('What is on screen?')
     await quick.keyboard.press('Enter')
     await expect.poll(() => quick.getByRole('alert').textContent()).toContain('no vision projector')
+    // Asked for: read now.
+    await panel(quick).getByRole('button', { name: 'Read text' }).click()
+    await expect.poll(() => panel(quick).getByTestId('screen-text').textContent(), { timeout: 20_000 }).toContain('Invoice')
+    await quick.close()
+    await setScreenText('auto')
+  })
+
+  it('quick-ask: a model that cannot see answers from the text on the screen, and says so', async () => {
+    await h.capture.set(await textPng(h.browser, { blocks: [INVOICE_LINES] }), screen)
+    const quick = await openQuick()
+    await expect
+      .poll(() => quick.getByTestId('text-only').textContent())
+      .toBe('This model cannot see images; it answers from the text on the screen.')
+    await quick.getByRole('textbox', { name: 'Question' }).fill('When is the invoice due?')
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => quick.getByTestId('quick-notes').textContent(), { timeout: 30_000 }).toContain('cannot see images')
+    await expect
+      .poll(() => quick.getByTestId('quick-stats').textContent(), { timeout: 30_000 })
+      .toMatch(/^\d+ tokens · first token \d+ ms$/)
+    expect(await quick.getByRole('alert').count()).toBe(0)
     await quick.close()
   })
 

@@ -8,6 +8,7 @@ import type { StoredMessage } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { screenshotPng, solidPng } from '../support/images.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
+import { missingWords, textPng } from './text-png.js'
 
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
@@ -35,6 +36,19 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
   const lastAnswer = () => page.getByTestId('turn-assistant').last()
   const stats = () => lastAnswer().getByTestId('turn-stats')
   const thumbnails = () => page.getByRole('list', { name: 'Attached images' }).locator('img')
+
+  /** Sets Settings → Engine → Text on screen, as the user does. */
+  async function setScreenText(on: Page, mode: 'auto' | 'always' | 'never'): Promise<void> {
+    await on.getByRole('button', { name: 'Settings' }).click()
+    const dialog = on.getByRole('dialog', { name: 'Settings' })
+    await dialog.getByRole('combobox', { name: 'Text on screen' }).selectOption(mode)
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('engine-settings-state').textContent()).toBe('Saved. The next question uses it.')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    expect(h.engineSettings.view().settings.screenText).toBe(mode)
+  }
+
+  const INVOICE_LINES = ['Invoice 2291 due Friday', 'Total amount 4,180.00 EUR', 'Contact billing@example.com']
 
   it('opens with no model and says so', async () => {
     await expect.poll(() => page.getByTestId('status-bar').textContent()).toContain('No model loaded')
@@ -104,7 +118,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/cut: longest answer$/)
   })
 
-  it('takes images by paste and by drop, and refuses them while the model cannot see', async () => {
+  it('takes images by paste and by drop; refuses them while the model cannot see and the text layer is off, else says it reads them', async () => {
     const png = Buffer.from(await solidPng(120, 80, '#cc3300')).toString('base64')
     await page.evaluate(async (b64) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
@@ -131,12 +145,81 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
       .getByTestId('file-input')
       .setInputFiles({ name: 'screen.png', mimeType: 'image/png', buffer: Buffer.from(await screenshotPng(320, 200)) })
     await expect.poll(() => thumbnails().count()).toBe(2)
+    // The text layer on (the default): a model that cannot see takes images, and reads their text.
+    expect(await page.getByTestId('text-only').textContent()).toBe('This model cannot see images; it answers from the text on the screen.')
+    await setScreenText(page, 'never')
+    expect(await page.getByTestId('text-only').count()).toBe(0)
     await box().fill('What is this?')
     await box().press('Enter')
     await expect.poll(() => page.getByRole('alert').last().textContent()).toContain('no vision projector')
     // Nothing typed or attached is lost.
     expect(await box().inputValue()).toBe('What is this?')
     expect(await thumbnails().count()).toBe(2)
+    await setScreenText(page, 'auto')
+    await expect.poll(() => page.getByTestId('text-only').count()).toBe(1)
+  })
+
+  it('a model that cannot see answers from an image’s text: the text shows under the image, the answer says how it was made', async () => {
+    // A second window, so the first keeps what its composer holds for the vision test below.
+    const other = await h.openApp()
+    await other.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.origin })
+    await other.getByRole('button', { name: '+ New conversation' }).click()
+    const png = await textPng(h.browser, { blocks: [INVOICE_LINES] })
+    await other.getByTestId('file-input').setInputFiles({ name: 'invoice.png', mimeType: 'image/png', buffer: Buffer.from(png) })
+    await other.getByRole('textbox', { name: 'Message' }).fill('When is the invoice due?')
+    await other.getByRole('textbox', { name: 'Message' }).press('Enter')
+    const question = other.getByTestId('turn-user').last()
+    // Main reads the image before answering and shows the question again with its text.
+    const summary = question.locator('summary', { hasText: 'Text on screen' })
+    await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toMatch(/^Text on screen · \d+ lines?$/)
+    await summary.click()
+    const text = question.getByTestId('screen-text')
+    expect(missingWords((await text.textContent())!, INVOICE_LINES)).toEqual([])
+    const answer = other.getByTestId('turn-assistant').last()
+    await expect.poll(() => answer.getByTestId('turn-notes').textContent(), { timeout: 30_000 }).toContain('This model cannot see images')
+    await expect.poll(() => answer.getByTestId('turn-stats').textContent(), { timeout: 30_000 }).toMatch(/tokens/)
+    await question.getByRole('button', { name: 'Copy all' }).click()
+    expect(await other.evaluate(() => navigator.clipboard.readText())).toBe(await text.textContent())
+    await other.screenshot({ path: join(ARTIFACTS, 'chat-image-text.png') })
+    const chatId = (await h.chats.list())[0]!.id
+    const saved = await h.chats.get(chatId)
+    expect(saved.messages[0]!.images[0]!.text).toMatchObject({ status: 'read' })
+    await other.close()
+    await h.chats.delete(chatId)
+  })
+
+  it('reads the text of an image that has none on request, and shows an answer’s notes', async () => {
+    // A conversation from before the text layer: its image was never read.
+    const chat = await h.chats.create({ title: 'Read text sample' })
+    const image = await h.chats.saveImage(chat.id, await textPng(h.browser, { blocks: [INVOICE_LINES] }), 'invoice.png')
+    const notes = [
+      'The text on screen was cut to fit the context.',
+      'This model cannot see images: it answered from the text read on them.',
+    ]
+    await h.chats.update(chat.id, (c) => {
+      c.messages.push(h.chats.newMessage('user', 'What is due?', [image]), {
+        ...h.chats.newMessage('assistant', 'Friday.'),
+        status: 'complete',
+        notes,
+      })
+    })
+    // Opened with the newest conversation, this one (a push would open it in every window).
+    const other = await h.openApp()
+    const question = other.getByTestId('turn-user').last()
+    await expect.poll(() => question.getByTestId('turn-text').textContent()).toBe('What is due?')
+    expect(await question.locator('summary').count()).toBe(0)
+    const answerNotes = other.getByTestId('turn-assistant').last().getByRole('list', { name: 'Notes on this answer' })
+    expect(await answerNotes.getByRole('listitem').allTextContents()).toEqual(notes)
+    await question.getByRole('button', { name: 'Read text' }).click()
+    const summary = question.locator('summary', { hasText: 'Text on screen' })
+    await expect.poll(() => summary.count(), { timeout: 20_000 }).toBe(1)
+    await summary.click()
+    expect(missingWords((await question.getByTestId('screen-text').textContent())!, INVOICE_LINES)).toEqual([])
+    expect(await question.getByRole('button', { name: 'Read text' }).count()).toBe(0)
+    // Kept with the image: the next opening shows it without reading again.
+    expect((await h.chats.get(chat.id)).messages[0]!.images[0]!.text).toMatchObject({ status: 'read' })
+    await other.close()
+    await h.chats.delete(chat.id)
   })
 
   it('takes a frame from the camera, then releases the camera', async () => {

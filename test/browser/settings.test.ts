@@ -44,6 +44,14 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     expect(await threads.locator('option').first().textContent()).toBe(`Auto (${cpu.autoThreads} of ${cpu.physicalCores} physical cores)`)
     expect(await threads.locator('option').count()).toBe(cpu.logicalCores + 1)
     expect(await dialog.getByRole('combobox', { name: 'Image detail' }).inputValue()).toBe('balanced')
+    const screenText = dialog.getByRole('combobox', { name: 'Text on screen' })
+    expect(await screenText.inputValue()).toBe('auto')
+    expect(await screenText.locator('option').allTextContents()).toEqual([
+      'Automatic: images holding a few words or more',
+      'Always: every image, even one word',
+      'Never: nothing read unless you ask',
+    ])
+    expect(await screenText.getAttribute('aria-describedby')).toBe('screen-text-hint')
     expect(await dialog.getByText('Changes take effect the next time a model is loaded.').isVisible()).toBe(true)
     await dialog.getByRole('button', { name: 'Close' }).click()
   })
@@ -53,6 +61,7 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     await dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).check()
     await dialog.getByRole('combobox', { name: 'Threads' }).selectOption('1')
     await dialog.getByRole('combobox', { name: 'Image detail' }).selectOption('low')
+    await dialog.getByRole('combobox', { name: 'Text on screen' }).selectOption('never')
     await dialog.getByRole('button', { name: 'Apply' }).click()
     await expect
       .poll(() => dialog.getByTestId('engine-settings-state').textContent())
@@ -61,12 +70,13 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     expect(await dialog.getByTestId('api-state').textContent()).toBe('Off')
     await page.screenshot({ path: join(ARTIFACTS, 'settings-engine.png') })
     await dialog.getByRole('button', { name: 'Close' }).click()
-    expect(h.engineSettings.view().settings).toEqual({ cpuOnly: true, threads: 1, imageDetail: 'low' })
+    expect(h.engineSettings.view().settings).toEqual({ cpuOnly: true, threads: 1, imageDetail: 'low', screenText: 'never' })
 
     // Read back in a fresh dialog.
     dialog = await openSettings()
     expect(await dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).isChecked()).toBe(true)
     expect(await dialog.getByRole('combobox', { name: 'Threads' }).inputValue()).toBe('1')
+    expect(await dialog.getByRole('combobox', { name: 'Text on screen' }).inputValue()).toBe('never')
     await dialog.getByRole('button', { name: 'Close' }).click()
 
     await page.getByPlaceholder('/path/to/model.gguf').fill(fx.textModel)
@@ -74,13 +84,19 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-llama-f32\.gguf.*CPU/)
   })
 
-  it('finds CPU only still on after the services restart', async () => {
+  it('finds CPU only and the text layer’s setting still there after the services restart; the text layer alone applies at once', async () => {
     const dataDir = h.dataDir
     await h.close()
     h = await startHarness(dataDir)
     page = await h.openApp()
     const dialog = await openSettings()
     expect(await dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).isChecked()).toBe(true)
+    const screenText = dialog.getByRole('combobox', { name: 'Text on screen' })
+    expect(await screenText.inputValue()).toBe('never')
+    await screenText.selectOption('always')
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect.poll(() => dialog.getByTestId('engine-settings-state').textContent()).toBe('Saved. The next question uses it.')
+    expect(h.engineSettings.view().settings).toMatchObject({ cpuOnly: true, screenText: 'always' })
     await dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).uncheck()
     await dialog.getByRole('button', { name: 'Apply' }).click()
     await expect.poll(() => h.engineSettings.view().settings.cpuOnly).toBe(false)
