@@ -121,13 +121,13 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     expect(await panel(quick).getByTestId('screen-text-count').textContent()).toBe(`${kept.lines} lines`)
     // Selectable, and reachable from the keyboard to scroll.
     expect(await lines.evaluate((el) => [getComputedStyle(el).userSelect, el.tabIndex])).toEqual(['text', 0])
-    await panel(quick).getByRole('button', { name: 'Copy all' }).click()
-    await expect.poll(() => panel(quick).getByRole('button', { name: 'Copied' }).count()).toBe(1)
-    expect(await clipboard(quick)).toBe(kept.text)
     // For the README: the question about the screen, typed under its text.
     await quick.getByRole('textbox', { name: 'Question' }).fill('Why does the build fail?')
     await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask-text.png') })
     await copyFile(join(ARTIFACTS, 'quick-ask-text.png'), join(DOCS, 'quick-ask-text.png'))
+    await panel(quick).getByRole('button', { name: 'Copy all' }).click()
+    await expect.poll(() => panel(quick).getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    expect(await clipboard(quick)).toBe(kept.text)
     await quick.close()
   })
 
