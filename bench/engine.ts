@@ -133,6 +133,7 @@ const router = createRouter({
     appInfo: { name: 'bench', version: '0', platform: process.platform, electron: null },
     // The engine's own speed: no screenshots are read here (bench:ocr times the text layer).
     textLayer: null,
+    remoteEngines: null,
   }),
   isTrustedSender: () => true,
 })

@@ -9,6 +9,7 @@ import type { CaptureInfo, CaptureResponses } from '../capture/contract.js'
 import type { ChatsChunks, ChatsResponses } from '../chats/contract.js'
 import type { EngineChunks, EngineResponses, EngineState } from '../engine/contract.js'
 import type { DownloadJob, ModelsResponses } from '../models/contract.js'
+import type { EnginesResponses } from '../remote/contract.js'
 import type { invokeChannels, streamChannels } from './schemas.js'
 
 export type * from '../api/contract.js'
@@ -16,6 +17,7 @@ export type * from '../capture/contract.js'
 export type * from '../chats/contract.js'
 export type * from '../engine/contract.js'
 export type * from '../models/contract.js'
+export type * from '../remote/contract.js'
 export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode } from '../ocr/types.js'
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
 
@@ -27,7 +29,8 @@ export interface AppInfo {
 }
 
 /** Request/response channels (renderer → main, awaited): one map per domain. */
-export interface InvokeResponses extends EngineResponses, ChatsResponses, ApiResponses, ModelsResponses, CaptureResponses {
+export interface InvokeResponses
+  extends EngineResponses, ChatsResponses, ApiResponses, ModelsResponses, CaptureResponses, EnginesResponses {
   'app:info': AppInfo
 }
 
@@ -98,6 +101,12 @@ export const invokeChannelNames = [
   'capture:window',
   'quick:hide',
   'quick:open-in-chat',
+  'engines:list',
+  'engines:add',
+  'engines:update',
+  'engines:remove',
+  'engines:test',
+  'engines:set-default',
 ] as const satisfies readonly InvokeChannel[]
 export const streamChannelNames = [
   'chat:generate',
@@ -141,6 +150,8 @@ export type ErrorCode =
   | 'storage'
   | 'permission-denied'
   | 'network'
+  /** A remote engine (an inference server elsewhere) refused or failed a request; the message says how. */
+  | 'remote'
   | 'internal'
 
 export interface WireError {

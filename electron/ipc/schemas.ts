@@ -6,6 +6,7 @@ import { captureInvoke } from '../capture/contract.js'
 import { chatsInvoke, chatsStream } from '../chats/contract.js'
 import { engineInvoke, engineStream } from '../engine/contract.js'
 import { modelsInvoke } from '../models/contract.js'
+import { enginesInvoke } from '../remote/contract.js'
 import type { InvokeChannel, StreamChannel } from './contract.js'
 
 export const StreamId = z.uuid()
@@ -17,6 +18,7 @@ export const invokeChannels = {
   ...apiInvoke,
   ...modelsInvoke,
   ...captureInvoke,
+  ...enginesInvoke,
 } as const satisfies Record<InvokeChannel, { request: z.ZodType }>
 
 export const streamChannels = {

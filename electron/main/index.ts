@@ -2,7 +2,7 @@
 // plain modules (ipc, engine, services) that run and are tested under Node.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron'
+import { app, BrowserWindow, dialog, ipcMain, protocol, safeStorage, session, shell } from 'electron'
 import { STREAM_CANCEL, STREAM_START, invokeChannelNames, type PushChannel, type PushEvents } from '../ipc/contract.js'
 import { createRouter } from '../ipc/router.js'
 import { EngineClient } from '../engine/client.js'
@@ -15,6 +15,7 @@ import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { createTextLayer } from '../ocr/text-layer.js'
 import { createWorkerReader, OCR_WORKER_BUILT } from '../ocr/worker-reader.js'
+import { openRemoteEngines, type SecretBox } from '../remote/engines.js'
 import { acquireDataLock } from '../services/data-lock.js'
 import { imageFromCommandLine } from '../services/handover.js'
 import { CaptureService } from '../capture/capture-service.js'
@@ -123,6 +124,7 @@ const router = createRouter({
     engineSettings,
     capture,
     textLayer,
+    remoteEngines: await openRemoteEngines({ path: join(app.getPath('userData'), 'remote-engines.json'), secrets: keychain }),
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
@@ -246,3 +248,14 @@ app.on('before-quit', () => {
   void textLayer.close()
   void engine.dispose()
 })
+
+/**
+ * The system keychain for remote engines' API keys, or null where there is none: on Linux
+ * without a secret service Electron falls back to a fixed password ('basic_text'), which hides
+ * nothing, so keys are then kept for the session only and Settings says so.
+ */
+function keychain(): SecretBox | null {
+  if (!safeStorage.isEncryptionAvailable()) return null
+  if (process.platform === 'linux' && safeStorage.getSelectedStorageBackend() === 'basic_text') return null
+  return { encrypt: (plain) => safeStorage.encryptString(plain), decrypt: (sealed) => safeStorage.decryptString(sealed) }
+}

@@ -15,6 +15,7 @@ import type { ModelService } from '../models/model-service.js'
 import type { DownloadManager } from '../models/download-manager.js'
 import type { Hub } from '../models/hub.js'
 import type { TextLayer } from '../ocr/text-layer.js'
+import type { RemoteEngines } from '../remote/engines.js'
 import type { ScreenText } from '../ocr/types.js'
 
 export interface ServiceDeps {
@@ -35,6 +36,8 @@ export interface ServiceDeps {
   appInfo: AppInfo
   /** Reads the text on images (absent where the recogniser cannot run). */
   textLayer: TextLayer | null
+  /** Inference servers elsewhere, added in Settings (absent in tools that have none). */
+  remoteEngines: RemoteEngines | null
 }
 
 const NO_TEXT_LAYER: ScreenText = { status: 'failed', reason: 'The text layer is not available in this build.' }
@@ -68,9 +71,14 @@ export function createServices({
   windows,
   appInfo,
   textLayer,
+  remoteEngines,
 }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
+  const remotes = (): RemoteEngines => {
+    if (!remoteEngines) throw new AppError('not-found', 'Remote engines are not available here.')
+    return remoteEngines
+  }
   const screenTextMode = () => engineSettings.view().settings.screenText
-  const conversations = createChatService(chats, engine, scheduler, textLayer && { layer: textLayer, mode: screenTextMode })
+  const conversations = createChatService(chats, engine, scheduler, textLayer && { layer: textLayer, mode: screenTextMode }, remoteEngines)
   // A screenshot's text is read while the user types the question; a newer one stops that reading.
   capture.onCapture((png, replaced) => {
     if (textLayer && screenTextMode() !== 'never') void textLayer.read(png, { signal: replaced })
@@ -101,13 +109,22 @@ export function createServices({
       'engine:unload': () => engine.unload(),
       'chats:list': ({ query }) => chats.list(query),
       'chats:get': ({ id }) => chats.get(id),
-      'chats:create': (request) => chats.create(request),
-      'chats:update': ({ id, title, systemPrompt, settings }) =>
-        chats.update(id, (c) => {
+      'chats:create': async (request) => {
+        const created = await chats.create(request)
+        // A new conversation (quick-ask's too) goes to the engine last picked in the header.
+        const engine = remoteEngines?.view().defaultEngine
+        return engine ? chats.update(created.id, (c) => void (c.engine = engine)) : created
+      },
+      'chats:update': ({ id, title, systemPrompt, settings, engine }) => {
+        // The engine must exist now; a removed one is said when the conversation is next answered.
+        if (engine) remotes().generator(engine)
+        return chats.update(id, (c) => {
           if (title !== undefined) c.title = title
           if (systemPrompt !== undefined) c.systemPrompt = systemPrompt
           if (settings !== undefined) c.settings = settings
-        }),
+          if (engine !== undefined) c.engine = engine
+        })
+      },
       'chats:delete': async ({ id }) => {
         await chats.delete(id)
         return null
@@ -150,6 +167,15 @@ export function createServices({
         windows.hideQuickAsk()
         return null
       },
+      'engines:list': async () => remoteEngines?.view() ?? { engines: [], keyStorage: 'session', defaultEngine: null },
+      'engines:add': (input) => remotes().add(input),
+      'engines:update': (input) => remotes().update(input),
+      'engines:remove': async ({ id }) => {
+        await remotes().remove(id)
+        return null
+      },
+      'engines:test': ({ id }) => remotes().test(id),
+      'engines:set-default': ({ engine }) => remotes().setDefault(engine),
       'quick:open-in-chat': async ({ chatId }) => {
         await chats.get(chatId)
         windows.openInChat(chatId)

@@ -29,6 +29,7 @@ import type { Catalog } from '../../electron/ipc/contract.js'
 import { ensureFixtures } from '../fixtures/generate.js'
 import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
 import { createWorkerReader } from '../../electron/ocr/worker-reader.js'
+import { openRemoteEngines, type RemoteEngines } from '../../electron/remote/engines.js'
 import { startHubServer } from '../models/hub-server.js'
 import type { FileServer } from '../models/file-server.js'
 
@@ -120,6 +121,7 @@ export interface Harness {
   engineSettings: EngineSettingsStore
   engine: EngineClient
   textLayer: TextLayer
+  remoteEngines: RemoteEngines
   models: Models
   /** The stand-in Hugging Face hub serving the fixture model as test-org/Tiny-VLM-GGUF. */
   hub: FileServer
@@ -202,6 +204,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     watchEngineState: engineStates.watch,
     textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   })
+  // No keychain in tests: keys are kept for the session, as on a Linux desktop without one.
+  const remoteEngines = await openRemoteEngines({ path: join(dir, 'remote-engines.json'), secrets: () => null })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
   const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
@@ -228,6 +232,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       engineSettings,
       capture,
       textLayer,
+      remoteEngines,
       windows,
       recentModels: new RecentModels(join(dir, 'recent-models.json')),
       appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null },
@@ -273,6 +278,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     engineSettings,
     engine,
     textLayer,
+    remoteEngines,
     models,
     hub,
     get pickFiles() {

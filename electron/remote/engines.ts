@@ -1,0 +1,200 @@
+// The remote engines the user added: kept in the user's data folder with their API keys
+// encrypted by the system keychain (Electron's safeStorage). Where the system offers no
+// keychain, a key lives in memory for this session only, and the UI says so: never in plain JSON.
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import writeFileAtomic from 'write-file-atomic'
+import { z } from 'zod'
+import { AppError } from '../ipc/errors.js'
+import type {
+  ConnectionReport,
+  EngineChoice,
+  KeyStorage,
+  RemoteEngineInput,
+  RemoteEngineUpdate,
+  RemoteEngineView,
+  RemoteEnginesView,
+} from './contract.js'
+import { checkBaseUrl } from './url.js'
+import { RemoteEngine, testConnection, type RemoteEndpoint } from './remote-engine.js'
+
+/** The system keychain as Electron's safeStorage offers it; null where there is none worth the name. */
+export interface SecretBox {
+  encrypt(plain: string): Buffer
+  decrypt(sealed: Buffer): string
+}
+
+export interface RemoteEngines {
+  view(): RemoteEnginesView
+  add(input: RemoteEngineInput): Promise<RemoteEngineView>
+  update(input: RemoteEngineUpdate): Promise<RemoteEngineView>
+  remove(id: string): Promise<void>
+  test(id: string, signal?: AbortSignal): Promise<ConnectionReport>
+  setDefault(engine: EngineChoice | null): Promise<RemoteEnginesView>
+  /** The engine that answers with this model, or a clear error when it was removed. */
+  generator(choice: EngineChoice): { engine: RemoteEngine; name: string; canSee: boolean }
+}
+
+const Stored = z.object({
+  version: z.literal(1),
+  defaultEngine: z.object({ id: z.string(), model: z.string() }).nullable().catch(null),
+  engines: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      baseUrl: z.string(),
+      model: z.string().nullable(),
+      allowUnencrypted: z.boolean(),
+      /** base64 of the keychain-sealed key; null: no key, or kept for the session only. */
+      sealedKey: z.string().nullable(),
+      images: z.enum(['accepted', 'refused', 'unknown']).catch('unknown'),
+      models: z.array(z.string()).catch([]),
+    }),
+  ),
+})
+type Stored = z.infer<typeof Stored>
+type StoredEngine = Stored['engines'][number]
+
+export interface RemoteEnginesOptions {
+  path: string
+  /** Asked on first use, not at start: Electron's safeStorage can answer only once the app is ready. */
+  secrets: () => SecretBox | null
+  /** For tests: a shorter wait than a real network needs. */
+  engineOptions?: ConstructorParameters<typeof RemoteEngine>[2]
+}
+
+export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<RemoteEngines> {
+  let stored: Stored = { version: 1, defaultEngine: null, engines: [] }
+  try {
+    stored = Stored.parse(JSON.parse(await readFile(options.path, 'utf8')))
+  } catch {
+    // First run, or an unreadable file: no remote engines (the file is rewritten on the next change).
+  }
+  /** Keys in memory: every key while the app runs (sealed ones opened once), and the only copy where there is no keychain. */
+  const keys = new Map<string, string>()
+  let box: SecretBox | null | undefined
+  const secrets = (): SecretBox | null => {
+    if (box !== undefined) return box
+    box = options.secrets()
+    for (const e of stored.engines) {
+      if (!e.sealedKey || !box) continue
+      try {
+        keys.set(e.id, box.decrypt(Buffer.from(e.sealedKey, 'base64')))
+      } catch {
+        // Sealed by another user or machine: the engine stays, asking for its key again.
+        e.sealedKey = null
+      }
+    }
+    return box
+  }
+  const keyStorage = (): KeyStorage => (secrets() ? 'encrypted' : 'session')
+
+  const toView = (e: StoredEngine): RemoteEngineView => {
+    // hasKey needs the sealed keys opened.
+    secrets()
+    return {
+      id: e.id,
+      name: e.name,
+      baseUrl: e.baseUrl,
+      model: e.model,
+      allowUnencrypted: e.allowUnencrypted,
+      hasKey: keys.has(e.id),
+      images: e.images,
+      models: e.models,
+    }
+  }
+  const view = (): RemoteEnginesView => ({
+    engines: stored.engines.map(toView),
+    keyStorage: keyStorage(),
+    defaultEngine: stored.defaultEngine,
+  })
+  const save = (): Promise<void> => writeFileAtomic(options.path, JSON.stringify(stored, null, 1), { fsync: true, mode: 0o600 })
+  const find = (id: string): StoredEngine => {
+    const found = stored.engines.find((e) => e.id === id)
+    if (!found) throw new AppError('not-found', 'That engine is no longer in Settings.')
+    return found
+  }
+  const endpoint = (e: StoredEngine): RemoteEndpoint => {
+    secrets()
+    return { baseUrl: e.baseUrl, apiKey: keys.get(e.id) ?? null, allowUnencrypted: e.allowUnencrypted }
+  }
+  const setKey = (e: StoredEngine, key: string | undefined): void => {
+    if (key === undefined) return
+    if (key === '') {
+      keys.delete(e.id)
+      e.sealedKey = null
+      return
+    }
+    keys.set(e.id, key)
+    const sealer = secrets()
+    e.sealedKey = sealer ? sealer.encrypt(key).toString('base64') : null
+  }
+
+  return {
+    view,
+    async add(input) {
+      const url = checkBaseUrl(input.baseUrl, input.allowUnencrypted)
+      const engine: StoredEngine = {
+        id: randomUUID(),
+        name: input.name,
+        baseUrl: url.href.replace(/\/$/, ''),
+        model: input.model ?? null,
+        allowUnencrypted: input.allowUnencrypted,
+        sealedKey: null,
+        images: 'unknown',
+        models: [],
+      }
+      setKey(engine, input.apiKey)
+      stored.engines.push(engine)
+      await save()
+      return toView(engine)
+    },
+    async update(input) {
+      const engine = find(input.id)
+      const url = checkBaseUrl(input.baseUrl, input.allowUnencrypted)
+      const moved = engine.baseUrl !== url.href.replace(/\/$/, '')
+      Object.assign(engine, {
+        name: input.name,
+        baseUrl: url.href.replace(/\/$/, ''),
+        model: input.model ?? null,
+        allowUnencrypted: input.allowUnencrypted,
+      })
+      // Another server: what the old one accepted says nothing about it.
+      if (moved) Object.assign(engine, { images: 'unknown', models: [] })
+      setKey(engine, input.apiKey)
+      await save()
+      return toView(engine)
+    },
+    async remove(id) {
+      find(id)
+      stored.engines = stored.engines.filter((e) => e.id !== id)
+      keys.delete(id)
+      if (stored.defaultEngine?.id === id) stored.defaultEngine = null
+      await save()
+    },
+    async test(id, signal) {
+      const engine = find(id)
+      const report = await testConnection(endpoint(engine), engine.model ?? undefined, signal)
+      engine.images = report.images
+      engine.models = report.models
+      if (!engine.model && report.model) engine.model = report.model
+      await save()
+      return report
+    },
+    async setDefault(choice) {
+      if (choice) find(choice.id)
+      stored.defaultEngine = choice
+      await save()
+      return view()
+    },
+    generator(choice) {
+      const engine = find(choice.id)
+      return {
+        engine: new RemoteEngine(endpoint(engine), choice.model, options.engineOptions),
+        name: engine.name,
+        // Unknown until tested: send the images, and let the server say if it cannot take them.
+        canSee: engine.images !== 'refused',
+      }
+    },
+  }
+}

@@ -1,0 +1,100 @@
+// The remote engines the user adds in Settings: kept across restarts, their API keys never
+// in plain JSON (sealed by the keychain, or kept for the session where there is none).
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { openRemoteEngines, type SecretBox } from '../../electron/remote/engines.js'
+import { AppError } from '../../electron/ipc/errors.js'
+import { scratchDir } from '../support/engine.js'
+
+/** A stand-in keychain: reversible, and visibly not the plain key. */
+const keychain: SecretBox = {
+  encrypt: (plain) => Buffer.from(`sealed:${[...plain].reverse().join('')}`),
+  decrypt: (sealed) => {
+    const text = sealed.toString()
+    if (!text.startsWith('sealed:')) throw new Error('not ours')
+    return [...text.slice(7)].reverse().join('')
+  },
+}
+const KEY = 'sk-live-0123456789abcdef'
+const server = { name: 'Workstation', baseUrl: 'http://192.168.1.20:8080/v1/', allowUnencrypted: false }
+
+describe('remote engines', () => {
+  it('keeps an engine and its sealed key across a restart; the key is never in the file', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    const added = await engines.add({ ...server, apiKey: KEY, model: 'qwen2.5-vl-7b' })
+    expect(added).toMatchObject({ name: 'Workstation', baseUrl: 'http://192.168.1.20:8080/v1', hasKey: true, images: 'unknown' })
+    expect(await readFile(path, 'utf8')).not.toContain(KEY)
+    const again = await openRemoteEngines({ path, secrets: () => keychain })
+    expect(again.view()).toMatchObject({ keyStorage: 'encrypted', engines: [{ id: added.id, hasKey: true, model: 'qwen2.5-vl-7b' }] })
+    // The key reaches the engine that uses it.
+    expect(again.generator({ id: added.id, model: 'qwen2.5-vl-7b' }).name).toBe('Workstation')
+  })
+
+  it('without a keychain keeps a key for this session only, and says so', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => null })
+    const added = await engines.add({ ...server, apiKey: KEY })
+    expect(engines.view()).toMatchObject({ keyStorage: 'session', engines: [{ hasKey: true }] })
+    expect(await readFile(path, 'utf8')).not.toContain(KEY)
+    const restarted = await openRemoteEngines({ path, secrets: () => null })
+    expect(restarted.view().engines).toMatchObject([{ id: added.id, hasKey: false }])
+  })
+
+  it('a key sealed elsewhere is dropped, not trusted: the engine stays and asks for it again', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    await (await openRemoteEngines({ path, secrets: () => keychain })).add({ ...server, apiKey: KEY })
+    const otherMachine: SecretBox = {
+      ...keychain,
+      decrypt: () => {
+        throw new Error('sealed by another user')
+      },
+    }
+    const view = (await openRemoteEngines({ path, secrets: () => otherMachine })).view()
+    expect(view.engines).toMatchObject([{ name: 'Workstation', hasKey: false }])
+  })
+
+  it('an update keeps the key unless told otherwise; another server forgets what the old one accepted', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    const { id } = await engines.add({ ...server, apiKey: KEY })
+    expect(await engines.update({ id, ...server, name: 'GPU box' })).toMatchObject({ name: 'GPU box', hasKey: true })
+    expect(await engines.update({ id, ...server, apiKey: '' })).toMatchObject({ hasKey: false })
+    expect(await engines.update({ id, ...server, baseUrl: 'http://10.0.0.5:8000/v1' })).toMatchObject({ models: [], images: 'unknown' })
+  })
+
+  it('refuses addresses that are not http(s) servers, and plain http to the internet unless allowed', async () => {
+    const engines = await openRemoteEngines({ path: join(await scratchDir(), 'r.json'), secrets: () => keychain })
+    for (const baseUrl of ['not a url', 'file:///etc/passwd', 'javascript:alert(1)', 'ftp://example.com/v1']) {
+      const error = await engines.add({ ...server, baseUrl }).catch((e: unknown) => e)
+      expect(error, baseUrl).toBeInstanceOf(AppError)
+      expect((error as AppError).code).toBe('invalid-payload')
+    }
+    await expect(engines.add({ ...server, baseUrl: 'http://inference.example.com/v1' })).rejects.toMatchObject({ code: 'invalid-payload' })
+    await expect(engines.add({ ...server, baseUrl: 'http://inference.example.com/v1', allowUnencrypted: true })).resolves.toMatchObject({
+      allowUnencrypted: true,
+    })
+    await expect(engines.add({ ...server, baseUrl: 'https://inference.example.com/v1' })).resolves.toMatchObject({ hasKey: false })
+    expect(engines.view().engines).toHaveLength(2)
+  })
+
+  it('removing an engine clears it as the default; a conversation naming it gets a clear error', async () => {
+    const engines = await openRemoteEngines({ path: join(await scratchDir(), 'r.json'), secrets: () => keychain })
+    const { id } = await engines.add(server)
+    expect((await engines.setDefault({ id, model: 'm' })).defaultEngine).toEqual({ id, model: 'm' })
+    await engines.remove(id)
+    expect(engines.view().defaultEngine).toBeNull()
+    expect(() => engines.generator({ id, model: 'm' })).toThrow('That engine is no longer in Settings.')
+    await expect(engines.setDefault({ id, model: 'm' })).rejects.toMatchObject({ code: 'not-found' })
+  })
+
+  it('starts empty from a damaged file, and writes a good one on the next change', async () => {
+    const path = join(await scratchDir(), 'r.json')
+    await writeFile(path, '{ "version": 1, "engines": [ { broken')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    expect(engines.view().engines).toEqual([])
+    await engines.add(server)
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, engines: [{ name: 'Workstation' }] })
+  })
+})
