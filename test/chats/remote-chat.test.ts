@@ -1,0 +1,99 @@
+// A conversation answered by a remote engine (a real llama-server on 127.0.0.1), through the
+// same chat service as the local engine: the answer names its engine and model, the text layer
+// and images go with it, and a server that dies mid-answer leaves the partial answer, marked.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findLlamaServer, startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
+import { createChatService } from '../../electron/chats/chat-service.js'
+import { ChatStore } from '../../electron/chats/store.js'
+import { GenerationScheduler } from '../../electron/engine/scheduler.js'
+import type { EngineClient } from '../../electron/engine/client.js'
+import type { ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
+import { openRemoteEngines, type RemoteEngines } from '../../electron/remote/engines.js'
+import { ensureFixtures } from '../fixtures/generate.js'
+import { scratchDir, startEngine } from '../support/engine.js'
+import { solidPng } from '../support/images.js'
+
+const bin = await findLlamaServer()
+if (!bin.found) console.warn(`[remote chat] skipping: ${bin.reason}`)
+
+describe.skipIf(!bin.found)('a conversation on a remote engine', () => {
+  let server: LlamaServer
+  let engine: EngineClient
+  let store: ChatStore
+  let remotes: RemoteEngines
+  let engineId: string
+  let model: string
+
+  beforeAll(async () => {
+    const fx = await ensureFixtures()
+    server = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel, mmproj: fx.mmproj })
+    // The local engine stays empty: the remote one must answer without it.
+    engine = startEngine()
+    const dir = await scratchDir()
+    store = new ChatStore(dir)
+    remotes = await openRemoteEngines({ path: `${dir}/remote-engines.json`, secrets: () => null })
+    engineId = (await remotes.add({ name: 'Test server', baseUrl: `${server.url}/v1`, allowUnencrypted: false })).id
+    const report = await remotes.test(engineId)
+    expect(report.images).toBe('accepted')
+    model = report.model!
+  })
+  afterAll(async () => {
+    await server?.stop()
+    await engine?.dispose()
+  })
+
+  async function ask(
+    chatId: string,
+    onChunk?: (c: ChatChunk) => void,
+    signal = new AbortController().signal,
+  ): Promise<StoredMessage | null> {
+    const chats = createChatService(store, engine, new GenerationScheduler(engine), null, remotes)
+    let done: StoredMessage | null = null
+    const stream = chats.send(
+      { chatId, text: 'What is in the picture?', images: [{ bytes: await solidPng(64, 64) }], sampling: { maxTokens: 12, seed: 3 } },
+      signal,
+    )
+    for await (const chunk of stream) {
+      onChunk?.(chunk)
+      if (chunk.kind === 'done') done = chunk.message
+    }
+    return done
+  }
+
+  it('streams an answer from the server, naming its engine and model, with the server’s counts', async () => {
+    const chat = await store.create()
+    await store.update(chat.id, (c) => void (c.engine = { id: engineId, model }))
+    let tokens = 0
+    const done = await ask(chat.id, (c) => {
+      if (c.kind === 'tokens') tokens += c.count
+    })
+    expect(done).toMatchObject({ role: 'assistant', status: 'complete', engine: 'Test server', model })
+    expect(tokens).toBeGreaterThan(0)
+    expect(done!.stats!.tokensOut).toBe(tokens)
+    expect(done!.stats!.tokensIn).toBeGreaterThan(10)
+    expect((await store.get(chat.id)).engine).toEqual({ id: engineId, model })
+  })
+
+  it('keeps the partial answer, marked, when the server dies mid-answer', async () => {
+    const fx = await ensureFixtures()
+    const doomed = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel })
+    const { id } = await remotes.add({ name: 'Doomed', baseUrl: `${doomed.url}/v1`, allowUnencrypted: false })
+    const chat = await store.create()
+    await store.update(chat.id, (c) => void (c.engine = { id, model }))
+    const chats = createChatService(store, engine, new GenerationScheduler(engine), null, remotes)
+    let tokens = 0
+    const run = async (): Promise<void> => {
+      for await (const c of chats.send(
+        { chatId: chat.id, text: 'Talk at length.', sampling: { maxTokens: 4000, seed: 1 } },
+        new AbortController().signal,
+      ))
+        if (c.kind === 'tokens' && (tokens += c.count) >= 5) void doomed.stop()
+    }
+    await expect(run()).resolves.toBeUndefined()
+    const answer = (await store.get(chat.id)).messages.at(-1)!
+    expect(answer.role).toBe('assistant')
+    expect(answer.text.length).toBeGreaterThan(0)
+    expect(answer.status).toBe('error')
+    expect(answer.error).toMatch(/stopped answering|closed|connection/i)
+  })
+})
