@@ -100,23 +100,33 @@ const isLineNumber = (segment: TextItem[]): boolean => segment.length === 1 && /
  * cells of one overlaps the matching gap of the other. Prose in two columns also lines up that
  * way, so wide cells say prose; a code gutter does too, so a lone number first says gutter.
  */
-function sameTable(a: Row, b: Row): boolean {
+function sameTable(a: Row, b: Row, maxGap: number): boolean {
   if (a.segments.length < 2 || b.segments.length < 2) return false
   const height = (a.box.height + b.box.height) / 2
-  if (b.box.y - bottom(a.box) > TABLE_ROW_GAP * height) return false
+  if (b.box.y - bottom(a.box) > maxGap * height) return false
   // A gutter is a lone number beside code; a spreadsheet's row number has more cells after it.
   const gutter = (row: Row): boolean => row.segments.length === 2 && isLineNumber(row.segments[0]!)
   if (gutter(a) && gutter(b)) return false
   const boxesA = a.segments.map((segment) => union(segment.map((item) => item.box)))
   const boxesB = b.segments.map((segment) => union(segment.map((item) => item.box)))
-  const wide = (box: OcrBox): boolean => box.width > PROSE_CELL * height
-  if (boxesA.some(wide) && boxesB.some(wide)) return false
+  // Prose in columns: two or more wide cells in both rows. A log line's wide message beside its
+  // timestamp is still one row.
+  const wide = (boxes: OcrBox[]): boolean => boxes.filter((box) => box.width > PROSE_CELL * height).length >= 2
+  if (wide(boxesA) && wide(boxesB)) return false
   // Cells merge or go missing in some rows (an empty cell, two close cells read as one box), so
   // half the column gaps of the sparser row must line up, not all.
   const gapsA = cellGaps(boxesA)
   const gapsB = cellGaps(boxesB)
   const matched = gapsA.filter((gap) => gapsB.some((other) => Math.min(gap.end, other.end) > Math.max(gap.start, other.start)))
   return matched.length >= 1 && matched.length >= 0.5 * Math.min(gapsA.length, gapsB.length)
+}
+
+function spansAsTable(row: Row, neighbour: Row, neighbourIsTable: boolean): boolean {
+  const [upper, lower] = neighbour.box.y < row.box.y ? [neighbour, row] : [row, neighbour]
+  const height = (row.box.height + neighbour.box.height) / 2
+  if (lower.box.y - bottom(upper.box) > TABLE_ROW_GAP * height) return false
+  if (!neighbourIsTable && neighbour.segments.length !== 1) return false
+  return neighbour.box.x <= row.box.x + height && right(neighbour.box) >= right(row.box) - 2 * height
 }
 
 function cellGaps(boxes: OcrBox[]): { start: number; end: number }[] {
@@ -131,10 +141,18 @@ function linesOf(items: TextItem[]): OcrLine[] {
   })
   const table = rows.map(() => false)
   for (let index = 1; index < rows.length; index++) {
-    if (sameTable(rows[index - 1]!, rows[index]!)) {
+    if (sameTable(rows[index - 1]!, rows[index]!, TABLE_ROW_GAP)) {
       table[index - 1] = true
       table[index] = true
     }
+  }
+  // A header row's short labels split apart where the rows under it read as one box each: a row
+  // of three or more cells spanned by the row beside it, itself a table row or one wide box.
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
+    if (table[index] || row.segments.length < 3) continue
+    const neighbours = [index - 1, index + 1].filter((other) => other >= 0 && other < rows.length)
+    table[index] = neighbours.some((other) => spansAsTable(row, rows[other]!, table[other]!))
   }
   return rows.flatMap((row, index) => (table[index] ? [joinLine(row.segments.flat())] : row.segments.map((segment) => joinLine(segment))))
 }

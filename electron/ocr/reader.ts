@@ -4,7 +4,7 @@ import sharp, { type OutputInfo } from 'sharp'
 import { layoutBlocks, type TextItem } from './layout.js'
 import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage } from './paddle.js'
 import { findRegions } from './regions.js'
-import { readPieces } from './spacing.js'
+import { chunkSpans, readPieces } from './spacing.js'
 import type { OcrBox, OcrResult } from './types.js'
 
 export interface ReaderOptions {
@@ -23,6 +23,8 @@ const MAX_INPUT_PIXELS = 16_384 * 16_384
 const MAX_WORK_PIXELS = 3840 * 2160
 /** Screens with more pixels than this (4K class) carry text twice as tall: detect at half size. */
 const HALF_SIZE_DETECTION_PIXELS = 2560 * 1600
+/** Longest crop, in the recogniser's pixels (48 high), before it is cut at a word gap. */
+const REC_CHUNK = 960
 /** Lines the recogniser is less sure of than this are more likely invented than read. */
 const MIN_CONFIDENCE = 0.5
 /** The PP-OCRv4 "ch" model reads Simplified Chinese and English. */
@@ -152,10 +154,17 @@ export class ScreenReader {
     const detected = await this.models.detect(detImage)
     throwIfAborted(signal)
 
-    const boxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)
-    const regions = boxes.length > 0 ? findRegions(image) : null
+    const lineBoxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)
+    const regions = lineBoxes.length > 0 ? findRegions(image) : null
     throwIfAborted(signal)
 
+    const boxes: OcrBox[] = []
+    for (const box of lineBoxes) {
+      const whole = crop(image, box)
+      for (const span of chunkSpans(whole, (REC_CHUNK * box.height) / 48)) {
+        boxes.push({ x: box.x + span.start, y: box.y, width: span.end - span.start, height: box.height })
+      }
+    }
     const crops = boxes.map((box) => crop(image, box))
     const recognised = await this.models.recognise(crops)
     throwIfAborted(signal)

@@ -8,6 +8,8 @@ const SPACE_SHARE = 0.16
 /** Columns whose strongest difference from the background is under this share of the crop's
  * contrast hold no ink (anti-aliasing halos, subpixel fringes). */
 const INK_SHARE = 0.3
+/** Share of the crop height, around its middle, where ink is looked for. */
+const INK_BAND = 0.6
 /** A missed space is at least this share of the narrowest space the model did read. */
 const KNOWN_SPACE_SHARE = 0.7
 /** A space is wider than this many typical gaps between letters (plus a pixel): in monospaced
@@ -37,7 +39,11 @@ export function inkColumns(crop: RawImage): Uint8Array {
   const background = border.map(median)
   const difference = new Float32Array(width)
   let contrast = 0
-  for (let y = 0; y < height; y++) {
+  // Only the middle band: a line box reaches into the descenders and ascenders of the lines
+  // above and below, which would fill the gaps between this line's words.
+  const top = Math.floor(height * (0.5 - INK_BAND / 2))
+  const bottom = Math.ceil(height * (0.5 + INK_BAND / 2))
+  for (let y = top; y < bottom; y++) {
     for (let x = 0; x < width; x++) {
       const index = (y * width + x) * channels
       const d = Math.max(
@@ -154,5 +160,37 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
     text += current
   }
   pieces.push({ text: text.trim(), start: pieceStart, end: crop.width })
-  return pieces.filter((piece) => piece.text !== '')
+  return pieces.map((piece) => ({ ...piece, text: fixLetterDigits(piece.text) })).filter((piece) => piece.text !== '')
+}
+
+/**
+ * Cuts a long crop at word gaps into spans of at most `maxWidth` crop pixels. The recogniser's
+ * attention costs more per pixel on long inputs and squeezes what passes its width cap, while
+ * a gap between words is a safe place to cut. Without a word gap in reach, the span runs on.
+ */
+export function chunkSpans(crop: RawImage, maxWidth: number): { start: number; end: number }[] {
+  if (crop.width <= maxWidth) return [{ start: 0, end: crop.width }]
+  const minGap = Math.max(2, SPACE_SHARE * crop.height)
+  const gaps = blankRuns(inkColumns(crop)).filter((run) => run.length >= minGap)
+  const spans: { start: number; end: number }[] = []
+  let start = 0
+  while (crop.width - start > maxWidth) {
+    // The last word gap that keeps this span within maxWidth, else the first one after it.
+    const within = gaps.filter((gap) => gap.start > start && gap.start + gap.length / 2 - start <= maxWidth)
+    const cut = within[within.length - 1] ?? gaps.find((gap) => gap.start > start)
+    if (!cut) break
+    const middle = Math.round(cut.start + cut.length / 2)
+    spans.push({ start, end: middle })
+    start = middle
+  }
+  spans.push({ start, end: crop.width })
+  return spans
+}
+
+/**
+ * The model reads the O of capitals as a zero ("INF0", "ERR0R"): in a word of capital letters
+ * (two or more besides), a 0 is an O.
+ */
+export function fixLetterDigits(text: string): string {
+  return text.replace(/\b[A-Z0]{3,}\b/g, (word) => (/[A-Z].*[A-Z]/.test(word.replace(/0/g, '')) ? word.replace(/0/g, 'O') : word))
 }
