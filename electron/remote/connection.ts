@@ -1,6 +1,6 @@
 // The model list and the connection test: what Settings shows before a remote engine is used.
 import { AppError } from '../ipc/errors.js'
-import { Completion, JSON_BODY_BYTES, ModelList, parseJson } from './completion.js'
+import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
 import { exchange, htmlAnswer, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
 
 export interface RemoteModel {
@@ -106,8 +106,7 @@ export async function testConnection(
     try {
       const { text } = await readCapped(ex.response, JSON_BODY_BYTES)
       if (looksLikeHtml(ex.response.headers.get('content-type'), text)) throw htmlAnswer(ex.url)
-      const answer = Completion.safeParse(parseJson(text))
-      if (!answer.success || !answer.data.choices) {
+      if (!readCompletion(parseJson(text), 'message')?.hasChoices) {
         throw new AppError(
           'remote',
           `The server at ${originOf(ex.url)} answered a chat completion with something other than the OpenAI API.`,

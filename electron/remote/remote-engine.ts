@@ -19,8 +19,8 @@ import {
   type Exchange,
   type RemoteEndpoint,
 } from './http.js'
-import { readSse, SseError } from './sse.js'
-import { Completion, JSON_BODY_BYTES, parseJson } from './completion.js'
+import { SseDecoder, SseError, type SseEvent } from './sse.js'
+import { JSON_BODY_BYTES, parseJson, readCompletion, type CompletionPart, type Counts } from './completion.js'
 import { DEFAULTS, listModels, type RemoteEngineOptions, type RemoteModel } from './connection.js'
 
 export type { RemoteEndpoint }
@@ -65,33 +65,24 @@ export class RemoteEngine implements Generator {
     const started = performance.now()
     const body = await chatBody(this.model, request, true)
     const tools = new ToolCallCollector()
+    const counts: Counts = {}
     let streamed = 0
     let firstAt: number | null = null
     let lastAt = 0
     let finish: string | null = null
-    const counts: Pick<Completion, 'usage' | 'timings'> = {}
 
-    const take = (c: Completion, via: 'delta' | 'message'): string => {
-      if (c.error !== undefined && c.error !== null) {
-        const said = typeof c.error === 'string' ? c.error : JSON.stringify(c.error).slice(0, 300)
-        throw new AppError('remote', `The server reported an error in the middle of the answer: ${said}`)
+    /** Keeps what a chunk says besides its text, and returns the text. */
+    const take = (part: CompletionPart): string => {
+      if (part.error !== null) throw new AppError('remote', `The server reported an error in the middle of the answer: ${part.error}`)
+      for (const [key, value] of Object.entries(part.counts) as [keyof Counts, number | undefined][]) {
+        if (value !== undefined) counts[key] = value
       }
-      if (c.usage) counts.usage = c.usage
-      if (c.timings) counts.timings = c.timings
-      const choice = c.choices?.[0]
-      if (!choice) return ''
-      if (choice.finish_reason) finish = choice.finish_reason
-      const part = via === 'delta' ? choice.delta : choice.message
-      if (part?.tool_calls?.length) {
-        tools.add(
-          part.tool_calls.map((d) => ({
-            ...d,
-            function: { name: d.function?.name ?? undefined, arguments: d.function?.arguments ?? undefined },
-          })),
-        )
+      if (part.finishReason) finish = part.finishReason
+      if (part.toolCalls.length > 0) {
+        tools.add(part.toolCalls)
         firstAt ??= performance.now()
       }
-      return part?.content ?? ''
+      return part.content
     }
 
     for (let attempt = 0; ; attempt++) {
@@ -101,7 +92,6 @@ export class RemoteEngine implements Generator {
       }
       let ex: Exchange | null = null
       let silence: NodeJS.Timeout | undefined
-      let heardAt = performance.now()
       try {
         ex = await exchange(this.endpoint, {
           method: 'POST',
@@ -119,46 +109,73 @@ export class RemoteEngine implements Generator {
           // A server that ignores stream: true answers once, as JSON.
           const { text } = await readCapped(current.response, JSON_BODY_BYTES)
           if (looksLikeHtml(contentType, text)) throw htmlAnswer(current.url)
-          const whole = Completion.safeParse(parseJson(text))
-          if (!whole.success)
+          const whole = readCompletion(parseJson(text), 'message')
+          if (!whole?.hasChoices) {
             throw new AppError('remote', `The server at ${originOf(current.url)} answered with something other than the OpenAI API.`)
-          const content = take(whole.data, 'message')
+          }
+          const content = take(whole)
           firstAt = lastAt = performance.now()
           if (content) {
-            streamed++
-            yield { kind: 'tokens', text: content, count: counts.usage?.completion_tokens ?? 1 }
+            streamed = counts.completionTokens ?? 1
+            yield { kind: 'tokens', text: content, count: streamed }
           }
           break
         }
-        // One timer re-armed lazily: resetting a timeout on every event would cost more than the event.
-        heardAt = performance.now()
+        // One timer re-armed lazily: resetting a timeout on every chunk would cost more than the chunk.
+        let heardAt = performance.now()
         const watch = (): void => {
           const quiet = performance.now() - heardAt
           if (quiet >= this.idleTimeoutMs) current.abort(new TimeoutReason('silence'))
           else silence = setTimeout(watch, this.idleTimeoutMs - quiet)
         }
         silence = setTimeout(watch, this.idleTimeoutMs)
+        const sse = new SseDecoder()
         let ended = false
-        for await (const event of readSse(current.response.body!, undefined, () => (heardAt = performance.now()))) {
-          if (event.data === '[DONE]') {
-            ended = true
-            break
+        for await (const bytes of current.response.body!) {
+          heardAt = performance.now()
+          // The events that arrived together go out together: one await per network read, not per token.
+          let text = ''
+          let count = 0
+          const events: SseEvent[] = []
+          let fault: unknown = null
+          try {
+            sse.push(bytes as Uint8Array, events)
+          } catch (error) {
+            fault = error
           }
-          const parsed = Completion.safeParse(parseJson(event.data))
-          if (!parsed.success) {
-            throw new AppError(
-              'remote',
-              `The server at ${originOf(current.url)} sent a malformed stream (an event that is not an OpenAI chunk: “${event.data.slice(0, 80)}”).`,
-            )
+          try {
+            for (const event of events) {
+              if (event.data === '[DONE]') {
+                ended = true
+                break
+              }
+              const part = readCompletion(parseJson(event.data), 'delta')
+              if (!part?.hasChoices && part?.error == null) {
+                throw new AppError(
+                  'remote',
+                  `The server at ${originOf(current.url)} sent a malformed stream (an event that is not an OpenAI chunk: “${event.data.slice(0, 80)}”).`,
+                )
+              }
+              const content = take(part)
+              if (content) {
+                text += content
+                count++
+              }
+            }
+          } catch (error) {
+            fault ??= error
           }
-          const text = take(parsed.data, 'delta')
-          if (text) {
+          // The tokens before a fault are the user's to keep: they go out before the error does.
+          if (count > 0) {
             lastAt = performance.now()
             firstAt ??= lastAt
-            streamed++
-            yield { kind: 'tokens', text, count: 1 }
+            streamed += count
+            yield { kind: 'tokens', text, count }
           }
+          if (fault !== null) throw fault
+          if (ended) break
         }
+        if (!ended) sse.end()
         // Some servers close after the finish_reason without [DONE]; that is a whole answer.
         if (!ended && finish === null) throw new StreamCut('the connection closed before the answer ended')
         break
@@ -212,13 +229,12 @@ export class RemoteEngine implements Generator {
     firstAt: number | null,
     lastAt: number,
     reason: GenerationStats['stopReason'],
-    counts: Pick<Completion, 'usage' | 'timings'>,
+    counts: Counts,
     tools: ToolCallCollector,
   ): GenerateChunk {
-    const { usage, timings } = counts
-    const tokensOut = usage?.completion_tokens ?? timings?.predicted_n ?? streamed
-    const cached = usage?.prompt_tokens_details?.cached_tokens ?? timings?.cache_n
-    const tokensIn = usage?.prompt_tokens ?? (timings?.prompt_n ?? 0) + (timings?.cache_n ?? 0)
+    const tokensOut = counts.completionTokens ?? counts.predictedN ?? streamed
+    const cached = counts.cachedTokens ?? counts.cacheN
+    const tokensIn = counts.promptTokens ?? (counts.promptN ?? 0) + (counts.cacheN ?? 0)
     const span = firstAt === null ? 0 : lastAt - firstAt
     const toolCalls = tools.result()
     return {

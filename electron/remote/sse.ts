@@ -37,33 +37,85 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
   return out
 }
 
-/** Reads SSE events from bytes as they arrive; throws SseError when a limit is passed. */
-export async function* readSse(
-  body: AsyncIterable<Uint8Array>,
-  maxBytes = MAX_SSE_BYTES,
-  /** Called for every chunk of bytes, even one that completes no line: the server is alive. */
-  onBytes?: () => void,
-): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder()
+/**
+ * Turns bytes into SSE events as they arrive, synchronously: a network chunk often holds many
+ * events, and handing them over in one array costs far less than one await per event.
+ */
+export class SseDecoder {
+  private readonly decoder = new TextDecoder()
   // The unfinished line's bytes, kept as chunks so a long line costs no repeated copying.
-  let pending: Uint8Array[] = []
-  let pendingBytes = 0
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
   // A CR ended the last chunk: a LF starting the next one belongs to the same line ending.
-  let afterCr = false
-  let data: string[] = []
-  let dataChars = 0
-  let eventType = ''
+  private afterCr = false
+  private data: string[] = []
+  private dataChars = 0
+  private eventType = ''
 
-  const onLine = (line: string): SseEvent | null => {
+  constructor(private readonly maxBytes = MAX_SSE_BYTES) {}
+
+  /**
+   * Adds the events completed by these bytes to events (and returns it); throws SseError when a
+   * limit is passed, leaving the events completed before the fault in the array.
+   */
+  push(chunk: Uint8Array, events: SseEvent[] = []): SseEvent[] {
+    let start = 0
+    if (this.afterCr && chunk[0] === LF) start = 1
+    this.afterCr = false
+    while (start < chunk.byteLength) {
+      const lf = chunk.indexOf(LF, start)
+      // Servers end lines with LF; look for a lone CR only up to the LF, not through the whole chunk.
+      const cr = chunk.subarray(start, lf < 0 ? chunk.byteLength : lf).indexOf(CR)
+      const end = cr < 0 ? lf : start + cr
+      if (end < 0) {
+        const rest = chunk.subarray(start)
+        this.pending.push(rest)
+        this.pendingBytes += rest.byteLength
+        if (this.pendingBytes > this.maxBytes) throw this.tooLong()
+        break
+      }
+      let bytes = chunk.subarray(start, end)
+      if (this.pending.length > 0) {
+        this.pending.push(bytes)
+        bytes = concat(this.pending, this.pendingBytes + bytes.byteLength)
+        this.pending = []
+        this.pendingBytes = 0
+      }
+      if (bytes.byteLength > this.maxBytes) throw this.tooLong()
+      const event = this.line(this.decoder.decode(bytes))
+      if (event) events.push(event)
+      if (chunk[end] === CR) {
+        if (end + 1 === chunk.byteLength) {
+          this.afterCr = true
+          break
+        }
+        start = chunk[end + 1] === LF ? end + 2 : end + 1
+      } else {
+        start = end + 1
+      }
+    }
+    return events
+  }
+
+  /** The stream ended: an event left without its blank line means it was cut short. */
+  end(): void {
+    if (this.pendingBytes > 0 || this.data.length > 0) throw new SseError('malformed', 'a stream that ended in the middle of an event')
+  }
+
+  private tooLong(): SseError {
+    return new SseError('too-large', `a line longer than ${this.maxBytes / 1024 / 1024} MiB`)
+  }
+
+  private line(line: string): SseEvent | null {
     if (line === '') {
-      if (data.length === 0) {
-        eventType = ''
+      if (this.data.length === 0) {
+        this.eventType = ''
         return null
       }
-      const event = { event: eventType || 'message', data: data.join('\n') }
-      data = []
-      dataChars = 0
-      eventType = ''
+      const event = { event: this.eventType || 'message', data: this.data.length === 1 ? this.data[0]! : this.data.join('\n') }
+      this.data = []
+      this.dataChars = 0
+      this.eventType = ''
       return event
     }
     if (line.charCodeAt(0) === 0x3a) return null // ":" comment, e.g. llama-server's keep-alive ping
@@ -72,52 +124,20 @@ export async function* readSse(
     let value = colon < 0 ? '' : line.slice(colon + 1)
     if (value.charCodeAt(0) === 0x20) value = value.slice(1)
     if (field === 'data') {
-      dataChars += value.length + 1
-      if (dataChars > maxBytes) throw new SseError('too-large', `an event larger than ${maxBytes / 1024 / 1024} MiB`)
-      data.push(value)
+      this.dataChars += value.length + 1
+      if (this.dataChars > this.maxBytes) throw new SseError('too-large', `an event larger than ${this.maxBytes / 1024 / 1024} MiB`)
+      this.data.push(value)
     } else if (field === 'event') {
-      eventType = value
+      this.eventType = value
     }
     // id and retry serve reconnecting EventSource clients; an answer is never resumed.
     return null
   }
+}
 
-  for await (const chunk of body) {
-    onBytes?.()
-    let start = 0
-    if (afterCr && chunk[0] === LF) start = 1
-    afterCr = false
-    while (start < chunk.byteLength) {
-      const lf = chunk.indexOf(LF, start)
-      const cr = chunk.indexOf(CR, start)
-      const end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr)
-      if (end < 0) {
-        const rest = chunk.subarray(start)
-        pending.push(rest)
-        pendingBytes += rest.byteLength
-        if (pendingBytes > maxBytes) throw new SseError('too-large', `a line longer than ${maxBytes / 1024 / 1024} MiB`)
-        break
-      }
-      let bytes = chunk.subarray(start, end)
-      if (pending.length > 0) {
-        pending.push(bytes)
-        bytes = concat(pending, pendingBytes + bytes.byteLength)
-        pending = []
-        pendingBytes = 0
-      }
-      if (bytes.byteLength > maxBytes) throw new SseError('too-large', `a line longer than ${maxBytes / 1024 / 1024} MiB`)
-      const event = onLine(decoder.decode(bytes))
-      if (event) yield event
-      if (chunk[end] === CR) {
-        if (end + 1 === chunk.byteLength) afterCr = true
-        else if (chunk[end + 1] === LF) start = end + 2
-        else start = end + 1
-        if (afterCr) break
-      } else {
-        start = end + 1
-      }
-    }
-  }
-  // The spec drops an event left without its blank line: the stream was cut short.
-  if (pendingBytes > 0 || data.length > 0) throw new SseError('malformed', 'a stream that ended in the middle of an event')
+/** Reads SSE events from bytes as they arrive; throws SseError when a limit is passed. */
+export async function* readSse(body: AsyncIterable<Uint8Array>, maxBytes = MAX_SSE_BYTES): AsyncGenerator<SseEvent> {
+  const decoder = new SseDecoder(maxBytes)
+  for await (const chunk of body) yield* decoder.push(chunk)
+  decoder.end()
 }

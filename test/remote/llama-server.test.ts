@@ -69,11 +69,13 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
       { messages: [{ role: 'user', text: 'Count to ten.' }], sampling: { maxTokens: 24, seed: 7 } },
       new RemoteEngine(endpoint, model, { fetch: ignoreEos }),
     )
-    expect(tokens.length).toBeGreaterThan(1)
-    expect(tokens.every((t) => t.count === 1 && typeof t.text === 'string')).toBe(true)
+    expect(tokens.length).toBeGreaterThan(0)
+    expect(tokens.every((t) => t.count >= 1 && t.text.length > 0)).toBe(true)
+    const streamed = tokens.reduce((n, t) => n + t.count, 0)
     expect(done.stats).toMatchObject({ tokensOut: 24, stopReason: 'max-tokens', imageTokens: 0 })
     // llama-server holds back a token's text while it may be half a UTF-8 character or a stop word.
-    expect(tokens.length).toBeLessThanOrEqual(24)
+    expect(streamed).toBeGreaterThan(1)
+    expect(streamed).toBeLessThanOrEqual(24)
     expect(done.stats.tokensIn).toBeGreaterThan(5)
     expect(done.stats.cachedTokens).toBeGreaterThanOrEqual(0)
     expect(done.stats.timeToFirstTokenMs).toBeGreaterThan(0)
@@ -104,7 +106,7 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
         controller.signal,
       )) {
         if (c.kind === 'done') stopReason = c.stats.stopReason
-        else if (++received === 5) {
+        else if (received < 5 && (received += c.count) >= 5) {
           expect(await slotsBusy(server)).toBe(true)
           if (how === 'signal') controller.abort()
           else break
@@ -129,7 +131,10 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
       let error: unknown = null
       try {
         for await (const c of engine.generate({ messages: [{ role: 'user', text: 'Talk.' }], sampling: { maxTokens: 3500 } })) {
-          if (c.kind === 'tokens' && ++received === 10) doomed.process.kill('SIGKILL')
+          if (c.kind !== 'tokens') continue
+          const before = received
+          received += c.count
+          if (before < 10 && received >= 10) doomed.process.kill('SIGKILL')
         }
       } catch (e) {
         error = e

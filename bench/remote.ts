@@ -1,0 +1,232 @@
+// npm run bench:remote — the remote engine against a plain streaming request, same prompt, same
+// llama-server (the generated tiny model, -t 1 so the client keeps the other core), alternating
+// run by run; the official openai package (6.x) streams the same request as a third contender,
+// the measurement behind choosing our own SSE reader over it. Every run streams exactly the same
+// tokens: a fixed seed and llama-server's ignore_eos, slipped into each body.
+//
+// Measured on the client clock for each contender: time to the first token's text from the start
+// of the request, and tokens/s as (tokens - 1) over first token to last. Per-run lines go to
+// stderr; the last line on stdout is one JSON object: throughputRatio (remote engine over plain,
+// target >= 0.97), firstTokenOverheadMs (remote engine minus plain, target < 20), both the median
+// over rounds of the pair that ran side by side, and the details.
+//
+// A second measure, steadier on a busy machine: each client's own cost per token, replaying one
+// recorded llama-server answer (repeated to REPLAY_TOKENS tokens) from a loopback stand-in that
+// sends it as fast as the socket takes it; the server's work is then the same for every client.
+//
+// Environment: BENCH_REMOTE_RUNS (default 31), BENCH_REMOTE_TOKENS (default 512).
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import OpenAI from 'openai'
+import { RemoteEngine } from '../electron/remote/remote-engine.js'
+import { ensureFixtures } from '../test/fixtures/generate.js'
+import { BUILD_HINT, findLlamaServer, startLlamaServer } from './llama-server.js'
+
+const RUNS = Number(process.env.BENCH_REMOTE_RUNS ?? 31)
+const TOKENS = Number(process.env.BENCH_REMOTE_TOKENS ?? 512)
+const WARMUP = 2
+const PROMPT = 'Write a long story about a lighthouse keeper who collects screenshots of the sea.'
+const SEED = 42
+const log = (line: string): void => void process.stderr.write(`${line}\n`)
+
+interface Run {
+  firstTokenMs: number
+  tokensPerSecond: number
+  tokens: number
+}
+type Contender = () => Promise<Run>
+
+/** Collects the client-side timings while a contender streams. */
+function stopwatch() {
+  const started = performance.now()
+  let first: number | null = null
+  let last = 0
+  let tokens = 0
+  return {
+    /** count tokens arrived now (our engine hands over the tokens of one network read together). */
+    token(count = 1): void {
+      last = performance.now()
+      first ??= last
+      tokens += count
+    },
+    result(): Run {
+      if (first === null || tokens < 2) throw new Error('fewer than two tokens streamed')
+      return { firstTokenMs: first - started, tokensPerSecond: ((tokens - 1) / (last - first)) * 1000, tokens }
+    },
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits
+
+const REPLAY_TOKENS = 20_000
+const REPLAY_RUNS = 9
+
+const bin = await findLlamaServer()
+if (!bin.found) {
+  log(`bench:remote needs llama-server: ${bin.reason}`)
+  log(BUILD_HINT)
+  process.exit(1)
+}
+
+const extra = { ignore_eos: true }
+const requestBody = (model: string) => ({
+  model,
+  messages: [{ role: 'user' as const, content: PROMPT }],
+  max_tokens: TOKENS,
+  seed: SEED,
+  stream: true as const,
+  stream_options: { include_usage: true },
+  ...extra,
+})
+
+/** The three clients, each streaming the same request from base. */
+function contenders(base: string, model: string): [string, Contender][] {
+  // The least a streaming client can do: split events, parse each, count the content deltas.
+  const plain: Contender = async () => {
+    const watch = stopwatch()
+    const res = await fetch(`${base}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(requestBody(model)),
+    })
+    if (!res.ok || !res.body) throw new Error(`plain request: HTTP ${res.status}`)
+    const decoder = new TextDecoder()
+    let buffered = ''
+    for await (const bytes of res.body) {
+      buffered += decoder.decode(bytes as Uint8Array, { stream: true })
+      let at = 0
+      let end: number
+      while ((end = buffered.indexOf('\n\n', at)) >= 0) {
+        const line = buffered.slice(at, end)
+        at = end + 2
+        if (!line.startsWith('data: ') || line === 'data: [DONE]') continue
+        const event = JSON.parse(line.slice(6)) as { choices?: { delta?: { content?: string | null } }[] }
+        if (event.choices?.[0]?.delta?.content) watch.token()
+      }
+      buffered = buffered.slice(at)
+    }
+    return watch.result()
+  }
+
+  const withExtra: typeof fetch = (input, init) =>
+    fetch(input, typeof init?.body === 'string' ? { ...init, body: JSON.stringify({ ...JSON.parse(init.body), ...extra }) } : init)
+  const engine = new RemoteEngine({ baseUrl: base, apiKey: null, allowUnencrypted: false }, model, { fetch: withExtra })
+  const remote: Contender = async () => {
+    const watch = stopwatch()
+    for await (const chunk of engine.generate({
+      messages: [{ role: 'user', text: PROMPT }],
+      sampling: { maxTokens: TOKENS, seed: SEED },
+    })) {
+      if (chunk.kind === 'tokens') watch.token(chunk.count)
+    }
+    return watch.result()
+  }
+
+  const client = new OpenAI({ baseURL: base, apiKey: 'unused', maxRetries: 0 })
+  const sdk: Contender = async () => {
+    const watch = stopwatch()
+    const params: OpenAI.Chat.ChatCompletionCreateParamsStreaming & typeof extra = requestBody(model)
+    const stream = await client.chat.completions.create(params)
+    for await (const event of stream) if (event.choices[0]?.delta?.content) watch.token()
+    return watch.result()
+  }
+  return [
+    ['plain', plain],
+    ['remoteEngine', remote],
+    ['openaiSdk', sdk],
+  ]
+}
+
+/** Runs every contender once per round, rotating the order, and keeps the rounds after warm-up. */
+async function rounds(list: [string, Contender][], runs: number, label: string): Promise<Map<string, Run[]>> {
+  const results = new Map<string, Run[]>(list.map(([name]) => [name, []]))
+  for (let round = 0; round < WARMUP + runs; round++) {
+    // Rotating the order spreads any drift (server cache, CPU clocks) over every contender.
+    const order = list.map((_, i) => list[(i + round) % list.length]!)
+    for (const [name, run] of order) {
+      const r = await run()
+      if (round < WARMUP) continue
+      results.get(name)!.push(r)
+      log(
+        `${label} ${name.padEnd(12)} round ${round - WARMUP + 1}: ${r.tokens} tokens, first ${r.firstTokenMs.toFixed(1)} ms, ${r.tokensPerSecond.toFixed(0)} tok/s`,
+      )
+    }
+  }
+  return results
+}
+
+/**
+ * Each contender's run against the plain run of the same round, so a busy moment on a shared
+ * machine slows both sides of a ratio rather than one side of a median.
+ */
+function paired(results: Map<string, Run[]>, name: string) {
+  const mine = results.get(name)!
+  const plainRuns = results.get('plain')!
+  return {
+    throughputRatio: round(median(mine.map((r, i) => r.tokensPerSecond / plainRuns[i]!.tokensPerSecond)), 3),
+    firstTokenOverheadMs: round(median(mine.map((r, i) => r.firstTokenMs - plainRuns[i]!.firstTokenMs))),
+  }
+}
+
+const fx = await ensureFixtures()
+const server = await startLlamaServer({ binary: bin.path, model: fx.textModel, mmproj: fx.mmproj, threads: 1, contextSize: 4096 })
+let recorded: string
+let live: Map<string, Run[]>
+let model: string
+try {
+  const base = `${server.url}/v1`
+  model = ((await (await fetch(`${base}/models`)).json()) as { data: { id: string }[] }).data[0]!.id
+  live = await rounds(contenders(base, model), RUNS, 'live')
+  const res = await fetch(`${base}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(requestBody(model)),
+  })
+  recorded = await res.text()
+} finally {
+  await server.stop()
+}
+
+// The recorded answer's token events, repeated, then its ending (finish, usage, [DONE]).
+const events = recorded.split('\n\n').filter((e) => e.startsWith('data: '))
+const tokenEvents = events.filter((e) => /"delta":\{"content":"/.test(e))
+const ending = events.filter((e) => !tokenEvents.includes(e) && !e.includes('"role":"assistant"'))
+const replay = [...Array.from({ length: REPLAY_TOKENS }, (_, i) => tokenEvents[i % tokenEvents.length]!), ...ending].join('\n\n') + '\n\n'
+const standIn = createServer((req, res) => {
+  req.resume()
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.end(replay)
+  })
+})
+await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve))
+const replayed = await rounds(contenders(`http://127.0.0.1:${(standIn.address() as AddressInfo).port}/v1`, model), REPLAY_RUNS, 'replay')
+standIn.close()
+
+const usPerToken = (name: string): number => round(1e6 / median(replayed.get(name)!.map((r) => r.tokensPerSecond)), 2)
+const medians = Object.fromEntries(
+  [...live].map(([name, runs]) => [
+    name,
+    {
+      tokens: median(runs.map((r) => r.tokens)),
+      firstTokenMs: round(median(runs.map((r) => r.firstTokenMs))),
+      tokensPerSecond: round(median(runs.map((r) => r.tokensPerSecond)), 0),
+      clientUsPerToken: usPerToken(name),
+    },
+  ]),
+)
+console.log(
+  JSON.stringify({
+    ...paired(live, 'remoteEngine'),
+    openaiSdk: paired(live, 'openaiSdk'),
+    runs: RUNS,
+    tokens: TOKENS,
+    medians,
+    setup: `llama-server ${bin.commit?.slice(0, 12) ?? '(LLAMA_SERVER_BIN)'} -t 1 -c 4096 -np 1 on 127.0.0.1, the generated tiny model with its mmproj, ${TOKENS} tokens per answer (ignore_eos, seed ${SEED}), contenders alternated run by run; clientUsPerToken: the recorded answer replayed as ${REPLAY_TOKENS} tokens from a loopback stand-in, median of ${REPLAY_RUNS}`,
+  }),
+)
