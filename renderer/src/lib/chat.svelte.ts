@@ -16,6 +16,7 @@ import {
 } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
+import { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
 import type { DeepReadonly } from './readonly'
 
 export interface PendingImage {
@@ -24,28 +25,8 @@ export interface PendingImage {
   bytes: Uint8Array
 }
 
-/** How a conversation's answers are written: text, JSON, or JSON matching a schema. */
-export type AnswerKind = 'text' | 'json' | 'json_schema'
-
-/** The schema "JSON matching a schema" starts from. */
-export const EXAMPLE_SCHEMA: Record<string, unknown> = {
-  type: 'object',
-  properties: { answer: { type: 'string' } },
-  required: ['answer'],
-}
-
-/** The schema typed in the settings panel, or why it cannot be one (main checks its size, the engine its keywords). */
-export function parseSchema(text: string): { schema: Record<string, unknown> } | { error: string } {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (e) {
-    return { error: `The schema is not valid JSON (${e instanceof Error ? e.message : String(e)}); nothing was saved.` }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { error: 'The schema must be a JSON object, such as {"type": "object"}; nothing was saved.' }
-  return { schema: value as Record<string, unknown> }
-}
+// The answer-format helpers live beside the controller; importers of the controller find them here as before.
+export { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
 
 /** How long typing in the search box settles before the list is asked for again. */
 export const SEARCH_DELAY_MS = 150
