@@ -2,6 +2,7 @@
 // process in tests. A native crash or out-of-memory here takes down this process only.
 import { toWireError } from '../ipc/errors.js'
 import { createEngine } from './engine.js'
+import { keepPreparedImagesIn } from '../images/prepare.js'
 import type { FromEngine, ToEngine } from './protocol.js'
 import type { GenerateChunk } from '../ipc/contract.js'
 
@@ -22,6 +23,8 @@ const onMessage = (listener: (m: ToEngine) => void): void => {
 }
 
 const threads = process.env.ENGINE_THREADS ? Number(process.env.ENGINE_THREADS) : undefined
+// Prepared images outlive this process there: a restarted app does not resize a conversation's screenshots again.
+if (process.env.ENGINE_IMAGE_CACHE) keepPreparedImagesIn(process.env.ENGINE_IMAGE_CACHE)
 const engine = createEngine({ threads, log: (line) => send({ type: 'log', line }) })
 const generations = new Map<number, AbortController>()
 /** One frame at 60 Hz: batching below what a person can see. */

@@ -4,6 +4,7 @@
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
+import { createPreparedCache, type PreparedCache } from './prepared-cache.js'
 
 // The engine takes the budget types from the pipeline that applies them.
 export { DEFAULT_BUDGET, type ImageBudget }
@@ -21,7 +22,19 @@ export const MAX_INPUT_PIXELS = 100_000_000
 /** A plain pixel budget (unknown projector) never hands the model more than this on the long side. */
 export const MAX_SIDE = 2048
 
-export async function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage> {
+let cache: PreparedCache = createPreparedCache({ dir: null })
+
+/** Keeps prepared images in this folder too, so they outlive the process (the engine host sets it). */
+export function keepPreparedImagesIn(dir: string | null): void {
+  cache = createPreparedCache({ dir })
+}
+
+/** The image as the model gets it; the same image and budget are prepared once (see prepared-cache.ts). */
+export function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage> {
+  return cache.get(bytes, budget, () => prepareFresh(bytes, budget))
+}
+
+async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<PreparedImage> {
   if (bytes.byteLength === 0) throw new AppError('bad-image', 'The image is empty (0 bytes).')
   const input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false })
   let meta: Metadata

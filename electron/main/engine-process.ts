@@ -3,9 +3,9 @@ import { utilityProcess } from 'electron'
 import type { EngineProcess, SpawnEngine } from '../engine/client.js'
 import type { FromEngine } from '../engine/protocol.js'
 
-export function utilityEngineSpawner(entry: string, onOutput: (text: string) => void): SpawnEngine {
+export function utilityEngineSpawner(entry: string, onOutput: (text: string) => void, env: Record<string, string> = {}): SpawnEngine {
   return (): EngineProcess => {
-    const child = utilityProcess.fork(entry, [], { serviceName: 'Model engine', stdio: 'pipe' })
+    const child = utilityProcess.fork(entry, [], { serviceName: 'Model engine', stdio: 'pipe', env: { ...process.env, ...env } })
     const forward = (data: Buffer): void => onOutput(data.toString('utf8'))
     child.stdout?.on('data', forward)
     child.stderr?.on('data', forward)

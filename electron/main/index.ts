@@ -62,10 +62,14 @@ const engineLog: string[] = []
 // Besides the windows, the API server watches the engine's state (requests wait out a reload).
 const engineStates = engineStateFeed()
 const engine = new EngineClient({
-  spawn: utilityEngineSpawner(join(here, 'engine-host.js'), (text) => {
-    engineLog.push(text)
-    if (engineLog.length > 500) engineLog.splice(0, engineLog.length - 500)
-  }),
+  spawn: utilityEngineSpawner(
+    join(here, 'engine-host.js'),
+    (text) => {
+      engineLog.push(text)
+      if (engineLog.length > 500) engineLog.splice(0, engineLog.length - 500)
+    },
+    { ENGINE_IMAGE_CACHE: join(app.getPath('userData'), 'prepared-images') },
+  ),
   onState: (state) => {
     broadcast('engine:state', state)
     engineStates.publish(state)

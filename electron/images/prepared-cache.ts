@@ -1,0 +1,103 @@
+// Prepared images kept by content: a follow-up question re-sends every earlier image of the
+// conversation, and decoding and resizing a 4K screenshot costs ~50 ms of sharp each time.
+// In memory for the running engine, and on disk (when given a folder) so a restart does not
+// redo the work either. A damaged or foreign cache file is ignored and written anew.
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
+import type { ImageBudget } from './budget.js'
+import type { PreparedImage } from './prepare.js'
+
+export interface PreparedCacheOptions {
+  /** Where prepared images are kept between runs; null: memory only. */
+  dir: string | null
+  memoryEntries?: number
+  /** The folder is trimmed to this size (oldest first) when the cache opens. */
+  diskBytes?: number
+}
+
+export interface PreparedCache {
+  get(bytes: Uint8Array, budget: ImageBudget, prepare: () => Promise<PreparedImage>): Promise<PreparedImage>
+}
+
+/** Written in front of the image bytes: a file that does not start with it is not ours. */
+const MAGIC = 'LVA-PREPARED-1\n'
+
+export function createPreparedCache({ dir, memoryEntries = 32, diskBytes = 256 * 1024 * 1024 }: PreparedCacheOptions): PreparedCache {
+  const memory = new Map<string, Promise<PreparedImage>>()
+  const ready = dir ? trim(dir, diskBytes) : Promise.resolve()
+
+  async function fromDisk(path: string): Promise<PreparedImage | null> {
+    let file: Buffer
+    try {
+      file = await readFile(path)
+    } catch {
+      return null
+    }
+    const end = file.indexOf('\n', MAGIC.length)
+    if (!file.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC)) || end < 0) return null
+    try {
+      const head = JSON.parse(file.subarray(MAGIC.length, end).toString('utf8')) as Partial<Omit<PreparedImage, 'data'>> & {
+        bytes?: number
+      }
+      const data = file.subarray(end + 1)
+      const valid =
+        (head.mime === 'image/jpeg' || head.mime === 'image/png') &&
+        Number.isInteger(head.width) &&
+        Number.isInteger(head.height) &&
+        head.bytes === data.byteLength
+      return valid ? { data: Buffer.from(data), mime: head.mime!, width: head.width!, height: head.height! } : null
+    } catch {
+      return null
+    }
+  }
+
+  async function load(key: string, prepare: () => Promise<PreparedImage>): Promise<PreparedImage> {
+    if (!dir) return prepare()
+    await ready
+    const path = join(dir, `${key}.prepared`)
+    const kept = await fromDisk(path)
+    if (kept) return kept
+    const fresh = await prepare()
+    const head = JSON.stringify({ mime: fresh.mime, width: fresh.width, height: fresh.height, bytes: fresh.data.byteLength })
+    // A cache that cannot be written (disk full, read-only) costs speed, never the answer.
+    await writeFileAtomic(path, Buffer.concat([Buffer.from(`${MAGIC}${head}\n`), fresh.data])).catch(() => undefined)
+    return fresh
+  }
+
+  return {
+    get(bytes, budget, prepare) {
+      const key = createHash('sha256').update(bytes).update(JSON.stringify(budget)).digest('hex').slice(0, 40)
+      const found = memory.get(key)
+      if (found) {
+        memory.delete(key)
+        memory.set(key, found)
+        return found
+      }
+      const pending = load(key, prepare)
+      memory.set(key, pending)
+      // A failed preparation (a broken image) is not kept: its error is said each time.
+      pending.catch(() => memory.get(key) === pending && memory.delete(key))
+      while (memory.size > memoryEntries) memory.delete(memory.keys().next().value!)
+      return pending
+    },
+  }
+}
+
+/** Makes the folder, and removes the oldest files beyond the size bound. */
+async function trim(dir: string, maxBytes: number): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true })
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.prepared'))
+    const files = await Promise.all(names.map(async (name) => ({ name, ...(await stat(join(dir, name))) })))
+    let total = files.reduce((sum, f) => sum + f.size, 0)
+    for (const file of files.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+      if (total <= maxBytes) break
+      await rm(join(dir, file.name), { force: true })
+      total -= file.size
+    }
+  } catch {
+    // An unusable folder: the memory cache still works.
+  }
+}

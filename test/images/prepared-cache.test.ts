@@ -1,0 +1,75 @@
+// Prepared images kept by content: once per image and budget in memory, across restarts on
+// disk, and a damaged cache file ignored and written anew.
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createPreparedCache } from '../../electron/images/prepared-cache.js'
+import { prepareImage, type PreparedImage } from '../../electron/images/prepare.js'
+import { scratchDir } from '../support/engine.js'
+import { screenshotPng } from '../support/images.js'
+
+const budget = { maxSide: 896, maxPixels: 896 * 896 }
+
+function counting(bytes: Uint8Array, b = budget) {
+  const calls = { n: 0 }
+  const prepare = async (): Promise<PreparedImage> => {
+    calls.n++
+    return prepareImage(bytes, b)
+  }
+  return { calls, prepare }
+}
+
+describe('prepared image cache', () => {
+  it('prepares an image once per budget in memory', async () => {
+    const png = await screenshotPng(640, 360)
+    const cache = createPreparedCache({ dir: null })
+    const { calls, prepare } = counting(png)
+    const first = await cache.get(png, budget, prepare)
+    expect(await cache.get(new Uint8Array(png), budget, prepare)).toBe(first)
+    expect(calls.n).toBe(1)
+    await cache.get(png, { maxSide: 448, maxPixels: 448 * 448 }, prepare)
+    expect(calls.n).toBe(2)
+  })
+
+  it('keeps prepared images on disk across a restart, and rebuilds a damaged file', async () => {
+    const dir = await scratchDir()
+    const png = await screenshotPng(800, 450)
+    const { calls, prepare } = counting(png)
+    const first = await createPreparedCache({ dir }).get(png, budget, prepare)
+    const restarted = await createPreparedCache({ dir }).get(png, budget, prepare)
+    expect(calls.n).toBe(1)
+    expect(restarted).toEqual(first)
+
+    const [file] = await readdir(dir)
+    const path = join(dir, file!)
+    const whole = await readFile(path)
+    for (const damage of [whole.subarray(0, whole.length - 10), Buffer.from('not a cache file'), Buffer.alloc(0)]) {
+      await writeFile(path, damage)
+      expect(await createPreparedCache({ dir }).get(png, budget, prepare)).toEqual(first)
+    }
+    expect(calls.n).toBe(4)
+    expect((await readFile(path)).equals(whole)).toBe(true)
+  })
+
+  it('does not keep a failure: a broken image says why each time', async () => {
+    const dir = await scratchDir()
+    const cache = createPreparedCache({ dir })
+    const broken = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])
+    for (let i = 0; i < 2; i++)
+      await expect(cache.get(broken, budget, () => prepareImage(broken, budget))).rejects.toMatchObject({ code: 'bad-image' })
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('trims the folder to its size bound, oldest first, when it opens', async () => {
+    const dir = await scratchDir()
+    const images = await Promise.all([300, 400, 500].map((w) => screenshotPng(w, 200)))
+    for (const png of images) {
+      await createPreparedCache({ dir }).get(png, budget, () => prepareImage(png, budget))
+      await new Promise((ok) => setTimeout(ok, 20))
+    }
+    const sizes = await Promise.all((await readdir(dir)).map(async (n) => (await stat(join(dir, n))).size))
+    expect(sizes).toHaveLength(3)
+    createPreparedCache({ dir, diskBytes: sizes.reduce((a, b) => a + b, 0) - 1 })
+    await expect.poll(async () => (await readdir(dir)).length).toBe(2)
+  })
+})
