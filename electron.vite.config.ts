@@ -14,7 +14,7 @@ export default defineConfig({
         input: {
           index: resolve(root, 'electron/main/index.ts'),
           'engine-host': resolve(root, 'electron/engine/host.ts'),
-          'ocr-worker': resolve(root, 'electron/ocr/worker.ts'),
+          'ocr-host': resolve(root, 'electron/ocr/host.ts'),
         },
       },
     },

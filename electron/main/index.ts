@@ -14,7 +14,8 @@ import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { createTextLayer } from '../ocr/text-layer.js'
-import { createWorkerReader, OCR_WORKER_BUILT } from '../ocr/worker-reader.js'
+import { createProcessReader } from '../ocr/process-reader.js'
+import { utilityOcrSpawner } from './ocr-process.js'
 import { openRemoteEngines, type SecretBox } from '../remote/engines.js'
 import { acquireDataLock } from '../services/data-lock.js'
 import { imageFromCommandLine } from '../services/handover.js'
@@ -78,8 +79,8 @@ const engine = new EngineClient({
 
 const scheduler = new GenerationScheduler(engine)
 const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
-// Screens are read in a worker thread of this process (onnxruntime, one thread), so the engine keeps its cores.
-const textLayer = createTextLayer(createWorkerReader({ workerUrl: OCR_WORKER_BUILT }))
+// Screens are read in a process of their own (onnxruntime, one thread), so the engine keeps its cores.
+const textLayer = createTextLayer(createProcessReader(utilityOcrSpawner(join(here, 'ocr-host.js'))))
 const api = await createApiController({
   textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   settingsPath: join(app.getPath('userData'), 'api.json'),

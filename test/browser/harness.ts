@@ -28,7 +28,8 @@ import { openModels, type Models } from '../../electron/models/open-models.js'
 import type { Catalog } from '../../electron/ipc/contract.js'
 import { ensureFixtures } from '../fixtures/generate.js'
 import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
-import { createWorkerReader } from '../../electron/ocr/worker-reader.js'
+import { createProcessReader } from '../../electron/ocr/process-reader.js'
+import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
 import { openRemoteEngines, type RemoteEngines } from '../../electron/remote/engines.js'
 import { startHubServer } from '../models/hub-server.js'
 import type { FileServer } from '../models/file-server.js'
@@ -195,8 +196,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     },
   }
   const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
-  // The real recogniser, in its worker thread as in the app.
-  const textLayer = createTextLayer(createWorkerReader())
+  // The real recogniser, in a process of its own as in the app.
+  const textLayer = createTextLayer(createProcessReader(nodeOcrSpawner()))
   const api = await createApiController({
     settingsPath: join(dir, 'api.json'),
     scheduler,

@@ -1,8 +1,10 @@
-// The OCR worker thread as main runs it: real reads off the main thread, a stop that takes
-// effect, a worker that dies replaced by the next read, and nothing left running on close.
+// The text layer's process as main runs it: real reads off the main process, a stop that takes
+// effect, a process that dies replaced by the next read, and nothing left running on close.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import sharp from 'sharp'
-import { createWorkerReader, OcrAbortError } from '../../electron/ocr/worker-reader.js'
+import { createProcessReader, OcrAbortError } from '../../electron/ocr/process-reader.js'
+import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
+import { fileURLToPath } from 'node:url'
 import type { TextReader } from '../../electron/ocr/text-layer.js'
 import { ocrText } from '../../electron/ocr/types.js'
 
@@ -18,12 +20,12 @@ async function textPng(markup: string): Promise<Uint8Array> {
 
 let reader: TextReader
 beforeAll(() => {
-  reader = createWorkerReader()
+  reader = createProcessReader(nodeOcrSpawner())
 })
 afterAll(async () => reader?.close())
 
-describe('OCR worker', () => {
-  it('reads text in its worker thread', async () => {
+describe('text layer process', () => {
+  it('reads text in its own process', async () => {
     const result = await reader.read(await textPng('Quarterly report saved\nOpen folder'))
     const text = ocrText(result)
     expect(text).toMatch(/Quarterly report saved/)
@@ -55,10 +57,10 @@ describe('OCR worker', () => {
   }, 30_000)
 
   it('says so when its worker dies, and refuses reads once closed', async () => {
-    const dying = createWorkerReader({ workerUrl: new URL('./fixtures/dying-worker.mjs', import.meta.url) })
-    await expect(dying.read(new Uint8Array([1]))).rejects.toThrow('The text layer stopped: its worker exited (code 3)')
-    // A new worker for the next read: it dies the same way, but it was started.
-    await expect(dying.read(new Uint8Array([2]))).rejects.toThrow(/worker exited/)
+    const dying = createProcessReader(nodeOcrSpawner({ host: fileURLToPath(new URL('./fixtures/dying-host.mjs', import.meta.url)) }))
+    await expect(dying.read(new Uint8Array([1]))).rejects.toThrow('The text layer stopped: its process exited (code 3).')
+    // A new process for the next read: it dies the same way, but it was started.
+    await expect(dying.read(new Uint8Array([2]))).rejects.toThrow(/process exited/)
     await dying.close()
     await expect(dying.read(new Uint8Array([3]))).rejects.toThrow('The text layer is closed.')
   })

@@ -1,0 +1,49 @@
+// Entry of the text layer's process: an Electron utility process in the app, a forked Node
+// process in tests. The recogniser's models load here once and every read runs here, so a
+// screen being read never holds up the main process, and a native failure in onnxruntime or
+// sharp ends this process only (the app starts another for the next read).
+import { ScreenReader } from './reader.js'
+import type { FromOcrHost, ToOcrHost } from './protocol.js'
+
+interface ParentPort {
+  on(event: 'message', listener: (message: { data: unknown }) => void): void
+  postMessage(message: unknown): void
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+const send: (message: FromOcrHost) => void = parentPort ? (m) => parentPort.postMessage(m) : (m) => void process.send?.(m)
+const onMessage = (listener: (m: ToOcrHost) => void): void => {
+  if (parentPort) parentPort.on('message', (e) => listener(e.data as ToOcrHost))
+  else process.on('message', (m) => listener(m as ToOcrHost))
+}
+
+// A forked host whose parent is gone (a test runner killed) leaves with it, never an orphan.
+process.on('disconnect', () => process.exit(0))
+
+// One onnxruntime thread: the engine keeps the other cores for the model.
+const reader = ScreenReader.open({ threads: Number(process.env.OCR_THREADS ?? 1) })
+const running = new Map<number, AbortController>()
+
+onMessage((message) => {
+  if (message.kind === 'cancel') {
+    running.get(message.id)?.abort()
+    return
+  }
+  const controller = new AbortController()
+  running.set(message.id, controller)
+  void (async () => {
+    try {
+      const result = await (await reader).read(message.bytes, { signal: controller.signal })
+      send({ kind: 'result', id: message.id, result })
+    } catch (error) {
+      send({
+        kind: 'error',
+        id: message.id,
+        message: error instanceof Error ? error.message : String(error),
+        aborted: controller.signal.aborted,
+      })
+    } finally {
+      running.delete(message.id)
+    }
+  })()
+})

@@ -1,0 +1,118 @@
+// The main-process side of the text layer's process: one read at a time (onnxruntime runs
+// one thread there, so reads in parallel would only slow each other), a stop that takes
+// effect between the recogniser's stages, and a process that is replaced when it dies or
+// stops answering. Started on the first read, not with the app.
+import type { OcrResult } from './types.js'
+import type { FromOcrHost, OcrProcess, SpawnOcr } from './protocol.js'
+import type { TextReader } from './text-layer.js'
+
+/** How long a cancelled read may take to notice before its process is replaced. */
+const CANCEL_GRACE_MS = 2000
+
+interface Job {
+  id: number
+  bytes: Uint8Array
+  signal: AbortSignal | undefined
+  resolve: (result: OcrResult) => void
+  reject: (error: Error) => void
+}
+
+export class OcrAbortError extends Error {
+  override name = 'AbortError'
+  constructor() {
+    super('The text layer stopped reading.')
+  }
+}
+
+export function createProcessReader(spawn: SpawnOcr): TextReader {
+  let host: OcrProcess | null = null
+  let nextId = 1
+  const queue: Job[] = []
+  let current: { job: Job; grace: NodeJS.Timeout | null; onAbort: () => void } | null = null
+  let closed = false
+
+  function start(): OcrProcess {
+    const p = spawn()
+    p.onMessage((message: FromOcrHost) => {
+      if (!current || message.id !== current.job.id) return
+      const { job } = current
+      if (message.kind === 'result') finish(() => job.resolve(message.result))
+      else finish(() => job.reject(message.aborted ? new OcrAbortError() : new Error(message.message)))
+    })
+    p.onExit((code) => {
+      if (host !== p) return
+      host = null
+      if (current) {
+        const { job } = current
+        finish(() =>
+          job.reject(job.signal?.aborted ? new OcrAbortError() : new Error(`The text layer stopped: its process exited (code ${code}).`)),
+        )
+      }
+    })
+    return p
+  }
+
+  function finish(settle: () => void): void {
+    if (!current) return
+    if (current.grace) clearTimeout(current.grace)
+    current.job.signal?.removeEventListener('abort', current.onAbort)
+    current = null
+    settle()
+    pump()
+  }
+
+  function pump(): void {
+    if (current || closed) return
+    const job = queue.shift()
+    if (!job) return
+    if (job.signal?.aborted) {
+      job.reject(new OcrAbortError())
+      pump()
+      return
+    }
+    host ??= start()
+    const p = host
+    const onAbort = (): void => {
+      p.send({ kind: 'cancel', id: job.id })
+      // A read stuck inside one stage cannot see the signal: its process goes, a new one reads next.
+      if (current) current.grace = setTimeout(() => p.kill(), CANCEL_GRACE_MS)
+    }
+    current = { job, grace: null, onAbort }
+    job.signal?.addEventListener('abort', onAbort, { once: true })
+    p.send({ kind: 'read', id: job.id, bytes: job.bytes })
+  }
+
+  return {
+    read(bytes, signal) {
+      if (closed) return Promise.reject(new Error('The text layer is closed.'))
+      return new Promise<OcrResult>((resolve, reject) => {
+        const job: Job = { id: nextId++, bytes, signal, resolve, reject }
+        // A queued read that is stopped leaves the queue at once.
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const at = queue.indexOf(job)
+            if (at >= 0) {
+              queue.splice(at, 1)
+              reject(new OcrAbortError())
+            }
+          },
+          { once: true },
+        )
+        queue.push(job)
+        pump()
+      })
+    },
+    async close() {
+      closed = true
+      for (const job of queue.splice(0)) job.reject(new Error('The text layer is closed.'))
+      const p = host
+      host = null
+      if (current) {
+        const { job } = current
+        finish(() => job.reject(new Error('The text layer is closed.')))
+      }
+      p?.kill()
+    },
+  }
+}
