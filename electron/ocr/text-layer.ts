@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import type { OcrResult, ScreenText, ScreenTextMode } from './types.js'
 
-/** What reads an image: the worker thread in the app, anything with the same shape in tests. */
+/** What reads an image: the text layer's own process in the app, anything with the same shape in tests. */
 export interface TextReader {
   read(bytes: Uint8Array, signal?: AbortSignal): Promise<OcrResult>
   close(): Promise<void>
