@@ -1,7 +1,7 @@
 // The model list and the connection test: what Settings shows before a remote engine is used.
 import { AppError } from '../ipc/errors.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
-import { exchange, htmlAnswer, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
+import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
 
 export interface RemoteModel {
   id: string
@@ -29,8 +29,6 @@ export interface RemoteEngineOptions {
 }
 
 export const DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 60_000, retries: 2 }
-
-const IMAGE_WORDS = /image|multimodal|multi-modal|vision|mmproj/i
 
 // A 32x32 PNG: small enough for any server, large enough for projectors with a minimum size.
 const PROBE_PNG =
@@ -99,6 +97,7 @@ export async function testConnection(
       path: '/chat/completions',
       body: probe,
       model: chosen,
+      images: true,
       headersTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       signal,
       fetch: options.fetch ?? fetch,

@@ -36,6 +36,8 @@ export interface ExchangeOptions {
   headersTimeoutMs: number
   /** The model the request names, for messages about a model the server refuses. */
   model?: string
+  /** The request carries images: a refusal that talks about images is about them. */
+  images?: boolean
   signal?: AbortSignal
   fetch: typeof fetch
 }
@@ -94,7 +96,7 @@ export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Pr
         url = checkRedirect(url, response.headers.get('location'), endpoint, hop)
         continue
       }
-      if (!response.ok) throw await describeFailure(response, url, base, o.model, Boolean(endpoint.apiKey))
+      if (!response.ok) throw await describeFailure(response, url, base, o, Boolean(endpoint.apiKey))
       return {
         response,
         url,
@@ -220,8 +222,16 @@ export function htmlAnswer(url: string): AppError {
 }
 
 const MODEL_WORDS = /\bmodel/i
+/** How servers word a refused image: llama-server names the mmproj, vLLM and others the modality. */
+export const IMAGE_WORDS = /image|multimodal|multi-modal|vision|mmproj/i
 
-async function describeFailure(response: Response, url: string, base: URL, model: string | undefined, hasKey: boolean): Promise<AppError> {
+async function describeFailure(
+  response: Response,
+  url: string,
+  base: URL,
+  { model, images }: Pick<ExchangeOptions, 'model' | 'images'>,
+  hasKey: boolean,
+): Promise<AppError> {
   const status = response.status
   const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
   if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlAnswer(url)
@@ -232,6 +242,10 @@ async function describeFailure(response: Response, url: string, base: URL, model
       ? `The server refused the API key (${status}).`
       : `The server asks for an API key (${status}); add one in Settings.`
     return new RemoteHttpError(status, said, message)
+  }
+  if (images && said !== null && IMAGE_WORDS.test(said)) {
+    const which = model === undefined ? 'The model' : `The model “${model}”`
+    return new RemoteHttpError(status, said, `${which} on this server does not accept images (${status}): ${said}`)
   }
   if (model !== undefined && said !== null && MODEL_WORDS.test(said) && status >= 400 && status < 500) {
     return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)

@@ -100,6 +100,7 @@ export class RemoteEngine implements Generator {
           accept: 'text/event-stream',
           headersTimeoutMs: this.idleTimeoutMs,
           model: this.model,
+          images: request.messages.some((m) => (m.images?.length ?? 0) > 0),
           signal,
           fetch: this.fetch,
         })
@@ -175,7 +176,13 @@ export class RemoteEngine implements Generator {
           if (fault !== null) throw fault
           if (ended) break
         }
-        if (!ended) sse.end()
+        if (!ended) {
+          try {
+            sse.end()
+          } catch {
+            throw new StreamCut('the connection closed in the middle of an event')
+          }
+        }
         // Some servers close after the finish_reason without [DONE]; that is a whole answer.
         if (!ended && finish === null) throw new StreamCut('the connection closed before the answer ended')
         break
@@ -209,7 +216,7 @@ export class RemoteEngine implements Generator {
       return streamed > 0
         ? new AppError(
             'remote',
-            `The server at ${origin} stopped answering after ${streamed} tokens (silent for ${seconds(this.idleTimeoutMs)}).`,
+            `The server at ${origin} stopped answering after ${tokens(streamed)} (silent for ${seconds(this.idleTimeoutMs)}).`,
           )
         : new AppError('remote', `The server at ${origin} accepted the request but sent nothing for ${seconds(this.idleTimeoutMs)}.`)
     }
@@ -219,7 +226,7 @@ export class RemoteEngine implements Generator {
     if (error instanceof AppError) return error
     const why = error instanceof StreamCut ? error.message : 'the connection broke'
     return streamed > 0
-      ? new AppError('remote', `The server at ${origin} stopped answering after ${streamed} tokens (${why}).`, { cause: error })
+      ? new AppError('remote', `The server at ${origin} stopped answering after ${tokens(streamed)} (${why}).`, { cause: error })
       : new AppError('remote', `The server at ${origin} stopped answering before the first token (${why}).`, { cause: error })
   }
 
@@ -254,6 +261,8 @@ export class RemoteEngine implements Generator {
     }
   }
 }
+
+const tokens = (n: number): string => `${n} token${n === 1 ? '' : 's'}`
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -123,6 +123,36 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
     }
   })
 
+  it('a text-only server with a key: a wrong key, a wrong path, then images refused with the right key', async () => {
+    const textOnly = await startLlamaServer({
+      binary: (bin as { path: string }).path,
+      model: fx.textModel,
+      extraArgs: ['--api-key', 'right-key'],
+    })
+    try {
+      const at = (apiKey: string | null, path = '/v1'): RemoteEndpoint => ({
+        baseUrl: `${textOnly.url}${path}`,
+        apiKey,
+        allowUnencrypted: false,
+      })
+      await expect(testConnection(at('wrong-key'))).rejects.toThrow('The server refused the API key (401).')
+      await expect(listModels(at(null))).rejects.toThrow(/asks for an API key \(401\)/)
+      const wrong = new RemoteEngine(at('wrong-key'), model)
+      await expect(answer({ messages: [{ role: 'user', text: 'hi' }] }, wrong)).rejects.toThrow('The server refused the API key (401).')
+      await expect(listModels(at('right-key', '/api'))).rejects.toThrow(`No OpenAI-compatible API at ${textOnly.url}/api (404).`)
+      expect(await testConnection(at('right-key'))).toMatchObject({ images: 'refused', model })
+      const refused = answer(
+        { messages: [{ role: 'user', text: 'What is this?', images: [{ bytes: png }] }] },
+        new RemoteEngine(at('right-key'), model),
+      )
+      await expect(refused).rejects.toThrow(
+        `The model “${model}” on this server does not accept images (500): image input is not supported`,
+      )
+    } finally {
+      await textOnly.stop()
+    }
+  })
+
   it('a server killed mid-answer: the tokens so far, then a clear error', async () => {
     const doomed = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel, threads: 1 })
     try {

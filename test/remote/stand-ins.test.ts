@@ -188,6 +188,30 @@ describe('remote engine against misbehaving servers', () => {
     expect(remoteError(result.error)).toMatch(/sent a malformed stream/)
   })
 
+  it('a stream that closes in the middle of an event, or before any finish, is a cut answer', async () => {
+    const midEvent = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + 'data: {"choices":')
+    })
+    const cut = await run(new RemoteEngine(endpoint(midEvent), 'm', { retries: 0 }))
+    expect(cut.text).toBe('a')
+    expect(remoteError(cut.error)).toMatch(/stopped answering after 1 token \(the connection closed in the middle of an event\)/)
+    const noFinish = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + chunk('b'))
+    })
+    const early = await run(new RemoteEngine(endpoint(noFinish), 'm', { retries: 0 }))
+    expect(early.text).toBe('ab')
+    expect(remoteError(early.error)).toMatch(/stopped answering after 2 tokens \(the connection closed before the answer ended\)/)
+    const finishedWithoutDone = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'length' }] })}\n\n`)
+    })
+    const whole = await run(new RemoteEngine(endpoint(finishedWithoutDone), 'm'))
+    expect(whole.error).toBeNull()
+    expect(whole.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { stopReason: 'max-tokens', tokensOut: 1 } })
+  })
+
   it('a redirect to another host is not followed and the key never reaches it; same-server redirects are', async () => {
     const other = await standIn((_req, res) => json(res, 200, { data: [{ id: 'stolen' }] }))
     const s = await standIn((req, res) => {
