@@ -104,9 +104,15 @@ function sameTable(a: Row, b: Row, maxGap: number): boolean {
   if (a.segments.length < 2 || b.segments.length < 2) return false
   const height = (a.box.height + b.box.height) / 2
   if (b.box.y - bottom(a.box) > maxGap * height) return false
-  // A gutter is a lone number beside code; a spreadsheet's row number has more cells after it.
-  const gutter = (row: Row): boolean => row.segments.length === 2 && isLineNumber(row.segments[0]!)
-  if (gutter(a) && gutter(b)) return false
+  // A lone number first in both rows is a code gutter unless the cells after it line up as a
+  // table of their own (a spreadsheet's row numbers).
+  if (isLineNumber(a.segments[0]!) && isLineNumber(b.segments[0]!)) {
+    const rest = (row: Row): Row => {
+      const segments = row.segments.slice(1)
+      return { segments, box: union(segments.flat().map((item) => item.box)) }
+    }
+    return a.segments.length > 2 && b.segments.length > 2 && sameTable(rest(a), rest(b), maxGap)
+  }
   const boxesA = a.segments.map((segment) => union(segment.map((item) => item.box)))
   const boxesB = b.segments.map((segment) => union(segment.map((item) => item.box)))
   // Prose in columns: two or more wide cells in both rows. A log line's wide message beside its

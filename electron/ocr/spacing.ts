@@ -8,6 +8,9 @@ const SPACE_SHARE = 0.16
 /** Columns whose strongest difference from the background is under this share of the crop's
  * contrast hold no ink (anti-aliasing halos, subpixel fringes). */
 const INK_SHARE = 0.3
+const NARROW = /^[.,:;'"!|()[\]{}`]$/
+/** Extra blank, in crop heights, allowed beside a narrow mark before it separates items. */
+const NARROW_ALLOWANCE = 0.3
 /** Share of the crop height, around its middle, where ink is looked for. */
 const INK_BAND = 0.6
 /** A missed space is at least this share of the narrowest space the model did read. */
@@ -152,7 +155,10 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
     // A model-read space sits between the characters around it.
     const left = previous === ' ' && index >= 2 ? kept[index - 2]!.centre : kept[index - 1]!.centre
     const blank = current === ' ' ? null : blankBetween(runs, left, kept[index]!.centre)
-    if (blank && blank.length >= splitAt) {
+    // Narrow marks (":", ",", "(") leave extra blank beside them in monospaced text.
+    const before = previous === ' ' && index >= 2 ? kept[index - 2]!.char : previous
+    const narrow = NARROW.test(before) || NARROW.test(current)
+    if (blank && blank.length >= splitAt + (narrow ? NARROW_ALLOWANCE * crop.height : 0)) {
       pieces.push({ text: text.trim(), start: pieceStart, end: blank.start })
       text = ''
       pieceStart = blank.start + blank.length
