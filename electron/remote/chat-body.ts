@@ -1,7 +1,7 @@
 // The engine's request in OpenAI's chat-completions shape: images as data URLs, sampling under
 // OpenAI's names, formats as response_format, tools and tool turns as OpenAI writes them.
 import type { GenerateRequest, ToolCall } from '../engine/contract.js'
-import { prepareImage } from '../images/prepare.js'
+import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
 
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
@@ -18,12 +18,17 @@ export interface OpenAiMessage {
  * top_k is not an OpenAI field: it is sent only when asked for, since llama-server, vLLM,
  * LM Studio and Ollama accept it and OpenAI itself would refuse it.
  */
-export async function chatBody(model: string, request: GenerateRequest, stream: boolean): Promise<Record<string, unknown>> {
+export async function chatBody(
+  model: string,
+  request: GenerateRequest,
+  stream: boolean,
+  budget: ImageBudget = DEFAULT_BUDGET,
+): Promise<Record<string, unknown>> {
   const messages: OpenAiMessage[] = []
   for (const m of request.messages) {
     const parts: ContentPart[] = []
     for (const image of m.images ?? []) {
-      const prepared = await prepareImage(image.bytes)
+      const prepared = await prepareImage(image.bytes, budget)
       parts.push({ type: 'image_url', image_url: { url: `data:${prepared.mime};base64,${prepared.data.toString('base64')}` } })
     }
     const message: OpenAiMessage = { role: m.role, content: m.text }

@@ -1,4 +1,5 @@
 // The model list and the connection test: what Settings shows before a remote engine is used.
+import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
 import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
@@ -26,6 +27,12 @@ export interface RemoteEngineOptions {
   /** Attempts after the first, only before the first token arrives; default 2. */
   retries?: number
   fetch?: typeof fetch
+  /**
+   * How far images are scaled down before they are sent; default the local engine's plain budget
+   * (1024 px on the long side, 1 MP). The server's projector is unknown here: a larger budget
+   * gives a big vision model more detail at the cost of a larger upload.
+   */
+  imageBudget?: ImageBudget
 }
 
 export const DEFAULTS = { connectTimeoutMs: 10_000, idleTimeoutMs: 60_000, retries: 2 }

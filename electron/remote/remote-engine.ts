@@ -4,6 +4,7 @@
 // request at once, which is what makes llama-server and vLLM stop generating.
 import type { GenerateChunk, GenerateRequest, GenerationStats } from '../engine/contract.js'
 import type { Generator, Lane } from '../engine/scheduler.js'
+import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
 import { chatBody, ToolCallCollector } from './chat-body.js'
 import {
@@ -42,6 +43,7 @@ export class RemoteEngine implements Generator {
   private readonly idleTimeoutMs: number
   private readonly retries: number
   private readonly fetch: typeof fetch
+  private readonly imageBudget: ImageBudget | undefined
 
   constructor(
     private readonly endpoint: RemoteEndpoint,
@@ -52,6 +54,7 @@ export class RemoteEngine implements Generator {
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs
     this.retries = options.retries ?? DEFAULTS.retries
     this.fetch = options.fetch ?? fetch
+    this.imageBudget = options.imageBudget
   }
 
   /** The models the server offers, as listModels with this engine's connect timeout. */
@@ -63,7 +66,7 @@ export class RemoteEngine implements Generator {
     // Lanes keep separate cached prompts in the local engine; a server keeps its own cache.
     void lane
     const started = performance.now()
-    const body = await chatBody(this.model, request, true)
+    const body = await chatBody(this.model, request, true, this.imageBudget)
     const tools = new ToolCallCollector()
     const counts: Counts = {}
     let streamed = 0

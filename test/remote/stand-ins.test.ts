@@ -2,6 +2,7 @@
 // a sentence the user can act on, never a hang, an unbounded buffer or a leaked API key.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { GenerateChunk, GenerateRequest } from '../../electron/engine/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
@@ -343,6 +344,24 @@ describe('remote engine against misbehaving servers', () => {
       tool_calls: [{ id: 'c0', type: 'function', function: { name: 'lookup', arguments: '{}' } }],
     })
     expect(messages[3]).toMatchObject({ role: 'tool', tool_call_id: 'c0', content: 'result' })
+  })
+
+  it('images go through the same preparation as for the local engine: a 4K screenshot is scaled down', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + finish('stop'))
+    })
+    const big = new Uint8Array(
+      await sharp({ create: { width: 3840, height: 2160, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer(),
+    )
+    const result = await run(new RemoteEngine(endpoint(s), 'm'), { messages: [{ role: 'user', text: 'see', images: [{ bytes: big }] }] })
+    expect(result.error).toBeNull()
+    const body = JSON.parse(s.requests[0]!.body) as { messages: { content: { type: string; image_url?: { url: string } }[] }[] }
+    const url = body.messages[0]!.content[0]!.image_url!.url
+    const sent = await sharp(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')).metadata()
+    expect(Math.max(sent.width, sent.height)).toBeLessThanOrEqual(1024)
   })
 
   it('the connection test marks a server that refuses images text-only', async () => {
