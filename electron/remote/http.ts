@@ -17,8 +17,9 @@ export class RemoteHttpError extends AppError {
     /** The server's own error text, when it gave one. */
     readonly serverMessage: string | null,
     message: string,
+    code: 'remote' | 'context-overflow' = 'remote',
   ) {
-    super('remote', message)
+    super(code, message)
   }
 }
 
@@ -193,25 +194,34 @@ export function looksLikeHtml(contentType: string | null, text: string): boolean
   return /html/i.test(contentType ?? '') || /^\s*<(!doctype|html|head|body)/i.test(text)
 }
 
-/** The message in the error shapes OpenAI, llama-server, vLLM, Ollama and FastAPI use. */
-export function serverErrorMessage(text: string): string | null {
+/**
+ * The server's error: its message, in the shapes OpenAI, llama-server, vLLM, Ollama and FastAPI
+ * use, and its type and code words (OpenAI's "context_length_exceeded", llama-server's
+ * "exceed_context_size_error").
+ */
+export function serverError(text: string): { message: string | null; kind: string } {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    return null
+    return { message: null, kind: '' }
   }
   const pick = (v: unknown): string | null => {
     if (typeof v === 'string' && v.trim()) return v.trim()
+    if (Array.isArray(v)) return pick(v[0])
     if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>
       return pick(o.message) ?? pick(o.error) ?? pick(o.detail)
     }
-    if (Array.isArray(v)) return pick(v[0])
     return null
   }
   const message = pick(json)
-  return message === null ? null : message.length > 300 ? `${message.slice(0, 300)}…` : message
+  const error = json && typeof json === 'object' ? (json as Record<string, unknown>).error : null
+  const kind =
+    error && typeof error === 'object'
+      ? [(error as Record<string, unknown>).type, (error as Record<string, unknown>).code].filter((v) => typeof v === 'string').join(' ')
+      : ''
+  return { message: message === null || message.length <= 300 ? message : `${message.slice(0, 300)}…`, kind }
 }
 
 export function htmlAnswer(url: string): AppError {
@@ -222,6 +232,8 @@ export function htmlAnswer(url: string): AppError {
 }
 
 const MODEL_WORDS = /\bmodel/i
+/** llama-server, vLLM and OpenAI on a prompt longer than the context; the chat service then drops the oldest turns. */
+const CONTEXT_WORDS = /context[_ ](length|size|window)|exceed_context|maximum context|exceeds the available context/i
 /** How servers word a refused image: llama-server names the mmproj, vLLM and others the modality. */
 export const IMAGE_WORDS = /image|multimodal|multi-modal|vision|mmproj/i
 
@@ -235,8 +247,16 @@ async function describeFailure(
   const status = response.status
   const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
   if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlAnswer(url)
-  const said = serverErrorMessage(text)
+  const { message: said, kind } = serverError(text)
   const because = said ? `: ${said}` : '.'
+  if ((status === 400 || status === 413 || status === 422) && CONTEXT_WORDS.test(`${kind} ${said ?? ''}`)) {
+    return new RemoteHttpError(
+      status,
+      said,
+      `The conversation is longer than the model on the server can take (${status})${because}`,
+      'context-overflow',
+    )
+  }
   if (status === 401 || status === 403) {
     const message = hasKey
       ? `The server refused the API key (${status}).`

@@ -95,6 +95,15 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
     expect(image.done.stats.tokensIn - text.done.stats.tokensIn).toBeGreaterThanOrEqual(16)
   })
 
+  it('a prompt longer than the server’s context is a context overflow, which the chat service answers by dropping old turns', async () => {
+    const error = await answer({ messages: [{ role: 'user', text: 'lighthouse keeper '.repeat(3000) }], sampling: { maxTokens: 4 } }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(AppError)
+    expect((error as AppError).code).toBe('context-overflow')
+    expect((error as AppError).message).toMatch(/^The conversation is longer than the model on the server can take \(400\): /)
+  })
+
   it('stop aborts the request and llama-server’s slot is idle within 200 ms', async () => {
     for (const how of ['signal', 'break'] as const) {
       const controller = new AbortController()

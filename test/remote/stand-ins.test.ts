@@ -118,6 +118,25 @@ describe('remote engine against misbehaving servers', () => {
     expect(remoteError(result.error)).toBe('The server failed (500): CUDA error: out of memory')
   })
 
+  it('a prompt too long for the context is a context overflow, in vLLM’s and OpenAI’s words too', async () => {
+    const replies = [
+      {
+        object: 'error',
+        message: "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens.",
+        type: 'BadRequestError',
+        code: 400,
+      },
+      { error: { message: 'Too long.', type: 'invalid_request_error', code: 'context_length_exceeded' } },
+    ]
+    let next = 0
+    const s = await standIn((_req, res) => json(res, 400, replies[next++]))
+    for (let i = 0; i < replies.length; i++) {
+      const error = (await run(new RemoteEngine(endpoint(s), 'm'))).error
+      expect(error).toBeInstanceOf(AppError)
+      expect((error as AppError).code).toBe('context-overflow')
+    }
+  })
+
   it('a server that claims a model and then refuses it names the model', async () => {
     const s = await standIn((req, res) =>
       req.url === '/v1/models'
