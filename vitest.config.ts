@@ -24,6 +24,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // Vision models run on llama-server where it is built (engine.ts chooses); the suites written
+    // for llama.node keep testing it, and test/engine/server-backend.test.ts asks for llama-server.
+    env: { ENGINE_VISION_BINDING: 'llama.node' },
     globalSetup: ['test/setup/global.ts'],
     reporters: ['default', './test/setup/summary-reporter.ts'],
   },

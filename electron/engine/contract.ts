@@ -138,8 +138,14 @@ export type Backend = 'cpu' | 'cuda' | 'vulkan' | 'metal'
 export interface EngineInfo {
   modelPath: string
   mmprojPath: string | null
-  /** Which binding serves this model: node-llama-cpp for text, llama.node when an mmproj is paired. */
-  binding: 'node-llama-cpp' | 'llama.node'
+  /**
+   * Which binding serves this model: node-llama-cpp for text; for a model with an mmproj,
+   * llama-server (a child process) where there is a build for this platform and the model
+   * runs on the CPU, else llama.node.
+   */
+  binding: 'node-llama-cpp' | 'llama.node' | 'llama-server'
+  /** Set when a vision model runs on llama.node instead of llama-server, and why (follow-ups then re-read earlier images). */
+  bindingReason?: string
   backend: Backend
   gpuName: string | null
   gpuLayers: number

@@ -1,7 +1,7 @@
 // The engine: one loaded model at a time, one generation at a time, behind one
 // interface whatever binding serves the model.
 import { availableParallelism } from 'node:os'
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp'
+import { getLlama, LlamaLogLevel, type GbnfJsonSchema, type Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
 import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
@@ -12,18 +12,30 @@ import { defaultThreads, describeLoadError } from './gpu.js'
 import { estimateFit, readHardware } from './fit.js'
 import { checkPair, inspectModelFile, specialSpellingsOf } from './model-files.js'
 import { scanLibrary } from '../models/library.js'
-import { loadTextBackend } from './text-backend.js'
-import { textGuard } from './special-text.js'
-import { checkJsonSchema } from './json-schema.js'
-import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane } from './types.js'
+import { loadTextBackend, withSoundNumbers } from './text-backend.js'
+import { textGuard, type TextGuard } from './special-text.js'
+import { checkJsonSchema, toGbnfJsonSchema } from './json-schema.js'
+import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane, VisionBinding } from './types.js'
 import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
+import { loadServerBackend } from './server-backend.js'
+import { serverBinary } from './server-binary.js'
+import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
+import type { ModelFileInfo } from './model-files.js'
+import type { AnswerFormat } from '../ipc/contract.js'
+
+const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
 
 export function createEngine(options: EngineOptions = {}): Engine {
   const threads = options.threads ?? defaultThreads(availableParallelism())
   const llamas = new Map<string, Promise<Llama>>()
   let backend: Backend | null = null
   let budget: ImageBudget = DEFAULT_BUDGET
+  // Why there is no model after the vision server died and could not be started again.
+  let lostMessage: string | null = null
+  const envBinding = process.env.ENGINE_VISION_BINDING as VisionBinding | undefined
+  const visionBinding: VisionBinding = options.visionBinding ?? (envBinding && VISION_BINDINGS.includes(envBinding) ? envBinding : 'auto')
+  let probes: Promise<GpuProbeResults> | null = null
   // Serialises load, unload and generate: the native contexts are not re-entrant.
   let queue: Promise<unknown> = Promise.resolve()
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
@@ -61,9 +73,82 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
   }
 
+  /**
+   * Which binding serves a vision model: llama-server (follow-ups reuse earlier images) where
+   * its binary is here and the model runs on the CPU, which is all its build does yet;
+   * otherwise llama.node, with the reason for the engine info.
+   */
+  async function chooseVision(request: LoadRequest): Promise<{ binary: string | null; reason: string | null }> {
+    if (visionBinding === 'llama.node') return { binary: null, reason: null }
+    const found = await serverBinary()
+    if (!found.found) {
+      if (visionBinding === 'llama-server')
+        throw new AppError('model-load-failed', `No llama-server to run the vision model: ${found.reason}.`)
+      return { binary: null, reason: `Follow-up questions re-read earlier images: ${found.reason}.` }
+    }
+    if (visionBinding === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
+    probes ??= probeGpu(process.platform, process.arch)
+    const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
+    if (gpu.backend === 'cpu') return { binary: found.path, reason: null }
+    return {
+      binary: null,
+      reason: `On the GPU through llama.node (the bundled llama-server is CPU-only): follow-up questions re-read earlier images.`,
+    }
+  }
+
+  /**
+   * The exact grammar from node-llama-cpp's builder, as the text path uses it, for llama-server
+   * to enforce. The builder ends a schema's answer with newlines that node-llama-cpp stops on
+   * and trims; llama.cpp ends a finished grammar at the end-of-text token, so they go.
+   */
+  const grammarWith =
+    (llama: Llama) =>
+    async (format: AnswerFormat): Promise<string> => {
+      if (format.type === 'json') return (await llama.getGrammarFor('json')).grammar
+      const built = await llama.createGrammarForJsonSchema<GbnfJsonSchema>(toGbnfJsonSchema(format.schema) as GbnfJsonSchema)
+      return withSoundNumbers(built.grammar).replace(/^(root ::= .*?) "(\\n)+" \[\\n\]\*$/m, '$1')
+    }
+
+  async function loadServer(
+    model: ModelFileInfo,
+    mmproj: ModelFileInfo,
+    request: LoadRequest,
+    binary: string,
+    loadThreads: number,
+    guard: TextGuard,
+    llama: Llama | null,
+  ): Promise<Backend> {
+    const loaded = await loadServerBackend(model, mmproj, request, {
+      binary,
+      threads: loadThreads,
+      guard,
+      ...(llama ? { grammarFor: grammarWith(llama) } : {}),
+      onOutput: (text) => void process.stderr.write(text),
+    })
+    // The server died on its own: answers in flight fail as a crash (the client retries or
+    // keeps what was said) and the engine starts it again, queued before any next request.
+    void loaded.lost.then((reason) => {
+      if (backend !== loaded) return
+      options.log?.(`llama-server ${reason}; starting it again`)
+      void exclusive(async () => {
+        if (backend !== loaded) return
+        backend = null
+        try {
+          backend = await loadServer(model, mmproj, request, binary, loadThreads, guard, llama)
+          lostMessage = null
+        } catch (error) {
+          lostMessage = `The vision engine (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
+          options.log?.(lostMessage)
+        }
+      })
+    })
+    return loaded
+  }
+
   async function unloadCurrent(): Promise<void> {
     const current = backend
     backend = null
+    lostMessage = null
     budget = DEFAULT_BUDGET
     await current?.dispose()
   }
@@ -86,12 +171,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
           const fit = await estimateFit(llama, model, mmproj, { contextSize: request.contextSize }).catch(() => null)
           if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
         }
+        const choice = mmproj ? await chooseVision(request) : null
         await unloadCurrent()
         // Settings travel with each load: the user's thread count, else the engine's default.
         const loadThreads = request.threads ?? threads
-        backend = mmproj
-          ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard)
-          : await loadTextBackend(llama!, model, request, loadThreads, guard)
+        backend =
+          mmproj && choice?.binary
+            ? await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
+            : mmproj
+              ? withReason(await loadVisionBackend(model, mmproj, vision, loadThreads, guard), choice?.reason ?? null)
+              : await loadTextBackend(llama!, model, request, loadThreads, guard)
         budget = withDetail(mmproj?.imageBudget ?? DEFAULT_BUDGET, request.imageDetail ?? DEFAULT_DETAIL)
         return backend.info
       })
@@ -137,7 +226,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     const done = exclusive(async () => {
       const current = backend
-      if (!current) throw new AppError('no-model', 'No model is loaded. Choose a model first.')
+      if (!current) throw new AppError('no-model', lostMessage ?? 'No model is loaded. Choose a model first.')
       checkTurns(request.messages)
       checkFormat(request)
       checkTools(request)
@@ -197,6 +286,18 @@ export function createEngine(options: EngineOptions = {}): Engine {
       (error: unknown) => chunks.end(error),
     )
     yield* chunks
+  }
+}
+
+/** The same backend, its info naming why the vision model is not on llama-server. */
+function withReason(backend: Backend, reason: string | null): Backend {
+  if (!reason) return backend
+  const info = { ...backend.info, bindingReason: reason }
+  return {
+    info,
+    generate: (g) => backend.generate(g),
+    countTokens: (t) => backend.countTokens(t),
+    dispose: () => backend.dispose(),
   }
 }
 

@@ -54,7 +54,12 @@ export interface Backend {
   dispose(): Promise<void>
 }
 
+/** auto: llama-server where it can serve the model (engine.ts says when), else llama.node. */
+export type VisionBinding = 'auto' | 'llama.node' | 'llama-server'
+
 export interface EngineOptions {
+  /** Which binding serves vision models; absent: ENGINE_VISION_BINDING, else auto. Tests of the llama.node path force it. */
+  visionBinding?: VisionBinding
   /** CPU threads for generation; default leaves one core for the UI. */
   threads?: number
   log?: (line: string) => void

@@ -1,0 +1,367 @@
+// Models with an mmproj through a llama-server child process, built from the llama.cpp that
+// node-llama-cpp ships (the way Jan runs llama.cpp). Chosen over llama.node where there is a
+// binary and the engine runs on the CPU, because llama-server matches a prompt's chunks
+// against its slot, images by their hash: a follow-up about earlier images evaluates only
+// what is new, where llama.node 1.7.15 re-encodes every image after the first (issue 12).
+// The HTTP and SSE reading is the remote engine's (electron/remote), pointed at loopback.
+import type { AnswerFormat, LoadRequest, ToolCall } from '../ipc/contract.js'
+import { contextSizeFor } from '../ipc/defaults.js'
+import { AppError } from '../ipc/errors.js'
+import { isProjectorBudget } from '../images/budget.js'
+import { exchange, RemoteHttpError, type RemoteEndpoint } from '../remote/http.js'
+import { parseJson, readCompletion, type ToolCallDelta } from '../remote/completion.js'
+import { readSse } from '../remote/sse.js'
+import { contextOverflow } from './context-limit.js'
+import type { JsonSchema } from './json-schema.js'
+import type { ModelFileInfo } from './model-files.js'
+import { llamaNodeSamplers, resolveSampling, type ResolvedSampling } from './sampling.js'
+import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
+import type { TextGuard } from './special-text.js'
+import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
+
+export interface ServerBackendOptions {
+  binary: string
+  threads: number
+  guard: TextGuard
+  /**
+   * The exact grammar for an answer format (node-llama-cpp's builder, as the text path uses):
+   * llama-server's own response_format wraps the schema in the template's opening and a
+   * ```json fence for its parser. Without it, response_format is passed on.
+   */
+  grammarFor?: (format: AnswerFormat) => Promise<string>
+  /** llama.cpp's log output (the engine process's stderr, as with the in-process bindings). */
+  onOutput?: (text: string) => void
+  /** Model loading on a slow disk takes minutes for a large model. */
+  readyTimeoutMs?: number
+}
+
+/** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
+const HEADERS_TIMEOUT_MS = 60 * 60 * 1000
+/** Cached prompts for other conversations (the API's, the chat window's) kept in RAM: a few contexts' worth. */
+const PROMPT_CACHE_MIB = 2048
+
+/** llama-server's names for the engine's samplers: every one explicit, as for llama.node, whose defaults also differ. */
+export function serverSamplers(s: ResolvedSampling): Record<string, number> {
+  const { penalty_last_n, penalty_repeat, penalty_freq, penalty_present, ...rest } = llamaNodeSamplers(s)
+  return {
+    ...rest,
+    repeat_last_n: penalty_last_n,
+    repeat_penalty: penalty_repeat,
+    frequency_penalty: penalty_freq,
+    presence_penalty: penalty_present,
+    // Dynamic temperature would move temperature 0 off greedy: off, whatever a build's default.
+    dynatemp_range: 0,
+  }
+}
+
+export function serverArgs(o: {
+  model: string
+  mmproj: string
+  contextSize: number
+  threads: number
+  imageMaxTokens: number | null
+}): string[] {
+  return [
+    '-m',
+    o.model,
+    '--mmproj',
+    o.mmproj,
+    '-c',
+    String(o.contextSize),
+    '-t',
+    String(o.threads),
+    '-tb',
+    String(o.threads),
+    // One slot: a conversation's follow-up must land where its history is. Other conversations
+    // are parked in the RAM prompt cache and restored when they come back.
+    '-np',
+    '1',
+    '--cache-ram',
+    String(PROMPT_CACHE_MIB),
+    // This build is CPU-only; GPU users keep llama.node until GPU builds ship.
+    '-ngl',
+    '0',
+    // Templates with tools need jinja; thoughts stay in the text, as llama.node streams them.
+    '--jinja',
+    '--reasoning-format',
+    'none',
+    // A full context ends the answer ("context-full"), as on llama.node; shifting would drop the images' chunks.
+    '--no-context-shift',
+    '--no-webui',
+    '--offline',
+    ...(o.imageMaxTokens ? ['--image-max-tokens', String(o.imageMaxTokens)] : []),
+  ]
+}
+
+export async function loadServerBackend(
+  model: ModelFileInfo,
+  mmproj: ModelFileInfo,
+  request: LoadRequest,
+  options: ServerBackendOptions,
+): Promise<Backend & { lost: Promise<string>; server: ServerProcess }> {
+  const started = performance.now()
+  const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
+  const imageMaxTokens = mmproj.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
+  let server: ServerProcess
+  try {
+    server = await startServerProcess({
+      binary: options.binary,
+      args: serverArgs({ model: model.path, mmproj: mmproj.path, contextSize, threads: options.threads, imageMaxTokens }),
+      readyTimeoutMs: options.readyTimeoutMs ?? 10 * 60 * 1000,
+      onOutput: options.onOutput,
+    })
+  } catch (error) {
+    throw new AppError('model-load-failed', `The vision model could not be started in llama-server: ${(error as Error).message}`)
+  }
+  const endpoint: RemoteEndpoint = { baseUrl: server.url, apiKey: server.apiKey, allowUnencrypted: true }
+  let disposed = false
+  // Resolves only when the server ended on its own: the engine reloads then.
+  const lost = server.exited.then((reason) => (disposed ? new Promise<string>(() => undefined) : reason))
+  const crashed = (): AppError =>
+    new AppError(
+      'engine-crashed',
+      `The vision engine (llama-server) ${server.exitReason() ?? 'stopped answering'}; it is being restarted, try again. ${lastLines(server.log(), 2)}`.trim(),
+    )
+  const post = async (path: string, body: unknown, signal?: AbortSignal): Promise<Response> => {
+    if (server.exitReason()) throw crashed()
+    try {
+      const ex = await exchange(endpoint, { method: 'POST', path, body, headersTimeoutMs: HEADERS_TIMEOUT_MS, signal, fetch })
+      return ex.response
+    } catch (error) {
+      throw await whenDead(error)
+    }
+  }
+  /** A failed request to a server that has just died is the death, said as such. */
+  const whenDead = async (error: unknown): Promise<unknown> => {
+    if (error instanceof RemoteHttpError) return error
+    const reason = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), 500))])
+    return reason ? crashed() : error
+  }
+
+  const info = {
+    modelPath: model.path,
+    mmprojPath: mmproj.path,
+    binding: 'llama-server' as const,
+    backend: 'cpu' as const,
+    gpuName: null,
+    gpuLayers: 0,
+    totalLayers: model.totalLayers,
+    contextSize,
+    vision: true,
+    fallback: null,
+    loadMs: Math.round(performance.now() - started),
+    memory: { vramBytes: 0, ramBytes: model.weightBytes + mmproj.weightBytes },
+  }
+
+  return {
+    info,
+    lost,
+    server,
+
+    async generate(generation: BackendGeneration): Promise<BackendResult> {
+      const { sampling, signal, onTokens, tools, parallelToolCalls } = generation
+      const forced = tools.kind === 'forced' ? tools.tools : null
+      const messages = (forced ? withToolNote(generation.messages, forced) : generation.messages).map((m) =>
+        toServerMessage(m, options.guard),
+      )
+      const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : generation.format
+      const s = resolveSampling(sampling)
+      if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
+      const body: Record<string, unknown> = {
+        messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
+        verbose: true,
+        response_fields: ['stop_type', 'stopping_word', 'truncated'],
+        cache_prompt: true,
+        max_tokens: s.maxTokens,
+        ...serverSamplers(s),
+        // Stop sequences end text; a forced call is not text, and cut short it would be no call.
+        ...(!forced && s.stop ? { stop: s.stop } : {}),
+        ...(format ? await formatFields(format, options) : {}),
+        ...(tools.kind === 'auto'
+          ? {
+              tools: tools.tools.map((t) => ({
+                type: 'function',
+                function: {
+                  name: t.name,
+                  description: options.guard(t.description ?? ''),
+                  parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
+                },
+              })),
+              tool_choice: 'auto',
+              parallel_tool_calls: parallelToolCalls,
+            }
+          : {}),
+      }
+      // The prompt's text tokens, counted beside the answer once its first token is out (the
+      // HTTP threads do it, not the slot); the image tokens are the rest of the prompt.
+      const hasImages = messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'))
+      let textTokens: Promise<number | null> | null = null
+      const countText = (): Promise<number | null> =>
+        (textTokens ??= hasImages ? textTokenCount(messages, post, server.mediaMarker) : Promise.resolve(null))
+      const countImages = async (total: number): Promise<number> => {
+        const text = await countText().catch(() => null)
+        return text === null ? 0 : Math.max(0, total - text)
+      }
+
+      let response: Response
+      try {
+        response = await post('/v1/chat/completions', body, signal)
+      } catch (error) {
+        if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
+        throw await overflowOrError(error, countImages, contextSize)
+      }
+      let counted = 0
+      let callText = ''
+      const calls: ToolCallDelta[] = []
+      let finish: string | null = null
+      let stopType: string | null = null
+      let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
+      try {
+        for await (const event of readSse(response.body as AsyncIterable<Uint8Array>)) {
+          if (event.data === '[DONE]') break
+          const value = parseJson(event.data)
+          const part = readCompletion(value, 'delta')
+          if (!part) continue
+          if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
+          if (counted === 0) void countText().catch(() => null)
+          if (part.content || part.toolCalls.length) {
+            counted++
+            if (forced) {
+              callText += part.content
+              onTokens('', 1)
+            } else onTokens(part.content, 1)
+          }
+          for (const delta of part.toolCalls) mergeCall(calls, delta)
+          finish = part.finishReason ?? finish
+          const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
+          if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
+          if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
+        }
+      } catch (error) {
+        if (signal.aborted) return { tokensIn: 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+        throw await whenDead(error)
+      }
+      if (signal.aborted) return { tokensIn: usage.promptTokens ?? 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+      // Tokens held back (a possible stop word, a partial character) stream as one event: the count comes from the server.
+      const tokensOut = Math.max(counted, usage.completionTokens ?? 0)
+      if (tokensOut > counted) onTokens('', tokensOut - counted)
+      const tokensIn = usage.promptTokens ?? 0
+      const room = contextSize - tokensIn
+      const stopReason: BackendResult['stopReason'] =
+        stopType === 'word'
+          ? 'stop-sequence'
+          : finish === 'length' || stopType === 'limit'
+            ? tokensOut < s.maxTokens && tokensOut + 1 >= room
+              ? 'context-full'
+              : 'max-tokens'
+            : 'eos'
+      const forcedCall = forced ? parseForcedCall(callText) : null
+      const toolCalls: ToolCall[] = forcedCall
+        ? [forcedCall]
+        : calls
+            .filter((c) => c.function?.name)
+            .map((c) => ({ id: c.id || newCallId(), name: c.function!.name!, arguments: c.function?.arguments ?? '' }))
+      return {
+        ...(toolCalls.length ? { toolCalls } : {}),
+        tokensIn,
+        cachedTokens: usage.cacheN ?? 0,
+        tokensOut,
+        imageTokens: await countImages(tokensIn),
+        stopReason,
+      }
+    },
+
+    async countTokens(text: string): Promise<number> {
+      const response = await post('/tokenize', { content: text, add_special: false })
+      const tokens = (parseJson(await response.text()) as { tokens?: unknown[] } | undefined)?.tokens
+      return Array.isArray(tokens) ? tokens.length : 0
+    },
+
+    async dispose(): Promise<void> {
+      disposed = true
+      await server.stop()
+    },
+  }
+}
+
+type ServerContent = string | ({ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } })[]
+interface ServerMessage {
+  role: BackendMessage['role']
+  content: ServerContent
+  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[]
+  tool_call_id?: string
+}
+
+/** OpenAI's message shape, every text guarded so only the template adds special tokens; images first, as llama.node gets them. */
+function toServerMessage(m: BackendMessage, guard: TextGuard): ServerMessage {
+  if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
+  if (m.toolCalls)
+    return {
+      role: m.role,
+      content: guard(m.text),
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: guard(c.arguments) } })),
+    }
+  if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
+  return {
+    role: m.role,
+    content: [
+      ...m.images.map((img) => ({
+        type: 'image_url' as const,
+        image_url: { url: `data:${img.mime};base64,${img.data.toString('base64')}` },
+      })),
+      { type: 'text' as const, text: guard(m.text) },
+    ],
+  }
+}
+
+async function formatFields(format: AnswerFormat, options: ServerBackendOptions): Promise<Record<string, unknown>> {
+  if (options.grammarFor) return { grammar: await options.grammarFor(format) }
+  const schema = format.type === 'json' ? { type: 'object' } : format.schema
+  return { response_format: { type: 'json_schema', json_schema: { schema, strict: true } } }
+}
+
+/** Streamed call deltas: the first names the call, later ones add to its arguments. */
+function mergeCall(calls: ToolCallDelta[], delta: ToolCallDelta): void {
+  const index = delta.index ?? calls.length
+  const call = (calls[index] ??= { index, function: { name: '', arguments: '' } })
+  if (delta.id) call.id = delta.id
+  if (delta.function?.name) call.function!.name = (call.function!.name ?? '') + delta.function.name
+  if (delta.function?.arguments) call.function!.arguments = (call.function!.arguments ?? '') + delta.function.arguments
+}
+
+/**
+ * The prompt's text tokens: the templated prompt (/apply-template, with the server's marker
+ * where each image goes) tokenized piece by piece between the markers, as mtmd tokenizes it.
+ * The image tokens are the prompt's total less these; the server reports only the total.
+ */
+async function textTokenCount(
+  messages: ServerMessage[],
+  post: (path: string, body: unknown) => Promise<Response>,
+  marker: string,
+): Promise<number | null> {
+  const templated = parseJson(await (await post('/apply-template', { messages })).text()) as { prompt?: unknown } | undefined
+  if (typeof templated?.prompt !== 'string') return null
+  const pieces = templated.prompt.split(marker)
+  const counts = await Promise.all(
+    pieces.map(async (piece, i) => {
+      if (!piece && i > 0) return 0
+      const res = await post('/tokenize', { content: piece, add_special: i === 0, parse_special: true })
+      const tokens = (parseJson(await res.text()) as { tokens?: unknown[] } | undefined)?.tokens
+      return Array.isArray(tokens) ? tokens.length : 0
+    }),
+  )
+  return counts.reduce((a, b) => a + b, 0)
+}
+
+/** The server's "exceeds the available context size" refusal, with the numbers, as the engine says it on llama.node. */
+async function overflowOrError(error: unknown, countImages: (total: number) => Promise<number>, contextSize: number): Promise<unknown> {
+  if (!(error instanceof RemoteHttpError) || error.status !== 400) return error
+  const m = /\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/.exec(error.serverMessage ?? '')
+  if (!m) return new AppError('internal', `llama-server refused the request: ${error.serverMessage ?? error.message}`)
+  const needed = Number(m[1])
+  return contextOverflow(needed, await countImages(needed).catch(() => 0), Number(m[2]) || contextSize)
+}

@@ -1,0 +1,104 @@
+// Where the llama-server binary for this platform is: the one a user names, the copy the
+// installer ships (electron-builder's extraResources, staged by npm run stage:llama-server),
+// or, in development, the build npm run build:llama-server caches for node-llama-cpp's
+// llama.cpp. Found once per engine process: the answer cannot change while it runs.
+import { access, constants, open } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+
+export type ServerBinary = { found: true; path: string; source: 'env' | 'packaged' | 'dev-cache' } | { found: false; reason: string }
+
+const EXE = process.platform === 'win32' ? 'llama-server.exe' : 'llama-server'
+
+/** The folder inside the app's resources that holds this platform's build (electron-builder.yml extraResources). */
+export const platformFolder = (platform: string = process.platform, arch: string = process.arch): string => `${platform}-${arch}`
+
+async function executable(path: string): Promise<boolean> {
+  try {
+    await access(path, process.platform === 'win32' ? constants.F_OK : constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** node-llama-cpp's llama.cpp bundle, wherever npm put the package (the built engine host lives in out/, not beside it). */
+function bundlePath(): string | null {
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'))
+    for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+      const candidate = join(dir, 'llama', 'gitRelease.bundle')
+      if (dir.endsWith('node-llama-cpp')) return candidate
+    }
+  } catch {
+    // not installed: no dev cache to look in
+  }
+  return null
+}
+
+/** The commit of a git bundle, read from its header (no git needed); the dev cache is keyed by it. */
+export async function bundleCommitOf(bundle: string): Promise<string | null> {
+  let file
+  try {
+    file = await open(bundle, 'r')
+  } catch {
+    return null
+  }
+  try {
+    const buf = Buffer.alloc(4096)
+    const { bytesRead } = await file.read(buf, 0, buf.length, 0)
+    const lines = buf.subarray(0, bytesRead).toString('latin1').split('\n')
+    if (!/^# v[23] git bundle$/.test(lines[0] ?? '')) return null
+    const refs: [string, string][] = []
+    for (const line of lines.slice(1)) {
+      if (line === '') break
+      const m = /^([0-9a-f]{40,64}) (.+)$/.exec(line)
+      if (m) refs.push([m[1]!, m[2]!])
+    }
+    return (refs.find(([, ref]) => ref === 'HEAD') ?? refs[0])?.[0] ?? null
+  } finally {
+    await file.close()
+  }
+}
+
+/** The same folder scripts/build-llama-server.sh writes (the portable build, not -native). */
+export function devCacheDir(commit: string): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
+  return join(cache, 'local-vision-assistant', 'llama-server', commit)
+}
+
+export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Promise<ServerBinary> {
+  const named = env.LLAMA_SERVER_BIN
+  if (named) {
+    // A path the user set and that is wrong is said, not silently passed over for another build.
+    return (await executable(named))
+      ? { found: true, path: named, source: 'env' }
+      : { found: false, reason: `LLAMA_SERVER_BIN=${named} is not an executable file` }
+  }
+  const resources = (process as { resourcesPath?: string }).resourcesPath
+  if (resources) {
+    const packaged = join(resources, 'llama-server', platformFolder(), EXE)
+    if (await executable(packaged)) return { found: true, path: packaged, source: 'packaged' }
+  }
+  const bundle = bundlePath()
+  const commit = bundle ? await bundleCommitOf(bundle) : null
+  if (commit) {
+    const cached = join(devCacheDir(commit), EXE)
+    if (await executable(cached)) return { found: true, path: cached, source: 'dev-cache' }
+  }
+  return {
+    found: false,
+    reason: resources
+      ? `this installation ships no llama-server for ${platformFolder()}`
+      : `no llama-server built for ${platformFolder()} (npm run build:llama-server)`,
+  }
+}
+
+let found: Promise<ServerBinary> | null = null
+
+/** findServerBinary, once per process. */
+export function serverBinary(): Promise<ServerBinary> {
+  found ??= findServerBinary()
+  return found
+}

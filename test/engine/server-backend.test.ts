@@ -1,0 +1,271 @@
+// The vision model through a llama-server child (electron/engine/server-backend.ts), through
+// the engine process as the app runs it: answers stream, follow-ups reuse earlier images,
+// greedy is deterministic, cancel frees the slot, edits and model switches reuse nothing they
+// should not, a killed server is restarted, and no server outlives its engine.
+import { readdir, readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ChatMessage, GenerateRequest } from '../../electron/ipc/contract.js'
+import { EngineClient } from '../../electron/engine/client.js'
+import { createEngine } from '../../electron/engine/engine.js'
+import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
+import { findServerBinary } from '../../electron/engine/server-binary.js'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { collect, greedy, type Collected } from '../support/engine.js'
+import { solidPng } from '../support/images.js'
+
+const binary = await findServerBinary()
+if (!binary.found) console.warn(`server-backend tests skipped: ${binary.reason}`)
+
+/** The llama-server processes below a pid (the engine host, then the watchdog shell). */
+async function serversUnder(root: number): Promise<number[]> {
+  const parents = new Map<number, number>()
+  const names = new Map<number, string>()
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      parents.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]))
+      names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true
+    return false
+  }
+  return [...names].filter(([pid, name]) => name === 'llama-server' && under(pid)).map(([pid]) => pid)
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await check()) return true
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return check()
+}
+
+describe.skipIf(!binary.found)('vision through llama-server', () => {
+  let fx: FixturePaths
+  let engine: EngineClient
+  const logs: string[] = []
+  let red: Uint8Array, green: Uint8Array, blue: Uint8Array, grey: Uint8Array
+  const load = () => engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+  const ask = (messages: ChatMessage[], extra: Partial<GenerateRequest> = {}): Promise<Collected> =>
+    collect(engine.generate({ messages, sampling: greedy(6), ...extra }))
+  const image = (bytes: Uint8Array) => [{ bytes }]
+
+  beforeAll(async () => {
+    fx = await ensureFixtures()
+    red = await solidPng(64, 64, '#cc2222')
+    green = await solidPng(64, 64, '#22cc22')
+    blue = await solidPng(64, 64, '#2222cc')
+    grey = await solidPng(64, 64, '#888888')
+    engine = new EngineClient({
+      spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'llama-server' } }),
+      log: (line) => logs.push(line),
+    })
+  })
+  afterAll(async () => {
+    await engine?.dispose()
+  })
+
+  it('loads on llama-server and streams an answer about an image', async () => {
+    const info = await load()
+    expect(info).toMatchObject({ binding: 'llama-server', backend: 'cpu', vision: true, mmprojPath: fx.mmproj })
+    expect(await serversUnder(engine.pid!)).toHaveLength(1)
+    const out = await collect(
+      engine.generate({ messages: [{ role: 'user', text: 'What is this?', images: image(red) }], sampling: greedy(40) }),
+    )
+    expect(out.tokens).toBe(40)
+    expect(out.chunks).toBeGreaterThan(2)
+    expect(out.stats).toMatchObject({ tokensOut: 40, stopReason: 'max-tokens' })
+    expect(out.stats!.imageTokens).toBeGreaterThan(0)
+    expect(await engine.countTokens('hello world')).toBeGreaterThan(0)
+  })
+
+  it('a follow-up reuses every earlier image: only the new turn is evaluated', async () => {
+    const turns: ChatMessage[] = []
+    const prompts: number[] = []
+    for (const [i, bytes] of [red, green, blue, grey].entries()) {
+      turns.push({ role: 'user', text: `Picture ${i}?`, images: image(bytes) })
+      const out = await ask(turns)
+      const stats = out.stats!
+      if (i > 0) {
+        // Everything the previous request's prompt held, its images included, came from the cache.
+        expect(stats.cachedTokens).toBeGreaterThanOrEqual(prompts.at(-1)!)
+        // What was evaluated: the previous answer, the new turn and its one image, not the earlier ones.
+        expect(stats.tokensIn - stats.cachedTokens!).toBeLessThan(prompts[0]! + 10)
+      }
+      prompts.push(stats.tokensIn)
+      turns.push({ role: 'assistant', text: out.text })
+    }
+    // The same conversation asked again reuses all but the last token.
+    const again = await ask(turns.slice(0, -1))
+    expect(again.stats!.cachedTokens).toBe(again.stats!.tokensIn - 1)
+  })
+
+  it('an image edited out of an earlier turn is reused only up to that point', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', text: 'First?', images: image(red) },
+      { role: 'assistant', text: 'A red square.' },
+      { role: 'user', text: 'Second?', images: image(green) },
+    ]
+    const first = await ask(history)
+    const edited = [{ ...history[0]!, images: image(blue) }, ...history.slice(1)]
+    const after = await ask(edited)
+    // Only the text before the first image matches: the edited image and all after it are new.
+    expect(after.stats!.cachedTokens).toBeLessThan(first.stats!.imageTokens / 2)
+    const removed = [{ role: 'user' as const, text: 'First?' }, ...history.slice(1)]
+    const third = await ask(removed)
+    expect(third.stats!.cachedTokens).toBeLessThan(10)
+  })
+
+  it('temperature 0 is greedy whatever the seed, and a seed repeats its answer', async () => {
+    const messages: ChatMessage[] = [{ role: 'user', text: 'Describe it.', images: image(green) }]
+    const a = await collect(engine.generate({ messages, sampling: { maxTokens: 30, temperature: 0, seed: 1 } }))
+    const b = await collect(engine.generate({ messages, sampling: { maxTokens: 30, temperature: 0, seed: 99 } }))
+    expect(b.text).toBe(a.text)
+    const c = await collect(engine.generate({ messages, sampling: { maxTokens: 30, temperature: 1, seed: 5 } }))
+    const d = await collect(engine.generate({ messages, sampling: { maxTokens: 30, temperature: 1, seed: 5 } }))
+    expect(d.text).toBe(c.text)
+  })
+
+  it('cancel stops the server within 200 ms: the next answer starts at once', async () => {
+    const controller = new AbortController()
+    let abortedAt = 0
+    const long = collect(
+      engine.generate(
+        { messages: [{ role: 'user', text: 'Go on.', images: image(blue) }], sampling: { maxTokens: 3500, temperature: 1, seed: 3 } },
+        controller.signal,
+      ),
+      (c) => {
+        if (c.tokens >= 20 && !abortedAt) {
+          abortedAt = performance.now()
+          controller.abort()
+        }
+      },
+    )
+    const cancelled = await long
+    expect(cancelled.stats?.stopReason).toBe('cancelled')
+    expect(performance.now() - abortedAt).toBeLessThan(200)
+    // One slot: had it kept generating the 3,500 tokens (over a second here), this would wait for it.
+    const started = performance.now()
+    const next = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(2) }))
+    expect(next.tokens).toBe(2)
+    expect(performance.now() - started).toBeLessThan(200)
+  })
+
+  it('structured answers and forced tool calls hold on llama-server', async () => {
+    const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false }
+    const json = await collect(
+      engine.generate({
+        messages: [{ role: 'user', text: 'A number.', images: image(red) }],
+        sampling: greedy(60),
+        format: { type: 'json_schema', schema },
+      }),
+    )
+    expect(json.stats?.stopReason).toBe('eos')
+    expect(Number.isInteger((JSON.parse(json.text) as { n: number }).n)).toBe(true)
+    const tools = [{ name: 'pick', parameters: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } }]
+    let call = null
+    for await (const chunk of engine.generate({
+      messages: [{ role: 'user', text: 'Pick.' }],
+      sampling: greedy(80),
+      tools,
+      toolChoice: 'required',
+    })) {
+      if (chunk.kind === 'tokens') expect(chunk.text).toBe('')
+      else call = chunk.toolCalls?.[0] ?? null
+    }
+    expect(call).toMatchObject({ name: 'pick' })
+  })
+
+  it('a model switch starts a new server: nothing is reused, and the old one is gone', async () => {
+    const before = await serversUnder(engine.pid!)
+    const messages: ChatMessage[] = [{ role: 'user', text: 'Again?', images: image(grey) }]
+    await ask(messages)
+    const info = await engine.load({ modelPath: fx.textModel })
+    expect(info.binding).toBe('node-llama-cpp')
+    expect(await until(() => before.every((pid) => !alive(pid)), 2000)).toBe(true)
+    await load()
+    const after = await serversUnder(engine.pid!)
+    expect(after).toHaveLength(1)
+    expect(before).not.toContain(after[0])
+    const fresh = await ask(messages)
+    expect(fresh.stats!.cachedTokens).toBe(0)
+  })
+
+  it('a killed server: the answer in flight ends as cut off, the engine restarts it, the next answer works', async () => {
+    const [pid] = await serversUnder(engine.pid!)
+    let killed = false
+    const cut = await collect(
+      engine.generate({ messages: [{ role: 'user', text: 'Talk.' }], sampling: { maxTokens: 3500, temperature: 1, seed: 9 } }),
+      (c) => {
+        if (c.tokens >= 10 && !killed) {
+          killed = true
+          process.kill(pid!, 'SIGKILL')
+        }
+      },
+    )
+    expect(cut.stats?.stopReason).toBe('engine-crashed')
+    expect(cut.tokens).toBeGreaterThanOrEqual(10)
+    const next = await ask([{ role: 'user', text: 'Still there?', images: image(red) }])
+    expect(next.tokens).toBe(6)
+    const now = await serversUnder(engine.pid!)
+    expect(now).toHaveLength(1)
+    expect(now[0]).not.toBe(pid)
+    expect(logs.some((l) => /llama-server was killed \(SIGKILL\); starting it again/.test(l))).toBe(true)
+  })
+
+  it('no server outlives its engine: unload, and the engine process killed outright', async () => {
+    const [pid] = await serversUnder(engine.pid!)
+    await engine.unload()
+    expect(await until(() => !alive(pid!), 2000)).toBe(true)
+    await load()
+    const [second] = await serversUnder(engine.pid!)
+    // SIGKILL: no JavaScript runs in the engine; the watchdog sees its pipe close.
+    await engine.dispose()
+    expect(await until(() => !alive(second!), 8000)).toBe(true)
+  })
+})
+
+describe.skipIf(!binary.found)('llama-server in this process', () => {
+  it('an answer in flight when the server dies fails with a sentence that says so', async () => {
+    const fx = await ensureFixtures()
+    const logs: string[] = []
+    const engine = createEngine({ threads: 1, visionBinding: 'llama-server', log: (l) => logs.push(l) })
+    try {
+      await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+      const [pid] = await serversUnder(process.pid)
+      let seen = 0
+      const run = async (): Promise<void> => {
+        for await (const chunk of engine.generate({
+          messages: [{ role: 'user', text: 'Talk.' }],
+          sampling: { maxTokens: 3500, temperature: 1, seed: 2 },
+        })) {
+          if (chunk.kind === 'tokens' && ++seen === 5) process.kill(pid!, 'SIGKILL')
+        }
+      }
+      await expect(run()).rejects.toMatchObject({
+        code: 'engine-crashed',
+        message: expect.stringMatching(/llama-server\) was killed \(SIGKILL\)/),
+      })
+      const out = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(3) }))
+      expect(out.tokens).toBe(3)
+    } finally {
+      await engine.unload()
+    }
+  })
+})
