@@ -2,7 +2,7 @@
 import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
-import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readCapped, RemoteHttpError, type RemoteEndpoint } from './http.js'
+import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readWhole, RemoteHttpError, type RemoteEndpoint } from './http.js'
 
 export interface RemoteModel {
   id: string
@@ -47,15 +47,17 @@ export async function listModels(
   signal?: AbortSignal,
   options: RemoteEngineOptions = {},
 ): Promise<RemoteModel[]> {
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
   const ex = await exchange(endpoint, {
     method: 'GET',
     path: '/models',
-    headersTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+    headersTimeoutMs: timeoutMs,
+    wholeExchange: true,
     signal,
     fetch: options.fetch ?? fetch,
   })
   try {
-    const { text } = await readCapped(ex.response, JSON_BODY_BYTES)
+    const text = await readWhole(ex, JSON_BODY_BYTES, timeoutMs)
     if (looksLikeHtml(ex.response.headers.get('content-type'), text)) throw htmlAnswer(ex.url)
     const list = ModelList.safeParse(parseJson(text))
     if (!list.success) {
@@ -84,6 +86,8 @@ export async function testConnection(
   const models = (await listModels(endpoint, signal, options)).map((m) => m.id)
   const latencyMs = Math.round(performance.now() - started)
   const chosen = model ?? models[0] ?? null
+  // The probe runs the model: a server may first have to load it (Ollama does, on demand).
+  const probeTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs
   if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
   const probe = {
     model: chosen,
@@ -105,12 +109,13 @@ export async function testConnection(
       body: probe,
       model: chosen,
       images: true,
-      headersTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      headersTimeoutMs: probeTimeoutMs,
+      wholeExchange: true,
       signal,
       fetch: options.fetch ?? fetch,
     })
     try {
-      const { text } = await readCapped(ex.response, JSON_BODY_BYTES)
+      const text = await readWhole(ex, JSON_BODY_BYTES, probeTimeoutMs)
       if (looksLikeHtml(ex.response.headers.get('content-type'), text)) throw htmlAnswer(ex.url)
       if (!readCompletion(parseJson(text), 'message')?.hasChoices) {
         throw new AppError(

@@ -33,8 +33,10 @@ export interface ExchangeOptions {
   path: string
   body?: unknown
   accept?: string
-  /** How long the server may take to answer with headers. */
+  /** How long the server may take to answer with headers (and, with wholeExchange, with its whole body). */
   headersTimeoutMs: number
+  /** The timeout runs until close(): for short answers read whole, where no silence timer watches the body. */
+  wholeExchange?: boolean
   /** The model the request names, for messages about a model the server refuses. */
   model?: string
   /** The request carries images: a refusal that talks about images is about them. */
@@ -104,6 +106,7 @@ export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Pr
         abort: (reason) => controller.abort(reason),
         signal: controller.signal,
         close: () => {
+          clearTimeout(timer)
           o.signal?.removeEventListener('abort', onAbort)
           controller.abort()
         },
@@ -114,8 +117,8 @@ export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Pr
     controller.abort()
     throw error
   } finally {
-    // The headers came (or never will): from here the body's own silence timer takes over.
-    clearTimeout(timer)
+    // The headers came (or never will): from here a stream's own silence timer takes over.
+    if (!o.wholeExchange || controller.signal.aborted) clearTimeout(timer)
   }
 }
 
@@ -168,6 +171,19 @@ export function abortError(signal: AbortSignal): Error {
 
 export function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`
+}
+
+/** Reads a short answer whole (at most maxBytes), with the sentence for a timeout or a broken connection. */
+export async function readWhole(ex: Exchange, maxBytes: number, timeoutMs: number): Promise<string> {
+  try {
+    return (await readCapped(ex.response, maxBytes)).text
+  } catch (error) {
+    if (ex.signal.reason instanceof TimeoutReason) {
+      throw new AppError('remote', `The server at ${originOf(ex.url)} did not answer within ${seconds(timeoutMs)}.`)
+    }
+    if (ex.signal.aborted) throw abortError(ex.signal)
+    throw new NetworkError(`The server at ${originOf(ex.url)} broke the connection in the middle of its answer.`, { cause: error })
+  }
 }
 
 /** Reads at most maxBytes of a body, then drops the rest. */

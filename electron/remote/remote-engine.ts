@@ -108,9 +108,17 @@ export class RemoteEngine implements Generator {
           fetch: this.fetch,
         })
         const current = ex
+        // One timer re-armed lazily: resetting a timeout on every chunk would cost more than the chunk.
+        let heardAt = performance.now()
+        const watch = (): void => {
+          const quiet = performance.now() - heardAt
+          if (quiet >= this.idleTimeoutMs) current.abort(new TimeoutReason('silence'))
+          else silence = setTimeout(watch, this.idleTimeoutMs - quiet)
+        }
+        silence = setTimeout(watch, this.idleTimeoutMs)
         const contentType = current.response.headers.get('content-type') ?? ''
         if (!/event-stream/i.test(contentType)) {
-          // A server that ignores stream: true answers once, as JSON.
+          // A server that ignores stream: true answers once, as JSON, usually right after its headers.
           const { text } = await readCapped(current.response, JSON_BODY_BYTES)
           if (looksLikeHtml(contentType, text)) throw htmlAnswer(current.url)
           const whole = readCompletion(parseJson(text), 'message')
@@ -125,14 +133,6 @@ export class RemoteEngine implements Generator {
           }
           break
         }
-        // One timer re-armed lazily: resetting a timeout on every chunk would cost more than the chunk.
-        let heardAt = performance.now()
-        const watch = (): void => {
-          const quiet = performance.now() - heardAt
-          if (quiet >= this.idleTimeoutMs) current.abort(new TimeoutReason('silence'))
-          else silence = setTimeout(watch, this.idleTimeoutMs - quiet)
-        }
-        silence = setTimeout(watch, this.idleTimeoutMs)
         const sse = new SseDecoder()
         let ended = false
         for await (const bytes of current.response.body!) {

@@ -174,6 +174,34 @@ describe('remote engine against misbehaving servers', () => {
     expect(stalls.closed).toBe(1)
   })
 
+  it('a model list or probe whose body never ends times out too', async () => {
+    const s = await standIn((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"data": [')
+    })
+    await expect(listModels(endpoint(s), undefined, { connectTimeoutMs: 300 })).rejects.toThrow(/did not answer within 0\.3 s/)
+    const probe = await standIn((req, res) => {
+      if (req.url === '/v1/models') return json(res, 200, { data: [{ id: 'm' }] })
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.write('{"choices": [')
+    })
+    await expect(testConnection(endpoint(probe), undefined, undefined, { idleTimeoutMs: 300 })).rejects.toThrow(
+      /did not answer within 0\.3 s/,
+    )
+  })
+
+  it('a server that ignores stream: true and answers once as JSON still gives the answer', async () => {
+    const s = await standIn((_req, res) =>
+      json(res, 200, {
+        choices: [{ index: 0, message: { role: 'assistant', content: 'whole answer' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 9, completion_tokens: 3 },
+      }),
+    )
+    const result = await run(new RemoteEngine(endpoint(s), 'm'))
+    expect(result.text).toBe('whole answer')
+    expect(result.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { tokensIn: 9, tokensOut: 3, stopReason: 'eos' } })
+  })
+
   it('an endless SSE line over 1 MiB ends the answer with an error, reading a bounded amount', async () => {
     const s = await standIn((_req, res, self) => {
       sse(res)
