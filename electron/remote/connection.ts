@@ -16,7 +16,12 @@ export interface ConnectionReport {
 }
 
 export interface RemoteEngineOptions {
-  /** How long a request that does no model work (the model list) may take to answer; default 10 s. */
+  /**
+   * How long a request that does no model work (the model list) may take, headers and body;
+   * default 10 s. A generation waits for headers up to idleTimeoutMs instead, since servers send
+   * them only once the work starts; an address that does not answer at all fails there after
+   * Node's own TCP connect timeout (10 s), which fetch does not let us change.
+   */
   connectTimeoutMs?: number
   /**
    * How long the server may stay silent during a generation, before its headers (llama-server
