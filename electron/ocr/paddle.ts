@@ -108,14 +108,16 @@ export class PaddleModels {
     return dbBoxes(map, width, height, image.width, image.height)
   }
 
-  /** Reads each crop (already cut from the image) as one line of text. */
-  async recognise(crops: RawImage[]): Promise<Recognised[]> {
+  /** Reads each crop (already cut from the image) as one line of text; `signal` stops it between batches. */
+  async recognise(crops: RawImage[], signal?: AbortSignal): Promise<Recognised[]> {
     const results: Recognised[] = new Array(crops.length)
     const widths = crops.map((crop) => recWidth(crop))
     // Batches of similar width waste little padding: sort by width, fill up to a pixel budget.
     const order = crops.map((_, index) => index).sort((a, b) => widths[a]! - widths[b]!)
     let start = 0
     while (start < order.length) {
+      // A screen's recognition runs for seconds: stop between batches, not only at the end.
+      signal?.throwIfAborted()
       let end = start + 1
       while (end < order.length && widths[order[end]!]! * (end - start + 1) <= REC_BATCH_WIDTH) end++
       const batch = order.slice(start, end)

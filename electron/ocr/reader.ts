@@ -2,7 +2,7 @@
 // for its text, recognition on full-resolution crops, then the layout that decides what a line is.
 import sharp, { type OutputInfo } from 'sharp'
 import { layoutBlocks, type TextItem } from './layout.js'
-import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage } from './paddle.js'
+import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised } from './paddle.js'
 import { findRegions } from './regions.js'
 import { chunkSpans, readPieces } from './spacing.js'
 import type { OcrBox, OcrResult } from './types.js'
@@ -166,7 +166,13 @@ export class ScreenReader {
       }
     }
     const crops = boxes.map((box) => crop(image, box))
-    const recognised = await this.models.recognise(crops)
+    let recognised: Recognised[]
+    try {
+      recognised = await this.models.recognise(crops, signal)
+    } catch (error) {
+      if (signal?.aborted) throw abortError(signal)
+      throw error
+    }
     throwIfAborted(signal)
 
     const toOriginal = width / image.width

@@ -114,26 +114,34 @@ export function findRegions(image: RawImage): RegionMap {
 
   return {
     regionOf(box: OcrBox): number {
-      const x0 = Math.max(0, Math.floor(box.x / factor))
-      const y0 = Math.max(0, Math.floor(box.y / factor))
-      const x1 = Math.min(width, Math.ceil((box.x + box.width) / factor))
-      const y1 = Math.min(height, Math.ceil((box.y + box.height) / factor))
-      const votes = new Map<number, number>()
-      for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) {
-          const label = labels[y * width + x]!
-          if (label !== NO_REGION) votes.set(label, (votes.get(label) ?? 0) + 1)
-        }
-      }
-      let best = NO_REGION
-      let bestVotes = 0
-      for (const [label, voteCount] of votes) {
-        if (voteCount > bestVotes) {
-          best = label
-          bestVotes = voteCount
-        }
-      }
-      return best
+      const inside = vote(box)
+      if (inside !== NO_REGION) return inside
+      // Text on a badge or a button (too small to be a panel) belongs to the panel around it.
+      const margin = box.height
+      return vote({ x: box.x - margin, y: box.y - margin, width: box.width + 2 * margin, height: box.height + 2 * margin })
     },
+  }
+
+  function vote(box: OcrBox): number {
+    const x0 = Math.max(0, Math.floor(box.x / factor))
+    const y0 = Math.max(0, Math.floor(box.y / factor))
+    const x1 = Math.min(width, Math.ceil((box.x + box.width) / factor))
+    const y1 = Math.min(height, Math.ceil((box.y + box.height) / factor))
+    const votes = new Map<number, number>()
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        const label = labels[y * width + x]!
+        if (label !== NO_REGION) votes.set(label, (votes.get(label) ?? 0) + 1)
+      }
+    }
+    let best = NO_REGION
+    let bestVotes = 0
+    for (const [label, voteCount] of votes) {
+      if (voteCount > bestVotes) {
+        best = label
+        bestVotes = voteCount
+      }
+    }
+    return best
   }
 }

@@ -195,8 +195,10 @@ export function chunkSpans(crop: RawImage, maxWidth: number): { start: number; e
 
 /**
  * The model reads the O of capitals as a zero ("INF0", "ERR0R"): in a word of capital letters
- * (two or more besides), a 0 is an O.
+ * (two or more besides), or after letters inside a word, a 0 is an O.
  */
 export function fixLetterDigits(text: string): string {
+  // A lone 0 inside a word of letters ("state0ffset") is an O too; hex ids have other digits.
+  text = text.replace(/\b[A-Za-z]+0+[A-Za-z][A-Za-z0]*\b/g, (word) => (/[1-9]/.test(word) ? word : word.replace(/0/g, 'O')))
   return text.replace(/\b[A-Z0]{3,}\b/g, (word) => (/[A-Z].*[A-Z]/.test(word.replace(/0/g, '')) ? word.replace(/0/g, 'O') : word))
 }

@@ -1,6 +1,7 @@
 // Layout on synthetic boxes: what a line is and in which order blocks come, without the models.
 import { describe, expect, it } from 'vitest'
 import { layoutBlocks, type TextItem } from '../../electron/ocr/layout.js'
+import { fixLetterDigits } from '../../electron/ocr/spacing.js'
 
 const HEIGHT = 20
 
@@ -86,5 +87,12 @@ describe('layoutBlocks', () => {
   it('orders regions top to bottom, then left to right', () => {
     const items = [item('bottom', 10, 500, 3), item('top right', 600, 12, 2), item('top left', 10, 10, 1)]
     expect(textsOf(items).flat()).toEqual(['top left', 'top right', 'bottom'])
+  })
+})
+
+describe('fixLetterDigits', () => {
+  it('gives capitals and words their O back, and leaves numbers, versions and hex ids alone', () => {
+    expect(fixLetterDigits('INF0 ERR0R state0ffset')).toBe('INFO ERROR stateOffset')
+    expect(fixLetterDigits('v0 2026-05-03 a8f0b6b5 A10 100 ms')).toBe('v0 2026-05-03 a8f0b6b5 A10 100 ms')
   })
 })
