@@ -1,6 +1,7 @@
 // The model list and the connection test: what Settings shows before a remote engine is used.
 import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
+import type { ConnectionReport } from './contract.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
 import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readWhole, RemoteHttpError, type RemoteEndpoint } from './http.js'
 
@@ -8,12 +9,7 @@ export interface RemoteModel {
   id: string
 }
 
-export interface ConnectionReport {
-  latencyMs: number
-  models: string[]
-  images: 'accepted' | 'refused' | 'unknown'
-  model: string | null
-}
+export type { ConnectionReport }
 
 export interface RemoteEngineOptions {
   /**
