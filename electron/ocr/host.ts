@@ -2,6 +2,7 @@
 // process in tests. The recogniser's models load here once and every read runs here, so a
 // screen being read never holds up the main process, and a native failure in onnxruntime or
 // sharp ends this process only (the app starts another for the next read).
+import sharp from 'sharp'
 import { ScreenReader } from './reader.js'
 import type { FromOcrHost, ToOcrHost } from './protocol.js'
 
@@ -20,8 +21,11 @@ const onMessage = (listener: (m: ToOcrHost) => void): void => {
 // A forked host whose parent is gone (a test runner killed) leaves with it, never an orphan.
 process.on('disconnect', () => process.exit(0))
 
-// One onnxruntime thread: the engine keeps the other cores for the model.
-const reader = ScreenReader.open({ threads: Number(process.env.OCR_THREADS ?? 1) })
+// One thread for onnxruntime and one for sharp (libvips uses every core by default): the
+// engine keeps the other cores for the model, which encodes the same screenshot meanwhile.
+const threads = Number(process.env.OCR_THREADS ?? 1)
+sharp.concurrency(threads)
+const reader = ScreenReader.open({ threads })
 const running = new Map<number, AbortController>()
 
 onMessage((message) => {
