@@ -15,7 +15,8 @@
 // BENCH_OCR_MISSES=n (print the first n unread lines of each screen).
 import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
-import { ScreenReader } from '../electron/ocr/reader.js'
+import { createProcessReader } from '../electron/ocr/process-reader.js'
+import { nodeOcrSpawner } from '../electron/ocr/spawn-node.js'
 import { ocrText, type OcrBox, type OcrResult } from '../electron/ocr/types.js'
 import type { EngineClient } from '../electron/engine/client.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
@@ -141,7 +142,8 @@ const withKinds = (runs: ScreenRun[]): Figures & { window: Figures; desktop: Fig
 const results: Partial<Record<CandidateName, ScreenRun[]>> = {}
 try {
   if (wanted.includes('paddle')) {
-    const paddle = await ScreenReader.open()
+    // As the app reads: in the text layer's own process, one thread for onnxruntime and sharp.
+    const paddle = createProcessReader(nodeOcrSpawner())
     try {
       results.paddle = await runCandidate('paddle', (image) => paddle.read(image))
     } finally {
