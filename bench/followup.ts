@@ -1,0 +1,157 @@
+// npm run bench:followup — what a follow-up question costs in a conversation whose earlier
+// turns hold 0, 1, 2, 4 or 8 images, on the generated fixtures, through the engine process
+// (the built bundle) as the app runs it: its time to first token (the engine's own figure)
+// and the prompt tokens it evaluated, medians of a few runs. Side by side in one run: the
+// default path (llama-server where it is built) and llama.node (today's fallback). Prints
+// one JSON object last; targets: ttftRatio8to0 <= 1.25 and reencodedImages8 = 0.
+//
+// Images encoded again: llama-server evaluates only the chunks after the prefix it reuses
+// (cache_n), so an earlier image is encoded again exactly when that prefix stops before the end
+// of the turn that brought it (it logs no encodes at its default verbosity). llama.node's
+// cache_n is no witness: after a new image it reports the prefix as reused and still encodes
+// every earlier image again, which its mtmd log shows ("encoding image slice"), counted here
+// with the engine's stdout line-buffered (coreutils' libstdbuf; without it, cache_n is used).
+// withNewImage is the other common follow-up: a question that brings a ninth picture, where
+// only that one should be encoded.
+import { existsSync } from 'node:fs'
+import type { ChatMessage } from '../electron/ipc/contract.js'
+import { EngineClient } from '../electron/engine/client.js'
+import { nodeEngineSpawner } from '../electron/engine/spawn-node.js'
+import { findServerBinary } from '../electron/engine/server-binary.js'
+import { ensureFixtures } from '../test/fixtures/generate.js'
+import { collect } from '../test/support/engine.js'
+import { solidPng } from '../test/support/images.js'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7)
+const COUNTS = [0, 1, 2, 4, 8] as const
+const sampling = { maxTokens: 8, temperature: 0, seed: 3 }
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
+
+const STDBUF = '/usr/libexec/coreutils/libstdbuf.so'
+// The engine's output arrives a while after the answer (a pipe, and llama.node's own buffering).
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 400))
+
+interface Figures {
+  binding: string
+  reencodedFrom: 'cache_n' | 'encode log'
+  ttftMs: Record<number, number>
+  evaluatedTokens: Record<number, number>
+  /** The follow-up's whole prompt, for scale. */
+  promptTokens: Record<number, number>
+  ttftRatio8to0: number
+  reencodedImages8: number
+  withNewImage: { ttftMs8: number; reencodedImages8: number }
+}
+
+const fx = await ensureFixtures()
+// Distinct pictures (distinct hashes), a little larger than the projector's input so each is resized as a real one is.
+const pictures = await Promise.all(
+  ['#aa3333', '#33aa33', '#3333aa', '#aaaa33', '#33aaaa', '#aa33aa', '#777777', '#222222', '#dddddd'].map((c) => solidPng(160, 120, c)),
+)
+
+async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
+  const fromLog = binding === 'llama.node' && existsSync(STDBUF)
+  let encodes = 0
+  const engine = new EngineClient({
+    spawn: nodeEngineSpawner({
+      built: true,
+      env: {
+        ENGINE_THREADS: '1',
+        ENGINE_VISION_BINDING: binding,
+        ...(fromLog ? { LD_PRELOAD: STDBUF, _STDBUF_O: 'L', _STDBUF_E: 'L' } : {}),
+      },
+      onOutput: (text) => void (encodes += text.match(/encoding image slice/g)?.length ?? 0),
+    }),
+  })
+  try {
+    const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    const ttftMs: Record<number, number> = {}
+    const evaluatedTokens: Record<number, number> = {}
+    const promptTokens: Record<number, number> = {}
+    let reencodedImages8 = 0
+    const withNewImage = { ttftMs8: 0, reencodedImages8: 0 }
+    for (const n of COUNTS) {
+      // The conversation as a chat builds it: each turn asked in order, its answer kept. The
+      // prompt's length after each turn bounds where that turn's image lies.
+      const history: ChatMessage[] = [{ role: 'user', text: 'Hello.' }]
+      history.push({ role: 'assistant', text: (await collect(engine.generate({ messages: history, sampling }))).text })
+      const turnEnds: number[] = []
+      for (let i = 0; i < n; i++) {
+        history.push({ role: 'user', text: `What is in picture ${i + 1}?`, images: [{ bytes: pictures[i]! }] })
+        const out = await collect(engine.generate({ messages: history, sampling }))
+        turnEnds.push(out.stats!.tokensIn)
+        history.push({ role: 'assistant', text: out.text })
+      }
+      /** Runs follow-ups; medians of their first-token time, evaluated tokens and earlier images encoded again. */
+      const followUps = async (newImage: boolean): Promise<{ ttft: number; evaluated: number; prompt: number; reencoded: number }> => {
+        const ttft: number[] = []
+        const evaluated: number[] = []
+        const reencoded: number[] = []
+        let prompt = 0
+        if (fromLog) await settle()
+        const before = encodes
+        for (let r = 0; r < RUNS; r++) {
+          // A new question each run, so each is a follow-up to the same history and not a repeat of the last one.
+          const question: ChatMessage = newImage
+            ? { role: 'user', text: `Question ${r}: and this one?`, images: [{ bytes: pictures[8]! }] }
+            : { role: 'user', text: `Question ${r}: compare them.` }
+          const stats = (await collect(engine.generate({ messages: [...history, question], sampling }))).stats!
+          const cached = stats.cachedTokens ?? 0
+          ttft.push(stats.timeToFirstTokenMs ?? NaN)
+          evaluated.push(stats.tokensIn - cached)
+          // An earlier image is encoded again unless the reused prefix reaches past the turn that holds it.
+          reencoded.push(turnEnds.filter((end) => cached < end).length)
+          prompt = stats.tokensIn
+        }
+        if (fromLog) await settle()
+        // The log gives the phase's total: per follow-up, less the new picture each one brings.
+        const logged = round((encodes - before) / RUNS - (newImage ? 1 : 0), 2)
+        return { ttft: round(median(ttft)), evaluated: median(evaluated), prompt, reencoded: fromLog ? logged : median(reencoded) }
+      }
+      const plain = await followUps(false)
+      ttftMs[n] = plain.ttft
+      evaluatedTokens[n] = plain.evaluated
+      promptTokens[n] = plain.prompt
+      if (n === 8) {
+        reencodedImages8 = plain.reencoded
+        const added = await followUps(true)
+        withNewImage.ttftMs8 = added.ttft
+        withNewImage.reencodedImages8 = added.reencoded
+      }
+      console.error(
+        `bench:followup ${info.binding}: ${n} earlier images: ttft ${ttftMs[n]} ms, evaluated ${evaluatedTokens[n]} of ${promptTokens[n]} tokens`,
+      )
+    }
+    return {
+      binding: info.binding,
+      ttftMs,
+      evaluatedTokens,
+      promptTokens,
+      ttftRatio8to0: round(ttftMs[8]! / ttftMs[0]!, 2),
+      reencodedImages8,
+      reencodedFrom: fromLog ? 'encode log' : 'cache_n',
+      withNewImage,
+    }
+  } finally {
+    await engine.dispose()
+  }
+}
+
+const server = await findServerBinary()
+if (!server.found) console.error(`bench:followup: no llama-server (${server.reason}); the default path is llama.node`)
+const defaultPath = await measure('auto')
+const llamaNode = await measure('llama.node')
+console.log(
+  JSON.stringify({
+    runs: RUNS,
+    ...defaultPath,
+    targets: { ttftRatio8to0: 1.25, reencodedImages8: 0 },
+    llamaNode,
+  }),
+)
