@@ -68,6 +68,23 @@ export function devCacheDir(commit: string): string {
   return join(cache, 'local-vision-assistant', 'llama-server', commit)
 }
 
+/**
+ * The app's resources folder: process.resourcesPath where Electron sets it, else (a utility
+ * process may not have it) beside the executable: resources/ on Linux and Windows, and on
+ * macOS the bundle's Contents/Resources, above a helper app's own Contents too.
+ */
+function resourcesFolders(): string[] {
+  const set = (process as { resourcesPath?: string }).resourcesPath
+  if (set) return [set]
+  if (!process.versions.electron) return []
+  const exe = process.execPath
+  if (process.platform === 'darwin') {
+    const at = exe.indexOf('.app/Contents/')
+    return at < 0 ? [] : [join(exe.slice(0, at + '.app/Contents/'.length), 'Resources')]
+  }
+  return [join(dirname(exe), 'resources')]
+}
+
 export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Promise<ServerBinary> {
   const named = env.LLAMA_SERVER_BIN
   if (named) {
@@ -76,9 +93,9 @@ export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Pr
       ? { found: true, path: named, source: 'env' }
       : { found: false, reason: `LLAMA_SERVER_BIN=${named} is not an executable file` }
   }
-  const resources = (process as { resourcesPath?: string }).resourcesPath
-  if (resources) {
-    const packaged = join(resources, 'llama-server', platformFolder(), EXE)
+  const resources = resourcesFolders()
+  for (const folder of resources) {
+    const packaged = join(folder, 'llama-server', platformFolder(), EXE)
     if (await executable(packaged)) return { found: true, path: packaged, source: 'packaged' }
   }
   const bundle = bundlePath()
@@ -89,7 +106,7 @@ export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Pr
   }
   return {
     found: false,
-    reason: resources
+    reason: resources.length
       ? `this installation ships no llama-server for ${platformFolder()}`
       : `no llama-server built for ${platformFolder()} (npm run build:llama-server)`,
   }

@@ -9,6 +9,8 @@ import { EngineClient } from '../../electron/engine/client.js'
 import { createEngine } from '../../electron/engine/engine.js'
 import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
+import { serverArgs, serverSamplers } from '../../electron/engine/server-backend.js'
+import { resolveSampling } from '../../electron/engine/sampling.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { collect, greedy, type Collected } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -55,6 +57,59 @@ async function until(check: () => boolean | Promise<boolean>, ms: number): Promi
   }
   return check()
 }
+
+describe('what llama-server is given', () => {
+  it('loopback-only options, one slot, no web UI, nothing fetched, and no key on the command line', () => {
+    const args = serverArgs({ model: '/m.gguf', mmproj: '/p.gguf', contextSize: 2048, threads: 3, imageMaxTokens: null })
+    expect(args.join(' ')).toContain('-m /m.gguf --mmproj /p.gguf -c 2048 -t 3')
+    expect(args).toEqual(expect.arrayContaining(['-np', '--no-webui', '--offline', '--jinja', '--no-context-shift']))
+    expect(args[args.indexOf('-np') + 1]).toBe('1')
+    expect(args.join(' ')).not.toMatch(/api-key|--host|--port/)
+  })
+
+  it('every sampler named: temperature 0 stays greedy, XTC, DRY, typical, mirostat, dynamic temperature and penalties off', () => {
+    const s = serverSamplers(resolveSampling({ temperature: 0, seed: 4 }))
+    expect(s).toMatchObject({
+      temperature: 0,
+      seed: 4,
+      xtc_probability: 0,
+      dry_multiplier: 0,
+      typical_p: 1,
+      mirostat: 0,
+      top_n_sigma: -1,
+      dynatemp_range: 0,
+      repeat_penalty: 1,
+      repeat_last_n: 0,
+      frequency_penalty: 0,
+      presence_penalty: 0,
+    })
+  })
+
+  it('a LLAMA_SERVER_BIN that is not there is said, not passed over', async () => {
+    expect(await findServerBinary({ LLAMA_SERVER_BIN: '/nonexistent/llama-server' })).toMatchObject({
+      found: false,
+      reason: expect.stringContaining('LLAMA_SERVER_BIN=/nonexistent/llama-server'),
+    })
+  })
+
+  it('without a llama-server the vision model runs on llama.node, and the engine info says why', async () => {
+    const fx = await ensureFixtures()
+    const engine = new EngineClient({
+      spawn: nodeEngineSpawner({
+        env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'auto', LLAMA_SERVER_BIN: '/nonexistent/llama-server' },
+      }),
+    })
+    try {
+      const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+      expect(info).toMatchObject({
+        binding: 'llama.node',
+        bindingReason: expect.stringMatching(/^Follow-up questions re-read earlier images: LLAMA_SERVER_BIN=/),
+      })
+    } finally {
+      await engine.dispose()
+    }
+  })
+})
 
 describe.skipIf(!binary.found)('vision through llama-server', () => {
   let fx: FixturePaths
