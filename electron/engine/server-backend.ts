@@ -10,7 +10,7 @@ import { AppError } from '../ipc/errors.js'
 import { isProjectorBudget } from '../images/budget.js'
 import { exchange, RemoteHttpError, type RemoteEndpoint } from '../remote/http.js'
 import { parseJson, readCompletion, type ToolCallDelta } from '../remote/completion.js'
-import { readSse } from '../remote/sse.js'
+import { SseDecoder, type SseEvent } from '../remote/sse.js'
 import { contextOverflow } from './context-limit.js'
 import type { JsonSchema } from './json-schema.js'
 import type { ModelFileInfo } from './model-files.js'
@@ -220,27 +220,43 @@ export async function loadServerBackend(
       let finish: string | null = null
       let stopType: string | null = null
       let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
-      try {
-        for await (const event of readSse(response.body as AsyncIterable<Uint8Array>)) {
-          if (event.data === '[DONE]') break
-          const value = parseJson(event.data)
-          const part = readCompletion(value, 'delta')
-          if (!part) continue
-          if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
-          if (counted === 0) void countText().catch(() => null)
-          if (part.content || part.toolCalls.length) {
-            counted++
-            if (forced) {
-              callText += part.content
-              onTokens('', 1)
-            } else onTokens(part.content, 1)
-          }
-          for (const delta of part.toolCalls) mergeCall(calls, delta)
-          finish = part.finishReason ?? finish
-          const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
-          if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
-          if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
+      let done = false
+      /** One event; false once the stream says it is over. */
+      const take = (event: SseEvent): boolean => {
+        if (event.data === '[DONE]') return false
+        const value = parseJson(event.data)
+        const part = readCompletion(value, 'delta')
+        if (!part) return true
+        if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
+        if (counted === 0) void countText().catch(() => null)
+        if (part.content || part.toolCalls.length) {
+          counted++
+          if (forced) {
+            callText += part.content
+            onTokens('', 1)
+          } else onTokens(part.content, 1)
         }
+        for (const delta of part.toolCalls) mergeCall(calls, delta)
+        finish = part.finishReason ?? finish
+        const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
+        if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
+        if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
+        return true
+      }
+      try {
+        // The events of each network chunk are taken in one synchronous pass: one await per
+        // chunk, not per token, on the path every token takes.
+        const decoder = new SseDecoder()
+        for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+          for (const event of decoder.push(bytes)) {
+            if (!take(event)) {
+              done = true
+              break
+            }
+          }
+          if (done) break
+        }
+        if (!done) decoder.end()
       } catch (error) {
         if (signal.aborted) return { tokensIn: 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
         throw await whenDead(error)
