@@ -7,17 +7,19 @@ import {
   type ChatSettings,
   type ChatSummary,
   type Conversation,
+  type EngineChoice,
   type EngineSettings,
   type EngineState,
   type ImageInput,
   type Sampling,
-  type ScreenText,
   type ScreenTextMode,
 } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
-import { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
+import { chooseFormat, type AnswerKind } from './answer-format'
 import type { DeepReadonly } from './readonly'
+import { StoredImages } from './stored-images'
+import type { EnginesController, RemoteAnswerer } from './engines.svelte'
 
 export interface PendingImage {
   url: string
@@ -44,13 +46,15 @@ export class ChatController {
   #active: AssistantStream<ChatChunk> | null = null
   #settingsChanges = 0
   #searchTimer: ReturnType<typeof setTimeout> | undefined
-  // A plain cache, not state: nothing renders from the map itself.
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  #imageUrls = new Map<string, Promise<string>>()
   readonly #client: AssistantClient
+  readonly #images: StoredImages
+  readonly #engines: EnginesController | null
 
-  constructor(client: AssistantClient) {
+  /** Without `engines`, every conversation is answered on this computer. */
+  constructor(client: AssistantClient, engines?: EnginesController) {
     this.#client = client
+    this.#engines = engines ?? null
+    this.#images = new StoredImages(client)
   }
 
   /** The conversations, newest first, filtered by the search text. */
@@ -81,19 +85,33 @@ export class ChatController {
     return this.#error
   }
 
+  /** The remote engine that answers the open conversation (before one is open: the default); null: this computer. */
+  get remote(): RemoteAnswerer | null {
+    return this.#engines?.answerer(this.#current ? this.#current.engine : this.#engines.defaultEngine) ?? null
+  }
+
+  /** A question can be asked: a remote engine answers, or a model is loaded here. */
+  get ready(): boolean {
+    return this.remote !== null || this.#engine.state === 'ready'
+  }
+
   get vision(): boolean {
+    const remote = this.remote
+    if (remote) return remote.images !== 'refused'
     return this.#engine.state === 'ready' && this.#engine.info.vision
   }
 
-  /** The loaded model cannot see, but gets the text read on images instead (the text layer is on). */
+  /** The model cannot see, but gets the text read on images instead (the text layer is on). */
   get textOnly(): boolean {
-    return this.#engine.state === 'ready' && !this.#engine.info.vision && this.#screenTextMode !== 'never'
+    const remote = this.remote
+    const blind = remote ? remote.images === 'refused' : this.#engine.state === 'ready' && !this.#engine.info.vision
+    return blind && this.#screenTextMode !== 'never'
   }
 
-  /** The conversation was answered by another model than the one loaded now. */
+  /** The conversation was answered by another model than the one loaded now (a remote engine's needs none here). */
   get modelMismatch(): DeepReadonly<Conversation['model']> {
     const wanted = this.#current?.model
-    if (!wanted) return null
+    if (!wanted || this.remote) return null
     const loaded = this.#engine.state === 'ready' ? this.#engine.info : null
     return loaded && loaded.modelPath === wanted.modelPath && loaded.mmprojPath === wanted.mmprojPath ? null : wanted
   }
@@ -167,6 +185,14 @@ export class ChatController {
     this.#current.systemPrompt = systemPrompt
   }
 
+  /** Which engine answers the open conversation from now on; nothing is unloaded here. */
+  async setEngine(engine: EngineChoice | null): Promise<void> {
+    const chat = this.#current
+    if (!chat) return
+    await this.#client.invoke('chats:update', { id: chat.id, engine })
+    chat.engine = engine
+  }
+
   async loadConversationModel(): Promise<void> {
     const wanted = this.#current?.model
     if (!wanted) return
@@ -207,20 +233,11 @@ export class ChatController {
   async setAnswerFormat(kind: AnswerKind, schemaText?: string): Promise<string | null> {
     const settings = this.#current?.settings
     if (!settings) return null
+    const chosen = chooseFormat(settings, kind, schemaText)
+    if ('error' in chosen) return chosen.error
     const { format: _old, ...rest } = settings
-    let format: ChatSettings['format']
-    if (kind === 'json') format = { type: 'json' }
-    else if (kind === 'json_schema') {
-      let schema = settings.format?.type === 'json_schema' ? settings.format.schema : EXAMPLE_SCHEMA
-      if (schemaText !== undefined) {
-        const parsed = parseSchema(schemaText)
-        if ('error' in parsed) return parsed.error
-        schema = parsed.schema
-      }
-      format = { type: 'json_schema', schema }
-    }
     try {
-      await this.setSettings(format ? { ...rest, format } : rest)
+      await this.setSettings(chosen.format ? { ...rest, format: chosen.format } : rest)
       return null
     } catch (e) {
       return errorText(e)
@@ -241,29 +258,17 @@ export class ChatController {
   /** A URL for a stored image, fetched once. */
   imageUrl(imageId: string, mime: string): Promise<string> {
     const chatId = this.#current?.id
-    let url = this.#imageUrls.get(imageId)
-    if (!url && chatId) {
-      url = this.#client
-        .invoke('chats:image', { chatId, imageId })
-        .then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
-      this.#imageUrls.set(imageId, url)
-    }
-    return url ?? Promise.resolve('')
+    return chatId ? this.#images.url(chatId, imageId, mime) : Promise.resolve('')
   }
 
   /**
-   * Reads the text on a stored image now (the text layer was set to Never, or the reading failed);
-   * main keeps it with the image. A failure is shown as the image's text, with its reason.
+   * Reads the text on a stored image now (the text layer was set to Never, or the reading failed).
+   * A failure is shown as the image's text, with its reason.
    */
   async readImageText(messageId: string, imageId: string): Promise<void> {
     const chatId = this.#current?.id
     if (!chatId) return
-    let text: ScreenText
-    try {
-      text = await this.#client.invoke('chats:image-text', { chatId, imageId })
-    } catch (e) {
-      text = { status: 'failed', reason: errorText(e) }
-    }
+    const text = await this.#images.readText(chatId, imageId)
     if (this.#current?.id !== chatId) return
     const image = this.#current.messages.find((m) => m.id === messageId)?.images.find((i) => i.id === imageId)
     if (image) image.text = text
@@ -276,7 +281,7 @@ export class ChatController {
       this.#error = MESSAGES.noVision
       return false
     }
-    if (this.#engine.state !== 'ready') {
+    if (!this.ready) {
       this.#error = 'Load a model first.'
       return false
     }

@@ -4,12 +4,14 @@
 import { getContext, hasContext, setContext } from 'svelte'
 import type { AssistantClient } from './assistant'
 import type { ChatController } from './chat.svelte'
+import type { EnginesController } from './engines.svelte'
 import type { ModelsController } from './models.svelte'
 
 export interface AppContext {
   client: AssistantClient
   chat: ChatController
   models: ModelsController
+  engines: EnginesController
 }
 
 /** A context key that carries its value's type, so set and get cannot disagree. */
@@ -18,6 +20,7 @@ type Key<T> = symbol & { readonly __value?: T }
 const CLIENT: Key<AssistantClient> = Symbol('client')
 const CHAT: Key<ChatController> = Symbol('chat')
 const MODELS: Key<ModelsController> = Symbol('models')
+const ENGINES: Key<EnginesController> = Symbol('engines')
 
 function read<T>(key: Key<T>): T {
   // A component mounted outside App (a test, a new window) fails here with its name, not later on undefined.
@@ -26,12 +29,14 @@ function read<T>(key: Key<T>): T {
 }
 
 /** Called once, by the root component, during its initialisation. */
-export function setAppContext({ client, chat, models }: AppContext): void {
+export function setAppContext({ client, chat, models, engines }: AppContext): void {
   setContext(CLIENT, client)
   setContext(CHAT, chat)
   setContext(MODELS, models)
+  setContext(ENGINES, engines)
 }
 
 export const useClient = (): AssistantClient => read(CLIENT)
 export const useChat = (): ChatController => read(CHAT)
 export const useModels = (): ModelsController => read(MODELS)
+export const useEngines = (): EnginesController => read(ENGINES)
