@@ -2,51 +2,27 @@
 // build:llama-server), for side-by-side benchmarks: find the cached binary, start it on
 // loopback with a free port, wait for /health, stream a completion, stop it.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { access, constants, open } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import { homedir } from 'node:os'
+import { access, constants } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { llamaNodeSamplers, type ResolvedSampling } from '../electron/engine/sampling.js'
+import { serverSamplers } from '../electron/engine/server-backend.js'
+import { bundleCommitOf, devCacheDir } from '../electron/engine/server-binary.js'
+import { freePort } from '../electron/engine/server-process.js'
 
 export const BUILD_HINT = 'npm run build:llama-server (about 9 minutes on 2 cores; needs Debian packages cmake g++)'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BUNDLE = join(ROOT, 'node_modules/node-llama-cpp/llama/gitRelease.bundle')
 
-/** The commit of node-llama-cpp's llama.cpp bundle, read from the bundle's header (no git needed). */
-export async function bundleCommit(bundle = BUNDLE): Promise<string | null> {
-  let file
-  try {
-    file = await open(bundle, 'r')
-  } catch {
-    return null
-  }
-  try {
-    const buf = Buffer.alloc(4096)
-    const { bytesRead } = await file.read(buf, 0, buf.length, 0)
-    // "# v2 git bundle\n", then prerequisites ("-<sha> ...") and refs ("<sha> <ref>"), then a blank line.
-    const lines = buf.subarray(0, bytesRead).toString('latin1').split('\n')
-    if (!/^# v[23] git bundle$/.test(lines[0] ?? '')) return null
-    const refs: [string, string][] = []
-    for (const line of lines.slice(1)) {
-      if (line === '') break
-      const m = /^([0-9a-f]{40,64}) (.+)$/.exec(line)
-      if (m) refs.push([m[1]!, m[2]!])
-    }
-    return (refs.find(([, ref]) => ref === 'HEAD') ?? refs[0])?.[0] ?? null
-  } finally {
-    await file.close()
-  }
-}
+/** The commit of node-llama-cpp's llama.cpp bundle (the engine reads it the same way to find its dev build). */
+export const bundleCommit = (bundle = BUNDLE): Promise<string | null> => bundleCommitOf(bundle)
 
 /**
  * Where npm run build:llama-server caches the binary for this bundle: <commit>/ for the
  * portable build (GGML_NATIVE off, AVX2), <commit>-native/ for LLAMA_SERVER_NATIVE=1.
  */
 export function llamaServerCacheDir(commit: string, native = false): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  return join(cache, 'local-vision-assistant', 'llama-server', native ? `${commit}-native` : commit)
+  return native ? `${devCacheDir(commit)}-native` : devCacheDir(commit)
 }
 
 /**
@@ -78,19 +54,6 @@ export async function findLlamaServer(
       reason: `no ${native ? 'native ' : ''}llama-server built for llama.cpp ${commit.slice(0, 12)}; build it with ${how}`,
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export interface LlamaServerOptions {
@@ -259,17 +222,5 @@ export async function streamCompletion(server: LlamaServer, body: Record<string,
   }
 }
 
-/**
- * llama-server's names for the engine's samplers: llama.node's set (electron/engine/sampling.ts),
- * every one explicit, with the repeat penalties under the server's names.
- */
-export function llamaServerSamplers(s: ResolvedSampling): Record<string, number> {
-  const { penalty_last_n, penalty_repeat, penalty_freq, penalty_present, ...rest } = llamaNodeSamplers(s)
-  return {
-    ...rest,
-    repeat_last_n: penalty_last_n,
-    repeat_penalty: penalty_repeat,
-    frequency_penalty: penalty_freq,
-    presence_penalty: penalty_present,
-  }
-}
+/** llama-server's names for the engine's samplers: the ones the engine's llama-server backend sends. */
+export const llamaServerSamplers = serverSamplers
