@@ -83,7 +83,7 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
   /** Fills the new-engine form as the user does; `test` presses Test connection, else Save. */
   async function addEngine(o: { name: string; address: string; key?: string; test?: boolean; on?: Page }): Promise<Locator> {
     const on = o.on ?? page
-    await dialog(on).getByRole('button', { name: 'Add an engine' }).click()
+    await dialog(on).getByRole('button', { name: 'New engine' }).click()
     const form = engineForm('New engine', on)
     await form.getByLabel('Name', { exact: true }).fill(o.name)
     await form.getByLabel('Address', { exact: true }).fill(o.address)
@@ -183,7 +183,7 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
     ).toBe(model)
     await mkdir(DOCS, { recursive: true })
     await dialog()
-      .getByRole('group', { name: 'Engines', exact: true })
+      .getByRole('region', { name: 'Engines' })
       .screenshot({ path: join(DOCS, 'engines.png') })
     await dialog().getByRole('button', { name: 'Close' }).click()
 
