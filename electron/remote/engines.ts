@@ -59,7 +59,7 @@ export interface RemoteEnginesOptions {
   path: string
   /** Asked on first use, not at start: Electron's safeStorage can answer only once the app is ready. */
   secrets: () => SecretBox | null
-  /** For tests: a shorter wait than a real network needs. */
+  /** Timeouts for the connection test and answers; tests use shorter waits than a real network needs. */
   engineOptions?: ConstructorParameters<typeof RemoteEngine>[2]
 }
 
@@ -174,7 +174,7 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
     },
     async test(id, signal) {
       const engine = find(id)
-      const report = await testConnection(endpoint(engine), engine.model ?? undefined, signal)
+      const report = await testConnection(endpoint(engine), engine.model ?? undefined, signal, options.engineOptions)
       engine.images = report.images
       engine.models = report.models
       if (!engine.model && report.model) engine.model = report.model

@@ -172,6 +172,11 @@ export function createServices({
       'engines:update': (input) => remotes().update(input),
       'engines:remove': async ({ id }) => {
         await remotes().remove(id)
+        // Its conversations go back to this computer (nothing leaves it), rather than failing on every question.
+        for (const summary of await chats.list()) {
+          const chat = await chats.get(summary.id)
+          if (chat.engine?.id === id) await chats.update(chat.id, (c) => void (c.engine = null))
+        }
         return null
       },
       'engines:test': ({ id }) => remotes().test(id),

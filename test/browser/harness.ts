@@ -206,7 +206,12 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   })
   // No keychain in tests: keys are kept for the session, as on a Linux desktop without one.
-  const remoteEngines = await openRemoteEngines({ path: join(dir, 'remote-engines.json'), secrets: () => null })
+  // Short waits: a stand-in server that hangs is given up on in 2 s, not a real network's 10.
+  const remoteEngines = await openRemoteEngines({
+    path: join(dir, 'remote-engines.json'),
+    secrets: () => null,
+    engineOptions: { connectTimeoutMs: 2000, idleTimeoutMs: 15_000 },
+  })
   const fx = await ensureFixtures()
   const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
   const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
