@@ -155,7 +155,7 @@ export class ScreenReader {
     throwIfAborted(signal)
 
     const lineBoxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)
-    const regions = lineBoxes.length > 0 ? findRegions(image) : null
+    const regions = lineBoxes.length > 0 ? findRegions(image, medianHeight(lineBoxes)) : null
     throwIfAborted(signal)
 
     const boxes: OcrBox[] = []
@@ -212,4 +212,9 @@ function scaleBox(box: OcrBox, scale: number, width: number, height: number): Oc
     width: Math.min(width, Math.ceil((box.x + box.width) * scale)) - x,
     height: Math.min(height, Math.ceil((box.y + box.height) * scale)) - y,
   }
+}
+
+function medianHeight(boxes: OcrBox[]): number {
+  const heights = boxes.map((box) => box.height).sort((a, b) => a - b)
+  return heights[Math.floor(heights.length / 2)] ?? 0
 }

@@ -17,11 +17,10 @@ const FLAT_TOLERANCE = 4
 const BRIDGE = 0
 /** A background smaller than this share of the screen is a button or a swatch, not a panel. */
 const MIN_REGION_SHARE = 0.002
-/**
- * Backgrounds narrower than this share of the screen are table cells, columns of cells whose grid
- * blurred away, buttons and badges, not panels: text on them belongs to the panel around, or to
- * no panel (then the cells of a table group together). A list item's wide strip stays a region.
- */
+/** Backgrounds less tall than this many text lines and narrower than CELL_WIDTH_SHARE of the
+ * screen are table cells or buttons, not panels: text on them belongs to the panel around, or to
+ * no panel (then the cells of a table group together). A list item's wide strip stays a region. */
+const STRIP_LINES = 2.5
 const CELL_WIDTH_SHARE = 0.2
 export const NO_REGION = -1
 
@@ -73,7 +72,11 @@ function union(parent: Int32Array, a: number, b: number): void {
   if (rootA !== rootB) parent[Math.max(rootA, rootB)] = Math.min(rootA, rootB)
 }
 
-export function findRegions(image: RawImage): RegionMap {
+/**
+ * @param textHeight typical height of a text box in image pixels: a background no taller than a
+ * couple of lines is a table cell, a button or a toolbar strip, not a panel of its own.
+ */
+export function findRegions(image: RawImage, textHeight: number): RegionMap {
   const factor = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / ANALYSIS_PIXELS)))
   const small = factor === 1 && image.channels === 3 ? image : downsample(image, factor)
   const { width, height, data } = small
@@ -113,22 +116,28 @@ export function findRegions(image: RawImage): RegionMap {
     }
   }
   const size = new Int32Array(count)
+  const top = new Int32Array(count).fill(height)
+  const bottom = new Int32Array(count).fill(-1)
   const left = new Int32Array(count).fill(width)
   const right = new Int32Array(count).fill(-1)
   for (let i = 0; i < count; i++) {
     if (!flat[i]) continue
     const root = find(parent, i)
     size[root]!++
-    const x = i % width
+    const y = Math.floor(i / width)
+    if (y < top[root]!) top[root] = y
+    if (y > bottom[root]!) bottom[root] = y
+    const x = i - y * width
     if (x < left[root]!) left[root] = x
     if (x > right[root]!) right[root] = x
   }
+  const minHeight = (STRIP_LINES * textHeight) / factor
   const minSize = Math.max(64, Math.round(count * MIN_REGION_SHARE))
   const labels = new Int32Array(count).fill(NO_REGION)
   for (let i = 0; i < count; i++) {
     if (!flat[i]) continue
     const root = parent[i]!
-    const cell = right[root]! - left[root]! + 1 < CELL_WIDTH_SHARE * width
+    const cell = bottom[root]! - top[root]! + 1 < minHeight && right[root]! - left[root]! + 1 < CELL_WIDTH_SHARE * width
     if (size[root]! >= minSize && !cell) labels[i] = root
   }
 
