@@ -2,10 +2,15 @@
 // (onnxruntime, sharp) ends that process, never the app.
 import { utilityProcess } from 'electron'
 import type { FromOcrHost, SpawnOcr } from '../ocr/protocol.js'
+import { physicalCores } from '../engine/gpu.js'
 
 export function utilityOcrSpawner(entry: string): SpawnOcr {
   return () => {
-    const child = utilityProcess.fork(entry, [], { serviceName: 'Text layer', stdio: 'inherit', env: { ...process.env, OCR_THREADS: '1' } })
+    const child = utilityProcess.fork(entry, [], {
+      serviceName: 'Text layer',
+      stdio: 'inherit',
+      env: { ...process.env, OCR_THREADS: String(ocrThreads()) },
+    })
     return {
       send: (message) => child.postMessage(message),
       onMessage: (listener) => void child.on('message', (m: unknown) => listener(m as FromOcrHost)),
@@ -13,4 +18,13 @@ export function utilityOcrSpawner(entry: string): SpawnOcr {
       kill: () => void child.kill(),
     }
   }
+}
+
+/**
+ * Half the physical cores (one on a 2-core machine): a screenshot is mostly read while the
+ * user types the question and the engine is idle, but the engine may be encoding the same
+ * image meanwhile, so the text layer never takes every core.
+ */
+export function ocrThreads(cores = physicalCores()): number {
+  return Math.max(1, Math.floor(cores / 2))
 }
