@@ -14,7 +14,7 @@ describe('engine settings store', () => {
   it('starts with the defaults and shows what auto means on this computer', async () => {
     const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
     expect(store.view()).toEqual({
-      settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced' },
+      settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText: 'auto' },
       cpu: { logicalCores: 16, physicalCores: 8, autoThreads: 8 },
     })
     const small = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: { logicalCores: 8, physicalCores: 4 } })
@@ -88,8 +88,16 @@ describe('engine settings over IPC', () => {
       },
     }
     const engineSettings = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
-    // Only what engine:load and the settings channels touch; the rest is never called here.
-    const deps = { engine, engineSettings, recentModels: { add: async () => undefined } } as unknown as ServiceDeps
+    // Only what engine:load and the settings channels touch (and the capture hook the text layer
+    // registers); the rest is never called here.
+    const deps = {
+      engine,
+      engineSettings,
+      recentModels: { add: async () => undefined },
+      capture: { onCapture: () => undefined },
+      textLayer: null,
+      remoteEngines: null,
+    } as unknown as ServiceDeps
     const router = createRouter({ ...createServices(deps), isTrustedSender: (url) => url === TRUSTED })
     return { router, loads }
   }
@@ -103,8 +111,8 @@ describe('engine settings over IPC', () => {
     await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf' })
     expect(loads.at(-1)).toEqual({ modelPath: '/m.gguf', imageDetail: 'balanced' })
 
-    const set = await router.invoke(sender, 'engineSettings:set', { cpuOnly: true, threads: 3, imageDetail: 'high' })
-    expect(set).toMatchObject({ ok: true, value: { settings: { cpuOnly: true, threads: 3, imageDetail: 'high' } } })
+    const set = await router.invoke(sender, 'engineSettings:set', { cpuOnly: true, threads: 3, imageDetail: 'high', screenText: 'never' })
+    expect(set).toMatchObject({ ok: true, value: { settings: { cpuOnly: true, threads: 3, imageDetail: 'high', screenText: 'never' } } })
     await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', mmprojPath: '/p.gguf' })
     expect(loads.at(-1)).toEqual({ modelPath: '/m.gguf', mmprojPath: '/p.gguf', gpu: false, threads: 3, imageDetail: 'high' })
   })
@@ -117,12 +125,18 @@ describe('engine settings over IPC', () => {
       { cpuOnly: false, threads: 2.5, imageDetail: 'low' },
       { cpuOnly: false, threads: 'auto', imageDetail: 'max' },
       { cpuOnly: false, threads: 'auto' },
-      { cpuOnly: false, threads: 'auto', imageDetail: 'low', gpuLayers: 99 },
+      { cpuOnly: false, threads: 'auto', imageDetail: 'low', screenText: 'auto', gpuLayers: 99 },
+      { cpuOnly: false, threads: 'auto', imageDetail: 'low', screenText: 'sometimes' },
     ]) {
       const result = await router.invoke(sender, 'engineSettings:set', payload)
       expect(result.ok || result.error.code, JSON.stringify(payload)).toBe('invalid-payload')
     }
-    const tooMany = await router.invoke(sender, 'engineSettings:set', { cpuOnly: false, threads: 64, imageDetail: 'low' })
+    const tooMany = await router.invoke(sender, 'engineSettings:set', {
+      cpuOnly: false,
+      threads: 64,
+      imageDetail: 'low',
+      screenText: 'auto',
+    })
     expect(tooMany).toEqual({
       ok: false,
       error: { code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' },
