@@ -65,9 +65,13 @@ export class PaddleModels {
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     }
+    // The models are read here and handed over as bytes: in the packaged app they sit inside
+    // app.asar, which Electron's fs reads and onnxruntime's own file access cannot.
+    const session = async (file: string): Promise<ort.InferenceSession> =>
+      ort.InferenceSession.create(new Uint8Array(await readFile(join(modelDir, file))), options)
     const [det, rec, keys] = await Promise.all([
-      ort.InferenceSession.create(join(modelDir, 'ch_PP-OCRv4_det_infer.onnx'), options),
-      ort.InferenceSession.create(join(modelDir, 'ch_PP-OCRv4_rec_infer.onnx'), options),
+      session('ch_PP-OCRv4_det_infer.onnx'),
+      session('ch_PP-OCRv4_rec_infer.onnx'),
       readFile(join(modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
     ])
     const characters = keys.split(/\r?\n/).filter((line, index, all) => line !== '' || index < all.length - 1)
