@@ -1,8 +1,7 @@
 // The screenshot flow in Chromium: the region overlay on a HiDPI display, and the
 // quick-ask window against the real services and the tiny vision model.
-import { copyFile, mkdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
@@ -12,7 +11,6 @@ import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harn
 import { missingWords, textPng, wordsOf } from './text-png.js'
 
 const skip = browserSkipReason()
-const DOCS = fileURLToPath(new URL('../../docs', import.meta.url))
 
 // A terminal's error, and an invoice below it: a region around the invoice must not take the error's words.
 const ERROR_LINES = ['$ npm run build', "Error: Cannot find module 'sharp'", 'Require stack: /srv/app/server.js']
@@ -124,7 +122,6 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     // For the README: the question about the screen, typed under its text.
     await quick.getByRole('textbox', { name: 'Question' }).fill('Why does the build fail?')
     await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask-text.png') })
-    await copyFile(join(ARTIFACTS, 'quick-ask-text.png'), join(DOCS, 'quick-ask-text.png'))
     await panel(quick).getByRole('button', { name: 'Copy all' }).click()
     await expect.poll(() => panel(quick).getByRole('button', { name: 'Copied' }).count()).toBe(1)
     expect(await clipboard(quick)).toBe(kept.text)

@@ -6,7 +6,6 @@ import { mkdir } from 'node:fs/promises'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
 import { findLlamaServer, startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
@@ -17,7 +16,6 @@ const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
 const bin = await findLlamaServer()
 if (!skip && !bin.found) console.warn(`[engines: llama-server case skipped] ${bin.reason}`)
-const DOCS = fileURLToPath(new URL('../../docs', import.meta.url))
 
 /** Stand-ins for servers that go wrong, one per path prefix. The hang accepts and never answers. */
 function startStandIns(): Promise<Server> {
@@ -181,10 +179,10 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
         .getByRole('combobox', { name: /^Model/ })
         .inputValue(),
     ).toBe(model)
-    await mkdir(DOCS, { recursive: true })
+    // For the README (docs/engines.png is copied from here by hand, so a test run changes no tracked file).
     await dialog()
       .getByRole('region', { name: 'Engines' })
-      .screenshot({ path: join(DOCS, 'engines.png') })
+      .screenshot({ path: join(ARTIFACTS, 'engines.png') })
     await dialog().getByRole('button', { name: 'Close' }).click()
 
     // The picker lists this computer's model and the server's models under its name.
