@@ -18,6 +18,7 @@ import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 import type { RemoteEngines } from '../remote/engines.js'
+import type { ScreenText } from '../ocr/types.js'
 import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
 
 /** Partial answers are saved this often while they stream. */
@@ -169,11 +170,22 @@ export function createChatService(
     const budget = contextSize ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(contextSize / 4)) : SCREEN_TEXT_TOKENS
     const notes: string[] = []
     const last = chat.messages.findLast((m) => m.role === 'user')
+    let missing = 0
+    const present = async (m: StoredMessage): Promise<{ images: ImageInput[]; text: string }> => {
+      const { images, gone } = await readImages(chat.id, m.images)
+      missing += gone
+      // The turn stays, and the model is told what it cannot see any more.
+      const note = gone
+        ? `\n\n[${gone === 1 ? 'An image' : `${gone} images`} of this message ${gone === 1 ? 'is' : 'are'} no longer stored on this computer.]`
+        : ''
+      return { images, text: m.text + note }
+    }
     for (const m of chat.messages) {
       if (m.role === 'assistant' && m.status === 'error') continue
       if (m.role === 'user' && m.images.length && text) {
+        const kept = await present(m)
         const turn = withImageText(
-          { role: 'user', text: m.text, images: await readImages(chat.id, m.images) },
+          { role: 'user', text: kept.text, images: kept.images },
           m.images.map((i) => i.text),
           {
             mode,
@@ -186,14 +198,30 @@ export function createChatService(
         messages.push(turn.message)
         continue
       }
-      const images = await readImages(chat.id, m.images)
-      messages.push({ role: m.role, text: m.text, ...(images.length ? { images } : {}) })
+      const kept = await present(m)
+      messages.push({ role: m.role, text: kept.text, ...(kept.images.length ? { images: kept.images } : {}) })
     }
+    if (missing)
+      notes.push(
+        `${missing === 1 ? 'An image' : `${missing} images`} of this conversation ${missing === 1 ? 'is' : 'are'} no longer stored on this computer; the model was told.`,
+      )
     return { messages, notes }
   }
 
-  async function readImages(chatId: string, images: StoredImage[]): Promise<ImageInput[]> {
-    return Promise.all(images.map(async (image) => ({ bytes: await store.readImage(chatId, image), name: image.name ?? undefined })))
+  /** A message's images as stored; one whose file is gone (deleted by hand, a damaged disk) is counted, not fatal. */
+  async function readImages(chatId: string, images: StoredImage[]): Promise<{ images: ImageInput[]; gone: number }> {
+    const read = await Promise.all(
+      images.map(async (image) => {
+        try {
+          return { bytes: await store.readImage(chatId, image), name: image.name ?? undefined }
+        } catch (error) {
+          if (error instanceof AppError && error.code === 'not-found') return null
+          throw error
+        }
+      }),
+    )
+    const found = read.filter((image) => image !== null)
+    return { images: found, gone: images.length - found.length }
   }
 
   /**
@@ -209,7 +237,13 @@ export function createChatService(
     )
     if (!unread.length) return []
     const read = await Promise.all(
-      unread.map(async ({ image }) => ({ id: image.id, text: await text.layer.read(await store.readImage(chatId, image), { signal }) })),
+      unread.map(async ({ image }) => {
+        const bytes = await store.readImage(chatId, image).catch(() => null)
+        const found: ScreenText = bytes
+          ? await text.layer.read(bytes, { signal })
+          : { status: 'failed', reason: 'The image is no longer stored on this computer.' }
+        return { id: image.id, text: found }
+      }),
     )
     const changed: StoredMessage[] = []
     await store.update(chatId, (c) => {
