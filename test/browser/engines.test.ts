@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises'
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
 import { findLlamaServer, startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
@@ -192,7 +192,8 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
         .evaluateAll((groups) => groups.map((g) => g.getAttribute('label'))),
     ).toEqual(['This computer', 'GPU box'])
     expect(await picker().locator('option').first().textContent()).toBe('tiny-llama-f32')
-    await picker().selectOption({ label: model })
+    // The server's model has the same file name as the one loaded here: picked by its value, which names the engine.
+    await picker().selectOption({ value: `${engine!.id}\n${model}` })
     await expect.poll(() => privacy().textContent()).toMatch(/Answers from GPU box — this conversation leaves this computer/)
     await expect.poll(() => h.remoteEngines.view().defaultEngine).toEqual({ id: engine!.id, model })
     expect(h.engine.state().state).toBe('ready')
@@ -200,7 +201,9 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
     await box().fill('What is on the screen?')
     await box().press('Enter')
     await expect.poll(() => lastAnswer().getByTestId('turn-stats').textContent(), { timeout: 30_000 }).toMatch(/^\d+ tokens · /)
-    expect(await lastAnswer().getByTestId('turn-engine').textContent()).toBe(`GPU box · ${model}`)
+    // llama-server names its model by file path; the window shows the file's name.
+    expect(model).toMatch(/\.gguf$/)
+    expect(await lastAnswer().getByTestId('turn-engine').textContent()).toBe(`GPU box · ${basename(model, '.gguf')}`)
     expect((await lastAnswer().getByTestId('markdown').textContent())!.length).toBeGreaterThan(0)
     const [chat] = await h.chats.list()
     expect((await h.chats.get(chat!.id)).engine).toEqual({ id: engine!.id, model })

@@ -12,6 +12,12 @@ export function modelName(path: string): string {
   return fileName(path).replace(/\.gguf$/i, '')
 }
 
+/** A server's model id as the windows show it: llama-server names its model by file path, so a path
+ *  becomes its file name; other ids ("Qwen/Qwen2.5-VL-7B-Instruct", "llava:7b") stay as the server says. */
+export function remoteModelName(id: string): string {
+  return /\.gguf$/i.test(id) || /^([a-zA-Z]:)?[\\/]/.test(id) ? modelName(id) : id
+}
+
 /** A parameter count in words a model card uses: "1.7B", "256M", "135K". */
 export function parameterCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`
