@@ -6,18 +6,30 @@
 //
 // Measured on the client clock for each contender: time to the first token's text from the start
 // of the request, and tokens/s as (tokens - 1) over first token to last. Per-run lines go to
-// stderr; the last line on stdout is one JSON object: throughputRatio (remote engine over plain,
-// target >= 0.97), firstTokenOverheadMs (remote engine minus plain, target < 20), both the median
-// over rounds of the pair that ran side by side, and the details.
+// stderr; the last line on stdout is one JSON object: throughputRatio (tokens/s reaching the
+// renderer through the remote engine, the chat service and main's router, over plain; target >=
+// 0.97), firstTokenOverheadMs (the same path minus plain, target < 20), both the median over rounds
+// of the pair that ran side by side; then the remote engine alone and the openai package, and details.
 //
 // A second measure, steadier on a busy machine: each client's own cost per token, replaying one
 // recorded llama-server answer (repeated to REPLAY_TOKENS tokens) from a loopback stand-in that
 // sends it as fast as the socket takes it; the server's work is then the same for every client.
 //
 // Environment: BENCH_REMOTE_RUNS (default 31), BENCH_REMOTE_TOKENS (default 512).
+import { mkdtemp } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import OpenAI from 'openai'
+import { createChatService } from '../electron/chats/chat-service.js'
+import { ChatStore } from '../electron/chats/store.js'
+import type { EngineClient } from '../electron/engine/client.js'
+import { GenerationScheduler } from '../electron/engine/scheduler.js'
+import { STREAM_CANCEL, STREAM_START } from '../electron/ipc/contract.js'
+import { createRouter, type RouterOptions, type Sender } from '../electron/ipc/router.js'
+import { openRemoteEngines } from '../electron/remote/engines.js'
 import { RemoteEngine } from '../electron/remote/remote-engine.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { BUILD_HINT, findLlamaServer, startLlamaServer } from './llama-server.js'
@@ -85,7 +97,7 @@ const requestBody = (model: string) => ({
 })
 
 /** The three clients, each streaming the same request from base. */
-function contenders(base: string, model: string): [string, Contender][] {
+async function contenders(base: string, model: string): Promise<[string, Contender][]> {
   // The least a streaming client can do: split events, parse each, count the content deltas.
   const plain: Contender = async () => {
     const watch = stopwatch()
@@ -138,8 +150,75 @@ function contenders(base: string, model: string): [string, Contender][] {
   return [
     ['plain', plain],
     ['remoteEngine', remote],
+    ['toRenderer', await toRenderer(base, model, withExtra)],
     ['openaiSdk', sdk],
   ]
+}
+
+/**
+ * The app's whole path: a conversation on the remote engine, through the chat service (which
+ * saves the answer as it streams) and main's router, to a "renderer" worker that takes the
+ * stream events by structured clone through the real preload bridge, as a window does.
+ */
+async function toRenderer(base: string, model: string, fetchWithExtra: typeof fetch): Promise<Contender> {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-remote-'))
+  const store = new ChatStore(join(dir, 'chats'))
+  const remotes = await openRemoteEngines({
+    path: join(dir, 'remote-engines.json'),
+    secrets: () => null,
+    engineOptions: { fetch: fetchWithExtra },
+  })
+  const { id } = await remotes.add({ name: 'bench', baseUrl: base, allowUnencrypted: false })
+  // No local engine answers here: the conversation names the remote one, so the chat service never asks the scheduler.
+  const idle = { state: () => ({ state: 'idle' as const }) } as unknown as EngineClient
+  const chats = createChatService(store, idle, new GenerationScheduler(idle), null, remotes)
+  // Only the stream this contender uses is registered: the router validates and routes it as in the app.
+  const handlers = {
+    invoke: {},
+    stream: {
+      'chats:send': (request: Parameters<typeof chats.send>[0], { signal }: { signal: AbortSignal }) => chats.send(request, signal),
+    },
+  } as unknown as Pick<RouterOptions, 'invoke' | 'stream'>
+  const router = createRouter({ ...handlers, isTrustedSender: () => true })
+  const { port1: mainPort, port2: rendererPort } = new MessageChannel()
+  const sender: Sender = {
+    id: 1,
+    url: 'bench://renderer',
+    isMainFrame: true,
+    send: (channel, payload) => mainPort.postMessage({ channel, payload }),
+  }
+  mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
+    const value =
+      m.channel === STREAM_START
+        ? await router.startStream(sender, m.payload)
+        : m.channel === STREAM_CANCEL
+          ? await router.cancelStream(sender, m.payload)
+          : null
+    mainPort.postMessage({ reply: m.call, value })
+  })
+  const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), {
+    workerData: { port: rendererPort },
+    transferList: [rendererPort],
+  })
+  // Neither the worker nor main's end of the port may keep the bench running once it has printed.
+  renderer.unref()
+  mainPort.unref()
+  return async () => {
+    const chat = await store.create()
+    await store.update(chat.id, (c) => void (c.engine = { id, model }))
+    const done = await new Promise<{ tokens: number; totalMs: number; firstMs: number | null }>((resolve, reject) => {
+      renderer.once('message', (m: { kind: string; tokens: number; totalMs: number; firstMs: number | null; error?: unknown }) =>
+        m.kind === 'done' ? resolve(m) : reject(new Error(JSON.stringify(m.error))),
+      )
+      renderer.postMessage({
+        channel: 'chats:send',
+        request: { chatId: chat.id, text: PROMPT, sampling: { maxTokens: TOKENS, seed: SEED } },
+      })
+    })
+    // Timed by the worker from the request it sent: first token and rate on the renderer's clock.
+    if (done.firstMs === null || done.tokens < 2) throw new Error('fewer than two tokens reached the renderer')
+    return { firstTokenMs: done.firstMs, tokensPerSecond: ((done.tokens - 1) / (done.totalMs - done.firstMs)) * 1000, tokens: done.tokens }
+  }
 }
 
 /** Runs every contender once per round, rotating the order, and keeps the rounds after warm-up. */
@@ -181,7 +260,7 @@ let model: string
 try {
   const base = `${server.url}/v1`
   model = ((await (await fetch(`${base}/models`)).json()) as { data: { id: string }[] }).data[0]!.id
-  live = await rounds(contenders(base, model), RUNS, 'live')
+  live = await rounds(await contenders(base, model), RUNS, 'live')
   const res = await fetch(`${base}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -205,7 +284,11 @@ const standIn = createServer((req, res) => {
   })
 })
 await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve))
-const replayed = await rounds(contenders(`http://127.0.0.1:${(standIn.address() as AddressInfo).port}/v1`, model), REPLAY_RUNS, 'replay')
+const replayed = await rounds(
+  await contenders(`http://127.0.0.1:${(standIn.address() as AddressInfo).port}/v1`, model),
+  REPLAY_RUNS,
+  'replay',
+)
 standIn.close()
 
 const usPerToken = (name: string): number => round(1e6 / median(replayed.get(name)!.map((r) => r.tokensPerSecond)), 2)
@@ -222,7 +305,9 @@ const medians = Object.fromEntries(
 )
 console.log(
   JSON.stringify({
-    ...paired(live, 'remoteEngine'),
+    // The headline is the app's whole path (remote engine → chat service → router → renderer).
+    ...paired(live, 'toRenderer'),
+    remoteEngine: paired(live, 'remoteEngine'),
     openaiSdk: paired(live, 'openaiSdk'),
     runs: RUNS,
     tokens: TOKENS,

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { MessagePort } from 'node:worker_threads'
 import { createBridge } from '../electron/preload/bridge.js'
-import type { GenerateRequest, StreamEvent } from '../electron/ipc/contract.js'
+import type { GenerateRequest, Sampling, StreamEvent } from '../electron/ipc/contract.js'
 
 const port = (workerData as { port: MessagePort }).port
 let nextCall = 1
@@ -30,7 +30,9 @@ const bridge = createBridge({
 })
 
 interface Job {
-  request: GenerateRequest
+  /** chat:generate (the engine's own stream) unless a conversation's chats:send is named. */
+  channel?: 'chat:generate' | 'chats:send'
+  request: GenerateRequest | { chatId: string; text: string; sampling: Sampling }
   cancelAfterTokens?: number
 }
 
@@ -40,10 +42,10 @@ parentPort!.on('message', (job: Job) => {
   let cancelledAt: number | null = null
   let tokens = 0
   const id = crypto.randomUUID()
-  void bridge.stream('chat:generate', id, job.request, (event: StreamEvent) => {
+  void bridge.stream(job.channel ?? 'chat:generate', id, job.request, (event: StreamEvent) => {
     const now = performance.now()
     if (event.type === 'chunk') {
-      const chunk = event.chunk as { kind: string; count?: number; stats?: unknown }
+      const chunk = event.chunk as { kind: string; count?: number; stats?: unknown; message?: { stats?: unknown } }
       if (chunk.kind === 'tokens') {
         firstAt ??= now
         tokens += chunk.count ?? 0
@@ -51,10 +53,11 @@ parentPort!.on('message', (job: Job) => {
           cancelledAt = now
           void bridge.cancel(id)
         }
-      } else
+      } else if (chunk.kind === 'done')
         parentPort!.postMessage({
           kind: 'done',
-          stats: chunk.stats,
+          // A conversation's final chunk carries the saved answer, and its stats.
+          stats: chunk.stats ?? chunk.message?.stats,
           tokens,
           totalMs: now - started,
           firstMs: firstAt === null ? null : firstAt - started,

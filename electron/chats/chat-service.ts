@@ -18,6 +18,7 @@ import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 import type { RemoteEngines } from '../remote/engines.js'
+import { framed } from '../engine/frames.js'
 import type { ScreenText } from '../ocr/types.js'
 import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
 
@@ -57,7 +58,8 @@ export function createChatService(
       if (!remotes) throw new AppError('not-found', 'Remote engines are not available here.')
       const remote = remotes.generator(chat.engine)
       return {
-        generate: (request, signal) => remote.engine.generate(request, signal, 'ui'),
+        // The local engine's host already sends a frame's tokens together; a server's arrive one read each.
+        generate: (request, signal) => framed(remote.engine.generate(request, signal, 'ui')),
         canSee: remote.canSee,
         // The server's context size is not known: the text layer keeps its default bound.
         contextSize: null,
