@@ -3,11 +3,10 @@
 // token overhead, load and image-encode times. Runs the variants side by side.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { MessageChannel, Worker } from 'node:worker_threads'
 import { availableParallelism, cpus, tmpdir } from 'node:os'
 import { getLlama, LlamaChat, LlamaLogLevel } from 'node-llama-cpp'
 import { loadModel } from '@fugood/llama.node'
-import { createRouter, type Sender } from '../electron/ipc/router.js'
+import { createRouter } from '../electron/ipc/router.js'
 import { openModels } from '../electron/models/open-models.js'
 import { createServices } from '../electron/services/services.js'
 import { ChatStore } from '../electron/chats/store.js'
@@ -17,10 +16,11 @@ import { createApiController } from '../electron/api/controller.js'
 import { openEngineSettings } from '../electron/engine/engine-settings.js'
 import { CaptureService } from '../electron/capture/capture-service.js'
 import { RecentModels } from '../electron/models/recent.js'
-import { STREAM_CANCEL, STREAM_START, type GenerateRequest, type GenerationStats } from '../electron/ipc/contract.js'
+import type { GenerateRequest, GenerationStats } from '../electron/ipc/contract.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
 import { solidPng } from '../test/support/images.js'
+import { linkRenderer } from './renderer-link.js'
 import { BUILD_HINT, findLlamaServer, llamaServerSamplers, startLlamaServer, streamCompletion, type LlamaServer } from './llama-server.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -137,26 +137,7 @@ const router = createRouter({
   }),
   isTrustedSender: () => true,
 })
-const { port1: mainPort, port2: rendererPort } = new MessageChannel()
-const sender: Sender = {
-  id: 1,
-  url: 'bench://renderer',
-  isMainFrame: true,
-  send: (channel, payload) => mainPort.postMessage({ channel, payload }),
-}
-mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
-  const value =
-    m.channel === STREAM_START
-      ? await router.startStream(sender, m.payload)
-      : m.channel === STREAM_CANCEL
-        ? await router.cancelStream(sender, m.payload)
-        : await router.invoke(sender, m.channel, m.payload)
-  mainPort.postMessage({ reply: m.call, value })
-})
-const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), {
-  workerData: { port: rendererPort },
-  transferList: [rendererPort],
-})
+const { renderer } = linkRenderer(router)
 
 interface StackResult {
   tokens: number

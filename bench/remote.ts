@@ -21,18 +21,17 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MessageChannel, Worker } from 'node:worker_threads'
 import OpenAI from 'openai'
 import { createChatService } from '../electron/chats/chat-service.js'
 import { ChatStore } from '../electron/chats/store.js'
 import type { EngineClient } from '../electron/engine/client.js'
 import { GenerationScheduler } from '../electron/engine/scheduler.js'
-import { STREAM_CANCEL, STREAM_START } from '../electron/ipc/contract.js'
-import { createRouter, type RouterOptions, type Sender } from '../electron/ipc/router.js'
+import { createRouter, type RouterOptions } from '../electron/ipc/router.js'
 import { openRemoteEngines } from '../electron/remote/engines.js'
 import { RemoteEngine } from '../electron/remote/remote-engine.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { BUILD_HINT, findLlamaServer, startLlamaServer } from './llama-server.js'
+import { linkRenderer } from './renderer-link.js'
 
 const RUNS = Number(process.env.BENCH_REMOTE_RUNS ?? 31)
 const TOKENS = Number(process.env.BENCH_REMOTE_TOKENS ?? 512)
@@ -180,29 +179,9 @@ async function toRenderer(base: string, model: string, fetchWithExtra: typeof fe
     },
   } as unknown as Pick<RouterOptions, 'invoke' | 'stream'>
   const router = createRouter({ ...handlers, isTrustedSender: () => true })
-  const { port1: mainPort, port2: rendererPort } = new MessageChannel()
-  const sender: Sender = {
-    id: 1,
-    url: 'bench://renderer',
-    isMainFrame: true,
-    send: (channel, payload) => mainPort.postMessage({ channel, payload }),
-  }
-  mainPort.on('message', async (m: { call: number; channel: string; payload: unknown }) => {
-    const value =
-      m.channel === STREAM_START
-        ? await router.startStream(sender, m.payload)
-        : m.channel === STREAM_CANCEL
-          ? await router.cancelStream(sender, m.payload)
-          : null
-    mainPort.postMessage({ reply: m.call, value })
-  })
-  const renderer = new Worker(new URL('./renderer-worker.mjs', import.meta.url), {
-    workerData: { port: rendererPort },
-    transferList: [rendererPort],
-  })
+  const { renderer, unref } = linkRenderer(router)
   // Neither the worker nor main's end of the port may keep the bench running once it has printed.
-  renderer.unref()
-  mainPort.unref()
+  unref()
   return async () => {
     const chat = await store.create()
     await store.update(chat.id, (c) => void (c.engine = { id, model }))
