@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import sharp from 'sharp'
 import { AppError } from '../../electron/ipc/errors.js'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { chromiumMissing, launchChromium } from '../support/chromium.js'
 import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '../../electron/ipc/contract.js'
 import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
@@ -36,12 +37,12 @@ import type { FileServer } from '../models/file-server.js'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const RENDERER = join(ROOT, 'out/renderer')
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const ARTIFACTS = join(ROOT, 'test-results')
 
 /** Why browser tests cannot run here, or null when they can. */
 export function browserSkipReason(): string | null {
-  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+  const missing = chromiumMissing()
+  if (missing) return missing
   if (!existsSync(join(RENDERER, 'index.html'))) return 'the renderer is not built (run npm run build)'
   return null
 }
@@ -255,22 +256,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       logLevel: 'silent',
     })
   ).outputFiles[0]!.text
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // A fake camera (a test pattern) that needs no prompt, for the camera tests.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-    ],
-  })
+  // A fake camera (a test pattern) that needs no prompt, for the camera tests.
+  const browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'])
   let nextSenderId = 1
 
   return {

@@ -10,7 +10,8 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { chromiumMissing, launchChromium } from '../../support/chromium.js'
 import { APP_CSS, APPS, dialogHtml, esc, themeVars, type AppKind, type Theme } from './apps.js'
 import { MEASURE_SCRIPT, type TruthLine } from './measure.js'
 import { Rng, cap, time, word, words } from './text.js'
@@ -37,11 +38,8 @@ export interface ScreenCase {
 export type ScreenSize = '1080p' | '4k'
 export const SIZES: Record<ScreenSize, { scale: number }> = { '1080p': { scale: 1 }, '4k': { scale: 2 } }
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** Why screens cannot be rendered here, or null when they can. */
-export function screensSkipReason(): string | null {
-  return existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-}
+export const screensSkipReason = chromiumMissing
 
 interface WindowSpec {
   app: AppKind
@@ -277,22 +275,6 @@ export interface RenderOptions {
   /** Reuse an open browser (tests rendering several batches). */
   browser?: Browser
   log?: (line: string) => void
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  })
 }
 
 function resolveLayouts(wanted: (string | Layout)[] | undefined): Layout[] {
