@@ -31,7 +31,7 @@ import { describeIssues } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
-import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
+import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
 import {
@@ -398,7 +398,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const mode = wanted === true && set === 'never' ? 'auto' : set
     if (mode === 'never') return messages
     const canSee = state.state !== 'ready' || state.info.vision
-    const budget = state.state === 'ready' ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(state.info.contextSize / 4)) : SCREEN_TEXT_TOKENS
+    const budget = screenTextBudget(state.state === 'ready' ? state.info.contextSize : null)
     return Promise.all(
       messages.map(async (m) => {
         if (m.role !== 'user' || !m.images?.length) return m

@@ -20,7 +20,7 @@ import type { TextLayerUse } from '../ocr/text-layer.js'
 import type { RemoteEngines } from '../remote/engines.js'
 import { framed } from '../engine/frames.js'
 import type { ScreenText } from '../ocr/types.js'
-import { SCREEN_TEXT_TOKENS, withImageText } from '../ocr/prompt.js'
+import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 
 /** Partial answers are saved this often while they stream. */
 const SAVE_INTERVAL_MS = 1000
@@ -169,7 +169,7 @@ export function createChatService(
     const messages: ChatMessage[] = chat.systemPrompt.trim() ? [{ role: 'system', text: chat.systemPrompt }] : []
     const mode = text?.mode() ?? 'never'
     // The text of every question's images shares the room the context leaves for it.
-    const budget = contextSize ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(contextSize / 4)) : SCREEN_TEXT_TOKENS
+    const budget = screenTextBudget(contextSize)
     const notes: string[] = []
     const last = chat.messages.findLast((m) => m.role === 'user')
     let missing = 0

@@ -5,6 +5,11 @@ import type { ScreenText, ScreenTextMode } from './types.js'
 
 /** The most the text on a message's images may take of the prompt (all its images together). */
 export const SCREEN_TEXT_TOKENS = 1500
+/** The room for a message's screen text: SCREEN_TEXT_TOKENS, or a quarter of a smaller model's context (unknown: the default). */
+export function screenTextBudget(contextSize: number | null): number {
+  return contextSize ? Math.min(SCREEN_TEXT_TOKENS, Math.floor(contextSize / 4)) : SCREEN_TEXT_TOKENS
+}
+
 /** 'auto' gives the model an image's text when it holds at least this many words; a logo or a
  *  caption on a photo is what the model sees well enough itself. */
 export const AUTO_MIN_WORDS = 4
