@@ -25,6 +25,6 @@ export function utilityOcrSpawner(entry: string): SpawnOcr {
  * user types the question and the engine is idle, but the engine may be encoding the same
  * image meanwhile, so the text layer never takes every core.
  */
-export function ocrThreads(cores = physicalCores()): number {
+function ocrThreads(cores = physicalCores()): number {
   return Math.max(1, Math.floor(cores / 2))
 }
