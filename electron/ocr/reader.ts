@@ -2,7 +2,7 @@
 // for its text, recognition on full-resolution crops, then the layout that decides what a line is.
 import sharp, { type OutputInfo } from 'sharp'
 import { layoutBlocks, type TextItem } from './layout.js'
-import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised } from './paddle.js'
+import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised, type RecogniserFiles } from './paddle.js'
 import { findRegions } from './regions.js'
 import { chunkSpans, readPieces } from './spacing.js'
 import type { OcrBox, OcrResult } from './types.js'
@@ -11,6 +11,8 @@ export interface ReaderOptions {
   /** onnxruntime intra-op threads, default 1 (the engine keeps the other cores). */
   threads?: number
   modelDir?: string
+  /** A language pack's recognition model and dictionary; the built-in PP-OCRv4 (English and Chinese) when absent. */
+  recogniser?: RecogniserFiles
 }
 
 export interface ReadOptions {
@@ -124,7 +126,7 @@ export class ScreenReader {
   private constructor(private readonly models: PaddleModels) {}
 
   static async open(options: ReaderOptions = {}): Promise<ScreenReader> {
-    const models = await PaddleModels.load(options.modelDir ?? defaultModelDir(), options.threads ?? 1)
+    const models = await PaddleModels.load(options.modelDir ?? defaultModelDir(), options.threads ?? 1, options.recogniser)
     return new ScreenReader(models)
   }
 
