@@ -1,0 +1,138 @@
+// The text layer's language packs: the PP-OCRv4 recogniser that ships in the app (English and
+// Simplified Chinese), and recognisers for other scripts that the Models page downloads.
+// PP-OCRv4's dictionary (ppocr_keys_v1) has é and ü but no ö, ł, ß or ç, so accented Latin
+// needs a recogniser trained on it. Plain data, no zod: the renderer sees these through the
+// OCR contract's types, and main validates the ids it is sent against this list.
+
+/** Where a downloadable pack's files are on Hugging Face. */
+export interface OcrPackSource {
+  repo: string
+  /** A commit, so the files cannot change under the app. */
+  revision: string
+  /** Path of the ONNX recognition model in the repository. */
+  model: string
+  /** Path of its dictionary (one character a line) in the repository. */
+  dictionary: string
+  /** Model and dictionary together, as published; shown until the hub gives the exact size. */
+  approxBytes: number
+}
+
+export interface OcrPack {
+  /** Also the pack's folder name under MODELS/ocr/. */
+  id: string
+  name: string
+  /** The languages it reads, for people: "French, German, Polish, …". */
+  languages: string
+  /** BCP 47 tags it is picked for: a primary language ("fr"), or language-script/region ("zh-hant"). */
+  locales: string[]
+  /** What a reading with it reports as its language (ScreenText.language). */
+  language: string
+  /** null: ships inside the app. */
+  source: OcrPackSource | null
+}
+
+export const BUILT_IN_PACK = 'builtin'
+
+/**
+ * PaddleOCR's recognisers exported to ONNX by monkt (Apache-2.0, from PaddlePaddle's own
+ * PP-OCRv5 and PP-OCRv3 models): each language folder holds rec.onnx and dict.txt. Pinned to
+ * the commit 7b02d0a3, which other projects pin too.
+ */
+const MONKT = 'monkt/paddleocr-onnx'
+const MONKT_REVISION = '7b02d0a30a07ba2b92ad1ff5a8941ae2c633de65'
+const MB = 1_000_000
+
+function monkt(folder: string, approxMb: number): OcrPackSource {
+  return {
+    repo: MONKT,
+    revision: MONKT_REVISION,
+    model: `languages/${folder}/rec.onnx`,
+    dictionary: `languages/${folder}/dict.txt`,
+    approxBytes: Math.round(approxMb * MB),
+  }
+}
+
+// Sizes are estimates from what other projects report for these exports (mobile recognisers are
+// 7–9 MB, Korean's larger alphabet more, the Chinese/Japanese one is PP-OCRv5's server model);
+// the Models page shows the hub's exact figure whenever it can reach it.
+export const OCR_PACKS: readonly OcrPack[] = [
+  {
+    id: BUILT_IN_PACK,
+    name: 'English and Chinese',
+    languages: 'English, Simplified Chinese (PP-OCRv4, in the app)',
+    locales: ['en', 'zh', 'zh-hans', 'zh-cn', 'zh-sg'],
+    language: 'en+zh',
+    source: null,
+  },
+  {
+    id: 'latin',
+    name: 'Latin script',
+    languages:
+      'French, German, Polish, Spanish, Italian, Portuguese, Dutch, Czech, Slovak, Croatian, Slovenian, Bosnian, Hungarian, Danish, Norwegian, Swedish, Icelandic, Estonian, Lithuanian, Albanian, Welsh, Irish, Turkish, Indonesian, Malay, Afrikaans, Swahili, Tagalog, Uzbek, Latin, English (PP-OCRv5)',
+    locales: [
+      ...['fr', 'de', 'pl', 'es', 'it', 'pt', 'nl', 'cs', 'sk', 'hr', 'sl', 'bs', 'hu', 'da', 'no', 'nb', 'nn', 'sv', 'is', 'et', 'lt'],
+      ...['sq', 'cy', 'ga', 'tr', 'id', 'ms', 'af', 'sw', 'tl', 'fil', 'uz', 'la', 'oc', 'mi', 'sr-latn'],
+    ],
+    language: 'latin',
+    source: monkt('latin', 7.9),
+  },
+  {
+    id: 'eslav',
+    name: 'Cyrillic (East Slavic)',
+    languages: 'Russian, Ukrainian, Belarusian, English (PP-OCRv5)',
+    locales: ['ru', 'uk', 'be'],
+    language: 'ru+uk+be',
+    source: monkt('eslav', 7.9),
+  },
+  { id: 'korean', name: 'Korean', languages: 'Korean, English (PP-OCRv5)', locales: ['ko'], language: 'ko', source: monkt('korean', 13) },
+  {
+    id: 'chinese',
+    name: 'Japanese and Chinese',
+    languages: 'Japanese, Traditional and Simplified Chinese, English (PP-OCRv5 server model)',
+    locales: ['ja', 'zh-hant', 'zh-tw', 'zh-hk', 'zh-mo'],
+    language: 'ja+zh',
+    source: monkt('chinese', 84),
+  },
+  { id: 'greek', name: 'Greek', languages: 'Greek, English (PP-OCRv5)', locales: ['el'], language: 'el', source: monkt('greek', 7.5) },
+  { id: 'thai', name: 'Thai', languages: 'Thai, English (PP-OCRv5)', locales: ['th'], language: 'th', source: monkt('thai', 7.6) },
+  {
+    id: 'arabic',
+    name: 'Arabic script',
+    languages: 'Arabic, Persian, Urdu (PP-OCRv3)',
+    locales: ['ar', 'fa', 'ur'],
+    language: 'ar',
+    source: monkt('arabic', 8.6),
+  },
+  {
+    id: 'hindi',
+    name: 'Devanagari',
+    languages: 'Hindi, Marathi, Nepali, Sanskrit (PP-OCRv3)',
+    locales: ['hi', 'mr', 'ne', 'sa'],
+    language: 'hi',
+    source: monkt('hindi', 8.6),
+  },
+  { id: 'tamil', name: 'Tamil', languages: 'Tamil (PP-OCRv3)', locales: ['ta'], language: 'ta', source: monkt('tamil', 8.6) },
+  { id: 'telugu', name: 'Telugu', languages: 'Telugu (PP-OCRv3)', locales: ['te'], language: 'te', source: monkt('telugu', 8.6) },
+]
+
+/**
+ * The pack for the user's languages, most preferred first (Electron's
+ * app.getPreferredSystemLanguages()): the first language some pack reads decides, an exact
+ * language-script or language-region tag before the bare language (zh-TW is not zh-CN).
+ * English and Simplified Chinese, and languages no pack reads, get the built-in pack.
+ */
+export function packForLocales(locales: readonly string[], packs: readonly OcrPack[] = OCR_PACKS): string {
+  for (const locale of locales) {
+    const [language = '', ...subtags] = locale.toLowerCase().replaceAll('_', '-').split('-')
+    const candidates = [...subtags.map((subtag) => `${language}-${subtag}`), language]
+    for (const candidate of candidates) {
+      const pack = packs.find((p) => p.locales.includes(candidate))
+      if (pack) return pack.id
+    }
+  }
+  return BUILT_IN_PACK
+}
+
+export function findPack(id: string, packs: readonly OcrPack[] = OCR_PACKS): OcrPack | undefined {
+  return packs.find((p) => p.id === id)
+}
