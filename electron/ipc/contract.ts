@@ -9,6 +9,7 @@ import type { CaptureInfo, CaptureResponses } from '../capture/contract.js'
 import type { ChatsChunks, ChatsResponses } from '../chats/contract.js'
 import type { EngineChunks, EngineResponses, EngineState } from '../engine/contract.js'
 import type { DownloadJob, ModelsResponses } from '../models/contract.js'
+import type { OcrLanguagesView, OcrResponses } from '../ocr/contract.js'
 import type { EnginesResponses } from '../remote/contract.js'
 import type { invokeChannels, streamChannels } from './schemas.js'
 
@@ -17,6 +18,7 @@ export type * from '../capture/contract.js'
 export type * from '../chats/contract.js'
 export type * from '../engine/contract.js'
 export type * from '../models/contract.js'
+export type * from '../ocr/contract.js'
 export type * from '../remote/contract.js'
 export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode } from '../ocr/types.js'
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
@@ -30,7 +32,7 @@ export interface AppInfo {
 
 /** Request/response channels (renderer → main, awaited): one map per domain. */
 export interface InvokeResponses
-  extends EngineResponses, ChatsResponses, ApiResponses, ModelsResponses, CaptureResponses, EnginesResponses {
+  extends EngineResponses, ChatsResponses, ApiResponses, ModelsResponses, CaptureResponses, EnginesResponses, OcrResponses {
   'app:info': AppInfo
 }
 
@@ -48,6 +50,8 @@ export interface PushEvents {
   'downloads:changed': DownloadJob[]
   /** Files in the library changed (a download finished, an import, a delete). */
   'models:changed': null
+  /** The text layer's language changed: chosen, downloaded, deleted, or fallen back from a damaged pack. */
+  'ocr:changed': OcrLanguagesView
 }
 
 export type InvokeChannel = keyof InvokeResponses
@@ -107,6 +111,9 @@ export const invokeChannelNames = [
   'engines:remove',
   'engines:test',
   'engines:set-default',
+  'ocr:languages',
+  'ocr:set-language',
+  'ocr:delete-language',
 ] as const satisfies readonly InvokeChannel[]
 export const streamChannelNames = [
   'chat:generate',
@@ -120,6 +127,7 @@ export const pushChannels = [
   'chat:open',
   'downloads:changed',
   'models:changed',
+  'ocr:changed',
 ] as const satisfies readonly PushChannel[]
 type Unlisted =
   | Exclude<InvokeChannel, (typeof invokeChannelNames)[number]>

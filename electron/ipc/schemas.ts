@@ -7,6 +7,7 @@ import { chatsInvoke, chatsStream } from '../chats/contract.js'
 import { engineInvoke, engineStream } from '../engine/contract.js'
 import { modelsInvoke } from '../models/contract.js'
 import { enginesInvoke } from '../remote/contract.js'
+import { ocrInvoke } from '../ocr/contract.js'
 import type { InvokeChannel, StreamChannel } from './contract.js'
 
 export const StreamId = z.uuid()
@@ -19,6 +20,7 @@ export const invokeChannels = {
   ...modelsInvoke,
   ...captureInvoke,
   ...enginesInvoke,
+  ...ocrInvoke,
 } as const satisfies Record<InvokeChannel, { request: z.ZodType }>
 
 export const streamChannels = {

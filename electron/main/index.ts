@@ -15,6 +15,7 @@ import { ChatStore } from '../chats/store.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { createTextLayer } from '../ocr/text-layer.js'
 import { createProcessReader } from '../ocr/process-reader.js'
+import { openOcrLanguages, type OcrLanguages } from '../ocr/language-service.js'
 import { utilityOcrSpawner } from './ocr-process.js'
 import { openRemoteEngines, type SecretBox } from '../remote/engines.js'
 import { acquireDataLock } from '../services/data-lock.js'
@@ -79,8 +80,15 @@ const engine = new EngineClient({
 
 const scheduler = new GenerationScheduler(engine)
 const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
-// Screens are read in a process of their own (onnxruntime, one thread), so the engine keeps its cores.
-const textLayer = createTextLayer(createProcessReader(utilityOcrSpawner(join(here, 'ocr-host.js'))))
+// Screens are read in a process of their own (onnxruntime, one thread), so the engine keeps its cores,
+// with the language pack chosen on the Models page (opened below, once the models folder is known).
+let ocrLanguages: OcrLanguages | null = null
+const textLayer = createTextLayer(
+  createProcessReader(
+    utilityOcrSpawner(join(here, 'ocr-host.js'), () => ocrLanguages?.recogniser() ?? null),
+    { onReady: (status) => ocrLanguages?.reported(status) },
+  ),
+)
 const api = await createApiController({
   textLayer: { layer: textLayer, mode: () => engineSettings.view().settings.screenText },
   settingsPath: join(app.getPath('userData'), 'api.json'),
@@ -118,7 +126,20 @@ const models = await openModels({
   },
   revealFile: (path) => shell.showItemInFolder(path),
   onDownloadsChanged: (jobs) => broadcast('downloads:changed', jobs),
-  onLibraryChanged: () => broadcast('models:changed', null),
+  onLibraryChanged: () => {
+    broadcast('models:changed', null)
+    // A language pack may have just arrived.
+    void ocrLanguages?.refresh()
+  },
+})
+ocrLanguages = await openOcrLanguages({
+  path: join(app.getPath('userData'), 'ocr-language.json'),
+  modelsRoot: join(app.getPath('userData'), 'models'),
+  // Asked when needed (after ready): the system's order of preference, e.g. ['fr-FR', 'en-US'].
+  systemLanguages: () => app.getPreferredSystemLanguages(),
+  hub: models.hub,
+  onRecogniserChanged: () => textLayer.reload(),
+  onChange: (view) => broadcast('ocr:changed', view),
 })
 const router = createRouter({
   ...createServices({
@@ -129,6 +150,7 @@ const router = createRouter({
     engineSettings,
     capture,
     textLayer,
+    ocrLanguages,
     remoteEngines: await openRemoteEngines({ path: join(app.getPath('userData'), 'remote-engines.json'), secrets: keychain }),
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),

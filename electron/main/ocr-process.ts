@@ -1,15 +1,16 @@
 // The text layer in an Electron utility process: a native failure while reading a screen
 // (onnxruntime, sharp) ends that process, never the app.
 import { utilityProcess } from 'electron'
-import type { FromOcrHost, SpawnOcr } from '../ocr/protocol.js'
+import { recogniserEnv, type FromOcrHost, type OcrRecogniser, type SpawnOcr } from '../ocr/protocol.js'
 import { physicalCores } from '../engine/gpu.js'
 
-export function utilityOcrSpawner(entry: string): SpawnOcr {
+/** recogniser: the language pack to read with, asked at each start (null: the built-in one). */
+export function utilityOcrSpawner(entry: string, recogniser: () => OcrRecogniser | null = () => null): SpawnOcr {
   return () => {
     const child = utilityProcess.fork(entry, [], {
       serviceName: 'Text layer',
       stdio: 'inherit',
-      env: { ...process.env, OCR_THREADS: String(ocrThreads()) },
+      env: { ...process.env, OCR_THREADS: String(ocrThreads()), ...recogniserEnv(recogniser()) },
     })
     return {
       send: (message) => child.postMessage(message),

@@ -148,15 +148,20 @@ export interface HubRepoFiles {
 export const DownloadStart = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('catalog'), id: z.string().max(64), quantisation: z.string().max(32).optional() }),
   z.strictObject({ source: z.literal('hub'), repo: HubRepo, model: HubPath, mmproj: HubPath.nullable() }),
+  // A text-layer language pack (electron/ocr/languages.ts): its recognition model and dictionary.
+  z.strictObject({ source: z.literal('ocr'), id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'not a language pack id') }),
 ])
 export type DownloadStart = z.infer<typeof DownloadStart>
 
 /** How a downloaded file's bytes are checked against the published file. */
 export type DownloadChecksum = 'sha256' | 'git-blob-sha1'
 
+/** What a downloaded file is: a GGUF model or its projector, or a language pack's recogniser or dictionary. */
+export type DownloadRole = 'model' | 'mmproj' | 'ocr-model' | 'ocr-dictionary'
+
 export interface DownloadFileState {
   fileName: string
-  role: 'model' | 'mmproj'
+  role: DownloadRole
   totalBytes: number
   downloadedBytes: number
   done: boolean
@@ -181,6 +186,8 @@ export interface DownloadJob {
   title: string
   /** The catalog entry it came from; null for a file chosen through search. */
   catalogId: string | null
+  /** The text-layer language pack it downloads; null for a model. */
+  ocrPack: string | null
   /** Folder under the models folder the files move into once all are verified. */
   folder: string
   files: DownloadFileState[]

@@ -23,11 +23,13 @@ import { AppError } from '../ipc/errors.js'
 import { downloadFile, partialBytes, type DownloadOptions } from './downloader.js'
 import type { Hub } from './hub.js'
 import { exists, freeSpace } from './disk.js'
+import { OCR_PACKS, type OcrPack } from '../ocr/languages.js'
+import { resolveOcrPack } from './ocr-packs.js'
 
 const StoredFile = z.object({
   url: z.string(),
   fileName: z.string(),
-  role: z.enum(['model', 'mmproj']),
+  role: z.enum(['model', 'mmproj', 'ocr-model', 'ocr-dictionary']),
   size: z.number(),
   sha256: z.string().nullable(),
   // Lists saved before git blob checks had none.
@@ -38,12 +40,16 @@ const StoredJob = z.object({
   id: z.uuid(),
   title: z.string(),
   catalogId: z.string().nullable(),
+  // Lists saved before language packs had none.
+  ocrPack: z.string().nullable().default(null),
   folder: z.string(),
   files: z.array(StoredFile),
   state: z.enum(['queued', 'downloading', 'verifying', 'paused', 'failed', 'done']),
   error: z.string().nullable(),
 })
 type StoredJob = z.infer<typeof StoredJob>
+/** One file of a download as it is planned and saved: where it comes from, its name, size and checksums. */
+export type PlannedFile = z.infer<typeof StoredFile>
 
 export interface DownloadManagerOptions {
   /** The models folder. */
@@ -53,6 +59,8 @@ export interface DownloadManagerOptions {
   onChange?(jobs: DownloadJob[]): void
   /** A download finished: new files are in the library. */
   onLibraryChanged?(): void
+  /** The text layer's language packs ('ocr' downloads); the app's own list by default. */
+  ocrPacks?: readonly OcrPack[]
   /** Passed to each file's download (retries, backoff, test seams). */
   downloadOptions?: Omit<DownloadOptions, 'signal' | 'onProgress'>
 }
@@ -122,7 +130,10 @@ export class DownloadManager {
 
   /** Starts (or queues) a download of a model and its projector. */
   async start(request: DownloadStart): Promise<DownloadJob> {
-    const { title, catalogId, folder, files } = await this.resolve(request)
+    const { title, catalogId, ocrPack, folder, files } =
+      request.source === 'ocr'
+        ? await resolveOcrPack(this.options.hub, this.options.ocrPacks ?? OCR_PACKS, request.id)
+        : { ...(await this.resolve(request)), ocrPack: null }
     const existing = this.jobs.find((j) => j.folder === folder && j.state !== 'done')
     if (existing) return this.view(existing)
     for (const f of files) {
@@ -133,7 +144,7 @@ export class DownloadManager {
     if (free < needed)
       throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
 
-    const job: StoredJob = { id: randomUUID(), title, catalogId, folder, files, state: 'queued', error: null }
+    const job: StoredJob = { id: randomUUID(), title, catalogId, ocrPack, folder, files, state: 'queued', error: null }
     this.jobs.push(job)
     this.live.set(job.id, {
       downloaded: files.map(() => 0),
@@ -316,7 +327,9 @@ export class DownloadManager {
     await rm(this.jobDir(job.id), { recursive: true, force: true })
   }
 
-  private async resolve(request: DownloadStart): Promise<Pick<StoredJob, 'title' | 'catalogId' | 'folder' | 'files'>> {
+  private async resolve(
+    request: Exclude<DownloadStart, { source: 'ocr' }>,
+  ): Promise<Pick<StoredJob, 'title' | 'catalogId' | 'folder' | 'files'>> {
     const { hub, catalog } = this.options
     let repo: string
     let revision = 'main'
@@ -384,6 +397,7 @@ export class DownloadManager {
       id: job.id,
       title: job.title,
       catalogId: job.catalogId,
+      ocrPack: job.ocrPack,
       folder: job.folder,
       files: job.files.map((f, i) => ({
         fileName: f.fileName,

@@ -1,6 +1,7 @@
 // The model manager's parts, wired together for main (and for tests and benches, which
 // pass their own hub address, file picker and folder).
 import type { Catalog, DownloadJob } from '../ipc/contract.js'
+import type { OcrPack } from '../ocr/languages.js'
 import { CATALOG } from './catalog.js'
 import { DownloadManager, type DownloadManagerOptions } from './download-manager.js'
 import { createHub, type Hub } from './hub.js'
@@ -15,6 +16,8 @@ export interface ModelsOptions {
   onLibraryChanged?(): void
   hubUrl?: string
   catalog?: Catalog
+  /** The text layer's language packs offered for download; the app's own list by default. */
+  ocrPacks?: readonly OcrPack[]
   downloadOptions?: DownloadManagerOptions['downloadOptions']
 }
 
@@ -32,6 +35,7 @@ export async function openModels(options: ModelsOptions): Promise<Models> {
     root: options.root,
     hub,
     catalog,
+    ocrPacks: options.ocrPacks,
     onChange: options.onDownloadsChanged,
     onLibraryChanged: options.onLibraryChanged,
     downloadOptions: options.downloadOptions,

@@ -4,7 +4,8 @@
 // sharp ends this process only (the app starts another for the next read).
 import sharp from 'sharp'
 import { ScreenReader } from './reader.js'
-import type { FromOcrHost, ToOcrHost } from './protocol.js'
+import { BUILT_IN_PACK } from './languages.js'
+import { recogniserFromEnv, type FromOcrHost, type ToOcrHost } from './protocol.js'
 
 interface ParentPort {
   on(event: 'message', listener: (message: { data: unknown }) => void): void
@@ -25,7 +26,33 @@ process.on('disconnect', () => process.exit(0))
 // engine keeps the other cores for the model, which encodes the same screenshot meanwhile.
 const threads = Number(process.env.OCR_THREADS ?? 1)
 sharp.concurrency(threads)
-const reader = ScreenReader.open({ threads })
+
+/**
+ * The chosen language pack's recogniser, or the built-in one. A pack that will not load (a
+ * truncated model, a dictionary that does not match it) costs its language, not the text
+ * layer: the built-in pack reads instead, and main is told why.
+ */
+async function openReader(): Promise<{ reader: ScreenReader; language: string | null }> {
+  const recogniser = recogniserFromEnv(process.env.OCR_RECOGNISER)
+  if (recogniser) {
+    try {
+      const reader = await ScreenReader.open({ threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } })
+      send({ kind: 'ready', pack: recogniser.pack, problem: null })
+      return { reader, language: recogniser.language }
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      const problem = `${recogniser.name} could not be loaded (${why}). Screens are read in English and Chinese until it is downloaded again.`
+      const reader = await ScreenReader.open({ threads })
+      send({ kind: 'ready', pack: BUILT_IN_PACK, problem })
+      return { reader, language: null }
+    }
+  }
+  const reader = await ScreenReader.open({ threads })
+  send({ kind: 'ready', pack: BUILT_IN_PACK, problem: null })
+  return { reader, language: null }
+}
+
+const opened = openReader()
 const running = new Map<number, AbortController>()
 
 onMessage((message) => {
@@ -37,8 +64,9 @@ onMessage((message) => {
   running.set(message.id, controller)
   void (async () => {
     try {
-      const result = await (await reader).read(message.bytes, { signal: controller.signal })
-      send({ kind: 'result', id: message.id, result })
+      const { reader, language } = await opened
+      const result = await reader.read(message.bytes, { signal: controller.signal })
+      send({ kind: 'result', id: message.id, result: language ? { ...result, language } : result })
     } catch (error) {
       send({
         kind: 'error',

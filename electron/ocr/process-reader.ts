@@ -1,7 +1,8 @@
 // The main-process side of the text layer's process: one read at a time (onnxruntime runs
 // one thread there, so reads in parallel would only slow each other), a stop that takes
 // effect between the recogniser's stages, and a process that is replaced when it dies or
-// stops answering. Started on the first read, not with the app.
+// stops answering. Started on the first read, not with the app; started again with the new
+// recogniser when the language changes (reload), once the read in progress has finished.
 import type { OcrResult } from './types.js'
 import type { FromOcrHost, OcrProcess, SpawnOcr } from './protocol.js'
 import type { TextReader } from './text-layer.js'
@@ -24,25 +25,35 @@ export class OcrAbortError extends Error {
   }
 }
 
-export function createProcessReader(spawn: SpawnOcr): TextReader {
+export interface ProcessReaderOptions {
+  /** The process loaded its recogniser: which language pack, and why not the one asked for. */
+  onReady?(status: { pack: string; problem: string | null }): void
+}
+
+export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptions = {}): TextReader {
   let host: OcrProcess | null = null
   let nextId = 1
   const queue: Job[] = []
-  let current: { job: Job; grace: NodeJS.Timeout | null; onAbort: () => void } | null = null
+  let current: { job: Job; process: OcrProcess; grace: NodeJS.Timeout | null; onAbort: () => void } | null = null
   let closed = false
 
   function start(): OcrProcess {
     const p = spawn()
     p.onMessage((message: FromOcrHost) => {
+      if (message.kind === 'ready') {
+        // A process already replaced (reload) speaks for a recogniser no longer wanted.
+        if (host === p) options.onReady?.({ pack: message.pack, problem: message.problem })
+        return
+      }
       if (!current || message.id !== current.job.id) return
       const { job } = current
       if (message.kind === 'result') finish(() => job.resolve(message.result))
       else finish(() => job.reject(message.aborted ? new OcrAbortError() : new Error(message.message)))
     })
     p.onExit((code) => {
-      if (host !== p) return
-      host = null
-      if (current) {
+      if (host === p) host = null
+      // A replaced process may still be finishing the read in progress: its end ends that read.
+      if (current && current.process === p) {
         const { job } = current
         finish(() =>
           job.reject(job.signal?.aborted ? new OcrAbortError() : new Error(`The text layer stopped: its process exited (code ${code}).`)),
@@ -56,6 +67,8 @@ export function createProcessReader(spawn: SpawnOcr): TextReader {
     if (!current) return
     if (current.grace) clearTimeout(current.grace)
     current.job.signal?.removeEventListener('abort', current.onAbort)
+    // Replaced while it read (reload): it goes now that its read is done.
+    if (current.process !== host) current.process.kill()
     current = null
     settle()
     pump()
@@ -77,7 +90,7 @@ export function createProcessReader(spawn: SpawnOcr): TextReader {
       // A read stuck inside one stage cannot see the signal: its process goes, a new one reads next.
       if (current) current.grace = setTimeout(() => p.kill(), CANCEL_GRACE_MS)
     }
-    current = { job, grace: null, onAbort }
+    current = { job, process: p, grace: null, onAbort }
     job.signal?.addEventListener('abort', onAbort, { once: true })
     p.send({ kind: 'read', id: job.id, bytes: job.bytes })
   }
@@ -102,6 +115,12 @@ export function createProcessReader(spawn: SpawnOcr): TextReader {
         queue.push(job)
         pump()
       })
+    },
+    reload() {
+      // The next read starts a process with the recogniser wanted now; one reading finishes first.
+      const p = host
+      host = null
+      if (p && current?.process !== p) p.kill()
     },
     async close() {
       closed = true

@@ -4,7 +4,21 @@ import type { OcrResult } from './types.js'
 export type ToOcrHost = { kind: 'read'; id: number; bytes: Uint8Array } | { kind: 'cancel'; id: number }
 
 export type FromOcrHost =
-  { kind: 'result'; id: number; result: OcrResult } | { kind: 'error'; id: number; message: string; aborted: boolean }
+  | { kind: 'result'; id: number; result: OcrResult }
+  | { kind: 'error'; id: number; message: string; aborted: boolean }
+  /** The recogniser is loaded: which language pack, and why not the one asked for (a damaged file). */
+  | { kind: 'ready'; pack: string; problem: string | null }
+
+/** A language pack's recogniser as the text layer's process is given it (in OCR_RECOGNISER, as JSON). */
+export interface OcrRecogniser {
+  pack: string
+  /** For sentences: "Latin script". */
+  name: string
+  model: string
+  dictionary: string
+  /** What its readings report as their language. */
+  language: string
+}
 
 /** The text layer's process as main sees it: a Node fork in tests and scripts, a utility process in the app. */
 export interface OcrProcess {
@@ -15,3 +29,25 @@ export interface OcrProcess {
 }
 
 export type SpawnOcr = () => OcrProcess
+
+/** The environment that hands a process its recogniser; the built-in one when null. */
+export function recogniserEnv(recogniser: OcrRecogniser | null): Record<string, string> {
+  // Empty rather than absent, so a value in the app's own environment never leaks through.
+  return { OCR_RECOGNISER: recogniser ? JSON.stringify(recogniser) : '' }
+}
+
+/** The recogniser from OCR_RECOGNISER; null when absent or not one (the built-in is used). */
+export function recogniserFromEnv(value: string | undefined): OcrRecogniser | null {
+  if (!value) return null
+  try {
+    const parsed: unknown = JSON.parse(value)
+    if (typeof parsed !== 'object' || parsed === null) return null
+    const fields = parsed as Record<string, unknown>
+    const keys = ['pack', 'name', 'model', 'dictionary', 'language'] as const
+    if (!keys.every((key) => typeof fields[key] === 'string')) return null
+    const [pack, name, model, dictionary, language] = keys.map((key) => fields[key] as string) as [string, string, string, string, string]
+    return { pack, name, model, dictionary, language }
+  } catch {
+    return null
+  }
+}

@@ -2,18 +2,25 @@
 // The app uses Electron's utilityProcess instead (electron/main/ocr-process.ts).
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { FromOcrHost, SpawnOcr } from './protocol.js'
+import { recogniserEnv, type FromOcrHost, type OcrRecogniser, type SpawnOcr } from './protocol.js'
 
 const HOST_SOURCE = fileURLToPath(new URL('./host.ts', import.meta.url))
 
-export function nodeOcrSpawner(options: { host?: string; threads?: number } = {}): SpawnOcr {
+export interface NodeOcrOptions {
+  host?: string
+  threads?: number
+  /** The language pack to read with, asked at each start; the built-in one when absent or null. */
+  recogniser?: () => OcrRecogniser | null
+}
+
+export function nodeOcrSpawner(options: NodeOcrOptions = {}): SpawnOcr {
   return () => {
     const host = options.host ?? HOST_SOURCE
     const child = fork(host, [], {
       execArgv: host.endsWith('.ts') ? ['--import', 'tsx'] : [],
       // 'advanced' keeps Uint8Array image bytes intact, as Electron's structured clone does.
       serialization: 'advanced',
-      env: { ...process.env, OCR_THREADS: String(options.threads ?? 1) },
+      env: { ...process.env, OCR_THREADS: String(options.threads ?? 1), ...recogniserEnv(options.recogniser?.() ?? null) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     return {

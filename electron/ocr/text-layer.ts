@@ -7,6 +7,8 @@ import type { OcrResult, ScreenText, ScreenTextMode } from './types.js'
 /** What reads an image: the text layer's own process in the app, anything with the same shape in tests. */
 export interface TextReader {
   read(bytes: Uint8Array, signal?: AbortSignal): Promise<OcrResult>
+  /** The recogniser changed (another language): load it for the next read. */
+  reload?(): void
   close(): Promise<void>
 }
 
@@ -18,6 +20,8 @@ export interface ReadTextOptions {
 
 export interface TextLayer {
   read(bytes: Uint8Array, options?: ReadTextOptions): Promise<ScreenText>
+  /** Another language was chosen: readings made so far are forgotten and the recogniser is loaded again. */
+  reload(): void
   close(): Promise<void>
 }
 
@@ -108,6 +112,11 @@ export function createTextLayer(reader: TextReader, options: TextLayerOptions = 
         // The last caller to give up stops the reading: nobody is left to use it.
         if (--entry.waiting === 0 && !entry.settled) entry.controller.abort()
       }
+    },
+    reload() {
+      // Kept readings were made in the other language; a reading still running finishes for whoever waits on it.
+      entries.clear()
+      reader.reload?.()
     },
     close: () => reader.close(),
   }

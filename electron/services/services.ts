@@ -17,6 +17,7 @@ import type { Hub } from '../models/hub.js'
 import type { TextLayer } from '../ocr/text-layer.js'
 import type { RemoteEngines } from '../remote/engines.js'
 import type { ScreenText } from '../ocr/types.js'
+import type { OcrLanguages } from '../ocr/language-service.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -38,6 +39,8 @@ export interface ServiceDeps {
   textLayer: TextLayer | null
   /** Inference servers elsewhere, added in Settings (absent in tools that have none). */
   remoteEngines: RemoteEngines | null
+  /** The text layer's language packs (absent in tools without a text layer). */
+  ocrLanguages?: OcrLanguages | null
 }
 
 const NO_TEXT_LAYER: ScreenText = { status: 'failed', reason: 'The text layer is not available in this build.' }
@@ -72,10 +75,15 @@ export function createServices({
   appInfo,
   textLayer,
   remoteEngines,
+  ocrLanguages = null,
 }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const remotes = (): RemoteEngines => {
     if (!remoteEngines) throw new AppError('not-found', 'Remote engines are not available here.')
     return remoteEngines
+  }
+  const languages = (): OcrLanguages => {
+    if (!ocrLanguages) throw new AppError('not-found', 'The text layer is not available in this build.')
+    return ocrLanguages
   }
   const screenTextMode = () => engineSettings.view().settings.screenText
   const conversations = createChatService(chats, engine, scheduler, textLayer && { layer: textLayer, mode: screenTextMode }, remoteEngines)
@@ -181,6 +189,9 @@ export function createServices({
       },
       'engines:test': ({ id }) => remotes().test(id),
       'engines:set-default': ({ engine }) => remotes().setDefault(engine),
+      'ocr:languages': () => languages().list(),
+      'ocr:set-language': ({ choice }) => languages().set(choice),
+      'ocr:delete-language': ({ id }) => languages().delete(id),
       'quick:open-in-chat': async ({ chatId }) => {
         await chats.get(chatId)
         windows.openInChat(chatId)

@@ -42,6 +42,7 @@ function job(state: DownloadJob['state'], overrides: Partial<DownloadJob> = {}):
     id: JOB_ID,
     title: 'Tiny VLM (F32)',
     catalogId: 'tiny-vlm',
+    ocrPack: null,
     folder: 'tiny-vlm',
     files: [
       { fileName: 'tiny-vlm-F32.gguf', role: 'model', totalBytes: 600, downloadedBytes: done ? 600 : 100, done, checksum: 'sha256' },
