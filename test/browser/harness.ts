@@ -31,6 +31,9 @@ import { ensureFixtures } from '../fixtures/generate.js'
 import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
 import { createProcessReader } from '../../electron/ocr/process-reader.js'
 import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
+import { openOcrLanguages, type OcrLanguages } from '../../electron/ocr/language-service.js'
+import { BUILT_IN_PACK, OCR_PACKS, type OcrPack } from '../../electron/ocr/languages.js'
+import { defaultModelDir } from '../../electron/ocr/paddle.js'
 import { openRemoteEngines, type RemoteEngines } from '../../electron/remote/engines.js'
 import { startHubServer } from '../models/hub-server.js'
 import type { FileServer } from '../models/file-server.js'
@@ -66,6 +69,26 @@ export const TEST_CATALOG: Catalog = {
     },
   ],
 }
+
+export const TEST_OCR_REPO = 'test-org/ocr-packs'
+/**
+ * The text layer's language packs the browser tests see: the built-in one, a Latin pack the
+ * stand-in hub serves (the built-in recogniser's bytes under the pack's name: the plumbing,
+ * not a real Latin model), and a Greek pack the hub does not have, whose size stays an estimate.
+ */
+export const TEST_OCR_PACKS: OcrPack[] = [
+  OCR_PACKS.find((p) => p.id === BUILT_IN_PACK)!,
+  ...(['latin', 'greek'] as const).map((id) => ({
+    ...OCR_PACKS.find((p) => p.id === id)!,
+    source: {
+      repo: TEST_OCR_REPO,
+      revision: 'main',
+      model: `languages/${id}/rec.onnx`,
+      dictionary: `languages/${id}/dict.txt`,
+      approxBytes: 8_600_000,
+    },
+  })),
+]
 
 export const FAKE_WINDOWS = [
   { sourceId: 'window:101:0', name: 'Editor — main.ts', width: 1600, height: 1000, colour: '#224488' },
@@ -123,6 +146,8 @@ export interface Harness {
   engineSettings: EngineSettingsStore
   engine: EngineClient
   textLayer: TextLayer
+  /** The text layer's language packs; the system's languages are French, then English. */
+  ocrLanguages: OcrLanguages
   remoteEngines: RemoteEngines
   models: Models
   /** The stand-in Hugging Face hub serving the fixture model as test-org/Tiny-VLM-GGUF. */
@@ -197,8 +222,13 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     },
   }
   const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
-  // The real recogniser, in a process of its own as in the app.
-  const textLayer = createTextLayer(createProcessReader(nodeOcrSpawner()))
+  // The real recogniser, in a process of its own as in the app, with the language pack chosen (opened below).
+  let ocrLanguages: OcrLanguages | null = null
+  const textLayer = createTextLayer(
+    createProcessReader(nodeOcrSpawner({ recogniser: () => ocrLanguages?.recogniser() ?? null }), {
+      onReady: (status) => ocrLanguages?.reported(status),
+    }),
+  )
   const api = await createApiController({
     settingsPath: join(dir, 'api.json'),
     scheduler,
@@ -214,8 +244,19 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     engineOptions: { connectTimeoutMs: 2000, idleTimeoutMs: 15_000 },
   })
   const fx = await ensureFixtures()
-  const [modelBytes, mmprojBytes] = await Promise.all([readFile(fx.textModel), readFile(fx.mmproj)])
-  const hub = await startHubServer({ [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes } })
+  const [modelBytes, mmprojBytes, recModel, recKeys] = await Promise.all([
+    readFile(fx.textModel),
+    readFile(fx.mmproj),
+    readFile(join(defaultModelDir(), 'ch_PP-OCRv4_rec_infer.onnx')),
+    readFile(join(defaultModelDir(), 'ppocr_keys_v1.txt')),
+  ])
+  const hub = await startHubServer(
+    {
+      [TEST_REPO]: { 'tiny-vlm-F32.gguf': modelBytes, 'mmproj-tiny-vlm-F32.gguf': mmprojBytes },
+      [TEST_OCR_REPO]: { 'languages/latin/rec.onnx': recModel, 'languages/latin/dict.txt': recKeys },
+    },
+    { listing: { 'languages/latin/dict.txt': 'git' } },
+  )
   const revealed: string[] = []
   const state = { pickFiles: null as string[] | null }
   const models = await openModels({
@@ -223,11 +264,24 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     engine,
     hubUrl: hub.origin,
     catalog: TEST_CATALOG,
+    ocrPacks: TEST_OCR_PACKS,
     pickModelFiles: async () => state.pickFiles,
     revealFile: (path) => void revealed.push(path),
     onDownloadsChanged: (jobs) => push('downloads:changed', jobs),
-    onLibraryChanged: () => push('models:changed', null),
+    onLibraryChanged: () => {
+      push('models:changed', null)
+      void ocrLanguages?.refresh()
+    },
     downloadOptions: { retries: 1, backoffMs: 50, progressIntervalMs: 100 },
+  })
+  ocrLanguages = await openOcrLanguages({
+    path: join(dir, 'ocr-language.json'),
+    modelsRoot: join(dir, 'models'),
+    systemLanguages: () => ['fr-FR', 'en-US'],
+    hub: models.hub,
+    packs: TEST_OCR_PACKS,
+    onRecogniserChanged: () => textLayer.reload(),
+    onChange: (view) => push('ocr:changed', view),
   })
   const router = createRouter({
     ...createServices({
@@ -239,6 +293,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       engineSettings,
       capture,
       textLayer,
+      ocrLanguages,
       remoteEngines,
       windows,
       recentModels: new RecentModels(join(dir, 'recent-models.json')),
@@ -271,6 +326,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     engineSettings,
     engine,
     textLayer,
+    ocrLanguages,
     remoteEngines,
     models,
     hub,
