@@ -9,10 +9,16 @@
 // after it": by default each read runs while the engine process (the generated tiny vision
 // fixture) prepares and encodes the same image for a one-token answer; only the read is timed.
 //
-// Environment: BENCH_OCR_CANDIDATES=paddle,tesseract,tesseractRegions (default all; the last reads
-// the Paddle pipeline's blocks with tesseract, so it needs paddle), BENCH_OCR_ENCODE=0 (read on a
-// quiet machine), BENCH_OCR_SIZES=1080p,4k, BENCH_OCR_LAYOUTS=name,... (see test/ocr/screens),
-// BENCH_OCR_MISSES=n (print the first n unread lines of each screen).
+// Set 2 (issue 20, test/ocr/screens2): the layout cases of real desktops (columns, tab strips and
+// menus, gutters, tables, overlaps, hard rendering, accents, Chinese), read by the Paddle pipeline
+// only; the JSON adds linesRead2, charErrorRate2 and cjkLinesRead, and set2 with the figures per
+// case and per smoothing mode. Set 1's keys keep their meaning (null when set 1 is not run).
+//
+// Environment: BENCH_OCR_SETS=1,2 (default both), BENCH_OCR_CANDIDATES=paddle,tesseract,
+// tesseractRegions (default all, set 1 only; the last reads the Paddle pipeline's blocks with
+// tesseract, so it needs paddle), BENCH_OCR_ENCODE=0 (read on a quiet machine),
+// BENCH_OCR_SIZES=1080p,4k, BENCH_OCR_LAYOUTS=name,... (of either set: see test/ocr/screens and
+// test/ocr/screens2), BENCH_OCR_MISSES=n (print the first n unread lines of each screen).
 import { readFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { createProcessReader } from '../electron/ocr/process-reader.js'
@@ -23,7 +29,9 @@ import { ensureFixtures } from '../test/fixtures/generate.js'
 import { startEngine } from '../test/support/engine.js'
 import { scoreText, summarise, type LineScore } from '../test/ocr/score.js'
 import { loadScreens, type ScreenCase, type ScreenSize } from '../test/ocr/screens/index.js'
+import type { ScreenCase2 } from '../test/ocr/screens2/index.js'
 import { TesseractReader } from './ocr-tesseract.js'
+import { frac, isSet2Layout, labelled, loadSet2, set2Figures, type CaseScore } from './ocr-set2.js'
 
 type CandidateName = 'paddle' | 'tesseract' | 'tesseractRegions'
 /** Reads one screen's bytes (the screen is passed for candidates that borrow another's layout). */
@@ -37,6 +45,7 @@ const env = (name: string): string[] | undefined =>
 const wanted = (env('BENCH_OCR_CANDIDATES') ?? ['paddle', 'tesseract', 'tesseractRegions']) as CandidateName[]
 const concurrentEncode = process.env.BENCH_OCR_ENCODE !== '0'
 const misses = Number(process.env.BENCH_OCR_MISSES ?? 3)
+const sets = env('BENCH_OCR_SETS') ?? ['1', '2']
 const log = (line: string): void => void process.stderr.write(`${line}\n`)
 
 const median = (xs: number[]): number | null => {
@@ -45,18 +54,23 @@ const median = (xs: number[]): number | null => {
   const m = s.length >> 1
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
-const frac = (x: number): number => Math.round(x * 10000) / 10000
 const ms = (x: number | null): number | null => (x === null ? null : Math.round(x))
 
 // Timings mean little on a busy machine: the load average at the start goes into the JSON.
 const loadAtStart = loadavg()[0]!
-const screens = await loadScreens({
-  sizes: env('BENCH_OCR_SIZES') as ScreenSize[] | undefined,
-  layouts: env('BENCH_OCR_LAYOUTS'),
-  log: (line) => log(`render ${line}`),
-})
+const sizes = env('BENCH_OCR_SIZES') as ScreenSize[] | undefined
+const layoutNames = env('BENCH_OCR_LAYOUTS')
+// Layout names may mix both sets: each set takes its own; a list naming none of a set's skips it.
+const set1Names = layoutNames?.filter((n) => !isSet2Layout(n))
+const screens: ScreenCase[] =
+  sets.includes('1') && !(layoutNames && !set1Names?.length)
+    ? await loadScreens({ sizes, layouts: set1Names, log: (line) => log(`render ${line}`) })
+    : []
+const screens2: ScreenCase2[] = sets.includes('2') ? await loadSet2(sizes, layoutNames, (line) => log(`render set 2 ${line}`)) : []
 log(
-  `bench:ocr: ${screens.length} screens, ${screens.reduce((s, c) => s + c.lines.length, 0)} truth lines; concurrent encode ${concurrentEncode ? 'on' : 'off'}`,
+  `bench:ocr: set 1 ${screens.length} screens, ${screens.reduce((s, c) => s + c.lines.length, 0)} truth lines; ` +
+    `set 2 ${screens2.length} screens, ${screens2.reduce((s, c) => s + c.lines.length, 0)} + ${screens2.reduce((s, c) => s + c.cjkLines.length, 0)} CJK truth lines; ` +
+    `concurrent encode ${concurrentEncode ? 'on' : 'off'}`,
 )
 
 // The engine with the tiny vision fixture: what the model side of a screenshot question costs
@@ -88,29 +102,72 @@ interface ScreenRun {
   result: OcrResult
 }
 
+/** One read of a screen, timed while the engine encodes the same image for the model. */
+async function timedRead<S extends { file: string }>(
+  read: (image: Uint8Array, screen: S) => Promise<OcrResult>,
+  screen: S,
+): Promise<{ result: OcrResult; ms: number; encodeMs: number }> {
+  const bytes = new Uint8Array(await readFile(screen.file))
+  const encoding = encodeAlongside(bytes)
+  const started = performance.now()
+  const result = await read(bytes, screen)
+  const elapsed = performance.now() - started
+  return { result, ms: elapsed, encodeMs: await encoding }
+}
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
+
 async function runCandidate(name: CandidateName, read: Read): Promise<ScreenRun[]> {
   // One untimed read first: model sessions and caches warm up on it.
   await read(new Uint8Array(await readFile(screens[0]!.file)), screens[0]!)
   const runs: ScreenRun[] = []
   for (const screen of screens) {
-    const bytes = new Uint8Array(await readFile(screen.file))
-    const encoding = encodeAlongside(bytes)
-    const started = performance.now()
-    const result = await read(bytes, screen)
-    const elapsed = performance.now() - started
-    const encodeMs = await encoding
+    const { result, ms: elapsed, encodeMs } = await timedRead(read, screen)
     const score = scoreText(
       screen.lines.map((l) => l.text),
       ocrText(result),
     )
     runs.push({ screen, ms: elapsed, encodeMs, lines: score.lines, result })
     log(
-      `${name.padEnd(16)} ${screen.id.padEnd(30)} read ${score.read}/${score.total} (${(score.linesRead * 100).toFixed(1)}%) ` +
-        `found ${(score.linesFound * 100).toFixed(1)}% cer ${(score.charErrorRate * 100).toFixed(2)}% ${Math.round(elapsed)} ms` +
+      `${name.padEnd(16)} ${screen.id.padEnd(30)} read ${score.read}/${score.total} (${pct(score.linesRead)}) ` +
+        `found ${pct(score.linesFound)} cer ${(score.charErrorRate * 100).toFixed(2)}% ${Math.round(elapsed)} ms` +
         (engine ? ` (encode alongside ${Math.round(encodeMs)} ms)` : ''),
     )
     for (const miss of score.lines.filter((l) => !l.read).slice(0, misses))
       log(`    unread ${JSON.stringify(miss.text)}  closest ${JSON.stringify(miss.closest)}`)
+  }
+  return runs
+}
+
+interface Set2Run {
+  screen: ScreenCase2
+  ms: number
+  encodeMs: number
+  lines: CaseScore[]
+}
+/** Set 2 with the Paddle pipeline: latin and CJK truths scored apart, misses shown with their case. */
+async function runSet2(read: (image: Uint8Array) => Promise<OcrResult>, warm: boolean): Promise<Set2Run[]> {
+  if (!warm) await read(new Uint8Array(await readFile(screens2[0]!.file)))
+  const runs: Set2Run[] = []
+  for (const screen of screens2) {
+    const { result, ms: elapsed, encodeMs } = await timedRead(read, screen)
+    const text = ocrText(result)
+    const latin = scoreText(
+      screen.lines.map((l) => l.text),
+      text,
+    )
+    const cjk = scoreText(
+      screen.cjkLines.map((l) => l.text),
+      text,
+    )
+    const lines = [...labelled(screen, latin.lines, false), ...labelled(screen, cjk.lines, true)]
+    runs.push({ screen, ms: elapsed, encodeMs, lines })
+    log(
+      `paddle set 2      ${screen.id.padEnd(34)} read ${latin.read}/${latin.total} (${pct(latin.linesRead)}) found ${pct(latin.linesFound)} ` +
+        `cer ${(latin.charErrorRate * 100).toFixed(2)}% cjk ${cjk.read}/${cjk.total} ${Math.round(elapsed)} ms` +
+        (engine ? ` (encode alongside ${Math.round(encodeMs)} ms)` : ''),
+    )
+    for (const miss of lines.filter((l) => !l.read).slice(0, misses))
+      log(`    unread [${miss.case}] ${JSON.stringify(miss.text)}  closest ${JSON.stringify(miss.closest)}`)
   }
   return runs
 }
@@ -140,17 +197,19 @@ const withKinds = (runs: ScreenRun[]): Figures & { window: Figures; desktop: Fig
 })
 
 const results: Partial<Record<CandidateName, ScreenRun[]>> = {}
+let set2Runs: Set2Run[] = []
 try {
   if (wanted.includes('paddle')) {
     // As the app reads: in the text layer's own process, one thread for onnxruntime and sharp.
     const paddle = createProcessReader(nodeOcrSpawner())
     try {
-      results.paddle = await runCandidate('paddle', (image) => paddle.read(image))
+      if (screens.length) results.paddle = await runCandidate('paddle', (image) => paddle.read(image))
+      if (screens2.length) set2Runs = await runSet2((image) => paddle.read(image), screens.length > 0)
     } finally {
       await paddle.close()
     }
   }
-  if (wanted.includes('tesseract')) {
+  if (wanted.includes('tesseract') && screens.length) {
     const tesseract = await TesseractReader.open()
     try {
       results.tesseract = await runCandidate('tesseract', (image) => tesseract.read(image))
@@ -186,18 +245,24 @@ try {
 
 const candidates = Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, withKinds(runs)]))
 const main = results.paddle ? figures(results.paddle) : null
+const set2 = set2Runs.length ? set2Figures(set2Runs.flatMap((r) => r.lines)) : null
+const set2Ms = (scale: number): number | null => ms(median(set2Runs.filter((r) => r.screen.scale === scale).map((r) => r.ms)))
 const summary = {
   linesRead: main?.linesRead ?? null,
   charErrorRate: main?.charErrorRate ?? null,
   medianMs4k: main?.medianMs4k ?? null,
   medianMs1080p: main?.medianMs1080p ?? null,
   linesFound: main?.linesFound ?? null,
+  linesRead2: set2?.linesRead2 ?? null,
+  charErrorRate2: set2?.charErrorRate2 ?? null,
+  cjkLinesRead: set2?.cjkLinesRead ?? null,
   screens: screens.length,
   truthLines: screens.reduce((s, c) => s + c.lines.length, 0),
   concurrentEncode,
   loadAverageAtStart: Math.round(loadAtStart * 100) / 100,
-  encodeAlongsideMedianMs: ms(median(Object.values(results).flatMap((runs) => runs.map((r) => r.encodeMs)))),
+  encodeAlongsideMedianMs: ms(median([...Object.values(results), set2Runs].flatMap((runs) => runs.map((r) => r.encodeMs)))),
   candidates,
+  set2: set2 && { screens: set2Runs.length, medianMs4k: set2Ms(2), medianMs1080p: set2Ms(1), ...set2 },
   notes: {
     tesseract: 'tesseract.js 7, eng 4.0.0 LSTM, whole image, PSM 6, 1080p upscaled 2x',
     tesseractRegions: "tesseract.js on the Paddle pipeline's blocks (padded 4 px), PSM 6, 1080p upscaled 2x; time excludes the layout",

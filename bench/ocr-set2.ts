@@ -1,0 +1,81 @@
+// bench:ocr's second screen set (issue 20): the layout cases of real desktops, scored apart
+// from set 1. Lines without Chinese give linesRead2 and charErrorRate2; lines holding Chinese
+// give cjkLinesRead; every figure is also given per case (columns, chrome, code, table,
+// overlap, hard, accents, cjk) and per text-smoothing mode, so a change shows where it helps.
+import { summarise, type LineScore } from '../test/ocr/score.js'
+import { CASE_KINDS } from '../test/ocr/screens2/parts.js'
+import { LAYOUTS2 } from '../test/ocr/screens2/layouts.js'
+import { loadScreens2, type CaseKind, type ScreenCase2, type ScreenSize } from '../test/ocr/screens2/index.js'
+import { SMOOTHINGS } from '../test/ocr/screens2/fontconfig.js'
+
+/** A set-2 line's score with what it is. */
+export interface CaseScore extends LineScore {
+  case: CaseKind
+  cjk: boolean
+  smoothing: string
+}
+
+export const frac = (x: number): number => Math.round(x * 10000) / 10000
+
+/** Set 2's screens, when the names asked for (if any) include some of its layouts. */
+export async function loadSet2(
+  sizes: ScreenSize[] | undefined,
+  names: string[] | undefined,
+  log: (line: string) => void,
+): Promise<ScreenCase2[]> {
+  const mine = names?.filter((n) => LAYOUTS2.some((l) => l.name === n))
+  if (names && !mine?.length) return []
+  return loadScreens2({ sizes, layouts: mine, log })
+}
+export const isSet2Layout = (name: string): boolean => LAYOUTS2.some((l) => l.name === name)
+
+/** Pairs each truth line's score with its case (scoreText keeps the truth's order; truth lines are never blank). */
+export function labelled(screen: ScreenCase2, scores: LineScore[], cjk: boolean): CaseScore[] {
+  const truth = cjk ? screen.cjkLines : screen.lines
+  if (truth.length !== scores.length) throw new Error(`${screen.id}: ${truth.length} truth lines but ${scores.length} scores`)
+  return scores.map((s, i) => ({ ...s, case: truth[i]!.case, cjk, smoothing: screen.smoothing }))
+}
+
+interface Part {
+  lines: number
+  linesRead: number
+  linesFound: number
+  charErrorRate: number
+}
+const part = (lines: LineScore[]): Part => {
+  const s = summarise(lines)
+  return { lines: s.total, linesRead: frac(s.linesRead), linesFound: frac(s.linesFound), charErrorRate: frac(s.charErrorRate) }
+}
+
+/** The set's figures: the issue's three, then where the misses are. */
+export function set2Figures(scores: CaseScore[]): {
+  linesRead2: number
+  charErrorRate2: number
+  cjkLinesRead: number
+  linesFound2: number
+  cjkCharErrorRate: number
+  truthLines: number
+  cjkTruthLines: number
+  byCase: Partial<Record<CaseKind, Part>>
+  cjkByCase: Partial<Record<CaseKind, Part>>
+  bySmoothing: Record<string, Part>
+} {
+  const latin = scores.filter((s) => !s.cjk)
+  const cjk = scores.filter((s) => s.cjk)
+  const a = summarise(latin)
+  const c = summarise(cjk)
+  const byCase = (of: CaseScore[]): Partial<Record<CaseKind, Part>> =>
+    Object.fromEntries(CASE_KINDS.filter((k) => of.some((s) => s.case === k)).map((k) => [k, part(of.filter((s) => s.case === k))]))
+  return {
+    linesRead2: frac(a.linesRead),
+    charErrorRate2: frac(a.charErrorRate),
+    cjkLinesRead: frac(c.linesRead),
+    linesFound2: frac(a.linesFound),
+    cjkCharErrorRate: frac(c.charErrorRate),
+    truthLines: a.total,
+    cjkTruthLines: c.total,
+    byCase: byCase(latin),
+    cjkByCase: byCase(cjk),
+    bySmoothing: Object.fromEntries(SMOOTHINGS.map((m) => [m, part(latin.filter((s) => s.smoothing === m))])),
+  }
+}
