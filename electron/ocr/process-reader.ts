@@ -65,11 +65,12 @@ export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptio
 
   function finish(settle: () => void): void {
     if (!current) return
-    if (current.grace) clearTimeout(current.grace)
-    current.job.signal?.removeEventListener('abort', current.onAbort)
-    // Replaced while it read (reload): it goes now that its read is done.
-    if (current.process !== host) current.process.kill()
+    const { job, process: p, grace, onAbort } = current
+    if (grace) clearTimeout(grace)
+    job.signal?.removeEventListener('abort', onAbort)
     current = null
+    // Replaced while it read (reload): it goes now that its read is done (its exit finds no read left to end).
+    if (p !== host) p.kill()
     settle()
     pump()
   }
