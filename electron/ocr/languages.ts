@@ -117,13 +117,19 @@ export const OCR_PACKS: readonly OcrPack[] = [
 
 /**
  * The pack for the user's languages, most preferred first (Electron's
- * app.getPreferredSystemLanguages()): the first language some pack reads decides, an exact
+ * app.getPreferredSystemLanguages(), or POSIX locale names): the first language some pack reads decides, an exact
  * language-script or language-region tag before the bare language (zh-TW is not zh-CN).
  * English and Simplified Chinese, and languages no pack reads, get the built-in pack.
  */
 export function packForLocales(locales: readonly string[], packs: readonly OcrPack[] = OCR_PACKS): string {
   for (const locale of locales) {
-    const [language = '', ...subtags] = locale.toLowerCase().replaceAll('_', '-').split('-')
+    // POSIX names as Linux gives them: fr_FR.UTF-8, and sr_RS@latin for Serbian in Latin letters.
+    const tag = locale
+      .toLowerCase()
+      .replace('@latin', '-latn')
+      .replace(/[.@].*$/, '')
+      .replaceAll('_', '-')
+    const [language = '', ...subtags] = tag.split('-')
     const candidates = [...subtags.map((subtag) => `${language}-${subtag}`), language]
     for (const candidate of candidates) {
       const pack = packs.find((p) => p.locales.includes(candidate))

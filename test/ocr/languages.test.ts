@@ -41,6 +41,9 @@ describe('packForLocales', () => {
   it('takes Electron and POSIX spellings alike, in any case', () => {
     expect(packForLocales(['de_DE'])).toBe('latin')
     expect(packForLocales(['PL-pl'])).toBe('latin')
+    expect(packForLocales(['fr_FR.UTF-8'])).toBe('latin')
+    expect(packForLocales(['sr_RS@latin'])).toBe('latin')
+    expect(packForLocales(['C', 'ru_RU.UTF-8'])).toBe('eslav')
   })
 
   it('keeps Simplified Chinese on the built-in pack and sends Traditional Chinese and Japanese to the PP-OCRv5 one', () => {
