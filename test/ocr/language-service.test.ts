@@ -1,0 +1,77 @@
+// The text layer's language choice without a hub or a recogniser: kept across restarts,
+// checked at the IPC boundary, and sizes that fall back to estimates when the hub is away.
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { DownloadStart } from '../../electron/models/contract.js'
+import type { HubFile } from '../../electron/ipc/contract.js'
+import { ocrInvoke } from '../../electron/ocr/contract.js'
+import { openOcrLanguages } from '../../electron/ocr/language-service.js'
+import { rejection } from '../support/errors.js'
+import { scratchDir } from '../support/engine.js'
+
+const never = (): Promise<HubFile[]> => new Promise(() => undefined)
+const offline = (): Promise<HubFile[]> => Promise.reject(new Error('getaddrinfo ENOTFOUND huggingface.co'))
+
+async function open(files: () => Promise<HubFile[]>, dir?: string, systemLanguages: () => string[] = () => ['de-DE']) {
+  const root = dir ?? (await scratchDir())
+  const changes: string[] = []
+  const service = await openOcrLanguages({
+    path: join(root, 'ocr-language.json'),
+    modelsRoot: root,
+    systemLanguages,
+    hub: { files },
+    sizeTimeoutMs: 100,
+    onRecogniserChanged: () => void changes.push('reload'),
+  })
+  return { service, root, changes }
+}
+
+describe('OCR language choice', () => {
+  it('shows the catalog estimates, marked as such, when the hub is unreachable or too slow', async () => {
+    for (const files of [offline, never]) {
+      const started = Date.now()
+      const view = await (await open(files)).service.list()
+      expect(Date.now() - started).toBeLessThan(2000)
+      const latin = view.packs.find((p) => p.id === 'latin')!
+      expect(latin).toMatchObject({ exact: false, installed: false })
+      expect(latin.bytes).toBeGreaterThan(7_000_000)
+      expect(view.packs.find((p) => p.id === 'builtin')).toMatchObject({ builtIn: true, installed: true, exact: true })
+    }
+  })
+
+  it('keeps the choice across a restart, and refuses packs it does not know', async () => {
+    const first = await open(offline)
+    expect((await first.service.list()).choice).toBe('auto')
+    expect(await first.service.set('korean')).toMatchObject({ choice: 'korean', wanted: 'korean', inUse: 'builtin' })
+    // Not downloaded: nothing new to load, so the text layer's process is left alone.
+    expect(first.changes).toEqual([])
+    expect(await rejection(first.service.set('klingon'))).toMatchObject({ code: 'not-found' })
+    expect(await rejection(first.service.delete('builtin'))).toMatchObject({ code: 'busy' })
+    const again = await open(offline, first.root)
+    expect(await again.service.list()).toMatchObject({ choice: 'korean', automatic: 'latin' })
+  })
+
+  it('survives a system that cannot say its languages', async () => {
+    const { service } = await open(offline, undefined, () => {
+      throw new Error('not ready')
+    })
+    expect(await service.list()).toMatchObject({ systemLanguages: [], automatic: 'builtin', inUse: 'builtin', problem: null })
+  })
+})
+
+describe('OCR language requests from the window', () => {
+  it('accepts auto or a pack id, and nothing else', () => {
+    const set = ocrInvoke['ocr:set-language'].request
+    expect(set.safeParse({ choice: 'auto' }).success).toBe(true)
+    expect(set.safeParse({ choice: 'latin' }).success).toBe(true)
+    for (const bad of [{ choice: '../models' }, { choice: '' }, { choice: 'latin', path: '/etc' }, { choice: 'x'.repeat(33) }, null])
+      expect(set.safeParse(bad).success).toBe(false)
+    expect(ocrInvoke['ocr:delete-language'].request.safeParse({ id: 'ocr/../..' }).success).toBe(false)
+  })
+
+  it('downloads a pack by its id only', () => {
+    expect(DownloadStart.safeParse({ source: 'ocr', id: 'latin' }).success).toBe(true)
+    expect(DownloadStart.safeParse({ source: 'ocr', id: '../../etc' }).success).toBe(false)
+    expect(DownloadStart.safeParse({ source: 'ocr', id: 'latin', url: 'https://example.com/x.onnx' }).success).toBe(false)
+  })
+})
