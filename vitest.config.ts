@@ -24,9 +24,14 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,
-    // Vision models run on llama-server where it is built (engine.ts chooses); the suites written
-    // for llama.node keep testing it, and test/engine/server-backend.test.ts asks for llama-server.
-    env: { ENGINE_VISION_BINDING: 'llama.node' },
+    // Models run on llama-server where it is built and the CPU serves them (engine.ts chooses);
+    // the suites written for llama.node and node-llama-cpp keep testing those bindings, and
+    // test/engine/server-backend.test.ts and server-text.test.ts ask for llama-server.
+    // TEST_VISION_BINDING / TEST_TEXT_BINDING run every suite on another binding instead.
+    env: {
+      ENGINE_VISION_BINDING: process.env.TEST_VISION_BINDING ?? 'llama.node',
+      ENGINE_TEXT_BINDING: process.env.TEST_TEXT_BINDING ?? 'node-llama-cpp',
+    },
     globalSetup: ['test/setup/global.ts'],
     reporters: ['default', './test/setup/summary-reporter.ts'],
   },

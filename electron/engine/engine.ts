@@ -15,7 +15,7 @@ import { scanLibrary } from '../models/library.js'
 import { loadTextBackend, withSoundNumbers } from './text-backend.js'
 import { textGuard, type TextGuard } from './special-text.js'
 import { checkJsonSchema, toGbnfJsonSchema } from './json-schema.js'
-import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane, VisionBinding } from './types.js'
+import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane, TextBinding, VisionBinding } from './types.js'
 import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
 import { loadServerBackend } from './server-backend.js'
@@ -25,6 +25,7 @@ import type { ModelFileInfo } from './model-files.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
+const TEXT_BINDINGS: readonly TextBinding[] = ['auto', 'node-llama-cpp', 'llama-server']
 
 export function createEngine(options: EngineOptions = {}): Engine {
   const threads = options.threads ?? defaultThreads(availableParallelism())
@@ -35,6 +36,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   let lostMessage: string | null = null
   const envBinding = process.env.ENGINE_VISION_BINDING as VisionBinding | undefined
   const visionBinding: VisionBinding = options.visionBinding ?? (envBinding && VISION_BINDINGS.includes(envBinding) ? envBinding : 'auto')
+  const envText = process.env.ENGINE_TEXT_BINDING as TextBinding | undefined
+  const textBinding: TextBinding = options.textBinding ?? (envText && TEXT_BINDINGS.includes(envText) ? envText : 'auto')
   let probes: Promise<GpuProbeResults> | null = null
   // Serialises load, unload and generate: the native contexts are not re-entrant.
   let queue: Promise<unknown> = Promise.resolve()
@@ -74,19 +77,33 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 
   /**
-   * Which binding serves a vision model: llama-server (follow-ups reuse earlier images) where
-   * its binary is here and the model runs on the CPU, which is all its build does yet;
-   * otherwise llama.node, with the reason for the engine info.
+   * Which binding serves a model: llama-server where its binary is here and the model runs on
+   * the CPU, which is all its build does yet (follow-ups reuse earlier images; text decodes at
+   * llama.cpp's own speed); otherwise the in-process binding, llama.node for a model with an
+   * mmproj and node-llama-cpp for text, with the reason for the engine info.
    */
-  async function chooseVision(request: LoadRequest): Promise<{ binary: string | null; reason: string | null }> {
-    if (visionBinding === 'llama.node') return { binary: null, reason: null }
+  async function chooseBinding(
+    request: LoadRequest,
+    vision: boolean,
+    llama: Llama | null,
+  ): Promise<{ binary: string | null; reason: string | null }> {
+    const wanted = vision ? visionBinding : textBinding
+    if (wanted === 'llama.node' || wanted === 'node-llama-cpp') return { binary: null, reason: null }
     const found = await serverBinary()
     if (!found.found) {
-      if (visionBinding === 'llama-server')
-        throw new AppError('model-load-failed', `No llama-server to run the vision model: ${found.reason}.`)
-      return { binary: null, reason: `Follow-up questions re-read earlier images: ${found.reason}.` }
+      if (wanted === 'llama-server')
+        throw new AppError('model-load-failed', `No llama-server to run the ${vision ? 'vision ' : ''}model: ${found.reason}.`)
+      return {
+        binary: null,
+        reason: vision
+          ? `Follow-up questions re-read earlier images: ${found.reason}.`
+          : `Answers come from node-llama-cpp, slower than llama.cpp's own server: ${found.reason}.`,
+      }
     }
-    if (visionBinding === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
+    if (wanted === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
+    // A text model goes where node-llama-cpp found no GPU (or could not start at all); on a GPU
+    // node-llama-cpp fits its layers, which the CPU-only llama-server build cannot use.
+    if (!vision) return { binary: !llama || llama.gpu === false ? found.path : null, reason: null }
     probes ??= probeGpu(process.platform, process.arch)
     const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
     if (gpu.backend === 'cpu') return { binary: found.path, reason: null }
@@ -111,7 +128,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   async function loadServer(
     model: ModelFileInfo,
-    mmproj: ModelFileInfo,
+    mmproj: ModelFileInfo | null,
     request: LoadRequest,
     binary: string,
     loadThreads: number,
@@ -137,7 +154,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           backend = await loadServer(model, mmproj, request, binary, loadThreads, guard, llama)
           lostMessage = null
         } catch (error) {
-          lostMessage = `The vision engine (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
+          lostMessage = `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
           options.log?.(lostMessage)
         }
       })
@@ -161,7 +178,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const model = await inspectModelFile(request.modelPath, llama, 'model')
         const mmproj = request.mmprojPath ? await inspectModelFile(request.mmprojPath, llama, 'mmproj') : null
         if (mmproj) checkPair(model, mmproj)
-        if (!mmproj && !llama)
+        const choice = await chooseBinding(request, mmproj !== null, llama)
+        if (!mmproj && !llama && !choice.binary)
           throw new AppError('model-load-failed', `Text models run on ${problem}. Vision models (with an mmproj) still work.`)
         const guard = textGuard(specialSpellingsOf(model))
         // node-llama-cpp fits text models itself; for the vision binding the estimate picks
@@ -171,16 +189,17 @@ export function createEngine(options: EngineOptions = {}): Engine {
           const fit = await estimateFit(llama, model, mmproj, { contextSize: request.contextSize }).catch(() => null)
           if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
         }
-        const choice = mmproj ? await chooseVision(request) : null
         await unloadCurrent()
         // Settings travel with each load: the user's thread count, else the engine's default.
         const loadThreads = request.threads ?? threads
-        backend =
-          mmproj && choice?.binary
-            ? await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
-            : mmproj
-              ? withReason(await loadVisionBackend(model, mmproj, vision, loadThreads, guard), choice?.reason ?? null)
-              : await loadTextBackend(llama!, model, request, loadThreads, guard)
+        backend = choice.binary
+          ? await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
+          : withReason(
+              mmproj
+                ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard)
+                : await loadTextBackend(llama!, model, request, loadThreads, guard),
+              choice.reason,
+            )
         budget = withDetail(mmproj?.imageBudget ?? DEFAULT_BUDGET, request.imageDetail ?? DEFAULT_DETAIL)
         return backend.info
       })
@@ -289,7 +308,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 }
 
-/** The same backend, its info naming why the vision model is not on llama-server. */
+/** The same backend, its info naming why the model is not on llama-server. */
 function withReason(backend: Backend, reason: string | null): Backend {
   if (!reason) return backend
   const info = { ...backend.info, bindingReason: reason }

@@ -1,8 +1,10 @@
-// Models with an mmproj through a llama-server child process, built from the llama.cpp that
-// node-llama-cpp ships (the way Jan runs llama.cpp). Chosen over llama.node where there is a
-// binary and the engine runs on the CPU, because llama-server matches a prompt's chunks
-// against its slot, images by their hash: a follow-up about earlier images evaluates only
-// what is new, where llama.node 1.7.15 re-encodes every image after the first (issue 12).
+// Models through a llama-server child process, built from the llama.cpp that node-llama-cpp
+// ships (the way Jan runs llama.cpp). Chosen where there is a binary and the engine runs on the
+// CPU. For a model with an mmproj, over llama.node: llama-server matches a prompt's chunks
+// against its slot, images by their hash, so a follow-up about earlier images evaluates only
+// what is new, where llama.node re-reads every image. For a text model, over node-llama-cpp:
+// llama-server's C++ loop decodes without a JavaScript step per token (issue 12: node-llama-cpp
+// ran at 0.57 of llama-server's tokens/s on the same model).
 // The HTTP and SSE reading is the remote engine's (electron/remote), pointed at loopback.
 import type { AnswerFormat, LoadRequest, ToolCall } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
@@ -18,7 +20,7 @@ import { llamaNodeSamplers, resolveSampling, type ResolvedSampling } from './sam
 import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
 import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
-import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
+import type { Backend, BackendGeneration, BackendMessage, BackendResult, Lane } from './types.js'
 
 export interface ServerBackendOptions {
   binary: string
@@ -55,31 +57,42 @@ export function serverSamplers(s: ResolvedSampling): Record<string, number> {
   }
 }
 
+/**
+ * Text models get a slot per lane (the windows', the API's), each with the whole context, so
+ * an API client never evicts the conversation's cached prompt (node-llama-cpp's two sequences
+ * did the same). A vision model keeps one slot: its KV cache holds images, and the RAM prompt
+ * cache parks and restores the other lane's prompt instead of doubling it.
+ */
+export const slotsFor = (vision: boolean): number => (vision ? 1 : 2)
+const SLOT: Record<Lane, number> = { ui: 0, api: 1 }
+
 export function serverArgs(o: {
   model: string
-  mmproj: string
+  mmproj: string | null
   contextSize: number
   threads: number
   imageMaxTokens: number | null
 }): string[] {
+  const slots = slotsFor(o.mmproj !== null)
   return [
     '-m',
     o.model,
-    '--mmproj',
-    o.mmproj,
+    ...(o.mmproj ? ['--mmproj', o.mmproj] : []),
+    // llama-server splits -c between its slots: each gets the model's context size.
     '-c',
-    String(o.contextSize),
+    String(o.contextSize * slots),
     '-t',
     String(o.threads),
     '-tb',
     String(o.threads),
-    // One slot: a conversation's follow-up must land where its history is. Other conversations
-    // are parked in the RAM prompt cache and restored when they come back.
+    // A conversation's follow-up must land where its history is: each lane names its slot.
+    // Other conversations are parked in the RAM prompt cache and restored when they come back.
     '-np',
-    '1',
+    String(slots),
+    '--no-kv-unified',
     '--cache-ram',
     String(PROMPT_CACHE_MIB),
-    // This build is CPU-only; GPU users keep llama.node until GPU builds ship.
+    // This build is CPU-only; GPU users keep node-llama-cpp and llama.node until GPU builds ship.
     '-ngl',
     '0',
     // Templates with tools need jinja; thoughts stay in the text, as llama.node streams them.
@@ -96,23 +109,24 @@ export function serverArgs(o: {
 
 export async function loadServerBackend(
   model: ModelFileInfo,
-  mmproj: ModelFileInfo,
+  mmproj: ModelFileInfo | null,
   request: LoadRequest,
   options: ServerBackendOptions,
 ): Promise<Backend & { lost: Promise<string>; server: ServerProcess }> {
   const started = performance.now()
   const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
-  const imageMaxTokens = mmproj.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
+  const imageMaxTokens = mmproj?.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
+  const what = mmproj ? 'vision model' : 'model'
   let server: ServerProcess
   try {
     server = await startServerProcess({
       binary: options.binary,
-      args: serverArgs({ model: model.path, mmproj: mmproj.path, contextSize, threads: options.threads, imageMaxTokens }),
+      args: serverArgs({ model: model.path, mmproj: mmproj?.path ?? null, contextSize, threads: options.threads, imageMaxTokens }),
       readyTimeoutMs: options.readyTimeoutMs ?? 10 * 60 * 1000,
       onOutput: options.onOutput,
     })
   } catch (error) {
-    throw new AppError('model-load-failed', `The vision model could not be started in llama-server: ${(error as Error).message}`)
+    throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`)
   }
   const endpoint: RemoteEndpoint = { baseUrl: server.url, apiKey: server.apiKey, allowUnencrypted: true }
   let disposed = false
@@ -121,7 +135,7 @@ export async function loadServerBackend(
   const crashed = (): AppError =>
     new AppError(
       'engine-crashed',
-      `The vision engine (llama-server) ${server.exitReason() ?? 'stopped answering'}; it is being restarted, try again. ${lastLines(server.log(), 2)}`.trim(),
+      `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${server.exitReason() ?? 'stopped answering'}; it is being restarted, try again. ${lastLines(server.log(), 2)}`.trim(),
     )
   const post = async (path: string, body: unknown, signal?: AbortSignal): Promise<Response> => {
     if (server.exitReason()) throw crashed()
@@ -141,17 +155,17 @@ export async function loadServerBackend(
 
   const info = {
     modelPath: model.path,
-    mmprojPath: mmproj.path,
+    mmprojPath: mmproj?.path ?? null,
     binding: 'llama-server' as const,
     backend: 'cpu' as const,
     gpuName: null,
     gpuLayers: 0,
     totalLayers: model.totalLayers,
     contextSize,
-    vision: true,
+    vision: mmproj !== null,
     fallback: null,
     loadMs: Math.round(performance.now() - started),
-    memory: { vramBytes: 0, ramBytes: model.weightBytes + mmproj.weightBytes },
+    memory: { vramBytes: 0, ramBytes: model.weightBytes + (mmproj?.weightBytes ?? 0) },
   }
 
   return {
@@ -160,7 +174,7 @@ export async function loadServerBackend(
     server,
 
     async generate(generation: BackendGeneration): Promise<BackendResult> {
-      const { sampling, signal, onTokens, tools, parallelToolCalls } = generation
+      const { sampling, signal, onTokens, tools, parallelToolCalls, lane } = generation
       const forced = tools.kind === 'forced' ? tools.tools : null
       const messages = (forced ? withToolNote(generation.messages, forced) : generation.messages).map((m) =>
         toServerMessage(m, options.guard),
@@ -176,6 +190,7 @@ export async function loadServerBackend(
         verbose: true,
         response_fields: ['stop_type', 'stopping_word', 'truncated'],
         cache_prompt: true,
+        ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
         max_tokens: s.maxTokens,
         ...serverSamplers(s),
         // Stop sequences end text; a forced call is not text, and cut short it would be no call.

@@ -56,10 +56,14 @@ export interface Backend {
 
 /** auto: llama-server where it can serve the model (engine.ts says when), else llama.node. */
 export type VisionBinding = 'auto' | 'llama.node' | 'llama-server'
+/** auto: llama-server where it can serve the model (engine.ts says when), else node-llama-cpp. */
+export type TextBinding = 'auto' | 'node-llama-cpp' | 'llama-server'
 
 export interface EngineOptions {
   /** Which binding serves vision models; absent: ENGINE_VISION_BINDING, else auto. Tests of the llama.node path force it. */
   visionBinding?: VisionBinding
+  /** Which binding serves text models; absent: ENGINE_TEXT_BINDING, else auto. Tests of the node-llama-cpp path force it. */
+  textBinding?: TextBinding
   /** CPU threads for generation; default leaves one core for the UI. */
   threads?: number
   log?: (line: string) => void

@@ -5,9 +5,13 @@ import type { ChatMessage, GenerateChunk, GenerationStats, Sampling } from '../.
 import { EngineClient } from '../../electron/engine/client.js'
 import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
 
-export function startEngine(onState?: ConstructorParameters<typeof EngineClient>[0]['onState'], built = false): EngineClient {
+export function startEngine(
+  onState?: ConstructorParameters<typeof EngineClient>[0]['onState'],
+  built = false,
+  env: Record<string, string> = {},
+): EngineClient {
   const onOutput = process.env.ENGINE_DEBUG ? (text: string) => void process.stderr.write(text) : undefined
-  return new EngineClient({ spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1' }, onOutput, built }), onState })
+  return new EngineClient({ spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ...env }, onOutput, built }), onState })
 }
 
 export interface Collected {
