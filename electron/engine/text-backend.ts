@@ -202,11 +202,12 @@ async function grammarFor(llama: Llama, format: AnswerFormat): Promise<LlamaGram
 /**
  * node-llama-cpp 3.21 lets an "integer" take an exponent of up to 16 digits, so 5e-3 (no
  * integer) and 1E99999 (Infinity once parsed) pass its grammar: integers get JSON's plain
- * integer syntax, and numbers an exponent small enough to stay finite.
+ * integer syntax of at most 15 digits (16 can pass 2^53, and a JavaScript client would read
+ * another number), and numbers an exponent small enough to stay finite.
  */
 export function withSoundNumbers(grammar: string): string {
   return grammar
-    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15})')
+    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
     .replace(
       /^fractional-number-rule ::= .*$/m,
       'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?',

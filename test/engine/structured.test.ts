@@ -1,4 +1,4 @@
-// Grammar-constrained answers on both bindings, through the engine process: the tiny
+// Grammar-constrained answers on every binding, through the engine process: the tiny
 // models say nothing sensible, so the tests check the shape (it parses, it validates),
 // never the content.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,12 +9,28 @@ import type { EngineClient } from '../../electron/engine/client.js'
 import { checkJsonSchema, toGbnfJsonSchema } from '../../electron/engine/json-schema.js'
 import { textGuard } from '../../electron/engine/special-text.js'
 import { guardStrings } from '../../electron/engine/tools.js'
+import { withSoundNumbers } from '../../electron/engine/text-backend.js'
+import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { ask, collect, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 
 let fx: FixturePaths
 let engine: EngineClient
+const server = await findServerBinary()
+if (!server.found) console.warn(`structured answers on llama-server skipped: ${server.reason}`)
+/** Each binding with the engine settings that select it; text models on llama-server where it is built. */
+const BINDINGS = [['node-llama-cpp', false], ['llama.node', true], ...(server.found ? ([['llama-server', false]] as const) : [])] as const
+
+let engineTextBinding = 'node-llama-cpp'
+/** The engine process for a binding: llama-server for text is chosen at the process's start. */
+async function engineFor(binding: (typeof BINDINGS)[number][0]): Promise<void> {
+  const wanted = binding === 'llama-server' ? 'llama-server' : 'node-llama-cpp'
+  if (engineTextBinding === wanted) return
+  await engine.dispose()
+  engine = startEngine(undefined, false, { ENGINE_TEXT_BINDING: wanted })
+  engineTextBinding = wanted
+}
 
 beforeAll(async () => {
   fx = await ensureFixtures()
@@ -85,17 +101,21 @@ describe('schema check', () => {
     ).toEqual({ type: 'object', properties: { title: { oneOf: [{ type: 'string' }, { type: 'null' }] } } })
   })
 
+  it('keeps grammar integers within what JavaScript reads exactly (15 digits: 16 can pass 2^53)', () => {
+    const rule = withSoundNumbers('integer-number-rule ::= anything\n').split('\n')[0]!
+    expect(rule).toBe('integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
+    expect(Number.isSafeInteger(Number('9'.repeat(15)))).toBe(true)
+  })
+
   it('lets an object schema that lists no properties have any (node-llama-cpp would allow only {})', () => {
     expect(toGbnfJsonSchema({ type: 'object' })).toEqual({ type: 'object', additionalProperties: true })
     expect(toGbnfJsonSchema({ type: 'object', properties: {} })).toEqual({ type: 'object', properties: {} })
   })
 })
 
-describe.each([
-  ['node-llama-cpp', false],
-  ['llama.node', true],
-] as const)('grammar-constrained answers on %s', (binding, vision) => {
+describe.each(BINDINGS)('grammar-constrained answers on %s', (binding, vision) => {
   beforeAll(async () => {
+    await engineFor(binding)
     const info = await engine.load({ modelPath: fx.textModel, ...(vision ? { mmprojPath: fx.mmproj } : {}), gpu: false })
     expect(info.binding).toBe(binding)
   })
@@ -202,11 +222,9 @@ describe('tool schemas are client text', () => {
   })
 })
 
-describe.each([
-  ['node-llama-cpp', false],
-  ['llama.node', true],
-] as const)('tool calls on %s', (binding, vision) => {
+describe.each(BINDINGS)('tool calls on %s', (binding, vision) => {
   beforeAll(async () => {
+    await engineFor(binding)
     const info = await engine.load({ modelPath: fx.textModel, ...(vision ? { mmprojPath: fx.mmproj } : {}), gpu: false })
     expect(info.binding).toBe(binding)
   })
