@@ -195,8 +195,12 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
     },
     recogniser,
     reported(status) {
-      const pack = findPack(wanted(), packs)
-      if (status.problem && pack && status.pack !== pack.id) failed.set(pack.id, status.problem)
+      // The process was started with the pack last handed over; if it could not load it, it already
+      // reads with the built-in one, so that is what is handed now: no second start for nothing.
+      if (status.problem && handed && status.pack !== handed) {
+        failed.set(handed, status.problem)
+        handed = status.pack
+      }
       changed()
     },
     async refresh() {

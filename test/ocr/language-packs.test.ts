@@ -79,6 +79,8 @@ let layer: TextLayer
 let views: OcrLanguagesView[]
 let recModel: Buffer
 let image: Uint8Array
+/** Text layer processes started so far. */
+let spawns = 0
 
 beforeAll(async () => {
   const assets = defaultModelDir()
@@ -109,8 +111,15 @@ beforeAll(async () => {
     onRecogniserChanged: () => layer.reload(),
     onChange: (view) => views.push(view),
   })
+  const spawn = nodeOcrSpawner({ recogniser: () => languages.recogniser() })
   layer = createTextLayer(
-    createProcessReader(nodeOcrSpawner({ recogniser: () => languages.recogniser() }), { onReady: (status) => languages.reported(status) }),
+    createProcessReader(
+      () => {
+        spawns++
+        return spawn()
+      },
+      { onReady: (status) => languages.reported(status) },
+    ),
   )
   manager = await DownloadManager.open({
     root,
@@ -192,6 +201,7 @@ describe('text-layer language packs', () => {
   it('falls back to the built-in pack when a downloaded pack will not load, without failing a reading', async () => {
     await download('greek')
     await until(() => (languages.recogniser()?.pack === 'greek' ? true : undefined), 'the damaged pack to be handed over')
+    const before = spawns
     // The process tries the damaged model, cannot load it, and reads with the built-in recogniser.
     expect(await read()).toEqual({ text: 'Hello world', language: 'en+zh' })
     const view = await until(() => views.findLast((v) => v.problem?.includes('could not be loaded')), 'the fallback to be reported')
@@ -199,8 +209,11 @@ describe('text-layer language packs', () => {
     expect(view.problem).toMatch(
       /^Greek could not be loaded \(.+\)\. Screens are read in English and Chinese until it is downloaded again\.$/,
     )
-    // It is not handed to the next process again, until it is deleted (and downloaded anew).
+    // It is not handed to the next process again, until it is deleted (and downloaded anew); the process
+    // that fell back already reads with the built-in recogniser, so it is kept rather than started again.
     expect(languages.recogniser()).toBeNull()
+    expect(await layer.read(await textPng('Hello again'))).toMatchObject({ status: 'read', text: 'Hello again' })
+    expect(spawns).toBe(before + 1)
     const deleted = await languages.delete('greek')
     expect(deleted.problem).toBe('Greek is not downloaded: screens are read in English and Chinese until it is.')
     expect(deleted.packs.find((p) => p.id === 'greek')!.installed).toBe(false)
