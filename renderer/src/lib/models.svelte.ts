@@ -2,7 +2,8 @@
 // current by main's push events), and Hugging Face search. Its fields are private:
 // components read them through the getters and change them only through the methods.
 import type { Catalog, CatalogEntry, DownloadFileState, DownloadJob, DownloadStart, HubModel, HubRepoFiles, LibraryView } from '@contract'
-import { errorText, type AssistantClient } from './assistant'
+import type { AssistantClient } from './assistant'
+import { attempt } from './attempt'
 import type { DeepReadonly } from './readonly'
 
 export class ModelsController {
@@ -174,15 +175,8 @@ export class ModelsController {
     this.#repo = null
   }
 
-  async #attempt(task: () => Promise<void>): Promise<boolean> {
-    this.#error = null
-    try {
-      await task()
-      return true
-    } catch (e) {
-      this.#error = errorText(e)
-      return false
-    }
+  #attempt(task: () => Promise<void>): Promise<boolean> {
+    return attempt((error) => (this.#error = error), task)
   }
 }
 

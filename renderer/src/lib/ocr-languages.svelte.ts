@@ -2,7 +2,8 @@
 // downloaded, their downloads (the model manager's, kept current by main's push events).
 // Fields are private: components read them through the getters and act through the methods.
 import type { DownloadJob, OcrLanguagesView, OcrPackView } from '@contract'
-import { errorText, type AssistantClient } from './assistant'
+import type { AssistantClient } from './assistant'
+import { attempt } from './attempt'
 import type { DeepReadonly } from './readonly'
 
 export class OcrLanguagesController {
@@ -69,14 +70,7 @@ export class OcrLanguagesController {
     return this.#attempt(async () => void (this.#view = await this.#client.invoke('ocr:delete-language', { id })))
   }
 
-  async #attempt(task: () => Promise<void>): Promise<boolean> {
-    this.#error = null
-    try {
-      await task()
-      return true
-    } catch (e) {
-      this.#error = errorText(e)
-      return false
-    }
+  #attempt(task: () => Promise<void>): Promise<boolean> {
+    return attempt((error) => (this.#error = error), task)
   }
 }
