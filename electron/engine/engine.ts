@@ -192,14 +192,29 @@ export function createEngine(options: EngineOptions = {}): Engine {
         await unloadCurrent()
         // Settings travel with each load: the user's thread count, else the engine's default.
         const loadThreads = request.threads ?? threads
-        backend = choice.binary
-          ? await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
-          : withReason(
-              mmproj
-                ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard)
-                : await loadTextBackend(llama!, model, request, loadThreads, guard),
-              choice.reason,
+        const inProcess = async (reason: string | null): Promise<Backend> =>
+          withReason(
+            mmproj
+              ? await loadVisionBackend(model, mmproj, vision, loadThreads, guard)
+              : await loadTextBackend(llama!, model, request, loadThreads, guard),
+            reason,
+          )
+        if (!choice.binary) backend = await inProcess(choice.reason)
+        else {
+          try {
+            backend = await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
+          } catch (error) {
+            // A build this machine cannot run (a CPU without the instructions it was built for
+            // ends it with SIGILL) or a server that will not start here: the in-process binding
+            // serves the model instead and the engine info says why, unless llama-server was asked for.
+            if ((mmproj ? visionBinding : textBinding) === 'llama-server' || (!mmproj && !llama)) throw error
+            const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
+            options.log?.(`llama-server could not serve the model, using the in-process binding: ${why}`)
+            backend = await inProcess(
+              `llama-server could not start here (${why}); answers come from ${mmproj ? 'llama.node' : 'node-llama-cpp'}.`,
             )
+          }
+        }
         budget = withDetail(mmproj?.imageBudget ?? DEFAULT_BUDGET, request.imageDetail ?? DEFAULT_DETAIL)
         return backend.info
       })

@@ -126,7 +126,7 @@ export async function loadServerBackend(
       onOutput: options.onOutput,
     })
   } catch (error) {
-    throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`)
+    throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`, { cause: error })
   }
   const endpoint: RemoteEndpoint = { baseUrl: server.url, apiKey: server.apiKey, allowUnencrypted: true }
   let disposed = false

@@ -1,7 +1,10 @@
 // A text model (no mmproj) through a llama-server child, as the engine serves it on a CPU when
 // the binary is here: the same behaviour the node-llama-cpp path promises (streaming, greedy,
 // follow-ups that evaluate only what is new, a cache per lane, prefill, stop sequences,
-// structured answers, context limits, special tokens as text), and the fallbacks.
+// structured answers, context limits, special tokens as text), and the fallbacks: no binary,
+// a binary this machine cannot run, node-llama-cpp unable to start.
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, GenerateRequest } from '../../electron/ipc/contract.js'
 import { EngineClient } from '../../electron/engine/client.js'
@@ -11,7 +14,7 @@ import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { serverArgs } from '../../electron/engine/server-backend.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { ask, collect, greedy, type Collected } from '../support/engine.js'
+import { ask, collect, greedy, scratchDir, type Collected } from '../support/engine.js'
 import { rejection } from '../support/errors.js'
 
 const binary = await findServerBinary()
@@ -44,6 +47,37 @@ describe('what llama-server is given for a text model', () => {
       })
     } finally {
       await engine.dispose()
+    }
+  })
+})
+
+describe('a llama-server this machine cannot run', () => {
+  it('the in-process binding serves text and vision models instead, and the engine info says why', async () => {
+    const fx = await ensureFixtures()
+    // What a build for newer CPUs does on an older one: it dies at once with SIGILL.
+    const dir = await scratchDir()
+    const bin = join(dir, 'llama-server')
+    await writeFile(bin, '#!/bin/sh\necho "Illegal instruction" >&2\nkill -ILL $$\n', { mode: 0o755 })
+    const engine = new EngineClient({
+      spawn: nodeEngineSpawner({
+        env: { ENGINE_THREADS: '1', ENGINE_TEXT_BINDING: 'auto', ENGINE_VISION_BINDING: 'auto', LLAMA_SERVER_BIN: bin },
+      }),
+    })
+    try {
+      expect(await engine.load({ modelPath: fx.textModel, gpu: false })).toMatchObject({
+        binding: 'node-llama-cpp',
+        bindingReason: expect.stringMatching(
+          /^llama-server could not start here \(llama-server was killed \((SIGILL|signal 4)\).*\); answers come from node-llama-cpp\.$/,
+        ),
+      })
+      expect((await collect(engine.generate({ messages: ask('Hi'), sampling: greedy(3) }))).tokens).toBe(3)
+      expect(await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })).toMatchObject({
+        binding: 'llama.node',
+        bindingReason: expect.stringMatching(/^llama-server could not start here .*answers come from llama\.node\.$/),
+      })
+    } finally {
+      await engine.dispose()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
