@@ -159,7 +159,7 @@ async function runSet2(read: (image: Uint8Array) => Promise<OcrResult>, warm: bo
       screen.cjkLines.map((l) => l.text),
       text,
     )
-    const lines = [...labelled(screen, latin.lines, false), ...labelled(screen, cjk.lines, true)]
+    const lines = [...labelled(screen, latin.lines, false, text), ...labelled(screen, cjk.lines, true, text)]
     runs.push({ screen, ms: elapsed, encodeMs, lines })
     log(
       `paddle set 2      ${screen.id.padEnd(34)} read ${latin.read}/${latin.total} (${pct(latin.linesRead)}) found ${pct(latin.linesFound)} ` +
@@ -167,7 +167,7 @@ async function runSet2(read: (image: Uint8Array) => Promise<OcrResult>, warm: bo
         (engine ? ` (encode alongside ${Math.round(encodeMs)} ms)` : ''),
     )
     for (const miss of lines.filter((l) => !l.read).slice(0, misses))
-      log(`    unread [${miss.case}] ${JSON.stringify(miss.text)}  closest ${JSON.stringify(miss.closest)}`)
+      log(`    unread [${miss.case}, ${miss.miss}] ${JSON.stringify(miss.text)}  closest ${JSON.stringify(miss.closest)}`)
   }
   return runs
 }
