@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { access, constants } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { serverSamplers } from '../electron/engine/server-backend.js'
+import { serverSamplers } from '../electron/engine/server-args.js'
 import { bundleCommitOf, devCacheDir } from '../electron/engine/server-binary.js'
 import { freePort } from '../electron/engine/server-process.js'
 

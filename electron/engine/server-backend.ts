@@ -16,11 +16,13 @@ import { SseDecoder, type SseEvent } from '../remote/sse.js'
 import { contextOverflow } from './context-limit.js'
 import type { JsonSchema } from './json-schema.js'
 import type { ModelFileInfo } from './model-files.js'
-import { llamaNodeSamplers, resolveSampling, type ResolvedSampling } from './sampling.js'
+import { resolveSampling } from './sampling.js'
+import { serverArgs, serverSamplers, SLOT, slotsFor } from './server-args.js'
 import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
 import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
-import type { Backend, BackendGeneration, BackendMessage, BackendResult, Lane } from './types.js'
+import { formatFields, hasMedia, templatePrompt, textTokenCount, toServerMessage } from './server-request.js'
+import type { Backend, BackendGeneration, BackendResult } from './types.js'
 
 export interface ServerBackendOptions {
   binary: string
@@ -40,73 +42,6 @@ export interface ServerBackendOptions {
 
 /** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
 const HEADERS_TIMEOUT_MS = 60 * 60 * 1000
-/** Cached prompts for other conversations (the API's, the chat window's) kept in RAM: a few contexts' worth. */
-const PROMPT_CACHE_MIB = 2048
-
-/** llama-server's names for the engine's samplers: every one explicit, as for llama.node, whose defaults also differ. */
-export function serverSamplers(s: ResolvedSampling): Record<string, number> {
-  const { penalty_last_n, penalty_repeat, penalty_freq, penalty_present, ...rest } = llamaNodeSamplers(s)
-  return {
-    ...rest,
-    repeat_last_n: penalty_last_n,
-    repeat_penalty: penalty_repeat,
-    frequency_penalty: penalty_freq,
-    presence_penalty: penalty_present,
-    // Dynamic temperature would move temperature 0 off greedy: off, whatever a build's default.
-    dynatemp_range: 0,
-  }
-}
-
-/**
- * Text models get a slot per lane (the windows', the API's), each with the whole context, so
- * an API client never evicts the conversation's cached prompt (node-llama-cpp's two sequences
- * did the same). A vision model keeps one slot: its KV cache holds images, and the RAM prompt
- * cache parks and restores the other lane's prompt instead of doubling it.
- */
-export const slotsFor = (vision: boolean): number => (vision ? 1 : 2)
-const SLOT: Record<Lane, number> = { ui: 0, api: 1 }
-
-export function serverArgs(o: {
-  model: string
-  mmproj: string | null
-  contextSize: number
-  threads: number
-  imageMaxTokens: number | null
-}): string[] {
-  const slots = slotsFor(o.mmproj !== null)
-  return [
-    '-m',
-    o.model,
-    ...(o.mmproj ? ['--mmproj', o.mmproj] : []),
-    // llama-server splits -c between its slots: each gets the model's context size.
-    '-c',
-    String(o.contextSize * slots),
-    '-t',
-    String(o.threads),
-    '-tb',
-    String(o.threads),
-    // A conversation's follow-up must land where its history is: each lane names its slot.
-    // Other conversations are parked in the RAM prompt cache and restored when they come back.
-    '-np',
-    String(slots),
-    '--no-kv-unified',
-    '--cache-ram',
-    String(PROMPT_CACHE_MIB),
-    // This build is CPU-only; GPU users keep node-llama-cpp and llama.node until GPU builds ship.
-    '-ngl',
-    '0',
-    // Templates with tools need jinja; thoughts stay in the text, as llama.node streams them.
-    '--jinja',
-    '--reasoning-format',
-    'none',
-    // A full context ends the answer ("context-full"), as on llama.node; shifting would drop the images' chunks.
-    '--no-context-shift',
-    '--no-webui',
-    '--offline',
-    ...(o.imageMaxTokens ? ['--image-max-tokens', String(o.imageMaxTokens)] : []),
-  ]
-}
-
 export async function loadServerBackend(
   model: ModelFileInfo,
   mmproj: ModelFileInfo | null,
@@ -126,7 +61,9 @@ export async function loadServerBackend(
       onOutput: options.onOutput,
     })
   } catch (error) {
-    throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`, { cause: error })
+    throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   const endpoint: RemoteEndpoint = { baseUrl: server.url, apiKey: server.apiKey, allowUnencrypted: true }
   let disposed = false
@@ -182,41 +119,14 @@ export async function loadServerBackend(
       const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : generation.format
       const s = resolveSampling(sampling)
       if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
-      const body: Record<string, unknown> = {
-        messages,
-        stream: true,
-        stream_options: { include_usage: true },
-        // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
-        verbose: true,
-        response_fields: ['stop_type', 'stopping_word', 'truncated'],
-        cache_prompt: true,
-        ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
-        max_tokens: s.maxTokens,
-        ...serverSamplers(s),
-        // Stop sequences end text; a forced call is not text, and cut short it would be no call.
-        ...(!forced && s.stop ? { stop: s.stop } : {}),
-        ...(format ? await formatFields(format, options) : {}),
-        ...(tools.kind === 'auto'
-          ? {
-              tools: tools.tools.map((t) => ({
-                type: 'function',
-                function: {
-                  name: t.name,
-                  description: options.guard(t.description ?? ''),
-                  parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
-                },
-              })),
-              tool_choice: 'auto',
-              parallel_tool_calls: parallelToolCalls,
-            }
-          : {}),
-      }
+      const media = hasMedia(messages)
       // The prompt's text tokens, counted beside the answer once its first token is out (the
       // HTTP threads do it, not the slot); the image tokens are the rest of the prompt.
-      const hasImages = messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'))
       let textTokens: Promise<number | null> | null = null
       const countText = (): Promise<number | null> =>
-        (textTokens ??= hasImages ? textTokenCount(messages, post, server.mediaMarker) : Promise.resolve(null))
+        (textTokens ??= media
+          ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker))
+          : Promise.resolve(null))
       const countImages = async (total: number): Promise<number> => {
         const text = await countText().catch(() => null)
         return text === null ? 0 : Math.max(0, total - text)
@@ -224,7 +134,39 @@ export async function loadServerBackend(
 
       let response: Response
       try {
-        response = await post('/v1/chat/completions', body, signal)
+        response = await post(
+          '/v1/chat/completions',
+          {
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
+            verbose: true,
+            response_fields: ['stop_type', 'stopping_word', 'truncated'],
+            cache_prompt: true,
+            ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
+            max_tokens: s.maxTokens,
+            ...serverSamplers(s),
+            // Stop sequences end text; a forced call is not text, and cut short it would be no call.
+            ...(!forced && s.stop ? { stop: s.stop } : {}),
+            ...(format ? await formatFields(format, options.grammarFor) : {}),
+            ...(tools.kind === 'auto'
+              ? {
+                  tools: tools.tools.map((t) => ({
+                    type: 'function',
+                    function: {
+                      name: t.name,
+                      description: options.guard(t.description ?? ''),
+                      parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
+                    },
+                  })),
+                  tool_choice: 'auto',
+                  parallel_tool_calls: parallelToolCalls,
+                }
+              : {}),
+          },
+          signal,
+        )
       } catch (error) {
         if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
         throw await overflowOrError(error, countImages, contextSize)
@@ -319,42 +261,6 @@ export async function loadServerBackend(
   }
 }
 
-type ServerContent = string | ({ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } })[]
-interface ServerMessage {
-  role: BackendMessage['role']
-  content: ServerContent
-  tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[]
-  tool_call_id?: string
-}
-
-/** OpenAI's message shape, every text guarded so only the template adds special tokens; images first, as llama.node gets them. */
-function toServerMessage(m: BackendMessage, guard: TextGuard): ServerMessage {
-  if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
-  if (m.toolCalls)
-    return {
-      role: m.role,
-      content: guard(m.text),
-      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: guard(c.arguments) } })),
-    }
-  if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
-  return {
-    role: m.role,
-    content: [
-      ...m.images.map((img) => ({
-        type: 'image_url' as const,
-        image_url: { url: `data:${img.mime};base64,${img.data.toString('base64')}` },
-      })),
-      { type: 'text' as const, text: guard(m.text) },
-    ],
-  }
-}
-
-async function formatFields(format: AnswerFormat, options: ServerBackendOptions): Promise<Record<string, unknown>> {
-  if (options.grammarFor) return { grammar: await options.grammarFor(format) }
-  const schema = format.type === 'json' ? { type: 'object' } : format.schema
-  return { response_format: { type: 'json_schema', json_schema: { schema, strict: true } } }
-}
-
 /** Streamed call deltas: the first names the call, later ones add to its arguments. */
 function mergeCall(calls: ToolCallDelta[], delta: ToolCallDelta): void {
   const index = delta.index ?? calls.length
@@ -362,30 +268,6 @@ function mergeCall(calls: ToolCallDelta[], delta: ToolCallDelta): void {
   if (delta.id) call.id = delta.id
   if (delta.function?.name) call.function!.name = (call.function!.name ?? '') + delta.function.name
   if (delta.function?.arguments) call.function!.arguments = (call.function!.arguments ?? '') + delta.function.arguments
-}
-
-/**
- * The prompt's text tokens: the templated prompt (/apply-template, with the server's marker
- * where each image goes) tokenized piece by piece between the markers, as mtmd tokenizes it.
- * The image tokens are the prompt's total less these; the server reports only the total.
- */
-async function textTokenCount(
-  messages: ServerMessage[],
-  post: (path: string, body: unknown) => Promise<Response>,
-  marker: string,
-): Promise<number | null> {
-  const templated = parseJson(await (await post('/apply-template', { messages })).text()) as { prompt?: unknown } | undefined
-  if (typeof templated?.prompt !== 'string') return null
-  const pieces = templated.prompt.split(marker)
-  const counts = await Promise.all(
-    pieces.map(async (piece, i) => {
-      if (!piece && i > 0) return 0
-      const res = await post('/tokenize', { content: piece, add_special: i === 0, parse_special: true })
-      const tokens = (parseJson(await res.text()) as { tokens?: unknown[] } | undefined)?.tokens
-      return Array.isArray(tokens) ? tokens.length : 0
-    }),
-  )
-  return counts.reduce((a, b) => a + b, 0)
 }
 
 /** The server's "exceeds the available context size" refusal, with the numbers, as the engine says it on llama.node. */
