@@ -222,5 +222,63 @@ export async function streamCompletion(server: LlamaServer, body: Record<string,
   }
 }
 
+/**
+ * The same through llama-server's OpenAI chat endpoint (what the engine's child is sent), measured
+ * alike: its template lays out the prompt, and it parses the answer as it streams.
+ */
+export async function streamChat(server: LlamaServer, body: Record<string, unknown>): Promise<StreamedCompletion> {
+  const started = performance.now()
+  const res = await fetch(`${server.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  })
+  if (!res.ok || !res.body) throw new Error(`llama-server /v1/chat/completions: HTTP ${res.status} ${await res.text()}`)
+  const decoder = new TextDecoder()
+  let buffered = ''
+  let tokens = 0
+  let text = ''
+  let firstAt: number | null = null
+  let endAt: number | null = null
+  let timings: Record<string, number> | undefined
+  for await (const bytes of res.body) {
+    const now = performance.now()
+    buffered += decoder.decode(bytes as Uint8Array, { stream: true })
+    let end: number
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const event = buffered.slice(0, end)
+      buffered = buffered.slice(end + 2)
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue
+      const data = JSON.parse(event.slice(6)) as {
+        choices?: { delta?: { content?: string | null } }[]
+        usage?: { completion_tokens?: number }
+        timings?: Record<string, number>
+        error?: unknown
+      }
+      if (data.error) throw new Error(`llama-server: ${JSON.stringify(data.error)}`)
+      const content = data.choices?.[0]?.delta?.content
+      if (content) {
+        firstAt ??= now
+        tokens++
+        text += content
+      }
+      if (data.timings) {
+        endAt = now
+        timings = data.timings
+        tokens = Math.max(tokens, data.usage?.completion_tokens ?? 0)
+      }
+    }
+  }
+  if (firstAt === null || endAt === null) throw new Error('llama-server streamed no tokens')
+  return {
+    tokens,
+    firstTokenMs: firstAt - started,
+    tokensPerSecond: (tokens - 1) / ((endAt - firstAt) / 1000),
+    text,
+    timings,
+    stopType: undefined,
+  }
+}
+
 /** llama-server's names for the engine's samplers: the ones the engine's llama-server backend sends. */
 export const llamaServerSamplers = serverSamplers
