@@ -9,7 +9,7 @@ import type { BuildContext } from './docs.js'
 
 function codeArea(
   r: Rng,
-  o: { left: number; top: number; rows: number; size: number; lh: number; start: number; comments?: string[] },
+  o: { left: number; top: number; rows: number; size: number; lh: number; start: number; comments?: string[]; font?: string },
 ): string {
   const gutter = Array.from(
     { length: o.rows },
@@ -32,7 +32,8 @@ function codeArea(
           .join(''),
       )}</div>`,
   ).join('')
-  return `<div data-case="code" class="mono" style="position:absolute;left:${o.left}px;top:${o.top}px;right:0;bottom:22px;font-size:${o.size}px;line-height:${o.lh}px;overflow:hidden">
+  const font = o.font ? `font-family:${o.font};` : ''
+  return `<div data-case="code" class="mono" style="${font}position:absolute;left:${o.left}px;top:${o.top}px;right:0;bottom:22px;font-size:${o.size}px;line-height:${o.lh}px;overflow:hidden">
     <div style="position:absolute;left:0;top:0;width:${o.size * 3.6}px;color:var(--muted)">${gutter}</div>
     <div style="position:absolute;left:${o.size * 3.6 + 18}px;top:0;right:120px;overflow:hidden">${lines}</div>
     <div style="position:absolute;right:14px;top:0;width:96px;bottom:0;font-size:2px;line-height:3px;opacity:.6;overflow:hidden;border-left:1px solid var(--border)">${mini}</div></div>`
@@ -48,14 +49,17 @@ function explorer(r: Rng, top: number, width: number, size: number): string {
     <div data-seg style="font-size:10px;letter-spacing:1px" class="muted">EXPLORER</div>${files}</div>`
 }
 
+// The light editor draws its code in Liberation Mono, the dark one in DejaVu Sans Mono (set 1's).
+const LIBERATION_MONO = "'Liberation Mono', monospace"
+
 export function editorLight({ r, theme }: BuildContext): string {
   const tabs = ['layout.ts', 'reader.ts', 'regions.ts', 'README.md', 'package.json']
   const body = `${menuBar(['File', 'Edit', 'Selection', 'View', 'Go', 'Run', 'Terminal', 'Help'], 12)}
     ${explorer(r, 26, 260, 13)}
     <div style="position:absolute;left:260px;right:0;top:26px">${tabStrip(tabs, 12)}${crumbs(['src', 'ocr', 'layout.ts', 'groupLines'], 11)}</div>
-    ${codeArea(r, { left: 260, top: 86, rows: 44, size: 13, lh: 20, start: r.int(20, 300) })}
+    ${codeArea(r, { left: 260, top: 86, rows: 44, size: 13, lh: 20, start: r.int(20, 300), font: LIBERATION_MONO })}
     <div data-case="code" style="position:absolute;left:560px;top:330px;width:620px;background:var(--panel);border:1px solid var(--border);box-shadow:0 4px 14px rgba(0,0,0,.3);padding:8px 12px;font-size:13px;z-index:5">
-      <div data-seg class="mono">(method) ScreenReader.read(image: Uint8Array): Promise&lt;OcrResult&gt;</div>
+      <div data-seg class="mono" style="font-family:${LIBERATION_MONO}">(method) ScreenReader.read(image: Uint8Array): Promise&lt;OcrResult&gt;</div>
       <div data-seg style="margin-top:6px">Reads the text of one image, lines in reading order with their boxes.</div></div>
     ${statusBar([`main*`, `Ln ${r.int(1, 400)}, Col ${r.int(1, 80)}`, 'Spaces: 2', 'UTF-8', 'LF', 'TypeScript', 'Prettier'], 11)}`
   return frame({ x: 0, y: 0, w: 1920, h: 1080, theme, title: 'layout.ts - local-vision-assistant - Code', body })
