@@ -47,6 +47,8 @@ interface Figures {
   ttftRatio8to0: number
   reencodedImages8: number
   withNewImage: { ttftMs8: number; reencodedImages8: number }
+  /** The control: a text-only conversation of the eight-image one's length, its follow-up's first token. */
+  textOnly8: { ttftMs: number; promptTokens: number }
 }
 
 const fx = await ensureFixtures()
@@ -76,6 +78,7 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
     const promptTokens: Record<number, number> = {}
     let reencodedImages8 = 0
     const withNewImage = { ttftMs8: 0, reencodedImages8: 0 }
+    let imageTokens = 0
     for (const n of COUNTS) {
       // The conversation as a chat builds it: each turn asked in order, its answer kept. The
       // prompt's length after each turn bounds where that turn's image lies.
@@ -86,6 +89,7 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
         history.push({ role: 'user', text: `What is in picture ${i + 1}?`, images: [{ bytes: pictures[i]! }] })
         const out = await collect(engine.generate({ messages: history, sampling }))
         turnEnds.push(out.stats!.tokensIn)
+        imageTokens ||= out.stats!.imageTokens
         history.push({ role: 'assistant', text: out.text })
       }
       /** Runs follow-ups; medians of their first-token time, evaluated tokens and earlier images encoded again. */
@@ -128,8 +132,38 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
         `bench:followup ${info.binding}: ${n} earlier images: ttft ${ttftMs[n]} ms, evaluated ${evaluatedTokens[n]} of ${promptTokens[n]} tokens`,
       )
     }
+    // Control: a text-only conversation as long, in tokens, as the one with eight images (each
+    // image replaced by text of as many tokens). Its follow-up costs what the eight-image one
+    // does when what grows is attention over a longer context, which no cache avoids, rather
+    // than anything done to the images.
+    const textOnly8 = await (async () => {
+      const words = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
+      let filler = ''
+      for (let i = 0; (await engine.countTokens(filler)) < imageTokens && i < 200; i++)
+        filler += `${filler ? ' ' : ''}${words[i % words.length]}`
+      const history: ChatMessage[] = [{ role: 'user', text: 'Hello.' }]
+      history.push({ role: 'assistant', text: (await collect(engine.generate({ messages: history, sampling }))).text })
+      for (let i = 0; i < 8; i++) {
+        history.push({ role: 'user', text: `What is in picture ${i + 1}? ${filler}` })
+        history.push({ role: 'assistant', text: (await collect(engine.generate({ messages: history, sampling }))).text })
+      }
+      const ttft: number[] = []
+      let prompt = 0
+      for (let r = 0; r < RUNS; r++) {
+        const stats = (
+          await collect(engine.generate({ messages: [...history, { role: 'user', text: `Question ${r}: compare them.` }], sampling }))
+        ).stats!
+        ttft.push(stats.timeToFirstTokenMs ?? NaN)
+        prompt = stats.tokensIn
+      }
+      return { ttftMs: round(median(ttft)), promptTokens: prompt }
+    })()
+    console.error(
+      `bench:followup ${info.binding}: text only, as long as 8 images: ttft ${textOnly8.ttftMs} ms, ${textOnly8.promptTokens} tokens`,
+    )
     return {
       binding: info.binding,
+      textOnly8,
       ttftMs,
       evaluatedTokens,
       promptTokens,
