@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { rewritePaddleGraph } from './graph.js'
+import { ctcDecode, fillRecInput, isDistribution } from './recognition.js'
 import type { OcrBox } from './types.js'
 
 /** Raw interleaved pixels (RGB or RGBA), as sharp's raw output gives them. */
@@ -168,10 +169,19 @@ export class PaddleModels {
       const steps = tensor.dims[1]!
       const classes = tensor.dims[2]!
       const probabilities = tensor.data as Float32Array
+      const distribution = isDistribution(probabilities, 0, classes)
       batch.forEach((cropIndex, slot) => {
         const stepsUsed = Math.min(steps, Math.ceil((widths[cropIndex]! / batchWidth) * steps))
         const pixelsPerStep = batchWidth / steps / (widths[cropIndex]! / crops[cropIndex]!.width)
-        results[cropIndex] = ctcDecode(probabilities, slot * steps * classes, stepsUsed, classes, this.alphabet, pixelsPerStep)
+        results[cropIndex] = ctcDecode(
+          probabilities,
+          slot * steps * classes,
+          stepsUsed,
+          classes,
+          this.alphabet,
+          pixelsPerStep,
+          distribution,
+        )
       })
       start = end
     }
@@ -201,74 +211,6 @@ async function outputClasses(rec: ort.InferenceSession, height: number): Promise
 function recWidth(crop: RawImage, recHeight: number): number {
   const width = Math.ceil((crop.width * recHeight) / Math.max(1, crop.height))
   return Math.min(REC_MAX_WIDTH, Math.max(16, Math.ceil(width / 8) * 8))
-}
-
-/**
- * Bilinear resize of a crop to recHeight × targetWidth, normalised to [-1, 1] (PaddleOCR's
- * (x/255 - 0.5)/0.5), BGR planes. The rest of the batch width stays 0 (PaddleOCR pads with 0).
- */
-function fillRecInput(crop: RawImage, targetWidth: number, input: Float32Array, base: number, batchWidth: number, recHeight: number): void {
-  const plane = recHeight * batchWidth
-  const { data, channels, width, height } = crop
-  const scaleX = width / targetWidth
-  const scaleY = height / recHeight
-  for (let y = 0; y < recHeight; y++) {
-    const sy = Math.min(height - 1, Math.max(0, (y + 0.5) * scaleY - 0.5))
-    const y0 = Math.floor(sy)
-    const y1 = Math.min(height - 1, y0 + 1)
-    const fy = sy - y0
-    for (let x = 0; x < targetWidth; x++) {
-      const sx = Math.min(width - 1, Math.max(0, (x + 0.5) * scaleX - 0.5))
-      const x0 = Math.floor(sx)
-      const x1 = Math.min(width - 1, x0 + 1)
-      const fx = sx - x0
-      const a = (y0 * width + x0) * channels
-      const b = (y0 * width + x1) * channels
-      const c = (y1 * width + x0) * channels
-      const d = (y1 * width + x1) * channels
-      const target = base + y * batchWidth + x
-      for (let channel = 0; channel < 3; channel++) {
-        const value =
-          (data[a + channel]! * (1 - fx) + data[b + channel]! * fx) * (1 - fy) +
-          (data[c + channel]! * (1 - fx) + data[d + channel]! * fx) * fy
-        input[target + (2 - channel) * plane] = value / 127.5 - 1
-      }
-    }
-  }
-}
-
-function ctcDecode(
-  probabilities: Float32Array,
-  base: number,
-  steps: number,
-  classes: number,
-  alphabet: string[],
-  pixelsPerStep: number,
-): Recognised {
-  const chars: string[] = []
-  let confidenceSum = 0
-  let count = 0
-  let previous = -1
-  const charCentres: number[] = []
-  for (let step = 0; step < steps; step++) {
-    const row = base + step * classes
-    let best = 0
-    let bestProbability = probabilities[row]!
-    for (let k = 1; k < classes; k++) {
-      if (probabilities[row + k]! > bestProbability) {
-        bestProbability = probabilities[row + k]!
-        best = k
-      }
-    }
-    if (best !== 0 && best !== previous) {
-      chars.push(alphabet[best] ?? '')
-      confidenceSum += bestProbability
-      count++
-      charCentres.push((step + 0.5) * pixelsPerStep)
-    }
-    previous = best
-  }
-  return { chars, confidence: count === 0 ? 0 : confidenceSum / count, charCentres }
 }
 
 /**
