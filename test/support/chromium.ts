@@ -10,11 +10,15 @@ export function chromiumMissing(): string | null {
   return existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
 }
 
-/** Headless, no sandbox (containers), nothing fetched in the background; extraArgs add to these. */
-export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+/**
+ * Headless, no sandbox (containers), nothing fetched in the background; extraArgs add to these,
+ * env to this process's environment (a fontconfig file for one browser, say).
+ */
+export function launchChromium(extraArgs: string[] = [], env: Record<string, string> = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    env: { ...process.env, ...env },
     args: [
       '--no-sandbox',
       '--disable-gpu',

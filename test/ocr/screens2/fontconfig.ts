@@ -48,24 +48,13 @@ export function fontconfigXml(mode: Smoothing): string {
 `
 }
 
-/**
- * Chromium with a smoothing mode. launchChromium passes this process's environment to the
- * browser, so FONTCONFIG_FILE is set only while it starts and restored at once; renders are
- * sequential, so no other launch can see it.
- */
+/** Chromium with a smoothing mode: its own fontconfig file, in its environment only. */
 export async function launchWithSmoothing(mode: Smoothing): Promise<Browser> {
   const dir = join(tmpdir(), 'lva-ocr-fontconfig')
   await mkdir(dir, { recursive: true })
   const file = join(dir, `${mode}.conf`)
   await writeFile(file, fontconfigXml(mode))
-  const saved = process.env.FONTCONFIG_FILE
-  process.env.FONTCONFIG_FILE = file
-  try {
-    return await launchChromium()
-  } finally {
-    if (saved === undefined) delete process.env.FONTCONFIG_FILE
-    else process.env.FONTCONFIG_FILE = saved
-  }
+  return launchChromium([], { FONTCONFIG_FILE: file })
 }
 
 /** Families the set draws with (Debian: fonts-liberation2 fonts-noto-core fonts-noto-cjk fonts-roboto-unhinted, fonts-dejavu-core). */
