@@ -157,7 +157,7 @@ export class ScreenReader {
     throwIfAborted(signal)
 
     const lineBoxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)
-    const regions = lineBoxes.length > 0 ? findRegions(image, medianHeight(lineBoxes)) : null
+    const regions = lineBoxes.length > 0 ? findRegions(detImage, medianHeight(lineBoxes), detScale) : null
     throwIfAborted(signal)
 
     const boxes: OcrBox[] = []

@@ -80,9 +80,14 @@ function union(parent: Int32Array, a: number, b: number): void {
 /**
  * @param textHeight typical height of a text box in image pixels: a background no taller than a
  * couple of lines is a table cell, a button or a toolbar strip, not a panel of its own.
+ * @param scale how many image pixels one pixel of `image` stands for: the detector's half-size
+ * copy of a 4K screen serves here too, instead of box-filtering the full image again.
  */
-export function findRegions(image: RawImage, textHeight: number): RegionMap {
-  const factor = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height) / ANALYSIS_PIXELS)))
+export function findRegions(image: RawImage, textHeight: number, scale = 1): RegionMap {
+  const wanted = Math.max(1, Math.ceil(Math.sqrt((image.width * image.height * scale * scale) / ANALYSIS_PIXELS)))
+  const factor = Math.max(1, Math.round(wanted / scale))
+  /** Image pixels per analysis pixel. */
+  const unit = factor * scale
   const small = factor === 1 && image.channels === 3 ? image : downsample(image, factor)
   const { width, height, data } = small
   const count = width * height
@@ -136,7 +141,7 @@ export function findRegions(image: RawImage, textHeight: number): RegionMap {
     if (x < left[root]!) left[root] = x
     if (x > right[root]!) right[root] = x
   }
-  const minHeight = (STRIP_LINES * textHeight) / factor
+  const minHeight = (STRIP_LINES * textHeight) / unit
   const minSize = Math.max(64, Math.round(count * MIN_REGION_SHARE))
   const labels = new Int32Array(count).fill(NO_REGION)
   for (let i = 0; i < count; i++) {
@@ -157,10 +162,10 @@ export function findRegions(image: RawImage, textHeight: number): RegionMap {
   }
 
   function vote(box: OcrBox): number {
-    const x0 = Math.max(0, Math.floor(box.x / factor))
-    const y0 = Math.max(0, Math.floor(box.y / factor))
-    const x1 = Math.min(width, Math.ceil((box.x + box.width) / factor))
-    const y1 = Math.min(height, Math.ceil((box.y + box.height) / factor))
+    const x0 = Math.max(0, Math.floor(box.x / unit))
+    const y0 = Math.max(0, Math.floor(box.y / unit))
+    const x1 = Math.min(width, Math.ceil((box.x + box.width) / unit))
+    const y1 = Math.min(height, Math.ceil((box.y + box.height) / unit))
     const votes = new Map<number, number>()
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
