@@ -22,6 +22,9 @@ const COLUMN_GAP = 0.8
 const TABLE_ROW_GAP = 1.6
 /** Cells wider than this many line heights are lines of prose in columns, not table cells. */
 const PROSE_CELL = 14
+/** A region no wider than this many line heights is a list item or a sidebar, where a label and
+ * a number pushed to either edge (a sender and the time, a folder and its count) are one row. */
+const JUSTIFIED_WIDTH = 32
 
 const right = (box: OcrBox): number => box.x + box.width
 const bottom = (box: OcrBox): number => box.y + box.height
@@ -160,7 +163,27 @@ function linesOf(items: TextItem[]): OcrLine[] {
     const neighbours = [index - 1, index + 1].filter((other) => other >= 0 && other < rows.length)
     table[index] = neighbours.some((other) => spansAsTable(row, rows[other]!, table[other]!))
   }
+  const extent = union(items.map((item) => item.box))
+  rows.forEach((row, index) => {
+    if (!table[index] && justified(row, extent)) table[index] = true
+  })
   return rows.flatMap((row, index) => (table[index] ? [joinLine(row.segments.flat())] : row.segments.map((segment) => joinLine(segment))))
+}
+
+/** A label and a number (a count, a time) of a narrow region's row, one flush with each edge. */
+function justified(row: Row, extent: OcrBox): boolean {
+  if (row.segments.length !== 2 || isLineNumber(row.segments[0]!)) return false
+  const value = row.segments[1]!.map((item) => item.text.trim()).join(' ')
+  if (!/^\d[\d:.,]*$/.test(value)) return false
+  const height = medianOf(row.segments.flat().map((item) => item.box.height))
+  if (extent.width > JUSTIFIED_WIDTH * height) return false
+  const [first, second] = row.segments.map((segment) => union(segment.map((item) => item.box))) as [OcrBox, OcrBox]
+  return first.x - extent.x <= height && right(extent) - right(second) <= height
+}
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
 }
 
 interface Interval {

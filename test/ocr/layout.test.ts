@@ -84,6 +84,25 @@ describe('layoutBlocks', () => {
     expect(lines).toContain('const value0 = compute(0)')
   })
 
+  it("reads a list item's label and the number pushed to its right edge as one row", () => {
+    // A mail list item (its own region, 30 heights wide): sender left, time right, subject below.
+    const listItem = [item('Irene Evans', 12, 0, 1), item('13:01', 560, 0, 1, 40), item('Budget review for the third quarter', 12, 24, 1)]
+    expect(textsOf(listItem).flat()).toEqual(['Irene Evans 13:01', 'Budget review for the third quarter'])
+    // A sidebar's folder and its count.
+    expect(textsOf([item('Sent', 12, 0, 2, 32), item('97', 150, 0, 2, 16), item('Archive', 12, 24, 2)]).flat()).toEqual([
+      'Sent 97',
+      'Archive',
+    ])
+  })
+
+  it('keeps items at the edges of a wide bar, or words at either end of a list item, apart', () => {
+    // A status bar 100 heights wide.
+    expect(textsOf([item('develop*', 10, 0, 1), item('61', 1900, 0, 1, 16)]).flat()).toEqual(['develop*', '61'])
+    // Not a number on the right: a tab strip's two tabs, a label and a button.
+    const lines = textsOf([item('Name', 12, 0, 1, 32), item('Rename', 500, 0, 1, 48), item('Other text here', 12, 24, 1)]).flat()
+    expect(lines).toEqual(['Name', 'Rename', 'Other text here'])
+  })
+
   it('orders regions top to bottom, then left to right', () => {
     const items = [item('bottom', 10, 500, 3), item('top right', 600, 12, 2), item('top left', 10, 10, 1)]
     expect(textsOf(items).flat()).toEqual(['top left', 'top right', 'bottom'])
