@@ -24,8 +24,11 @@ const BRIDGE = 0
 const MIN_REGION_SHARE = 0.002
 /** Backgrounds less tall than this many text lines and narrower than CELL_WIDTH_SHARE of the
  * screen are table cells or buttons, not panels: text on them belongs to the panel around, or to
- * no panel (then the cells of a table group together). A list item's wide strip stays a region. */
-const STRIP_LINES = 2.5
+ * no panel (then the cells of a table group together). A list item's wide strip stays a region,
+ * and so does a narrow one of two lines (a mail list's sender and subject: at 2.5 lines such an
+ * item of a small font was a cell, and its text joined the reading pane beside it; the busy
+ * desktops with a mail window read 156-187 -> 174-199 lines at 1080p, nothing else changed). */
+const STRIP_LINES = 2.2
 const CELL_WIDTH_SHARE = 0.2
 export const NO_REGION = -1
 
