@@ -2,6 +2,7 @@
 // only when they share a row and sit close sideways, except that rows of a table stay whole.
 // Lines then go into blocks: the columns of a region are found by the whitespace that runs
 // between them through consecutive rows, so two columns are read one after the other.
+import { splitGutter } from './gutter.js'
 import type { OcrBlock, OcrBox, OcrLine } from './types.js'
 
 export interface TextItem {
@@ -144,10 +145,10 @@ function cellGaps(boxes: OcrBox[]): { start: number; end: number }[] {
 
 /** Lines of one region: table rows whole, other rows cut at wide gaps. */
 function linesOf(items: TextItem[]): OcrLine[] {
-  const rows: Row[] = rowsOf(items).map((row) => {
-    const segments = segmentsOf(row)
-    return { segments, box: union(row.map((item) => item.box)) }
-  })
+  const rows: Row[] = splitGutter(rowsOf(items).map(segmentsOf)).map((segments) => ({
+    segments,
+    box: union(segments.flat().map((item) => item.box)),
+  }))
   const table = rows.map(() => false)
   for (let index = 1; index < rows.length; index++) {
     if (sameTable(rows[index - 1]!, rows[index]!, TABLE_ROW_GAP)) {

@@ -84,6 +84,20 @@ describe('layoutBlocks', () => {
     expect(lines).toContain('const value0 = compute(0)')
   })
 
+  it('parts a line number from code that starts right at the gutter, whether read as one box or two', () => {
+    const items: TextItem[] = []
+    for (let row = 0; row < 4; row++) {
+      items.push(item(String(38 + row), 10, 50 + row * 22, 0, 24))
+      items.push(item(`    return value${row}`, 70, 50 + row * 22))
+    }
+    // Unindented code 8 px after the gutter: one box holding both, or two boxes a short gap apart.
+    items.push({ ...item('42 // Process the rest', 10, 138, 0), box: { x: 10, y: 138, width: 240, height: HEIGHT } })
+    items.push(item('43', 10, 160, 0, 24), item('await this.flush()', 42, 160, 0))
+    const lines = textsOf(items).flat()
+    expect(lines).toEqual(expect.arrayContaining(['42', '// Process the rest', '43', 'await this.flush()']))
+    expect(lines.some((line) => /^\d+ \S/.test(line))).toBe(false)
+  })
+
   it("reads a list item's label and the number pushed to its right edge as one row", () => {
     // A mail list item (its own region, 30 heights wide): sender left, time right, subject below.
     const listItem = [item('Irene Evans', 12, 0, 1), item('13:01', 560, 0, 1, 40), item('Budget review for the third quarter', 12, 24, 1)]
