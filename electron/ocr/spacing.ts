@@ -9,6 +9,13 @@ const SPACE_SHARE = 0.16
  * contrast hold no ink (anti-aliasing halos, subpixel fringes). */
 const INK_SHARE = 0.3
 const NARROW = /^[.,:;'"!|()[\]{}`]$/
+// Chinese and Japanese set no spaces between characters, and full-width punctuation ("：", "，")
+// carries its own blank: a gap beside either is no word space (one between a character and Latin
+// text or digits can be, and is judged as any other).
+const FULL_WIDTH_MARK = /[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/
+const IDEOGRAPH = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/
+const noSpaceBetween = (a: string, b: string): boolean =>
+  FULL_WIDTH_MARK.test(a) || FULL_WIDTH_MARK.test(b) || (IDEOGRAPH.test(a) && IDEOGRAPH.test(b))
 /** Extra blank, in crop heights, allowed beside a narrow mark before it separates items. */
 const NARROW_ALLOWANCE = 0.3
 /** Share of the crop height, around its middle, where ink is looked for. */
@@ -162,7 +169,7 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
       pieces.push({ text: text.trim(), start: pieceStart, end: blank.start })
       text = ''
       pieceStart = blank.start + blank.length
-    } else if (blank && previous !== ' ' && blank.length >= minSpace) text += ' '
+    } else if (blank && previous !== ' ' && blank.length >= minSpace && !noSpaceBetween(previous, current)) text += ' '
     text += current
   }
   pieces.push({ text: text.trim(), start: pieceStart, end: crop.width })
