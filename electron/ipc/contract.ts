@@ -22,6 +22,8 @@ export type * from '../ocr/contract.js'
 export type * from '../remote/contract.js'
 export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode } from '../ocr/types.js'
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
+// The window asks the user before plain http leaves the local network, by main's own rule.
+export { isPrivateHost } from '../remote/private-host.js'
 
 export interface AppInfo {
   name: string

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../electron/ipc/errors.js'
-import { checkBaseUrl, isPrivateHost } from '../../electron/remote/url.js'
+import { checkBaseUrl } from '../../electron/remote/url.js'
+import { isPrivateHost } from '../../electron/remote/private-host.js'
 
 function refusal(input: string, allowUnencrypted = false): string {
   try {
@@ -93,6 +94,17 @@ describe('isPrivateHost', () => {
     expect(isPrivateHost('2001:db8::1')).toBe(false)
     expect(isPrivateHost('::')).toBe(false)
     expect(isPrivateHost('::ffff:7f00:1')).toBe(true)
+  })
+
+  it('takes nothing that only looks like an address (the same rule runs in the window, without Node)', () => {
+    expect(isPrivateHost('[fe80::1%eth0]')).toBe(true)
+    expect(isPrivateHost('::ffff:10.0.0.1')).toBe(true)
+    expect(isPrivateHost('fe80::zz')).toBe(false)
+    expect(isPrivateHost('fc00::1::2')).toBe(false)
+    expect(isPrivateHost('fc00:1:2:3:4:5:6:7:8')).toBe(false)
+    expect(isPrivateHost('10.0.0.256')).toBe(false)
+    expect(isPrivateHost('010.0.0.1')).toBe(false)
+    expect(isPrivateHost('10.0.0')).toBe(false)
   })
 
   it('treats localhost and mDNS names as local, and nothing else by name', () => {

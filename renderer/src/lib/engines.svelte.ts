@@ -2,25 +2,10 @@
 // Settings, where keys are kept, and which engine new conversations use. Shared by Settings,
 // the header picker and the chat controller. Its fields are private: components read them
 // through the getters and change them only through the methods, which throw main's errors.
+import { isPrivateHost } from '@contract'
 import type { ConnectionReport, EngineChoice, KeyStorage, RemoteEngineInput, RemoteEngineView, RemoteEnginesView } from '@contract'
 import type { AssistantClient } from './assistant'
 import type { DeepReadonly } from './readonly'
-
-/** The loopback, private and .local hosts main lets plain http reach without asking (electron/remote/url.ts). */
-export function isPrivateHost(hostname: string): boolean {
-  const host = hostname
-    .toLowerCase()
-    .replace(/^\[|\]$/g, '')
-    .replace(/\.$/, '')
-  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local')) return true
-  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host)
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])]
-    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
-  }
-  // IPv6: loopback, unique-local and link-local; main decides the rarer forms.
-  return host === '::1' || /^f[cd][0-9a-f]{0,2}:/.test(host) || /^fe[89ab][0-9a-f]?:/.test(host)
-}
 
 /** Whether the "allow unencrypted" toggle matters for this address: plain http to the internet. */
 export function needsUnencryptedConsent(address: string): boolean {
