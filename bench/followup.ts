@@ -13,7 +13,9 @@
 // with the engine's stdout line-buffered (coreutils' libstdbuf; without it, cache_n is used).
 // withNewImage is the other common follow-up: a question that brings a ninth picture, where
 // only that one should be encoded.
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import sharp from 'sharp'
 import type { ChatMessage } from '../electron/ipc/contract.js'
 import { EngineClient } from '../electron/engine/client.js'
 import { nodeEngineSpawner } from '../electron/engine/spawn-node.js'
@@ -49,6 +51,21 @@ interface Figures {
   withNewImage: { ttftMs8: number; reencodedImages8: number }
   /** The control: a text-only conversation of the eight-image one's length, its follow-up's first token. */
   textOnly8: { ttftMs: number; promptTokens: number }
+  /** Eight 3 MB 4K screenshots earlier in the conversation: the follow-up's first token at the caller and in the engine. */
+  screenshots8: { pngKB: number; callerFirstTokenMs: number; engineTtftMs: number }
+}
+
+/** A 4K screenshot-sized PNG of about 3 MB: a white screen with a 1000×1000 panel of noise. */
+async function noisyScreenshot(): Promise<Uint8Array> {
+  const [width, height] = [3840, 2160]
+  const raw = Buffer.alloc(width * height * 3, 235)
+  const noise = randomBytes(1000 * 1000 * 3)
+  for (let y = 0; y < 1000; y++) noise.copy(raw, y * width * 3, y * 3000, y * 3000 + 3000)
+  return new Uint8Array(
+    await sharp(raw, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer(),
+  )
 }
 
 const fx = await ensureFixtures()
@@ -161,9 +178,37 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
     console.error(
       `bench:followup ${info.binding}: text only, as long as 8 images: ttft ${textOnly8.ttftMs} ms, ${textOnly8.promptTokens} tokens`,
     )
+    // Real screenshots are megabytes: eight 4K ones of 3 MB each (a noisy panel keeps the PNG
+    // that large). What the caller waits for the first token, and the engine's own share.
+    const screenshots8 = await (async () => {
+      const shots = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(() => noisyScreenshot()))
+      const history: ChatMessage[] = []
+      for (const bytes of shots) {
+        history.push({ role: 'user', text: 'And this screen?', images: [{ bytes }] })
+        history.push({ role: 'assistant', text: (await collect(engine.generate({ messages: history, sampling }))).text })
+      }
+      const caller: number[] = []
+      const engineTtft: number[] = []
+      for (let r = 0; r < RUNS; r++) {
+        const out = await collect(
+          engine.generate({ messages: [...history, { role: 'user', text: `Question ${r}: compare them.` }], sampling }),
+        )
+        caller.push(out.firstChunkMs ?? NaN)
+        engineTtft.push(out.stats!.timeToFirstTokenMs ?? NaN)
+      }
+      return {
+        pngKB: Math.round(shots[0]!.byteLength / 1024),
+        callerFirstTokenMs: round(median(caller)),
+        engineTtftMs: round(median(engineTtft)),
+      }
+    })()
+    console.error(
+      `bench:followup ${info.binding}: 8 screenshots of ${screenshots8.pngKB} KB: first token ${screenshots8.callerFirstTokenMs} ms at the caller`,
+    )
     return {
       binding: info.binding,
       textOnly8,
+      screenshots8,
       ttftMs,
       evaluatedTokens,
       promptTokens,

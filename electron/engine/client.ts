@@ -6,7 +6,8 @@ import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateReque
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
-import type { Lane } from './types.js'
+import type { EngineRequest, Lane } from './types.js'
+import { refOf } from '../images/prepared-cache.js'
 
 export interface EngineProcess {
   send(message: ToEngine): void
@@ -42,6 +43,13 @@ export class EngineClient {
   private lastLoad: LoadRequest | null = null
   private current: EngineState = { state: 'idle' }
   private stopped = false
+  /**
+   * The images (by content key) the engine process has prepared for the loaded model: a
+   * follow-up sends these by reference instead of moving every earlier screenshot into the
+   * engine again (8 screenshots of 3 MB: 24 MB to copy and hash each turn). Forgotten with the
+   * process and on every load; the engine says when one is no longer kept, and it is sent again.
+   */
+  private held = new Set<string>()
 
   constructor(private readonly options: EngineClientOptions) {}
 
@@ -54,6 +62,7 @@ export class EngineClient {
   }
 
   async load(request: LoadRequest): Promise<EngineInfo> {
+    this.held.clear()
     const before = this.current
     this.setState({ state: 'loading', modelPath: request.modelPath })
     try {
@@ -78,6 +87,7 @@ export class EngineClient {
   }
 
   async unload(): Promise<EngineState> {
+    this.held.clear()
     this.lastLoad = null
     if (this.process) await this.call({ type: 'unload' })
     this.setState({ state: 'idle' })
@@ -101,33 +111,71 @@ export class EngineClient {
     // After a crash whose reload failed, say that rather than a bare "no model is loaded".
     if (this.current.state === 'error') throw new AppError('no-model', this.current.message)
     let produced = false
-    try {
-      for await (const chunk of this.generateOnce(request, signal, lane)) {
-        produced = true
-        yield chunk
+    let crashRetried = false
+    let whole = false
+    for (;;) {
+      try {
+        for await (const chunk of this.generateOnce(request, signal, lane, whole)) {
+          produced = true
+          yield chunk
+        }
+        return
+      } catch (error) {
+        if (produced || signal?.aborted || !(error instanceof AppError)) throw error
+        if (error.code === 'image-not-held' && !whole) {
+          this.held.clear()
+          whole = true
+          continue
+        }
+        if (error.code !== 'engine-crashed' || crashRetried || this.stopped || !this.lastLoad) throw error
+        crashRetried = true
       }
-    } catch (error) {
-      if (produced || signal?.aborted || !(error instanceof AppError) || error.code !== 'engine-crashed' || this.stopped || !this.lastLoad)
-        throw error
-      yield* this.generateOnce(request, signal, lane)
     }
   }
 
-  private async *generateOnce(request: GenerateRequest, signal: AbortSignal | undefined, lane: Lane): AsyncGenerator<GenerateChunk> {
+  /** The request as the engine process gets it: each image with its content key, and its bytes unless held (or whole). */
+  private toWire(request: GenerateRequest, whole: boolean): { wire: EngineRequest; refs: string[] } {
+    const refs: string[] = []
+    const messages = request.messages.map((m) => {
+      if (!m.images?.length) return m
+      const images = m.images.map((image) => {
+        const ref = refOf(image.bytes)
+        refs.push(ref)
+        return !whole && this.held.has(ref) ? { ref, ...(image.name ? { name: image.name } : {}) } : { ...image, ref }
+      })
+      return { ...m, images }
+    })
+    return { wire: { ...request, messages }, refs }
+  }
+
+  private async *generateOnce(
+    request: GenerateRequest,
+    signal: AbortSignal | undefined,
+    lane: Lane,
+    whole: boolean,
+  ): AsyncGenerator<GenerateChunk> {
     await this.start()
     const id = this.nextId++
     const chunks = new ChunkQueue<GenerateChunk>()
     let tokensOut = 0
     const started = performance.now()
+    const { wire, refs } = this.toWire(request, whole)
+    const process = this.process
+    let prepared = false
 
     this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
     const cancel = (): void => this.process?.send({ id, type: 'cancel' })
     signal?.addEventListener('abort', cancel, { once: true })
-    this.process!.send({ id, type: 'generate', request, lane })
+    this.process!.send({ id, type: 'generate', request: wire, lane })
     if (signal?.aborted) cancel()
 
     try {
       for await (const chunk of chunks) {
+        // Any event means the engine prepared every image: it holds them now, if it is still the same process.
+        if (!prepared && this.process === process) {
+          prepared = true
+          for (const ref of refs) this.hold(ref)
+        }
         if (chunk.kind === 'tokens') tokensOut += chunk.count
         yield chunk
       }
@@ -181,9 +229,18 @@ export class EngineClient {
     })
   }
 
+  /** Bounded like the engine's own memory of prepared images; the oldest go first. */
+  private hold(ref: string): void {
+    this.held.delete(ref)
+    this.held.add(ref)
+    if (this.held.size > 1024) this.held.delete(this.held.values().next().value!)
+  }
+
   private start(): Promise<void> {
     if (this.stopped) return Promise.reject(new AppError('engine-crashed', 'The engine has been shut down.'))
     if (this.ready) return this.ready
+    // A new process holds no prepared image (its disk cache may; it says when it does not).
+    this.held.clear()
     const child = this.options.spawn()
     this.process = child
     this.ready = new Promise<void>((resolve, reject) => {

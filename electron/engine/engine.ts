@@ -2,10 +2,10 @@
 // interface whatever binding serves the model.
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type GbnfJsonSchema, type Llama } from 'node-llama-cpp'
-import type { EngineInfo, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, LibraryView } from '../ipc/contract.js'
 import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
-import { prepareImage } from '../images/prepare.js'
+import { prepareImage, preparedByRef, type PreparedImage } from '../images/prepare.js'
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads, describeLoadError } from './gpu.js'
@@ -15,7 +15,18 @@ import { scanLibrary } from '../models/library.js'
 import { loadTextBackend, withSoundNumbers } from './text-backend.js'
 import { textGuard, type TextGuard } from './special-text.js'
 import { checkJsonSchema, toGbnfJsonSchema } from './json-schema.js'
-import type { Backend, BackendMessage, BackendResult, Engine, EngineOptions, Lane, TextBinding, VisionBinding } from './types.js'
+import type {
+  Backend,
+  BackendMessage,
+  BackendResult,
+  Engine,
+  EngineImage,
+  EngineOptions,
+  EngineRequest,
+  Lane,
+  TextBinding,
+  VisionBinding,
+} from './types.js'
 import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
 import { loadServerBackend } from './server-backend.js'
@@ -247,12 +258,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
       })
     },
 
-    generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncIterable<GenerateChunk> {
+    generate(request: EngineRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncIterable<GenerateChunk> {
       return generateStream(request, signal ?? new AbortController().signal, lane)
     },
   }
 
-  async function* generateStream(request: GenerateRequest, signal: AbortSignal, lane: Lane): AsyncGenerator<GenerateChunk> {
+  async function* generateStream(request: EngineRequest, signal: AbortSignal, lane: Lane): AsyncGenerator<GenerateChunk> {
     const chunks = new ChunkQueue<GenerateChunk>()
     const push = (chunk: GenerateChunk): void => chunks.push(chunk)
     const started = performance.now()
@@ -271,7 +282,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const messages: BackendMessage[] = []
       for (const m of request.messages) {
         const images = []
-        for (const image of m.images ?? []) images.push(await prepareImage(image.bytes, budget))
+        for (const image of m.images ?? []) images.push(await prepared(image, budget))
         messages.push({
           role: m.role,
           text: m.text,
@@ -323,6 +334,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
   }
 }
 
+/** An image ready for the model: prepared from its bytes, or the one kept for its reference. */
+async function prepared(image: EngineImage, budget: ImageBudget): Promise<PreparedImage> {
+  if (image.bytes) return prepareImage(image.bytes, budget, image.ref)
+  const kept = await preparedByRef(image.ref, budget)
+  if (!kept) throw new AppError('image-not-held', 'An earlier image is no longer kept prepared in the engine; it must be sent again.')
+  return kept
+}
+
 /** The same backend, its info naming why the model is not on llama-server. */
 function withReason(backend: Backend, reason: string | null): Backend {
   if (!reason) return backend
@@ -339,7 +358,7 @@ function withReason(backend: Backend, reason: string | null): Backend {
  * A grammar constrains the whole answer from its first token, so it cannot pick up in the
  * middle of an answer given to continue; and its schema must hold only keywords it enforces.
  */
-function checkFormat(request: GenerateRequest): void {
+function checkFormat(request: EngineRequest): void {
   if (!request.format) return
   if (request.messages.at(-1)?.role === 'assistant')
     throw new AppError('invalid-payload', 'A JSON answer cannot continue an assistant message; end the conversation with the user.')
@@ -347,7 +366,7 @@ function checkFormat(request: GenerateRequest): void {
 }
 
 /** A conversation ends with the user or a tool result, or with an assistant answer to continue right after the user. */
-function checkTurns(messages: GenerateRequest['messages']): void {
+function checkTurns(messages: EngineRequest['messages']): void {
   const last = messages.at(-1)
   const before = messages.at(-2)
   // After tool results the model answers, with text or more calls.

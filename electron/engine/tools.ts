@@ -5,7 +5,8 @@
 // are listed in a system note and a grammar allows only {"name": ..., "arguments": {...}}
 // for the allowed tools, whose arguments match each tool's parameters schema.
 import { randomBytes } from 'node:crypto'
-import type { GenerateRequest, ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
+import type { ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
+import type { EngineRequest } from './types.js'
 import { AppError } from '../ipc/errors.js'
 import { checkJsonSchema, type JsonSchema } from './json-schema.js'
 import type { TextGuard } from './special-text.js'
@@ -21,7 +22,7 @@ export function toolMode(tools: ToolDefinition[] | undefined, choice: ToolChoice
 }
 
 /** What the engine refuses up front: unknown names, schemas the grammar cannot enforce, results that answer no call. */
-export function checkTools(request: GenerateRequest): void {
+export function checkTools(request: EngineRequest): void {
   const tools = request.tools ?? []
   const names = new Set<string>()
   for (const tool of tools) {

@@ -1,6 +1,7 @@
 import type { Llama } from 'node-llama-cpp'
 import type {
   AnswerFormat,
+  ChatMessage,
   EngineInfo,
   GenerateChunk,
   GenerationStats,
@@ -22,6 +23,16 @@ export interface BackendMessage {
   /** A tool turn: the call whose result text is. */
   toolCallId?: string
 }
+
+/**
+ * An image as the engine takes it: its bytes (ref, when given, is their SHA-256, refOf in
+ * images/prepared-cache.ts), or from main only the ref of one the engine has prepared before,
+ * so a follow-up does not move every earlier screenshot into the engine process again.
+ */
+export type EngineImage = { bytes: Uint8Array; ref?: string; name?: string } | { bytes?: undefined; ref: string; name?: string }
+export type EngineMessage = Omit<ChatMessage, 'images'> & { images?: EngineImage[] }
+/** A generation as the engine takes it: a GenerateRequest, whose images may come by reference. */
+export type EngineRequest = Omit<GenerateRequest, 'messages'> & { messages: EngineMessage[] }
 
 /** Who asks: the app's windows or the local API. Each keeps its own cached prompt where the binding allows. */
 export type Lane = 'ui' | 'api'
@@ -74,7 +85,7 @@ export interface EngineOptions {
 export interface Engine {
   load(request: LoadRequest): Promise<EngineInfo>
   unload(): Promise<void>
-  generate(request: GenerateRequest, signal?: AbortSignal, lane?: Lane): AsyncIterable<GenerateChunk>
+  generate(request: EngineRequest, signal?: AbortSignal, lane?: Lane): AsyncIterable<GenerateChunk>
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
   /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */

@@ -4,7 +4,7 @@
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
-import { createPreparedCache, type PreparedCache } from './prepared-cache.js'
+import { createPreparedCache, refOf, type PreparedCache } from './prepared-cache.js'
 
 // The engine takes the budget types from the pipeline that applies them.
 export { DEFAULT_BUDGET, type ImageBudget }
@@ -29,9 +29,17 @@ export function keepPreparedImagesIn(dir: string | null): void {
   cache = createPreparedCache({ dir })
 }
 
-/** The image as the model gets it; the same image and budget are prepared once (see prepared-cache.ts). */
-export function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage> {
-  return cache.get(bytes, budget, () => prepareFresh(bytes, budget))
+/**
+ * The image as the model gets it; the same image and budget are prepared once (see
+ * prepared-cache.ts). ref, when the caller has it, is refOf(bytes) computed already.
+ */
+export function prepareImage(bytes: Uint8Array, budget: ImageBudget = DEFAULT_BUDGET, ref: string = refOf(bytes)): Promise<PreparedImage> {
+  return cache.get(ref, budget, () => prepareFresh(bytes, budget))
+}
+
+/** The image prepared earlier for this budget, by its content key alone; null when it is no longer kept. */
+export function preparedByRef(ref: string, budget: ImageBudget = DEFAULT_BUDGET): Promise<PreparedImage | null> {
+  return cache.peek(ref, budget)
 }
 
 async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<PreparedImage> {

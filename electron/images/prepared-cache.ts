@@ -18,8 +18,16 @@ export interface PreparedCacheOptions {
 }
 
 export interface PreparedCache {
-  get(bytes: Uint8Array, budget: ImageBudget, prepare: () => Promise<PreparedImage>): Promise<PreparedImage>
+  /** The image prepared for this budget: kept, or made by prepare and kept. ref is refOf(its bytes). */
+  get(ref: string, budget: ImageBudget, prepare: () => Promise<PreparedImage>): Promise<PreparedImage>
+  /** The image prepared for this budget if it is kept (in memory or on disk), without its bytes; else null. */
+  peek(ref: string, budget: ImageBudget): Promise<PreparedImage | null>
 }
+
+/** An image's content key: the SHA-256 of its encoded bytes, in hex. */
+export const refOf = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+const keyOf = (ref: string, budget: ImageBudget): string =>
+  createHash('sha256').update(ref).update(JSON.stringify(budget)).digest('hex').slice(0, 40)
 
 /** Written in front of the image bytes: a file that does not start with it is not ours. */
 const MAGIC = 'LVA-PREPARED-1\n'
@@ -67,8 +75,20 @@ export function createPreparedCache({ dir, memoryEntries = 32, diskBytes = 256 *
   }
 
   return {
-    get(bytes, budget, prepare) {
-      const key = createHash('sha256').update(bytes).update(JSON.stringify(budget)).digest('hex').slice(0, 40)
+    async peek(ref, budget) {
+      const key = keyOf(ref, budget)
+      const found = memory.get(key)
+      if (found) return found.catch(() => null)
+      if (!dir) return null
+      await ready
+      const kept = await fromDisk(join(dir, `${key}.prepared`))
+      if (kept) memory.set(key, Promise.resolve(kept))
+      while (memory.size > memoryEntries) memory.delete(memory.keys().next().value!)
+      return kept
+    },
+
+    get(ref, budget, prepare) {
+      const key = keyOf(ref, budget)
       const found = memory.get(key)
       if (found) {
         memory.delete(key)

@@ -153,6 +153,8 @@ export type ErrorCode =
   | 'bad-model-file'
   | 'mmproj-mismatch'
   | 'bad-image'
+  /** Main sent an image by reference that the engine no longer holds prepared: main sends it again, whole. */
+  | 'image-not-held'
   | 'context-overflow'
   | 'engine-crashed'
   | 'busy'

@@ -3,7 +3,7 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createPreparedCache } from '../../electron/images/prepared-cache.js'
+import { createPreparedCache, refOf } from '../../electron/images/prepared-cache.js'
 import { prepareImage, type PreparedImage } from '../../electron/images/prepare.js'
 import { scratchDir } from '../support/engine.js'
 import { screenshotPng } from '../support/images.js'
@@ -24,10 +24,10 @@ describe('prepared image cache', () => {
     const png = await screenshotPng(640, 360)
     const cache = createPreparedCache({ dir: null })
     const { calls, prepare } = counting(png)
-    const first = await cache.get(png, budget, prepare)
-    expect(await cache.get(new Uint8Array(png), budget, prepare)).toBe(first)
+    const first = await cache.get(refOf(png), budget, prepare)
+    expect(await cache.get(refOf(new Uint8Array(png)), budget, prepare)).toBe(first)
     expect(calls.n).toBe(1)
-    await cache.get(png, { maxSide: 448, maxPixels: 448 * 448 }, prepare)
+    await cache.get(refOf(png), { maxSide: 448, maxPixels: 448 * 448 }, prepare)
     expect(calls.n).toBe(2)
   })
 
@@ -35,8 +35,8 @@ describe('prepared image cache', () => {
     const dir = await scratchDir()
     const png = await screenshotPng(800, 450)
     const { calls, prepare } = counting(png)
-    const first = await createPreparedCache({ dir }).get(png, budget, prepare)
-    const restarted = await createPreparedCache({ dir }).get(png, budget, prepare)
+    const first = await createPreparedCache({ dir }).get(refOf(png), budget, prepare)
+    const restarted = await createPreparedCache({ dir }).get(refOf(png), budget, prepare)
     expect(calls.n).toBe(1)
     expect(restarted).toEqual(first)
 
@@ -45,10 +45,24 @@ describe('prepared image cache', () => {
     const whole = await readFile(path)
     for (const damage of [whole.subarray(0, whole.length - 10), Buffer.from('not a cache file'), Buffer.alloc(0)]) {
       await writeFile(path, damage)
-      expect(await createPreparedCache({ dir }).get(png, budget, prepare)).toEqual(first)
+      expect(await createPreparedCache({ dir }).get(refOf(png), budget, prepare)).toEqual(first)
     }
     expect(calls.n).toBe(4)
     expect((await readFile(path)).equals(whole)).toBe(true)
+  })
+
+  it('finds a kept image by its content key alone, in memory and on disk, and says when it is not kept', async () => {
+    const dir = await scratchDir()
+    const png = await screenshotPng(640, 360)
+    const ref = refOf(png)
+    const cache = createPreparedCache({ dir })
+    expect(await cache.peek(ref, budget)).toBeNull()
+    const first = await cache.get(ref, budget, counting(png).prepare)
+    expect(await cache.peek(ref, budget)).toBe(first)
+    // Another budget was never prepared; a restarted cache reads the kept one from disk.
+    expect(await cache.peek(ref, { maxSide: 448, maxPixels: 448 * 448 })).toBeNull()
+    expect(await createPreparedCache({ dir }).peek(ref, budget)).toEqual(first)
+    expect(await createPreparedCache({ dir: null }).peek(ref, budget)).toBeNull()
   })
 
   it('does not keep a failure: a broken image says why each time', async () => {
@@ -56,7 +70,7 @@ describe('prepared image cache', () => {
     const cache = createPreparedCache({ dir })
     const broken = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])
     for (let i = 0; i < 2; i++)
-      await expect(cache.get(broken, budget, () => prepareImage(broken, budget))).rejects.toMatchObject({ code: 'bad-image' })
+      await expect(cache.get(refOf(broken), budget, () => prepareImage(broken, budget))).rejects.toMatchObject({ code: 'bad-image' })
     expect(await readdir(dir)).toEqual([])
   })
 
@@ -64,7 +78,7 @@ describe('prepared image cache', () => {
     const dir = await scratchDir()
     const images = await Promise.all([300, 400, 500].map((w) => screenshotPng(w, 200)))
     for (const png of images) {
-      await createPreparedCache({ dir }).get(png, budget, () => prepareImage(png, budget))
+      await createPreparedCache({ dir }).get(refOf(png), budget, () => prepareImage(png, budget))
       await new Promise((ok) => setTimeout(ok, 20))
     }
     const sizes = await Promise.all((await readdir(dir)).map(async (n) => (await stat(join(dir, n))).size))
