@@ -29,6 +29,7 @@ import {
   streamChat,
   streamCompletion,
   type LlamaServer,
+  type StreamedCompletion,
 } from './llama-server.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -61,35 +62,31 @@ interface ServerRun {
   tokens: number
   serverTokensPerSecond: number | undefined
 }
-async function viaLlamaServer(server: LlamaServer): Promise<ServerRun> {
-  const r = await streamCompletion(server, {
-    prompt: chatmlPrompt,
-    n_predict: TOKENS,
-    cache_prompt: true,
-    ...llamaServerSamplers(resolveSampling(sampling)),
-  })
-  return {
-    tokensPerSecond: r.tokensPerSecond,
-    firstTokenMs: r.firstTokenMs,
-    tokens: r.tokens,
-    serverTokensPerSecond: r.timings?.predicted_per_second,
-  }
-}
+const serverRun = (r: StreamedCompletion): ServerRun => ({
+  tokensPerSecond: r.tokensPerSecond,
+  firstTokenMs: r.firstTokenMs,
+  tokens: r.tokens,
+  serverTokensPerSecond: r.timings?.predicted_per_second,
+})
+const viaLlamaServer = async (server: LlamaServer): Promise<ServerRun> =>
+  serverRun(
+    await streamCompletion(server, {
+      prompt: chatmlPrompt,
+      n_predict: TOKENS,
+      cache_prompt: true,
+      ...llamaServerSamplers(resolveSampling(sampling)),
+    }),
+  )
 /** The same request through the chat endpoint, which the engine's own child is sent. */
-async function viaLlamaServerChat(server: LlamaServer): Promise<ServerRun> {
-  const r = await streamChat(server, {
-    messages: [{ role: 'user', content: PROMPT }],
-    max_tokens: TOKENS,
-    cache_prompt: true,
-    ...llamaServerSamplers(resolveSampling(sampling)),
-  })
-  return {
-    tokensPerSecond: r.tokensPerSecond,
-    firstTokenMs: r.firstTokenMs,
-    tokens: r.tokens,
-    serverTokensPerSecond: r.timings?.predicted_per_second,
-  }
-}
+const viaLlamaServerChat = async (server: LlamaServer): Promise<ServerRun> =>
+  serverRun(
+    await streamChat(server, {
+      messages: [{ role: 'user', content: PROMPT }],
+      max_tokens: TOKENS,
+      cache_prompt: true,
+      ...llamaServerSamplers(resolveSampling(sampling)),
+    }),
+  )
 // The chat template and answer parsing as the engine's child runs them (--jinja, thoughts left in the text).
 const startServer = async (bin: typeof llamaServerBin, mmproj?: string): Promise<LlamaServer | null> =>
   bin.found

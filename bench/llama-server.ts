@@ -158,26 +158,20 @@ export interface StreamedCompletion {
   stopType: string | undefined
 }
 
-/**
- * Streams a llama-server /completion (SSE) and measures it from the client, as the
- * full-stack bench measures ours: first token to the end of the stream.
- */
-export async function streamCompletion(server: LlamaServer, body: Record<string, unknown>): Promise<StreamedCompletion> {
-  const started = performance.now()
-  const res = await fetch(`${server.url}/completion`, {
+/** POSTs a streamed request and yields each SSE event's JSON with the time its bytes arrived. */
+async function* timedEvents(
+  server: LlamaServer,
+  path: string,
+  body: Record<string, unknown>,
+): AsyncGenerator<{ data: unknown; now: number }> {
+  const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...body, stream: true, return_tokens: true }),
+    body: JSON.stringify(body),
   })
-  if (!res.ok || !res.body) throw new Error(`llama-server /completion: HTTP ${res.status} ${await res.text()}`)
+  if (!res.ok || !res.body) throw new Error(`llama-server ${path}: HTTP ${res.status} ${await res.text()}`)
   const decoder = new TextDecoder()
   let buffered = ''
-  let tokens = 0
-  let text = ''
-  let firstAt: number | null = null
-  let endAt: number | null = null
-  let timings: Record<string, number> | undefined
-  let stopType: string | undefined
   for await (const bytes of res.body) {
     const now = performance.now()
     buffered += decoder.decode(bytes as Uint8Array, { stream: true })
@@ -186,40 +180,69 @@ export async function streamCompletion(server: LlamaServer, body: Record<string,
       const event = buffered.slice(0, end)
       buffered = buffered.slice(end + 2)
       for (const line of event.split('\n')) {
-        if (!line.startsWith('data: ')) continue
-        const data = JSON.parse(line.slice(6)) as {
-          content?: string
-          tokens?: number[]
-          tokens_predicted?: number
-          stop?: boolean
-          stop_type?: string
-          timings?: Record<string, number>
-          error?: unknown
-        }
+        if (!line.startsWith('data: ') || line === 'data: [DONE]') continue
+        const data = JSON.parse(line.slice(6)) as { error?: unknown }
         if (data.error) throw new Error(`llama-server: ${JSON.stringify(data.error)}`)
-        text += data.content ?? ''
-        if (data.stop) {
-          // The final event repeats the count (and, in some versions, every token): take its count.
-          endAt = now
-          timings = data.timings
-          stopType = data.stop_type
-          tokens = Math.max(tokens, data.tokens_predicted ?? 0)
-        } else if ((data.tokens?.length ?? 0) > 0) {
-          firstAt ??= now
-          tokens += data.tokens!.length
-        }
+        yield { data, now }
       }
     }
   }
-  if (firstAt === null || endAt === null) throw new Error('llama-server streamed no tokens')
-  return {
-    tokens,
-    firstTokenMs: firstAt - started,
-    tokensPerSecond: (tokens - 1) / ((endAt - firstAt) / 1000),
-    text,
-    timings,
-    stopType,
+}
+
+/** What a stream delivered, timed by the client as the full-stack bench times ours: first token to the end. */
+class Tally {
+  tokens = 0
+  text = ''
+  firstAt: number | null = null
+  endAt: number | null = null
+  timings: Record<string, number> | undefined
+  stopType: string | undefined
+  constructor(private readonly started: number) {}
+
+  add(now: number, text: string, tokens: number): void {
+    if (tokens <= 0) return
+    this.firstAt ??= now
+    this.tokens += tokens
+    this.text += text
   }
+
+  /** The final event: its count wins when larger (held-back text, or every token repeated). */
+  end(now: number, count: number | undefined, timings: Record<string, number> | undefined, stopType?: string): void {
+    this.endAt = now
+    this.timings = timings
+    this.stopType = stopType
+    this.tokens = Math.max(this.tokens, count ?? 0)
+  }
+
+  result(): StreamedCompletion {
+    if (this.firstAt === null || this.endAt === null) throw new Error('llama-server streamed no tokens')
+    return {
+      tokens: this.tokens,
+      firstTokenMs: this.firstAt - this.started,
+      tokensPerSecond: (this.tokens - 1) / ((this.endAt - this.firstAt) / 1000),
+      text: this.text,
+      timings: this.timings,
+      stopType: this.stopType,
+    }
+  }
+}
+
+/** Streams a llama-server /completion (SSE) and measures it from the client. */
+export async function streamCompletion(server: LlamaServer, body: Record<string, unknown>): Promise<StreamedCompletion> {
+  const tally = new Tally(performance.now())
+  for await (const { data, now } of timedEvents(server, '/completion', { ...body, stream: true, return_tokens: true })) {
+    const d = data as {
+      content?: string
+      tokens?: number[]
+      tokens_predicted?: number
+      stop?: boolean
+      stop_type?: string
+      timings?: Record<string, number>
+    }
+    if (d.stop) tally.end(now, d.tokens_predicted, d.timings, d.stop_type)
+    else tally.add(now, d.content ?? '', d.tokens?.length ?? 0)
+  }
+  return tally.result()
 }
 
 /**
@@ -227,57 +250,19 @@ export async function streamCompletion(server: LlamaServer, body: Record<string,
  * alike: its template lays out the prompt, and it parses the answer as it streams.
  */
 export async function streamChat(server: LlamaServer, body: Record<string, unknown>): Promise<StreamedCompletion> {
-  const started = performance.now()
-  const res = await fetch(`${server.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
-  })
-  if (!res.ok || !res.body) throw new Error(`llama-server /v1/chat/completions: HTTP ${res.status} ${await res.text()}`)
-  const decoder = new TextDecoder()
-  let buffered = ''
-  let tokens = 0
-  let text = ''
-  let firstAt: number | null = null
-  let endAt: number | null = null
-  let timings: Record<string, number> | undefined
-  for await (const bytes of res.body) {
-    const now = performance.now()
-    buffered += decoder.decode(bytes as Uint8Array, { stream: true })
-    let end: number
-    while ((end = buffered.indexOf('\n\n')) >= 0) {
-      const event = buffered.slice(0, end)
-      buffered = buffered.slice(end + 2)
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue
-      const data = JSON.parse(event.slice(6)) as {
-        choices?: { delta?: { content?: string | null } }[]
-        usage?: { completion_tokens?: number }
-        timings?: Record<string, number>
-        error?: unknown
-      }
-      if (data.error) throw new Error(`llama-server: ${JSON.stringify(data.error)}`)
-      const content = data.choices?.[0]?.delta?.content
-      if (content) {
-        firstAt ??= now
-        tokens++
-        text += content
-      }
-      if (data.timings) {
-        endAt = now
-        timings = data.timings
-        tokens = Math.max(tokens, data.usage?.completion_tokens ?? 0)
-      }
+  const tally = new Tally(performance.now())
+  const request = { ...body, stream: true, stream_options: { include_usage: true } }
+  for await (const { data, now } of timedEvents(server, '/v1/chat/completions', request)) {
+    const d = data as {
+      choices?: { delta?: { content?: string | null } }[]
+      usage?: { completion_tokens?: number }
+      timings?: Record<string, number>
     }
+    const content = d.choices?.[0]?.delta?.content
+    if (content) tally.add(now, content, 1)
+    if (d.timings) tally.end(now, d.usage?.completion_tokens, d.timings)
   }
-  if (firstAt === null || endAt === null) throw new Error('llama-server streamed no tokens')
-  return {
-    tokens,
-    firstTokenMs: firstAt - started,
-    tokensPerSecond: (tokens - 1) / ((endAt - firstAt) / 1000),
-    text,
-    timings,
-    stopType: undefined,
-  }
+  return tally.result()
 }
 
 /** llama-server's names for the engine's samplers: the ones the engine's llama-server backend sends. */
