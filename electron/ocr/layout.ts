@@ -2,6 +2,7 @@
 // only when they share a row and sit close sideways, except that rows of a table stay whole.
 // Lines then go into blocks: the columns of a region are found by the whitespace that runs
 // between them through consecutive rows, so two columns are read one after the other.
+import { splitColumns } from './columns.js'
 import { splitGutter } from './gutter.js'
 import type { OcrBlock, OcrBox, OcrLine } from './types.js'
 
@@ -58,7 +59,7 @@ function joinLine(items: TextItem[]): OcrLine {
 }
 
 /** Rows of one region: items overlapping vertically, left to right. */
-function rowsOf(items: TextItem[]): TextItem[][] {
+export function rowsOf(items: TextItem[]): TextItem[][] {
   const sorted = [...items].sort((a, b) => a.box.y + a.box.height / 2 - (b.box.y + b.box.height / 2))
   const rows: { core: OcrBox; items: TextItem[] }[] = []
   for (const item of sorted) {
@@ -312,8 +313,10 @@ export function layoutBlocks(items: TextItem[]): OcrBlock[] {
     if (list) list.push(item)
     else byRegion.set(item.region, [item])
   }
-  const regions = [...byRegion.values()].map((regionItems) => {
-    const lines = linesOf(regionItems)
+  // Each column of prose is read as a region of its own (columns.ts): lines within it, in order.
+  const groups = [...byRegion.values()].flatMap((regionItems) => splitColumns(regionItems, rowsOf(regionItems)))
+  const regions = groups.map((groupItems) => {
+    const lines = linesOf(groupItems)
     return { box: union(lines.map((line) => line.box)), lines, height: medianHeight(lines) }
   })
   regions.sort((a, b) => {
