@@ -122,7 +122,19 @@ function bandFrom(rows: TextItem[][], first: number, start: number, end: number,
   const offsets = lefts.map((left, index) => Math.abs(left.centre - rights[index]!.centre))
   const level = offsets.filter((offset) => offset <= LEVEL * height).length >= LEVEL_SHARE * offsets.length
   if (level && !(prose(lefts, height) && prose(rights, height))) return null
-  return { start, end, top, bottom: lowest }
+  return { start, end, top: reachUp(rows, first, start, end, top, height), bottom: lowest }
+}
+
+/** The gutter's top, moved up over rows above its first that stay clear of the band (a headline
+ * beside a sidebar's heading: the band was only found lower, where it is narrow). */
+function reachUp(rows: TextItem[][], first: number, start: number, end: number, top: number, height: number): number {
+  for (let index = first - 1; index >= 0; index--) {
+    const row = rows[index]!
+    if (top - Math.max(...row.map((item) => bottom(item.box))) > MAX_ROW_GAP * height) break
+    if (row.some((item) => right(item.box) > start && item.box.x < end)) break
+    top = Math.min(top, ...row.map((item) => item.box.y))
+  }
+  return top
 }
 
 /** Gutters between prose columns, found on a region's rows (items of a row left to right). */

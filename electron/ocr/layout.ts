@@ -2,6 +2,7 @@
 // only when they share a row and sit close sideways, except that rows of a table stay whole.
 // Lines then go into blocks: the columns of a region are found by the whitespace that runs
 // between them through consecutive rows, so two columns are read one after the other.
+import { isMenu } from './chrome.js'
 import { splitColumns } from './columns.js'
 import { splitGutter } from './gutter.js'
 import type { OcrBlock, OcrBox, OcrLine } from './types.js'
@@ -79,8 +80,9 @@ export function rowsOf(items: TextItem[]): TextItem[][] {
   return rows.map((row) => row.items.sort((a, b) => a.box.x - b.box.x))
 }
 
-/** Items of one row cut where the gap is wider than LINE_GAP heights. */
+/** Items of one row cut where the gap is wider than LINE_GAP heights; a menu bar's every item. */
 function segmentsOf(row: TextItem[]): TextItem[][] {
+  if (isMenu(row)) return row.map((item) => [item])
   const segments: TextItem[][] = [[row[0]!]]
   for (let index = 1; index < row.length; index++) {
     const previous = row[index - 1]!

@@ -76,3 +76,27 @@ describe('panels side by side at their own heights', () => {
     expect(textsOf(items)).toContain('file0.ts')
   })
 })
+
+describe('a gutter found lower down', () => {
+  it('reaches up over a headline beside a sidebar heading', () => {
+    // Headline and byline beside the sidebar's heading and first story: two rows of two cells
+    // whose gaps line up, which read as a table unless the gutter reaches up to them.
+    const items: TextItem[] = [
+      item('A headline over the article', 40, 4, 300),
+      item('Most read', 700, 6, 90),
+      item('By a reporter', 40, 26, 150),
+      item('1. the first story', 700, 30, 200),
+    ]
+    for (let row = 0; row < 5; row++) {
+      // The article's two columns cross the wide blank under the headline, so the sidebar's
+      // gutter is only narrow, from the first row of the columns down.
+      items.push(item(`article left ${row} runs on`, 40, 50 + row * 22, 300))
+      items.push(item(`article right ${row} runs on`, 360, 50 + row * 22, 300))
+      items.push(item(`${row + 2}. a story in the list`, 700, 58 + row * 22, 200))
+    }
+    const texts = textsOf(items)
+    expect(texts).toContain('A headline over the article')
+    expect(texts).toContain('Most read')
+    expect(texts).toContain('By a reporter')
+  })
+})
