@@ -9,14 +9,17 @@ import type { TextItem } from './layout.js'
 const MENU_ITEMS = 4
 /** Each item is one word of at most 12 characters. */
 const MENU_WORD = /^\S{1,12}$/
-/** Each blank between items is at least this many line heights (the detector split them). */
+/** At least half the blanks between items are this many line heights or more (the detector split
+ * them); the rest may touch, as two items read from one detector box get estimated boxes. */
 const MENU_GAP = 0.15
+const MENU_APART_SHARE = 0.5
 
 /** Whether a row (items left to right) is a menu bar's items, each one short word. */
 export function isMenu(row: TextItem[]): boolean {
   if (row.length < MENU_ITEMS || !row.every((item) => MENU_WORD.test(item.text.trim()))) return false
-  return row.slice(1).every((item, index) => {
+  const apart = row.slice(1).filter((item, index) => {
     const previous = row[index]!
     return item.box.x - (previous.box.x + previous.box.width) >= MENU_GAP * Math.min(item.box.height, previous.box.height)
   })
+  return apart.length >= MENU_APART_SHARE * (row.length - 1)
 }

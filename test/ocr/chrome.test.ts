@@ -28,6 +28,12 @@ describe('menu bars', () => {
     expect(texts(items)).toEqual(['File', 'Edit', 'Selection', 'View', 'Go', 'Help'])
   })
 
+  it('reads a menu bar whose last two items touch', () => {
+    const items = row(['File', 'Edit', 'View', 'Insert', 'Extensions'], 6)
+    items.push(item('Help', items[4]!.box.x + items[4]!.box.width - 4))
+    expect(texts(items)).toEqual(['File', 'Edit', 'View', 'Insert', 'Extensions', 'Help'])
+  })
+
   it('keeps words the detector boxed without a blank between as one line', () => {
     expect(texts(row(['File', 'Edit', 'Selection', 'View'], 1))).toEqual(['File Edit Selection View'])
   })
