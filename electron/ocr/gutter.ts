@@ -16,10 +16,11 @@ const NUMBER_THEN_TEXT = /^(\d{1,6}) +(\S.*)$/
  */
 export function splitGutter(rows: TextItem[][][]): TextItem[][][] {
   const numbers = rows.map((row) => row[0]).filter((segment) => segment?.length === 1 && LONE_NUMBER.test(segment[0]!.text.trim()))
-  if (numbers.length < MIN_GUTTER_ROWS) return rows
-  const edges = numbers.map((segment) => segment![0]!.box.x + segment![0]!.box.width).sort((a, b) => a - b)
+  const edge = numbers.length >= MIN_GUTTER_ROWS ? null : numberedEdge(rows)
+  if (numbers.length < MIN_GUTTER_ROWS && edge === null) return rows
+  const edges = edge ? [edge.right] : numbers.map((segment) => segment![0]!.box.x + segment![0]!.box.width).sort((a, b) => a - b)
   const gutterRight = edges[Math.floor(edges.length / 2)]!
-  const lefts = numbers.map((segment) => segment![0]!.box.x).sort((a, b) => a - b)
+  const lefts = edge ? [edge.left] : numbers.map((segment) => segment![0]!.box.x).sort((a, b) => a - b)
   const gutterLeft = lefts[0]!
   return rows.map((row) => {
     const first = row[0]?.[0]
@@ -40,4 +41,35 @@ export function splitGutter(rows: TextItem[][][]): TextItem[][][] {
     const code: TextItem = { ...first, text: match[2]!, box: { ...box, x: codeStart, width: box.x + box.width - codeStart } }
     return [[number], [code, ...row[0]!.slice(1)], ...row.slice(1)]
   })
+}
+
+/**
+ * A short editor (a few lines) may show fewer than MIN_GUTTER_ROWS lone numbers, the detector
+ * having boxed most numbers with their code ("41 const total"). Rows that start with consecutive
+ * line numbers (41, 42, 43) are a gutter all the same; its right edge is the median of the
+ * numbers' ends, measured where a number stands alone and estimated by character share where it
+ * shares a box.
+ */
+function numberedEdge(rows: TextItem[][][]): { left: number; right: number } | null {
+  const found: { value: number; left: number; right: number }[] = []
+  for (const row of rows) {
+    const first = row[0]?.[0]
+    if (!first) continue
+    const text = first.text.trim()
+    const lone = LONE_NUMBER.test(text)
+    const match = lone ? null : NUMBER_THEN_TEXT.exec(text)
+    if (!lone && !match) continue
+    const digits = lone ? text : match![1]!
+    const right = lone ? first.box.x + first.box.width : first.box.x + (first.box.width * digits.length) / text.length
+    found.push({ value: Number(digits), left: first.box.x, right })
+  }
+  let consecutive = 1
+  for (let index = 1; index < found.length; index++) {
+    consecutive = found[index]!.value === found[index - 1]!.value + 1 ? consecutive + 1 : 1
+    if (consecutive >= MIN_GUTTER_ROWS) {
+      const rights = found.map((number) => number.right).sort((a, b) => a - b)
+      return { left: Math.min(...found.map((number) => number.left)), right: rights[Math.floor(rights.length / 2)]! }
+    }
+  }
+  return null
 }
