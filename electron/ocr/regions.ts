@@ -30,6 +30,19 @@ const MIN_REGION_SHARE = 0.002
  * desktops with a mail window read 156-187 -> 174-199 lines at 1080p, nothing else changed). */
 const STRIP_LINES = 2.2
 const CELL_WIDTH_SHARE = 0.2
+/** A wide short background is a table cell all the same when it is part of a grid: another short
+ * background of the same top and bottom (within LEVEL_PIXELS analysis pixels) beside it, and one
+ * of the same left and right above or below it, each across a grid line of at most GRID_PIXELS
+ * (a small screen's spreadsheet, whose cells are a large share of its width); a list item's strip
+ * has a taller pane beside it, a menu bar's strip nothing of its width above or below. */
+const LEVEL_PIXELS = 1
+const GRID_PIXELS = 3
+/** Backgrounds smaller than this (analysis pixels) are glyph insides, not cells. */
+const MIN_CELL_PIXELS = 16
+/** A background covering less than this share of its bounding box is a grid's lines (a net) or
+ * a frame, no panel: text in its cells (within NET_REACH line heights) belongs to it. */
+const MIN_FILL = 0.25
+const NET_REACH = 0.3
 export const NO_REGION = -1
 
 export interface RegionMap {
@@ -146,25 +159,74 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
   }
   const minHeight = (STRIP_LINES * textHeight) / unit
   const minSize = Math.max(64, Math.round(count * MIN_REGION_SHARE))
+  const short = (root: number): boolean => bottom[root]! - top[root]! + 1 < minHeight
+  // Short backgrounds by their top row, to find a wide one's neighbours in a grid of cells.
+  const byTop = new Map<number, number[]>()
+  for (let i = 0; i < count; i++) {
+    if (!flat[i] || parent[i] !== i || !short(i) || size[i]! < MIN_CELL_PIXELS) continue
+    const list = byTop.get(top[i]!)
+    if (list) list.push(i)
+    else byTop.set(top[i]!, [i])
+  }
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= LEVEL_PIXELS
+  const apart = (gap: number): boolean => gap >= 1 && gap <= GRID_PIXELS
+  // A cell of a grid has a cell of the same height beside it, one of the same width above or
+  // below it, and a fourth completing the square: a window's title bar over its toolbar, or a menu
+  // bar's strip, has no such square.
+  const lineUp = (other: number, a: number, b: number): boolean =>
+    near(top[other]!, top[a]!) && near(bottom[other]!, bottom[a]!) && near(left[other]!, left[b]!) && near(right[other]!, right[b]!)
+  const around = (root: number, reach: number): number[] => {
+    const found: number[] = []
+    for (let dy = -reach; dy <= reach; dy++) for (const other of byTop.get(top[root]! + dy) ?? []) if (other !== root) found.push(other)
+    return found
+  }
+  const inGrid = (root: number): boolean => {
+    const reach = Math.ceil(minHeight) + GRID_PIXELS
+    const others = around(root, reach)
+    const beside = others.filter(
+      (other) => lineUp(other, root, other) && apart(Math.max(left[other]! - right[root]!, left[root]! - right[other]!)),
+    )
+    const stacked = others.filter(
+      (other) => lineUp(other, other, root) && apart(Math.max(top[other]! - bottom[root]!, top[root]! - bottom[other]!)),
+    )
+    return beside.some((side) => stacked.some((below) => around(below, LEVEL_PIXELS).some((corner) => lineUp(corner, below, side))))
+  }
   const labels = new Int32Array(count).fill(NO_REGION)
+  const cellOf = new Map<number, boolean>()
+  const nets = new Set<number>()
   for (let i = 0; i < count; i++) {
     if (!flat[i]) continue
     const root = parent[i]!
-    const cell = bottom[root]! - top[root]! + 1 < minHeight && right[root]! - left[root]! + 1 < CELL_WIDTH_SHARE * width
-    if (size[root]! >= minSize && !cell) labels[i] = root
+    if (size[root]! < minSize) continue
+    let cell = cellOf.get(root)
+    if (cell === undefined) {
+      const area = (right[root]! - left[root]! + 1) * (bottom[root]! - top[root]! + 1)
+      // Only a net taller than a strip holds rows of cells; a button's frame is no table.
+      if (!short(root) && size[root]! < MIN_FILL * area) nets.add(root)
+      cell = short(root) && (right[root]! - left[root]! + 1 < CELL_WIDTH_SHARE * width || inGrid(root))
+      cellOf.set(root, cell)
+    }
+    if (!cell) labels[i] = root
   }
 
   return {
     regionOf(box: OcrBox): number {
-      const inside = vote(box)
+      const panel = (label: number): boolean => !nets.has(label)
+      const inside = vote(box, panel)
       if (inside !== NO_REGION) return inside
+      // Text in a grid's cell belongs to the grid around it: the cells of one table read together.
+      const net = vote(grow(box, NET_REACH * box.height), (label) => nets.has(label))
+      if (net !== NO_REGION) return net
       // Text on a badge or a button (too small to be a panel) belongs to the panel around it.
-      const margin = box.height
-      return vote({ x: box.x - margin, y: box.y - margin, width: box.width + 2 * margin, height: box.height + 2 * margin })
+      return vote(grow(box, box.height), panel)
     },
   }
 
-  function vote(box: OcrBox): number {
+  function grow(box: OcrBox, margin: number): OcrBox {
+    return { x: box.x - margin, y: box.y - margin, width: box.width + 2 * margin, height: box.height + 2 * margin }
+  }
+
+  function vote(box: OcrBox, counts: (label: number) => boolean): number {
     const x0 = Math.max(0, Math.floor(box.x / unit))
     const y0 = Math.max(0, Math.floor(box.y / unit))
     const x1 = Math.min(width, Math.ceil((box.x + box.width) / unit))
@@ -173,7 +235,7 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         const label = labels[y * width + x]!
-        if (label !== NO_REGION) votes.set(label, (votes.get(label) ?? 0) + 1)
+        if (label !== NO_REGION && counts(label)) votes.set(label, (votes.get(label) ?? 0) + 1)
       }
     }
     let best = NO_REGION
