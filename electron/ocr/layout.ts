@@ -139,6 +139,8 @@ function spansAsTable(row: Row, neighbour: Row, neighbourIsTable: boolean): bool
   const height = (row.box.height + neighbour.box.height) / 2
   if (lower.box.y - bottom(upper.box) > TABLE_ROW_GAP * height) return false
   if (!neighbourIsTable && neighbour.segments.length !== 1) return false
+  // A sentence is no table row: buttons under a banner's text stay apart.
+  if (!neighbourIsTable && /[.!?]$/.test(neighbour.segments[0]!.map((item) => item.text.trim()).join(' '))) return false
   return neighbour.box.x <= row.box.x + height && right(neighbour.box) >= right(row.box) - 2 * height
 }
 

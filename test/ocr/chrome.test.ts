@@ -43,3 +43,26 @@ describe('menu bars', () => {
     expect(isMenu(row(['File', 'Edit', 'View', 'Go', 'a long phrase'], 5))).toBe(false)
   })
 })
+
+describe('buttons under a banner', () => {
+  it('reads each button apart, the sentence above being no table row', () => {
+    const line = (text: string, x: number, y: number, width: number): TextItem => ({
+      box: { x, y, width, height: HEIGHT },
+      text,
+      confidence: 0.95,
+      region: 0,
+    })
+    const items = [
+      line('We use cookies to improve your experience and show relevant content.', 10, 10, 560),
+      line('Accept all', 20, 40, 80),
+      line('Reject all', 130, 40, 80),
+      line('Manage preferences', 240, 40, 150),
+    ]
+    expect(texts(items)).toEqual([
+      'We use cookies to improve your experience and show relevant content.',
+      'Accept all',
+      'Reject all',
+      'Manage preferences',
+    ])
+  })
+})
