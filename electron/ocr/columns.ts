@@ -8,6 +8,7 @@
 // sides of a gutter never share a line.
 import type { OcrBox } from './types.js'
 import type { TextItem } from './layout.js'
+import { median } from './median.js'
 
 /** A gutter is at least this many line heights wide (word spaces are under half a height). */
 const GUTTER_WIDTH = 1
@@ -34,11 +35,6 @@ export interface Gutter {
 
 const right = (box: OcrBox): number => box.x + box.width
 const bottom = (box: OcrBox): number => box.y + box.height
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
-}
 
 interface Run {
   width: number

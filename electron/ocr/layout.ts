@@ -6,6 +6,7 @@ import { isMenu } from './chrome.js'
 import { splitColumns } from './columns.js'
 import { splitGutter } from './gutter.js'
 import type { OcrBlock, OcrBox, OcrLine } from './types.js'
+import { median } from './median.js'
 
 export interface TextItem {
   box: OcrBox
@@ -181,15 +182,10 @@ function justified(row: Row, extent: OcrBox): boolean {
   if (row.segments.length !== 2 || isLineNumber(row.segments[0]!)) return false
   const value = row.segments[1]!.map((item) => item.text.trim()).join(' ')
   if (!/^\d[\d:.,]*$/.test(value)) return false
-  const height = medianOf(row.segments.flat().map((item) => item.box.height))
+  const height = median(row.segments.flat().map((item) => item.box.height))
   if (extent.width > JUSTIFIED_WIDTH * height) return false
   const [first, second] = row.segments.map((segment) => union(segment.map((item) => item.box))) as [OcrBox, OcrBox]
   return first.x - extent.x <= height && right(extent) - right(second) <= height
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
 }
 
 interface Interval {
@@ -211,10 +207,7 @@ function gaps(boxes: OcrBox[], axis: 'x' | 'y', minGap: number): Interval[] {
   return found
 }
 
-const medianHeight = (lines: OcrLine[]): number => {
-  const heights = lines.map((line) => line.box.height).sort((a, b) => a - b)
-  return heights[Math.floor(heights.length / 2)]!
-}
+const medianHeight = (lines: OcrLine[]): number => median(lines.map((line) => line.box.height))
 
 const byRowThenX = (a: OcrLine, b: OcrLine): number => {
   const overlap = verticalOverlap(a.box, b.box)

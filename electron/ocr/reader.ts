@@ -6,6 +6,7 @@ import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Re
 import { findRegions } from './regions.js'
 import { chunkSpans, readPieces } from './spacing.js'
 import type { OcrBox, OcrResult } from './types.js'
+import { median } from './median.js'
 
 export interface ReaderOptions {
   /** onnxruntime intra-op threads, default 1 (the engine keeps the other cores). */
@@ -216,7 +217,4 @@ function scaleBox(box: OcrBox, scale: number, width: number, height: number): Oc
   }
 }
 
-function medianHeight(boxes: OcrBox[]): number {
-  const heights = boxes.map((box) => box.height).sort((a, b) => a - b)
-  return heights[Math.floor(heights.length / 2)] ?? 0
-}
+const medianHeight = (boxes: OcrBox[]): number => median(boxes.map((box) => box.height))

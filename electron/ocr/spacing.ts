@@ -2,6 +2,7 @@
 // ("whiskeyvictor"). The pixels still show it: a run of blank columns between two characters
 // that is wider than the gaps between letters of one word.
 import type { RawImage, Recognised } from './paddle.js'
+import { median } from './median.js'
 
 /** A blank run at least this share of the crop height is a word space (letter gaps are ~1/20). */
 const SPACE_SHARE = 0.16
@@ -30,11 +31,6 @@ const LETTER_GAP_FACTOR = 2
 const SPLIT_SHARE = 0.65
 /** Half-width, in crop heights, of the window around a character's centre that must hold ink. */
 const INK_REACH = 0.25
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
-}
 
 /** For each column of the crop, whether any pixel in it differs visibly from the background. */
 export function inkColumns(crop: RawImage): Uint8Array {
