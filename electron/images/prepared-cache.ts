@@ -74,32 +74,34 @@ export function createPreparedCache({ dir, memoryEntries = 32, diskBytes = 256 *
     return fresh
   }
 
+  /** Keeps an entry as the most recently used, dropping the least recently used past the bound. */
+  function remember(key: string, entry: Promise<PreparedImage>): Promise<PreparedImage> {
+    memory.delete(key)
+    memory.set(key, entry)
+    while (memory.size > memoryEntries) memory.delete(memory.keys().next().value!)
+    return entry
+  }
+
   return {
     async peek(ref, budget) {
       const key = keyOf(ref, budget)
+      // A follow-up finds its earlier images only here: using one keeps it, as get does.
       const found = memory.get(key)
-      if (found) return found.catch(() => null)
+      if (found) return remember(key, found).catch(() => null)
       if (!dir) return null
       await ready
       const kept = await fromDisk(join(dir, `${key}.prepared`))
-      if (kept) memory.set(key, Promise.resolve(kept))
-      while (memory.size > memoryEntries) memory.delete(memory.keys().next().value!)
+      if (kept) remember(key, Promise.resolve(kept))
       return kept
     },
 
     get(ref, budget, prepare) {
       const key = keyOf(ref, budget)
       const found = memory.get(key)
-      if (found) {
-        memory.delete(key)
-        memory.set(key, found)
-        return found
-      }
-      const pending = load(key, prepare)
-      memory.set(key, pending)
+      if (found) return remember(key, found)
+      const pending = remember(key, load(key, prepare))
       // A failed preparation (a broken image) is not kept: its error is said each time.
       pending.catch(() => memory.get(key) === pending && memory.delete(key))
-      while (memory.size > memoryEntries) memory.delete(memory.keys().next().value!)
       return pending
     },
   }

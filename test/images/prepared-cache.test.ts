@@ -65,6 +65,18 @@ describe('prepared image cache', () => {
     expect(await createPreparedCache({ dir: null }).peek(ref, budget)).toBeNull()
   })
 
+  it('an image found by its key stays kept while it is used, as one found with its bytes does', async () => {
+    const [a, b, c] = await Promise.all([300, 400, 500].map((w) => screenshotPng(w, 200)))
+    const cache = createPreparedCache({ dir: null, memoryEntries: 2 })
+    await cache.get(refOf(a!), budget, counting(a!).prepare)
+    await cache.get(refOf(b!), budget, counting(b!).prepare)
+    // a is used by key (a follow-up), then a third image comes: b, the least recently used, goes.
+    expect(await cache.peek(refOf(a!), budget)).not.toBeNull()
+    await cache.get(refOf(c!), budget, counting(c!).prepare)
+    expect(await cache.peek(refOf(a!), budget)).not.toBeNull()
+    expect(await cache.peek(refOf(b!), budget)).toBeNull()
+  })
+
   it('does not keep a failure: a broken image says why each time', async () => {
     const dir = await scratchDir()
     const cache = createPreparedCache({ dir })
