@@ -229,7 +229,7 @@ export class EngineClient {
     })
   }
 
-  /** Bounded like the engine's own memory of prepared images; the oldest go first. */
+  /** Bounded, oldest first: a key the engine has let go of costs one refusal, then the bytes go again. */
   private hold(ref: string): void {
     this.held.delete(ref)
     this.held.add(ref)

@@ -37,6 +37,9 @@ import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
 const TEXT_BINDINGS: readonly TextBinding[] = ['auto', 'node-llama-cpp', 'llama-server']
+/** A binding named in the environment, when it is one of these; else auto. */
+const bindingFrom = <T extends string>(value: string | undefined, known: readonly T[]): T | 'auto' =>
+  known.includes(value as T) ? (value as T) : 'auto'
 
 export function createEngine(options: EngineOptions = {}): Engine {
   const threads = options.threads ?? defaultThreads(availableParallelism())
@@ -45,10 +48,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   let budget: ImageBudget = DEFAULT_BUDGET
   // Why there is no model after the vision server died and could not be started again.
   let lostMessage: string | null = null
-  const envBinding = process.env.ENGINE_VISION_BINDING as VisionBinding | undefined
-  const visionBinding: VisionBinding = options.visionBinding ?? (envBinding && VISION_BINDINGS.includes(envBinding) ? envBinding : 'auto')
-  const envText = process.env.ENGINE_TEXT_BINDING as TextBinding | undefined
-  const textBinding: TextBinding = options.textBinding ?? (envText && TEXT_BINDINGS.includes(envText) ? envText : 'auto')
+  const visionBinding = options.visionBinding ?? bindingFrom(process.env.ENGINE_VISION_BINDING, VISION_BINDINGS)
+  const textBinding = options.textBinding ?? bindingFrom(process.env.ENGINE_TEXT_BINDING, TEXT_BINDINGS)
   let probes: Promise<GpuProbeResults> | null = null
   // Serialises load, unload and generate: the native contexts are not re-entrant.
   let queue: Promise<unknown> = Promise.resolve()
