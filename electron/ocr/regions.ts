@@ -43,6 +43,10 @@ const MIN_CELL_PIXELS = 16
  * a frame, no panel: text in its cells (within NET_REACH line heights) belongs to it. */
 const MIN_FILL = 0.25
 const NET_REACH = 0.3
+/** A background narrower or shorter than this many text heights is a rule or a border: no text
+ * fits in it, so it is no panel. A table's outer border line was taken for one, and the cells
+ * beside it (a finance table's first and last columns) were read apart from their rows. */
+const THIN_LINES = 0.6
 export const NO_REGION = -1
 
 export interface RegionMap {
@@ -191,13 +195,22 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
     )
     return beside.some((side) => stacked.some((below) => around(below, LEVEL_PIXELS).some((corner) => lineUp(corner, below, side))))
   }
+  const thin = (root: number): boolean =>
+    Math.min(right[root]! - left[root]! + 1, bottom[root]! - top[root]! + 1) * unit < THIN_LINES * textHeight
   const labels = new Int32Array(count).fill(NO_REGION)
+  /** Pixels of table cells (short backgrounds in a grid), which hold text but are no panel. */
+  const inCell = new Uint8Array(count)
   const cellOf = new Map<number, boolean>()
   const nets = new Set<number>()
+  const surrounding = new Map<number, number>()
   for (let i = 0; i < count; i++) {
     if (!flat[i]) continue
     const root = parent[i]!
-    if (size[root]! < minSize) continue
+    if (size[root]! < minSize || thin(root)) {
+      // A small cell of a table (a short column's) is still a cell, not a glyph's inside.
+      if (short(root) && size[root]! >= MIN_CELL_PIXELS) inCell[i] = 1
+      continue
+    }
     let cell = cellOf.get(root)
     if (cell === undefined) {
       const area = (right[root]! - left[root]! + 1) * (bottom[root]! - top[root]! + 1)
@@ -206,7 +219,8 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
       cell = short(root) && (right[root]! - left[root]! + 1 < CELL_WIDTH_SHARE * width || inGrid(root))
       cellOf.set(root, cell)
     }
-    if (!cell) labels[i] = root
+    if (cell) inCell[i] = 1
+    else labels[i] = root
   }
 
   return {
@@ -214,12 +228,75 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
       const panel = (label: number): boolean => !nets.has(label)
       const inside = vote(box, panel)
       if (inside !== NO_REGION) return inside
-      // Text in a grid's cell belongs to the grid around it: the cells of one table read together.
+      // Text in a grid's cell belongs to the panel the grid sits in: the cells of one table read
+      // together, and with the cells of its other pieces (downsampling breaks a 1-px grid at
+      // some crossings, so one table can leave several nets).
       const net = vote(grow(box, NET_REACH * box.height), (label) => nets.has(label))
-      if (net !== NO_REGION) return net
+      if (net !== NO_REGION) return panelAround(net)
       // Text on a badge or a button (too small to be a panel) belongs to the panel around it.
-      return vote(grow(box, box.height), panel)
+      const around = vote(grow(box, box.height), panel)
+      if (around !== NO_REGION || !onCell(box)) return around
+      // A cell of a table whose grid did not survive the downsampling (so no net holds it):
+      // the panel the table sits in, the nearest one along the row, so that every cell of a row
+      // lands in one region with the cells at the table's edges.
+      return sideways(box)
     },
+  }
+
+  /** The panel most of a net's outline borders on (the net itself when none). */
+  function panelAround(net: number): number {
+    const found = surrounding.get(net)
+    if (found !== undefined) return found
+    const ring = { x0: left[net]! - 1, y0: top[net]! - 1, x1: right[net]! + 1, y1: bottom[net]! + 1 }
+    const votes = new Map<number, number>()
+    const count = (x: number, y: number): void => {
+      if (x < 0 || y < 0 || x >= width || y >= height) return
+      const label = labels[y * width + x]!
+      if (label !== NO_REGION && !nets.has(label)) votes.set(label, (votes.get(label) ?? 0) + 1)
+    }
+    for (let x = ring.x0; x <= ring.x1; x++) {
+      count(x, ring.y0)
+      count(x, ring.y1)
+    }
+    for (let y = ring.y0 + 1; y < ring.y1; y++) {
+      count(ring.x0, y)
+      count(ring.x1, y)
+    }
+    let best = net
+    let bestVotes = 0
+    for (const [label, votesFor] of votes) if (votesFor > bestVotes) [best, bestVotes] = [label, votesFor]
+    surrounding.set(net, best)
+    return best
+  }
+
+  function onCell(box: OcrBox): boolean {
+    const { x0, y0, x1, y1 } = cover(box)
+    let cells = 0
+    let others = 0
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (flat[y * width + x]) inCell[y * width + x] ? cells++ : others++
+    return cells > others
+  }
+
+  function sideways(box: OcrBox): number {
+    const { x0, y0, x1, y1 } = cover(box)
+    const y = Math.min(height - 1, (y0 + y1) >> 1)
+    for (let step = 1; x0 - step >= 0 || x1 - 1 + step < width; step++) {
+      for (const x of [x0 - step, x1 - 1 + step]) {
+        if (x < 0 || x >= width) continue
+        const label = labels[y * width + x]!
+        if (label !== NO_REGION && !nets.has(label)) return label
+      }
+    }
+    return NO_REGION
+  }
+
+  function cover(box: OcrBox): { x0: number; y0: number; x1: number; y1: number } {
+    return {
+      x0: Math.max(0, Math.floor(box.x / unit)),
+      y0: Math.max(0, Math.floor(box.y / unit)),
+      x1: Math.min(width, Math.ceil((box.x + box.width) / unit)),
+      y1: Math.min(height, Math.ceil((box.y + box.height) / unit)),
+    }
   }
 
   function grow(box: OcrBox, margin: number): OcrBox {
@@ -227,10 +304,7 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
   }
 
   function vote(box: OcrBox, counts: (label: number) => boolean): number {
-    const x0 = Math.max(0, Math.floor(box.x / unit))
-    const y0 = Math.max(0, Math.floor(box.y / unit))
-    const x1 = Math.min(width, Math.ceil((box.x + box.width) / unit))
-    const y1 = Math.min(height, Math.ceil((box.y + box.height) / unit))
+    const { x0, y0, x1, y1 } = cover(box)
     const votes = new Map<number, number>()
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {

@@ -2,7 +2,7 @@
 // small screen makes each cell a large share of its width; a menu bar's strip stays its own.
 import { describe, expect, it } from 'vitest'
 import type { RawImage } from '../../electron/ocr/paddle.js'
-import { findRegions } from '../../electron/ocr/regions.js'
+import { findRegions, NO_REGION } from '../../electron/ocr/regions.js'
 
 const TEXT_HEIGHT = 18
 
@@ -48,5 +48,24 @@ describe('findRegions', () => {
     const menu = regions.regionOf({ x: 10, y: 4, width: 30, height: 16 })
     const body = regions.regionOf({ x: 10, y: 100, width: 200, height: 16 })
     expect(menu).not.toBe(body)
+  })
+
+  it("reads a dark table's every cell with the panel around it when downsampling breaks its grid and its border is a background of its own", () => {
+    // A 1080p finance table as a dark app draws it: 1-px rules 30 levels above the page at odd
+    // pixels (a half-size analysis blends them, and their crossings differ from both), cells the
+    // page's colour. Its outer border was taken for a panel and its first and last columns read
+    // apart from the cells between.
+    const image = canvas(1920, 1080, 30)
+    fill(image, 0, 0, 230, 1080, 40)
+    const columns = [261, 465, 1035, 1221, 1675, 1879]
+    const rows = Array.from({ length: 12 }, (_, i) => 253 + i * 26)
+    for (const x of columns) fill(image, x, rows[0]!, 1, rows[rows.length - 1]! - rows[0]! + 1, 60)
+    for (const y of rows) fill(image, columns[0]!, y, columns[columns.length - 1]! - columns[0]! + 1, 1, 60)
+    const regions = findRegions(image, 17)
+    for (const y of rows.slice(0, -1)) {
+      const ids = columns.slice(0, -1).map((x) => regions.regionOf({ x: x + 8, y: y + 4, width: 50, height: 17 }))
+      expect(ids, `row at ${y}: ${JSON.stringify(ids)}`).toEqual(ids.map(() => ids[0]))
+      expect(ids[0]).not.toBe(NO_REGION)
+    }
   })
 })
