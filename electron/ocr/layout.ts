@@ -2,7 +2,7 @@
 // only when they share a row and sit close sideways, except that rows of a table stay whole.
 // Lines then go into blocks: the columns of a region are found by the whitespace that runs
 // between them through consecutive rows, so two columns are read one after the other.
-import { isMenu } from './chrome.js'
+import { isMenu, isStatusBar } from './chrome.js'
 import { splitColumns } from './columns.js'
 import { splitGutter } from './gutter.js'
 import type { OcrBlock, OcrBox, OcrLine } from './types.js'
@@ -14,6 +14,8 @@ export interface TextItem {
   confidence: number
   /** The region (window, panel) the box sits in; items of different regions never share a line. */
   region: number
+  /** Where the text's ink starts and ends across the box (the detector's box takes in padding). */
+  ink?: { start: number; end: number }
 }
 
 /** Boxes share a row when they overlap vertically by this share of the smaller height. */
@@ -22,6 +24,10 @@ const ROW_OVERLAP = 0.5
 const LINE_GAP = 0.65
 /** A vertical gutter narrower than this many line heights is a word space, not a column gap. */
 const COLUMN_GAP = 0.8
+/** Rows of one table hold text of one size: boxes at most this many times as tall as each other. */
+const SAME_SIZE = 1.3
+/** Cells of one column start, end or centre within this many line heights of each other. */
+const ALIGN = 0.25
 /** Rows further apart than this many line heights do not belong to one table. */
 const TABLE_ROW_GAP = 1.6
 /** Cells wider than this many line heights are lines of prose in columns, not table cells. */
@@ -81,9 +87,10 @@ export function rowsOf(items: TextItem[]): TextItem[][] {
   return rows.map((row) => row.items.sort((a, b) => a.box.x - b.box.x))
 }
 
-/** Items of one row cut where the gap is wider than LINE_GAP heights; a menu bar's every item. */
+/** Items of one row cut where the gap is wider than LINE_GAP heights; a menu bar's and a status
+ * bar's every item. */
 function segmentsOf(row: TextItem[]): TextItem[][] {
-  if (isMenu(row)) return row.map((item) => [item])
+  if (isMenu(row) || isStatusBar(row)) return row.map((item) => [item])
   const segments: TextItem[][] = [[row[0]!]]
   for (let index = 1; index < row.length; index++) {
     const previous = row[index - 1]!
@@ -108,7 +115,7 @@ const isLineNumber = (segment: TextItem[]): boolean => segment.length === 1 && /
  * cells of one overlaps the matching gap of the other. Prose in two columns also lines up that
  * way, so wide cells say prose; a code gutter does too, so a lone number first says gutter.
  */
-function sameTable(a: Row, b: Row, maxGap: number): boolean {
+function sameTable(a: Row, b: Row, maxGap: number, strict = false): boolean {
   if (a.segments.length < 2 || b.segments.length < 2) return false
   const height = (a.box.height + b.box.height) / 2
   if (b.box.y - bottom(a.box) > maxGap * height) return false
@@ -119,7 +126,7 @@ function sameTable(a: Row, b: Row, maxGap: number): boolean {
       const segments = row.segments.slice(1)
       return { segments, box: union(segments.flat().map((item) => item.box)) }
     }
-    return a.segments.length > 2 && b.segments.length > 2 && sameTable(rest(a), rest(b), maxGap)
+    return a.segments.length > 2 && b.segments.length > 2 && sameTable(rest(a), rest(b), maxGap, strict)
   }
   const boxesA = a.segments.map((segment) => union(segment.map((item) => item.box)))
   const boxesB = b.segments.map((segment) => union(segment.map((item) => item.box)))
@@ -131,8 +138,27 @@ function sameTable(a: Row, b: Row, maxGap: number): boolean {
   // half the column gaps of the sparser row must line up, not all.
   const gapsA = cellGaps(boxesA)
   const gapsB = cellGaps(boxesB)
-  const matched = gapsA.filter((gap) => gapsB.some((other) => Math.min(gap.end, other.end) > Math.max(gap.start, other.start)))
-  return matched.length >= 1 && matched.length >= 0.5 * Math.min(gapsA.length, gapsB.length)
+  const pairs = gapsA.flatMap((gap, i) =>
+    gapsB.flatMap((other, j) => (Math.min(gap.end, other.end) > Math.max(gap.start, other.start) ? [[i, j] as const] : [])),
+  )
+  const matched = new Set(pairs.map(([i]) => i)).size
+  if (matched < 1 || matched < 0.5 * Math.min(gapsA.length, gapsB.length)) return false
+  if (strict && (matched < gapsA.length || new Set(pairs.map(([, j]) => j)).size < gapsB.length)) return false
+  // A table's columns line up: beside every shared gap, the cells on one side start together
+  // (text), end together (numbers) or share a centre. A tab strip over a breadcrumb bar has gaps
+  // that overlap by chance, and its cells line up beside some of them at most.
+  const aligned = new Set(
+    pairs
+      .filter(([i, j]) => sameColumn(boxesA[i]!, boxesB[j]!, height) || sameColumn(boxesA[i + 1]!, boxesB[j + 1]!, height))
+      .map(([i]) => i),
+  ).size
+  return aligned === matched
+}
+
+/** Whether two cells line up as cells of one column do: left edges, right edges or centres. */
+function sameColumn(a: OcrBox, b: OcrBox, height: number): boolean {
+  const near = (x: number, y: number): boolean => Math.abs(x - y) <= ALIGN * height
+  return near(a.x, b.x) || near(right(a), right(b)) || near(a.x + a.width / 2, b.x + b.width / 2)
 }
 
 function spansAsTable(row: Row, neighbour: Row, neighbourIsTable: boolean): boolean {
@@ -140,6 +166,9 @@ function spansAsTable(row: Row, neighbour: Row, neighbourIsTable: boolean): bool
   const height = (row.box.height + neighbour.box.height) / 2
   if (lower.box.y - bottom(upper.box) > TABLE_ROW_GAP * height) return false
   if (!neighbourIsTable && neighbour.segments.length !== 1) return false
+  // A heading is no row of a table: a tab strip over a page's title stays a tab strip.
+  if (!neighbourIsTable && Math.max(row.box.height, neighbour.box.height) > SAME_SIZE * Math.min(row.box.height, neighbour.box.height))
+    return false
   // A sentence is no table row: buttons under a banner's text stay apart.
   if (!neighbourIsTable && /[.!?]$/.test(neighbour.segments[0]!.map((item) => item.text.trim()).join(' '))) return false
   return neighbour.box.x <= row.box.x + height && right(neighbour.box) >= right(row.box) - 2 * height
@@ -161,6 +190,12 @@ function linesOf(items: TextItem[]): OcrLine[] {
       table[index - 1] = true
       table[index] = true
     }
+  }
+  // Two rows alone make a table only when every gap of each lines up with one of the other: a
+  // tab strip over a breadcrumb bar, both starting at a window's edge, share a gap or two.
+  for (let index = 1; index < rows.length; index++) {
+    const pairAlone = table[index - 1] && table[index] && !table[index - 2] && !table[index + 1]
+    if (pairAlone && !sameTable(rows[index - 1]!, rows[index]!, TABLE_ROW_GAP, true)) table[index - 1] = table[index] = false
   }
   // A header row's short labels split apart where the rows under it read as one box each: a row
   // of three or more cells spanned by the row beside it, itself a table row or one wide box.

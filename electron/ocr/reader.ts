@@ -186,7 +186,8 @@ export class ScreenReader {
       const region = regions ? regions.regionOf(box) : 0
       for (const piece of readPieces(crops[index]!, recognised[index]!)) {
         const pieceBox = { x: box.x + piece.start, y: box.y, width: piece.end - piece.start, height: box.height }
-        items.push({ box: scaleBox(pieceBox, toOriginal, width, height), text: piece.text, confidence, region })
+        const ink = piece.ink && { start: (box.x + piece.ink.start) * toOriginal, end: (box.x + piece.ink.end) * toOriginal }
+        items.push({ box: scaleBox(pieceBox, toOriginal, width, height), text: piece.text, confidence, region, ...(ink && { ink }) })
       }
     })
     const blocks = layoutBlocks(items)

@@ -273,7 +273,13 @@ export function findRegions(image: RawImage, textHeight: number, scale = 1): Reg
     const { x0, y0, x1, y1 } = cover(box)
     let cells = 0
     let others = 0
-    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (flat[y * width + x]) inCell[y * width + x] ? cells++ : others++
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        if (!flat[y * width + x]) continue
+        if (inCell[y * width + x]) cells++
+        else others++
+      }
+    }
     return cells > others
   }
 

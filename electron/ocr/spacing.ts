@@ -15,8 +15,15 @@ const NARROW = /^[.,:;'"!|()[\]{}`]$/
 // text or digits can be, and is judged as any other).
 const FULL_WIDTH_MARK = /[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/
 const IDEOGRAPH = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/
+// Curly quotes take a full cell in Chinese fonts: one beside a character ("“新版本”已发布") is no space.
+const CURLY_QUOTE = /[“”‘’]/
 const noSpaceBetween = (a: string, b: string): boolean =>
-  FULL_WIDTH_MARK.test(a) || FULL_WIDTH_MARK.test(b) || (IDEOGRAPH.test(a) && IDEOGRAPH.test(b))
+  FULL_WIDTH_MARK.test(a) ||
+  FULL_WIDTH_MARK.test(b) ||
+  (IDEOGRAPH.test(a) && (IDEOGRAPH.test(b) || CURLY_QUOTE.test(b))) ||
+  (CURLY_QUOTE.test(a) && IDEOGRAPH.test(b))
+/** A blank this share of the crop height between a Chinese character and other text is a space. */
+const CJK_SPACE_SHARE = 0.12
 /** Extra blank, in crop heights, allowed beside a narrow mark before it separates items. */
 const NARROW_ALLOWANCE = 0.3
 /** Share of the crop height, around its middle, where ink is looked for. */
@@ -35,14 +42,7 @@ const INK_REACH = 0.25
 /** For each column of the crop, whether any pixel in it differs visibly from the background. */
 export function inkColumns(crop: RawImage): Uint8Array {
   const { data, width, height, channels } = crop
-  const border: number[][] = [[], [], []]
-  for (let x = 0; x < width; x++) {
-    for (const y of [0, height - 1]) {
-      const index = (y * width + x) * channels
-      for (let c = 0; c < 3; c++) border[c]!.push(data[index + c]!)
-    }
-  }
-  const background = border.map(median)
+  const background = commonestColour(crop)
   const difference = new Float32Array(width)
   let contrast = 0
   // Only the middle band: a line box reaches into the descenders and ascenders of the lines
@@ -65,6 +65,30 @@ export function inkColumns(crop: RawImage): Uint8Array {
   const ink = new Uint8Array(width)
   for (let x = 0; x < width; x++) ink[x] = difference[x]! >= threshold ? 1 : 0
   return ink
+}
+
+/**
+ * The crop's commonest colour (to 4 bits a channel, then the mean of the pixels in that bin): its
+ * background. The median of the top and bottom rows was taken before, and a status bar's top
+ * border made it the border's colour, so that every column was ink and no space was found.
+ */
+function commonestColour(crop: RawImage): number[] {
+  const { data, width, height, channels } = crop
+  const counts = new Uint32Array(4096)
+  const pixels = width * height
+  for (let i = 0; i < pixels; i++) {
+    const index = i * channels
+    counts[((data[index]! >> 4) << 8) | ((data[index + 1]! >> 4) << 4) | (data[index + 2]! >> 4)]!++
+  }
+  let bin = 0
+  for (let b = 1; b < 4096; b++) if (counts[b]! > counts[bin]!) bin = b
+  const sum = [0, 0, 0]
+  for (let i = 0; i < pixels; i++) {
+    const index = i * channels
+    if ((((data[index]! >> 4) << 8) | ((data[index + 1]! >> 4) << 4) | (data[index + 2]! >> 4)) !== bin) continue
+    for (let c = 0; c < 3; c++) sum[c]! += data[index + c]!
+  }
+  return sum.map((total) => total / Math.max(1, counts[bin]!))
 }
 
 interface Blank {
@@ -112,6 +136,8 @@ export interface Piece {
   text: string
   start: number
   end: number
+  /** Where its ink starts and ends (the detector's box takes in padding around it). */
+  ink?: { start: number; end: number }
 }
 
 /**
@@ -123,8 +149,13 @@ export interface Piece {
  */
 export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
   const { chars, charCentres } = recognised
-  if (chars.length < 2) return [{ text: chars.join('').trim(), start: 0, end: crop.width }].filter((piece) => piece.text !== '')
   const ink = inkColumns(crop)
+  // An item's ink runs from its first character over blanks narrower than a word space.
+  const wordGap = Math.max(2, SPACE_SHARE * crop.height)
+  if (chars.length < 2) {
+    const piece = { text: chars.join('').trim(), start: 0, end: crop.width }
+    return piece.text === '' ? [] : [withInk(piece, ink, charCentres[0] ?? 0, charCentres[0] ?? crop.width, wordGap)]
+  }
   const runs = blankRuns(ink)
   const knownSpaces: number[] = []
   for (let index = 1; index + 1 < chars.length; index++) {
@@ -142,6 +173,10 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
     LETTER_GAP_FACTOR * median(letterGaps) + 1,
     knownSpaces.length > 0 ? KNOWN_SPACE_SHARE * Math.min(...knownSpaces) : 0,
   )
+  // Between a Chinese character and a digit or a Latin letter the blank is narrow unless a space
+  // was set there (1-2 px against 3-4 at 1080p): the letter gaps of the digits say nothing of it.
+  const cjkSpace = Math.max(2, CJK_SPACE_SHARE * crop.height)
+  const spaceAt = (a: string, b: string): number => (IDEOGRAPH.test(a) !== IDEOGRAPH.test(b) ? cjkSpace : minSpace)
   const splitAt = SPLIT_SHARE * crop.height
   const pieces: Piece[] = []
   // The model sometimes reads a mark ("：", "-") into a long blank; a character needs ink near it.
@@ -152,24 +187,105 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
   if (kept.length === 0) return []
   let text = kept[0]!.char
   let pieceStart = 0
+  /** The centres of each piece's first and last characters. */
+  const ends: [number, number][] = []
+  let first = kept[0]!.centre
+  // The last character before this one that is not a space: model-read spaces (one or more, as
+  // in "File  Edit") sit between the characters around them.
+  let lastInk = 0
   for (let index = 1; index < kept.length; index++) {
     const previous = kept[index - 1]!.char
     const current = kept[index]!.char
-    // A model-read space sits between the characters around it.
-    const left = previous === ' ' && index >= 2 ? kept[index - 2]!.centre : kept[index - 1]!.centre
-    const blank = current === ' ' ? null : blankBetween(runs, left, kept[index]!.centre)
+    const blank = current === ' ' ? null : blankBetween(runs, kept[lastInk]!.centre, kept[index]!.centre)
     // Narrow marks (":", ",", "(") leave extra blank beside them in monospaced text.
-    const before = previous === ' ' && index >= 2 ? kept[index - 2]!.char : previous
+    const before = kept[lastInk]!.char
     const narrow = NARROW.test(before) || NARROW.test(current)
     if (blank && blank.length >= splitAt + (narrow ? NARROW_ALLOWANCE * crop.height : 0)) {
       pieces.push({ text: text.trim(), start: pieceStart, end: blank.start })
+      ends.push([first, kept[lastInk]!.centre])
       text = ''
       pieceStart = blank.start + blank.length
-    } else if (blank && previous !== ' ' && blank.length >= minSpace && !noSpaceBetween(previous, current)) text += ' '
+      first = kept[index]!.centre
+    } else if (blank && previous !== ' ' && blank.length >= spaceAt(previous, current) && !noSpaceBetween(previous, current)) text += ' '
     text += current
+    if (current !== ' ') lastInk = index
   }
   pieces.push({ text: text.trim(), start: pieceStart, end: crop.width })
-  return pieces.map((piece) => ({ ...piece, text: fixLetterDigits(piece.text) })).filter((piece) => piece.text !== '')
+  ends.push([first, kept[lastInk]!.centre])
+  return pieces
+    .map((piece, index) => withInk(piece, ink, ends[index]![0], ends[index]![1], wordGap))
+    .flatMap(splitCrumbs)
+    .map((piece) => ({ ...piece, text: fixLetterDigits(fullWidthMarks(piece.text)) }))
+    .filter((piece) => piece.text !== '')
+}
+
+const IDEOGRAPHS = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
+/** A bracketed part after a character with a space's blank before it: full-width brackets (the
+ * blank is the left half of "（"'s cell; a half-width "(" sits close to the character before). */
+const WIDE_PARENS = new RegExp(`([${IDEOGRAPHS}]) \\(([^()]{1,20})\\)`, 'g')
+/** A mark right after a character: Chinese sets full-width marks there. */
+const MARK_AFTER_CHARACTER = new RegExp(`(?<=[${IDEOGRAPHS}])[!?,:;]`, 'g')
+const FULL_WIDTH: Record<string, string> = { '!': '！', '?': '？', ',': '，', ':': '：', ';': '；' }
+
+/**
+ * PP-OCRv4 reads full-width marks of Chinese text as their ASCII forms ("保存成功!", "文件 (F)");
+ * where the text around says which they are, they are given back their full width.
+ */
+export function fullWidthMarks(text: string): string {
+  return text.replace(WIDE_PARENS, '$1（$2）').replace(MARK_AFTER_CHARACTER, (mark) => FULL_WIDTH[mark] ?? mark)
+}
+
+/**
+ * The piece with the extent of its ink: from its first character's centre leftwards and its last
+ * one's rightwards, over ink and blanks narrower than `gap`, within the piece. A neighbour's glyph
+ * that the detector's padded box took in (the "8" of "UTF-8" at the left of "LF"'s box) lies
+ * beyond such a blank and is left out.
+ */
+function withInk(piece: Piece, ink: Uint8Array, firstCentre: number, lastCentre: number, gap: number): Piece {
+  const low = Math.max(0, Math.floor(piece.start))
+  const high = Math.min(ink.length, Math.ceil(piece.end)) - 1
+  const from = Math.min(high, Math.max(low, Math.round(firstCentre)))
+  const to = Math.min(high, Math.max(low, Math.round(lastCentre)))
+  let start = -1
+  let end = -1
+  for (let x = from, blank = 0; x >= low && blank < gap; x--) {
+    if (ink[x]) [start, blank] = [x, 0]
+    else blank++
+  }
+  for (let x = to, blank = 0; x <= high && blank < gap; x++) {
+    if (ink[x]) [end, blank] = [x + 1, 0]
+    else blank++
+  }
+  if (start < 0) start = from
+  if (end < 0) end = to + 1
+  return end > start ? { ...piece, ink: { start, end } } : piece
+}
+
+/** A chevron icon between two crumbs, as the recogniser reads it. */
+const CHEVRON = / > | ?[›»〉] ?/
+/** A crumb: a name of up to three words, nothing of code (brackets, operators) in it. */
+const CRUMB = /^(?=.{1,30}$)[^\s()[\]{};=<>]+(?: [^\s()[\]{};=<>]+){0,2}$/
+const MIN_CRUMBS = 3
+
+/**
+ * A breadcrumb bar ("src › ocr › layout.ts › groupLines") cut into its crumbs, each an item of
+ * its own, the chevrons (icons, not text) left out. The blank around a chevron is no wider than a
+ * word space or two, so the crumbs come as one piece. Anything else is returned as it is: fewer
+ * than three crumbs, or parts that look like code ("if (a > b > c)").
+ */
+export function splitCrumbs(piece: Piece): Piece[] {
+  const parts = piece.text.split(CHEVRON)
+  if (parts.length < MIN_CRUMBS || !parts.every((part) => CRUMB.test(part))) return [piece]
+  // Extents in proportion to the characters: the layout needs each crumb's place, not its pixels.
+  const perChar = (piece.end - piece.start) / piece.text.length
+  let from = 0
+  return parts.map((part) => {
+    const index = piece.text.indexOf(part, from)
+    from = index + part.length
+    const start = piece.start + Math.round(index * perChar)
+    const end = piece.start + Math.round(from * perChar)
+    return { text: part, start, end, ink: { start, end } }
+  })
 }
 
 /**
