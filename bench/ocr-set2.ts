@@ -19,6 +19,16 @@ export interface CaseScore extends LineScore {
 
 export const frac = (x: number): number => Math.round(x * 10000) / 10000
 
+/**
+ * The system language of someone whose screen looks like this layout; the others are an English
+ * system's. The bench reads each screen with the language pack the app picks for its system
+ * (packForLocales), as the app does: the French mail client and the German wiki with the in-app
+ * French/German/Polish pack, everything else (accented words in an English editor or table
+ * included) with the built-in English and Chinese one.
+ */
+export const SYSTEM_LANGUAGE: Readonly<Record<string, string>> = { 'mail-accents-light': 'fr-FR', 'wiki-accents-dark': 'de-DE' }
+export const systemOf = (screen: ScreenCase2): string => SYSTEM_LANGUAGE[screen.id.replace(/@.*$/, '')] ?? 'en-US'
+
 /** Set 2's screens, when the names asked for (if any) include some of its layouts. */
 export async function loadSet2(
   sizes: ScreenSize[] | undefined,

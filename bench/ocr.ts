@@ -12,7 +12,10 @@
 // Set 2 (issue 20, test/ocr/screens2): the layout cases of real desktops (columns, tab strips and
 // menus, gutters, tables, overlaps, hard rendering, accents, Chinese), read by the Paddle pipeline
 // only; the JSON adds linesRead2, charErrorRate2 and cjkLinesRead, and set2 with the figures per
-// case and per smoothing mode. Set 1's keys keep their meaning (null when set 1 is not run).
+// case and per smoothing mode. Set 1's keys keep their meaning (null when set 1 is not run). Each
+// set-2 screen is read with the language pack the app picks for its system language
+// (SYSTEM_LANGUAGE in ocr-set2.ts): the French mail client and the German wiki with the in-app
+// French/German/Polish pack (tesseract), the rest with the built-in one; set2.packs lists them.
 //
 // Environment: BENCH_OCR_SETS=1,2 (default both), BENCH_OCR_CANDIDATES=paddle,tesseract,
 // tesseractRegions (default all, set 1 only; the last reads the Paddle pipeline's blocks with
@@ -31,7 +34,9 @@ import { scoreText, summarise, type LineScore } from '../test/ocr/score.js'
 import { loadScreens, type ScreenCase, type ScreenSize } from '../test/ocr/screens/index.js'
 import type { ScreenCase2 } from '../test/ocr/screens2/index.js'
 import { TesseractReader } from './ocr-tesseract.js'
-import { frac, isSet2Layout, labelled, loadSet2, set2Figures, type CaseScore } from './ocr-set2.js'
+import { frac, isSet2Layout, labelled, loadSet2, set2Figures, systemOf, type CaseScore } from './ocr-set2.js'
+import { BUILT_IN_PACK, findPack, packForLocales, tesseractLanguages } from '../electron/ocr/languages.js'
+import type { OcrRecogniser } from '../electron/ocr/protocol.js'
 
 type CandidateName = 'paddle' | 'tesseract' | 'tesseractRegions'
 /** Reads one screen's bytes (the screen is passed for candidates that borrow another's layout). */
@@ -140,15 +145,53 @@ async function runCandidate(name: CandidateName, read: Read): Promise<ScreenRun[
 
 interface Set2Run {
   screen: ScreenCase2
+  /** The language pack it was read with (the app's pick for its system language). */
+  pack: string
   ms: number
   encodeMs: number
   lines: CaseScore[]
 }
-/** Set 2 with the Paddle pipeline: latin and CJK truths scored apart, misses shown with their case. */
+
+/** The recogniser the app hands its text layer on a system of this language when the pack it
+ * picks needs no download; null: the built-in one. */
+function inAppRecogniser(system: string): OcrRecogniser | null {
+  const pack = findPack(packForLocales([system]))
+  if (!pack?.tesseract) return null
+  return { pack: pack.id, name: pack.name, language: pack.language, engine: 'tesseract', languages: tesseractLanguages(pack, [system]) }
+}
+
+/**
+ * Set 2 with the Paddle pipeline: latin and CJK truths scored apart, misses shown with their case.
+ * Each screen is read with its system language's pack, in a text-layer process of that pack's.
+ */
 async function runSet2(read: (image: Uint8Array) => Promise<OcrResult>, warm: boolean): Promise<Set2Run[]> {
   if (!warm) await read(new Uint8Array(await readFile(screens2[0]!.file)))
+  const readers = new Map<string, ReturnType<typeof createProcessReader>>()
+  try {
+    return await readSet2(read, readers)
+  } finally {
+    for (const reader of readers.values()) await reader.close()
+  }
+}
+
+async function readSet2(
+  builtIn: (image: Uint8Array) => Promise<OcrResult>,
+  readers: Map<string, ReturnType<typeof createProcessReader>>,
+): Promise<Set2Run[]> {
   const runs: Set2Run[] = []
   for (const screen of screens2) {
+    const recogniser = inAppRecogniser(systemOf(screen))
+    let read = builtIn
+    if (recogniser) {
+      let reader = readers.get(recogniser.pack)
+      if (!reader) {
+        reader = createProcessReader(nodeOcrSpawner({ recogniser: () => recogniser }))
+        readers.set(recogniser.pack, reader)
+        // Its first read loads the pack: untimed, as the built-in pack's warm-up is.
+        await reader.read(new Uint8Array(await readFile(screen.file)))
+      }
+      read = (image) => reader!.read(image)
+    }
     const { result, ms: elapsed, encodeMs } = await timedRead(read, screen)
     const text = ocrText(result)
     const latin = scoreText(
@@ -160,9 +203,10 @@ async function runSet2(read: (image: Uint8Array) => Promise<OcrResult>, warm: bo
       text,
     )
     const lines = [...labelled(screen, latin.lines, false, text), ...labelled(screen, cjk.lines, true, text)]
-    runs.push({ screen, ms: elapsed, encodeMs, lines })
+    const pack = recogniser?.pack ?? BUILT_IN_PACK
+    runs.push({ screen, pack, ms: elapsed, encodeMs, lines })
     log(
-      `paddle set 2      ${screen.id.padEnd(34)} read ${latin.read}/${latin.total} (${pct(latin.linesRead)}) found ${pct(latin.linesFound)} ` +
+      `paddle set 2      ${screen.id.padEnd(34)} [${pack}] read ${latin.read}/${latin.total} (${pct(latin.linesRead)}) found ${pct(latin.linesFound)} ` +
         `cer ${(latin.charErrorRate * 100).toFixed(2)}% cjk ${cjk.read}/${cjk.total} ${Math.round(elapsed)} ms` +
         (engine ? ` (encode alongside ${Math.round(encodeMs)} ms)` : ''),
     )
@@ -262,7 +306,14 @@ const summary = {
   loadAverageAtStart: Math.round(loadAtStart * 100) / 100,
   encodeAlongsideMedianMs: ms(median([...Object.values(results), set2Runs].flatMap((runs) => runs.map((r) => r.encodeMs)))),
   candidates,
-  set2: set2 && { screens: set2Runs.length, medianMs4k: set2Ms(2), medianMs1080p: set2Ms(1), ...set2 },
+  set2: set2 && {
+    screens: set2Runs.length,
+    medianMs4k: set2Ms(2),
+    medianMs1080p: set2Ms(1),
+    // Screens read with a pack other than the built-in one, and the pack.
+    packs: Object.fromEntries(set2Runs.filter((r) => r.pack !== BUILT_IN_PACK).map((r) => [r.screen.id, r.pack])),
+    ...set2,
+  },
   notes: {
     tesseract: 'tesseract.js 7, eng 4.0.0 LSTM, whole image, PSM 6, 1080p upscaled 2x',
     tesseractRegions: "tesseract.js on the Paddle pipeline's blocks (padded 4 px), PSM 6, 1080p upscaled 2x; time excludes the layout",

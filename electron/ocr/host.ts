@@ -36,12 +36,18 @@ async function openReader(): Promise<{ reader: ScreenReader; language: string | 
   const recogniser = recogniserFromEnv(process.env.OCR_RECOGNISER)
   if (recogniser) {
     try {
-      const reader = await ScreenReader.open({ threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } })
+      const reader = await ScreenReader.open(
+        recogniser.engine === 'tesseract'
+          ? { threads, tesseract: recogniser.languages }
+          : { threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } },
+      )
       send({ kind: 'ready', pack: recogniser.pack, problem: null })
       return { reader, language: recogniser.language }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error)
-      const problem = `${recogniser.name} could not be loaded (${why}). Screens are read in English and Chinese until it is downloaded again.`
+      // A downloaded pack can be downloaded again; one of the app's own cannot be mended that way.
+      const until = recogniser.engine === 'paddle' ? ' until it is downloaded again' : ''
+      const problem = `${recogniser.name} could not be loaded (${why}). Screens are read in English and Chinese${until}.`
       const reader = await ScreenReader.open({ threads })
       send({ kind: 'ready', pack: BUILT_IN_PACK, problem })
       return { reader, language: null }

@@ -10,7 +10,7 @@ import { AppError } from '../ipc/errors.js'
 import type { Hub } from '../models/hub.js'
 import { PACK_DICTIONARY, PACK_MODEL, packFolder } from '../models/ocr-packs.js'
 import type { OcrLanguagesView, OcrPackView } from './contract.js'
-import { BUILT_IN_PACK, OCR_PACKS, findPack, packForLocales, type OcrPack } from './languages.js'
+import { BUILT_IN_PACK, OCR_PACKS, findPack, packForLocales, tesseractLanguages, type OcrPack } from './languages.js'
 import type { OcrRecogniser } from './protocol.js'
 
 export interface OcrLanguagesOptions {
@@ -88,20 +88,30 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
 
   function recogniser(): OcrRecogniser | null {
     const pack = findPack(wanted(), packs)
-    if (!pack?.source || !installed.has(pack.id) || failed.has(pack.id)) return null
+    if (!pack || failed.has(pack.id)) return null
+    if (pack.tesseract)
+      return {
+        pack: pack.id,
+        name: pack.name,
+        language: pack.language,
+        engine: 'tesseract',
+        languages: tesseractLanguages(pack, systemLanguages()),
+      }
+    if (!pack.source || !installed.has(pack.id)) return null
     return {
       pack: pack.id,
       name: pack.name,
+      language: pack.language,
+      engine: 'paddle',
       model: join(dir(pack.id), PACK_MODEL),
       dictionary: join(dir(pack.id), PACK_DICTIONARY),
-      language: pack.language,
     }
   }
 
   function problem(): string | null {
     const pack = findPack(wanted(), packs)
+    if (pack && failed.has(pack.id)) return failed.get(pack.id)!
     if (!pack?.source) return null
-    if (failed.has(pack.id)) return failed.get(pack.id)!
     if (!installed.has(pack.id)) return `${pack.name} is not downloaded: screens are read in English and Chinese until it is.`
     return null
   }

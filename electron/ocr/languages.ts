@@ -1,7 +1,9 @@
 // The text layer's language packs: the PP-OCRv4 recogniser that ships in the app (English and
-// Simplified Chinese), and recognisers for other scripts that the Models page downloads.
-// PP-OCRv4's dictionary (ppocr_keys_v1) has é and ü but no ö, ł, ß or ç, so accented Latin
-// needs a recogniser trained on it. Plain data, no zod: the renderer sees these through the
+// Simplified Chinese), tesseract's French, German and Polish models that ship with it too, and
+// recognisers for other scripts that the Models page downloads. PP-OCRv4's dictionary
+// (ppocr_keys_v1) has é and ü but no ö, ł, ß or ç, so accented Latin needs a recogniser trained
+// on it: on screen set 2's accented lines tesseract (fra+deu+pol) read 97.6 % where PP-OCRv4 read
+// 50 % (bench/ocr.ts; PP-OCRv5's Latin pack cannot be fetched on the machine that measured). Plain data, no zod: the renderer sees these through the
 // OCR contract's types, and main validates the ids it is sent against this list.
 
 /** Where a downloadable pack's files are on Hugging Face. */
@@ -29,6 +31,10 @@ export interface OcrPack {
   language: string
   /** null: ships inside the app. */
   source: OcrPackSource | null
+  /** Read by tesseract with these traineddata, which ship in the app: tesseract's language code
+   * for each language tag of `locales`, in the default order. PP-OCRv4's detector still finds the
+   * lines. Absent: a PP-OCR recogniser reads. */
+  tesseract?: Readonly<Record<string, string>>
 }
 
 export const BUILT_IN_PACK = 'builtin'
@@ -65,12 +71,21 @@ export const OCR_PACKS: readonly OcrPack[] = [
     source: null,
   },
   {
+    id: 'fr-de-pl',
+    name: 'French, German and Polish',
+    languages: 'French, German, Polish (tesseract, in the app)',
+    locales: ['fr', 'de', 'pl'],
+    language: 'fr+de+pl',
+    source: null,
+    tesseract: { fr: 'fra', de: 'deu', pl: 'pol' },
+  },
+  {
     id: 'latin',
     name: 'Latin script',
     languages:
       'French, German, Polish, Spanish, Italian, Portuguese, Dutch, Czech, Slovak, Croatian, Slovenian, Bosnian, Hungarian, Danish, Norwegian, Swedish, Icelandic, Estonian, Lithuanian, Albanian, Welsh, Irish, Turkish, Indonesian, Malay, Afrikaans, Swahili, Tagalog, Uzbek, Latin, English (PP-OCRv5)',
     locales: [
-      ...['fr', 'de', 'pl', 'es', 'it', 'pt', 'nl', 'cs', 'sk', 'hr', 'sl', 'bs', 'hu', 'da', 'no', 'nb', 'nn', 'sv', 'is', 'et', 'lt'],
+      ...['es', 'it', 'pt', 'nl', 'cs', 'sk', 'hr', 'sl', 'bs', 'hu', 'da', 'no', 'nb', 'nn', 'sv', 'is', 'et', 'lt'],
       ...['sq', 'cy', 'ga', 'tr', 'id', 'ms', 'af', 'sw', 'tl', 'fil', 'uz', 'la', 'oc', 'mi', 'sr-latn'],
     ],
     language: 'latin',
@@ -137,6 +152,17 @@ export function packForLocales(locales: readonly string[], packs: readonly OcrPa
     }
   }
   return BUILT_IN_PACK
+}
+
+/**
+ * A tesseract pack's languages for tesseract, the user's own first: tesseract leans on the first
+ * of several, and read "Zażółć" as "Zazôté" with French first, right with Polish first.
+ */
+export function tesseractLanguages(pack: OcrPack, locales: readonly string[]): string[] {
+  const codes = Object.values(pack.tesseract ?? {})
+  const mine = locales.map((locale) => pack.tesseract?.[locale.toLowerCase().split(/[-_.@]/)[0] ?? ''])
+  const first = mine.find((code) => code !== undefined)
+  return first ? [first, ...codes.filter((code) => code !== first)] : codes
 }
 
 export function findPack(id: string, packs: readonly OcrPack[] = OCR_PACKS): OcrPack | undefined {

@@ -9,16 +9,15 @@ export type FromOcrHost =
   /** The recogniser is loaded: which language pack, and why not the one asked for (a damaged file). */
   | { kind: 'ready'; pack: string; problem: string | null }
 
-/** A language pack's recogniser as the text layer's process is given it (in OCR_RECOGNISER, as JSON). */
-export interface OcrRecogniser {
+/** A language pack's recogniser as the text layer's process is given it (in OCR_RECOGNISER, as JSON):
+ * a downloaded PP-OCR model with its dictionary, or tesseract with traineddata of the app's own. */
+export type OcrRecogniser = {
   pack: string
   /** For sentences: "Latin script". */
   name: string
-  model: string
-  dictionary: string
   /** What its readings report as their language. */
   language: string
-}
+} & ({ engine: 'paddle'; model: string; dictionary: string } | { engine: 'tesseract'; languages: string[] })
 
 /** The text layer's process as main sees it: a Node fork in tests and scripts, a utility process in the app. */
 export interface OcrProcess {
@@ -43,10 +42,18 @@ export function recogniserFromEnv(value: string | undefined): OcrRecogniser | nu
     const parsed: unknown = JSON.parse(value)
     if (typeof parsed !== 'object' || parsed === null) return null
     const fields = parsed as Record<string, unknown>
-    const keys = ['pack', 'name', 'model', 'dictionary', 'language'] as const
-    if (!keys.every((key) => typeof fields[key] === 'string')) return null
-    const [pack, name, model, dictionary, language] = keys.map((key) => fields[key] as string) as [string, string, string, string, string]
-    return { pack, name, model, dictionary, language }
+    const text = (key: string): string | null => (typeof fields[key] === 'string' ? (fields[key] as string) : null)
+    const [pack, name, language] = [text('pack'), text('name'), text('language')]
+    if (pack === null || name === null || language === null) return null
+    if (fields.engine === 'tesseract') {
+      const languages = fields.languages
+      if (!Array.isArray(languages) || languages.length === 0 || !languages.every((l) => typeof l === 'string' && /^[a-z_]{3,12}$/.test(l)))
+        return null
+      return { pack, name, language, engine: 'tesseract', languages: languages as string[] }
+    }
+    const [model, dictionary] = [text('model'), text('dictionary')]
+    if (fields.engine !== 'paddle' || model === null || dictionary === null) return null
+    return { pack, name, language, engine: 'paddle', model, dictionary }
   } catch {
     return null
   }

@@ -5,6 +5,7 @@ import { layoutBlocks, type TextItem } from './layout.js'
 import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised, type RecogniserFiles } from './paddle.js'
 import { findRegions } from './regions.js'
 import { chunkSpans, readPieces } from './spacing.js'
+import { TesseractRecogniser } from './tesseract.js'
 import type { OcrBox, OcrResult } from './types.js'
 import { median } from './median.js'
 
@@ -14,6 +15,13 @@ export interface ReaderOptions {
   modelDir?: string
   /** A language pack's recognition model and dictionary; the built-in PP-OCRv4 (English and Chinese) when absent. */
   recogniser?: RecogniserFiles
+  /** Recognise with tesseract in these languages (traineddata of the app's own) instead. */
+  tesseract?: readonly string[]
+}
+
+/** What reads the text of each line crop: PP-OCR's recogniser, or tesseract for a language pack. */
+interface LineRecogniser {
+  recognise(crops: RawImage[], signal?: AbortSignal): Promise<Recognised[]>
 }
 
 export interface ReadOptions {
@@ -124,11 +132,21 @@ export class ScreenReader {
   // onnxruntime sessions run one inference at a time well; reads queue behind each other.
   private queue: Promise<unknown> = Promise.resolve()
 
-  private constructor(private readonly models: PaddleModels) {}
+  private constructor(
+    private readonly models: PaddleModels,
+    private readonly lines: LineRecogniser & { close(): Promise<void> },
+  ) {}
 
   static async open(options: ReaderOptions = {}): Promise<ScreenReader> {
     const models = await PaddleModels.load(options.modelDir ?? defaultModelDir(), options.threads ?? 1, options.recogniser)
-    return new ScreenReader(models)
+    if (!options.tesseract)
+      return new ScreenReader(models, { recognise: (crops, signal) => models.recognise(crops, signal), close: async () => {} })
+    try {
+      return new ScreenReader(models, await TesseractRecogniser.open(options.tesseract))
+    } catch (error) {
+      await models.close()
+      throw error
+    }
   }
 
   read(image: Uint8Array, options: ReadOptions = {}): Promise<OcrResult> {
@@ -141,6 +159,7 @@ export class ScreenReader {
     if (this.closed) return
     this.closed = true
     await this.queue
+    await this.lines.close()
     await this.models.close()
   }
 
@@ -171,7 +190,7 @@ export class ScreenReader {
     const crops = boxes.map((box) => crop(image, box))
     let recognised: Recognised[]
     try {
-      recognised = await this.models.recognise(crops, signal)
+      recognised = await this.lines.recognise(crops, signal)
     } catch (error) {
       if (signal?.aborted) throw abortError(signal)
       throw error

@@ -8,6 +8,7 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findPack, packForLocales, tesseractLanguages } from '../../electron/ocr/languages.js'
 import { ScreenReader } from '../../electron/ocr/reader.js'
 import { ocrText } from '../../electron/ocr/types.js'
 import { normalise, scoreText } from './score.js'
@@ -41,11 +42,11 @@ describe.skipIf(skip !== null)('issue 20 layout cases, rendered small and read',
   })
 
   /** Reads a case; every expected line must be one recognised line (in order, when asked). */
-  async function check(name: string, ordered = false): Promise<void> {
+  async function check(name: string, ordered = false, using: ScreenReader | null = reader): Promise<void> {
     const c = DESKTOP_CASES.find((d) => d.name === name)!
     const screen = screens.get(name)!
     expect([...screen.lines, ...screen.cjkLines].map((l) => l.text)).toEqual(c.expected)
-    const text = ocrText(await reader!.read(new Uint8Array(await readFile(screen.file))))
+    const text = ocrText(await using!.read(new Uint8Array(await readFile(screen.file))))
     const score = scoreText(c.expected, text)
     const unread = score.lines.filter((l) => !l.read).map((l) => `${l.text} <- ${l.closest || '(nothing)'}`)
     expect(unread, `recognised:\n${text}`).toEqual([])
@@ -56,11 +57,6 @@ describe.skipIf(skip !== null)('issue 20 layout cases, rendered small and read',
     }
   }
 
-  // Skipped: what the pipeline does wrong today (electron/ocr is being improved by others).
-  // OCR_CASES_ALL=1 runs them too, to see which a change to the pipeline fixes.
-  const pending = (title: string, reason: string, name: string, ordered = false): void =>
-    (process.env.OCR_CASES_ALL === '1' ? it : it.skip)(`${title} (skipped: ${reason})`, () => check(name, ordered))
-
   it.skipIf(lacksFonts('column-pair'))('reads a column pair column by column, each row its own line', () => check('column-pair', true))
   it.skipIf(lacksFonts('tab-strip'))('reads each tab of a tab strip as its own item, left to right', () => check('tab-strip', true))
   it.skipIf(lacksFonts('gutter'))('reads a code gutter apart from the code beside it', () => check('gutter'))
@@ -70,10 +66,16 @@ describe.skipIf(skip !== null)('issue 20 layout cases, rendered small and read',
     check('covered-line'),
   )
   it.skipIf(lacksFonts('low-contrast'))('reads grey-on-light-grey text', () => check('low-contrast'))
-  pending(
-    'reads accented French, German and Polish lines',
-    'PP-OCRv4\'s dictionary lacks ł ż ó ś ą ę ń ć, "Zazotc gesla jazn w Lodzi" (a language pack\'s job)',
-    'accented',
-  )
+  // PP-OCRv4's dictionary lacks ł ż ó ś ą ę ń ć ("Zazotc gesla jazn w Lodzi"): read as the app
+  // does on a French, German or Polish system, with the in-app pack (tesseract) for them.
+  it.skipIf(lacksFonts('accented'))('reads accented French, German and Polish lines with their language pack', async () => {
+    const pack = findPack(packForLocales(['pl-PL']))!
+    const latin = await ScreenReader.open({ threads: 1, tesseract: tesseractLanguages(pack, ['pl-PL']) })
+    try {
+      await check('accented', false, latin)
+    } finally {
+      await latin.close()
+    }
+  })
   it.skipIf(lacksFonts('chinese'))('reads short Simplified Chinese lines with full-width punctuation', () => check('chinese'))
 })

@@ -6,13 +6,14 @@ import { DownloadStart } from '../../electron/models/contract.js'
 import type { HubFile } from '../../electron/ipc/contract.js'
 import { ocrInvoke } from '../../electron/ocr/contract.js'
 import { openOcrLanguages } from '../../electron/ocr/language-service.js'
+import { recogniserEnv, recogniserFromEnv, type OcrRecogniser } from '../../electron/ocr/protocol.js'
 import { rejection } from '../support/errors.js'
 import { scratchDir } from '../support/engine.js'
 
 const never = (): Promise<HubFile[]> => new Promise(() => undefined)
 const offline = (): Promise<HubFile[]> => Promise.reject(new Error('getaddrinfo ENOTFOUND huggingface.co'))
 
-async function open(files: () => Promise<HubFile[]>, dir?: string, systemLanguages: () => string[] = () => ['de-DE']) {
+async function open(files: () => Promise<HubFile[]>, dir?: string, systemLanguages: () => string[] = () => ['es-ES']) {
   const root = dir ?? (await scratchDir())
   const changes: string[] = []
   const service = await openOcrLanguages({
@@ -51,11 +52,61 @@ describe('OCR language choice', () => {
     expect(await again.service.list()).toMatchObject({ choice: 'korean', automatic: 'latin' })
   })
 
+  it("reads a German, French or Polish system's screens with tesseract and the app's own traineddata, nothing to download", async () => {
+    for (const [system, languages] of [
+      ['de-DE', ['deu', 'fra', 'pol']],
+      ['fr-CA', ['fra', 'deu', 'pol']],
+      ['pl', ['pol', 'fra', 'deu']],
+    ] as const) {
+      const { service } = await open(offline, undefined, () => [system, 'en-US'])
+      expect(await service.list()).toMatchObject({ automatic: 'fr-de-pl', inUse: 'fr-de-pl', problem: null })
+      expect(service.recogniser()).toEqual({
+        pack: 'fr-de-pl',
+        name: 'French, German and Polish',
+        language: 'fr+de+pl',
+        engine: 'tesseract',
+        languages,
+      })
+    }
+    // The text layer's process could not start it: the built-in pack reads, and the view says why.
+    const { service, changes } = await open(offline, undefined, () => ['de-DE'])
+    service.reported({ pack: 'builtin', problem: 'French, German and Polish could not be loaded (no traineddata).' })
+    expect(service.recogniser()).toBeNull()
+    expect(await service.list()).toMatchObject({ inUse: 'builtin', problem: expect.stringContaining('could not be loaded') })
+    expect(changes).toEqual([])
+  })
+
   it('survives a system that cannot say its languages', async () => {
     const { service } = await open(offline, undefined, () => {
       throw new Error('not ready')
     })
     expect(await service.list()).toMatchObject({ systemLanguages: [], automatic: 'builtin', inUse: 'builtin', problem: null })
+  })
+})
+
+describe("the text layer process's recogniser (OCR_RECOGNISER)", () => {
+  it('round-trips both kinds and takes nothing else', () => {
+    const paddle: OcrRecogniser = {
+      pack: 'latin',
+      name: 'Latin script',
+      language: 'latin',
+      engine: 'paddle',
+      model: '/m/rec.onnx',
+      dictionary: '/m/dict.txt',
+    }
+    const tesseract: OcrRecogniser = { pack: 'fr-de-pl', name: 'French', language: 'fr', engine: 'tesseract', languages: ['fra', 'deu'] }
+    for (const recogniser of [paddle, tesseract]) expect(recogniserFromEnv(recogniserEnv(recogniser).OCR_RECOGNISER)).toEqual(recogniser)
+    expect(recogniserEnv(null)).toEqual({ OCR_RECOGNISER: '' })
+    for (const bad of [
+      '',
+      'not json',
+      '[]',
+      JSON.stringify({ ...tesseract, languages: ['../../etc/passwd'] }),
+      JSON.stringify({ ...tesseract, languages: [] }),
+      JSON.stringify({ ...paddle, engine: undefined }),
+      JSON.stringify({ ...paddle, model: 3 }),
+    ])
+      expect(recogniserFromEnv(bad), bad).toBeNull()
   })
 })
 
