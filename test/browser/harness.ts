@@ -72,12 +72,14 @@ export const TEST_CATALOG: Catalog = {
 
 export const TEST_OCR_REPO = 'test-org/ocr-packs'
 /**
- * The text layer's language packs the browser tests see: the built-in one, a Latin pack the
+ * The text layer's language packs the browser tests see: the built-in ones (PP-OCRv4, and
+ * tesseract's French, German and Polish), a Latin pack the
  * stand-in hub serves (the built-in recogniser's bytes under the pack's name: the plumbing,
  * not a real Latin model), and a Greek pack the hub does not have, whose size stays an estimate.
  */
 export const TEST_OCR_PACKS: OcrPack[] = [
   OCR_PACKS.find((p) => p.id === BUILT_IN_PACK)!,
+  OCR_PACKS.find((p) => p.id === 'fr-de-pl')!,
   ...(['latin', 'greek'] as const).map((id) => ({
     ...OCR_PACKS.find((p) => p.id === id)!,
     source: {
@@ -277,7 +279,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
   ocrLanguages = await openOcrLanguages({
     path: join(dir, 'ocr-language.json'),
     modelsRoot: join(dir, 'models'),
-    systemLanguages: () => ['fr-FR', 'en-US'],
+    systemLanguages: () => ['es-ES', 'en-US'],
     hub: models.hub,
     packs: TEST_OCR_PACKS,
     onRecogniserChanged: () => textLayer.reload(),

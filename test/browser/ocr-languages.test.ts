@@ -1,5 +1,5 @@
 // The Models page's text-layer languages in real Chromium, against the real services: the
-// system's languages (French, then English) pick the Latin pack, which the stand-in hub on
+// system's languages (Spanish, then English) pick the Latin pack, which the stand-in hub on
 // 127.0.0.1 serves (the built-in recogniser's bytes under its name: the plumbing, not a real
 // Latin model); until it is downloaded the built-in pack reads and the page says so.
 import { mkdir } from 'node:fs/promises'
@@ -56,11 +56,17 @@ describe.skipIf(skip !== null)('Text layer languages on the Models page in Chrom
     await page.screenshot({ path: join(ARTIFACTS, 'ocr-languages-downloaded.png'), fullPage: true })
   })
 
-  it('reads with the built-in pack when chosen, and with the system language again on automatic', async () => {
+  it('reads with the built-in pack or the in-app French, German and Polish one when chosen, and with the system language again on automatic', async () => {
     const choice = section().getByRole('combobox', { name: 'Read screens in' })
     await choice.selectOption('builtin')
     await expect.poll(inUse).toBe('builtin')
     expect(h.ocrLanguages.recogniser()).toBeNull()
+    expect(await card('fr-de-pl').textContent()).toMatch(/French, German and Polish.*Included/)
+    expect(await card('fr-de-pl').getByRole('button', { name: 'Download' }).count()).toBe(0)
+    await choice.selectOption('fr-de-pl')
+    await expect.poll(inUse).toBe('fr-de-pl')
+    expect(h.ocrLanguages.recogniser()).toMatchObject({ engine: 'tesseract', languages: ['fra', 'deu', 'pol'] })
+    expect(await problem().count()).toBe(0)
     await choice.selectOption('auto')
     await expect.poll(inUse).toBe('latin')
   })
