@@ -1,0 +1,72 @@
+// The in-app French, German and Polish pack end to end: a Polish system's text layer process is
+// handed tesseract with the app's own traineddata and reads accented lines the built-in
+// recogniser cannot; a pack whose traineddata will not load leaves the built-in recogniser
+// reading, and the view says why (with nothing to download again: the pack is the app's own).
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { OcrLanguagesView } from '../../electron/ipc/contract.js'
+import { BUILT_IN_PACK, OCR_PACKS, type OcrPack } from '../../electron/ocr/languages.js'
+import { openOcrLanguages, type OcrLanguages } from '../../electron/ocr/language-service.js'
+import { createProcessReader } from '../../electron/ocr/process-reader.js'
+import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
+import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
+import { scratchDir } from '../support/engine.js'
+
+const POLISH = 'Zażółć gęślą jaźń w Łodzi'
+
+/** A line at a 1080p screen's text size (about 16 px). */
+async function textPng(text: string): Promise<Uint8Array> {
+  const rendered = await sharp({ text: { text, dpi: 96, font: 'DejaVu Sans', rgba: true } })
+    .flatten({ background: '#ffffff' })
+    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
+    .png()
+    .toBuffer()
+  return new Uint8Array(rendered)
+}
+
+let layer: TextLayer | null = null
+afterEach(async () => {
+  await layer?.close()
+  layer = null
+})
+
+async function polishSystem(packs: readonly OcrPack[]): Promise<{ languages: OcrLanguages; views: OcrLanguagesView[] }> {
+  const root = await scratchDir()
+  const views: OcrLanguagesView[] = []
+  const languages = await openOcrLanguages({
+    path: join(root, 'ocr-language.json'),
+    modelsRoot: root,
+    systemLanguages: () => ['pl-PL', 'en-US'],
+    hub: { files: () => Promise.reject(new Error('offline')) },
+    packs,
+    onRecogniserChanged: () => void layer?.reload(),
+    onChange: (view) => views.push(view),
+  })
+  layer = createTextLayer(
+    createProcessReader(nodeOcrSpawner({ recogniser: () => languages.recogniser() }), { onReady: (status) => languages.reported(status) }),
+  )
+  return { languages, views }
+}
+
+describe('the in-app French, German and Polish pack', () => {
+  it("reads a Polish system's screens with tesseract in the text layer's own process", async () => {
+    const { languages } = await polishSystem(OCR_PACKS)
+    expect(languages.recogniser()).toMatchObject({ pack: 'fr-de-pl', engine: 'tesseract', languages: ['pol', 'fra', 'deu'] })
+    const read = await layer!.read(await textPng(POLISH))
+    expect(read).toMatchObject({ status: 'read', text: POLISH, language: 'fr+de+pl' })
+  }, 60_000)
+
+  it('falls back to the built-in recogniser when its traineddata will not load, and says so', async () => {
+    // The same pack as the app's, with a language whose traineddata the app does not have.
+    const broken: OcrPack = { ...OCR_PACKS.find((p) => p.id === 'fr-de-pl')!, tesseract: { pl: 'xyz' } }
+    const { languages, views } = await polishSystem([OCR_PACKS.find((p) => p.id === BUILT_IN_PACK)!, broken])
+    const read = await layer!.read(await textPng('Hello world'))
+    expect(read).toMatchObject({ status: 'read', text: 'Hello world', language: 'en+zh' })
+    await expect
+      .poll(() => views.findLast((v) => v.problem !== null)?.problem ?? null, { timeout: 10_000 })
+      .toMatch(/^French, German and Polish could not be loaded \(.*xyz.*\)\. Screens are read in English and Chinese\.$/)
+    expect(views.at(-1)).toMatchObject({ wanted: 'fr-de-pl', inUse: BUILT_IN_PACK })
+    expect(languages.recogniser()).toBeNull()
+  }, 60_000)
+})
