@@ -6,9 +6,9 @@
 // (lines many line heights wide). A table's columns also leave such a band, but its cells are
 // short; a log line's timestamp beside its message is short on one side. Items on different
 // sides of a gutter never share a line.
-import type { OcrBox } from './types.js'
 import type { TextItem } from './layout.js'
 import { median } from './median.js'
+import { bottom, right } from './box.js'
 
 /** A gutter is at least this many line heights wide (word spaces are under half a height). */
 const GUTTER_WIDTH = 1
@@ -32,9 +32,6 @@ export interface Gutter {
   top: number
   bottom: number
 }
-
-const right = (box: OcrBox): number => box.x + box.width
-const bottom = (box: OcrBox): number => box.y + box.height
 
 interface Run {
   width: number

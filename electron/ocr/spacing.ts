@@ -3,6 +3,7 @@
 // that is wider than the gaps between letters of one word.
 import type { RawImage, Recognised } from './paddle.js'
 import { median } from './median.js'
+import { fixLetterDigits, fullWidthMarks, splitCrumbs } from './corrections.js'
 
 /** A blank run at least this share of the crop height is a word space (letter gaps are ~1/20). */
 const SPACE_SHARE = 0.16
@@ -219,22 +220,6 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
     .filter((piece) => piece.text !== '')
 }
 
-const IDEOGRAPHS = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
-/** A bracketed part after a character with a space's blank before it: full-width brackets (the
- * blank is the left half of "（"'s cell; a half-width "(" sits close to the character before). */
-const WIDE_PARENS = new RegExp(`([${IDEOGRAPHS}]) \\(([^()]{1,20})\\)`, 'g')
-/** A mark right after a character: Chinese sets full-width marks there. */
-const MARK_AFTER_CHARACTER = new RegExp(`(?<=[${IDEOGRAPHS}])[!?,:;]`, 'g')
-const FULL_WIDTH: Record<string, string> = { '!': '！', '?': '？', ',': '，', ':': '：', ';': '；' }
-
-/**
- * PP-OCRv4 reads full-width marks of Chinese text as their ASCII forms ("保存成功!", "文件 (F)");
- * where the text around says which they are, they are given back their full width.
- */
-export function fullWidthMarks(text: string): string {
-  return text.replace(WIDE_PARENS, '$1（$2）').replace(MARK_AFTER_CHARACTER, (mark) => FULL_WIDTH[mark] ?? mark)
-}
-
 /**
  * The piece with the extent of its ink: from its first character's centre leftwards and its last
  * one's rightwards, over ink and blanks narrower than `gap`, within the piece. A neighbour's glyph
@@ -261,33 +246,6 @@ function withInk(piece: Piece, ink: Uint8Array, firstCentre: number, lastCentre:
   return end > start ? { ...piece, ink: { start, end } } : piece
 }
 
-/** A chevron icon between two crumbs, as the recogniser reads it. */
-const CHEVRON = / > | ?[›»〉] ?/
-/** A crumb: a name of up to three words, nothing of code (brackets, operators) in it. */
-const CRUMB = /^(?=.{1,30}$)[^\s()[\]{};=<>]+(?: [^\s()[\]{};=<>]+){0,2}$/
-const MIN_CRUMBS = 3
-
-/**
- * A breadcrumb bar ("src › ocr › layout.ts › groupLines") cut into its crumbs, each an item of
- * its own, the chevrons (icons, not text) left out. The blank around a chevron is no wider than a
- * word space or two, so the crumbs come as one piece. Anything else is returned as it is: fewer
- * than three crumbs, or parts that look like code ("if (a > b > c)").
- */
-export function splitCrumbs(piece: Piece): Piece[] {
-  const parts = piece.text.split(CHEVRON)
-  if (parts.length < MIN_CRUMBS || !parts.every((part) => CRUMB.test(part))) return [piece]
-  // Extents in proportion to the characters: the layout needs each crumb's place, not its pixels.
-  const perChar = (piece.end - piece.start) / piece.text.length
-  let from = 0
-  return parts.map((part) => {
-    const index = piece.text.indexOf(part, from)
-    from = index + part.length
-    const start = piece.start + Math.round(index * perChar)
-    const end = piece.start + Math.round(from * perChar)
-    return { text: part, start, end, ink: { start, end } }
-  })
-}
-
 /**
  * Cuts a long crop at word gaps into spans of at most `maxWidth` crop pixels. The recogniser's
  * attention costs more per pixel on long inputs and squeezes what passes its width cap, while
@@ -310,14 +268,4 @@ export function chunkSpans(crop: RawImage, maxWidth: number): { start: number; e
   }
   spans.push({ start, end: crop.width })
   return spans
-}
-
-/**
- * The model reads the O of capitals as a zero ("INF0", "ERR0R"): in a word of capital letters
- * (two or more besides), or after letters inside a word, a 0 is an O.
- */
-export function fixLetterDigits(text: string): string {
-  // A lone 0 inside a word of letters ("state0ffset") is an O too; hex ids have other digits.
-  text = text.replace(/\b[A-Za-z]+0+[A-Za-z][A-Za-z0]*\b/g, (word) => (/[1-9]/.test(word) ? word : word.replace(/0/g, 'O')))
-  return text.replace(/\b[A-Z0]{3,}\b/g, (word) => (/[A-Z].*[A-Z]/.test(word.replace(/0/g, '')) ? word.replace(/0/g, 'O') : word))
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { isMenu, isStatusBar } from '../../electron/ocr/chrome.js'
 import { layoutBlocks, type TextItem } from '../../electron/ocr/layout.js'
-import { splitCrumbs } from '../../electron/ocr/spacing.js'
+import { splitCrumbs } from '../../electron/ocr/corrections.js'
 
 const HEIGHT = 16
 

@@ -1,7 +1,7 @@
 // Layout on synthetic boxes: what a line is and in which order blocks come, without the models.
 import { describe, expect, it } from 'vitest'
 import { layoutBlocks, type TextItem } from '../../electron/ocr/layout.js'
-import { fixLetterDigits } from '../../electron/ocr/spacing.js'
+import { fixLetterDigits } from '../../electron/ocr/corrections.js'
 
 const HEIGHT = 20
 

@@ -2,7 +2,8 @@
 // out a space the pixels show, where a blank parts two items, and Chinese text's marks and spaces.
 import { describe, expect, it } from 'vitest'
 import type { RawImage, Recognised } from '../../electron/ocr/paddle.js'
-import { fullWidthMarks, readPieces } from '../../electron/ocr/spacing.js'
+import { fullWidthMarks } from '../../electron/ocr/corrections.js'
+import { readPieces } from '../../electron/ocr/spacing.js'
 
 /** A crop of `height` rows on a background, each character a solid block of ink [start, end). */
 function crop(width: number, height: number, background: number, glyphs: [number, number][], border?: number): RawImage {

@@ -1,0 +1,57 @@
+// What the recogniser reads wrong in a piece's text, mended from the text around it: a capital O
+// read as a zero, Chinese marks read in their ASCII forms, and a breadcrumb bar's chevron icons
+// read as ">" between its crumbs. readPieces (spacing.ts) applies them to every piece.
+import type { Piece } from './spacing.js'
+
+const IDEOGRAPHS = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
+/** A bracketed part after a character with a space's blank before it: full-width brackets (the
+ * blank is the left half of "（"'s cell; a half-width "(" sits close to the character before). */
+const WIDE_PARENS = new RegExp(`([${IDEOGRAPHS}]) \\(([^()]{1,20})\\)`, 'g')
+/** A mark right after a character: Chinese sets full-width marks there. */
+const MARK_AFTER_CHARACTER = new RegExp(`(?<=[${IDEOGRAPHS}])[!?,:;]`, 'g')
+const FULL_WIDTH: Record<string, string> = { '!': '！', '?': '？', ',': '，', ':': '：', ';': '；' }
+
+/**
+ * PP-OCRv4 reads full-width marks of Chinese text as their ASCII forms ("保存成功!", "文件 (F)");
+ * where the text around says which they are, they are given back their full width.
+ */
+export function fullWidthMarks(text: string): string {
+  return text.replace(WIDE_PARENS, '$1（$2）').replace(MARK_AFTER_CHARACTER, (mark) => FULL_WIDTH[mark] ?? mark)
+}
+
+/** A chevron icon between two crumbs, as the recogniser reads it. */
+const CHEVRON = / > | ?[›»〉] ?/
+/** A crumb: a name of up to three words, nothing of code (brackets, operators) in it. */
+const CRUMB = /^(?=.{1,30}$)[^\s()[\]{};=<>]+(?: [^\s()[\]{};=<>]+){0,2}$/
+const MIN_CRUMBS = 3
+
+/**
+ * A breadcrumb bar ("src › ocr › layout.ts › groupLines") cut into its crumbs, each an item of
+ * its own, the chevrons (icons, not text) left out. The blank around a chevron is no wider than a
+ * word space or two, so the crumbs come as one piece. Anything else is returned as it is: fewer
+ * than three crumbs, or parts that look like code ("if (a > b > c)").
+ */
+export function splitCrumbs(piece: Piece): Piece[] {
+  const parts = piece.text.split(CHEVRON)
+  if (parts.length < MIN_CRUMBS || !parts.every((part) => CRUMB.test(part))) return [piece]
+  // Extents in proportion to the characters: the layout needs each crumb's place, not its pixels.
+  const perChar = (piece.end - piece.start) / piece.text.length
+  let from = 0
+  return parts.map((part) => {
+    const index = piece.text.indexOf(part, from)
+    from = index + part.length
+    const start = piece.start + Math.round(index * perChar)
+    const end = piece.start + Math.round(from * perChar)
+    return { text: part, start, end, ink: { start, end } }
+  })
+}
+
+/**
+ * The model reads the O of capitals as a zero ("INF0", "ERR0R"): in a word of capital letters
+ * (two or more besides), or after letters inside a word, a 0 is an O.
+ */
+export function fixLetterDigits(text: string): string {
+  // A lone 0 inside a word of letters ("state0ffset") is an O too; hex ids have other digits.
+  text = text.replace(/\b[A-Za-z]+0+[A-Za-z][A-Za-z0]*\b/g, (word) => (/[1-9]/.test(word) ? word : word.replace(/0/g, 'O')))
+  return text.replace(/\b[A-Z0]{3,}\b/g, (word) => (/[A-Z].*[A-Z]/.test(word.replace(/0/g, '')) ? word.replace(/0/g, 'O') : word))
+}
