@@ -19,6 +19,9 @@ export interface TextItem {
   region: number
   /** Where the text's ink starts and ends across the box (the detector's box takes in padding). */
   ink?: { start: number; end: number }
+  /** Read from one detector box with the item before it, parted by a blank of two spaces or so
+   * (spacing.ts's soft cut): the same line unless the row is a menu's or a status bar's. */
+  joined?: boolean
 }
 
 /** Boxes share a row when they overlap vertically by this share of the smaller height. */
@@ -70,7 +73,7 @@ function segmentsOf(row: TextItem[]): TextItem[][] {
     const item = row[index]!
     const height = (previous.box.height + item.box.height) / 2
     const gap = item.box.x - right(previous.box)
-    if (gap > LINE_GAP * height) segments.push([item])
+    if (gap > LINE_GAP * height && !item.joined) segments.push([item])
     else segments[segments.length - 1]!.push(item)
   }
   return segments

@@ -183,7 +183,14 @@ export class ScreenReader {
       for (const piece of readPieces(crops[index]!, recognised[index]!)) {
         const pieceBox = { x: box.x + piece.start, y: box.y, width: piece.end - piece.start, height: box.height }
         const ink = piece.ink && { start: (box.x + piece.ink.start) * toOriginal, end: (box.x + piece.ink.end) * toOriginal }
-        items.push({ box: scaleBox(pieceBox, toOriginal, width, height), text: piece.text, confidence, region, ...(ink && { ink }) })
+        items.push({
+          box: scaleBox(pieceBox, toOriginal, width, height),
+          text: piece.text,
+          confidence,
+          region,
+          ...(ink && { ink }),
+          ...(piece.soft && { joined: true }),
+        })
       }
     })
     const blocks = layoutBlocks(items)

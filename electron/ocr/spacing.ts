@@ -37,6 +37,12 @@ const LETTER_GAP_FACTOR = 2
 /** A blank this share of the crop height separates items, not words (layout.ts joins boxes
  * closer than its LINE_GAP, the same share, back into one line). */
 const SPLIT_SHARE = 0.65
+/** A blank under this share of the crop height between two pieces of one detector box is a soft
+ * cut (Piece.soft): two spaces of monospaced text ("INFO  [http-3]" in a 4K log, 0.9 heights)
+ * rather than two items, unless the row is a menu's or a status bar's ("File  Edit"). Where it
+ * parts two items of proportional text ("#release" and "23 members", 0.8) they are read as one
+ * line: a monospaced test on the blanks' lattice told logs from chat headers no better than chance. */
+const HARD_SPLIT_SHARE = 1.2
 /** Half-width, in crop heights, of the window around a character's centre that must hold ink. */
 const INK_REACH = 0.25
 
@@ -139,6 +145,9 @@ export interface Piece {
   end: number
   /** Where its ink starts and ends (the detector's box takes in padding around it). */
   ink?: { start: number; end: number }
+  /** Cut from the piece before it at a blank under HARD_SPLIT_SHARE heights: one line unless
+   * its row is a menu's or a status bar's (layout.ts). */
+  soft?: boolean
 }
 
 /**
@@ -188,6 +197,7 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
   if (kept.length === 0) return []
   let text = kept[0]!.char
   let pieceStart = 0
+  let soft = false
   /** The centres of each piece's first and last characters. */
   const ends: [number, number][] = []
   let first = kept[0]!.centre
@@ -202,16 +212,17 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
     const before = kept[lastInk]!.char
     const narrow = NARROW.test(before) || NARROW.test(current)
     if (blank && blank.length >= splitAt + (narrow ? NARROW_ALLOWANCE * crop.height : 0)) {
-      pieces.push({ text: text.trim(), start: pieceStart, end: blank.start })
+      pieces.push({ text: text.trim(), start: pieceStart, end: blank.start, ...(soft && { soft }) })
       ends.push([first, kept[lastInk]!.centre])
       text = ''
       pieceStart = blank.start + blank.length
+      soft = blank.length < HARD_SPLIT_SHARE * crop.height
       first = kept[index]!.centre
     } else if (blank && previous !== ' ' && blank.length >= spaceAt(previous, current) && !noSpaceBetween(previous, current)) text += ' '
     text += current
     if (current !== ' ') lastInk = index
   }
-  pieces.push({ text: text.trim(), start: pieceStart, end: crop.width })
+  pieces.push({ text: text.trim(), start: pieceStart, end: crop.width, ...(soft && { soft }) })
   ends.push([first, kept[lastInk]!.centre])
   return pieces
     .map((piece, index) => withInk(piece, ink, ends[index]![0], ends[index]![1], wordGap))

@@ -51,6 +51,13 @@ describe('layoutBlocks', () => {
     expect(textsOf(items).flat()).toEqual(names)
   })
 
+  it("keeps pieces the recogniser cut softly (two spaces of a log line) on one line, but a menu's items apart", () => {
+    const log = [item('2026-05-25 13:24:15.538 INFO', 20, 10), { ...item('[http-3] connection reset', 20 + 28 * 8 + 18, 10), joined: true }]
+    expect(textsOf(log)).toEqual([['2026-05-25 13:24:15.538 INFO [http-3] connection reset']])
+    const menu = ['File', 'Edit', 'View', 'Help'].map((name, index) => ({ ...item(name, 20 + index * 52, 40), joined: index > 0 }))
+    expect(textsOf(menu).flat()).toEqual(['File', 'Edit', 'View', 'Help'])
+  })
+
   it('joins boxes of one row that sit a word space apart', () => {
     const items = [item('Hello', 20, 10), item('world', 20 + 5 * 8 + 10, 12)]
     expect(textsOf(items)).toEqual([['Hello world']])

@@ -64,6 +64,27 @@ describe('readPieces', () => {
     expect(texts(crop(110, 34, 30, glyphs), recognised(chars, glyphs))).toEqual(['File', 'Edit'])
   })
 
+  it('marks a piece cut off by two spaces or so as soft, and one cut off by a wider blank as hard', () => {
+    // "INFO  ht" in a 4K log line (40-px crop): two spaces, a 36-px blank (0.9 heights); then the
+    // same with a 56-px blank (1.4 heights).
+    for (const [blank, soft] of [
+      [36, true],
+      [56, false],
+    ] as const) {
+      const glyphs: [number, number][] = [
+        [4, 16],
+        [18, 30],
+        [32, 44],
+        [46, 58],
+        [58 + blank, 70 + blank],
+        [72 + blank, 84 + blank],
+      ]
+      const pieces = readPieces(crop(100 + blank, 40, 240, glyphs), recognised(['I', 'N', 'F', 'O', 'h', 't'], glyphs))
+      expect(pieces.map((piece) => piece.text)).toEqual(['INFO', 'ht'])
+      expect(pieces.map((piece) => piece.soft ?? false)).toEqual([false, soft])
+    }
+  })
+
   it("gives each piece its ink's extent, leaving out a neighbour's glyph the detector's box took in", () => {
     // "LF" whose padded box begins on the "8" of "UTF-8" before it.
     const neighbour: [number, number] = [0, 4]
