@@ -3,6 +3,7 @@
 import sharp, { type OutputInfo } from 'sharp'
 import { layoutBlocks, type TextItem } from './layout.js'
 import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised, type RecogniserFiles } from './paddle.js'
+import { abortError, throwIfAborted } from './abort.js'
 import { downsample } from './pixels.js'
 import { findRegions } from './regions.js'
 import { chunkSpans, readPieces } from './spacing.js'
@@ -41,18 +42,6 @@ const REC_CHUNK = 960
 const MIN_CONFIDENCE = 0.5
 /** The PP-OCRv4 "ch" model reads Simplified Chinese and English. */
 const LANGUAGE = 'en+zh'
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason
-  if (reason instanceof Error) return reason
-  const error = new Error('The text recognition was aborted')
-  error.name = 'AbortError'
-  return error
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortError(signal)
-}
 
 function crop(image: RawImage, box: OcrBox): RawImage {
   const { channels } = image

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import sharp from 'sharp'
 import { createWorker, OEM, PSM, type Page, type Worker } from 'tesseract.js'
+import { abortError } from './abort.js'
 import type { RawImage, Recognised } from './paddle.js'
 
 /** Tesseract's language codes are lowercase letters with an optional script part (chi_sim); nothing that could leave a folder. */
@@ -33,14 +34,6 @@ export function bundledTraineddata(code: string): string {
   const file = join(dirname(packageJson), '4.0.0_best_int', `${code}.traineddata.gz`)
   if (!existsSync(file)) throw new Error(`@tesseract.js-data/${code} has no 4.0.0_best_int/${code}.traineddata.gz.`)
   return file
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason
-  if (reason instanceof Error) return reason
-  const error = new Error('The text recognition was aborted')
-  error.name = 'AbortError'
-  return error
 }
 
 /** tesseract.js rejects with whatever its worker sent, often a bare string. */

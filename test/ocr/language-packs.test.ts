@@ -9,7 +9,6 @@
 // the pack's model and dictionary, not the built-in pair, did the reading.
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DownloadJob, OcrLanguagesView } from '../../electron/ipc/contract.js'
 import { DownloadManager } from '../../electron/models/download-manager.js'
@@ -24,6 +23,7 @@ import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.j
 import type { FileServer } from '../models/file-server.js'
 import { startHubServer } from '../models/hub-server.js'
 import { scratchDir } from '../support/engine.js'
+import { textPng } from '../support/images.js'
 
 const REPO = 'test-org/ocr-packs'
 
@@ -50,15 +50,6 @@ function accented(keys: string): string {
     .split('\n')
     .map((line) => (line === 'o' ? 'ö' : line === 'l' ? 'ł' : line))
     .join('\n')
-}
-
-async function textPng(text: string): Promise<Uint8Array> {
-  const rendered = await sharp({ text: { text, dpi: 144, font: 'DejaVu Sans', rgba: true } })
-    .flatten({ background: '#ffffff' })
-    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
-    .png()
-    .toBuffer()
-  return new Uint8Array(rendered)
 }
 
 async function until<T>(check: () => T | undefined, what: string, ms = 60_000): Promise<T> {

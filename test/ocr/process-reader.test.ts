@@ -7,16 +7,7 @@ import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
 import { fileURLToPath } from 'node:url'
 import type { TextReader } from '../../electron/ocr/text-layer.js'
 import { ocrText } from '../../electron/ocr/types.js'
-
-/** Black text on white, rendered by sharp (Pango), two lines. */
-async function textPng(markup: string): Promise<Uint8Array> {
-  const rendered = await sharp({ text: { text: markup, dpi: 144, font: 'DejaVu Sans', rgba: true } })
-    .flatten({ background: '#ffffff' })
-    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
-    .png()
-    .toBuffer()
-  return new Uint8Array(rendered)
-}
+import { textPng } from '../support/images.js'
 
 let reader: TextReader
 beforeAll(() => {

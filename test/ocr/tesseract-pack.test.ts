@@ -3,7 +3,6 @@
 // recogniser cannot; a pack whose traineddata will not load leaves the built-in recogniser
 // reading, and the view says why (with nothing to download again: the pack is the app's own).
 import { join } from 'node:path'
-import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { OcrLanguagesView } from '../../electron/ipc/contract.js'
 import { BUILT_IN_PACK, OCR_PACKS, type OcrPack } from '../../electron/ocr/languages.js'
@@ -12,18 +11,9 @@ import { createProcessReader } from '../../electron/ocr/process-reader.js'
 import { nodeOcrSpawner } from '../../electron/ocr/spawn-node.js'
 import { createTextLayer, type TextLayer } from '../../electron/ocr/text-layer.js'
 import { scratchDir } from '../support/engine.js'
+import { textPng } from '../support/images.js'
 
 const POLISH = 'Zażółć gęślą jaźń w Łodzi'
-
-/** A line at a 1080p screen's text size (about 16 px). */
-async function textPng(text: string): Promise<Uint8Array> {
-  const rendered = await sharp({ text: { text, dpi: 96, font: 'DejaVu Sans', rgba: true } })
-    .flatten({ background: '#ffffff' })
-    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
-    .png()
-    .toBuffer()
-  return new Uint8Array(rendered)
-}
 
 let layer: TextLayer | null = null
 afterEach(async () => {
@@ -53,7 +43,7 @@ describe('the in-app French, German and Polish pack', () => {
   it("reads a Polish system's screens with tesseract in the text layer's own process", async () => {
     const { languages } = await polishSystem(OCR_PACKS)
     expect(languages.recogniser()).toMatchObject({ pack: 'fr-de-pl', engine: 'tesseract', languages: ['pol', 'fra', 'deu'] })
-    const read = await layer!.read(await textPng(POLISH))
+    const read = await layer!.read(await textPng(POLISH, 96))
     expect(read).toMatchObject({ status: 'read', text: POLISH, language: 'fr+de+pl' })
   }, 60_000)
 
@@ -61,7 +51,7 @@ describe('the in-app French, German and Polish pack', () => {
     // The same pack as the app's, with a language whose traineddata the app does not have.
     const broken: OcrPack = { ...OCR_PACKS.find((p) => p.id === 'fr-de-pl')!, tesseract: { pl: 'xyz' } }
     const { languages, views } = await polishSystem([OCR_PACKS.find((p) => p.id === BUILT_IN_PACK)!, broken])
-    const read = await layer!.read(await textPng('Hello world'))
+    const read = await layer!.read(await textPng('Hello world', 96))
     expect(read).toMatchObject({ status: 'read', text: 'Hello world', language: 'en+zh' })
     await expect
       .poll(() => views.findLast((v) => v.problem !== null)?.problem ?? null, { timeout: 10_000 })

@@ -80,3 +80,14 @@ export function hugePng(side = 20000): Uint8Array {
     ]),
   )
 }
+
+/** Dark text (Pango markup, newlines for lines) on white, rendered by sharp in DejaVu Sans with a
+ * 24-px margin: at 144 dpi the text is about 26 px tall, at 96 dpi a 1080p screen's 16 px. */
+export async function textPng(text: string, dpi = 144): Promise<Uint8Array> {
+  const rendered = await sharp({ text: { text, dpi, font: 'DejaVu Sans', rgba: true } })
+    .flatten({ background: '#ffffff' })
+    .extend({ top: 24, bottom: 24, left: 24, right: 24, background: '#ffffff' })
+    .png()
+    .toBuffer()
+  return new Uint8Array(rendered)
+}
