@@ -3,7 +3,8 @@
 // read as ">" between its crumbs. readPieces (spacing.ts) applies them to every piece.
 import type { Piece } from './spacing.js'
 
-const IDEOGRAPHS = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
+/** Kana and CJK ideographs, as the inside of a character class. */
+export const IDEOGRAPHS = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
 /** A bracketed part after a character with a space's blank before it: full-width brackets (the
  * blank is the left half of "（"'s cell; a half-width "(" sits close to the character before). */
 const WIDE_PARENS = new RegExp(`([${IDEOGRAPHS}]) \\(([^()]{1,20})\\)`, 'g')

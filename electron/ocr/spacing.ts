@@ -3,7 +3,7 @@
 // that is wider than the gaps between letters of one word.
 import type { RawImage, Recognised } from './paddle.js'
 import { median } from './median.js'
-import { fixLetterDigits, fullWidthMarks, splitCrumbs } from './corrections.js'
+import { IDEOGRAPHS, fixLetterDigits, fullWidthMarks, splitCrumbs } from './corrections.js'
 
 /** A blank run at least this share of the crop height is a word space (letter gaps are ~1/20). */
 const SPACE_SHARE = 0.16
@@ -15,7 +15,7 @@ const NARROW = /^[.,:;'"!|()[\]{}`]$/
 // carries its own blank: a gap beside either is no word space (one between a character and Latin
 // text or digits can be, and is judged as any other).
 const FULL_WIDTH_MARK = /[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]/
-const IDEOGRAPH = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/
+const IDEOGRAPH = new RegExp(`[${IDEOGRAPHS}]`)
 // Curly quotes take a full cell in Chinese fonts: one beside a character ("“新版本”已发布") is no space.
 const CURLY_QUOTE = /[“”‘’]/
 const noSpaceBetween = (a: string, b: string): boolean =>
