@@ -1,5 +1,6 @@
 // What the recogniser reads wrong in a piece's text, mended from the text around it: a capital O
-// read as a zero, Chinese marks read in their ASCII forms, and a breadcrumb bar's chevron icons
+// read as a zero, Chinese marks read in their ASCII forms (and Latin text's in full-width ones),
+// and a breadcrumb bar's chevron icons
 // read as ">" between its crumbs. readPieces (spacing.ts) applies them to every piece.
 import type { Piece } from './spacing.js'
 
@@ -18,6 +19,20 @@ const FULL_WIDTH: Record<string, string> = { '!': '！', '?': '？', ',': '，',
  */
 export function fullWidthMarks(text: string): string {
   return text.replace(WIDE_PARENS, '$1（$2）').replace(MARK_AFTER_CHARACTER, (mark) => FULL_WIDTH[mark] ?? mark)
+}
+
+const ANY_IDEOGRAPH = new RegExp(`[${IDEOGRAPHS}]`)
+/** Full-width forms of ASCII (！ to ～) and the ideographic space. */
+const FULL_WIDTH_FORM = /[\uff01-\uff5e\u3000]/g
+
+/**
+ * The other way round: PP-OCRv4 reads some brackets of Latin text as full-width ones
+ * ("if（render.length > 55）{"). A line without a Chinese or Japanese character has no full-width
+ * marks, so they are given back their ASCII forms there.
+ */
+export function halfWidthMarks(text: string): string {
+  if (ANY_IDEOGRAPH.test(text)) return text
+  return text.replace(FULL_WIDTH_FORM, (mark) => (mark === '\u3000' ? ' ' : String.fromCharCode(mark.charCodeAt(0) - 0xfee0)))
 }
 
 /** A chevron icon between two crumbs, as the recogniser reads it. */

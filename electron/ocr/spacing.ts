@@ -3,7 +3,7 @@
 // that is wider than the gaps between letters of one word.
 import type { RawImage, Recognised } from './paddle.js'
 import { median } from './median.js'
-import { IDEOGRAPHS, fixLetterDigits, fullWidthMarks, splitCrumbs } from './corrections.js'
+import { IDEOGRAPHS, fixLetterDigits, fullWidthMarks, halfWidthMarks, splitCrumbs } from './corrections.js'
 
 /** A blank run at least this share of the crop height is a word space (letter gaps are ~1/20). */
 const SPACE_SHARE = 0.16
@@ -191,8 +191,11 @@ export function readPieces(crop: RawImage, recognised: Recognised): Piece[] {
   const pieces: Piece[] = []
   // The model sometimes reads a mark ("：", "-") into a long blank; a character needs ink near it.
   const reach = INK_REACH * crop.height
+  // Latin text's full-width brackets in their ASCII form before the spaces are judged: the blank
+  // a full-width mark's cell held is then a space, as in "if (x) {".
+  const latin = !chars.some((char) => IDEOGRAPH.test(char))
   const kept = chars
-    .map((char, index) => ({ char, centre: charCentres[index]! }))
+    .map((char, index) => ({ char: latin ? halfWidthMarks(char) : char, centre: charCentres[index]! }))
     .filter(({ char, centre }) => char === ' ' || inkNear(ink, centre, reach))
   if (kept.length === 0) return []
   let text = kept[0]!.char

@@ -2,7 +2,7 @@
 // out a space the pixels show, where a blank parts two items, and Chinese text's marks and spaces.
 import { describe, expect, it } from 'vitest'
 import type { RawImage, Recognised } from '../../electron/ocr/paddle.js'
-import { fullWidthMarks } from '../../electron/ocr/corrections.js'
+import { fullWidthMarks, halfWidthMarks } from '../../electron/ocr/corrections.js'
 import { readPieces } from '../../electron/ocr/spacing.js'
 
 /** A crop of `height` rows on a background, each character a solid block of ink [start, end). */
@@ -98,6 +98,19 @@ describe('readPieces', () => {
     expect(pieces[0]!.ink).toEqual({ start: 20, end: 33 })
   })
 
+  it("reads Latin text's full-width brackets as ASCII ones, with the spaces their cells held", () => {
+    // "if（x）{" as PP-OCRv4 reads "if (x) {": 6-px blanks beside the brackets, 1 px between letters.
+    const glyphs: [number, number][] = [
+      [2, 6],
+      [7, 12],
+      [18, 22],
+      [23, 29],
+      [30, 34],
+      [40, 46],
+    ]
+    expect(texts(crop(50, 20, 240, glyphs), recognised(['i', 'f', '（', 'x', '）', '{'], glyphs))).toEqual(['if (x) {'])
+  })
+
   it('sets the spaces between Chinese characters and digits where the blank shows one, and none between characters', () => {
     // "共 16 项" at 1080p: 4 and 3 px blanks around the number, 1 px between its digits.
     const glyphs: [number, number][] = [
@@ -124,6 +137,13 @@ describe('fullWidthMarks', () => {
     expect(fullWidthMarks('文件 (F)')).toBe('文件（F）')
     expect(fullWidthMarks('保存成功!')).toBe('保存成功！')
     expect(fullWidthMarks('时间:19:54')).toBe('时间：19:54')
+  })
+
+  it("gives Latin text's full-width brackets their ASCII form, and leaves Chinese text's alone", () => {
+    expect(halfWidthMarks('if（render.length > 55）{')).toBe('if(render.length > 55){')
+    expect(halfWidthMarks('Total：12，ok！')).toBe('Total:12,ok!')
+    expect(halfWidthMarks('文件（F）')).toBe('文件（F）')
+    expect(halfWidthMarks('保存成功！')).toBe('保存成功！')
   })
 
   it('leaves half-width marks set close to a character, and Latin text, as they are', () => {
