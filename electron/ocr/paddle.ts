@@ -62,54 +62,30 @@ export interface RecogniserFiles {
   dictionary: string
 }
 
-export class PaddleModels {
-  private constructor(
-    private readonly det: ort.InferenceSession,
-    private readonly rec: ort.InferenceSession,
-    /** Index 0 is CTC's blank, then the dictionary, then a space unless the dictionary has one (PaddleOCR's use_space_char). */
-    private readonly alphabet: string[],
-    /** The height the recogniser reads lines at, from its input's shape. */
-    private readonly recHeight: number,
-  ) {}
+/** onnxruntime sessions of the text layer: `threads` intra-op threads, one inference at a time. */
+async function loadSession(path: string, threads: number): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  }
+  // The models are read here and handed over as bytes: in the packaged app they sit inside
+  // app.asar, which Electron's fs reads and onnxruntime's own file access cannot.
+  // paddle2onnx's graphs are rewritten first (graph.ts): the same outputs, about a fifth less time.
+  return ort.InferenceSession.create(rewritePaddleGraph(new Uint8Array(await readFile(path))).model, options)
+}
 
-  static async load(modelDir: string, threads: number, recogniser?: RecogniserFiles): Promise<PaddleModels> {
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    }
-    // The models are read here and handed over as bytes: in the packaged app they sit inside
-    // app.asar, which Electron's fs reads and onnxruntime's own file access cannot.
-    // paddle2onnx's graphs are rewritten first (graph.ts): the same outputs, about a fifth less time.
-    const session = async (path: string): Promise<ort.InferenceSession> =>
-      ort.InferenceSession.create(rewritePaddleGraph(new Uint8Array(await readFile(path))).model, options)
-    const [det, rec, keys] = await Promise.all([
-      session(join(modelDir, 'ch_PP-OCRv4_det_infer.onnx')),
-      session(recogniser?.model ?? join(modelDir, 'ch_PP-OCRv4_rec_infer.onnx')),
-      readFile(recogniser?.dictionary ?? join(modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
-    ])
-    const characters = keys
-      .replace(/^\uFEFF/, '')
-      .split(/\r?\n/)
-      .filter((line, index, all) => line !== '' || index < all.length - 1)
-    const recHeight = inputHeight(rec)
-    // A dictionary that does not belong to the model would decode every line into the wrong
-    // characters: refuse it here, where the caller can fall back, rather than read nonsense.
-    const classes = await outputClasses(rec, recHeight)
-    const alphabet =
-      classes === characters.length + 2 ? ['', ...characters, ' '] : classes === characters.length + 1 ? ['', ...characters] : null
-    if (!alphabet) {
-      await Promise.all([det.release(), rec.release()])
-      throw new Error(
-        `The recognition model reads ${classes - 1} characters but its dictionary lists ${characters.length}: they do not belong together.`,
-      )
-    }
-    return new PaddleModels(det, rec, alphabet, recHeight)
+/** PP-OCRv4's text detector: where the lines of text are. */
+export class PaddleDetector {
+  private constructor(private readonly det: ort.InferenceSession) {}
+
+  static async load(modelDir: string, threads: number): Promise<PaddleDetector> {
+    return new PaddleDetector(await loadSession(join(modelDir, 'ch_PP-OCRv4_det_infer.onnx'), threads))
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.det.release(), this.rec.release()])
+    await this.det.release()
   }
 
   /**
@@ -140,6 +116,45 @@ export class PaddleModels {
     const output = await this.det.run(feeds)
     const map = output[this.det.outputNames[0]!]!.data as Float32Array
     return dbBoxes(map, width, height, image.width, image.height)
+  }
+}
+
+/** PP-OCR's recogniser (the built-in PP-OCRv4, or a language pack's) with its dictionary: the text of each line. */
+export class PaddleRecogniser {
+  private constructor(
+    private readonly rec: ort.InferenceSession,
+    /** Index 0 is CTC's blank, then the dictionary, then a space unless the dictionary has one (PaddleOCR's use_space_char). */
+    private readonly alphabet: string[],
+    /** The height the recogniser reads lines at, from its input's shape. */
+    private readonly recHeight: number,
+  ) {}
+
+  static async load(modelDir: string, threads: number, recogniser?: RecogniserFiles): Promise<PaddleRecogniser> {
+    const [rec, keys] = await Promise.all([
+      loadSession(recogniser?.model ?? join(modelDir, 'ch_PP-OCRv4_rec_infer.onnx'), threads),
+      readFile(recogniser?.dictionary ?? join(modelDir, 'ppocr_keys_v1.txt'), 'utf8'),
+    ])
+    const characters = keys
+      .replace(/^\uFEFF/, '')
+      .split(/\r?\n/)
+      .filter((line, index, all) => line !== '' || index < all.length - 1)
+    const recHeight = inputHeight(rec)
+    // A dictionary that does not belong to the model would decode every line into the wrong
+    // characters: refuse it here, where the caller can fall back, rather than read nonsense.
+    const classes = await outputClasses(rec, recHeight)
+    const alphabet =
+      classes === characters.length + 2 ? ['', ...characters, ' '] : classes === characters.length + 1 ? ['', ...characters] : null
+    if (!alphabet) {
+      await rec.release()
+      throw new Error(
+        `The recognition model reads ${classes - 1} characters but its dictionary lists ${characters.length}: they do not belong together.`,
+      )
+    }
+    return new PaddleRecogniser(rec, alphabet, recHeight)
+  }
+
+  async close(): Promise<void> {
+    await this.rec.release()
   }
 
   /** Reads each crop (already cut from the image) as one line of text; `signal` stops it between batches. */

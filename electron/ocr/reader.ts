@@ -2,7 +2,15 @@
 // for its text, recognition on full-resolution crops, then the layout that decides what a line is.
 import sharp, { type OutputInfo } from 'sharp'
 import { layoutBlocks, type TextItem } from './layout.js'
-import { PaddleModels, defaultModelDir, type DetectedBox, type RawImage, type Recognised, type RecogniserFiles } from './paddle.js'
+import {
+  PaddleDetector,
+  PaddleRecogniser,
+  defaultModelDir,
+  type DetectedBox,
+  type RawImage,
+  type Recognised,
+  type RecogniserFiles,
+} from './paddle.js'
 import { abortError, throwIfAborted } from './abort.js'
 import { downsample } from './pixels.js'
 import { findRegions } from './regions.js'
@@ -24,6 +32,7 @@ export interface ReaderOptions {
 /** What reads the text of each line crop: PP-OCR's recogniser, or tesseract for a language pack. */
 interface LineRecogniser {
   recognise(crops: RawImage[], signal?: AbortSignal): Promise<Recognised[]>
+  close(): Promise<void>
 }
 
 export interface ReadOptions {
@@ -98,20 +107,22 @@ export class ScreenReader {
   private queue: Promise<unknown> = Promise.resolve()
 
   private constructor(
-    private readonly models: PaddleModels,
-    private readonly lines: LineRecogniser & { close(): Promise<void> },
+    private readonly detector: PaddleDetector,
+    private readonly lines: LineRecogniser,
   ) {}
 
   static async open(options: ReaderOptions = {}): Promise<ScreenReader> {
-    const models = await PaddleModels.load(options.modelDir ?? defaultModelDir(), options.threads ?? 1, options.recogniser)
-    if (!options.tesseract)
-      return new ScreenReader(models, { recognise: (crops, signal) => models.recognise(crops, signal), close: async () => {} })
-    try {
-      return new ScreenReader(models, await TesseractRecogniser.open(options.tesseract))
-    } catch (error) {
-      await models.close()
-      throw error
-    }
+    const modelDir = options.modelDir ?? defaultModelDir()
+    const threads = options.threads ?? 1
+    // A tesseract pack needs no PP-OCR recogniser: only the detector is loaded beside it.
+    const [detector, lines] = await Promise.allSettled([
+      PaddleDetector.load(modelDir, threads),
+      options.tesseract ? TesseractRecogniser.open(options.tesseract) : PaddleRecogniser.load(modelDir, threads, options.recogniser),
+    ])
+    if (detector.status === 'fulfilled' && lines.status === 'fulfilled') return new ScreenReader(detector.value, lines.value)
+    // Whichever did load is released; the first failure is the reason.
+    await Promise.all([detector, lines].map((loaded) => (loaded.status === 'fulfilled' ? loaded.value.close() : undefined)))
+    throw detector.status === 'rejected' ? detector.reason : (lines as PromiseRejectedResult).reason
   }
 
   read(image: Uint8Array, options: ReadOptions = {}): Promise<OcrResult> {
@@ -124,8 +135,7 @@ export class ScreenReader {
     if (this.closed) return
     this.closed = true
     await this.queue
-    await this.lines.close()
-    await this.models.close()
+    await Promise.all([this.lines.close(), this.detector.close()])
   }
 
   private async readNow(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<OcrResult> {
@@ -139,7 +149,7 @@ export class ScreenReader {
     // Text on a 4K screen is twice as tall as detection needs: a 2×2 box filter halves it.
     const detImage = halfSize ? downsample(image, 2) : image
     const detScale = halfSize ? 2 : 1
-    const detected = await this.models.detect(detImage)
+    const detected = await this.detector.detect(detImage)
     throwIfAborted(signal)
 
     const lineBoxes = detected.map((box) => toWorkBox(box, detScale, image)).filter((box) => box.width >= 4 && box.height >= 4)

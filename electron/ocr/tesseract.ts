@@ -1,7 +1,7 @@
 // Tesseract (tesseract.js 7, LSTM only) as a second line recogniser beside PP-OCRv4: PaddleOCR's
 // dictionary has no ö, ß, ł and the like, and reads about half of such lines right where
 // Tesseract's French, German and Polish models read about 97%. It takes the detector's line crops
-// and returns what PaddleModels.recognise returns, so spacing.ts places spaces and items the same
+// and returns what PaddleRecogniser.recognise returns, so spacing.ts places spaces and items the same
 // way from either recogniser.
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
