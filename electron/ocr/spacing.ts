@@ -82,20 +82,17 @@ export function inkColumns(crop: RawImage): Uint8Array {
 function commonestColour(crop: RawImage): number[] {
   const { data, width, height, channels } = crop
   const counts = new Uint32Array(4096)
-  const pixels = width * height
-  for (let i = 0; i < pixels; i++) {
+  // Each bin's channel sums too, so one pass finds the bin and its mean colour.
+  const sums = new Float64Array(4096 * 3)
+  for (let i = 0, pixels = width * height; i < pixels; i++) {
     const index = i * channels
-    counts[((data[index]! >> 4) << 8) | ((data[index + 1]! >> 4) << 4) | (data[index + 2]! >> 4)]!++
+    const bin = ((data[index]! >> 4) << 8) | ((data[index + 1]! >> 4) << 4) | (data[index + 2]! >> 4)
+    counts[bin]!++
+    for (let c = 0; c < 3; c++) sums[bin * 3 + c]! += data[index + c]!
   }
   let bin = 0
   for (let b = 1; b < 4096; b++) if (counts[b]! > counts[bin]!) bin = b
-  const sum = [0, 0, 0]
-  for (let i = 0; i < pixels; i++) {
-    const index = i * channels
-    if ((((data[index]! >> 4) << 8) | ((data[index + 1]! >> 4) << 4) | (data[index + 2]! >> 4)) !== bin) continue
-    for (let c = 0; c < 3; c++) sum[c]! += data[index + c]!
-  }
-  return sum.map((total) => total / Math.max(1, counts[bin]!))
+  return [0, 1, 2].map((c) => sums[bin * 3 + c]! / Math.max(1, counts[bin]!))
 }
 
 interface Blank {

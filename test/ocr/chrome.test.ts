@@ -6,8 +6,8 @@ import { splitCrumbs } from '../../electron/ocr/corrections.js'
 
 const HEIGHT = 16
 
-function item(text: string, x: number, width = text.length * 8): TextItem {
-  return { box: { x, y: 30, width, height: HEIGHT }, text, confidence: 0.95, region: 0 }
+function item(text: string, x: number, width = text.length * 8, y = 30, height = HEIGHT): TextItem {
+  return { box: { x, y, width, height }, text, confidence: 0.95, region: 0 }
 }
 
 /** Items left to right, each `gap` px after the one before. */
@@ -100,12 +100,7 @@ describe('breadcrumbs', () => {
 
   it('reads a tab strip over a breadcrumb bar item by item, though some of their gaps overlap', () => {
     // An editor's tabs and, under them, the file's breadcrumbs, as read from a 1080p screen.
-    const at = (text: string, x: number, width: number, y: number): TextItem => ({
-      box: { x, y, width, height: 18 },
-      text,
-      confidence: 0.95,
-      region: 0,
-    })
+    const at = (text: string, x: number, width: number, y: number): TextItem => item(text, x, width, y, 18)
     const items = [
       at('layout.ts', 275, 51, 66),
       at('reader.ts', 352, 55, 66),
@@ -123,12 +118,7 @@ describe('breadcrumbs', () => {
 
 describe('buttons under a banner', () => {
   it('reads each button apart, the sentence above being no table row', () => {
-    const line = (text: string, x: number, y: number, width: number): TextItem => ({
-      box: { x, y, width, height: HEIGHT },
-      text,
-      confidence: 0.95,
-      region: 0,
-    })
+    const line = (text: string, x: number, y: number, width: number): TextItem => item(text, x, width, y)
     const items = [
       line('We use cookies to improve your experience and show relevant content.', 10, 10, 560),
       line('Accept all', 20, 40, 80),
