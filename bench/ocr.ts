@@ -35,7 +35,8 @@ import { loadScreens, type ScreenCase, type ScreenSize } from '../test/ocr/scree
 import type { ScreenCase2 } from '../test/ocr/screens2/index.js'
 import { TesseractReader } from './ocr-tesseract.js'
 import { frac, isSet2Layout, labelled, loadSet2, set2Figures, systemOf, type CaseScore } from './ocr-set2.js'
-import { BUILT_IN_PACK, findPack, packForLocales, tesseractLanguages } from '../electron/ocr/languages.js'
+import { BUILT_IN_PACK, findPack, packForLocales } from '../electron/ocr/languages.js'
+import { tesseractRecogniser } from '../electron/ocr/language-service.js'
 import type { OcrRecogniser } from '../electron/ocr/protocol.js'
 
 type CandidateName = 'paddle' | 'tesseract' | 'tesseractRegions'
@@ -157,7 +158,7 @@ interface Set2Run {
 function inAppRecogniser(system: string): OcrRecogniser | null {
   const pack = findPack(packForLocales([system]))
   if (!pack?.tesseract) return null
-  return { pack: pack.id, name: pack.name, language: pack.language, engine: 'tesseract', languages: tesseractLanguages(pack, [system]) }
+  return tesseractRecogniser(pack, [system])
 }
 
 /**

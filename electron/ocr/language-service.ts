@@ -44,6 +44,11 @@ export interface OcrLanguages {
   refresh(): Promise<void>
 }
 
+/** What the text layer's process is handed for a tesseract pack on a system of these languages. */
+export function tesseractRecogniser(pack: OcrPack, locales: readonly string[]): OcrRecogniser {
+  return { pack: pack.id, name: pack.name, language: pack.language, engine: 'tesseract', languages: tesseractLanguages(pack, locales) }
+}
+
 const Stored = z.object({ choice: z.string().catch('auto') })
 const SIZE_RETRY_MS = 60_000
 
@@ -89,14 +94,7 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
   function recogniser(): OcrRecogniser | null {
     const pack = findPack(wanted(), packs)
     if (!pack || failed.has(pack.id)) return null
-    if (pack.tesseract)
-      return {
-        pack: pack.id,
-        name: pack.name,
-        language: pack.language,
-        engine: 'tesseract',
-        languages: tesseractLanguages(pack, systemLanguages()),
-      }
+    if (pack.tesseract) return tesseractRecogniser(pack, systemLanguages())
     if (!pack.source || !installed.has(pack.id)) return null
     return {
       pack: pack.id,
