@@ -77,7 +77,15 @@ export async function loadServerBackend(
   const post = async (path: string, body: unknown, signal?: AbortSignal): Promise<Response> => {
     if (server.exitReason()) throw crashed()
     try {
-      const ex = await exchange(endpoint, { method: 'POST', path, body, headersTimeoutMs: HEADERS_TIMEOUT_MS, signal, fetch })
+      const ex = await exchange(endpoint, {
+        method: 'POST',
+        path,
+        body,
+        headersTimeoutMs: HEADERS_TIMEOUT_MS,
+        signal,
+        fetch,
+        resendOnClosedSocket: true,
+      })
       return ex.response
     } catch (error) {
       throw await whenDead(error)

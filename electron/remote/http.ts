@@ -43,6 +43,13 @@ export interface ExchangeOptions {
   images?: boolean
   signal?: AbortSignal
   fetch: typeof fetch
+  /**
+   * Send once more when the connection closed before any answer. For a server whose requests
+   * are safe to repeat (our own llama-server child): fetch reuses a kept-alive socket that the
+   * server may be closing at that very moment, since its idle limit (5 s) and undici's (4 s,
+   * on a timer that can fire a second late) are close, and fetch never resends a POST itself.
+   */
+  resendOnClosedSocket?: boolean
 }
 
 export interface Exchange {
@@ -90,7 +97,12 @@ export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Pr
     for (let hop = 0; ; hop++) {
       let response: Response
       try {
-        response = await o.fetch(url, { method: o.method, headers, body, redirect: 'manual', signal: controller.signal })
+        const send = (): Promise<Response> =>
+          o.fetch(url, { method: o.method, headers, body, redirect: 'manual', signal: controller.signal })
+        response = await send().catch((error: unknown) => {
+          if (o.resendOnClosedSocket && !controller.signal.aborted && closedSocket(error)) return send()
+          throw error
+        })
       } catch (error) {
         throw describeFetchFailure(error, url, controller.signal, o.headersTimeoutMs)
       }
@@ -137,6 +149,11 @@ function checkRedirect(from: string, location: string | null, endpoint: RemoteEn
   if (hop + 1 >= MAX_REDIRECTS) throw new AppError('remote', `The server at ${source.origin} redirected too many times.`)
   checkBaseUrl(target.origin, endpoint.allowUnencrypted)
   return target.href
+}
+
+function closedSocket(error: unknown): boolean {
+  const code = error instanceof Error ? (error.cause as { code?: string } | undefined)?.code : undefined
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET'
 }
 
 function describeFetchFailure(error: unknown, url: string, signal: AbortSignal, headersTimeoutMs: number): Error {
