@@ -2,8 +2,10 @@
 // turns hold 0, 1, 2, 4 or 8 images, on the generated fixtures, through the engine process
 // (the built bundle) as the app runs it: its time to first token (the engine's own figure)
 // and the prompt tokens it evaluated, medians of a few runs. Side by side in one run: the
-// default path (llama-server where it is built) and llama.node (today's fallback). Prints
-// one JSON object last; targets: ttftRatio8to0 <= 1.25 and reencodedImages8 = 0.
+// default path (llama-server where it is built, with the project's llama.cpp patches),
+// llama-server as llama.cpp ships it (stockLlamaServer, where LLAMA_SERVER_STOCK=1 npm run
+// build:llama-server built it) and llama.node (the fallback). Prints one JSON object last;
+// targets: ttftRatio8to0 <= 1.25 and reencodedImages8 = 0.
 //
 // Images encoded again: llama-server evaluates only the chunks after the prefix it reuses
 // (cache_n), so an earlier image is encoded again exactly when that prefix stops before the end
@@ -22,6 +24,7 @@ import { nodeEngineSpawner } from '../electron/engine/spawn-node.js'
 import { findServerBinary } from '../electron/engine/server-binary.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
+import { findLlamaServer } from './llama-server.js'
 import { solidPng } from '../test/support/images.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
@@ -74,7 +77,7 @@ const pictures = await Promise.all(
   ['#aa3333', '#33aa33', '#3333aa', '#aaaa33', '#33aaaa', '#aa33aa', '#777777', '#222222', '#dddddd'].map((c) => solidPng(160, 120, c)),
 )
 
-async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
+async function measure(binding: 'auto' | 'llama.node', env: Record<string, string> = {}): Promise<Figures> {
   const fromLog = binding === 'llama.node' && existsSync(STDBUF)
   let encodes = 0
   const engine = new EngineClient({
@@ -84,6 +87,7 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
         ENGINE_THREADS: '1',
         ENGINE_VISION_BINDING: binding,
         ...(fromLog ? { LD_PRELOAD: STDBUF, _STDBUF_O: 'L', _STDBUF_E: 'L' } : {}),
+        ...env,
       },
       onOutput: (text) => void (encodes += text.match(/encoding image slice/g)?.length ?? 0),
     }),
@@ -225,12 +229,18 @@ async function measure(binding: 'auto' | 'llama.node'): Promise<Figures> {
 const server = await findServerBinary()
 if (!server.found) console.error(`bench:followup: no llama-server (${server.reason}); the default path is llama.node`)
 const defaultPath = await measure('auto')
+const stock = server.found ? await findLlamaServer(false, 'stock') : null
+if (stock && !stock.found) console.error(`bench:followup: stockLlamaServer skipped: ${stock.reason}`)
+const stockLlamaServer = stock?.found ? await measure('auto', { LLAMA_SERVER_BIN: stock.path }) : null
 const llamaNode = await measure('llama.node')
 console.log(
   JSON.stringify({
     runs: RUNS,
     ...defaultPath,
     targets: { ttftRatio8to0: 1.25, reencodedImages8: 0 },
+    stockLlamaServer: stockLlamaServer
+      ? { ttftMs: stockLlamaServer.ttftMs, ttftRatio8to0: stockLlamaServer.ttftRatio8to0, textOnly8: stockLlamaServer.textOnly8 }
+      : null,
     llamaNode,
   }),
 )

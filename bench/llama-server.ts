@@ -6,7 +6,7 @@ import { access, constants } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serverSamplers } from '../electron/engine/server-args.js'
-import { bundleCommitOf, devCacheDir } from '../electron/engine/server-binary.js'
+import { bundleCommitOf, devCacheDir, devCacheKey } from '../electron/engine/server-binary.js'
 import { freePort } from '../electron/engine/server-process.js'
 
 export const BUILD_HINT = 'npm run build:llama-server (about 9 minutes on 2 cores; needs Debian packages cmake g++)'
@@ -18,11 +18,12 @@ const BUNDLE = join(ROOT, 'node_modules/node-llama-cpp/llama/gitRelease.bundle')
 export const bundleCommit = (bundle = BUNDLE): Promise<string | null> => bundleCommitOf(bundle)
 
 /**
- * Where npm run build:llama-server caches the binary for this bundle: <commit>/ for the
- * portable build (GGML_NATIVE off, AVX2), <commit>-native/ for LLAMA_SERVER_NATIVE=1.
+ * Where npm run build:llama-server caches the binary for a build key (the bundle's commit,
+ * with the project's patches' id): <key>/ for the portable build (GGML_NATIVE off, AVX2),
+ * <key>-native/ for LLAMA_SERVER_NATIVE=1.
  */
-export function llamaServerCacheDir(commit: string, native = false): string {
-  return native ? `${devCacheDir(commit)}-native` : devCacheDir(commit)
+export function llamaServerCacheDir(key: string, native = false): string {
+  return native ? `${devCacheDir(key)}-native` : devCacheDir(key)
 }
 
 /**
@@ -31,9 +32,11 @@ export function llamaServerCacheDir(commit: string, native = false): string {
  */
 export async function findLlamaServer(
   native = false,
+  /** stock: llama.cpp as shipped, without the project's patches (LLAMA_SERVER_STOCK=1 npm run build:llama-server). */
+  build: 'patched' | 'stock' = 'patched',
 ): Promise<{ found: true; path: string; commit: string | null } | { found: false; reason: string }> {
   const override = process.env.LLAMA_SERVER_BIN
-  if (override && !native) {
+  if (override && !native && build === 'patched') {
     try {
       await access(override, constants.X_OK)
       return { found: true, path: override, commit: null }
@@ -42,16 +45,18 @@ export async function findLlamaServer(
     }
   }
   const commit = await bundleCommit()
-  if (!commit) return { found: false, reason: `no llama.cpp bundle at ${BUNDLE} (npm install)` }
-  const path = join(llamaServerCacheDir(commit, native), 'llama-server')
+  const key = build === 'stock' ? commit : await devCacheKey(BUNDLE)
+  if (!commit || !key) return { found: false, reason: `no llama.cpp bundle at ${BUNDLE} (npm install)` }
+  const path = join(llamaServerCacheDir(key, native), 'llama-server')
   try {
     await access(path, constants.X_OK)
     return { found: true, path, commit }
   } catch {
-    const how = native ? `LLAMA_SERVER_NATIVE=1 ${BUILD_HINT}` : BUILD_HINT
+    const how = `${native ? 'LLAMA_SERVER_NATIVE=1 ' : ''}${build === 'stock' ? 'LLAMA_SERVER_STOCK=1 ' : ''}${BUILD_HINT}`
+    const what = [native ? 'native' : '', build === 'stock' ? 'stock' : ''].filter(Boolean).join(' ')
     return {
       found: false,
-      reason: `no ${native ? 'native ' : ''}llama-server built for llama.cpp ${commit.slice(0, 12)}; build it with ${how}`,
+      reason: `no ${what ? `${what} ` : ''}llama-server built for llama.cpp ${commit.slice(0, 12)}; build it with ${how}`,
     }
   }
 }

@@ -7,9 +7,18 @@
 # last line on stdout. Used by benchmarks (bench:engine, bench:remote) and by the
 # remote-engine tests, which skip without it; .ci/run builds it before npm test.
 #
-# Env: LLAMA_SERVER_NATIVE=1 builds with -DGGML_NATIVE=ON into <commit>-native/
+# The patches in scripts/llama-cpp-patches/ are applied first (each is written
+# to be offered upstream, its measurements in its message), and the cache key
+# becomes <commit>-<first 12 hex digits of the SHA-256 of the patches, in name
+# order>, so a changed patch is a new build (electron/engine/server-binary.ts
+# computes the same key to find it).
+#
+# Env: LLAMA_SERVER_NATIVE=1 builds with -DGGML_NATIVE=ON into <key>-native/
 # (faster on this CPU only; the default build is portable to machines of the
-# same kind). LLAMA_SERVER_JOBS (default 2) sets the build parallelism.
+# same kind). LLAMA_SERVER_STOCK=1 builds llama.cpp as shipped, without the
+# patches, into <commit>/ (benchmarks compare the two). LLAMA_SERVER_JOBS
+# (default 2) sets the build parallelism. --print-dest prints the cache folder
+# and builds nothing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,6 +43,15 @@ if [[ -z "$commit" ]]; then
   echo "build-llama-server: no commit in $bundle" >&2
   exit 1
 fi
+patch_dir="$root/scripts/llama-cpp-patches"
+patches=()
+if [[ "${LLAMA_SERVER_STOCK:-0}" != "1" && -d "$patch_dir" ]]; then
+  while IFS= read -r -d '' f; do patches+=("$f"); done < <(find "$patch_dir" -maxdepth 1 -name '*.patch' -print0 | LC_ALL=C sort -z)
+fi
+key="$commit"
+if ((${#patches[@]})); then
+  key="$commit-$(cat "${patches[@]}" | sha256sum | cut -c1-12)"
+fi
 tag="$(sed -n 's/.*"tag": *"\([^"]*\)".*/\1/p' "$info" 2>/dev/null || true)"
 
 native="${LLAMA_SERVER_NATIVE:-0}"
@@ -44,7 +62,12 @@ if [[ "$native" == "1" ]]; then
   native_flag="ON"
 fi
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/llama-server"
-dest="$cache_root/$commit$suffix"
+dest="$cache_root/$key$suffix"
+
+if [[ "${1:-}" == "--print-dest" ]]; then
+  echo "$dest"
+  exit 0
+fi
 
 if [[ -x "$dest/llama-server" ]]; then
   echo "$dest/llama-server"
@@ -64,10 +87,14 @@ jobs="${LLAMA_SERVER_JOBS:-2}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/llama-server-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-echo "build-llama-server: llama.cpp ${tag:-?} ($commit), GGML_NATIVE=$native_flag, -j$jobs (about 9 minutes on 2 cores)" >&2
+echo "build-llama-server: llama.cpp ${tag:-?} ($commit, ${#patches[@]} patches), GGML_NATIVE=$native_flag, -j$jobs (about 9 minutes on 2 cores)" >&2
 start=$(date +%s)
 git -c advice.detachedHead=false clone --quiet "$bundle" "$work/llama.cpp" >&2
 git -C "$work/llama.cpp" checkout --quiet "$commit" >&2
+for p in "${patches[@]}"; do
+  echo "build-llama-server: applying $(basename "$p")" >&2
+  git -C "$work/llama.cpp" apply "$p" >&2
+done
 cmake -S "$work/llama.cpp" -B "$work/llama.cpp/build" \
   -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=OFF \
@@ -97,6 +124,7 @@ done < <(ldd "$bin" | awk '{ print $3 }' | grep -F "$work/" || true)
 {
   echo "llama.cpp tag: ${tag:-?}"
   echo "commit: $commit"
+  echo "patches:${patches[*]:+ $(for p in "${patches[@]}"; do basename "$p"; done | tr '\n' ' ')}"
   echo "GGML_NATIVE: $native_flag"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - start)) s on $(uname -m)"
   echo "ldd:"

@@ -2,7 +2,8 @@
 // installer ships (electron-builder's extraResources, staged by npm run stage:llama-server),
 // or, in development, the build npm run build:llama-server caches for node-llama-cpp's
 // llama.cpp. Found once per engine process: the answer cannot change while it runs.
-import { access, constants, open } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { access, constants, open, readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -62,10 +63,40 @@ export async function bundleCommitOf(bundle: string): Promise<string | null> {
   }
 }
 
-/** The same folder scripts/build-llama-server.sh writes (the portable build, not -native). */
-export function devCacheDir(commit: string): string {
+/**
+ * The id of the patches scripts/build-llama-server.sh applies: the first 12 hex digits of the
+ * SHA-256 of the *.patch files of `dir`, concatenated in name order; null when there are none.
+ */
+export async function patchSetId(dir: string): Promise<string | null> {
+  let names: string[]
+  try {
+    names = (await readdir(dir)).filter((n) => n.endsWith('.patch'))
+  } catch {
+    return null
+  }
+  if (names.length === 0) return null
+  // Code-unit order, as the script's LC_ALL=C sort gives for the ASCII names patches have.
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const hash = createHash('sha256')
+  for (const name of names) hash.update(await readFile(join(dir, name)))
+  return hash.digest('hex').slice(0, 12)
+}
+
+/** The project's llama.cpp patches, for a bundle under <project>/node_modules/node-llama-cpp/llama/. */
+export const patchesDirFor = (bundle: string): string => join(dirname(dirname(dirname(dirname(bundle)))), 'scripts', 'llama-cpp-patches')
+
+/** The key the build script caches a bundle's build under: its commit, and its patches' id when it has any. */
+export async function devCacheKey(bundle: string): Promise<string | null> {
+  const commit = await bundleCommitOf(bundle)
+  if (!commit) return null
+  const patches = await patchSetId(patchesDirFor(bundle))
+  return patches ? `${commit}-${patches}` : commit
+}
+
+/** The same folder scripts/build-llama-server.sh writes (the portable build, not -native) for a key. */
+export function devCacheDir(key: string): string {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  return join(cache, 'local-vision-assistant', 'llama-server', commit)
+  return join(cache, 'local-vision-assistant', 'llama-server', key)
 }
 
 /**
@@ -99,9 +130,9 @@ export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Pr
     if (await executable(packaged)) return { found: true, path: packaged, source: 'packaged' }
   }
   const bundle = bundlePath()
-  const commit = bundle ? await bundleCommitOf(bundle) : null
-  if (commit) {
-    const cached = join(devCacheDir(commit), EXE)
+  const key = bundle ? await devCacheKey(bundle) : null
+  if (key) {
+    const cached = join(devCacheDir(key), EXE)
     if (await executable(cached)) return { found: true, path: cached, source: 'dev-cache' }
   }
   return {
