@@ -193,13 +193,16 @@ export async function loadServerBackend(
         const part = readCompletion(value, 'delta')
         if (!part) return true
         if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
-        if (counted === 0) void countText().catch(() => null)
         if (part.content || part.toolCalls.length) {
           counted++
           if (forced) {
             callText += part.content
             onTokens('', 1)
           } else onTokens(part.content, 1)
+          // Only once the first token is out: the role event comes just before it, and
+          // starting two requests there delayed a follow-up's first token by about half a
+          // millisecond on the fixture (bench:followup, 1-8 earlier images).
+          if (counted === 1) void countText().catch(() => null)
         }
         for (const delta of part.toolCalls) mergeCall(calls, delta)
         finish = part.finishReason ?? finish
