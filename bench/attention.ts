@@ -125,14 +125,21 @@ for (const [name, shape] of Object.entries(SHAPES)) {
       rows[tokens] = { stockMs: round(s), patchedMs: round(p), speedup: round(s / p, 2), cachedTokens: cached }
       console.error(`bench:attention ${name}: ${tokens} new tokens over ${cached}: ${round(s)} -> ${round(p)} ms`)
     }
-    const decode = { stock: [] as number[], patched: [] as number[] }
+    // Decoding is one row, which the patch leaves to the row kernel; attention without flash
+    // attention (the reference server) is timed beside it, as the row kernel is the slower here.
+    const decode = { stock: [] as number[], patched: [] as number[], reference: [] as number[] }
     for (let r = 0; r < RUNS; r++) {
-      for (const build of ['stock', 'patched'] as const)
+      for (const build of ['stock', 'patched', 'reference'] as const) {
         decode[build].push((await complete(servers[build], `${prefix} d${r}`, 32)).decodeTps)
+      }
     }
     shapes[name] = {
       newTokens: rows,
-      decodeTokensPerSecond: { stock: round(median(decode.stock)), patched: round(median(decode.patched)) },
+      decodeTokensPerSecond: {
+        stock: round(median(decode.stock)),
+        patched: round(median(decode.patched)),
+        withoutFlashAttention: round(median(decode.reference)),
+      },
     }
   } finally {
     await Promise.all(Object.values(servers).map((server) => server.stop()))
