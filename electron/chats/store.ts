@@ -9,6 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { LRUCache } from 'lru-cache'
 import sharp, { type Metadata } from 'sharp'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
@@ -111,6 +112,9 @@ export interface ChatStoreOptions {
   writeFile?: (path: string, data: string) => Promise<void>
 }
 
+/** Recently read images kept in memory: eight 4K screenshots are about 24 MB. */
+const IMAGE_MEMORY_BYTES = 256 * 1024 * 1024
+
 export class ChatStore {
   private cache = new Map<string, Conversation>()
   private scanned: Promise<void> | null = null
@@ -118,6 +122,16 @@ export class ChatStore {
   private readonly write: (path: string, data: string) => Promise<void>
   /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
   readonly damaged: { id: string; reason: string }[] = []
+  /**
+   * Images read lately, by path: every follow-up sends a conversation's earlier images again,
+   * and handing back the same bytes lets the engine client know them by identity instead of
+   * reading and hashing 24 MB for eight 4K screenshots on each turn. A file's size and time are
+   * checked on every read, so one deleted or replaced by hand is never served from here.
+   */
+  private images = new LRUCache<string, { bytes: Uint8Array; size: number; mtimeMs: number }>({
+    maxSize: IMAGE_MEMORY_BYTES,
+    sizeCalculation: (entry) => Math.max(1, entry.bytes.byteLength),
+  })
 
   constructor(
     readonly root: string,
@@ -247,9 +261,17 @@ export class ChatStore {
   async readImage(chatId: string, image: Pick<StoredImage, 'id' | 'mime'>): Promise<Uint8Array> {
     const ext = Object.values(IMAGE_FORMATS).find((f) => f.mime === image.mime)?.ext
     if (!ext) throw new AppError('not-found', 'Unknown image type.')
+    const path = this.imagePath(chatId, image.id, ext)
     try {
-      return new Uint8Array(await readFile(this.imagePath(chatId, image.id, ext)))
+      const { size, mtimeMs } = await stat(path)
+      const kept = this.images.get(path)
+      if (kept && kept.size === size && kept.mtimeMs === mtimeMs) return kept.bytes
+      const bytes = new Uint8Array(await readFile(path))
+      // Too large for the budget: lru-cache declines it, and it is read each time.
+      this.images.set(path, { bytes, size, mtimeMs })
+      return bytes
     } catch (error) {
+      this.images.delete(path)
       throw new AppError('not-found', 'That image is no longer stored with this conversation.', { cause: error })
     }
   }

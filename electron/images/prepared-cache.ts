@@ -24,8 +24,22 @@ export interface PreparedCache {
   peek(ref: string, budget: ImageBudget): Promise<PreparedImage | null>
 }
 
+/**
+ * Keys already computed, by the very array: a follow-up hands the engine client the same arrays
+ * again (the chat store keeps recently read images), and hashing eight 4K screenshots costs
+ * about 15 ms a turn. Arrays are never changed once read or received, which this relies on.
+ */
+const known = new WeakMap<Uint8Array, string>()
+
 /** An image's content key: the SHA-256 of its encoded bytes, in hex. */
-export const refOf = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+export function refOf(bytes: Uint8Array): string {
+  let ref = known.get(bytes)
+  if (ref === undefined) {
+    ref = createHash('sha256').update(bytes).digest('hex')
+    known.set(bytes, ref)
+  }
+  return ref
+}
 const keyOf = (ref: string, budget: ImageBudget): string =>
   createHash('sha256').update(ref).update(JSON.stringify(budget)).digest('hex').slice(0, 40)
 

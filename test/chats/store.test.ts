@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process'
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,6 +61,24 @@ describe('chat store', () => {
       code: 'bad-image',
       message: 'notes.txt is not an image that can be read.',
     })
+  })
+
+  it('hands back the same bytes for an image read again, until its file is deleted or replaced', async () => {
+    const store = new ChatStore(await scratchDir())
+    const chat = await store.create()
+    const png = await solidPng(300, 200)
+    const image = await store.saveImage(chat.id, png, 'shot.png')
+    const first = await store.readImage(chat.id, image)
+    // The very array: the engine client then knows its content key without hashing it again.
+    expect(await store.readImage(chat.id, image)).toBe(first)
+    const path = join(store.root, chat.id, 'images', `${image.id}.png`)
+    const other = await solidPng(320, 200, '#123456')
+    await writeFile(path, other)
+    const replaced = await store.readImage(chat.id, image)
+    expect(replaced).not.toBe(first)
+    expect(Buffer.from(replaced).equals(Buffer.from(other))).toBe(true)
+    await rm(path)
+    await expect(store.readImage(chat.id, image)).rejects.toMatchObject({ code: 'not-found' })
   })
 
   it('a crash between writing and renaming leaves the previous version whole', async () => {

@@ -31,6 +31,20 @@ describe('prepared image cache', () => {
     expect(calls.n).toBe(2)
   })
 
+  it('hashes an array once: the same array again costs no hashing, a copy gets the same key', async () => {
+    const big = new Uint8Array(64 * 1024 * 1024).fill(7)
+    let started = performance.now()
+    const ref = refOf(big)
+    const hashing = performance.now() - started
+    started = performance.now()
+    expect(refOf(big)).toBe(ref)
+    const again = performance.now() - started
+    // 64 MB of SHA-256 takes tens of milliseconds; a lookup, microseconds.
+    expect(again).toBeLessThan(hashing / 10)
+    expect(refOf(new Uint8Array(big))).toBe(ref)
+    expect(refOf(new Uint8Array(16))).not.toBe(ref)
+  })
+
   it('keeps prepared images on disk across a restart, and rebuilds a damaged file', async () => {
     const dir = await scratchDir()
     const png = await screenshotPng(800, 450)
