@@ -50,7 +50,9 @@ if [[ "${LLAMA_SERVER_STOCK:-0}" != "1" && -d "$patch_dir" ]]; then
 fi
 key="$commit"
 if ((${#patches[@]})); then
-  key="$commit-$(cat "${patches[@]}" | sha256sum | cut -c1-12)"
+  # sha256sum on Linux, shasum on macOS.
+  if command -v sha256sum >/dev/null; then hash=(sha256sum); else hash=(shasum -a 256); fi
+  key="$commit-$(cat "${patches[@]}" | "${hash[@]}" | cut -c1-12)"
 fi
 tag="$(sed -n 's/.*"tag": *"\([^"]*\)".*/\1/p' "$info" 2>/dev/null || true)"
 
