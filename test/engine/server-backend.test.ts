@@ -187,6 +187,26 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
     expect(third.stats!.cachedTokens).toBeLessThan(10)
   })
 
+  it('each picture is seen as itself: kept preprocessed images never stand in for another of the same size', async () => {
+    // llama-server keeps preprocessed images by their file's hash (scripts/llama-cpp-patches/0002):
+    // pictures of one size in turn must each get their own answer, and the one a fresh server gives.
+    const about = async (bytes: Uint8Array, on: EngineClient = engine): Promise<string> =>
+      (await collect(on.generate({ messages: [{ role: 'user', text: 'What is this?', images: image(bytes) }], sampling: greedy(12) }))).text
+    const answers = [await about(red), await about(blue), await about(red), await about(blue)]
+    expect(answers[2]).toBe(answers[0])
+    expect(answers[3]).toBe(answers[1])
+    expect(answers[1]).not.toBe(answers[0])
+    const fresh = new EngineClient({
+      spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'llama-server' } }),
+    })
+    try {
+      await fresh.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+      expect(await about(blue, fresh)).toBe(answers[1])
+    } finally {
+      await fresh.dispose()
+    }
+  })
+
   it('temperature 0 is greedy whatever the seed, and a seed repeats its answer', async () => {
     const messages: ChatMessage[] = [{ role: 'user', text: 'Describe it.', images: image(green) }]
     const a = await collect(engine.generate({ messages, sampling: { maxTokens: 30, temperature: 0, seed: 1 } }))
