@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ensureFixtures, DEFAULT_FIXTURE_DIR, writeTextModel, type TextShape } from '../test/fixtures/generate.js'
-import { findLlamaServer, startLlamaServer, type LlamaServer } from './llama-server.js'
+import { findLlamaServer, startLlamaServer, streamCompletion, type LlamaServer } from './llama-server.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
 const THREADS = Number(process.env.BENCH_THREADS ?? 1)
@@ -53,22 +53,16 @@ interface Timed {
   promptMs: number
   decodeTps: number
 }
+/** The server's own times for a greedy completion (its final event's timings). */
 async function complete(server: LlamaServer, prompt: string, nPredict: number): Promise<Timed> {
-  const res = await fetch(`${server.url}/completion`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, n_predict: nPredict, temperature: 0, cache_prompt: true }),
-  })
-  const j = (await res.json()) as {
-    content: string
-    timings: { prompt_n: number; cache_n: number; prompt_ms: number; predicted_per_second: number }
-  }
+  const { text, timings } = await streamCompletion(server, { prompt, n_predict: nPredict, temperature: 0, cache_prompt: true })
+  if (!timings) throw new Error('llama-server gave no timings')
   return {
-    text: j.content,
-    promptN: j.timings.prompt_n,
-    cachedN: j.timings.cache_n,
-    promptMs: j.timings.prompt_ms,
-    decodeTps: j.timings.predicted_per_second,
+    text,
+    promptN: timings.prompt_n!,
+    cachedN: timings.cache_n!,
+    promptMs: timings.prompt_ms!,
+    decodeTps: timings.predicted_per_second!,
   }
 }
 
