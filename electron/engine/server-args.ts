@@ -35,6 +35,8 @@ export function serverArgs(o: {
   contextSize: number
   threads: number
   imageMaxTokens: number | null
+  /** The private folder the images of requests are read from (server-media.ts); vision models only. */
+  mediaPath?: string | null
 }): string[] {
   const slots = slotsFor(o.mmproj !== null)
   return [
@@ -67,5 +69,6 @@ export function serverArgs(o: {
     '--no-webui',
     '--offline',
     ...(o.imageMaxTokens ? ['--image-max-tokens', String(o.imageMaxTokens)] : []),
+    ...(o.mediaPath ? ['--media-path', o.mediaPath] : []),
   ]
 }

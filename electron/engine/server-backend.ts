@@ -13,7 +13,6 @@ import { isProjectorBudget } from '../images/budget.js'
 import { exchange, RemoteHttpError, type RemoteEndpoint } from '../remote/http.js'
 import { parseJson, readCompletion, type ToolCallDelta } from '../remote/completion.js'
 import { SseDecoder, type SseEvent } from '../remote/sse.js'
-import { contextOverflow } from './context-limit.js'
 import type { JsonSchema } from './json-schema.js'
 import type { ModelFileInfo } from './model-files.js'
 import { resolveSampling } from './sampling.js'
@@ -21,6 +20,8 @@ import { serverArgs, serverSamplers, SLOT, slotsFor } from './server-args.js'
 import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
 import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import { createMediaFolder, type MediaLease } from './server-media.js'
+import { mergeCall, overflowOrError } from './server-response.js'
 import { formatFields, hasMedia, templatePrompt, textTokenCount, toServerMessage } from './server-request.js'
 import type { Backend, BackendGeneration, BackendResult } from './types.js'
 
@@ -52,21 +53,33 @@ export async function loadServerBackend(
   const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
   const imageMaxTokens = mmproj?.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
   const what = mmproj ? 'vision model' : 'model'
+  // Where images go to the server as files; without one (an unwritable temp folder) they go inline.
+  const media = mmproj ? await createMediaFolder().catch(() => null) : null
   let server: ServerProcess
   try {
     server = await startServerProcess({
       binary: options.binary,
-      args: serverArgs({ model: model.path, mmproj: mmproj?.path ?? null, contextSize, threads: options.threads, imageMaxTokens }),
+      args: serverArgs({
+        model: model.path,
+        mmproj: mmproj?.path ?? null,
+        contextSize,
+        threads: options.threads,
+        imageMaxTokens,
+        mediaPath: media?.dir ?? null,
+      }),
       readyTimeoutMs: options.readyTimeoutMs ?? 10 * 60 * 1000,
       onOutput: options.onOutput,
     })
   } catch (error) {
+    await media?.dispose()
     throw new AppError('model-load-failed', `The ${what} could not be started in llama-server: ${(error as Error).message}`, {
       cause: error,
     })
   }
   const endpoint: RemoteEndpoint = { baseUrl: server.url, apiKey: server.apiKey, allowUnencrypted: true }
   let disposed = false
+  // Its files go with it, however it ends (a restart makes a new folder).
+  void server.exited.then(() => media?.dispose())
   // Resolves only when the server ended on its own: the engine reloads then.
   const lost = server.exited.then((reason) => (disposed ? new Promise<string>(() => undefined) : reason))
   const crashed = (): AppError =>
@@ -113,149 +126,168 @@ export async function loadServerBackend(
     memory: { vramBytes: 0, ramBytes: model.weightBytes + (mmproj?.weightBytes ?? 0) },
   }
 
+  /** One answer, its images read from the lease's files where there is one, else sent inline. */
+  const answer = async (generation: BackendGeneration, lease: MediaLease | null): Promise<BackendResult> => {
+    const { sampling, signal, onTokens, tools, parallelToolCalls, lane } = generation
+    const forced = tools.kind === 'forced' ? tools.tools : null
+    const messages = (forced ? withToolNote(generation.messages, forced) : generation.messages).map((m) =>
+      toServerMessage(m, options.guard, lease?.url),
+    )
+    const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : generation.format
+    const s = resolveSampling(sampling)
+    if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
+    const media = hasMedia(messages)
+    // The prompt's text tokens, counted beside the answer once its first token is out (the
+    // HTTP threads do it, not the slot); the image tokens are the rest of the prompt.
+    let textTokens: Promise<number | null> | null = null
+    const countText = (): Promise<number | null> =>
+      (textTokens ??= media
+        ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker))
+        : Promise.resolve(null))
+    const countImages = async (total: number): Promise<number> => {
+      const text = await countText().catch(() => null)
+      return text === null ? 0 : Math.max(0, total - text)
+    }
+
+    let response: Response
+    try {
+      response = await post(
+        '/v1/chat/completions',
+        {
+          messages,
+          stream: true,
+          stream_options: { include_usage: true },
+          // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
+          verbose: true,
+          response_fields: ['stop_type', 'stopping_word', 'truncated'],
+          cache_prompt: true,
+          ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
+          max_tokens: s.maxTokens,
+          ...serverSamplers(s),
+          // Stop sequences end text; a forced call is not text, and cut short it would be no call.
+          ...(!forced && s.stop ? { stop: s.stop } : {}),
+          ...(format ? await formatFields(format, options.grammarFor) : {}),
+          ...(tools.kind === 'auto'
+            ? {
+                tools: tools.tools.map((t) => ({
+                  type: 'function',
+                  function: {
+                    name: t.name,
+                    description: options.guard(t.description ?? ''),
+                    parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
+                  },
+                })),
+                tool_choice: 'auto',
+                parallel_tool_calls: parallelToolCalls,
+              }
+            : {}),
+        },
+        signal,
+      )
+    } catch (error) {
+      if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
+      throw await overflowOrError(error, countImages, contextSize)
+    }
+    let counted = 0
+    let callText = ''
+    const calls: ToolCallDelta[] = []
+    let finish: string | null = null
+    let stopType: string | null = null
+    let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
+    let done = false
+    /** One event; false once the stream says it is over. */
+    const take = (event: SseEvent): boolean => {
+      if (event.data === '[DONE]') return false
+      const value = parseJson(event.data)
+      const part = readCompletion(value, 'delta')
+      if (!part) return true
+      if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
+      if (part.content || part.toolCalls.length) {
+        counted++
+        if (forced) {
+          callText += part.content
+          onTokens('', 1)
+        } else onTokens(part.content, 1)
+        // Only once the first token is out: the role event comes just before it, and
+        // starting two requests there delayed a follow-up's first token by about half a
+        // millisecond on the fixture (bench:followup, 1-8 earlier images).
+        if (counted === 1) void countText().catch(() => null)
+      }
+      for (const delta of part.toolCalls) mergeCall(calls, delta)
+      finish = part.finishReason ?? finish
+      const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
+      if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
+      if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
+      return true
+    }
+    try {
+      // The events of each network chunk are taken in one synchronous pass: one await per
+      // chunk, not per token, on the path every token takes.
+      const decoder = new SseDecoder()
+      for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
+        for (const event of decoder.push(bytes)) {
+          if (!take(event)) {
+            done = true
+            break
+          }
+        }
+        if (done) break
+      }
+      if (!done) decoder.end()
+    } catch (error) {
+      if (signal.aborted) return { tokensIn: 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+      throw await whenDead(error)
+    }
+    if (signal.aborted) return { tokensIn: usage.promptTokens ?? 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+    // Tokens held back (a possible stop word, a partial character) stream as one event: the count comes from the server.
+    const tokensOut = Math.max(counted, usage.completionTokens ?? 0)
+    if (tokensOut > counted) onTokens('', tokensOut - counted)
+    const tokensIn = usage.promptTokens ?? 0
+    const room = contextSize - tokensIn
+    const stopReason: BackendResult['stopReason'] =
+      stopType === 'word'
+        ? 'stop-sequence'
+        : finish === 'length' || stopType === 'limit'
+          ? tokensOut < s.maxTokens && tokensOut + 1 >= room
+            ? 'context-full'
+            : 'max-tokens'
+          : 'eos'
+    const forcedCall = forced ? parseForcedCall(callText) : null
+    const toolCalls: ToolCall[] = forcedCall
+      ? [forcedCall]
+      : calls
+          .filter((c) => c.function?.name)
+          .map((c) => ({ id: c.id || newCallId(), name: c.function!.name!, arguments: c.function?.arguments ?? '' }))
+    return {
+      ...(toolCalls.length ? { toolCalls } : {}),
+      tokensIn,
+      cachedTokens: usage.cacheN ?? 0,
+      tokensOut,
+      imageTokens: await countImages(tokensIn),
+      stopReason,
+    }
+  }
+
   return {
     info,
     lost,
     server,
 
     async generate(generation: BackendGeneration): Promise<BackendResult> {
-      const { sampling, signal, onTokens, tools, parallelToolCalls, lane } = generation
-      const forced = tools.kind === 'forced' ? tools.tools : null
-      const messages = (forced ? withToolNote(generation.messages, forced) : generation.messages).map((m) =>
-        toServerMessage(m, options.guard),
-      )
-      const format = forced ? ({ type: 'json_schema', schema: forcedCallSchema(forced) } as const) : generation.format
-      const s = resolveSampling(sampling)
-      if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
-      const media = hasMedia(messages)
-      // The prompt's text tokens, counted beside the answer once its first token is out (the
-      // HTTP threads do it, not the slot); the image tokens are the rest of the prompt.
-      let textTokens: Promise<number | null> | null = null
-      const countText = (): Promise<number | null> =>
-        (textTokens ??= media
-          ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker))
-          : Promise.resolve(null))
-      const countImages = async (total: number): Promise<number> => {
-        const text = await countText().catch(() => null)
-        return text === null ? 0 : Math.max(0, total - text)
-      }
-
-      let response: Response
-      try {
-        response = await post(
-          '/v1/chat/completions',
-          {
-            messages,
-            stream: true,
-            stream_options: { include_usage: true },
-            // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
-            verbose: true,
-            response_fields: ['stop_type', 'stopping_word', 'truncated'],
-            cache_prompt: true,
-            ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
-            max_tokens: s.maxTokens,
-            ...serverSamplers(s),
-            // Stop sequences end text; a forced call is not text, and cut short it would be no call.
-            ...(!forced && s.stop ? { stop: s.stop } : {}),
-            ...(format ? await formatFields(format, options.grammarFor) : {}),
-            ...(tools.kind === 'auto'
-              ? {
-                  tools: tools.tools.map((t) => ({
-                    type: 'function',
-                    function: {
-                      name: t.name,
-                      description: options.guard(t.description ?? ''),
-                      parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
-                    },
-                  })),
-                  tool_choice: 'auto',
-                  parallel_tool_calls: parallelToolCalls,
-                }
-              : {}),
-          },
-          signal,
-        )
-      } catch (error) {
-        if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
-        throw await overflowOrError(error, countImages, contextSize)
-      }
-      let counted = 0
-      let callText = ''
-      const calls: ToolCallDelta[] = []
-      let finish: string | null = null
-      let stopType: string | null = null
-      let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
-      let done = false
-      /** One event; false once the stream says it is over. */
-      const take = (event: SseEvent): boolean => {
-        if (event.data === '[DONE]') return false
-        const value = parseJson(event.data)
-        const part = readCompletion(value, 'delta')
-        if (!part) return true
-        if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
-        if (part.content || part.toolCalls.length) {
-          counted++
-          if (forced) {
-            callText += part.content
-            onTokens('', 1)
-          } else onTokens(part.content, 1)
-          // Only once the first token is out: the role event comes just before it, and
-          // starting two requests there delayed a follow-up's first token by about half a
-          // millisecond on the fixture (bench:followup, 1-8 earlier images).
-          if (counted === 1) void countText().catch(() => null)
+      const images = generation.messages.flatMap((m) => m.images)
+      let lease: MediaLease | null = null
+      if (media && images.length) {
+        try {
+          lease = await media.lease(images)
+        } catch (error) {
+          // A full or unwritable disk costs speed, not the answer: the images go inline.
+          options.onOutput?.(`media folder: ${(error as Error).message}; images are sent inline\n`)
         }
-        for (const delta of part.toolCalls) mergeCall(calls, delta)
-        finish = part.finishReason ?? finish
-        const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
-        if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
-        if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
-        return true
       }
       try {
-        // The events of each network chunk are taken in one synchronous pass: one await per
-        // chunk, not per token, on the path every token takes.
-        const decoder = new SseDecoder()
-        for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-          for (const event of decoder.push(bytes)) {
-            if (!take(event)) {
-              done = true
-              break
-            }
-          }
-          if (done) break
-        }
-        if (!done) decoder.end()
-      } catch (error) {
-        if (signal.aborted) return { tokensIn: 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
-        throw await whenDead(error)
-      }
-      if (signal.aborted) return { tokensIn: usage.promptTokens ?? 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
-      // Tokens held back (a possible stop word, a partial character) stream as one event: the count comes from the server.
-      const tokensOut = Math.max(counted, usage.completionTokens ?? 0)
-      if (tokensOut > counted) onTokens('', tokensOut - counted)
-      const tokensIn = usage.promptTokens ?? 0
-      const room = contextSize - tokensIn
-      const stopReason: BackendResult['stopReason'] =
-        stopType === 'word'
-          ? 'stop-sequence'
-          : finish === 'length' || stopType === 'limit'
-            ? tokensOut < s.maxTokens && tokensOut + 1 >= room
-              ? 'context-full'
-              : 'max-tokens'
-            : 'eos'
-      const forcedCall = forced ? parseForcedCall(callText) : null
-      const toolCalls: ToolCall[] = forcedCall
-        ? [forcedCall]
-        : calls
-            .filter((c) => c.function?.name)
-            .map((c) => ({ id: c.id || newCallId(), name: c.function!.name!, arguments: c.function?.arguments ?? '' }))
-      return {
-        ...(toolCalls.length ? { toolCalls } : {}),
-        tokensIn,
-        cachedTokens: usage.cacheN ?? 0,
-        tokensOut,
-        imageTokens: await countImages(tokensIn),
-        stopReason,
+        return await answer(generation, lease)
+      } finally {
+        lease?.release()
       }
     },
 
@@ -268,24 +300,7 @@ export async function loadServerBackend(
     async dispose(): Promise<void> {
       disposed = true
       await server.stop()
+      await media?.dispose()
     },
   }
-}
-
-/** Streamed call deltas: the first names the call, later ones add to its arguments. */
-function mergeCall(calls: ToolCallDelta[], delta: ToolCallDelta): void {
-  const index = delta.index ?? calls.length
-  const call = (calls[index] ??= { index, function: { name: '', arguments: '' } })
-  if (delta.id) call.id = delta.id
-  if (delta.function?.name) call.function!.name = (call.function!.name ?? '') + delta.function.name
-  if (delta.function?.arguments) call.function!.arguments = (call.function!.arguments ?? '') + delta.function.arguments
-}
-
-/** The server's "exceeds the available context size" refusal, with the numbers, as the engine says it on llama.node. */
-async function overflowOrError(error: unknown, countImages: (total: number) => Promise<number>, contextSize: number): Promise<unknown> {
-  if (!(error instanceof RemoteHttpError) || error.status !== 400) return error
-  const m = /\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)/.exec(error.serverMessage ?? '')
-  if (!m) return new AppError('internal', `llama-server refused the request: ${error.serverMessage ?? error.message}`)
-  const needed = Number(m[1])
-  return contextOverflow(needed, await countImages(needed).catch(() => 0), Number(m[2]) || contextSize)
 }

@@ -1,6 +1,7 @@
 // What the engine sends llama-server beside the stream (server-backend.ts): OpenAI's message
 // shape, and the prompt the server's own template lays out, to count an answer's image tokens.
 import type { AnswerFormat } from '../ipc/contract.js'
+import type { PreparedImage } from '../images/prepare.js'
 import { parseJson } from '../remote/completion.js'
 import type { TextGuard } from './special-text.js'
 import type { BackendMessage } from './types.js'
@@ -15,8 +16,13 @@ export interface ServerMessage {
 
 export type Post = (path: string, body: unknown, signal?: AbortSignal) => Promise<Response>
 
-/** OpenAI's message shape, every text guarded so only the template adds special tokens; images first, as llama.node gets them. */
-export function toServerMessage(m: BackendMessage, guard: TextGuard): ServerMessage {
+const dataUrl = (img: PreparedImage): string => `data:${img.mime};base64,${img.data.toString('base64')}`
+
+/**
+ * OpenAI's message shape, every text guarded so only the template adds special tokens; images
+ * first, as llama.node gets them, each at urlOf (by default inline, as a data: URL).
+ */
+export function toServerMessage(m: BackendMessage, guard: TextGuard, urlOf: (img: PreparedImage) => string = dataUrl): ServerMessage {
   if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
   if (m.toolCalls)
     return {
@@ -30,7 +36,7 @@ export function toServerMessage(m: BackendMessage, guard: TextGuard): ServerMess
     content: [
       ...m.images.map((img) => ({
         type: 'image_url' as const,
-        image_url: { url: `data:${img.mime};base64,${img.data.toString('base64')}` },
+        image_url: { url: urlOf(img) },
       })),
       { type: 'text' as const, text: guard(m.text) },
     ],

@@ -2,7 +2,9 @@
 // the engine process as the app runs it: answers stream, follow-ups reuse earlier images,
 // greedy is deterministic, cancel frees the slot, edits and model switches reuse nothing they
 // should not, a killed server is restarted, and no server outlives its engine.
-import { readdir, readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, GenerateRequest } from '../../electron/ipc/contract.js'
 import { EngineClient } from '../../electron/engine/client.js'
@@ -40,6 +42,14 @@ async function serversUnder(root: number): Promise<number[]> {
   return [...names].filter(([pid, name]) => name === 'llama-server' && under(pid)).map(([pid]) => pid)
 }
 
+/** The folder a llama-server reads its images from: its --media-path. */
+async function mediaFolderOf(pid: number): Promise<string> {
+  const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+  const at = args.indexOf('--media-path')
+  expect(at).toBeGreaterThan(0)
+  return args[at + 1]!
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -65,6 +75,17 @@ describe('what llama-server is given', () => {
     expect(args).toEqual(expect.arrayContaining(['-np', '--no-webui', '--offline', '--jinja', '--no-context-shift']))
     expect(args[args.indexOf('-np') + 1]).toBe('1')
     expect(args.join(' ')).not.toMatch(/api-key|--host|--port/)
+    // Images are read from files only where the engine made a folder for them.
+    expect(args).not.toContain('--media-path')
+    const media = serverArgs({
+      model: '/m.gguf',
+      mmproj: '/p.gguf',
+      contextSize: 2048,
+      threads: 3,
+      imageMaxTokens: null,
+      mediaPath: '/tmp/m',
+    })
+    expect(media.join(' ')).toContain('--media-path /tmp/m')
   })
 
   it('every sampler named: temperature 0 stays greedy, XTC, DRY, typical, mirostat, dynamic temperature and penalties off', () => {
@@ -171,6 +192,26 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
     expect(again.stats!.cachedTokens).toBe(again.stats!.tokensIn - 1)
   })
 
+  it('images reach the server as files in a private folder, each written once', async () => {
+    const dir = await mediaFolderOf((await serversUnder(engine.pid!))[0]!)
+    expect((await stat(dir)).mode & 0o777).toBe(0o700)
+    const before = new Set(await readdir(dir))
+    const picture = await solidPng(64, 64, '#3366aa')
+    const turns: ChatMessage[] = [{ role: 'user', text: 'This one?', images: image(picture) }]
+    const first = await ask(turns)
+    const added = (await readdir(dir)).filter((name) => !before.has(name))
+    expect(added).toHaveLength(1)
+    expect(added[0]).toMatch(/^[0-9a-f]{40}\.(png|jpg)$/)
+    const file = join(dir, added[0]!)
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const written = (await stat(file)).mtimeMs
+    turns.push({ role: 'assistant', text: first.text }, { role: 'user', text: 'And again?' })
+    const followUp = await ask(turns)
+    expect(followUp.stats!.cachedTokens).toBeGreaterThanOrEqual(first.stats!.tokensIn)
+    expect((await readdir(dir)).filter((name) => !before.has(name))).toEqual(added)
+    expect((await stat(file)).mtimeMs).toBe(written)
+  })
+
   it('an image edited out of an earlier turn is reused only up to that point', async () => {
     const history: ChatMessage[] = [
       { role: 'user', text: 'First?', images: image(red) },
@@ -188,8 +229,9 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
   })
 
   it('each picture is seen as itself: kept preprocessed images never stand in for another of the same size', async () => {
-    // llama-server keeps preprocessed images by their file's hash (scripts/llama-cpp-patches/0002):
-    // pictures of one size in turn must each get their own answer, and the one a fresh server gives.
+    // llama-server keeps preprocessed images by their file's hash (scripts/llama-cpp-patches/0002)
+    // and decoded ones by their file's bytes (0005): pictures of one size in turn must each get
+    // their own answer, and the one a fresh server gives.
     const about = async (bytes: Uint8Array, on: EngineClient = engine): Promise<string> =>
       (await collect(on.generate({ messages: [{ role: 'user', text: 'What is this?', images: image(bytes) }], sampling: greedy(12) }))).text
     const answers = [await about(red), await about(blue), await about(red), await about(blue)]
@@ -306,8 +348,11 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
 
   it('no server outlives its engine: unload, and the engine process killed outright', async () => {
     const [pid] = await serversUnder(engine.pid!)
+    const media = await mediaFolderOf(pid!)
     await engine.unload()
     expect(await until(() => !alive(pid!), 2000)).toBe(true)
+    // Its images go with it.
+    expect(await until(() => !existsSync(media), 2000)).toBe(true)
     await load()
     const [second] = await serversUnder(engine.pid!)
     // SIGKILL: no JavaScript runs in the engine; the watchdog sees its pipe close.

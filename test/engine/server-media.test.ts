@@ -1,0 +1,98 @@
+// The private folder the llama-server child reads a conversation's images from
+// (electron/engine/server-media.ts): each image written once under its content's hash, only
+// to its owner, files in use never removed to make room, and nothing left behind.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { PreparedImage } from '../../electron/images/prepare.js'
+import { createMediaFolder } from '../../electron/engine/server-media.js'
+
+const image = (fill: number, size = 1000, mime: PreparedImage['mime'] = 'image/jpeg'): PreparedImage => ({
+  data: Buffer.alloc(size, fill),
+  mime,
+  width: 10,
+  height: 10,
+})
+const nameOf = (url: string): string => url.replace(/^file:\/\//, '')
+
+describe('the media folder of a vision model on llama-server', () => {
+  let root: string
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'lva-media-test-'))
+  })
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true })
+  })
+
+  it('writes each image once, under its hash, readable by its owner only', async () => {
+    const media = await createMediaFolder({ root })
+    const red = image(1, 1000, 'image/png')
+    const blue = image(2)
+    const first = await media.lease([red, blue])
+    const [redUrl, blueUrl] = [first.url(red), first.url(blue)]
+    first.release()
+    expect(nameOf(redUrl)).toBe(`${createHash('sha256').update(red.data).digest('hex').slice(0, 40)}.png`)
+    expect(nameOf(blueUrl)).toMatch(/^[0-9a-f]{40}\.jpg$/)
+    expect(await readFile(join(media.dir, nameOf(redUrl)))).toEqual(red.data)
+    expect((await stat(media.dir)).mode & 0o777).toBe(0o700)
+    expect((await stat(join(media.dir, nameOf(blueUrl)))).mode & 0o777).toBe(0o600)
+    const written = (await stat(join(media.dir, nameOf(redUrl)))).mtimeMs
+    // A follow-up: the same bytes (a copy, as from disk) get the same file, not written again.
+    const again = await media.lease([{ ...red, data: Buffer.from(red.data) }, blue, image(3)])
+    expect(again.url(blue)).toBe(blueUrl)
+    expect((await stat(join(media.dir, nameOf(redUrl)))).mtimeMs).toBe(written)
+    expect(await readdir(media.dir)).toHaveLength(3)
+    expect(() => again.url(image(9))).toThrow(/outside this lease/)
+    again.release()
+    await media.dispose()
+  })
+
+  it('makes room by removing the files used longest ago, never one a request is using', async () => {
+    const media = await createMediaFolder({ root, maxBytes: 2500 })
+    const [a, b, c, d] = [image(1), image(2), image(3), image(4)]
+    const held = await media.lease([a])
+    ;(await media.lease([b])).release()
+    ;(await media.lease([c])).release()
+    // 3,000 bytes: b went (a is in use although older).
+    expect(media.files().map(([name]) => name)).toEqual([held.url(a), (await media.lease([c])).url(c)].map(nameOf))
+    held.release()
+    ;(await media.lease([d])).release()
+    await new Promise((r) => setTimeout(r, 50))
+    const left = await readdir(media.dir)
+    expect(left).toHaveLength(2)
+    expect(left).not.toContain(nameOf(held.url(a)))
+    await media.dispose()
+  })
+
+  it('a write that fails fails its request, and the next request writes the file again', async () => {
+    const media = await createMediaFolder({ root })
+    await rm(media.dir, { recursive: true })
+    await expect(media.lease([image(5)])).rejects.toThrow(/ENOENT/)
+    expect(media.files()).toEqual([])
+    await mkdir(media.dir)
+    const lease = await media.lease([image(5)])
+    expect(await readdir(media.dir)).toEqual([nameOf(lease.url(image(5)))])
+    await media.dispose()
+  })
+
+  it('leaves nothing behind: its folder goes on dispose, and a killed engine’s folder goes with the next one', async () => {
+    const media = await createMediaFolder({ root })
+    await media.lease([image(6)])
+    await media.dispose()
+    expect(existsSync(media.dir)).toBe(false)
+    await expect(media.lease([image(6)])).rejects.toThrow(/gone with its model/)
+    // pid 2^22+1 is above Linux's pid_max: no process has it. The parent process is alive.
+    const orphan = join(root, `lva-media-${2 ** 22 + 1}-abc`)
+    const living = join(root, `lva-media-${process.ppid}-abc`)
+    const unrelated = join(root, 'lva-media-notapid')
+    for (const dir of [orphan, living, unrelated]) await mkdir(dir)
+    const next = await createMediaFolder({ root })
+    expect(existsSync(orphan)).toBe(false)
+    expect(existsSync(living)).toBe(true)
+    expect(existsSync(unrelated)).toBe(true)
+    await next.dispose()
+  })
+})
