@@ -14,7 +14,10 @@
 // every earlier image again, which its mtmd log shows ("encoding image slice"), counted here
 // with the engine's stdout line-buffered (coreutils' libstdbuf; without it, cache_n is used).
 // withNewImage is the other common follow-up: a question that brings a ninth picture, where
-// only that one should be encoded.
+// only that one should be encoded. Every count is measured after a throwaway conversation of
+// WARM_UP requests. preparedScreens8 (bench/followup-media.ts) is the follow-up with eight
+// earlier images of a real model's prepared size, straight to llama-server: inline as data:
+// URLs and as the engine sends them, files from --media-path, patched and stock builds.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
@@ -25,9 +28,11 @@ import { findServerBinary } from '../electron/engine/server-binary.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
+import { measurePreparedScreens } from './followup-media.js'
 import { solidPng } from '../test/support/images.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+const WARM_UP = 40
 const COUNTS = [0, 1, 2, 4, 8] as const
 const sampling = { maxTokens: 8, temperature: 0, seed: 3 }
 
@@ -100,6 +105,14 @@ async function measure(binding: 'auto' | 'llama.node', env: Record<string, strin
     let reencodedImages8 = 0
     const withNewImage = { ttftMs8: 0, reencodedImages8: 0 }
     let imageTokens = 0
+    // The engine, its server and this process run slower for their first few dozen requests
+    // (JIT, allocator, caches): measured, the first image count's follow-ups took twice as
+    // long as the same count measured again later, which flattered the ratio. So a throwaway
+    // conversation is asked first, until every count is measured warm.
+    const warm: ChatMessage[] = [{ role: 'user', text: 'Warm-up.', images: [{ bytes: pictures[8]! }] }]
+    warm.push({ role: 'assistant', text: (await collect(engine.generate({ messages: warm, sampling }))).text })
+    for (let r = 0; r < WARM_UP; r++)
+      await collect(engine.generate({ messages: [...warm, { role: 'user', text: `Warm-up ${r}?` }], sampling }))
     for (const n of COUNTS) {
       // The conversation as a chat builds it: each turn asked in order, its answer kept. The
       // prompt's length after each turn bounds where that turn's image lies.
@@ -236,6 +249,13 @@ const stock = server.found ? await findLlamaServer(false, 'stock') : null
 if (stock && !stock.found) console.error(`bench:followup: stockLlamaServer skipped: ${stock.reason}`)
 const stockLlamaServer = stock?.found ? await measure('auto', { LLAMA_SERVER_BIN: stock.path }) : null
 const llamaNode = await measure('llama.node')
+const screens = async (binary: string): Promise<{ inlineMs: number; filesMs: number; jpegKB: number }> =>
+  measurePreparedScreens(binary, fx, RUNS)
+const preparedScreens8 = server.found
+  ? { patched: await screens(server.path), stock: stock?.found ? await screens(stock.path) : null }
+  : null
+if (preparedScreens8)
+  console.error(`bench:followup: eight prepared screens of ${preparedScreens8.patched.jpegKB} KB: ${JSON.stringify(preparedScreens8)}`)
 console.log(
   JSON.stringify({
     runs: RUNS,
@@ -245,5 +265,6 @@ console.log(
       ? { ttftMs: stockLlamaServer.ttftMs, ttftRatio8to0: stockLlamaServer.ttftRatio8to0, textOnly8: stockLlamaServer.textOnly8 }
       : null,
     llamaNode,
+    preparedScreens8,
   }),
 )

@@ -1,0 +1,85 @@
+// Part of bench:followup: the same follow-up with eight earlier images of the size the engine
+// prepares for a real model (896x504 JPEGs of about 150 KB; the fixture's projector makes the
+// engine's own prepared images tiny), straight to llama-server, with the images sent inline as
+// data: URLs (how any OpenAI client sends them) and as files from --media-path (how the engine
+// sends them, electron/engine/server-media.ts), on the patched and the stock build side by side.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import type { FixturePaths } from '../test/fixtures/generate.js'
+import { startLlamaServer, streamChat } from './llama-server.js'
+
+export interface MediaFigures {
+  jpegKB: number
+  /** Median first-token time of the follow-up, images inline (data: URLs). */
+  inlineMs: number
+  /** The same, the images read from files. */
+  filesMs: number
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+const round = (x: number): number => Math.round(x * 10) / 10
+
+/** A prepared screenshot's worth of JPEG: noise, lightly blurred, at the engine's quality. */
+const screen = async (): Promise<Buffer> =>
+  sharp(randomBytes(896 * 504 * 3), { raw: { width: 896, height: 504, channels: 3 } })
+    .blur(1.5)
+    .jpeg({ quality: 92 })
+    .toBuffer()
+
+export async function measurePreparedScreens(binary: string, fx: FixturePaths, runs: number): Promise<MediaFigures> {
+  const shots = await Promise.all(Array.from({ length: 8 }, () => screen()))
+  const dir = await mkdtemp(join(tmpdir(), 'bench-followup-media-'))
+  await Promise.all(shots.map((bytes, i) => writeFile(join(dir, `${i}.jpg`), bytes)))
+  const server = await startLlamaServer({
+    binary,
+    model: fx.textModel,
+    mmproj: fx.mmproj,
+    threads: 1,
+    // The engine's options that bear on a follow-up (electron/engine/server-args.ts).
+    extraArgs: [
+      '--jinja',
+      '--reasoning-format',
+      'none',
+      '--no-context-shift',
+      '--no-kv-unified',
+      '--cache-ram',
+      '2048',
+      '--media-path',
+      dir,
+    ],
+  })
+  try {
+    const sampling = { max_tokens: 8, temperature: 0, seed: 3, cache_prompt: true }
+    const timed = async (url: (i: number) => string): Promise<number> => {
+      const history: { role: string; content: unknown }[] = []
+      for (let i = 0; i < shots.length; i++) {
+        history.push({
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: url(i) } },
+            { type: 'text', text: `Screen ${i + 1}?` },
+          ],
+        })
+        history.push({ role: 'assistant', content: (await streamChat(server, { messages: history, ...sampling })).text })
+      }
+      const times: number[] = []
+      for (let r = -3; r < runs; r++) {
+        const out = await streamChat(server, {
+          messages: [...history, { role: 'user', content: `Question ${r}: compare them.` }],
+          ...sampling,
+        })
+        if (r >= 0) times.push(out.firstTokenMs)
+      }
+      return round(median(times))
+    }
+    const inlineMs = await timed((i) => `data:image/jpeg;base64,${shots[i]!.toString('base64')}`)
+    const filesMs = await timed((i) => `file://${i}.jpg`)
+    return { jpegKB: Math.round(shots[0]!.byteLength / 1024), inlineMs, filesMs }
+  } finally {
+    await server.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
