@@ -2,13 +2,15 @@
 // prepares for a real model (896x504 JPEGs of about 150 KB; the fixture's projector makes the
 // engine's own prepared images tiny), straight to llama-server, with the images sent inline as
 // data: URLs (how any OpenAI client sends them) and as files from --media-path (how the engine
-// sends them, electron/engine/server-media.ts), on the patched and the stock build side by side.
+// sends them, electron/engine/server-media.ts), on the patched and the stock build side by side,
+// with the fixture's projector and with one of a real model's input size (projector512).
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import type { FixturePaths } from '../test/fixtures/generate.js'
+import { DEFAULT_FIXTURE_DIR, TEXT, VISION, writeMmproj, type FixturePaths } from '../test/fixtures/generate.js'
 import { startLlamaServer, streamChat } from './llama-server.js'
 
 export interface MediaFigures {
@@ -29,14 +31,29 @@ const screen = async (): Promise<Buffer> =>
     .jpeg({ quality: 92 })
     .toBuffer()
 
-export async function measurePreparedScreens(binary: string, fx: FixturePaths, runs: number): Promise<MediaFigures> {
+/**
+ * The fixture's projector with a real model's input size (512 px, as SmolVLM's): each image it
+ * preprocesses is 3 MB of floats, as a real projector's are, where the fixture's is 48 KB.
+ * Patches of 64 px keep it at 64 image tokens.
+ */
+export async function projector512(): Promise<string> {
+  const dir = join(DEFAULT_FIXTURE_DIR, 'bench-shapes')
+  const path = join(dir, 'mmproj-512px-f32.gguf')
+  if (!existsSync(path)) {
+    await mkdir(dir, { recursive: true })
+    await writeMmproj(path, 77, TEXT.nEmbd, { ...VISION, imageSize: 512, patchSize: 64 })
+  }
+  return path
+}
+
+export async function measurePreparedScreens(binary: string, fx: FixturePaths, runs: number, mmproj = fx.mmproj): Promise<MediaFigures> {
   const shots = await Promise.all(Array.from({ length: 8 }, () => screen()))
   const dir = await mkdtemp(join(tmpdir(), 'bench-followup-media-'))
   await Promise.all(shots.map((bytes, i) => writeFile(join(dir, `${i}.jpg`), bytes)))
   const server = await startLlamaServer({
     binary,
     model: fx.textModel,
-    mmproj: fx.mmproj,
+    mmproj,
     threads: 1,
     // The engine's options that bear on a follow-up (electron/engine/server-args.ts).
     extraArgs: [

@@ -28,7 +28,7 @@ import { findServerBinary } from '../electron/engine/server-binary.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
-import { measurePreparedScreens } from './followup-media.js'
+import { measurePreparedScreens, projector512, type MediaFigures } from './followup-media.js'
 import { solidPng } from '../test/support/images.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
@@ -249,10 +249,16 @@ const stock = server.found ? await findLlamaServer(false, 'stock') : null
 if (stock && !stock.found) console.error(`bench:followup: stockLlamaServer skipped: ${stock.reason}`)
 const stockLlamaServer = stock?.found ? await measure('auto', { LLAMA_SERVER_BIN: stock.path }) : null
 const llamaNode = await measure('llama.node')
-const screens = async (binary: string): Promise<{ inlineMs: number; filesMs: number; jpegKB: number }> =>
-  measurePreparedScreens(binary, fx, RUNS)
+const screens = async (binary: string, mmproj?: string): Promise<MediaFigures> => measurePreparedScreens(binary, fx, RUNS, mmproj)
 const preparedScreens8 = server.found
-  ? { patched: await screens(server.path), stock: stock?.found ? await screens(stock.path) : null }
+  ? {
+      patched: await screens(server.path),
+      stock: stock?.found ? await screens(stock.path) : null,
+      projector512px: {
+        patched: await screens(server.path, await projector512()),
+        stock: stock?.found ? await screens(stock.path, await projector512()) : null,
+      },
+    }
   : null
 if (preparedScreens8)
   console.error(`bench:followup: eight prepared screens of ${preparedScreens8.patched.jpegKB} KB: ${JSON.stringify(preparedScreens8)}`)
