@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { DEFAULT_FIXTURE_DIR, TEXT, VISION, writeMmproj, type FixturePaths } from '../test/fixtures/generate.js'
 import { startLlamaServer, streamChat } from './llama-server.js'
+import { median, round } from './stats.js'
 
 export interface MediaFigures {
   jpegKB: number
@@ -20,9 +21,6 @@ export interface MediaFigures {
   /** The same, the images read from files. */
   filesMs: number
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
-const round = (x: number): number => Math.round(x * 10) / 10
 
 /** A prepared screenshot's worth of JPEG: noise, lightly blurred, at the engine's quality. */
 const screen = async (): Promise<Buffer> =>

@@ -29,19 +29,13 @@ import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
 import { measurePreparedScreens, projector512, type MediaFigures } from './followup-media.js'
+import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const WARM_UP = 40
 const COUNTS = [0, 1, 2, 4, 8] as const
 const sampling = { maxTokens: 8, temperature: 0, seed: 3 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d
 
 const STDBUF = '/usr/libexec/coreutils/libstdbuf.so'
 // The engine's output arrives a while after the answer (a pipe, and llama.node's own buffering).
