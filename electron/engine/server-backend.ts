@@ -41,6 +41,9 @@ export interface ServerBackendOptions {
   readyTimeoutMs?: number
 }
 
+/** llama-server's refusal of a file:// image it cannot open (tools/server/server-common.cpp). */
+const MISSING_FILE = /file does not exist or cannot be opened/
+
 /** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
 const HEADERS_TIMEOUT_MS = 60 * 60 * 1000
 export async function loadServerBackend(
@@ -275,17 +278,29 @@ export async function loadServerBackend(
 
     async generate(generation: BackendGeneration): Promise<BackendResult> {
       const images = generation.messages.flatMap((m) => m.images)
-      let lease: MediaLease | null = null
-      if (media && images.length) {
+      /** The images as files, or null: a full or unwritable disk costs speed, not the answer (they go inline). */
+      const leaseFiles = async (): Promise<MediaLease | null> => {
+        if (!media || !images.length) return null
         try {
-          lease = await media.lease(images)
+          return await media.lease(images)
         } catch (error) {
-          // A full or unwritable disk costs speed, not the answer: the images go inline.
           options.onOutput?.(`media folder: ${(error as Error).message}; images are sent inline\n`)
+          return null
         }
       }
+      let lease = await leaseFiles()
       try {
-        return await answer(generation, lease)
+        try {
+          return await answer(generation, lease)
+        } catch (error) {
+          // A file written for an earlier turn is gone from under the engine (a temp-folder
+          // cleaner): the server refuses before answering, so asking again loses nothing.
+          if (!lease || !media || generation.signal.aborted || !MISSING_FILE.test((error as Error).message)) throw error
+          lease.release()
+          media.forget()
+          lease = await leaseFiles()
+          return await answer(generation, lease)
+        }
       } finally {
         lease?.release()
       }

@@ -27,6 +27,8 @@ export interface MediaFolder {
   lease(images: PreparedImage[]): Promise<MediaLease>
   /** The files on record now (name, bytes), oldest use first: for tests. */
   files(): [string, number][]
+  /** Files found missing: nothing is on record any more, so the next lease writes what it needs again. */
+  forget(): void
   dispose(): Promise<void>
 }
 
@@ -142,6 +144,10 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
       }
     },
     files: () => [...entries].map(([name, e]) => [name, e.bytes]),
+    forget() {
+      entries.clear()
+      total = 0
+    },
     async dispose() {
       disposed = true
       entries.clear()

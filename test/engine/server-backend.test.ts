@@ -3,7 +3,7 @@
 // greedy is deterministic, cancel frees the slot, edits and model switches reuse nothing they
 // should not, a killed server is restarted, and no server outlives its engine.
 import { existsSync } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, GenerateRequest } from '../../electron/ipc/contract.js'
@@ -384,6 +384,41 @@ describe.skipIf(!binary.found)('llama-server in this process', () => {
       })
       const out = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(3) }))
       expect(out.tokens).toBe(3)
+    } finally {
+      await engine.unload()
+    }
+  })
+
+  it('image files gone from under the engine cost the files, not the answer: written again, or sent inline', async () => {
+    const fx = await ensureFixtures()
+    const engine = createEngine({ threads: 1, visionBinding: 'llama-server' })
+    try {
+      await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+      const dir = await mediaFolderOf((await serversUnder(process.pid))[0]!)
+      const picture = await solidPng(64, 64, '#aa7700')
+      const ask = (text: string) =>
+        collect(engine.generate({ messages: [{ role: 'user', text, images: [{ bytes: picture }] }], sampling: greedy(8) }))
+      const fromFile = await ask('What is this?')
+      const [name] = await readdir(dir)
+      // A temp-folder cleaner took the file: the server refuses it, and the engine writes it again.
+      await rm(join(dir, name!))
+      const rewritten = await ask('What is this?')
+      expect(rewritten.text).toBe(fromFile.text)
+      expect(await readdir(dir)).toEqual([name])
+      // The folder itself gone (a cleaner, a full disk): every write now fails.
+      await rm(dir, { recursive: true })
+      const inline = await ask('What is this?')
+      expect(inline.tokens).toBe(8)
+      expect(inline.text).toBe(fromFile.text)
+      expect(existsSync(dir)).toBe(false)
+      // A picture the server has never seen reaches it too.
+      const other = await collect(
+        engine.generate({
+          messages: [{ role: 'user', text: 'And this?', images: [{ bytes: await solidPng(64, 64, '#0077aa') }] }],
+          sampling: greedy(8),
+        }),
+      )
+      expect(other.tokens).toBe(8)
     } finally {
       await engine.unload()
     }

@@ -67,6 +67,21 @@ describe('the media folder of a vision model on llama-server', () => {
     await media.dispose()
   })
 
+  it('files found missing are written again once forgotten', async () => {
+    const media = await createMediaFolder({ root })
+    const first = await media.lease([image(7)])
+    const name = nameOf(first.url(image(7)))
+    first.release()
+    await rm(join(media.dir, name))
+    ;(await media.lease([image(7)])).release()
+    expect(existsSync(join(media.dir, name))).toBe(false)
+    media.forget()
+    expect(media.files()).toEqual([])
+    ;(await media.lease([image(7)])).release()
+    expect(await readFile(join(media.dir, name))).toEqual(image(7).data)
+    await media.dispose()
+  })
+
   it('a write that fails fails its request, and the next request writes the file again', async () => {
     const media = await createMediaFolder({ root })
     await rm(media.dir, { recursive: true })
