@@ -20,7 +20,7 @@ import { serverArgs, serverSamplers, SLOT, slotsFor } from './server-args.js'
 import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
 import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
-import { createMediaFolder, type MediaLease } from './server-media.js'
+import { createMediaFolder, withMediaFiles, type MediaLease } from './server-media.js'
 import { mergeCall, overflowOrError } from './server-response.js'
 import { formatFields, hasMedia, templatePrompt, textTokenCount, toServerMessage } from './server-request.js'
 import type { Backend, BackendGeneration, BackendResult } from './types.js'
@@ -40,9 +40,6 @@ export interface ServerBackendOptions {
   /** Model loading on a slow disk takes minutes for a large model. */
   readyTimeoutMs?: number
 }
-
-/** llama-server's refusal of a file:// image it cannot open (tools/server/server-common.cpp). */
-const MISSING_FILE = /file does not exist or cannot be opened/
 
 /** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
 const HEADERS_TIMEOUT_MS = 60 * 60 * 1000
@@ -276,34 +273,10 @@ export async function loadServerBackend(
     lost,
     server,
 
-    async generate(generation: BackendGeneration): Promise<BackendResult> {
+    generate(generation: BackendGeneration): Promise<BackendResult> {
       const images = generation.messages.flatMap((m) => m.images)
-      /** The images as files, or null: a full or unwritable disk costs speed, not the answer (they go inline). */
-      const leaseFiles = async (): Promise<MediaLease | null> => {
-        if (!media || !images.length) return null
-        try {
-          return await media.lease(images)
-        } catch (error) {
-          options.onOutput?.(`media folder: ${(error as Error).message}; images are sent inline\n`)
-          return null
-        }
-      }
-      let lease = await leaseFiles()
-      try {
-        try {
-          return await answer(generation, lease)
-        } catch (error) {
-          // A file written for an earlier turn is gone from under the engine (a temp-folder
-          // cleaner): the server refuses before answering, so asking again loses nothing.
-          if (!lease || !media || generation.signal.aborted || !MISSING_FILE.test((error as Error).message)) throw error
-          lease.release()
-          media.forget()
-          lease = await leaseFiles()
-          return await answer(generation, lease)
-        }
-      } finally {
-        lease?.release()
-      }
+      if (!media || !images.length) return answer(generation, null)
+      return withMediaFiles(media, images, generation.signal, (lease) => answer(generation, lease), options.onOutput)
     },
 
     async countTokens(text: string): Promise<number> {

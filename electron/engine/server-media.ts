@@ -155,3 +155,43 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
     },
   }
 }
+
+/** llama-server's refusal of a file:// image it cannot open (tools/server/server-common.cpp). */
+const MISSING_FILE = /file does not exist or cannot be opened/
+
+/**
+ * Runs a request with these images as files, released when it is done. A full or unwritable
+ * disk costs speed, not the answer: the request runs without files (its images inline).
+ */
+export async function withMediaFiles<T>(
+  media: MediaFolder,
+  images: PreparedImage[],
+  signal: AbortSignal,
+  run: (lease: MediaLease | null) => Promise<T>,
+  log?: (text: string) => void,
+): Promise<T> {
+  const leaseFiles = async (): Promise<MediaLease | null> => {
+    try {
+      return await media.lease(images)
+    } catch (error) {
+      log?.(`media folder: ${(error as Error).message}; images are sent inline\n`)
+      return null
+    }
+  }
+  let lease = await leaseFiles()
+  try {
+    try {
+      return await run(lease)
+    } catch (error) {
+      // A file written for an earlier turn is gone from under the engine (a temp-folder
+      // cleaner): the server refuses before answering, so asking again loses nothing.
+      if (!lease || signal.aborted || !MISSING_FILE.test((error as Error).message)) throw error
+      lease.release()
+      media.forget()
+      lease = await leaseFiles()
+      return await run(lease)
+    }
+  } finally {
+    lease?.release()
+  }
+}
