@@ -1,13 +1,13 @@
 // The images of a conversation go to the llama-server child as files in a private folder
 // (--media-path, file:// URLs), each written once and named by its content's hash, instead of as
 // base64 inside every request. A follow-up sends every earlier image again, and the server then
-// parsed, decoded and hashed megabytes of JSON per turn: with eight 150 KB screenshots that was
-// 21 ms of a follow-up's first token where the files take 5.5 ms (bench:followup, mediaFiles8).
-import { createHash } from 'node:crypto'
+// parsed and decoded megabytes of base64 in JSON per turn: with eight 150 KB screenshots that was
+// 20 ms of a follow-up's first token where the files take 3 ms (bench:followup, preparedScreens8).
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PreparedImage } from '../images/prepare.js'
+import { refOf } from '../images/prepared-cache.js'
 
 const PREFIX = 'lva-media-'
 
@@ -67,20 +67,11 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
   const dir = await mkdtemp(join(root, `${PREFIX}${process.pid}-`))
   // Insertion order is the order of last use: a file used again is moved to the end.
   const entries = new Map<string, Entry>()
-  // The same prepared image comes back as the same Buffer (the prepared-image cache): hashed once.
-  const hashed = new WeakMap<Buffer, string>()
   let total = 0
   let disposed = false
 
-  const nameOf = (image: PreparedImage): string => {
-    let name = hashed.get(image.data)
-    if (!name) {
-      const ext = image.mime === 'image/png' ? 'png' : 'jpg'
-      name = `${createHash('sha256').update(image.data).digest('hex').slice(0, 40)}.${ext}`
-      hashed.set(image.data, name)
-    }
-    return name
-  }
+  // refOf hashes a Buffer once: the same prepared image comes back as the same Buffer.
+  const nameOf = (image: PreparedImage): string => `${refOf(image.data).slice(0, 40)}.${image.mime === 'image/png' ? 'png' : 'jpg'}`
 
   const prune = (): void => {
     for (const [name, entry] of entries) {
