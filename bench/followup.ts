@@ -244,16 +244,18 @@ if (stock && !stock.found) console.error(`bench:followup: stockLlamaServer skipp
 const stockLlamaServer = stock?.found ? await measure('auto', { LLAMA_SERVER_BIN: stock.path }) : null
 const llamaNode = await measure('llama.node')
 const screens = async (binary: string, mmproj?: string): Promise<MediaFigures> => measurePreparedScreens(binary, fx, RUNS, mmproj)
-const preparedScreens8 = server.found
-  ? {
-      patched: await screens(server.path),
-      stock: stock?.found ? await screens(stock.path) : null,
-      projector512px: {
-        patched: await screens(server.path, await projector512()),
-        stock: stock?.found ? await screens(stock.path, await projector512()) : null,
-      },
-    }
-  : null
+const wide = server.found ? await projector512() : null
+const preparedScreens8 =
+  server.found && wide
+    ? {
+        patched: await screens(server.path),
+        stock: stock?.found ? await screens(stock.path) : null,
+        projector512px: {
+          patched: await screens(server.path, wide),
+          stock: stock?.found ? await screens(stock.path, wide) : null,
+        },
+      }
+    : null
 if (preparedScreens8)
   console.error(`bench:followup: eight prepared screens of ${preparedScreens8.patched.jpegKB} KB: ${JSON.stringify(preparedScreens8)}`)
 console.log(
