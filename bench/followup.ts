@@ -1,7 +1,8 @@
 // npm run bench:followup — what a follow-up question costs in a conversation whose earlier
 // turns hold 0, 1, 2, 4 or 8 images, on the generated fixtures, through the engine process
 // (the built bundle) as the app runs it: its time to first token (the engine's own figure)
-// and the prompt tokens it evaluated, medians of a few runs. Side by side in one run: the
+// and the prompt tokens it evaluated, medians of BENCH_RUNS follow-ups per count, taken in three
+// rounds over all the counts. Side by side in one run: the
 // default path (llama-server where it is built, with the project's llama.cpp patches),
 // llama-server as llama.cpp ships it (stockLlamaServer, where LLAMA_SERVER_STOCK=1 npm run
 // build:llama-server built it) and llama.node (the fallback). Prints one JSON object last;
@@ -33,6 +34,7 @@ import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+const ROUNDS = 3
 const WARM_UP = 40
 const COUNTS = [0, 1, 2, 4, 8] as const
 const sampling = { maxTokens: 8, temperature: 0, seed: 3 }
@@ -76,6 +78,14 @@ const pictures = await Promise.all(
   ['#aa3333', '#33aa33', '#3333aa', '#aaaa33', '#33aaaa', '#aa33aa', '#777777', '#222222', '#dddddd'].map((c) => solidPng(160, 120, c)),
 )
 
+// The new pictures the withNewImage follow-ups bring, one per follow-up: the same picture each
+// time would be in the cache after the first, and llama.node's encode log then counted the
+// earlier images it encodes again with a new picture once per round, spread over its follow-ups.
+const newPictures = await Promise.all(
+  Array.from({ length: RUNS + 3 }, (_, i) => solidPng(160, 120, `#${(40 + ((i * 53) % 200)).toString(16).padStart(2, '0')}9${i % 10}c0`)),
+)
+let asked = 0
+
 async function measure(binding: 'auto' | 'llama.node', env: Record<string, string> = {}): Promise<Figures> {
   const fromLog = binding === 'llama.node' && existsSync(STDBUF)
   let encodes = 0
@@ -107,7 +117,8 @@ async function measure(binding: 'auto' | 'llama.node', env: Record<string, strin
     warm.push({ role: 'assistant', text: (await collect(engine.generate({ messages: warm, sampling }))).text })
     for (let r = 0; r < WARM_UP; r++)
       await collect(engine.generate({ messages: [...warm, { role: 'user', text: `Warm-up ${r}?` }], sampling }))
-    for (const n of COUNTS) {
+    /** One round for an image count: the conversation built, then follow-ups; their samples. */
+    const countRound = async (n: number, runs: number, newImage: boolean) => {
       // The conversation as a chat builds it: each turn asked in order, its answer kept. The
       // prompt's length after each turn bounds where that turn's image lies.
       const history: ChatMessage[] = [{ role: 'user', text: 'Hello.' }]
@@ -120,44 +131,64 @@ async function measure(binding: 'auto' | 'llama.node', env: Record<string, strin
         imageTokens ||= out.stats!.imageTokens
         history.push({ role: 'assistant', text: out.text })
       }
-      /** Runs follow-ups; medians of their first-token time, evaluated tokens and earlier images encoded again. */
-      const followUps = async (newImage: boolean): Promise<{ ttft: number; evaluated: number; prompt: number; reencoded: number }> => {
-        const ttft: number[] = []
-        const evaluated: number[] = []
-        const reencoded: number[] = []
-        let prompt = 0
-        // One untimed follow-up first: the first request after a load or a new conversation
-        // pays for warming caches, which would count against whichever image count came first.
-        await collect(engine.generate({ messages: [...history, { role: 'user', text: 'Warm-up: anything else?' }], sampling }))
-        if (fromLog) await settle()
-        const before = encodes
-        for (let r = 0; r < RUNS; r++) {
-          // A new question each run, so each is a follow-up to the same history and not a repeat of the last one.
-          const question: ChatMessage = newImage
-            ? { role: 'user', text: `Question ${r}: and this one?`, images: [{ bytes: pictures[8]! }] }
-            : { role: 'user', text: `Question ${r}: compare them.` }
-          const stats = (await collect(engine.generate({ messages: [...history, question], sampling }))).stats!
-          const cached = stats.cachedTokens ?? 0
-          ttft.push(stats.timeToFirstTokenMs ?? NaN)
-          evaluated.push(stats.tokensIn - cached)
-          // An earlier image is encoded again unless the reused prefix reaches past the turn that holds it.
-          reencoded.push(turnEnds.filter((end) => cached < end).length)
-          prompt = stats.tokensIn
-        }
-        if (fromLog) await settle()
-        // The log gives the phase's total: per follow-up, less the new picture each one brings.
-        const logged = round((encodes - before) / RUNS - (newImage ? 1 : 0), 2)
-        return { ttft: round(median(ttft)), evaluated: median(evaluated), prompt, reencoded: fromLog ? logged : median(reencoded) }
+      const ttft: number[] = []
+      const evaluated: number[] = []
+      const reencoded: number[] = []
+      let prompt = 0
+      // One untimed follow-up first: the first request after a load or a new conversation
+      // pays for warming caches, which would count against whichever image count came first.
+      await collect(engine.generate({ messages: [...history, { role: 'user', text: 'Warm-up: anything else?' }], sampling }))
+      if (fromLog) await settle()
+      const before = encodes
+      for (let r = 0; r < runs; r++) {
+        // A new question each run, so each is a follow-up to the same history and not a repeat of the last one.
+        const question: ChatMessage = newImage
+          ? { role: 'user', text: `Question ${r}: and this one?`, images: [{ bytes: newPictures[asked++ % newPictures.length]! }] }
+          : { role: 'user', text: `Question ${r}: compare them.` }
+        const stats = (await collect(engine.generate({ messages: [...history, question], sampling }))).stats!
+        const cached = stats.cachedTokens ?? 0
+        ttft.push(stats.timeToFirstTokenMs ?? NaN)
+        evaluated.push(stats.tokensIn - cached)
+        // An earlier image is encoded again unless the reused prefix reaches past the turn that holds it.
+        reencoded.push(turnEnds.filter((end) => cached < end).length)
+        prompt = stats.tokensIn
       }
-      const plain = await followUps(false)
-      ttftMs[n] = plain.ttft
-      evaluatedTokens[n] = plain.evaluated
-      promptTokens[n] = plain.prompt
+      if (fromLog) await settle()
+      // The log gives the round's total: per follow-up, less the new picture each one brings.
+      const logged = (encodes - before) / runs - (newImage ? 1 : 0)
+      return { ttft, evaluated, prompt, reencoded: fromLog ? [logged] : reencoded }
+    }
+    /**
+     * Every image count in turn, ROUNDS times over, medians of all their follow-ups: the VM's
+     * speed drifts over a run, and counts measured one after the other in a single block each
+     * took that drift into their ratio (the same build's ratio went from 1.29 to 1.75 between runs).
+     */
+    const samples = new Map<string, { ttft: number[]; evaluated: number[]; prompt: number; reencoded: number[] }>()
+    const perRound = Math.max(1, Math.round(RUNS / ROUNDS))
+    for (let k = 0; k < ROUNDS; k++) {
+      for (const [n, newImage] of [...COUNTS.map((c) => [c, false] as const), [8, true] as const]) {
+        const got = await countRound(n, perRound, newImage)
+        const key = `${n}${newImage ? '+' : ''}`
+        const all = samples.get(key) ?? { ttft: [], evaluated: [], prompt: 0, reencoded: [] }
+        samples.set(key, {
+          ttft: [...all.ttft, ...got.ttft],
+          evaluated: [...all.evaluated, ...got.evaluated],
+          prompt: got.prompt,
+          reencoded: [...all.reencoded, ...got.reencoded],
+        })
+      }
+    }
+    const reencodedOf = (r: number[]): number => (fromLog ? round(r.reduce((a, b) => a + b, 0) / r.length, 2) : median(r))
+    for (const n of COUNTS) {
+      const got = samples.get(`${n}`)!
+      ttftMs[n] = round(median(got.ttft))
+      evaluatedTokens[n] = median(got.evaluated)
+      promptTokens[n] = got.prompt
       if (n === 8) {
-        reencodedImages8 = plain.reencoded
-        const added = await followUps(true)
-        withNewImage.ttftMs8 = added.ttft
-        withNewImage.reencodedImages8 = added.reencoded
+        reencodedImages8 = reencodedOf(got.reencoded)
+        const added = samples.get('8+')!
+        withNewImage.ttftMs8 = round(median(added.ttft))
+        withNewImage.reencodedImages8 = reencodedOf(added.reencoded)
       }
       console.error(
         `bench:followup ${info.binding}: ${n} earlier images: ttft ${ttftMs[n]} ms, evaluated ${evaluatedTokens[n]} of ${promptTokens[n]} tokens`,
