@@ -174,6 +174,7 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
   it('a follow-up reuses every earlier image: only the new turn is evaluated', async () => {
     const turns: ChatMessage[] = []
     const prompts: number[] = []
+    const imageTokens: number[] = []
     for (const [i, bytes] of [red, green, blue, grey].entries()) {
       turns.push({ role: 'user', text: `Picture ${i}?`, images: image(bytes) })
       const out = await ask(turns)
@@ -185,11 +186,21 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
         expect(stats.tokensIn - stats.cachedTokens!).toBeLessThan(prompts[0]! + 10)
       }
       prompts.push(stats.tokensIn)
+      imageTokens.push(stats.imageTokens)
       turns.push({ role: 'assistant', text: out.text })
     }
     // The same conversation asked again reuses all but the last token.
     const again = await ask(turns.slice(0, -1))
     expect(again.stats!.cachedTokens).toBe(again.stats!.tokensIn - 1)
+    // Each turn's images were counted from its prompt, one new image at a time (the pictures are
+    // all 64x64, so each is as many tokens); asked again, every image's tokens are known and
+    // added up instead, the same image twice counting twice.
+    const each = imageTokens[0]!
+    expect(each).toBeGreaterThan(0)
+    expect(imageTokens).toEqual([each, 2 * each, 3 * each, 4 * each])
+    expect(again.stats!.imageTokens).toBe(4 * each)
+    const twice = await ask([...turns, { role: 'user', text: 'And these two?', images: [...image(red), ...image(red)] }])
+    expect(twice.stats!.imageTokens).toBe(6 * each)
   })
 
   it('images reach the server as files in a private folder, each written once', async () => {
