@@ -44,6 +44,15 @@ export interface ServerBackendOptions {
 
 /** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
 const HEADERS_TIMEOUT_MS = 60 * 60 * 1000
+/** Reads a body to its end, whatever it holds; a failure there is nobody's concern. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // the connection is closed instead of reused
+  }
+}
+
 export async function loadServerBackend(
   model: ModelFileInfo,
   mmproj: ModelFileInfo | null,
@@ -249,14 +258,23 @@ export async function loadServerBackend(
       // The events of each network chunk are taken in one synchronous pass: one await per
       // chunk, not per token, on the path every token takes.
       const decoder = new SseDecoder()
-      for await (const bytes of response.body as AsyncIterable<Uint8Array>) {
-        for (const event of decoder.push(bytes)) {
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      for (;;) {
+        const { value, done: ended } = await reader.read()
+        if (ended) break
+        for (const event of decoder.push(value)) {
           if (!take(event)) {
             done = true
             break
           }
         }
-        if (done) break
+        if (done) {
+          // What follows [DONE] is the end of the chunked body: read, not cancelled, so the
+          // connection goes back to the pool. Cancelled, it was closed after every answer and
+          // the next request paid for a new one.
+          void drain(reader)
+          break
+        }
       }
       if (!done) decoder.end()
     } catch (error) {

@@ -50,6 +50,27 @@ async function mediaFolderOf(pid: number): Promise<string> {
   return args[at + 1]!
 }
 
+/** The server's port, from its command line. */
+async function portOf(pid: number): Promise<number> {
+  const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+  return Number(args[args.indexOf('--port') + 1])
+}
+
+/** Connections to this port closed lately (TIME_WAIT, which the closing side keeps for a minute). */
+async function closedConnectionsTo(port: number): Promise<number> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0')
+  let n = 0
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const rows = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1)
+    // columns: sl local_address rem_address st ...; TIME_WAIT is state 06
+    n += rows.filter((row) => {
+      const cols = row.trim().split(/\s+/)
+      return cols[3] === '06' && (cols[1]?.endsWith(`:${hex}`) || cols[2]?.endsWith(`:${hex}`))
+    }).length
+  }
+  return n
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
@@ -201,6 +222,15 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
     expect(again.stats!.imageTokens).toBe(4 * each)
     const twice = await ask([...turns, { role: 'user', text: 'And these two?', images: [...image(red), ...image(red)] }])
     expect(twice.stats!.imageTokens).toBe(6 * each)
+  })
+
+  it('answers reuse one connection to the server: none is closed after each answer', async () => {
+    const port = await portOf((await serversUnder(engine.pid!))[0]!)
+    await ask([{ role: 'user', text: 'Warm up.' }])
+    const before = await closedConnectionsTo(port)
+    for (let i = 0; i < 10; i++) await ask([{ role: 'user', text: `Question ${i}?`, images: image(red) }])
+    // An answer's body cancelled after [DONE] closed its connection: ten answers, ten closed.
+    expect((await closedConnectionsTo(port)) - before).toBeLessThan(3)
   })
 
   it('images reach the server as files in a private folder, each written once', async () => {
