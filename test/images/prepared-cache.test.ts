@@ -79,6 +79,18 @@ describe('prepared image cache', () => {
     expect(await createPreparedCache({ dir: null }).peek(ref, budget)).toBeNull()
   })
 
+  it("keys by the budget's content: an equal budget finds the image, and so does the same one past the keys it keeps", async () => {
+    const png = await screenshotPng(320, 180)
+    const ref = refOf(png)
+    const cache = createPreparedCache({ dir: null })
+    const first = await cache.get(ref, budget, counting(png).prepare)
+    expect(await cache.peek(ref, { ...budget })).toBe(first)
+    // More distinct images than the keys kept per budget: the kept keys are dropped, not the image.
+    for (let i = 0; i < 5000; i++) expect(await cache.peek(String(i).padStart(64, '0'), budget)).toBeNull()
+    expect(await cache.peek(ref, budget)).toBe(first)
+    expect(await cache.peek(ref, { ...budget, maxSide: 448 })).toBeNull()
+  })
+
   it('an image found by its key stays kept while it is used, as one found with its bytes does', async () => {
     const [a, b, c] = await Promise.all([300, 400, 500].map((w) => screenshotPng(w, 200)))
     const cache = createPreparedCache({ dir: null, memoryEntries: 2 })
