@@ -321,7 +321,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         ...(toolCalls?.length ? { toolCalls } : {}),
         stats: {
           ...counts,
-          timeToFirstTokenMs: firstTokenAt === null ? null : Math.round((firstTokenAt - started) * 10) / 10,
+          timeToFirstTokenMs: firstTokenAt === null ? null : Math.round((firstTokenAt - started) * 100) / 100,
           tokensPerSecond: genMs && result.tokensOut > 1 ? Math.round(((result.tokensOut - 1) / genMs) * 1000 * 10) / 10 : null,
           totalMs: Math.round(totalMs),
         },

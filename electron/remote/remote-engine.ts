@@ -256,7 +256,7 @@ export class RemoteEngine implements Generator {
         tokensOut,
         // No OpenAI-compatible server reports how many of the prompt tokens were an image's.
         imageTokens: 0,
-        timeToFirstTokenMs: firstAt === null ? null : Math.round((firstAt - started) * 10) / 10,
+        timeToFirstTokenMs: firstAt === null ? null : Math.round((firstAt - started) * 100) / 100,
         tokensPerSecond: span > 0 && tokensOut > 1 ? Math.round(((tokensOut - 1) / span) * 1000 * 10) / 10 : null,
         totalMs: Math.round(performance.now() - started),
         stopReason: reason,
