@@ -19,6 +19,8 @@
 // WARM_UP requests. preparedScreens8 (bench/followup-media.ts) is the follow-up with eight
 // earlier images of a real model's prepared size, straight to llama-server: inline as data:
 // URLs and as the engine sends them, files from --media-path, patched and stock builds.
+// realWidth8 (bench/followup-width.ts) is the follow-up after eight images against none on a
+// text model as wide as a real small one, where the model's own work is in the ratio too.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import sharp from 'sharp'
@@ -30,6 +32,7 @@ import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
 import { measurePreparedScreens, projector512, type MediaFigures } from './followup-media.js'
+import { measureRealWidth } from './followup-width.js'
 import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
 
@@ -278,6 +281,20 @@ const stock = server.found ? await findLlamaServer(false, 'stock') : null
 if (stock && !stock.found) console.error(`bench:followup: stockLlamaServer skipped: ${stock.reason}`)
 const stockLlamaServer = stock?.found ? await measure('auto', { LLAMA_SERVER_BIN: stock.path }) : null
 const llamaNode = await measure('llama.node')
+// The same follow-ups on a model as wide as a real small one (bench/followup-width.ts).
+const realWidth8 = server.found
+  ? await (async () => {
+      const engine = new EngineClient({
+        spawn: nodeEngineSpawner({ built: true, env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'auto' } }),
+      })
+      try {
+        return await measureRealWidth(engine, pictures, RUNS, ROUNDS, sampling)
+      } finally {
+        await engine.dispose()
+      }
+    })()
+  : null
+if (realWidth8) console.error(`bench:followup: a model of a real width (${realWidth8.model}): ${JSON.stringify(realWidth8)}`)
 const screens = async (binary: string, mmproj?: string): Promise<MediaFigures> => measurePreparedScreens(binary, fx, RUNS, mmproj)
 const wide = server.found ? await projector512() : null
 const preparedScreens8 =
@@ -303,5 +320,6 @@ console.log(
       : null,
     llamaNode,
     preparedScreens8,
+    realWidth8,
   }),
 )
