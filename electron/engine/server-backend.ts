@@ -22,6 +22,7 @@ import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
 import { refOf } from '../images/prepared-cache.js'
 import { createMediaFolder, withMediaFiles, type MediaLease } from './server-media.js'
+import { ImageTokenCounts } from './image-token-counts.js'
 import { mergeCall, overflowOrError } from './server-response.js'
 import { formatFields, hasMedia, templatePrompt, textTokenCount, toServerMessage } from './server-request.js'
 import type { Backend, BackendGeneration, BackendResult } from './types.js'
@@ -136,23 +137,8 @@ export async function loadServerBackend(
     memory: { vramBytes: 0, ramBytes: model.weightBytes + (mmproj?.weightBytes ?? 0) },
   }
 
-  // Each image's prompt tokens, by its content: the projector gives the same image the same
-  // tokens, so a follow-up whose images were all counted before adds them up. Counting them
-  // takes the whole conversation rendered again (/apply-template) and tokenized: two more
-  // requests on every follow-up, in the server's time while it decodes the answer, and the
-  // engine's: with eight images on bench:followup's fixture, the engine's CPU for a follow-up
-  // went from 9.5 to 4.2 ms (3.4 with none).
-  const imageTokensOf = new Map<string, number>()
-  /** Learns an image's tokens when it is the only one of the prompt not counted before. */
-  const learnImageTokens = (images: string[], total: number): void => {
-    const unknown = new Set(images.filter((ref) => !imageTokensOf.has(ref)))
-    if (unknown.size !== 1) return
-    const ref = [...unknown][0]!
-    const times = images.filter((r) => r === ref).length
-    const rest = images.reduce((sum, r) => sum + (r === ref ? 0 : imageTokensOf.get(r)!), 0)
-    const each = (total - rest) / times
-    if (Number.isInteger(each) && each > 0) imageTokensOf.set(ref, each)
-  }
+  // Each image's prompt tokens, by its content (see image-token-counts.ts).
+  const imageCounts = new ImageTokenCounts()
 
   /** One answer, its images read from the lease's files where there is one, else sent inline. */
   const answer = async (generation: BackendGeneration, lease: MediaLease | null): Promise<BackendResult> => {
@@ -166,20 +152,22 @@ export async function loadServerBackend(
     if (signal.aborted) return { tokensIn: 0, tokensOut: 0, imageTokens: 0, stopReason: 'cancelled' }
     const media = hasMedia(messages)
     const images = generation.messages.flatMap((m) => m.images).map((image) => refOf(image.data))
-    const known = images.every((ref) => imageTokensOf.has(ref))
+    const knownSum = imageCounts.sum(images)
     // The prompt's text tokens, counted beside the answer once its first token is out (the
     // HTTP threads do it, not the slot); the image tokens are the rest of the prompt. Not
-    // counted when every image's tokens are already known (see imageTokensOf).
+    // counted when every image's tokens are already known (see ImageTokenCounts).
     let textTokens: Promise<number | null> | null = null
     const countText = (): Promise<number | null> =>
       (textTokens ??=
-        media && !known ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker)) : Promise.resolve(null))
+        media && knownSum === null
+          ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker))
+          : Promise.resolve(null))
     const countImages = async (total: number): Promise<number> => {
-      if (media && known) return images.reduce((sum, ref) => sum + imageTokensOf.get(ref)!, 0)
+      if (media && knownSum !== null) return knownSum
       const text = await countText().catch(() => null)
       if (text === null) return 0
       const counted = Math.max(0, total - text)
-      learnImageTokens(images, counted)
+      imageCounts.learn(images, counted)
       return counted
     }
 
