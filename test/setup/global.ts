@@ -1,7 +1,7 @@
 // Generates the tiny models once before any test file runs, and gives the run its own
 // temporary folder: the suites make scratch folders (data dirs, models, media files) in
 // os.tmpdir() from many places, and a run left thousands behind in /tmp. Every worker and
-// every process the tests start inherit TMPDIR, so one removal at the end takes them all,
+// every process the tests start inherit it (TMPDIR, TEMP and TMP), so one removal at the end takes them all,
 // including what a failed or interrupted test could not clean up itself.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,8 @@ import { ensureFixtures } from '../fixtures/generate.js'
 export default async function setup(): Promise<() => Promise<void>> {
   await ensureFixtures()
   const root = await mkdtemp(join(tmpdir(), 'lva-run-'))
-  process.env.TMPDIR = root
+  // os.tmpdir() reads TMPDIR on Linux and macOS, TEMP and TMP on Windows.
+  for (const name of ['TMPDIR', 'TEMP', 'TMP']) process.env[name] = root
   return async () => {
     await rm(root, { recursive: true, force: true, maxRetries: 3 })
   }
