@@ -40,8 +40,8 @@ async function files(): Promise<{ textModel: string; mmproj: string }> {
 
 type Kind = 0 | 8 | 'text'
 
-/** Text of as many tokens as an image takes, as bench:followup's text-only control on the fixture. */
-async function fillerOf(engine: EngineClient, imageTokens: number): Promise<string> {
+/** Text of as many tokens as an image takes: the text-only controls' stand-in for an image, here and on the fixture. */
+export async function fillerOf(engine: EngineClient, imageTokens: number): Promise<string> {
   const words = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
   let filler = ''
   for (let i = 0; (await engine.countTokens(filler)) < imageTokens && i < 200; i++)

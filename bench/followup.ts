@@ -32,7 +32,7 @@ import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
 import { measurePreparedScreens, projector512, type MediaFigures } from './followup-media.js'
-import { measureRealWidth } from './followup-width.js'
+import { fillerOf, measureRealWidth } from './followup-width.js'
 import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
 
@@ -204,10 +204,7 @@ async function measure(binding: 'auto' | 'llama.node', env: Record<string, strin
     // does when what grows is attention over a longer context, which no cache avoids, rather
     // than anything done to the images.
     const textOnly8 = await (async () => {
-      const words = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
-      let filler = ''
-      for (let i = 0; (await engine.countTokens(filler)) < imageTokens && i < 200; i++)
-        filler += `${filler ? ' ' : ''}${words[i % words.length]}`
+      const filler = await fillerOf(engine, imageTokens)
       const history: ChatMessage[] = [{ role: 'user', text: 'Hello.' }]
       history.push({ role: 'assistant', text: (await collect(engine.generate({ messages: history, sampling }))).text })
       for (let i = 0; i < 8; i++) {
