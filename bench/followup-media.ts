@@ -10,9 +10,31 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
+import type { EngineClient } from '../electron/engine/client.js'
 import { DEFAULT_FIXTURE_DIR, TEXT, VISION, writeMmproj, type FixturePaths } from '../test/fixtures/generate.js'
+import { collect } from '../test/support/engine.js'
 import { startLlamaServer, streamChat } from './llama-server.js'
 import { median, round } from './stats.js'
+
+/** How long after its pictures were first sent the follow-ups are asked. */
+export const SETTLE_MS = 2100
+
+/**
+ * A follow-up comes when its question has been read and typed, seconds after the pictures it
+ * asks about were sent: the patched server keeps a media file's bytes only once the file is 2 s
+ * old (patch 0017, as a file system's time stamps may be coarse). So the benches send every
+ * earlier picture once, then wait, before they build the conversations they time.
+ */
+export async function sentSecondsBefore(
+  engine: EngineClient,
+  pictures: Uint8Array[],
+  sampling: { maxTokens: number; temperature: number; seed: number },
+): Promise<void> {
+  await collect(
+    engine.generate({ messages: [{ role: 'user', text: 'These pictures.', images: pictures.map((bytes) => ({ bytes })) }], sampling }),
+  )
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+}
 
 export interface MediaFigures {
   jpegKB: number
@@ -80,6 +102,8 @@ export async function measurePreparedScreens(binary: string, fx: FixturePaths, r
         })
         history.push({ role: 'assistant', content: (await streamChat(server, { messages: history, ...sampling })).text })
       }
+      // As sentSecondsBefore: these screens are new to each call.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
       const times: number[] = []
       for (let r = -3; r < runs; r++) {
         const out = await streamChat(server, {

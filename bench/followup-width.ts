@@ -14,6 +14,7 @@ import type { EngineClient } from '../electron/engine/client.js'
 import type { ChatMessage } from '../electron/ipc/contract.js'
 import { DEFAULT_FIXTURE_DIR, writeMmproj, writeTextModel } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
+import { sentSecondsBefore } from './followup-media.js'
 import { median, round } from './stats.js'
 
 const SHAPE = { nEmbd: 576, nHead: 9, nLayer: 8, nFf: 1536, ctx: 4096 }
@@ -58,6 +59,7 @@ export async function measureRealWidth(
 ): Promise<WidthFigures> {
   const { textModel, mmproj } = await files()
   await engine.load({ modelPath: textModel, mmprojPath: mmproj, gpu: false })
+  await sentSecondsBefore(engine, pictures, sampling)
   const ttft: Record<Kind, number[]> = { 0: [], 8: [], text: [] }
   const evaluated: Record<Kind, number[]> = { 0: [], 8: [], text: [] }
   const perRound = Math.max(1, Math.round(runs / rounds))

@@ -15,10 +15,14 @@
 // every earlier image again, which its mtmd log shows ("encoding image slice"), counted here
 // with the engine's stdout line-buffered (coreutils' libstdbuf; without it, cache_n is used).
 // withNewImage is the other common follow-up: a question that brings a ninth picture, where
-// only that one should be encoded. Every count is measured after a throwaway conversation of
-// WARM_UP requests. preparedScreens8 (bench/followup-media.ts) is the follow-up with eight
-// earlier images of a real model's prepared size, straight to llama-server: inline as data:
-// URLs and as the engine sends them, files from --media-path, patched and stock builds.
+// only that one should be encoded. In a chat, the pictures of earlier turns were sent seconds or
+// minutes before a follow-up, and the patched server keeps a media file's bytes only once the
+// file is 2 s old (patch 0017, as its time stamps may be coarse): so every earlier picture is
+// sent once, SETTLE_MS before the measured conversations (sentSecondsBefore); the ninth pictures
+// are new each time. Every count is measured after a throwaway conversation of WARM_UP requests.
+// preparedScreens8 (bench/followup-media.ts) is the follow-up with eight earlier images of a real
+// model's prepared size, straight to llama-server: inline as data: URLs and as the engine sends
+// them, files from --media-path, patched and stock builds.
 // realWidth8 (bench/followup-width.ts) is the follow-up after eight images against none on a
 // text model as wide as a real small one, where the model's own work is in the ratio too.
 import { randomBytes } from 'node:crypto'
@@ -31,7 +35,7 @@ import { findServerBinary } from '../electron/engine/server-binary.js'
 import { ensureFixtures } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { findLlamaServer } from './llama-server.js'
-import { measurePreparedScreens, projector512, type MediaFigures } from './followup-media.js'
+import { measurePreparedScreens, projector512, sentSecondsBefore, type MediaFigures } from './followup-media.js'
 import { fillerOf, measureRealWidth } from './followup-width.js'
 import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
@@ -121,6 +125,7 @@ async function measure(binding: 'auto' | 'llama.node', env: Record<string, strin
     warm.push({ role: 'assistant', text: (await collect(engine.generate({ messages: warm, sampling }))).text })
     for (let r = 0; r < WARM_UP; r++)
       await collect(engine.generate({ messages: [...warm, { role: 'user', text: `Warm-up ${r}?` }], sampling }))
+    await sentSecondsBefore(engine, pictures, sampling)
     /** One round for an image count: the conversation built, then follow-ups; their samples. */
     const countRound = async (n: number, runs: number, newImage: boolean) => {
       // The conversation as a chat builds it: each turn asked in order, its answer kept. The
