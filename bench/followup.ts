@@ -40,7 +40,11 @@ import { fillerOf, measureRealWidth } from './followup-width.js'
 import { median, round } from './stats.js'
 import { solidPng } from '../test/support/images.js'
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+// 60 follow-ups per count, 20 a round. With 15 (5 a round), the first follow-ups of a round,
+// slower after the round before it, were a third of the samples: four runs of one build gave
+// 1.46-1.68 ms after no image against 1.21-1.31 in three runs of 60, and so a ratio of
+// 1.07-1.20 where 60 gave 1.24-1.47.
+const RUNS = Number(process.env.BENCH_RUNS ?? 60)
 const ROUNDS = 3
 const WARM_UP = 40
 const COUNTS = [0, 1, 2, 4, 8] as const
