@@ -13,7 +13,8 @@
 # order>, so a changed patch is a new build (electron/engine/server-binary.ts
 # computes the same key to find it).
 #
-# Env: LLAMA_SERVER_NATIVE=1 builds with -DGGML_NATIVE=ON into <key>-native/
+# Env: LLAMA_SERVER_JEMALLOC=0 builds without jemalloc (see below). LLAMA_SERVER_NATIVE=1
+# builds with -DGGML_NATIVE=ON into <key>-native/
 # (faster on this CPU only; the default build is portable to machines of the
 # same kind). LLAMA_SERVER_STOCK=1 builds llama.cpp as shipped, without the
 # patches, into <commit>/ (benchmarks compare the two). LLAMA_SERVER_JOBS
@@ -82,14 +83,19 @@ command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || command -v ninja >/dev/null || missing+=(make)
 # Patch 0018 links jemalloc statically as llama-server's malloc on Linux (faster request handling,
 # measured in the patch's message); its static archive is Debian and Ubuntu's libjemalloc-dev.
+# LLAMA_SERVER_JEMALLOC=0 builds with the C library's malloc instead (a distribution without the
+# static archive); BUILD_INFO says which malloc a build has.
 jemalloc=()
-if [[ "$(uname -s)" == "Linux" ]] && grep -qs "LLAMA_SERVER_JEMALLOC" "${patches[@]}" /dev/null; then
+if [[ "$(uname -s)" == "Linux" && "${LLAMA_SERVER_JEMALLOC:-1}" != "0" ]] && grep -qs "LLAMA_SERVER_JEMALLOC" "${patches[@]}" /dev/null; then
   jemalloc=(-DLLAMA_SERVER_JEMALLOC=ON)
   found_jemalloc=""
   for dir in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
     [[ -f "$dir/libjemalloc_pic.a" || -f "$dir/libjemalloc.a" ]] && found_jemalloc=1 && break
   done
-  [[ -n "$found_jemalloc" ]] || missing+=(libjemalloc-dev)
+  if [[ -z "$found_jemalloc" ]]; then
+    missing+=(libjemalloc-dev)
+    echo "build-llama-server: no static jemalloc (libjemalloc_pic.a); install it, or build with LLAMA_SERVER_JEMALLOC=0" >&2
+  fi
 fi
 if ((${#missing[@]})); then
   echo "build-llama-server: missing ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
