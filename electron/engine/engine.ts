@@ -33,6 +33,7 @@ import { loadServerBackend } from './server-backend.js'
 import { serverBinary } from './server-binary.js'
 import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
 import type { ModelFileInfo } from './model-files.js'
+import { firstTokenMs } from './first-token.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
@@ -321,7 +322,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         ...(toolCalls?.length ? { toolCalls } : {}),
         stats: {
           ...counts,
-          timeToFirstTokenMs: firstTokenAt === null ? null : Math.round((firstTokenAt - started) * 100) / 100,
+          timeToFirstTokenMs: firstTokenMs(started, firstTokenAt),
           tokensPerSecond: genMs && result.tokensOut > 1 ? Math.round(((result.tokensOut - 1) / genMs) * 1000 * 10) / 10 : null,
           totalMs: Math.round(totalMs),
         },

@@ -4,6 +4,7 @@
 // request at once, which is what makes llama-server and vLLM stop generating.
 import type { GenerateChunk, GenerateRequest, GenerationStats } from '../engine/contract.js'
 import type { Generator, Lane } from '../engine/scheduler.js'
+import { firstTokenMs } from '../engine/first-token.js'
 import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
 import { chatBody, ToolCallCollector } from './chat-body.js'
@@ -256,7 +257,7 @@ export class RemoteEngine implements Generator {
         tokensOut,
         // No OpenAI-compatible server reports how many of the prompt tokens were an image's.
         imageTokens: 0,
-        timeToFirstTokenMs: firstAt === null ? null : Math.round((firstAt - started) * 100) / 100,
+        timeToFirstTokenMs: firstTokenMs(started, firstAt),
         tokensPerSecond: span > 0 && tokensOut > 1 ? Math.round(((tokensOut - 1) / span) * 1000 * 10) / 10 : null,
         totalMs: Math.round(performance.now() - started),
         stopReason: reason,
