@@ -17,7 +17,10 @@ import { startLlamaServer, streamChat } from './llama-server.js'
 import { median, round } from './stats.js'
 
 /** How long after its pictures were first sent the follow-ups are asked. */
-export const SETTLE_MS = 2100
+const SETTLE_MS = 2100
+
+/** Waits until pictures just written are old enough for the patched server to keep. */
+export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
 
 /**
  * A follow-up comes when its question has been read and typed, seconds after the pictures it
@@ -33,7 +36,7 @@ export async function sentSecondsBefore(
   await collect(
     engine.generate({ messages: [{ role: 'user', text: 'These pictures.', images: pictures.map((bytes) => ({ bytes })) }], sampling }),
   )
-  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  await settle()
 }
 
 export interface MediaFigures {
@@ -103,7 +106,7 @@ export async function measurePreparedScreens(binary: string, fx: FixturePaths, r
         history.push({ role: 'assistant', content: (await streamChat(server, { messages: history, ...sampling })).text })
       }
       // As sentSecondsBefore: these screens are new to each call.
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      await settle()
       const times: number[] = []
       for (let r = -3; r < runs; r++) {
         const out = await streamChat(server, {

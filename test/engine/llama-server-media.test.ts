@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { settle } from '../../bench/followup-media.js'
 import { startLlamaServer, streamChat, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures } from '../fixtures/generate.js'
@@ -12,9 +13,6 @@ import { solidPng } from '../support/images.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`[llama-server media] skipping: ${binary.reason}`)
-
-/** The patched server keeps a file only once it is this old (its time stamps may be coarse). */
-const SETTLE_MS = 2100
 
 describe.skipIf(!binary.found)('llama-server: images from --media-path', () => {
   let server: LlamaServer
@@ -65,7 +63,7 @@ describe.skipIf(!binary.found)('llama-server: images from --media-path', () => {
     expect(greenAnswer).not.toBe(redAnswer)
 
     await writeFile(join(dir, 'picture.png'), red)
-    await new Promise((r) => setTimeout(r, SETTLE_MS))
+    await settle()
     expect(await ask('file://picture.png')).toBe(redAnswer)
     // Read again: now from the bytes the server kept.
     expect(await ask('file://picture.png')).toBe(redAnswer)
@@ -80,7 +78,7 @@ describe.skipIf(!binary.found)('llama-server: images from --media-path', () => {
   it('a file that is gone is refused with the sentence the engine recognises, also after it was kept', async () => {
     const blue = await solidPng(64, 64, '#2222cc')
     await writeFile(join(dir, 'gone.png'), blue)
-    await new Promise((r) => setTimeout(r, SETTLE_MS))
+    await settle()
     const answer = await ask('file://gone.png')
     expect(answer.length).toBeGreaterThan(0)
     await rm(join(dir, 'gone.png'))
