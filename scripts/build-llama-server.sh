@@ -16,7 +16,10 @@
 # Env: LLAMA_SERVER_JEMALLOC=0 builds without jemalloc (see below). LLAMA_SERVER_NATIVE=1
 # builds with -DGGML_NATIVE=ON into <key>-native/
 # (faster on this CPU only; the default build is portable to machines of the
-# same kind). LLAMA_SERVER_STOCK=1 builds llama.cpp as shipped, without the
+# same kind). LLAMA_SERVER_VULKAN=1 builds the GPU variant (-DGGML_VULKAN=ON, the CPU
+# backend too) into <key>-vulkan/: the engine serves a model through it where a Vulkan GPU is
+# found (electron/engine/engine.ts); it needs Debian's libvulkan-dev, glslc and spirv-headers
+# (patch 0019 lets Debian 12's Vulkan 1.3.239 headers build it). LLAMA_SERVER_STOCK=1 builds llama.cpp as shipped, without the
 # patches, into <commit>/ (benchmarks compare the two). LLAMA_SERVER_JOBS
 # (default 2) sets the build parallelism. --print-dest prints the cache folder
 # and builds nothing.
@@ -58,11 +61,22 @@ fi
 tag="$(sed -n 's/.*"tag": *"\([^"]*\)".*/\1/p' "$info" 2>/dev/null || true)"
 
 native="${LLAMA_SERVER_NATIVE:-0}"
+vulkan="${LLAMA_SERVER_VULKAN:-0}"
 suffix=""
 native_flag="OFF"
+vulkan_flag="OFF"
+if [[ "$native" == "1" && "$vulkan" == "1" ]]; then
+  # The GPU variant ships to other machines: it stays portable.
+  echo "build-llama-server: LLAMA_SERVER_NATIVE=1 and LLAMA_SERVER_VULKAN=1 do not go together" >&2
+  exit 1
+fi
 if [[ "$native" == "1" ]]; then
   suffix="-native"
   native_flag="ON"
+fi
+if [[ "$vulkan" == "1" ]]; then
+  suffix="-vulkan"
+  vulkan_flag="ON"
 fi
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/llama-server"
 dest="$cache_root/$key$suffix"
@@ -97,6 +111,12 @@ if [[ "$(uname -s)" == "Linux" && "${LLAMA_SERVER_JEMALLOC:-1}" != "0" ]] && gre
     echo "build-llama-server: no static jemalloc (libjemalloc_pic.a); install it, or build with LLAMA_SERVER_JEMALLOC=0" >&2
   fi
 fi
+if [[ "$vulkan" == "1" ]]; then
+  # ggml-vulkan compiles its shaders with glslc and includes the Vulkan and SPIR-V headers.
+  command -v glslc >/dev/null || missing+=(glslc)
+  [[ -f /usr/include/vulkan/vulkan.h ]] || pkg-config --exists vulkan 2>/dev/null || missing+=(libvulkan-dev)
+  [[ -d /usr/include/spirv ]] || missing+=(spirv-headers)
+fi
 if ((${#missing[@]})); then
   echo "build-llama-server: missing ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
   exit 1
@@ -106,7 +126,7 @@ jobs="${LLAMA_SERVER_JOBS:-2}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/llama-server-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-echo "build-llama-server: llama.cpp ${tag:-?} ($commit, ${#patches[@]} patches), GGML_NATIVE=$native_flag, -j$jobs (about 9 minutes on 2 cores)" >&2
+echo "build-llama-server: llama.cpp ${tag:-?} ($commit, ${#patches[@]} patches), GGML_NATIVE=$native_flag, GGML_VULKAN=$vulkan_flag, -j$jobs (about 9 minutes on 2 cores, 8 more with Vulkan)" >&2
 start=$(date +%s)
 git -c advice.detachedHead=false clone --quiet "$bundle" "$work/llama.cpp" >&2
 git -C "$work/llama.cpp" checkout --quiet "$commit" >&2
@@ -122,6 +142,7 @@ cmake -S "$work/llama.cpp" -B "$work/llama.cpp/build" \
   -DLLAMA_BUILD_EXAMPLES=OFF \
   -DLLAMA_BUILD_SERVER=ON \
   -DGGML_NATIVE="$native_flag" \
+  -DGGML_VULKAN="$vulkan_flag" \
   "${jemalloc[@]}" >&2
 cmake --build "$work/llama.cpp/build" -j"$jobs" --target llama-server >&2
 
@@ -146,6 +167,7 @@ done < <(ldd "$bin" | awk '{ print $3 }' | grep -F "$work/" || true)
   echo "commit: $commit"
   echo "patches:${patches[*]:+ $(for p in "${patches[@]}"; do basename "$p"; done | tr '\n' ' ')}"
   echo "GGML_NATIVE: $native_flag"
+  echo "GGML_VULKAN: $vulkan_flag"
   echo "malloc: $([[ ${#jemalloc[@]} -gt 0 ]] && echo "jemalloc, linked statically" || echo "the C library's")"
   echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - start)) s on $(uname -m)"
   echo "ldd:"

@@ -4,13 +4,18 @@
 # the folder electron-builder.yml ships as resources/llama-server (extraResources). The app
 # finds it there (electron/engine/server-binary.ts) and serves vision models through it.
 # Run before `npm run dist`; a platform without a staged build falls back to llama.node.
+# LLAMA_SERVER_VULKAN=1 stages the Vulkan build (GPUs) into <platform>-<arch>-vulkan/ instead:
+# run it both ways to ship both. The Vulkan build links the system's Vulkan loader
+# (libvulkan.so.1), which GPU drivers install; where it is missing the app never starts it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$(bash "$root/scripts/build-llama-server.sh" | tail -n 1)"
 src="$(dirname "$bin")"
 platform="$(node -p 'process.platform + "-" + process.arch')"
-dest="$root/resources-extra/llama-server/$platform"
+suffix=""
+[[ "${LLAMA_SERVER_VULKAN:-0}" == "1" ]] && suffix="-vulkan"
+dest="$root/resources-extra/llama-server/$platform$suffix"
 
 rm -rf "$dest"
 mkdir -p "$dest"

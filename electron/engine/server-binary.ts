@@ -10,10 +10,22 @@ import { dirname, join } from 'node:path'
 
 export type ServerBinary = { found: true; path: string; source: 'env' | 'packaged' | 'dev-cache' } | { found: false; reason: string }
 
+/**
+ * The builds there are: the CPU build, and the Vulkan build (LLAMA_SERVER_VULKAN=1 npm run
+ * build:llama-server), which runs a model on a Vulkan GPU and on the CPU as the other does.
+ */
+export type ServerVariant = 'cpu' | 'vulkan'
+
+/** The variable that names a variant's binary, as LLAMA_SERVER_BIN names the CPU build's. */
+const NAMED_BY: Record<ServerVariant, string> = { cpu: 'LLAMA_SERVER_BIN', vulkan: 'LLAMA_SERVER_VULKAN_BIN' }
+/** What a variant's folders add to the CPU build's: the packaged folder's and the build cache's. */
+const variantSuffix = (variant: ServerVariant): string => (variant === 'cpu' ? '' : `-${variant}`)
+
 const EXE = process.platform === 'win32' ? 'llama-server.exe' : 'llama-server'
 
-/** The folder inside the app's resources that holds this platform's build (electron-builder.yml extraResources). */
-export const platformFolder = (platform: string = process.platform, arch: string = process.arch): string => `${platform}-${arch}`
+/** The folder inside the app's resources that holds this platform's build of a variant (electron-builder.yml extraResources). */
+export const platformFolder = (platform: string = process.platform, arch: string = process.arch, variant: ServerVariant = 'cpu'): string =>
+  `${platform}-${arch}${variantSuffix(variant)}`
 
 async function executable(path: string): Promise<boolean> {
   try {
@@ -93,10 +105,10 @@ export async function devCacheKey(bundle: string): Promise<string | null> {
   return patches ? `${commit}-${patches}` : commit
 }
 
-/** The same folder scripts/build-llama-server.sh writes (the portable build, not -native) for a key. */
-export function devCacheDir(key: string): string {
+/** The same folder scripts/build-llama-server.sh writes (the portable build, not -native) for a key and variant. */
+export function devCacheDir(key: string, variant: ServerVariant = 'cpu'): string {
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
-  return join(cache, 'local-vision-assistant', 'llama-server', key)
+  return join(cache, 'local-vision-assistant', 'llama-server', `${key}${variantSuffix(variant)}`)
 }
 
 /**
@@ -116,37 +128,39 @@ function resourcesFolders(): string[] {
   return [join(dirname(exe), 'resources')]
 }
 
-export async function findServerBinary(env: NodeJS.ProcessEnv = process.env): Promise<ServerBinary> {
-  const named = env.LLAMA_SERVER_BIN
+export async function findServerBinary(env: NodeJS.ProcessEnv = process.env, variant: ServerVariant = 'cpu'): Promise<ServerBinary> {
+  const variable = NAMED_BY[variant]
+  const named = env[variable]
   if (named) {
     // A path the user set and that is wrong is said, not silently passed over for another build.
     return (await executable(named))
       ? { found: true, path: named, source: 'env' }
-      : { found: false, reason: `LLAMA_SERVER_BIN=${named} is not an executable file` }
+      : { found: false, reason: `${variable}=${named} is not an executable file` }
   }
+  const folder = platformFolder(process.platform, process.arch, variant)
   const resources = resourcesFolders()
-  for (const folder of resources) {
-    const packaged = join(folder, 'llama-server', platformFolder(), EXE)
+  for (const resource of resources) {
+    const packaged = join(resource, 'llama-server', folder, EXE)
     if (await executable(packaged)) return { found: true, path: packaged, source: 'packaged' }
   }
   const bundle = bundlePath()
   const key = bundle ? await devCacheKey(bundle) : null
   if (key) {
-    const cached = join(devCacheDir(key), EXE)
+    const cached = join(devCacheDir(key, variant), EXE)
     if (await executable(cached)) return { found: true, path: cached, source: 'dev-cache' }
   }
+  const build = variant === 'cpu' ? 'npm run build:llama-server' : `LLAMA_SERVER_${variant.toUpperCase()}=1 npm run build:llama-server`
   return {
     found: false,
-    reason: resources.length
-      ? `this installation ships no llama-server for ${platformFolder()}`
-      : `no llama-server built for ${platformFolder()} (npm run build:llama-server)`,
+    reason: resources.length ? `this installation ships no llama-server for ${folder}` : `no llama-server built for ${folder} (${build})`,
   }
 }
 
-let found: Promise<ServerBinary> | null = null
+const found = new Map<ServerVariant, Promise<ServerBinary>>()
 
-/** findServerBinary, once per process. */
-export function serverBinary(): Promise<ServerBinary> {
-  found ??= findServerBinary()
-  return found
+/** findServerBinary, once per process and variant. */
+export function serverBinary(variant: ServerVariant = 'cpu'): Promise<ServerBinary> {
+  let binary = found.get(variant)
+  if (!binary) found.set(variant, (binary = findServerBinary(process.env, variant)))
+  return binary
 }

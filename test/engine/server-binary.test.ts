@@ -25,6 +25,9 @@ describe('the dev build of llama-server', () => {
     expect(devCacheDir(key!)).toBe(await scriptDest())
     // The stock build (for benchmarks) is keyed by the commit alone.
     expect(devCacheDir(key!.split('-')[0]!)).toBe(await scriptDest({ LLAMA_SERVER_STOCK: '1' }))
+    // The Vulkan build (GPUs) beside the CPU build, under the same key.
+    expect(devCacheDir(key!, 'vulkan')).toBe(await scriptDest({ LLAMA_SERVER_VULKAN: '1' }))
+    expect(devCacheDir(key!, 'vulkan')).toBe(`${devCacheDir(key!)}-vulkan`)
   })
 
   it('a patch set id follows the patches: name order, content, and none without patches', async () => {
