@@ -141,7 +141,7 @@ export interface EngineInfo {
   /**
    * Which binding serves this model: node-llama-cpp for text; for a model with an mmproj,
    * llama-server (a child process) where there is a build for this platform and the model
-   * runs on the CPU, else llama.node.
+   * runs on the CPU, or on a GPU its Vulkan build lists, else llama.node.
    */
   binding: 'node-llama-cpp' | 'llama.node' | 'llama-server'
   /** Set when a vision model runs on llama.node instead of llama-server, and why (follow-ups then re-read earlier images). */

@@ -34,6 +34,7 @@ import { serverBinary } from './server-binary.js'
 import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
 import type { ModelFileInfo } from './model-files.js'
 import { firstTokenMs } from './first-token.js'
+import { listServerDevices, type ServerDevice } from './server-devices.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
@@ -52,6 +53,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const visionBinding = options.visionBinding ?? bindingFrom(process.env.ENGINE_VISION_BINDING, VISION_BINDINGS)
   const textBinding = options.textBinding ?? bindingFrom(process.env.ENGINE_TEXT_BINDING, TEXT_BINDINGS)
   let probes: Promise<GpuProbeResults> | null = null
+  // Listed once per engine process, as the probes are: a Vulkan build's first start reads every driver.
+  let vulkanDevices: Promise<ServerDevice[]> | null = null
   // Serialises load, unload and generate: the native contexts are not re-entrant.
   let queue: Promise<unknown> = Promise.resolve()
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
@@ -91,15 +94,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   /**
    * Which binding serves a model: llama-server where its binary is here and the model runs on
-   * the CPU, which is all its build does yet (follow-ups reuse earlier images; text decodes at
-   * llama.cpp's own speed); otherwise the in-process binding, llama.node for a model with an
-   * mmproj and node-llama-cpp for text, with the reason for the engine info.
+   * the CPU, or (a vision model) on a GPU its Vulkan build lists (follow-ups reuse earlier
+   * images; text decodes at llama.cpp's own speed); otherwise the in-process binding,
+   * llama.node for a model with an mmproj and node-llama-cpp for text, with the reason for
+   * the engine info. gpu: the Vulkan build and its device, tried first; binary, the CPU build.
    */
   async function chooseBinding(
     request: LoadRequest,
     vision: boolean,
     llama: Llama | null,
-  ): Promise<{ binary: string | null; reason: string | null }> {
+  ): Promise<{ binary: string | null; reason: string | null; gpu?: { binary: string; device: ServerDevice } }> {
     const wanted = vision ? visionBinding : textBinding
     if (wanted === 'llama.node' || wanted === 'node-llama-cpp') return { binary: null, reason: null }
     const found = await serverBinary()
@@ -120,9 +124,23 @@ export function createEngine(options: EngineOptions = {}): Engine {
     probes ??= probeGpu(process.platform, process.arch)
     const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
     if (gpu.backend === 'cpu') return { binary: found.path, reason: null }
+    // Where llama.node would run its Vulkan build, llama-server's does the same work on the
+    // same GPU and keeps earlier images between questions. CUDA and Metal stay on llama.node:
+    // there is no llama-server build for them yet.
+    if (gpu.backend === 'vulkan') {
+      const vulkan = await serverBinary('vulkan')
+      if (!vulkan.found)
+        return { binary: null, reason: `On the GPU through llama.node (${vulkan.reason}): follow-up questions re-read earlier images.` }
+      vulkanDevices ??= listServerDevices(vulkan.path)
+      const device = (await vulkanDevices)[0]
+      // A Vulkan loader without a GPU (Mesa's software driver is not listed): the CPU build,
+      // where llama.node would have found no GPU either.
+      if (!device) return { binary: found.path, reason: null }
+      return { binary: found.path, reason: null, gpu: { binary: vulkan.path, device } }
+    }
     return {
       binary: null,
-      reason: `On the GPU through llama.node (the bundled llama-server is CPU-only): follow-up questions re-read earlier images.`,
+      reason: `On the GPU through llama.node (llama-server is built for the CPU and Vulkan only): follow-up questions re-read earlier images.`,
     }
   }
 
@@ -147,11 +165,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
     loadThreads: number,
     guard: TextGuard,
     llama: Llama | null,
+    gpu?: { name: string; layers: number },
+    fallback: string | null = null,
   ): Promise<Backend> {
     const loaded = await loadServerBackend(model, mmproj, request, {
       binary,
       threads: loadThreads,
       guard,
+      ...(gpu ? { gpu } : {}),
+      fallback,
       ...(llama ? { grammarFor: grammarWith(llama) } : {}),
       onOutput: (text) => void process.stderr.write(text),
     })
@@ -164,7 +186,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (backend !== loaded) return
         backend = null
         try {
-          backend = await loadServer(model, mmproj, request, binary, loadThreads, guard, llama)
+          backend = await loadServer(model, mmproj, request, binary, loadThreads, guard, llama, gpu, fallback)
           lostMessage = null
         } catch (error) {
           lostMessage = `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
@@ -198,7 +220,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         // node-llama-cpp fits text models itself; for the vision binding the estimate picks
         // the first number of layers to try (fewer and then none follow if that fails).
         let vision = request
-        if (mmproj && llama && llama.gpu !== false && (request.gpuLayers ?? 'auto') === 'auto') {
+        if (mmproj && !choice.gpu && llama && llama.gpu !== false && (request.gpuLayers ?? 'auto') === 'auto') {
           const fit = await estimateFit(llama, model, mmproj, { contextSize: request.contextSize }).catch(() => null)
           if (fit) vision = { ...request, gpuLayers: fit.gpuLayers }
         }
@@ -215,7 +237,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!choice.binary) backend = await inProcess(choice.reason)
         else {
           try {
-            backend = await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
+            const gpu = choice.gpu
+            backend = gpu
+              ? await onVulkan(
+                  typeof request.gpuLayers === 'number' ? request.gpuLayers : await serverFit(model, mmproj, request, llama, gpu.device),
+                  { binary: gpu.binary, name: gpu.device.name },
+                  choice.binary,
+                  (binary, layers, fallback) => loadServer(model, mmproj, request, binary, loadThreads, guard, llama, layers, fallback),
+                )
+              : await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
           } catch (error) {
             // A build this machine cannot run (a CPU without the instructions it was built for
             // ends it with SIGILL) or a server that will not start here: the in-process binding
@@ -342,6 +372,62 @@ async function prepared(image: EngineImage, budget: ImageBudget): Promise<Prepar
   const kept = await preparedByRef(image.ref, budget)
   if (!kept) throw new AppError('image-not-held', 'An earlier image is no longer kept prepared in the engine; it must be sent again.')
   return kept
+}
+
+/**
+ * The layers the fit estimate puts on the Vulkan build's GPU, sized by the memory that build
+ * reports for it (node-llama-cpp may see another device, or none: its own Vulkan build does not
+ * list a software driver); all of them where there is no estimate (no node-llama-cpp, a CPU-only
+ * one, or no memory reported): a load that does not fit then costs half the layers.
+ */
+async function serverFit(
+  model: ModelFileInfo,
+  mmproj: ModelFileInfo | null,
+  request: LoadRequest,
+  llama: Llama | null,
+  device: ServerDevice,
+): Promise<number> {
+  const all = model.totalLayers + 1 // +1: the output layer
+  if (!llama || llama.gpu === false || device.totalMiB === null || device.freeMiB === null) return all
+  try {
+    const hardware = {
+      ...(await readHardware(llama)),
+      backend: 'vulkan' as const,
+      gpuName: device.name,
+      vram: { totalBytes: device.totalMiB * 2 ** 20, freeBytes: device.freeMiB * 2 ** 20 },
+      unifiedMemory: false,
+    }
+    return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, hardware })).gpuLayers
+  } catch {
+    return all
+  }
+}
+
+/**
+ * A model on the Vulkan build with the layers wanted, then half of them, then on the CPU build:
+ * a GPU out of memory, or a driver that fails, costs speed, not the model, and the engine info
+ * says what happened. The CPU build's failure is the caller's (it falls back to the in-process binding).
+ */
+async function onVulkan(
+  wanted: number,
+  gpu: { binary: string; name: string },
+  cpuBinary: string,
+  start: (binary: string, gpu: { name: string; layers: number } | undefined, fallback: string | null) => Promise<Backend>,
+): Promise<Backend> {
+  const failures: string[] = []
+  const fallback = (layers: number): string | null =>
+    failures.length
+      ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
+      : null
+  for (const layers of [...new Set([wanted, Math.floor(wanted / 2)])].filter((n) => n > 0)) {
+    try {
+      return await start(gpu.binary, { name: gpu.name, layers }, fallback(layers))
+    } catch (error) {
+      const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
+      failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${why}).`)
+    }
+  }
+  return start(cpuBinary, undefined, fallback(0))
 }
 
 /** The same backend, its info naming why the model is not on llama-server. */

@@ -37,7 +37,10 @@ export function serverArgs(o: {
   imageMaxTokens: number | null
   /** The private folder the images of requests are read from (server-media.ts); vision models only. */
   mediaPath?: string | null
+  /** Layers offloaded to the GPU (the Vulkan build); 0, the default, runs all of it on the CPU. */
+  gpuLayers?: number
 }): string[] {
+  const gpuLayers = o.gpuLayers ?? 0
   const slots = slotsFor(o.mmproj !== null)
   return [
     '-m',
@@ -57,9 +60,11 @@ export function serverArgs(o: {
     '--no-kv-unified',
     '--cache-ram',
     String(PROMPT_CACHE_MIB),
-    // This build is CPU-only; GPU users keep node-llama-cpp and llama.node until GPU builds ship.
+    // The CPU build has no GPU to offload to; the Vulkan build offloads what the fit estimate
+    // allows, and with no layers there the projector stays on the CPU too.
     '-ngl',
-    '0',
+    String(gpuLayers),
+    ...(o.mmproj && gpuLayers === 0 ? ['--no-mmproj-offload'] : []),
     // Templates with tools need jinja; thoughts stay in the text, as llama.node streams them.
     '--jinja',
     '--reasoning-format',

@@ -41,6 +41,16 @@ export interface ServerBackendOptions {
   onOutput?: (text: string) => void
   /** Model loading on a slow disk takes minutes for a large model. */
   readyTimeoutMs?: number
+  /** The GPU the Vulkan build offloads these layers to; absent, the model runs on the CPU. */
+  gpu?: { name: string; layers: number }
+  /** Why it runs with fewer GPU layers than asked (earlier attempts failed), for the engine info. */
+  fallback?: string | null
+}
+
+/** llama.cpp's load log says how many layers went to the GPU: "load_tensors: offloaded 29/29 layers to GPU". */
+export function offloadedLayers(log: string): number | null {
+  const m = /offloaded (\d+)\/(\d+) layers to GPU/.exec(log)
+  return m ? Number(m[1]) : null
 }
 
 /** A local server answers within the time it takes to evaluate the prompt, which on a CPU can be minutes. */
@@ -77,6 +87,7 @@ export async function loadServerBackend(
         threads: options.threads,
         imageMaxTokens,
         mediaPath: media?.dir ?? null,
+        gpuLayers: options.gpu?.layers ?? 0,
       }),
       readyTimeoutMs: options.readyTimeoutMs ?? 10 * 60 * 1000,
       onOutput: options.onOutput,
@@ -122,19 +133,29 @@ export async function loadServerBackend(
     return reason ? crashed() : error
   }
 
+  // What the server did, from its log, rather than what it was asked: a build can offload fewer.
+  const gpuLayers = options.gpu ? (offloadedLayers(server.log()) ?? options.gpu.layers) : 0
+  const allLayers = model.totalLayers + 1 // +1: the output layer
   const info = {
     modelPath: model.path,
     mmprojPath: mmproj?.path ?? null,
     binding: 'llama-server' as const,
-    backend: 'cpu' as const,
-    gpuName: null,
-    gpuLayers: 0,
+    backend: gpuLayers > 0 ? ('vulkan' as const) : ('cpu' as const),
+    gpuName: gpuLayers > 0 ? options.gpu!.name : null,
+    gpuLayers,
     totalLayers: model.totalLayers,
     contextSize,
     vision: mmproj !== null,
-    fallback: null,
+    fallback: options.fallback ?? null,
     loadMs: Math.round(performance.now() - started),
-    memory: { vramBytes: 0, ramBytes: model.weightBytes + (mmproj?.weightBytes ?? 0) },
+    // As llama.node's info estimates it: the offloaded share of the weights, and the projector with them.
+    memory:
+      gpuLayers > 0
+        ? {
+            vramBytes: Math.round((model.weightBytes * gpuLayers) / allLayers + (mmproj?.weightBytes ?? 0)),
+            ramBytes: Math.round((model.weightBytes * (allLayers - gpuLayers)) / allLayers),
+          }
+        : { vramBytes: 0, ramBytes: model.weightBytes + (mmproj?.weightBytes ?? 0) },
   }
 
   // Each image's prompt tokens, by its content (see image-token-counts.ts).
