@@ -118,9 +118,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
       }
     }
     if (wanted === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
-    // A text model goes where node-llama-cpp found no GPU (or could not start at all); on a GPU
-    // node-llama-cpp fits its layers, which the CPU-only llama-server build cannot use.
-    if (!vision) return { binary: !llama || llama.gpu === false ? found.path : null, reason: null }
+    // A text model goes where node-llama-cpp found no GPU (or could not start at all, or its GPU
+    // build lists no device: a Vulkan loader with no GPU behind it); on a GPU node-llama-cpp
+    // fits its layers, which the CPU-only llama-server build cannot use.
+    if (!vision) {
+      const noGpu = !llama || llama.gpu === false || (await llama.getGpuDeviceNames()).length === 0
+      return { binary: noGpu ? found.path : null, reason: null }
+    }
     probes ??= probeGpu(process.platform, process.arch)
     const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
     if (gpu.backend === 'cpu') return { binary: found.path, reason: null }

@@ -15,14 +15,16 @@ const ENCODER_WORKSPACE = 0.25
 const HEADROOM = 0.1
 
 export async function readHardware(llama: Llama): Promise<Hardware> {
-  const gpu = llama.gpu === false ? null : llama.gpu
-  const [vram, ram, names] = await Promise.all([
+  // A GPU build with no device to use (a Vulkan loader with no GPU behind it, as on a VM with
+  // Mesa's software driver) is a CPU: there is nothing to offload to.
+  const names = llama.gpu === false ? [] : await llama.getGpuDeviceNames()
+  const gpu = llama.gpu === false || names.length === 0 ? null : llama.gpu
+  const [vram, ram] = await Promise.all([
     gpu ? llama.getVramState() : Promise.resolve({ total: 0, free: 0, unifiedSize: 0 }),
     llama.getRamState(),
-    gpu ? llama.getGpuDeviceNames() : Promise.resolve([]),
   ])
   return {
-    backend: backendName(llama.gpu),
+    backend: backendName(gpu ?? false),
     gpuName: names[0] ?? null,
     vram: { totalBytes: vram.total, freeBytes: vram.free },
     ram: { totalBytes: ram.total, freeBytes: ram.free },

@@ -74,8 +74,9 @@ export async function loadTextBackend(
       modelPath: file.path,
       mmprojPath: null,
       binding: 'node-llama-cpp',
-      backend: backendName(llama.gpu),
-      gpuName: gpuNames[0] ?? null,
+      // A GPU build that offloaded nothing (a Vulkan loader with no GPU behind it) runs on the CPU.
+      backend: model.gpuLayers > 0 ? backendName(llama.gpu) : 'cpu',
+      gpuName: model.gpuLayers > 0 ? (gpuNames[0] ?? null) : null,
       gpuLayers: model.gpuLayers,
       totalLayers: file.totalLayers,
       contextSize: context.contextSize,

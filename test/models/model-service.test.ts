@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { EngineState, Hardware } from '../../electron/ipc/contract.js'
 import { rejection } from '../support/errors.js'
 import { createEngine } from '../../electron/engine/engine.js'
-import { estimateFit } from '../../electron/engine/fit.js'
+import { estimateFit, readHardware } from '../../electron/engine/fit.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { catalogJsonSchema, CATALOG, parseCatalog } from '../../electron/models/catalog.js'
 import { createModelService, type ModelServiceDeps } from '../../electron/models/model-service.js'
@@ -18,7 +18,12 @@ let llama: Llama
 const engine = createEngine()
 // The build the app would use here; on a machine without a GPU it is the CPU build.
 const gpuLlama = await getLlama({ gpu: 'auto', build: 'never' })
-if (gpuLlama.gpu === false) console.warn('fit estimate: GPU offload sizing skipped: no GPU build of llama.cpp works on this machine')
+// A GPU build with a device to size for: a Vulkan build also loads where the Vulkan loader has no GPU behind it.
+const gpuDevices = gpuLlama.gpu === false ? [] : await gpuLlama.getGpuDeviceNames()
+if (gpuDevices.length === 0)
+  console.warn(
+    `fit estimate: GPU offload sizing skipped: ${gpuLlama.gpu === false ? 'no GPU build of llama.cpp works on this machine' : `llama.cpp's ${gpuLlama.gpu} build lists no GPU here`}`,
+  )
 beforeAll(async () => {
   fx = await ensureFixtures()
   llama = await getLlama({ gpu: false, build: 'never' })
@@ -190,7 +195,7 @@ describe('fit estimate', () => {
     expect(claimed).toMatchObject({ gpuLayers: 0, vramBytes: 0 })
   })
 
-  it.skipIf(gpuLlama.gpu === false)(
+  it.skipIf(gpuDevices.length === 0)(
     'puts every layer and the projector on a GPU with room, and fewer layers on one without (needs a GPU build of llama.cpp)',
     async () => {
       const model = await inspectModelFile(fx.textModel, gpuLlama)
@@ -205,6 +210,33 @@ describe('fit estimate', () => {
       expect(cramped.gpuLayers).toBeLessThan(roomy.gpuLayers)
     },
   )
+
+  it('takes a GPU build that lists no device for a CPU', async () => {
+    // node-llama-cpp loads its Vulkan build wherever the Vulkan loader is, GPU or not (a VM with
+    // Mesa's software driver): no VRAM to size for, and nothing said to run on a GPU.
+    const ram = { total: 16 * gib, free: 12 * gib }
+    const noDevice = {
+      gpu: 'vulkan',
+      getGpuDeviceNames: async () => [],
+      getVramState: async () => ({ total: 0, used: 0, free: 0, unifiedSize: 0 }),
+      getRamState: async () => ram,
+    }
+    expect(await readHardware(noDevice as unknown as Llama)).toMatchObject({
+      backend: 'cpu',
+      gpuName: null,
+      vram: { totalBytes: 0, freeBytes: 0 },
+    })
+    const withDevice = {
+      ...noDevice,
+      getGpuDeviceNames: async () => ['AMD Radeon RX 7600 (RADV NAVI33)'],
+      getVramState: async () => ({ total: 8 * gib, used: 0, free: 7 * gib, unifiedSize: 0 }),
+    }
+    expect(await readHardware(withDevice as unknown as Llama)).toMatchObject({
+      backend: 'vulkan',
+      gpuName: 'AMD Radeon RX 7600 (RADV NAVI33)',
+      vram: { totalBytes: 8 * gib, freeBytes: 7 * gib },
+    })
+  })
 
   it('calls a model too big for the memory, or tight when it barely fits', async () => {
     const model = await inspectModelFile(fx.textModel, llama)
