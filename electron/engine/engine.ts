@@ -35,6 +35,7 @@ import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe
 import type { ModelFileInfo } from './model-files.js'
 import { firstTokenMs } from './first-token.js'
 import { listServerDevices, type ServerDevice } from './server-devices.js'
+import { slotsFor } from './server-args.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
@@ -94,8 +95,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
   /**
    * Which binding serves a model: llama-server where its binary is here and the model runs on
-   * the CPU, or (a vision model) on a GPU its Vulkan build lists (follow-ups reuse earlier
-   * images; text decodes at llama.cpp's own speed); otherwise the in-process binding,
+   * the CPU, or on a Vulkan GPU its Vulkan build lists (follow-ups reuse earlier images; text
+   * decodes at llama.cpp's own speed); otherwise the in-process binding,
    * llama.node for a model with an mmproj and node-llama-cpp for text, with the reason for
    * the engine info. gpu: the Vulkan build and its device, tried first; binary, the CPU build.
    */
@@ -119,11 +120,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
     }
     if (wanted === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
     // A text model goes where node-llama-cpp found no GPU (or could not start at all, or its GPU
-    // build lists no device: a Vulkan loader with no GPU behind it); on a GPU node-llama-cpp
-    // fits its layers, which the CPU-only llama-server build cannot use.
+    // build lists no device: a Vulkan loader with no GPU behind it). Where it would decode on a
+    // Vulkan GPU, llama-server's Vulkan build decodes on the same GPU in its C++ loop, without
+    // node-llama-cpp's JavaScript step per token; on CUDA and Metal node-llama-cpp keeps it.
     if (!vision) {
-      const noGpu = !llama || llama.gpu === false || (await llama.getGpuDeviceNames()).length === 0
-      return { binary: noGpu ? found.path : null, reason: null }
+      if (!llama || llama.gpu === false || (await llama.getGpuDeviceNames()).length === 0) return { binary: found.path, reason: null }
+      if (llama.gpu !== 'vulkan') return { binary: null, reason: null }
+      const vulkan = await vulkanServer()
+      return 'device' in vulkan ? { binary: found.path, reason: null, gpu: vulkan } : { binary: null, reason: null }
     }
     probes ??= probeGpu(process.platform, process.arch)
     const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
@@ -132,20 +136,27 @@ export function createEngine(options: EngineOptions = {}): Engine {
     // same GPU and keeps earlier images between questions. CUDA and Metal stay on llama.node:
     // there is no llama-server build for them yet.
     if (gpu.backend === 'vulkan') {
-      const vulkan = await serverBinary('vulkan')
-      if (!vulkan.found)
-        return { binary: null, reason: `On the GPU through llama.node (${vulkan.reason}): follow-up questions re-read earlier images.` }
-      vulkanDevices ??= listServerDevices(vulkan.path)
-      const device = (await vulkanDevices)[0]
+      const vulkan = await vulkanServer()
+      if ('missing' in vulkan)
+        return { binary: null, reason: `On the GPU through llama.node (${vulkan.missing}): follow-up questions re-read earlier images.` }
       // A Vulkan loader without a GPU (Mesa's software driver is not listed): the CPU build,
       // where llama.node would have found no GPU either.
-      if (!device) return { binary: found.path, reason: null }
-      return { binary: found.path, reason: null, gpu: { binary: vulkan.path, device } }
+      if ('none' in vulkan) return { binary: found.path, reason: null }
+      return { binary: found.path, reason: null, gpu: vulkan }
     }
     return {
       binary: null,
       reason: `On the GPU through llama.node (llama-server is built for the CPU and Vulkan only): follow-up questions re-read earlier images.`,
     }
+  }
+
+  /** The Vulkan build of llama-server and the first GPU it lists; why not, where there is no build or no GPU. */
+  async function vulkanServer(): Promise<{ binary: string; device: ServerDevice } | { missing: string } | { none: true }> {
+    const vulkan = await serverBinary('vulkan')
+    if (!vulkan.found) return { missing: vulkan.reason }
+    vulkanDevices ??= listServerDevices(vulkan.path)
+    const device = (await vulkanDevices)[0]
+    return device ? { binary: vulkan.path, device } : { none: true }
   }
 
   /**
@@ -244,7 +255,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
             const gpu = choice.gpu
             backend = gpu
               ? await onVulkan(
-                  typeof request.gpuLayers === 'number' ? request.gpuLayers : await serverFit(model, mmproj, request, llama, gpu.device),
+                  typeof request.gpuLayers === 'number'
+                    ? request.gpuLayers
+                    : await serverFit(model, mmproj, request, llama, gpu.device, slotsFor(mmproj !== null)),
                   { binary: gpu.binary, name: gpu.device.name },
                   choice.binary,
                   (binary, layers, fallback) => loadServer(model, mmproj, request, binary, loadThreads, guard, llama, layers, fallback),
@@ -390,6 +403,7 @@ async function serverFit(
   request: LoadRequest,
   llama: Llama | null,
   device: ServerDevice,
+  sequences: number,
 ): Promise<number> {
   const all = model.totalLayers + 1 // +1: the output layer
   if (!llama || llama.gpu === false || device.totalMiB === null || device.freeMiB === null) return all
@@ -401,7 +415,7 @@ async function serverFit(
       vram: { totalBytes: device.totalMiB * 2 ** 20, freeBytes: device.freeMiB * 2 ** 20 },
       unifiedMemory: false,
     }
-    return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, hardware })).gpuLayers
+    return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, sequences, hardware })).gpuLayers
   } catch {
     return all
   }

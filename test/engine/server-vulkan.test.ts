@@ -39,6 +39,25 @@ else if (!vulkanLoader)
 else if (!vulkan.found) console.warn(`Vulkan llama-server on lavapipe skipped: ${vulkan.reason}`)
 else if (!existsSync(LAVAPIPE)) console.warn(`Vulkan llama-server on lavapipe skipped: no ${LAVAPIPE} (Debian's mesa-vulkan-drivers)`)
 
+/** A Vulkan build that lists a GPU and then fails to start with any model, as a driver that cannot allocate the model's buffers does. */
+async function fakeVulkanServer(dir: string): Promise<string> {
+  const fake = join(dir, 'llama-server')
+  await writeFile(
+    fake,
+    [
+      '#!/bin/sh',
+      'if [ "$1" = "--list-devices" ]; then',
+      "  printf 'Available devices:\\n  Vulkan0: Fake GPU (1024 MiB, 1000 MiB free)\\n'",
+      '  exit 0',
+      'fi',
+      'echo "ggml_vulkan: Device memory allocation of size 4096 failed." >&2',
+      'exit 1',
+    ].join('\n'),
+  )
+  await chmod(fake, 0o755)
+  return fake
+}
+
 describe('llama-server GPU options', () => {
   it('reads the devices a build lists, and none from "(none)"', () => {
     const out = [
@@ -90,22 +109,7 @@ describe.skipIf(!cpu.found || !vulkanLoader)('a GPU that cannot load the model',
   })
 
   it('costs half the layers, then the GPU: the CPU build serves the model, and the engine info says why', async () => {
-    // A Vulkan build that lists a GPU and then fails to start with any model, as a driver that
-    // cannot allocate the model's buffers does.
-    const fake = join(dir, 'llama-server')
-    await writeFile(
-      fake,
-      [
-        '#!/bin/sh',
-        'if [ "$1" = "--list-devices" ]; then',
-        "  printf 'Available devices:\\n  Vulkan0: Fake GPU (1024 MiB, 1000 MiB free)\\n'",
-        '  exit 0',
-        'fi',
-        'echo "ggml_vulkan: Device memory allocation of size 4096 failed." >&2',
-        'exit 1',
-      ].join('\n'),
-    )
-    await chmod(fake, 0o755)
+    const fake = await fakeVulkanServer(dir)
     const fx = await ensureFixtures()
     const engine = new EngineClient({
       spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'auto', LLAMA_SERVER_VULKAN_BIN: fake } }),
@@ -142,6 +146,7 @@ describe.skipIf(!cpu.found || !vulkanLoader || !vulkan.found || !existsSync(LAVA
           env: {
             ENGINE_THREADS: '1',
             ENGINE_VISION_BINDING: 'auto',
+            ENGINE_TEXT_BINDING: 'auto',
             VK_ICD_FILENAMES: LAVAPIPE,
             GGML_VK_VISIBLE_DEVICES: '0',
             GGML_VK_DISABLE_FUSION: '1',
@@ -183,6 +188,41 @@ describe.skipIf(!cpu.found || !vulkanLoader || !vulkan.found || !existsSync(LAVA
       expect(again.text).toBe(followUp.text)
       expect(again.stats?.tokensOut).toBe(followUp.stats?.tokensOut)
     }, 180_000)
+
+    it('a text model decodes on the same GPU through llama-server, where node-llama-cpp would use its Vulkan build', async () => {
+      // The engine's node-llama-cpp lists lavapipe too (it reads GGML_VK_VISIBLE_DEVICES as well).
+      const info = await engine.load({ modelPath: fx.textModel })
+      expect(info).toMatchObject({ binding: 'llama-server', backend: 'vulkan', gpuName: expect.stringMatching(/llvmpipe/), fallback: null })
+      expect(info.gpuLayers).toBe(info.totalLayers)
+      const out = await collect(engine.generate({ messages: [{ role: 'user', text: 'Count to ten.' }], sampling: greedy(12) }))
+      expect(out.stats?.tokensOut).toBe(12)
+      expect(out.stats?.tokensPerSecond).toBeGreaterThan(0)
+      const again = await collect(engine.generate({ messages: [{ role: 'user', text: 'Count to ten.' }], sampling: greedy(12) }))
+      expect(again.text).toBe(out.text)
+    }, 120_000)
+
+    it('a text model whose GPU load fails ends on the CPU build, and says why', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'lva-fake-vulkan-'))
+      const failing = new EngineClient({
+        spawn: nodeEngineSpawner({
+          env: {
+            ENGINE_THREADS: '1',
+            ENGINE_TEXT_BINDING: 'auto',
+            VK_ICD_FILENAMES: LAVAPIPE,
+            GGML_VK_VISIBLE_DEVICES: '0',
+            LLAMA_SERVER_VULKAN_BIN: await fakeVulkanServer(dir),
+          },
+        }),
+      })
+      try {
+        const info = await failing.load({ modelPath: fx.textModel })
+        expect(info).toMatchObject({ binding: 'llama-server', backend: 'cpu', gpuLayers: 0 })
+        expect(info.fallback).toMatch(/^Loading with \d+ GPU layers on Fake GPU failed .* Loaded with no GPU layers, on the CPU instead\.$/)
+      } finally {
+        await failing.dispose()
+        await rm(dir, { recursive: true, force: true })
+      }
+    }, 120_000)
 
     it('a request for no GPU layers runs the CPU build', async () => {
       const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpuLayers: 0 })
