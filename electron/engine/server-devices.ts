@@ -3,6 +3,7 @@
 // with Mesa's software driver only has one), and offloading layers to no device would leave the
 // engine info saying "GPU" for a model that runs on the CPU.
 import { execFile } from 'node:child_process'
+import { serverEnv } from './server-process.js'
 
 export interface ServerDevice {
   /** llama.cpp's name for it: "Vulkan0". */
@@ -39,7 +40,7 @@ export function parseDeviceList(output: string): ServerDevice[] {
 const LIST_TIMEOUT_MS = 30_000
 
 /** The devices this build lists here; none when it cannot say (it failed, or ran too long). */
-export function listServerDevices(binary: string, env: NodeJS.ProcessEnv = process.env): Promise<ServerDevice[]> {
+export function listServerDevices(binary: string, env: NodeJS.ProcessEnv = serverEnv()): Promise<ServerDevice[]> {
   return new Promise((resolve) => {
     execFile(binary, ['--list-devices'], { env, timeout: LIST_TIMEOUT_MS, windowsHide: true }, (error, stdout, stderr) => {
       resolve(error ? [] : parseDeviceList(`${stdout}\n${stderr}`))

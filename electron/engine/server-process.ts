@@ -18,6 +18,13 @@ export interface ServerProcessOptions {
   onOutput?: (text: string) => void
 }
 
+/** The engine's environment as a llama-server gets it: llama-server also reads LLAMA_ARG_* variables, and none leaks in. */
+export function serverEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMA_ARG_') && k !== 'HF_TOKEN' && k !== 'LLAMA_API_KEY'),
+  )
+}
+
 export interface ServerProcess {
   url: string
   apiKey: string
@@ -77,11 +84,9 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
   const apiKey = randomBytes(24).toString('base64url')
   const mediaMarker = `<__media_${randomBytes(12).toString('hex')}__>`
   const args = [...o.args, '--host', '127.0.0.1', '--port', String(port)]
-  // llama-server also reads LLAMA_ARG_* variables: none leaks in. The key travels in the
-  // environment, which other users cannot read, rather than on the command line, which they can.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMA_ARG_') && k !== 'HF_TOKEN' && k !== 'LLAMA_API_KEY'),
-  )
+  // The key travels in the environment, which other users cannot read, rather than on the
+  // command line, which they can.
+  const env = serverEnv()
   env.LLAMA_API_KEY = apiKey
   env.LLAMA_MEDIA_MARKER = mediaMarker
   const child: ChildProcess =
