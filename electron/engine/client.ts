@@ -247,6 +247,10 @@ export class EngineClient {
       child.onMessage((message) => {
         if (message.type === 'ready') return resolve()
         if (message.type === 'log') return this.options.log?.(message.line)
+        if (message.type === 'info') {
+          if (this.current.state === 'ready') this.setState({ state: 'ready', info: message.info })
+          return
+        }
         const pending = this.pending.get(message.id)
         if (!pending) return
         if (message.type === 'chunks') pending.onChunks?.(message.chunks)

@@ -182,6 +182,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     llama: Llama | null,
     gpu?: { name: string; layers: number },
     fallback: string | null = null,
+    /** The CPU build a GPU server gives way to when it keeps dying, and how often it has died. */
+    cpu?: { binary: string; gpuDeaths: number },
   ): Promise<Backend> {
     const loaded = await loadServerBackend(model, mmproj, request, {
       binary,
@@ -193,16 +195,50 @@ export function createEngine(options: EngineOptions = {}): Engine {
       onOutput: (text) => void process.stderr.write(text),
     })
     // The server died on its own: answers in flight fail as a crash (the client retries or
-    // keeps what was said) and the engine starts it again, queued before any next request.
+    // keeps what was said) and the engine starts it again, queued before any next request. A
+    // GPU server is started on the GPU once more (a driver reset passes); dying again, or not
+    // starting, it gives way to the CPU build: a driver that fails on this model would
+    // otherwise fail every question. The engine info says so.
     void loaded.lost.then((reason) => {
       if (backend !== loaded) return
-      options.log?.(`llama-server ${reason}; starting it again`)
+      const deaths = (cpu?.gpuDeaths ?? 0) + 1
+      const toCpu = gpu && cpu && deaths >= 2
+      options.log?.(`llama-server ${reason}; starting it again${toCpu ? ' on the CPU' : ''}`)
       void exclusive(async () => {
         if (backend !== loaded) return
         backend = null
+        const onCpu = (why: string): Promise<Backend> =>
+          loadServer(
+            model,
+            mmproj,
+            request,
+            cpu!.binary,
+            loadThreads,
+            guard,
+            llama,
+            undefined,
+            `llama-server on ${gpu!.name} ${why}; the model runs on the CPU.`,
+          )
         try {
-          backend = await loadServer(model, mmproj, request, binary, loadThreads, guard, llama, gpu, fallback)
+          backend = toCpu
+            ? await onCpu(`${reason} twice`)
+            : await loadServer(
+                model,
+                mmproj,
+                request,
+                binary,
+                loadThreads,
+                guard,
+                llama,
+                gpu,
+                fallback,
+                cpu && { ...cpu, gpuDeaths: deaths },
+              ).catch((error: unknown) => {
+                if (!gpu || !cpu) throw error
+                return onCpu(`${reason} and could not be started again (${(error as Error).message.replace(/\s+/g, ' ').slice(0, 160)})`)
+              })
           lostMessage = null
+          if (toCpu || backend.info.backend !== loaded.info.backend) options.onInfo?.(backend.info)
         } catch (error) {
           lostMessage = `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
           options.log?.(lostMessage)
@@ -260,7 +296,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
                     : await serverFit(model, mmproj, request, llama, gpu.device, slotsFor(mmproj !== null)),
                   { binary: gpu.binary, name: gpu.device.name },
                   choice.binary,
-                  (binary, layers, fallback) => loadServer(model, mmproj, request, binary, loadThreads, guard, llama, layers, fallback),
+                  (binary, layers, fallback) =>
+                    loadServer(
+                      model,
+                      mmproj,
+                      request,
+                      binary,
+                      loadThreads,
+                      guard,
+                      llama,
+                      layers,
+                      fallback,
+                      layers && { binary: choice.binary!, gpuDeaths: 0 },
+                    ),
                 )
               : await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
           } catch (error) {

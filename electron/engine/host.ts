@@ -25,7 +25,11 @@ const onMessage = (listener: (m: ToEngine) => void): void => {
 const threads = process.env.ENGINE_THREADS ? Number(process.env.ENGINE_THREADS) : undefined
 // Prepared images outlive this process there: a restarted app does not resize a conversation's screenshots again.
 if (process.env.ENGINE_IMAGE_CACHE) keepPreparedImagesIn(process.env.ENGINE_IMAGE_CACHE)
-const engine = createEngine({ threads, log: (line) => send({ type: 'log', line }) })
+const engine = createEngine({
+  threads,
+  log: (line) => send({ type: 'log', line }),
+  onInfo: (info) => send({ type: 'info', info }),
+})
 const generations = new Map<number, AbortController>()
 /** One frame at 60 Hz: batching below what a person can see. */
 const FLUSH_INTERVAL_MS = 16

@@ -17,3 +17,5 @@ export type FromEngine =
   | { id: number; type: 'error'; error: WireError }
   | { id: number; type: 'chunks'; chunks: GenerateChunk[] }
   | { type: 'log'; line: string }
+  // The loaded model's info changed without a load (its llama-server was started again elsewhere).
+  | { type: 'info'; info: EngineInfo }

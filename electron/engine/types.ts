@@ -78,6 +78,8 @@ export interface EngineOptions {
   /** CPU threads for generation; default leaves one core for the UI. */
   threads?: number
   log?: (line: string) => void
+  /** The loaded model now runs otherwise than its load said (a GPU llama-server that kept dying, restarted on the CPU). */
+  onInfo?: (info: EngineInfo) => void
   /** node-llama-cpp's loader; tests pass one that fails to prove the vision binding does not depend on it. */
   getLlama?: (gpu: 'auto' | false) => Promise<Llama>
 }

@@ -16,31 +16,10 @@ import { resolveSampling } from '../../electron/engine/sampling.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { collect, greedy, type Collected } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
+import { serversUnder } from '../support/servers.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`server-backend tests skipped: ${binary.reason}`)
-
-/** The llama-server processes below a pid (the engine host, then the watchdog shell). */
-async function serversUnder(root: number): Promise<number[]> {
-  const parents = new Map<number, number>()
-  const names = new Map<number, string>()
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
-      const close = stat.lastIndexOf(')')
-      parents.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]))
-      names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const under = (pid: number): boolean => {
-    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true
-    return false
-  }
-  return [...names].filter(([pid, name]) => name === 'llama-server' && under(pid)).map(([pid]) => pid)
-}
 
 /** The folder a llama-server reads its images from: its --media-path. */
 async function mediaFolderOf(pid: number): Promise<string> {

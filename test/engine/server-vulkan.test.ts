@@ -25,6 +25,7 @@ import { parseDeviceList } from '../../electron/engine/server-devices.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { collect, greedy } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
+import { serversUnder } from '../support/servers.js'
 
 const LAVAPIPE = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'
 
@@ -223,6 +224,50 @@ describe.skipIf(!cpu.found || !vulkanLoader || !vulkan.found || !existsSync(LAVA
         await rm(dir, { recursive: true, force: true })
       }
     }, 120_000)
+
+    it('a GPU server that dies is started on the GPU again; dying twice, it gives way to the CPU build, and says so', async () => {
+      const logs: string[] = []
+      const dying = new EngineClient({
+        spawn: nodeEngineSpawner({
+          env: {
+            ENGINE_THREADS: '1',
+            ENGINE_VISION_BINDING: 'auto',
+            VK_ICD_FILENAMES: LAVAPIPE,
+            GGML_VK_VISIBLE_DEVICES: '0',
+            GGML_VK_DISABLE_FUSION: '1',
+          },
+        }),
+        log: (line) => logs.push(line),
+      })
+      /** Kills the engine's llama-server and waits for the one started in its place. */
+      const killServer = async (): Promise<void> => {
+        const [pid] = await serversUnder(dying.pid!)
+        process.kill(pid!, 'SIGKILL')
+        await expect.poll(async () => (await serversUnder(dying.pid!)).filter((p) => p !== pid), { timeout: 60_000 }).toHaveLength(1)
+      }
+      try {
+        await dying.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj })
+        await killServer()
+        // Once: a driver reset passes, so the GPU again.
+        await collect(dying.generate({ messages: [{ role: 'user', text: 'Still there?' }], sampling: greedy(4) }))
+        expect(dying.state()).toMatchObject({ state: 'ready', info: { backend: 'vulkan', fallback: null } })
+        await killServer()
+        const out = await collect(dying.generate({ messages: [{ role: 'user', text: 'And now?' }], sampling: greedy(4) }))
+        expect(out.stats?.tokensOut).toBe(4)
+        expect(dying.state()).toMatchObject({
+          state: 'ready',
+          info: {
+            binding: 'llama-server',
+            backend: 'cpu',
+            gpuLayers: 0,
+            fallback: expect.stringMatching(/^llama-server on llvmpipe.* was killed \(SIGKILL\) twice; the model runs on the CPU\.$/),
+          },
+        })
+        expect(logs.some((l) => /starting it again on the CPU/.test(l))).toBe(true)
+      } finally {
+        await dying.dispose()
+      }
+    }, 180_000)
 
     it('a request for no GPU layers runs the CPU build', async () => {
       const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpuLayers: 0 })
