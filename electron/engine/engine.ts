@@ -35,6 +35,7 @@ import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe
 import type { ModelFileInfo } from './model-files.js'
 import { firstTokenMs } from './first-token.js'
 import { listServerDevices, type ServerDevice } from './server-devices.js'
+import { onVulkan, serverFit } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
@@ -437,63 +438,6 @@ async function prepared(image: EngineImage, budget: ImageBudget): Promise<Prepar
   const kept = await preparedByRef(image.ref, budget)
   if (!kept) throw new AppError('image-not-held', 'An earlier image is no longer kept prepared in the engine; it must be sent again.')
   return kept
-}
-
-/**
- * The layers the fit estimate puts on the Vulkan build's GPU, sized by the memory that build
- * reports for it (node-llama-cpp may see another device, or none: its own Vulkan build does not
- * list a software driver); all of them where there is no estimate (no node-llama-cpp, a CPU-only
- * one, or no memory reported): a load that does not fit then costs half the layers.
- */
-async function serverFit(
-  model: ModelFileInfo,
-  mmproj: ModelFileInfo | null,
-  request: LoadRequest,
-  llama: Llama | null,
-  device: ServerDevice,
-  sequences: number,
-): Promise<number> {
-  const all = model.totalLayers + 1 // +1: the output layer
-  if (!llama || llama.gpu === false || device.totalMiB === null || device.freeMiB === null) return all
-  try {
-    const hardware = {
-      ...(await readHardware(llama)),
-      backend: 'vulkan' as const,
-      gpuName: device.name,
-      vram: { totalBytes: device.totalMiB * 2 ** 20, freeBytes: device.freeMiB * 2 ** 20 },
-      unifiedMemory: false,
-    }
-    return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, sequences, hardware })).gpuLayers
-  } catch {
-    return all
-  }
-}
-
-/**
- * A model on the Vulkan build with the layers wanted, then half of them, then on the CPU build:
- * a GPU out of memory, or a driver that fails, costs speed, not the model, and the engine info
- * says what happened. The CPU build's failure is the caller's (it falls back to the in-process binding).
- */
-async function onVulkan(
-  wanted: number,
-  gpu: { binary: string; name: string },
-  cpuBinary: string,
-  start: (binary: string, gpu: { name: string; layers: number } | undefined, fallback: string | null) => Promise<Backend>,
-): Promise<Backend> {
-  const failures: string[] = []
-  const fallback = (layers: number): string | null =>
-    failures.length
-      ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
-      : null
-  for (const layers of [...new Set([wanted, Math.floor(wanted / 2)])].filter((n) => n > 0)) {
-    try {
-      return await start(gpu.binary, { name: gpu.name, layers }, fallback(layers))
-    } catch (error) {
-      const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
-      failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${why}).`)
-    }
-  }
-  return start(cpuBinary, undefined, fallback(0))
 }
 
 /** The same backend, its info naming why the model is not on llama-server. */

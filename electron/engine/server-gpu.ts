@@ -1,0 +1,65 @@
+// Where a model goes on a Vulkan GPU through llama-server's Vulkan build (engine.ts chooses it):
+// how many layers, and what happens when the GPU cannot take them.
+import type { Llama } from 'node-llama-cpp'
+import type { LoadRequest } from '../ipc/contract.js'
+import { estimateFit, readHardware } from './fit.js'
+import type { ModelFileInfo } from './model-files.js'
+import type { ServerDevice } from './server-devices.js'
+import type { Backend } from './types.js'
+
+/**
+ * The layers the fit estimate puts on the Vulkan build's GPU, sized by the memory that build
+ * reports for it (node-llama-cpp may see another device, or none: its own Vulkan build does not
+ * list a software driver); all of them where there is no estimate (no node-llama-cpp, a CPU-only
+ * one, or no memory reported): a load that does not fit then costs half the layers.
+ */
+export async function serverFit(
+  model: ModelFileInfo,
+  mmproj: ModelFileInfo | null,
+  request: LoadRequest,
+  llama: Llama | null,
+  device: ServerDevice,
+  sequences: number,
+): Promise<number> {
+  const all = model.totalLayers + 1 // +1: the output layer
+  if (!llama || llama.gpu === false || device.totalMiB === null || device.freeMiB === null) return all
+  try {
+    const hardware = {
+      ...(await readHardware(llama)),
+      backend: 'vulkan' as const,
+      gpuName: device.name,
+      vram: { totalBytes: device.totalMiB * 2 ** 20, freeBytes: device.freeMiB * 2 ** 20 },
+      unifiedMemory: false,
+    }
+    return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, sequences, hardware })).gpuLayers
+  } catch {
+    return all
+  }
+}
+
+/**
+ * A model on the Vulkan build with the layers wanted, then half of them, then on the CPU build:
+ * a GPU out of memory, or a driver that fails, costs speed, not the model, and the engine info
+ * says what happened. The CPU build's failure is the caller's (it falls back to the in-process binding).
+ */
+export async function onVulkan(
+  wanted: number,
+  gpu: { binary: string; name: string },
+  cpuBinary: string,
+  start: (binary: string, gpu: { name: string; layers: number } | undefined, fallback: string | null) => Promise<Backend>,
+): Promise<Backend> {
+  const failures: string[] = []
+  const fallback = (layers: number): string | null =>
+    failures.length
+      ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
+      : null
+  for (const layers of [...new Set([wanted, Math.floor(wanted / 2)])].filter((n) => n > 0)) {
+    try {
+      return await start(gpu.binary, { name: gpu.name, layers }, fallback(layers))
+    } catch (error) {
+      const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
+      failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${why}).`)
+    }
+  }
+  return start(cpuBinary, undefined, fallback(0))
+}
