@@ -30,11 +30,9 @@ import type {
 import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
 import { loadServerBackend } from './server-backend.js'
-import { serverBinary } from './server-binary.js'
-import { chooseVisionVariant, probeGpu, type GpuProbeResults } from './gpu-probe.js'
 import type { ModelFileInfo } from './model-files.js'
 import { firstTokenMs } from './first-token.js'
-import { listServerDevices, type ServerDevice } from './server-devices.js'
+import { createBindingChooser } from './binding-choice.js'
 import { onVulkan, serverFit } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
 import type { AnswerFormat } from '../ipc/contract.js'
@@ -54,9 +52,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   let lostMessage: string | null = null
   const visionBinding = options.visionBinding ?? bindingFrom(process.env.ENGINE_VISION_BINDING, VISION_BINDINGS)
   const textBinding = options.textBinding ?? bindingFrom(process.env.ENGINE_TEXT_BINDING, TEXT_BINDINGS)
-  let probes: Promise<GpuProbeResults> | null = null
-  // Listed once per engine process, as the probes are: a Vulkan build's first start reads every driver.
-  let vulkanDevices: Promise<ServerDevice[]> | null = null
+  const chooseBinding = createBindingChooser({ vision: visionBinding, text: textBinding })
   // Serialises load, unload and generate: the native contexts are not re-entrant.
   let queue: Promise<unknown> = Promise.resolve()
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
@@ -92,72 +88,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
       options.log?.(problem)
       return { llama: null, problem }
     }
-  }
-
-  /**
-   * Which binding serves a model: llama-server where its binary is here and the model runs on
-   * the CPU, or on a Vulkan GPU its Vulkan build lists (follow-ups reuse earlier images; text
-   * decodes at llama.cpp's own speed); otherwise the in-process binding,
-   * llama.node for a model with an mmproj and node-llama-cpp for text, with the reason for
-   * the engine info. gpu: the Vulkan build and its device, tried first; binary, the CPU build.
-   */
-  async function chooseBinding(
-    request: LoadRequest,
-    vision: boolean,
-    llama: Llama | null,
-  ): Promise<{ binary: string | null; reason: string | null; gpu?: { binary: string; device: ServerDevice } }> {
-    const wanted = vision ? visionBinding : textBinding
-    if (wanted === 'llama.node' || wanted === 'node-llama-cpp') return { binary: null, reason: null }
-    const found = await serverBinary()
-    if (!found.found) {
-      if (wanted === 'llama-server')
-        throw new AppError('model-load-failed', `No llama-server to run the ${vision ? 'vision ' : ''}model: ${found.reason}.`)
-      return {
-        binary: null,
-        reason: vision
-          ? `Follow-up questions re-read earlier images: ${found.reason}.`
-          : `Answers come from node-llama-cpp, slower than llama.cpp's own server: ${found.reason}.`,
-      }
-    }
-    if (wanted === 'llama-server' || request.gpu === false || request.gpuLayers === 0) return { binary: found.path, reason: null }
-    // A text model goes where node-llama-cpp found no GPU (or could not start at all, or its GPU
-    // build lists no device: a Vulkan loader with no GPU behind it). Where it would decode on a
-    // Vulkan GPU, llama-server's Vulkan build decodes on the same GPU in its C++ loop, without
-    // node-llama-cpp's JavaScript step per token; on CUDA and Metal node-llama-cpp keeps it.
-    if (!vision) {
-      if (!llama || llama.gpu === false || (await llama.getGpuDeviceNames()).length === 0) return { binary: found.path, reason: null }
-      if (llama.gpu !== 'vulkan') return { binary: null, reason: null }
-      const vulkan = await vulkanServer()
-      return 'device' in vulkan ? { binary: found.path, reason: null, gpu: vulkan } : { binary: null, reason: null }
-    }
-    probes ??= probeGpu(process.platform, process.arch)
-    const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
-    if (gpu.backend === 'cpu') return { binary: found.path, reason: null }
-    // Where llama.node would run its Vulkan build, llama-server's does the same work on the
-    // same GPU and keeps earlier images between questions. CUDA and Metal stay on llama.node:
-    // there is no llama-server build for them yet.
-    if (gpu.backend === 'vulkan') {
-      const vulkan = await vulkanServer()
-      if ('missing' in vulkan)
-        return { binary: null, reason: `On the GPU through llama.node (${vulkan.missing}): follow-up questions re-read earlier images.` }
-      // A Vulkan loader without a GPU (Mesa's software driver is not listed): the CPU build,
-      // where llama.node would have found no GPU either.
-      if ('none' in vulkan) return { binary: found.path, reason: null }
-      return { binary: found.path, reason: null, gpu: vulkan }
-    }
-    return {
-      binary: null,
-      reason: `On the GPU through llama.node (llama-server is built for the CPU and Vulkan only): follow-up questions re-read earlier images.`,
-    }
-  }
-
-  /** The Vulkan build of llama-server and the first GPU it lists; why not, where there is no build or no GPU. */
-  async function vulkanServer(): Promise<{ binary: string; device: ServerDevice } | { missing: string } | { none: true }> {
-    const vulkan = await serverBinary('vulkan')
-    if (!vulkan.found) return { missing: vulkan.reason }
-    vulkanDevices ??= listServerDevices(vulkan.path)
-    const device = (await vulkanDevices)[0]
-    return device ? { binary: vulkan.path, device } : { none: true }
   }
 
   /**
