@@ -33,7 +33,7 @@ import { loadServerBackend } from './server-backend.js'
 import type { ModelFileInfo } from './model-files.js'
 import { firstTokenMs } from './first-token.js'
 import { createBindingChooser } from './binding-choice.js'
-import { onVulkan, serverFit } from './server-gpu.js'
+import { onVulkan, serverFit, startFailure, type ServerPlace } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
@@ -103,25 +103,24 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return withSoundNumbers(built.grammar).replace(/^(root ::= .*?) "(\\n)+" \[\\n\]\*$/m, '$1')
     }
 
-  async function loadServer(
-    model: ModelFileInfo,
-    mmproj: ModelFileInfo | null,
-    request: LoadRequest,
-    binary: string,
-    loadThreads: number,
-    guard: TextGuard,
-    llama: Llama | null,
-    gpu?: { name: string; layers: number },
-    fallback: string | null = null,
-    /** The CPU build a GPU server gives way to when it keeps dying, and how often it has died. */
-    cpu?: { binary: string; gpuDeaths: number },
-  ): Promise<Backend> {
+  /** What one load's llama-servers serve: the same for every start, a restart or a move to the CPU. */
+  interface ServedModel {
+    model: ModelFileInfo
+    mmproj: ModelFileInfo | null
+    request: LoadRequest
+    threads: number
+    guard: TextGuard
+    llama: Llama | null
+  }
+
+  async function loadServer(served: ServedModel, place: ServerPlace): Promise<Backend> {
+    const { model, mmproj, request, llama } = served
     const loaded = await loadServerBackend(model, mmproj, request, {
-      binary,
-      threads: loadThreads,
-      guard,
-      ...(gpu ? { gpu } : {}),
-      fallback,
+      binary: place.binary,
+      threads: served.threads,
+      guard: served.guard,
+      ...(place.gpu ? { gpu: place.gpu } : {}),
+      fallback: place.fallback,
       ...(llama ? { grammarFor: grammarWith(llama) } : {}),
       onOutput: (text) => void process.stderr.write(text),
     })
@@ -132,42 +131,24 @@ export function createEngine(options: EngineOptions = {}): Engine {
     // otherwise fail every question. The engine info says so.
     void loaded.lost.then((reason) => {
       if (backend !== loaded) return
-      const deaths = (cpu?.gpuDeaths ?? 0) + 1
-      const toCpu = gpu && cpu && deaths >= 2
+      const gpu = place.gpu
+      // This server's death is the second on this GPU.
+      const toCpu = gpu !== undefined && gpu.deaths >= 1
       options.log?.(`llama-server ${reason}; starting it again${toCpu ? ' on the CPU' : ''}`)
       void exclusive(async () => {
         if (backend !== loaded) return
         backend = null
-        const onCpu = (why: string): Promise<Backend> =>
-          loadServer(
-            model,
-            mmproj,
-            request,
-            cpu!.binary,
-            loadThreads,
-            guard,
-            llama,
-            undefined,
-            `llama-server on ${gpu!.name} ${why}; the model runs on the CPU.`,
-          )
         try {
-          backend = toCpu
-            ? await onCpu(`${reason} twice`)
-            : await loadServer(
-                model,
-                mmproj,
-                request,
-                binary,
-                loadThreads,
-                guard,
-                llama,
-                gpu,
-                fallback,
-                cpu && { ...cpu, gpuDeaths: deaths },
-              ).catch((error: unknown) => {
-                if (!gpu || !cpu) throw error
-                return onCpu(`${reason} and could not be started again (${(error as Error).message.replace(/\s+/g, ' ').slice(0, 160)})`)
-              })
+          if (!gpu) backend = await loadServer(served, place)
+          else {
+            const onCpu = (why: string): Promise<Backend> =>
+              loadServer(served, { binary: gpu.cpuBinary, fallback: `llama-server on ${gpu.name} ${why}; the model runs on the CPU.` })
+            backend = toCpu
+              ? await onCpu(`${reason} twice`)
+              : await loadServer(served, { ...place, gpu: { ...gpu, deaths: gpu.deaths + 1 } }).catch((error: unknown) =>
+                  onCpu(`${reason} and could not be started again (${(error as Error).message.replace(/\s+/g, ' ').slice(0, 160)})`),
+                )
+          }
           lostMessage = null
           if (toCpu || backend.info.backend !== loaded.info.backend) options.onInfo?.(backend.info)
         } catch (error) {
@@ -219,6 +200,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!choice.binary) backend = await inProcess(choice.reason)
         else {
           try {
+            const served = { model, mmproj, request, threads: loadThreads, guard, llama }
             const gpu = choice.gpu
             backend = gpu
               ? await onVulkan(
@@ -227,27 +209,15 @@ export function createEngine(options: EngineOptions = {}): Engine {
                     : await serverFit(model, mmproj, request, llama, gpu.device, slotsFor(mmproj !== null)),
                   { binary: gpu.binary, name: gpu.device.name },
                   choice.binary,
-                  (binary, layers, fallback) =>
-                    loadServer(
-                      model,
-                      mmproj,
-                      request,
-                      binary,
-                      loadThreads,
-                      guard,
-                      llama,
-                      layers,
-                      fallback,
-                      layers && { binary: choice.binary!, gpuDeaths: 0 },
-                    ),
+                  (place) => loadServer(served, place),
                 )
-              : await loadServer(model, mmproj, request, choice.binary, loadThreads, guard, llama)
+              : await loadServer(served, { binary: choice.binary, fallback: null })
           } catch (error) {
             // A build this machine cannot run (a CPU without the instructions it was built for
             // ends it with SIGILL) or a server that will not start here: the in-process binding
             // serves the model instead and the engine info says why, unless llama-server was asked for.
             if ((mmproj ? visionBinding : textBinding) === 'llama-server' || (!mmproj && !llama)) throw error
-            const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
+            const why = startFailure(error)
             options.log?.(`llama-server could not serve the model, using the in-process binding: ${why}`)
             backend = await inProcess(
               `llama-server could not start here (${why}); answers come from ${mmproj ? 'llama.node' : 'node-llama-cpp'}.`,

@@ -1,8 +1,8 @@
 // Where a model goes on a Vulkan GPU through llama-server's Vulkan build (engine.ts chooses it):
 // how many layers, and what happens when the GPU cannot take them.
 import type { Llama } from 'node-llama-cpp'
-import type { LoadRequest } from '../ipc/contract.js'
-import { estimateFit, readHardware } from './fit.js'
+import type { Hardware, LoadRequest } from '../ipc/contract.js'
+import { estimateFit } from './fit.js'
 import type { ModelFileInfo } from './model-files.js'
 import type { ServerDevice } from './server-devices.js'
 import type { Backend } from './types.js'
@@ -24,11 +24,13 @@ export async function serverFit(
   const all = model.totalLayers + 1 // +1: the output layer
   if (!llama || llama.gpu === false || device.totalMiB === null || device.freeMiB === null) return all
   try {
-    const hardware = {
-      ...(await readHardware(llama)),
-      backend: 'vulkan' as const,
+    // Only the RAM is node-llama-cpp's to say: the GPU is the one the Vulkan build listed.
+    const ram = await llama.getRamState()
+    const hardware: Hardware = {
+      backend: 'vulkan',
       gpuName: device.name,
       vram: { totalBytes: device.totalMiB * 2 ** 20, freeBytes: device.freeMiB * 2 ** 20 },
+      ram: { totalBytes: ram.total, freeBytes: ram.free },
       unifiedMemory: false,
     }
     return (await estimateFit(llama, model, mmproj, { contextSize: request.contextSize, sequences, hardware })).gpuLayers
@@ -36,6 +38,18 @@ export async function serverFit(
     return all
   }
 }
+
+/** Where a llama-server runs: its build, its share of a GPU, and why it runs there (the engine info's fallback). */
+export interface ServerPlace {
+  binary: string
+  /** On a GPU: its name, the layers on it, the CPU build it gives way to, and how often a server here has died. */
+  gpu?: { name: string; layers: number; cpuBinary: string; deaths: number }
+  fallback: string | null
+}
+
+/** Why a llama-server did not start, on one line: the underlying error where the load wrapped one. */
+export const startFailure = (error: unknown): string =>
+  (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
 
 /**
  * A model on the Vulkan build with the layers wanted, then half of them, then on the CPU build:
@@ -46,7 +60,7 @@ export async function onVulkan(
   wanted: number,
   gpu: { binary: string; name: string },
   cpuBinary: string,
-  start: (binary: string, gpu: { name: string; layers: number } | undefined, fallback: string | null) => Promise<Backend>,
+  start: (place: ServerPlace) => Promise<Backend>,
 ): Promise<Backend> {
   const failures: string[] = []
   const fallback = (layers: number): string | null =>
@@ -55,11 +69,10 @@ export async function onVulkan(
       : null
   for (const layers of [...new Set([wanted, Math.floor(wanted / 2)])].filter((n) => n > 0)) {
     try {
-      return await start(gpu.binary, { name: gpu.name, layers }, fallback(layers))
+      return await start({ binary: gpu.binary, gpu: { name: gpu.name, layers, cpuBinary, deaths: 0 }, fallback: fallback(layers) })
     } catch (error) {
-      const why = (((error as Error).cause ?? error) as Error).message.replace(/\s+/g, ' ').slice(0, 240)
-      failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${why}).`)
+      failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${startFailure(error)}).`)
     }
   }
-  return start(cpuBinary, undefined, fallback(0))
+  return start({ binary: cpuBinary, fallback: fallback(0) })
 }
