@@ -53,6 +53,8 @@ const TEMPLATES: TemplateCase[] = [
   },
 ]
 
+const HTTP_THREADS = 4
+
 type Message = { role: string; content: string | { type: string; text?: string; image_url?: { url: string } }[] }
 const PICTURE = 'data:image/png;base64,AA=='
 const user = (text: string, picture = false): Message =>
@@ -96,7 +98,13 @@ describe.skipIf(!binary.found)('llama-server: chat template renders resumed from
       model: fx.textModel,
       mmproj: fx.mmproj,
       contextSize: 1024,
-      extraArgs: ['--jinja', ...(template.source ? ['--chat-template-file', file] : []), ...(verbose ? ['--log-verbosity', '5'] : [])],
+      extraArgs: [
+        '--jinja',
+        '--threads-http',
+        String(HTTP_THREADS),
+        ...(template.source ? ['--chat-template-file', file] : []),
+        ...(verbose ? ['--log-verbosity', '5'] : []),
+      ],
     })
   }
   const render = async (server: LlamaServer, messages: Message[]): Promise<string> => {
@@ -144,6 +152,14 @@ describe.skipIf(!binary.found)('llama-server: chat template renders resumed from
       }
       if (template.resumes) expect(resumed).toBeGreaterThan(0)
       else expect(resumed).toBe(0)
+      // The server's HTTP threads render concurrently, through the template's one memo: four
+      // at a time, as many as it has threads (a connection kept alive holds one).
+      const rounds = Array.from({ length: 4 }, () => SEQUENCE.map((messages, i) => [messages, i] as const)).flat()
+      for (let at = 0; at < rounds.length; at += HTTP_THREADS) {
+        const wave = rounds.slice(at, at + HTTP_THREADS)
+        const got = await Promise.all(wave.map(([messages]) => render(server, messages)))
+        wave.forEach(([, i], k) => expect(got[k], `concurrent render ${i}`).toBe(expected[i]))
+      }
     } finally {
       await server.stop()
     }
