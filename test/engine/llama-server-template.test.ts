@@ -45,6 +45,14 @@ const TEMPLATES: TemplateCase[] = [
     resumes: true,
   },
   {
+    name: 'Qwen 2.5-style: the next message read by index',
+    source:
+      "{%- for message in messages -%}<|im_start|>{{ message.role }}\n{{ message.content if message.content is string else message.content | map(attribute='text') | join('') }}" +
+      "{%- if not loop.last and messages[loop.index0 + 1].role == 'assistant' %} (answered){% endif %}<|im_end|>\n{%- endfor -%}" +
+      '{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif -%}',
+    resumes: true,
+  },
+  {
     name: 'a body that reads loop.length (never resumed)',
     source:
       "{%- for message in messages -%}<|im_start|>{{ message.role }} {{ loop.index }}/{{ loop.length }}\n{{ message.content if message.content is string else 'parts' }}<|im_end|>\n{%- endfor -%}" +
