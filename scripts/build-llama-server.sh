@@ -126,7 +126,21 @@ jobs="${LLAMA_SERVER_JOBS:-2}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/llama-server-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-echo "build-llama-server: llama.cpp ${tag:-?} ($commit, ${#patches[@]} patches), GGML_NATIVE=$native_flag, GGML_VULKAN=$vulkan_flag, -j$jobs (about 9 minutes on 2 cores, 8 more with Vulkan)" >&2
+# ccache, where it is installed (llama.cpp's CMake launches the compiler through it when it is
+# found, GGML_CCACHE): each object is kept by its preprocessed source and flags, outside the
+# clone, so a changed patch recompiles only the files it touches and the Vulkan build takes
+# the CPU build's objects instead of compiling them again. The sources sit in a new temporary
+# folder each time: CCACHE_BASEDIR makes the paths under it relative, so they hash alike.
+ccache_note="no ccache"
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR="$work"
+  export CCACHE_DIR="${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/local-vision-assistant/ccache}"
+  export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-2G}"
+  ccache --zero-stats >/dev/null 2>&1 || true
+  ccache_note="ccache in $CCACHE_DIR"
+fi
+
+echo "build-llama-server: llama.cpp ${tag:-?} ($commit, ${#patches[@]} patches), GGML_NATIVE=$native_flag, GGML_VULKAN=$vulkan_flag, -j$jobs, $ccache_note (about 9 minutes on 2 cores, 8 more with Vulkan, less with ccache's objects)" >&2
 start=$(date +%s)
 git -c advice.detachedHead=false clone --quiet "$bundle" "$work/llama.cpp" >&2
 git -C "$work/llama.cpp" checkout --quiet "$commit" >&2
@@ -176,4 +190,7 @@ done < <(ldd "$bin" | awk '{ print $3 }' | grep -F "$work/" || true)
 rm -rf "$dest"
 mv "$staging" "$dest"
 echo "build-llama-server: built in $(($(date +%s) - start)) s" >&2
+if [[ "$ccache_note" != "no ccache" ]]; then
+  ccache --show-stats 2>/dev/null | grep -iE "^(cacheable calls|  hits|  misses|hits|misses)" | sed 's/^/build-llama-server: ccache /' >&2 || true
+fi
 echo "$dest/llama-server"
