@@ -1,0 +1,94 @@
+// Decoding with flash attention on the CPU goes through its row kernel, one query row against
+// every cached key. Patch 0022 takes F16 K and V eight keys at a time, with Q and the V sums in
+// F32 where the per-key kernel rounded both to F16 (and decoded at a third to two thirds of the
+// speed, bench:attention). Checked here against attention without flash attention (-fa off,
+// F32 matrix products), the closer to exact: the same greedy tokens, and log-probabilities
+// within 2e-3. Measured on the fixture at 1,900 cached tokens: 1e-4 with 0022, 1.3e-2 with
+// the per-key kernel (2.7e-2 at head size 64), so the check fails without the patch. One
+// thread and two: with two, a long cache is split between the threads and their sums merged.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
+import { findServerBinary } from '../../electron/engine/server-binary.js'
+import { ensureFixtures } from '../fixtures/generate.js'
+
+const binary = await findServerBinary()
+if (!binary.found) console.warn(`[llama-server attention] skipping: ${binary.reason}`)
+
+/** Words the fixture's vocabulary splits into about three tokens each. */
+const WORDS = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
+const LONG = Array.from({ length: 600 }, (_, i) => WORDS[i % WORDS.length]).join(' ')
+const TOLERANCE = 2e-3
+
+interface Step {
+  id: number
+  top_logprobs: { id: number; logprob: number }[]
+}
+
+/** A greedy completion's tokens, each with its five likeliest tokens' log-probabilities. */
+async function steps(server: LlamaServer, prompt: string, nPredict: number): Promise<{ steps: Step[]; cached: number }> {
+  const res = await fetch(`${server.url}/completion`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, n_predict: nPredict, temperature: 0, n_probs: 5, cache_prompt: true }),
+  })
+  expect(res.status).toBe(200)
+  const body = (await res.json()) as { completion_probabilities: Step[]; timings: { cache_n: number } }
+  return { steps: body.completion_probabilities, cached: body.timings.cache_n }
+}
+
+/**
+ * The largest difference between two runs' log-probabilities, token by token, over the tokens
+ * both list among their five likeliest (a near tie at the fifth place may swap it for a sixth);
+ * the chosen tokens must agree.
+ */
+function largestDifference(got: Step[], reference: Step[]): number {
+  expect(got.map((s) => s.id)).toEqual(reference.map((s) => s.id))
+  let largest = 0
+  reference.forEach((step, i) => {
+    const listed = got[i]!.top_logprobs
+    const shared = step.top_logprobs.filter((top) => listed.some((t) => t.id === top.id))
+    expect(shared.length).toBeGreaterThanOrEqual(4)
+    for (const top of shared) largest = Math.max(largest, Math.abs(listed.find((t) => t.id === top.id)!.logprob - top.logprob))
+  })
+  return largest
+}
+
+describe.skipIf(!binary.found)('llama-server: flash attention decodes as attention without it does (patch 0022)', () => {
+  const servers: Record<'oneThread' | 'twoThreads' | 'reference', LlamaServer | null> = {
+    oneThread: null,
+    twoThreads: null,
+    reference: null,
+  }
+  beforeAll(async () => {
+    const fx = await ensureFixtures()
+    const start = (threads: number, fa: 'on' | 'off'): Promise<LlamaServer> =>
+      startLlamaServer({
+        binary: (binary as { path: string }).path,
+        model: fx.textModel,
+        threads,
+        contextSize: 4096,
+        extraArgs: ['-fa', fa],
+      })
+    servers.reference = await start(1, 'off')
+    servers.oneThread = await start(1, 'on')
+    servers.twoThreads = await start(2, 'on')
+  }, 120_000)
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map((s) => s?.stop()))
+  })
+
+  it('decodes over 1,900 cached tokens, and reads a short follow-up over them, as -fa off does', async () => {
+    const reference = await steps(servers.reference!, LONG, 16)
+    const followUp = await steps(servers.reference!, `${LONG} and what now`, 4)
+    // The follow-up's few new tokens are evaluated by the row kernel too (the tiled kernel takes 8 rows or more).
+    expect(followUp.cached).toBeGreaterThan(1800)
+    for (const name of ['oneThread', 'twoThreads'] as const) {
+      const server = servers[name]!
+      const decoded = await steps(server, LONG, 16)
+      const asked = await steps(server, `${LONG} and what now`, 4)
+      expect(asked.cached).toBeGreaterThan(1800)
+      expect(largestDifference(decoded.steps, reference.steps), `${name}: decoding`).toBeLessThan(TOLERANCE)
+      expect(largestDifference(asked.steps, followUp.steps), `${name}: the follow-up`).toBeLessThan(TOLERANCE)
+    }
+  }, 120_000)
+})
