@@ -1,11 +1,13 @@
-// Decoding with flash attention on the CPU goes through its row kernel, one query row against
-// every cached key. Patch 0022 takes F16 K and V eight keys at a time, with Q and the V sums in
-// F32 where the per-key kernel rounded both to F16 (and decoded at a third to two thirds of the
-// speed, bench:attention). Checked here against attention without flash attention (-fa off,
-// F32 matrix products), the closer to exact: the same greedy tokens, and log-probabilities
-// within 2e-3. Measured on the fixture at 1,900 cached tokens: 1e-4 with 0022, 1.3e-2 with
-// the per-key kernel (2.7e-2 at head size 64), so the check fails without the patch. One
-// thread and two: with two, a long cache is split between the threads and their sums merged.
+// Decoding with flash attention on the CPU goes through its row kernel: one query row against
+// every cached key. Patch 0022 takes F16 K and V eight keys at a time, each block for every row
+// (every head) before the next, with Q and the V sums in F32 where the per-key kernel rounded
+// both to F16 (and decoded at a third to two thirds of the speed, bench:attention). Checked here
+// against attention without flash attention (-fa off, F32 matrix products), the closer to
+// exact: the same greedy tokens, and log-probabilities within 2e-3. Measured on the fixture at
+// 1,900 cached tokens: 1e-4 with 0022, 1.3e-2 with the per-key kernel (1.6e-2 to 2.7e-2 at head
+// size 64), so the check fails without the patch. One thread and two: with two, a long cache is
+// split between the threads and their sums merged; a follow-up of a few tokens takes the same
+// kernel for its rows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
