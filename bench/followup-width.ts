@@ -14,6 +14,7 @@ import type { EngineClient } from '../electron/engine/client.js'
 import type { ChatMessage } from '../electron/ipc/contract.js'
 import { DEFAULT_FIXTURE_DIR, writeMmproj, writeTextModel } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
+import { FILLER_WORDS } from '../test/support/filler.js'
 import { sentSecondsBefore } from './followup-media.js'
 import { median, round } from './stats.js'
 
@@ -43,10 +44,9 @@ type Kind = 0 | 8 | 'text'
 
 /** Text of as many tokens as an image takes: the text-only controls' stand-in for an image, here and on the fixture. */
 export async function fillerOf(engine: EngineClient, imageTokens: number): Promise<string> {
-  const words = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
   let filler = ''
   for (let i = 0; (await engine.countTokens(filler)) < imageTokens && i < 200; i++)
-    filler += `${filler ? ' ' : ''}${words[i % words.length]}`
+    filler += `${filler ? ' ' : ''}${FILLER_WORDS[i % FILLER_WORDS.length]}`
   return filler
 }
 

@@ -12,13 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures } from '../fixtures/generate.js'
+import { fillerText } from '../support/filler.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`[llama-server attention] skipping: ${binary.reason}`)
 
-/** Words the fixture's vocabulary splits into about three tokens each. */
-const WORDS = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
-const LONG = Array.from({ length: 600 }, (_, i) => WORDS[i % WORDS.length]).join(' ')
+const LONG = fillerText(600)
 const TOLERANCE = 2e-3
 
 interface Step {

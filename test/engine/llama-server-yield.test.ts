@@ -9,15 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures } from '../fixtures/generate.js'
+import { fillerText } from '../support/filler.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`[llama-server yield] skipping: ${binary.reason}`)
 const procTasks = process.platform === 'linux'
 if (!procTasks) console.warn('[llama-server yield] thread blocking not checked: it reads /proc/<pid>/task, which only Linux has')
-
-/** Words the fixture's vocabulary splits into about three tokens each. */
-const WORDS = 'the red square sits on a plain grey field with nothing else in view at all today'.split(' ')
-const text = (words: number): string => Array.from({ length: words }, (_, i) => WORDS[i % WORDS.length]).join(' ')
 
 /** Each thread's count of voluntary context switches: how often it blocked. */
 async function blockedCounts(pid: number): Promise<Map<string, number>> {
@@ -53,7 +50,7 @@ describe.skipIf(!binary.found)('llama-server: the decode yields to a worker only
     const completion = fetch(`${server.url}/completion`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: text(900), n_predict: 1, cache_prompt: false }),
+      body: JSON.stringify({ prompt: fillerText(900), n_predict: 1, cache_prompt: false }),
     }).then(async (res) => {
       const body = (await res.json()) as { timings?: { prompt_n: number; prompt_ms: number } }
       answered = true
@@ -86,7 +83,7 @@ describe.skipIf(!binary.found)('llama-server: the decode yields to a worker only
         fetch(`${server.url}/completion`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ prompt: text(5), n_predict: n, ignore_eos: true, temperature: 0, cache_prompt: false }),
+          body: JSON.stringify({ prompt: fillerText(5), n_predict: n, ignore_eos: true, temperature: 0, cache_prompt: false }),
         }).then(async (res) => (await res.json()) as { tokens_predicted?: number })
       await generate(8)
       const before = await blockedCounts(pid)
