@@ -7,7 +7,8 @@
 // 1,900 cached tokens: 1e-4 with 0022, 1.3e-2 with the per-key kernel (1.6e-2 to 2.7e-2 at head
 // size 64), so the check fails without the patch. One thread and two: with two, a long cache is
 // split between the threads and their sums merged; a follow-up of a few tokens takes the same
-// kernel for its rows.
+// kernel for its rows. A follow-up of 8 tokens or more takes the tiled kernel, whose matrix
+// products patch 0023 blocks evenly (15 rows: 5 + 5 + 5, where they went 6 + 6 + 1 + 1 + 1).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
@@ -26,15 +27,15 @@ interface Step {
 }
 
 /** A greedy completion's tokens, each with its five likeliest tokens' log-probabilities. */
-async function steps(server: LlamaServer, prompt: string, nPredict: number): Promise<{ steps: Step[]; cached: number }> {
+async function steps(server: LlamaServer, prompt: string, nPredict: number): Promise<{ steps: Step[]; cached: number; evaluated: number }> {
   const res = await fetch(`${server.url}/completion`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ prompt, n_predict: nPredict, temperature: 0, n_probs: 5, cache_prompt: true }),
   })
   expect(res.status).toBe(200)
-  const body = (await res.json()) as { completion_probabilities: Step[]; timings: { cache_n: number } }
-  return { steps: body.completion_probabilities, cached: body.timings.cache_n }
+  const body = (await res.json()) as { completion_probabilities: Step[]; timings: { cache_n: number; prompt_n: number } }
+  return { steps: body.completion_probabilities, cached: body.timings.cache_n, evaluated: body.timings.prompt_n }
 }
 
 /**
@@ -54,7 +55,7 @@ function largestDifference(got: Step[], reference: Step[]): number {
   return largest
 }
 
-describe.skipIf(!binary.found)('llama-server: flash attention decodes as attention without it does (patch 0022)', () => {
+describe.skipIf(!binary.found)('llama-server: flash attention reads as attention without it does (patches 0022, 0023)', () => {
   const servers: Record<'oneThread' | 'twoThreads' | 'reference', LlamaServer | null> = {
     oneThread: null,
     twoThreads: null,
@@ -78,18 +79,27 @@ describe.skipIf(!binary.found)('llama-server: flash attention decodes as attenti
     await Promise.all(Object.values(servers).map((s) => s?.stop()))
   })
 
-  it('decodes over 1,900 cached tokens, and reads a short follow-up over them, as -fa off does', async () => {
+  it('decodes over 1,900 cached tokens, and reads follow-ups over them, as -fa off does', async () => {
     const reference = await steps(servers.reference!, LONG, 16)
-    const followUp = await steps(servers.reference!, `${LONG} and what now`, 4)
-    // The follow-up's few new tokens are evaluated by the row kernel too (the tiled kernel takes 8 rows or more).
-    expect(followUp.cached).toBeGreaterThan(1800)
+    // A few new tokens go through the row kernel too; a longer follow-up through the tiled kernel.
+    const shortFollowUp = `${LONG} and what now`
+    const longFollowUp = `${LONG} so then, tell me more of it`
+    const short = await steps(servers.reference!, shortFollowUp, 4)
+    const long = await steps(servers.reference!, longFollowUp, 4)
+    expect(short.cached).toBeGreaterThan(1800)
+    expect(short.evaluated).toBeLessThan(8)
+    expect(long.cached).toBeGreaterThan(1800)
+    expect(long.evaluated).toBe(15)
     for (const name of ['oneThread', 'twoThreads'] as const) {
       const server = servers[name]!
       const decoded = await steps(server, LONG, 16)
-      const asked = await steps(server, `${LONG} and what now`, 4)
-      expect(asked.cached).toBeGreaterThan(1800)
+      const askedShort = await steps(server, shortFollowUp, 4)
+      const askedLong = await steps(server, longFollowUp, 4)
+      expect(askedShort.cached).toBeGreaterThan(1800)
+      expect(askedLong.evaluated).toBe(long.evaluated)
       expect(largestDifference(decoded.steps, reference.steps), `${name}: decoding`).toBeLessThan(TOLERANCE)
-      expect(largestDifference(asked.steps, followUp.steps), `${name}: the follow-up`).toBeLessThan(TOLERANCE)
+      expect(largestDifference(askedShort.steps, short.steps), `${name}: the short follow-up`).toBeLessThan(TOLERANCE)
+      expect(largestDifference(askedLong.steps, long.steps), `${name}: the longer follow-up`).toBeLessThan(TOLERANCE)
     }
   }, 120_000)
 })
