@@ -130,6 +130,12 @@ function parseCpuList(text: string | null): Set<number> | null {
 
 export type GpuLayers = number | 'auto'
 
+/** The engine info's line for a load that succeeded after the failures before it; null when none failed. */
+export const fallbackNote = (failures: string[], layers: GpuLayers): string | null =>
+  failures.length
+    ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
+    : null
+
 /**
  * Tries each layer count in turn (most offloaded first) until a load succeeds: out of
  * VRAM falls back to fewer layers, then to the CPU, and the result says so.
@@ -143,10 +149,7 @@ export async function loadWithFallback<T>(
   for (const layers of [...new Set(attempts)]) {
     try {
       const value = await load(layers)
-      const fallback = failures.length
-        ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
-        : null
-      return { value, layers, fallback }
+      return { value, layers, fallback: fallbackNote(failures, layers) }
     } catch (error) {
       lastError = error
       failures.push(`Loading with ${layers} GPU layers failed (${describeLoadError(error)}).`)

@@ -3,6 +3,7 @@
 import type { Llama } from 'node-llama-cpp'
 import type { Hardware, LoadRequest } from '../ipc/contract.js'
 import { estimateFit } from './fit.js'
+import { fallbackNote } from './gpu.js'
 import type { ModelFileInfo } from './model-files.js'
 import type { ServerDevice } from './server-devices.js'
 import type { Backend } from './types.js'
@@ -62,17 +63,19 @@ export async function onVulkan(
   cpuBinary: string,
   start: (place: ServerPlace) => Promise<Backend>,
 ): Promise<Backend> {
+  // Not loadWithFallback: the note goes into the place before the server starts, and the CPU
+  // build's own failure is the caller's to handle, not wrapped.
   const failures: string[] = []
-  const fallback = (layers: number): string | null =>
-    failures.length
-      ? `${failures.join(' ')} Loaded with ${layers === 0 ? 'no GPU layers, on the CPU' : `${layers} GPU layers`} instead.`
-      : null
   for (const layers of [...new Set([wanted, Math.floor(wanted / 2)])].filter((n) => n > 0)) {
     try {
-      return await start({ binary: gpu.binary, gpu: { name: gpu.name, layers, cpuBinary, deaths: 0 }, fallback: fallback(layers) })
+      return await start({
+        binary: gpu.binary,
+        gpu: { name: gpu.name, layers, cpuBinary, deaths: 0 },
+        fallback: fallbackNote(failures, layers),
+      })
     } catch (error) {
       failures.push(`Loading with ${layers} GPU layers on ${gpu.name} failed (${startFailure(error)}).`)
     }
   }
-  return start({ binary: cpuBinary, fallback: fallback(0) })
+  return start({ binary: cpuBinary, fallback: fallbackNote(failures, 0) })
 }
