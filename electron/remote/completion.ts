@@ -19,10 +19,11 @@ export interface Counts {
   promptTokens?: number
   completionTokens?: number
   cachedTokens?: number
-  /** llama-server's timings: prompt_n (evaluated), cache_n (reused), predicted_n. */
+  /** llama-server's timings: prompt_n (evaluated), cache_n (reused), predicted_n, predicted_per_second. */
   promptN?: number
   cacheN?: number
   predictedN?: number
+  predictedPerSecond?: number
 }
 
 /** One streamed chunk (its delta) or a whole answer (its message), reduced to what the engine uses. */
@@ -71,6 +72,7 @@ function counts(root: Json): Counts {
     out.promptN = num(timings.prompt_n)
     out.cacheN = num(timings.cache_n)
     out.predictedN = num(timings.predicted_n)
+    out.predictedPerSecond = num(timings.predicted_per_second)
   }
   return out
 }

@@ -202,6 +202,26 @@ describe('remote engine against misbehaving servers', () => {
     expect(result.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { tokensIn: 9, tokensOut: 3, stopReason: 'eos' } })
   })
 
+  it('an answer that arrives in one network read is timed by the server where it says, and left untimed where not', async () => {
+    // Every event in one write: the client sees no time between the first token and the last.
+    const whole = (timings: object | null): string =>
+      chunk('one ') +
+      chunk('two ') +
+      chunk('three') +
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'length' }], usage: { prompt_tokens: 7, completion_tokens: 3 }, ...(timings ? { timings } : {}) })}\n\ndata: [DONE]\n\n`
+    for (const timings of [{ predicted_n: 3, predicted_per_second: 812.37 }, null]) {
+      const s = await standIn((_req, res) => {
+        sse(res)
+        res.end(whole(timings))
+      })
+      const result = await run(new RemoteEngine(endpoint(s), 'm'))
+      expect(result.text).toBe('one two three')
+      const done = result.chunks.at(-1)
+      expect(done).toMatchObject({ kind: 'done', stats: { tokensOut: 3, stopReason: 'max-tokens' } })
+      expect(done?.kind === 'done' && done.stats.tokensPerSecond).toBe(timings ? 812.4 : null)
+    }
+  })
+
   it('an endless SSE line over 1 MiB ends the answer with an error, reading a bounded amount', async () => {
     const s = await standIn((_req, res, self) => {
       sse(res)
