@@ -31,7 +31,7 @@ import { checkTools, toolMode } from './tools.js'
 import { loadVisionBackend } from './vision-backend.js'
 import { loadServerBackend } from './server-backend.js'
 import type { ModelFileInfo } from './model-files.js'
-import { firstTokenMs } from './first-token.js'
+import { firstTokenMs, tokensPerSecond } from './first-token.js'
 import { createBindingChooser } from './binding-choice.js'
 import { onVulkan, serverFit, startFailure, type ServerPlace } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
@@ -319,7 +319,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         stats: {
           ...counts,
           timeToFirstTokenMs: firstTokenMs(started, firstTokenAt),
-          tokensPerSecond: genMs && result.tokensOut > 1 ? Math.round(((result.tokensOut - 1) / genMs) * 1000 * 10) / 10 : null,
+          tokensPerSecond: tokensPerSecond(result.tokensOut, genMs),
           totalMs: Math.round(totalMs),
         },
       })

@@ -4,7 +4,7 @@
 // request at once, which is what makes llama-server and vLLM stop generating.
 import type { GenerateChunk, GenerateRequest, GenerationStats } from '../engine/contract.js'
 import type { Generator, Lane } from '../engine/scheduler.js'
-import { firstTokenMs } from '../engine/first-token.js'
+import { firstTokenMs, tokensPerSecond } from '../engine/first-token.js'
 import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
 import { chatBody, ToolCallCollector } from './chat-body.js'
@@ -247,10 +247,6 @@ export class RemoteEngine implements Generator {
     const cached = counts.cachedTokens ?? counts.cacheN
     const tokensIn = counts.promptTokens ?? (counts.promptN ?? 0) + (counts.cacheN ?? 0)
     const span = firstAt === null ? 0 : lastAt - firstAt
-    // Timed on this side, as the user sees the answer arrive. An answer that arrived in one
-    // network read (a loaded machine, a buffering proxy, a server that ignores stream: true)
-    // leaves no span to time; llama-server's own figure stands in where it sends one.
-    const perSecond = span > 0 && tokensOut > 1 ? ((tokensOut - 1) / span) * 1000 : (counts.predictedPerSecond ?? null)
     const toolCalls = tools.result()
     return {
       kind: 'done',
@@ -262,7 +258,10 @@ export class RemoteEngine implements Generator {
         // No OpenAI-compatible server reports how many of the prompt tokens were an image's.
         imageTokens: 0,
         timeToFirstTokenMs: firstTokenMs(started, firstAt),
-        tokensPerSecond: perSecond === null ? null : Math.round(perSecond * 10) / 10,
+        // Timed on this side, as the user sees the answer arrive. An answer that arrived in one
+        // network read (a loaded machine, a buffering proxy, a server that ignores stream: true)
+        // leaves no span to time; llama-server's own figure stands in where it sends one.
+        tokensPerSecond: tokensPerSecond(tokensOut, span, counts.predictedPerSecond),
         totalMs: Math.round(performance.now() - started),
         stopReason: reason,
       },
