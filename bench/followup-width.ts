@@ -8,11 +8,10 @@
 // text as long in tokens: what the longer context costs with no image at all. The fixture's
 // figures stay the issue's: these say how much of their ratio is the fixture's size.
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EngineClient } from '../electron/engine/client.js'
 import type { ChatMessage } from '../electron/ipc/contract.js'
-import { DEFAULT_FIXTURE_DIR, writeMmproj, writeTextModel } from '../test/fixtures/generate.js'
+import { ensureShapedTextModel, SHAPES_DIR, writeMmproj } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { FILLER_WORDS } from '../test/support/filler.js'
 import { sentSecondsBefore } from './followup-media.js'
@@ -31,11 +30,8 @@ export interface WidthFigures {
 
 /** The text model (bench:attention's head64 file, the same seed) and a projector into its width. */
 async function files(): Promise<{ textModel: string; mmproj: string }> {
-  const dir = join(DEFAULT_FIXTURE_DIR, 'bench-shapes')
-  await mkdir(dir, { recursive: true })
-  const textModel = join(dir, `head64-${SHAPE.nEmbd}x${SHAPE.nLayer}-f32.gguf`)
-  const mmproj = join(dir, `mmproj-to-${SHAPE.nEmbd}-f32.gguf`)
-  if (!existsSync(textModel)) await writeTextModel(textModel, 11, SHAPE)
+  const textModel = await ensureShapedTextModel('head64', SHAPE)
+  const mmproj = join(SHAPES_DIR, `mmproj-to-${SHAPE.nEmbd}-f32.gguf`)
   if (!existsSync(mmproj)) await writeMmproj(mmproj, 78, SHAPE.nEmbd)
   return { textModel, mmproj }
 }
