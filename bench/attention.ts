@@ -3,16 +3,14 @@
 // take flash attention's tiled path) against llama-server as llama.cpp ships it, side by
 // side in one run, on generated models with real models' head sizes: 16 (the test fixture),
 // 64 (SmolVLM-256M's text model: width 576, 9 heads) and 128 (the head size of Qwen2.5-VL and
-// most 1-8B models; width 1024, 8 heads), fewer layers than the real ones since every layer
-// costs alike. F32 weights, so the weights' share of the time is larger than with a quantized
+// most 1-8B models; width 1024, 8 heads), each query head with its own K and V head and, as real
+// models have it, with several sharing one (grouped-query attention), fewer layers than the real
+// ones since every layer costs alike. F32 weights, so the weights' share of the time is larger than with a quantized
 // model and the gain here smaller than there. Times are the server's own (timings.prompt_ms),
 // medians of alternating runs; decoding (one row, not changed by the patch) is timed too, and
 // the greedy answers of both builds compared (random weights leave near ties, which the
 // tiled path's F32 accumulation, against the vector kernel's F16, can flip). Prints one JSON object last.
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
-import { ensureFixtures, DEFAULT_FIXTURE_DIR, writeTextModel, type TextShape } from '../test/fixtures/generate.js'
+import { ensureFixtures, ensureShapedTextModel, type TextShape } from '../test/fixtures/generate.js'
 import { findLlamaServer, startLlamaServer, streamCompletion, type LlamaServer } from './llama-server.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5)
@@ -33,17 +31,14 @@ const SHAPES: Record<string, TextShape | null> = {
   head16: null, // the fixture
   head64: { nEmbd: 576, nHead: 9, nLayer: 8, nFf: 1536, ctx: 4096 },
   head128: { nEmbd: 1024, nHead: 8, nLayer: 4, nFf: 2816, ctx: 4096 },
+  // Grouped-query attention, as real models have it: SmolVLM-256M's 3 query heads per K and V
+  // head, and Qwen2.5-VL-3B's 8 (16 heads over 2).
+  head64gqa3: { nEmbd: 576, nHead: 9, nHeadKv: 3, nLayer: 8, nFf: 1536, ctx: 4096 },
+  head128gqa8: { nEmbd: 1024, nHead: 8, nHeadKv: 1, nLayer: 4, nFf: 2816, ctx: 4096 },
 }
 
 async function modelFor(name: string, shape: TextShape | null): Promise<string> {
-  if (!shape) return (await ensureFixtures()).textModel
-  const dir = join(DEFAULT_FIXTURE_DIR, 'bench-shapes')
-  const path = join(dir, `${name}-${shape.nEmbd}x${shape.nLayer}-f32.gguf`)
-  if (!existsSync(path)) {
-    await mkdir(dir, { recursive: true })
-    await writeTextModel(path, 11, shape)
-  }
-  return path
+  return shape ? ensureShapedTextModel(name, shape) : (await ensureFixtures()).textModel
 }
 
 interface Timed {

@@ -9,10 +9,15 @@
 // split between the threads and their sums merged; a follow-up of a few tokens takes the same
 // kernel for its rows. A follow-up of 8 tokens or more takes the tiled kernel, whose matrix
 // products patch 0023 blocks evenly (15 rows: 5 + 5 + 5, where they went 6 + 6 + 1 + 1 + 1).
+// The same again on a model with grouped-query attention, as nearly every real model has (four
+// query heads per K and V head here): patch 0024 puts the rows of the query heads that share a K
+// and V head in one tile, each row with its own head's Q, mask, slope and output, so the 15-token
+// follow-up is one tile of 60 rows on one thread, and on two, tiles of 8 rows that cross from one
+// head into the next.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
-import { ensureFixtures } from '../fixtures/generate.js'
+import { ensureFixtures, ensureShapedTextModel, TEXT } from '../fixtures/generate.js'
 import { fillerText } from '../support/filler.js'
 
 const binary = await findServerBinary()
@@ -55,51 +60,59 @@ function largestDifference(got: Step[], reference: Step[]): number {
   return largest
 }
 
-describe.skipIf(!binary.found)('llama-server: flash attention reads as attention without it does (patches 0022, 0023)', () => {
-  const servers: Record<'oneThread' | 'twoThreads' | 'reference', LlamaServer | null> = {
-    oneThread: null,
-    twoThreads: null,
-    reference: null,
-  }
-  beforeAll(async () => {
-    const fx = await ensureFixtures()
-    const start = (threads: number, fa: 'on' | 'off'): Promise<LlamaServer> =>
-      startLlamaServer({
-        binary: (binary as { path: string }).path,
-        model: fx.textModel,
-        threads,
-        contextSize: 4096,
-        extraArgs: ['-fa', fa],
-      })
-    servers.reference = await start(1, 'off')
-    servers.oneThread = await start(1, 'on')
-    servers.twoThreads = await start(2, 'on')
-  }, 120_000)
-  afterAll(async () => {
-    await Promise.all(Object.values(servers).map((s) => s?.stop()))
-  })
+const MODELS = {
+  'the fixture': async () => (await ensureFixtures()).textModel,
+  'a model with grouped-query attention': () => ensureShapedTextModel('gqa4', { ...TEXT, nHeadKv: 1 }),
+}
 
-  it('decodes over 1,900 cached tokens, and reads follow-ups over them, as -fa off does', async () => {
-    const reference = await steps(servers.reference!, LONG, 16)
-    // A few new tokens go through the row kernel too; a longer follow-up through the tiled kernel.
-    const shortFollowUp = `${LONG} and what now`
-    const longFollowUp = `${LONG} so then, tell me more of it`
-    const short = await steps(servers.reference!, shortFollowUp, 4)
-    const long = await steps(servers.reference!, longFollowUp, 4)
-    expect(short.cached).toBeGreaterThan(1800)
-    expect(short.evaluated).toBeLessThan(8)
-    expect(long.cached).toBeGreaterThan(1800)
-    expect(long.evaluated).toBe(15)
-    for (const name of ['oneThread', 'twoThreads'] as const) {
-      const server = servers[name]!
-      const decoded = await steps(server, LONG, 16)
-      const askedShort = await steps(server, shortFollowUp, 4)
-      const askedLong = await steps(server, longFollowUp, 4)
-      expect(askedShort.cached).toBeGreaterThan(1800)
-      expect(askedLong.evaluated).toBe(long.evaluated)
-      expect(largestDifference(decoded.steps, reference.steps), `${name}: decoding`).toBeLessThan(TOLERANCE)
-      expect(largestDifference(askedShort.steps, short.steps), `${name}: the short follow-up`).toBeLessThan(TOLERANCE)
-      expect(largestDifference(askedLong.steps, long.steps), `${name}: the longer follow-up`).toBeLessThan(TOLERANCE)
+describe.skipIf(!binary.found).each(Object.entries(MODELS))(
+  'llama-server: flash attention reads as attention without it does, on %s (patches 0022-0024)',
+  (_name, modelPath) => {
+    const servers: Record<'oneThread' | 'twoThreads' | 'reference', LlamaServer | null> = {
+      oneThread: null,
+      twoThreads: null,
+      reference: null,
     }
-  }, 120_000)
-})
+    beforeAll(async () => {
+      const model = await modelPath()
+      const start = (threads: number, fa: 'on' | 'off'): Promise<LlamaServer> =>
+        startLlamaServer({
+          binary: (binary as { path: string }).path,
+          model,
+          threads,
+          contextSize: 4096,
+          extraArgs: ['-fa', fa],
+        })
+      servers.reference = await start(1, 'off')
+      servers.oneThread = await start(1, 'on')
+      servers.twoThreads = await start(2, 'on')
+    }, 120_000)
+    afterAll(async () => {
+      await Promise.all(Object.values(servers).map((s) => s?.stop()))
+    })
+
+    it('decodes over 1,900 cached tokens, and reads follow-ups over them, as -fa off does', async () => {
+      const reference = await steps(servers.reference!, LONG, 16)
+      // A few new tokens go through the row kernel too; a longer follow-up through the tiled kernel.
+      const shortFollowUp = `${LONG} and what now`
+      const longFollowUp = `${LONG} so then, tell me more of it`
+      const short = await steps(servers.reference!, shortFollowUp, 4)
+      const long = await steps(servers.reference!, longFollowUp, 4)
+      expect(short.cached).toBeGreaterThan(1800)
+      expect(short.evaluated).toBeLessThan(8)
+      expect(long.cached).toBeGreaterThan(1800)
+      expect(long.evaluated).toBe(15)
+      for (const name of ['oneThread', 'twoThreads'] as const) {
+        const server = servers[name]!
+        const decoded = await steps(server, LONG, 16)
+        const askedShort = await steps(server, shortFollowUp, 4)
+        const askedLong = await steps(server, longFollowUp, 4)
+        expect(askedShort.cached).toBeGreaterThan(1800)
+        expect(askedLong.evaluated).toBe(long.evaluated)
+        expect(largestDifference(decoded.steps, reference.steps), `${name}: decoding`).toBeLessThan(TOLERANCE)
+        expect(largestDifference(askedShort.steps, short.steps), `${name}: the short follow-up`).toBeLessThan(TOLERANCE)
+        expect(largestDifference(askedLong.steps, long.steps), `${name}: the longer follow-up`).toBeLessThan(TOLERANCE)
+      }
+    }, 120_000)
+  },
+)
