@@ -29,6 +29,11 @@ export interface Counts {
 /** One streamed chunk (its delta) or a whole answer (its message), reduced to what the engine uses. */
 export interface CompletionPart {
   content: string
+  /**
+   * The model's thinking, where the server streams it apart from the answer: llama-server's
+   * default, DeepSeek's and vLLM's reasoning_content, or reasoning as OpenRouter and Ollama name it.
+   */
+  reasoning: string
   toolCalls: ToolCallDelta[]
   finishReason: string | null
   counts: Counts
@@ -90,6 +95,7 @@ export function readCompletion(value: unknown, via: 'delta' | 'message'): Comple
       : (str(root.error) ?? (str(obj(root.error)?.message) || JSON.stringify(root.error).slice(0, 300)))
   return {
     content: str(part?.content) ?? '',
+    reasoning: str(part?.reasoning_content) ?? str(part?.reasoning) ?? '',
     toolCalls: toolCalls(part?.tool_calls),
     finishReason: str(choice?.finish_reason) ?? null,
     counts: root.usage || root.timings ? counts(root) : {},

@@ -74,19 +74,36 @@ export class RemoteEngine implements Generator {
     let firstAt: number | null = null
     let lastAt = 0
     let finish: string | null = null
+    let thinking = false
 
-    /** Keeps what a chunk says besides its text, and returns the text. */
+    /**
+     * Keeps what a chunk says besides its text, and returns the text. Thinking that the server
+     * sends apart from the answer goes into the text between <think> and </think>, as a local
+     * model's does (its llama-server child leaves thoughts in the text, and so does llama.node):
+     * the user watches it arrive instead of waiting through it in silence, and the transcript
+     * reads the same whichever engine answered.
+     */
     const take = (part: CompletionPart): string => {
       if (part.error !== null) throw new AppError('remote', `The server reported an error in the middle of the answer: ${part.error}`)
       for (const [key, value] of Object.entries(part.counts) as [keyof Counts, number | undefined][]) {
         if (value !== undefined) counts[key] = value
       }
       if (part.finishReason) finish = part.finishReason
+      let text = ''
+      if (part.reasoning) {
+        if (!thinking) text += '<think>'
+        thinking = true
+        text += part.reasoning
+      }
+      if (thinking && (part.content || part.toolCalls.length > 0 || part.finishReason)) {
+        text += '</think>'
+        thinking = false
+      }
       if (part.toolCalls.length > 0) {
         tools.add(part.toolCalls)
         firstAt ??= performance.now()
       }
-      return part.content
+      return text + part.content
     }
 
     for (let attempt = 0; ; attempt++) {

@@ -222,6 +222,41 @@ describe('remote engine against misbehaving servers', () => {
     }
   })
 
+  it('thinking the server streams apart from the answer arrives in the text between <think> tags, as a local model’s does', async () => {
+    const delta = (d: object, finishReason: string | null = null): string =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: d, finish_reason: finishReason }] })}\n\n`
+    // llama-server's default and DeepSeek's field, then OpenRouter's and Ollama's name for it.
+    for (const field of ['reasoning_content', 'reasoning']) {
+      const s = await standIn((_req, res) => {
+        sse(res)
+        res.write(delta({ role: 'assistant', content: null, [field]: 'Two and ' }))
+        setTimeout(() => {
+          res.write(delta({ [field]: 'two make four.' }))
+          res.write(delta({ content: 'It is ' }))
+          res.end(delta({ content: '4.' }) + finish('stop'))
+        }, 30)
+      })
+      const result = await run(new RemoteEngine(endpoint(s), 'm'))
+      expect(result.error).toBeNull()
+      expect(result.text).toBe('<think>Two and two make four.</think>It is 4.')
+      // The first thought is the first token: the user saw something arrive before the answer.
+      expect(result.chunks[0]).toMatchObject({ kind: 'tokens', text: '<think>Two and ' })
+      expect(result.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { stopReason: 'eos' } })
+    }
+    // An answer cut while still thinking ends its thought; a whole JSON answer carries it too.
+    const cut = await standIn((_req, res) => {
+      sse(res)
+      res.end(delta({ reasoning_content: 'Hmm, let me' }) + finish('length'))
+    })
+    expect((await run(new RemoteEngine(endpoint(cut), 'm'))).text).toBe('<think>Hmm, let me</think>')
+    const whole = await standIn((_req, res) =>
+      json(res, 200, {
+        choices: [{ index: 0, message: { role: 'assistant', reasoning_content: 'Easy.', content: 'Four.' }, finish_reason: 'stop' }],
+      }),
+    )
+    expect((await run(new RemoteEngine(endpoint(whole), 'm'))).text).toBe('<think>Easy.</think>Four.')
+  })
+
   it('an endless SSE line over 1 MiB ends the answer with an error, reading a bounded amount', async () => {
     const s = await standIn((_req, res, self) => {
       sse(res)
