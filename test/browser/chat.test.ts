@@ -222,6 +222,28 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await h.chats.delete(chat.id)
   })
 
+  it('folds a reasoning model’s thought away from its answer, and opens it on a click', async () => {
+    const chat = await h.chats.create({ title: 'Reasoning sample' })
+    await h.chats.update(chat.id, (c) => {
+      c.messages.push(h.chats.newMessage('user', 'How many legs has a dog?'), {
+        ...h.chats.newMessage('assistant', '<think>\nDogs walk on **four** legs.\n</think>\n\nA dog has four legs.'),
+        status: 'complete',
+      })
+    })
+    // Opened with the newest conversation, this one.
+    const other = await h.openApp()
+    const answer = other.getByTestId('turn-assistant').last()
+    const thought = answer.getByTestId('thought')
+    await expect.poll(() => thought.locator('summary').textContent()).toBe('Thought')
+    expect(await thought.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(false)
+    expect((await answer.getByTestId('markdown').textContent())!.trim()).toBe('A dog has four legs.')
+    await thought.locator('summary').click()
+    await expect.poll(() => thought.locator('strong').textContent()).toBe('four')
+    expect(await thought.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(true)
+    await other.close()
+    await h.chats.delete(chat.id)
+  })
+
   it('takes a frame from the camera, then releases the camera', async () => {
     await page.evaluate(() => {
       // Record every camera track the page opens, to check it is stopped afterwards.
