@@ -240,6 +240,11 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await thought.locator('summary').click()
     await expect.poll(() => thought.locator('strong').textContent()).toBe('four')
     expect(await thought.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(true)
+    // Copy takes the answer, not the thought.
+    await other.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: h.origin })
+    await answer.getByRole('button', { name: 'Copy', exact: true }).click()
+    await expect.poll(() => answer.getByRole('button', { name: 'Copied' }).count()).toBe(1)
+    expect(await other.evaluate(() => navigator.clipboard.readText())).toBe('A dog has four legs.')
     await other.close()
     await h.chats.delete(chat.id)
   })
