@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import type { EngineClient } from '../electron/engine/client.js'
-import { DEFAULT_FIXTURE_DIR, TEXT, VISION, writeMmproj, type FixturePaths } from '../test/fixtures/generate.js'
+import { SHAPES_DIR, TEXT, VISION, writeMmproj, type FixturePaths } from '../test/fixtures/generate.js'
 import { collect } from '../test/support/engine.js'
 import { startLlamaServer, streamChat } from './llama-server.js'
 import { median, round } from './stats.js'
@@ -60,10 +60,9 @@ const screen = async (): Promise<Buffer> =>
  * Patches of 64 px keep it at 64 image tokens.
  */
 export async function projector512(): Promise<string> {
-  const dir = join(DEFAULT_FIXTURE_DIR, 'bench-shapes')
-  const path = join(dir, 'mmproj-512px-f32.gguf')
+  const path = join(SHAPES_DIR, 'mmproj-512px-f32.gguf')
   if (!existsSync(path)) {
-    await mkdir(dir, { recursive: true })
+    await mkdir(SHAPES_DIR, { recursive: true })
     await writeMmproj(path, 77, TEXT.nEmbd, { ...VISION, imageSize: 512, patchSize: 64 })
   }
   return path
