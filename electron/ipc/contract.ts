@@ -24,6 +24,8 @@ export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode }
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
 // The window asks the user before plain http leaves the local network, by main's own rule.
 export { isPrivateHost } from '../remote/private-host.js'
+// The window folds a thought away, and copies the answer without it, by the engine's own split.
+export { splitThinking, type Thinking } from '../engine/thinking.js'
 
 export interface AppInfo {
   name: string

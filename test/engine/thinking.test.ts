@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { splitThinking } from '../../renderer/src/lib/thinking.js'
+import { splitThinking } from '../../electron/engine/thinking.js'
 
 describe('a reasoning model’s thought, told apart from its answer', () => {
   it('takes <think>…</think> before the answer, and an open one while it is still being thought', () => {
