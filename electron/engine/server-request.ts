@@ -4,12 +4,15 @@ import type { AnswerFormat } from '../ipc/contract.js'
 import type { PreparedImage } from '../images/prepare.js'
 import { parseJson } from '../remote/completion.js'
 import type { TextGuard } from './special-text.js'
+import { splitThinking } from './thinking.js'
 import type { BackendMessage } from './types.js'
 
 type ServerPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 export interface ServerMessage {
   role: BackendMessage['role']
   content: string | ServerPart[]
+  /** An earlier answer's thought, apart from it: the template lays it out or leaves it out (Qwen3's keeps only the last turn's). */
+  reasoning_content?: string
   tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[]
   tool_call_id?: string
 }
@@ -24,13 +27,21 @@ const dataUrl = (img: PreparedImage): string => `data:${img.mime};base64,${img.d
  */
 export function toServerMessage(m: BackendMessage, guard: TextGuard, urlOf: (img: PreparedImage) => string = dataUrl): ServerMessage {
   if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
+  // An earlier answer's <think> would reach the template guarded, as text: Qwen3's could not find
+  // it to leave it out, and the model would read its old thoughts again as part of its answers.
+  // A thought still open (an answer to continue) stays in the text the model goes on from.
+  const parts = m.role === 'assistant' ? splitThinking(m.text) : null
+  const apart = parts && parts.thought !== null && !parts.open ? { text: parts.answer, thought: guard(parts.thought) } : null
+  const text = guard(apart ? apart.text : m.text)
+  const reasoning = apart ? { reasoning_content: apart.thought } : {}
   if (m.toolCalls)
     return {
       role: m.role,
-      content: guard(m.text),
+      content: text,
+      ...reasoning,
       tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: guard(c.arguments) } })),
     }
-  if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
+  if (m.images.length === 0) return { role: m.role, content: text, ...reasoning }
   return {
     role: m.role,
     content: [
@@ -38,8 +49,9 @@ export function toServerMessage(m: BackendMessage, guard: TextGuard, urlOf: (img
         type: 'image_url' as const,
         image_url: { url: urlOf(img) },
       })),
-      { type: 'text' as const, text: guard(m.text) },
+      { type: 'text' as const, text },
     ],
+    ...reasoning,
   }
 }
 

@@ -24,6 +24,7 @@ import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
 import { toGbnfJsonSchema } from './json-schema.js'
 import { forcedCallSchema, guardStrings, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
+import { earlierThoughts, responseOf, ThoughtText, type EarlierThoughts } from './thought-segments.js'
 
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
 export const LANES: readonly Lane[] = ['ui', 'api']
@@ -90,7 +91,7 @@ export async function loadTextBackend(
       const { messages, sampling, signal, onTokens, lane, tools, parallelToolCalls } = request
       const { sequence, chat } = lanes.get(lane)!
       const forced = tools.kind === 'forced' ? tools.tools : null
-      const history = toHistory(forced ? withToolNote(messages, forced) : messages, guard)
+      const history = toHistory(forced ? withToolNote(messages, forced) : messages, guard, earlierThoughts(chat.chatWrapper))
       // auto: the chat wrapper documents the functions in the model's own format and parses its calls.
       const functions = tools.kind === 'auto' ? toFunctions(tools.tools, guard) : undefined
       // LlamaChat would drop the oldest history to make room without a word: count the
@@ -111,6 +112,9 @@ export async function loadTextBackend(
       const grammar = format ? await grammarFor(llama, format) : undefined
       // A forced call's JSON is the call, not text for the reader: collected, and only its tokens counted as they come.
       let callText = ''
+      const last = history.at(-1)
+      const lastPart = last?.type === 'model' ? last.response.at(-1) : undefined
+      const thoughtText = new ThoughtText(typeof lastPart === 'object' && lastPart.type === 'segment' && !lastPart.ended)
       const result = await chat.generateResponse(history, {
         ...nodeLlamaCppSamplers(s),
         ...(grammar
@@ -124,19 +128,24 @@ export async function loadTextBackend(
         signal,
         stopOnAbortSignal: true,
         // Text chunks may lag tokens (multi-byte characters, stop-trigger look-ahead),
-        // so tokens are counted here and reported with the next text that appears.
+        // so tokens are counted here and reported with the next text that appears. This
+        // counts the answer's tokens; a thought's come with their chunks, below.
         onToken: (tokens) => {
           tokensOut += tokens.length
           pendingCount += tokens.length
           firstTokens?.push(...tokens)
         },
-        onTextChunk: (chunk) => {
-          if (firstTokens) {
-            chunk = withLeadingSpace(chunk, model.detokenize(firstTokens, false, prompt.slice(-16)))
+        onResponseChunk: (chunk) => {
+          let text = chunk.text
+          if (chunk.type === 'segment') {
+            tokensOut += chunk.tokens.length
+            pendingCount += chunk.tokens.length
+          } else if (firstTokens) {
+            text = withLeadingSpace(text, model.detokenize(firstTokens, false, prompt.slice(-16)))
             firstTokens = null
           }
-          if (forced) callText += chunk
-          onTokens(forced ? '' : chunk, pendingCount)
+          if (forced) callText += text
+          onTokens(forced ? '' : thoughtText.of({ ...chunk, text }), pendingCount)
           pendingCount = 0
         },
       })
@@ -245,24 +254,27 @@ function toFunctions(tools: ToolDefinition[], guard: TextGuard): ChatModelFuncti
 
 /**
  * A conversation ending with the assistant continues that answer: LlamaChat extends a last
- * model response. An assistant's tool calls become function calls in its response, each with
+ * model response. An answer's thought goes back as a thought segment where the chat wrapper
+ * keeps it (thought-segments.ts). An assistant's tool calls become function calls in its response, each with
  * the result its tool message gave (node-llama-cpp keeps a call and its result together), so
  * after the results the model goes on with the same response, as its chat wrapper expects.
  */
-export function toHistory(messages: BackendMessage[], guard: TextGuard): ChatHistoryItem[] {
+export function toHistory(messages: BackendMessage[], guard: TextGuard, thoughts: EarlierThoughts = 'none'): ChatHistoryItem[] {
   const results = new Map(messages.flatMap((m) => (m.role === 'tool' ? [[m.toolCallId!, guard(m.text)] as const] : [])))
-  return messages.flatMap((m): ChatHistoryItem[] => {
+  const lastUser = messages.findLastIndex((m) => m.role === 'user')
+  return messages.flatMap((m, i): ChatHistoryItem[] => {
     const text = guard(m.text)
     if (m.role === 'tool') return []
     if (m.role === 'system') return [{ type: 'system', text }]
     if (m.role === 'user') return [{ type: 'user', text }]
-    if (!m.toolCalls) return [{ type: 'model', response: [text] }]
+    const response = responseOf(m.text, guard, thoughts, i > lastUser)
+    if (!m.toolCalls) return [{ type: 'model', response }]
     const calls = m.toolCalls.map((call): ChatModelFunctionCall => ({
       type: 'functionCall',
       name: call.name,
       params: parseArguments(guard(call.arguments)),
       result: results.get(call.id) ?? '',
     }))
-    return [{ type: 'model', response: [...(text ? [text] : []), ...calls] }]
+    return [{ type: 'model', response: [...response.filter((part) => part !== ''), ...calls] }]
   })
 }

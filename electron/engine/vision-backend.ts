@@ -1,14 +1,7 @@
 // Models with an mmproj, through @fugood/llama.node, which exposes llama.cpp's
 // multimodal library (mtmd). node-llama-cpp 3.x has no mmproj API yet (its issue #88);
 // when it does, this file is the one to replace.
-import {
-  getBackendDevicesInfo,
-  loadModel,
-  type ChatMessage,
-  type LibVariant,
-  type LlamaCompletionOptions,
-  type LlamaContext,
-} from '@fugood/llama.node'
+import { getBackendDevicesInfo, loadModel, type LibVariant, type LlamaCompletionOptions, type LlamaContext } from '@fugood/llama.node'
 import type { AnswerFormat, LoadRequest, ToolDefinition } from '../ipc/contract.js'
 import { contextSizeFor } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
@@ -22,6 +15,8 @@ import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
 import type { JsonSchema } from './json-schema.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
+import { toServerMessage } from './server-request.js'
+import { THINK_OPEN } from './thinking.js'
 
 // Probed once per engine process: nvidia-smi and the library search take tens of ms.
 let probes: Promise<GpuProbeResults> | null = null
@@ -154,6 +149,10 @@ export async function loadVisionBackend(
       // With the template's tools, the slot parses the answer as it grows: the reader gets its
       // content (token.content, the whole so far) and never the call markup the parser takes out.
       let shown = ''
+      // A template that opens the thought itself (Qwen3-Thinking's, DeepSeek-R1's) leaves the
+      // model to write only its end: the text gets the opening the prompt had, as llama-server
+      // and node-llama-cpp give it, so every engine's answer holds its thought alike.
+      let opening = !forced && !format && /<think>\s*$/.test(prompt) ? `${THINK_OPEN}\n` : ''
       const request = await loaded.parallel.completion(
         {
           prompt,
@@ -173,7 +172,11 @@ export async function loadVisionBackend(
             callText += token.token
             return onTokens('', 1)
           }
-          if (!toolCalling) return onTokens(token.token, 1)
+          if (!toolCalling) {
+            onTokens(opening + token.token, 1)
+            opening = ''
+            return
+          }
           const content = token.content ?? ''
           const added = content.startsWith(shown) ? content.slice(shown.length) : ''
           shown += added
@@ -251,7 +254,8 @@ export function formatPrompt(
   const prefill = messages.at(-1)?.role === 'assistant' ? messages.at(-1)! : null
   const turns = prefill ? messages.slice(0, -1) : messages
   const formatted = ctx.getFormattedChat(
-    turns.map((m) => toChatMessage(m, guard)),
+    // OpenAI's message shape, as llama-server gets it: tool calls, images inline, an earlier thought apart.
+    turns.map((m) => toServerMessage(m, guard)),
     undefined,
     {
       jinja: true,
@@ -296,29 +300,6 @@ type ToolCallingOptions = Pick<
   LlamaCompletionOptions,
   'chat_format' | 'chat_parser' | 'generation_prompt' | 'grammar' | 'grammar_lazy' | 'grammar_triggers' | 'preserved_tokens'
 > & { stop: string[] }
-
-/** Tool calls and results in OpenAI's message shape, which llama.node hands to the template; every text guarded. */
-function toChatMessage(m: BackendMessage, guard: TextGuard): ChatMessage {
-  if (m.role === 'tool') return { role: 'tool', content: guard(m.text), tool_call_id: m.toolCallId! }
-  if (m.toolCalls)
-    return {
-      role: m.role,
-      content: guard(m.text),
-      tool_calls: m.toolCalls.map((c) => ({
-        id: c.id,
-        type: 'function' as const,
-        function: { name: c.name, arguments: guard(c.arguments) },
-      })),
-    }
-  if (m.images.length === 0) return { role: m.role, content: guard(m.text) }
-  return {
-    role: m.role,
-    content: [
-      ...m.images.map((img) => ({ type: 'image_url', image_url: { url: `data:${img.mime};base64,${img.data.toString('base64')}` } })),
-      { type: 'text', text: guard(m.text) },
-    ],
-  }
-}
 
 /**
  * The answer's grammar, from llama.cpp's json-schema-to-grammar through llama.node's chat
