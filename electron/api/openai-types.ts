@@ -67,6 +67,8 @@ export const ChatCompletionRequest = z.object({
           .nullish(),
         tool_calls: z.array(ToolCall).max(MAX_TOOL_CALLS).nullish(),
         tool_call_id: CallId.nullish(),
+        // An answer's thought, as this server returns it: the template decides whether it is kept.
+        reasoning_content: z.string().max(LIMITS.textChars).nullish(),
       }),
     )
     .min(1)
@@ -90,6 +92,9 @@ export const ChatCompletionRequest = z.object({
   // This server's own: the text layer (on-device OCR) for this request's images. Absent or true:
   // as the app's Settings say (at least 'auto'); false: the images alone.
   text_layer: z.boolean().nullish(),
+  // llama-server's: a reasoning model's thought apart from the answer (reasoning_content; auto
+  // and deepseek, the default) or left in the text as the model wrote it (none).
+  reasoning_format: z.enum(['auto', 'deepseek', 'none']).nullish(),
   // Accepted and passed to nothing: they name the caller or a cache for OpenAI's own records, and change no answer.
   user: z.string().max(256).nullish(),
   safety_identifier: z.string().max(256).nullish(),

@@ -44,6 +44,7 @@ import {
   type FinishReason,
 } from './openai-types.js'
 import { originAllowed } from './origins.js'
+import { ReasoningStream, splitAnswer, withThought, type ReasoningParts } from './reasoning.js'
 
 export interface ApiLimits {
   bodyBytes: number
@@ -314,6 +315,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     )
 
     let text = ''
+    const reasoningApart = request.reasoning_format !== 'none'
     let stats: GenerationStats | null = null
     let toolCalls: ToolCall[] = []
     const finish = (): FinishReason => (toolCalls.length ? 'tool_calls' : finishReason(stats))
@@ -334,16 +336,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
           sse(res, chunk({ role: 'assistant', content: '' }, null))
         }
+        const split = reasoningApart ? new ReasoningStream() : null
+        const send = (parts: ReasoningParts): void => {
+          if (parts.reasoning) sse(res, chunk({ reasoning_content: parts.reasoning }, null))
+          if (parts.content) sse(res, chunk({ content: parts.content }, null))
+        }
         for await (const c of stream) {
           if (c.kind === 'tokens') {
             begin()
-            if (c.text) sse(res, chunk({ content: c.text }, null))
+            if (c.text) send(split ? split.push(c.text) : { reasoning: '', content: c.text })
           } else {
             stats = c.stats
             toolCalls = c.toolCalls ?? []
           }
         }
         begin()
+        if (split) send(split.end())
         // The bindings parse calls from the whole answer, so each call comes whole, in one delta.
         openAiToolCalls(toolCalls).forEach((call, index) => sse(res, chunk({ tool_calls: [{ index, ...call }] }, null)))
         sse(res, chunk({}, finish()))
@@ -360,9 +368,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
             toolCalls = c.toolCalls ?? []
           }
         }
-        const message = toolCalls.length
-          ? { role: 'assistant', content: text || null, tool_calls: openAiToolCalls(toolCalls) }
-          : { role: 'assistant', content: text }
+        const { reasoning, content } = reasoningApart ? splitAnswer(text) : { reasoning: null, content: text }
+        const message = {
+          role: 'assistant',
+          content: toolCalls.length ? content || null : content,
+          ...(reasoning !== null ? { reasoning_content: reasoning } : {}),
+          ...(toolCalls.length ? { tool_calls: openAiToolCalls(toolCalls) } : {}),
+        }
         finished = true
         sendJson(res, 200, {
           id,
@@ -453,9 +465,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           `messages.${i}.tool_calls`,
         )
       const calls = role === 'assistant' && m.tool_calls?.length ? m.tool_calls : null
+      // A thought sent back goes in as the engine holds one, before the answer between its tags,
+      // so each binding hands it to the template apart (Qwen3's keeps the current turn's: a
+      // thought before a tool call stays with the call's results).
+      const thought = role === 'assistant' && m.reasoning_content ? withThought(m.reasoning_content, text) : null
+      if (thought && thought.length > LIMITS.textChars)
+        throw new ApiError(
+          400,
+          `Message ${i}'s thought and text are longer than ${LIMITS.textChars} characters.`,
+          'invalid_request_error',
+          'string_above_max_length',
+          `messages.${i}.reasoning_content`,
+        )
       out.push({
         role,
-        text,
+        text: thought ?? text,
         ...(bytes.length ? { images: bytes.map((b) => ({ bytes: b })) } : {}),
         ...(calls ? { toolCalls: calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) } : {}),
         ...(role === 'tool' ? { toolCallId: m.tool_call_id! } : {}),
