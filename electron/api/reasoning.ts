@@ -32,9 +32,10 @@ function partialTagAt(text: string, tag: string): number {
 /**
  * A streamed answer, split as it comes: the text of a leading <think> goes to reasoning until
  * its </think>, the rest to content. What may still be part of a tag is held back, and so is
- * the whitespace around a thought (the whole answer's split trims it too). A thought opened by
- * the template (only a closing tag in the text) cannot be told from an answer before the tag
- * comes, so it stays in content; the whole answer's split finds it.
+ * the whitespace around a thought (the whole answer's split trims it too). The local engines
+ * write the opening of a thought the template opened; text with only a closing tag (a remote
+ * server's raw text) cannot be told from an answer before the tag comes, so streamed it stays
+ * in content, and the whole answer's split finds it.
  */
 export class ReasoningStream {
   private state: 'start' | 'thought' | 'after-thought' | 'answer' = 'start'

@@ -144,7 +144,8 @@ export async function loadTextBackend(
             text = withLeadingSpace(text, model.detokenize(firstTokens, false, prompt.slice(-16)))
             firstTokens = null
           }
-          if (forced) callText += text
+          // A forced call is the answer's JSON alone, without a thought before it.
+          if (forced && chunk.type !== 'segment') callText += text
           onTokens(forced ? '' : thoughtText.of({ ...chunk, text }), pendingCount)
           pendingCount = 0
         },

@@ -2,9 +2,11 @@
 // API returns it apart (reasoning_content), and earlier turns' thoughts go back to the model the
 // way its template wants them. Every engine leaves a thought in the text as <think>…</think>
 // before the answer: the llama-server child and llama.node write it so, node-llama-cpp's
-// thought segments and a remote server's separate reasoning are put there. Templates that open
-// the thought in the prompt itself (DeepSeek-R1's and its distillations', Qwen3's thinking-only
-// ones) leave the model to write only the closing tag.
+// thought segments and a remote server's separate reasoning are put there. Where a template
+// opens the thought in the prompt itself (DeepSeek-R1's and its distillations', Qwen3's
+// thinking-only ones) the model writes only the closing tag; the local engines write the
+// opening for it, but an answer stored before they did, or a remote server's raw text, has
+// only the closing tag.
 
 export interface Thinking {
   /** The thought, without its tags; null when the text has none. */
