@@ -2,6 +2,7 @@
 // OpenAI's names, formats as response_format, tools and tool turns as OpenAI writes them.
 import type { GenerateRequest, ToolCall } from '../engine/contract.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
+import { splitThinking } from '../engine/thinking.js'
 
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
@@ -31,11 +32,12 @@ export async function chatBody(
       const prepared = await prepareImage(image.bytes, budget)
       parts.push({ type: 'image_url', image_url: { url: `data:${prepared.mime};base64,${prepared.data.toString('base64')}` } })
     }
-    const message: OpenAiMessage = { role: m.role, content: m.text }
-    if (parts.length > 0) message.content = [...parts, { type: 'text', text: m.text }]
+    const text = m.role === 'assistant' ? withoutThought(m.text) : m.text
+    const message: OpenAiMessage = { role: m.role, content: text }
+    if (parts.length > 0) message.content = [...parts, { type: 'text', text }]
     if (m.toolCalls) {
       message.tool_calls = m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }))
-      if (m.text === '') message.content = null
+      if (text === '') message.content = null
     }
     if (m.toolCallId !== undefined) message.tool_call_id = m.toolCallId
     messages.push(message)
@@ -63,6 +65,17 @@ export async function chatBody(
     if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls
   }
   return body
+}
+
+/**
+ * An earlier answer without its thought: servers leave earlier thoughts out of the context
+ * (DeepSeek's API refuses a reasoning_content sent back, and OpenAI's knows no such field), and
+ * in the text they would be read as part of the answer. A thought still open (an answer to
+ * continue) is the text the model goes on from, and stays.
+ */
+function withoutThought(text: string): string {
+  const { thought, open, answer } = splitThinking(text)
+  return thought !== null && !open ? answer : text
 }
 
 interface ToolCallDelta {

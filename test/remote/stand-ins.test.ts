@@ -448,6 +448,32 @@ describe('remote engine against misbehaving servers', () => {
     expect(messages[3]).toMatchObject({ role: 'tool', tool_call_id: 'c0', content: 'result' })
   })
 
+  it('sends an earlier answer without its thought, and a thought to continue as it is', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + finish('stop'))
+    })
+    const engine = new RemoteEngine(endpoint(s), 'm')
+    // An answer with a call, then a thought alone before a call (its content is then null).
+    const thought = '<think>\nDogs: four.\n</think>\n\n'
+    for (const answer of [`${thought}Four.`, thought]) {
+      const result = await run(engine, {
+        messages: [
+          { role: 'user', text: 'Legs of a dog?' },
+          { role: 'assistant', text: answer, toolCalls: [{ id: 'c0', name: 'count', arguments: '{}' }] },
+          { role: 'tool', text: '4', toolCallId: 'c0' },
+          { role: 'assistant', text: '<think>\nStill counting' },
+        ],
+      })
+      expect(result.error).toBeNull()
+    }
+    const sent = s.requests.map((r) => (JSON.parse(r.body) as { messages: { content: unknown }[] }).messages)
+    // Before: the whole text went as the content, thought and all.
+    expect(sent[0]![1]!.content).toBe('Four.')
+    expect(sent[1]![1]!.content).toBeNull()
+    expect(sent[0]![3]!.content).toBe('<think>\nStill counting')
+  })
+
   it('images go through the same preparation as for the local engine: a 4K screenshot is scaled down', async () => {
     const s = await standIn((_req, res) => {
       sse(res)
