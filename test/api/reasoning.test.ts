@@ -153,7 +153,7 @@ describe('through the local API, on a reasoning model', () => {
     expect(splitAnswer(withThought('Dogs: four.', 'Four.'))).toEqual({ reasoning: 'Dogs: four.', content: 'Four.' })
   })
 
-  it('refuses a thought and text together longer than a message may be, naming the field', async () => {
+  it('refuses a thought that is not text, or with the text longer than a message may be, naming the field', async () => {
     const half = 'x'.repeat(LIMITS.textChars / 2 + 1)
     const error = await client.chat.completions
       .create({
@@ -166,6 +166,17 @@ describe('through the local API, on a reasoning model', () => {
       })
       .catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 400, param: 'messages.1.reasoning_content', code: 'string_above_max_length' })
+    const notText = await client.chat.completions
+      .create({
+        model,
+        messages: [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello.', reasoning_content: 5 } as unknown as OpenAI.Chat.ChatCompletionMessageParam,
+          { role: 'user', content: 'Go on' },
+        ],
+      })
+      .catch((e: unknown) => e)
+    expect(notText).toMatchObject({ status: 400, param: 'messages.1.reasoning_content' })
   })
 
   it('refuses a reasoning_format it does not know, naming the field', async () => {
