@@ -24,6 +24,7 @@ import {
 import { SseDecoder, SseError, type SseEvent } from './sse.js'
 import { JSON_BODY_BYTES, parseJson, readCompletion, type CompletionPart, type Counts } from './completion.js'
 import { DEFAULTS, listModels, type RemoteEngineOptions, type RemoteModel } from './connection.js'
+import { THINK_CLOSE, THINK_OPEN } from '../engine/thinking.js'
 
 export type { RemoteEndpoint }
 export { listModels, testConnection, type ConnectionReport, type RemoteEngineOptions, type RemoteModel } from './connection.js'
@@ -79,7 +80,7 @@ export class RemoteEngine implements Generator {
     /**
      * Keeps what a chunk says besides its text, and returns the text. Thinking that the server
      * sends apart from the answer goes into the text between <think> and </think>, as a local
-     * model's does (its llama-server child leaves thoughts in the text, and so does llama.node):
+     * model's does on every local path (electron/engine/thinking.ts):
      * the user watches it arrive instead of waiting through it in silence, and the transcript
      * reads the same whichever engine answered.
      */
@@ -91,12 +92,12 @@ export class RemoteEngine implements Generator {
       if (part.finishReason) finish = part.finishReason
       let text = ''
       if (part.reasoning) {
-        if (!thinking) text += '<think>'
+        if (!thinking) text += THINK_OPEN
         thinking = true
         text += part.reasoning
       }
       if (thinking && (part.content || part.toolCalls.length > 0 || part.finishReason)) {
-        text += '</think>'
+        text += THINK_CLOSE
         thinking = false
       }
       if (part.toolCalls.length > 0) {
