@@ -15,7 +15,7 @@ export interface ReasoningParts {
 /** A whole answer's thought and answer; reasoning is null where there is no thought. */
 export function splitAnswer(text: string): { reasoning: string | null; content: string } {
   const { thought, answer } = splitThinking(text)
-  return { reasoning: thought, content: thought === null ? text : answer }
+  return { reasoning: thought, content: answer }
 }
 
 /** An assistant message's text with the thought a client sent back apart (reasoning_content), as the engine holds it. */

@@ -4,7 +4,7 @@ import type { AnswerFormat } from '../ipc/contract.js'
 import type { PreparedImage } from '../images/prepare.js'
 import { parseJson } from '../remote/completion.js'
 import type { TextGuard } from './special-text.js'
-import { splitThinking } from './thinking.js'
+import { finishedThought } from './thinking.js'
 import type { BackendMessage } from './types.js'
 
 type ServerPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
@@ -30,10 +30,9 @@ export function toServerMessage(m: BackendMessage, guard: TextGuard, urlOf: (img
   // An earlier answer's <think> would reach the template guarded, as text: Qwen3's could not find
   // it to leave it out, and the model would read its old thoughts again as part of its answers.
   // A thought still open (an answer to continue) stays in the text the model goes on from.
-  const parts = m.role === 'assistant' ? splitThinking(m.text) : null
-  const apart = parts && parts.thought !== null && !parts.open ? { text: parts.answer, thought: guard(parts.thought) } : null
-  const text = guard(apart ? apart.text : m.text)
-  const reasoning = apart ? { reasoning_content: apart.thought } : {}
+  const apart = m.role === 'assistant' ? finishedThought(m.text) : null
+  const text = guard(apart ? apart.answer : m.text)
+  const reasoning = apart ? { reasoning_content: guard(apart.thought) } : {}
   if (m.toolCalls)
     return {
       role: m.role,

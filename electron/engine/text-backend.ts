@@ -264,10 +264,10 @@ export function toHistory(messages: BackendMessage[], guard: TextGuard, thoughts
   const results = new Map(messages.flatMap((m) => (m.role === 'tool' ? [[m.toolCallId!, guard(m.text)] as const] : [])))
   const lastUser = messages.findLastIndex((m) => m.role === 'user')
   return messages.flatMap((m, i): ChatHistoryItem[] => {
-    const text = guard(m.text)
     if (m.role === 'tool') return []
-    if (m.role === 'system') return [{ type: 'system', text }]
-    if (m.role === 'user') return [{ type: 'user', text }]
+    if (m.role === 'system') return [{ type: 'system', text: guard(m.text) }]
+    if (m.role === 'user') return [{ type: 'user', text: guard(m.text) }]
+    // An answer is guarded in its parts (a thought apart from it).
     const response = responseOf(m.text, guard, thoughts, i > lastUser)
     if (!m.toolCalls) return [{ type: 'model', response }]
     const calls = m.toolCalls.map((call): ChatModelFunctionCall => ({

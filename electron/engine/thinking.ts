@@ -38,3 +38,13 @@ export function splitThinking(text: string): Thinking {
   }
   return { thought: null, open: false, answer: text }
 }
+
+/**
+ * An earlier answer's finished thought and the answer after it, to go back to a model apart;
+ * null where there is no thought, or it is still open (an answer to continue: the text the
+ * model goes on from).
+ */
+export function finishedThought(text: string): { thought: string; answer: string } | null {
+  const { thought, open, answer } = splitThinking(text)
+  return thought !== null && !open ? { thought, answer } : null
+}

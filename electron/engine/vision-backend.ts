@@ -152,7 +152,7 @@ export async function loadVisionBackend(
       // A template that opens the thought itself (Qwen3-Thinking's, DeepSeek-R1's) leaves the
       // model to write only its end: the text gets the opening the prompt had, as llama-server
       // and node-llama-cpp give it, so every engine's answer holds its thought alike.
-      let opening = !forced && !format && /<think>\s*$/.test(prompt) ? `${THINK_OPEN}\n` : ''
+      let opening = !forced && !format && prompt.trimEnd().endsWith(THINK_OPEN) ? `${THINK_OPEN}\n` : ''
       const request = await loaded.parallel.completion(
         {
           prompt,

@@ -2,7 +2,7 @@
 // OpenAI's names, formats as response_format, tools and tool turns as OpenAI writes them.
 import type { GenerateRequest, ToolCall } from '../engine/contract.js'
 import { DEFAULT_BUDGET, prepareImage, type ImageBudget } from '../images/prepare.js'
-import { splitThinking } from '../engine/thinking.js'
+import { finishedThought } from '../engine/thinking.js'
 
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
@@ -32,7 +32,10 @@ export async function chatBody(
       const prepared = await prepareImage(image.bytes, budget)
       parts.push({ type: 'image_url', image_url: { url: `data:${prepared.mime};base64,${prepared.data.toString('base64')}` } })
     }
-    const text = m.role === 'assistant' ? withoutThought(m.text) : m.text
+    // An earlier answer goes without its thought: servers leave earlier thoughts out of the
+    // context (DeepSeek's API refuses a reasoning_content sent back, and OpenAI's knows no such
+    // field), and in the text they would be read as part of the answer.
+    const text = (m.role === 'assistant' ? finishedThought(m.text)?.answer : undefined) ?? m.text
     const message: OpenAiMessage = { role: m.role, content: text }
     if (parts.length > 0) message.content = [...parts, { type: 'text', text }]
     if (m.toolCalls) {
@@ -65,17 +68,6 @@ export async function chatBody(
     if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls
   }
   return body
-}
-
-/**
- * An earlier answer without its thought: servers leave earlier thoughts out of the context
- * (DeepSeek's API refuses a reasoning_content sent back, and OpenAI's knows no such field), and
- * in the text they would be read as part of the answer. A thought still open (an answer to
- * continue) is the text the model goes on from, and stays.
- */
-function withoutThought(text: string): string {
-  const { thought, open, answer } = splitThinking(text)
-  return thought !== null && !open ? answer : text
 }
 
 interface ToolCallDelta {
