@@ -2,15 +2,12 @@
 // by default, in the text as written with reasoning_format 'none'; split alike whether the
 // answer is streamed in any pieces or returned whole. The model is the thinking fixture (it
 // opens a thought at once and stays in it) on the real engine.
-import OpenAI from 'openai'
+import type OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { engineStateFeed, startApiServer, type ApiServer } from '../../electron/api/server.js'
 import { ReasoningStream, splitAnswer, withThought, type ReasoningParts } from '../../electron/api/reasoning.js'
 import { LIMITS } from '../../electron/ipc/contract.js'
-import { GenerationScheduler } from '../../electron/engine/scheduler.js'
-import type { EngineClient } from '../../electron/engine/client.js'
 import { ensureShapedTextModel, TEXT } from '../fixtures/generate.js'
-import { startEngine } from '../support/engine.js'
+import { startLocalApi, type LocalApi } from '../support/api.js'
 
 /** The stream's parts for text cut at these places, joined. */
 function streamed(text: string, cuts: number[]): ReasoningParts {
@@ -73,30 +70,17 @@ describe('a streamed answer split as it comes', () => {
 })
 
 describe('through the local API, on a reasoning model', () => {
-  const TOKEN = 'test-token-reasoning-0123'
-  let engine: EngineClient
-  let server: ApiServer
+  let api: LocalApi
   let client: OpenAI
   let model: string
   beforeAll(async () => {
     const path = await ensureShapedTextModel('thinker', TEXT, 1234, { thinking: 'model' })
-    const states = engineStateFeed()
-    engine = startEngine(states.publish)
-    server = await startApiServer({
-      scheduler: new GenerationScheduler(engine, 4),
-      engineState: () => engine.state(),
-      watchEngineState: states.watch,
-      token: TOKEN,
-      port: 0,
-    })
-    client = new OpenAI({ apiKey: TOKEN, baseURL: server.url, maxRetries: 0 })
-    await engine.load({ modelPath: path })
+    api = await startLocalApi('test-token-reasoning-0123')
+    client = api.client
+    await api.engine.load({ modelPath: path })
     model = (await client.models.list()).data[0]!.id
   })
-  afterAll(async () => {
-    await server?.close()
-    await engine?.dispose()
-  })
+  afterAll(async () => api?.close())
 
   const ask = { messages: [{ role: 'user' as const, content: 'How many legs has a dog?' }], max_tokens: 10, temperature: 0, seed: 1 }
 

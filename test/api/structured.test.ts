@@ -6,37 +6,24 @@ import { LengthFinishReasonError } from 'openai/core/error'
 import { zodResponseFormat } from 'openai/helpers/zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { engineStateFeed, startApiServer, type ApiServer } from '../../electron/api/server.js'
-import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { startEngine } from '../support/engine.js'
+import { startLocalApi, type LocalApi } from '../support/api.js'
 import { solidPng } from '../support/images.js'
 
 const TOKEN = 'test-token-structured'
 const MODEL = 'tiny-llama-f32'
 let fx: FixturePaths
+let api: LocalApi
 let engine: EngineClient
-let server: ApiServer
 let client: OpenAI
 
 beforeAll(async () => {
   fx = await ensureFixtures()
-  const states = engineStateFeed()
-  engine = startEngine(states.publish)
-  server = await startApiServer({
-    scheduler: new GenerationScheduler(engine, 32),
-    engineState: () => engine.state(),
-    watchEngineState: states.watch,
-    token: TOKEN,
-    port: 0,
-  })
-  client = new OpenAI({ apiKey: TOKEN, baseURL: server.url, maxRetries: 0 })
+  api = await startLocalApi(TOKEN)
+  ;({ engine, client } = api)
 })
-afterAll(async () => {
-  await server?.close()
-  await engine?.dispose()
-})
+afterAll(async () => api?.close())
 
 // Bounded strings and lists: the tiny model writes long gibberish, and a bound lets it finish the object.
 const Pet = z.object({

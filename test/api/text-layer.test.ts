@@ -2,13 +2,12 @@
 // on by default (the prompt grows by the text), off per request with text_layer: false, and
 // a text-only model answers about an image from its text instead of refusing it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { engineStateFeed, startApiServer, type ApiServer } from '../../electron/api/server.js'
-import { GenerationScheduler } from '../../electron/engine/scheduler.js'
+import type { ApiServer } from '../../electron/api/server.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { createTextLayer, type TextReader } from '../../electron/ocr/text-layer.js'
 import type { OcrResult, ScreenTextMode } from '../../electron/ocr/types.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { startEngine } from '../support/engine.js'
+import { startLocalApi, type LocalApi } from '../support/api.js'
 import { solidPng } from '../support/images.js'
 
 const TOKEN = 'test-token-text-layer'
@@ -28,6 +27,7 @@ const SCREEN: OcrResult = {
 }
 
 let fx: FixturePaths
+let api: LocalApi
 let engine: EngineClient
 let server: ApiServer
 let reads = 0
@@ -35,8 +35,6 @@ let mode: ScreenTextMode = 'auto'
 
 beforeAll(async () => {
   fx = await ensureFixtures()
-  const states = engineStateFeed()
-  engine = startEngine(states.publish)
   const reader: TextReader = {
     read: async () => {
       reads++
@@ -44,19 +42,10 @@ beforeAll(async () => {
     },
     close: async () => undefined,
   }
-  server = await startApiServer({
-    scheduler: new GenerationScheduler(engine, 32),
-    engineState: () => engine.state(),
-    watchEngineState: states.watch,
-    token: TOKEN,
-    port: 0,
-    textLayer: { layer: createTextLayer(reader), mode: () => mode },
-  })
+  api = await startLocalApi(TOKEN, { textLayer: { layer: createTextLayer(reader), mode: () => mode } })
+  ;({ engine, server } = api)
 })
-afterAll(async () => {
-  await server?.close()
-  await engine?.dispose()
-})
+afterAll(async () => api?.close())
 
 interface Reply {
   usage: { prompt_tokens: number }
