@@ -11,7 +11,7 @@
 // cancelled in our probe, and verifies no checksum; a single-file resumable GET is small.
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatBytes, type DownloadRetry } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
@@ -84,14 +84,13 @@ export async function discardPartial(dir: string, fileName: string): Promise<voi
   await rm(metaPath(dir, fileName), { force: true })
 }
 
-async function defaultAppend(path: string, chunk: Uint8Array): Promise<void> {
-  const handle = await open(path, 'a')
-  try {
-    await handle.write(chunk)
-  } finally {
-    await handle.close()
-  }
-}
+// appendFile writes until every byte is stored: one write() call may store fewer bytes than it
+// was given without an error (a disk that fills up mid-chunk), and a file short by those bytes
+// was installed as a finished model whose checksum, taken from the bytes received, passed.
+const defaultAppend = (path: string, chunk: Uint8Array): Promise<void> => appendFile(path, chunk)
+
+/** An entity tag without its weak marker: a CDN may weaken the origin's tag for the same bytes. */
+const tagOf = (etag: string | null): string | null => etag?.replace(/^W\//, '') ?? null
 
 class Retryable extends Error {
   constructor(
@@ -252,11 +251,14 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
       if (watch.stall) return new Retryable(watch.stall, true)
       return new Retryable(what)
     }
+    // The bytes as stored: a compressed answer's Content-Length is not the file's size, and fetch
+    // would unpack it, so a file sent gzipped failed its size check and could not be resumed.
+    // (fetch asks for them itself with a Range header, as the Fetch standard says.)
     const headers: Record<string, string> = {}
     if (offset > 0) {
       headers.range = `bytes=${offset}-`
       if (meta?.etag) headers['if-range'] = meta.etag
-    }
+    } else headers['accept-encoding'] = 'identity'
     let response: Response
     try {
       response = await fetch(file.url, { headers, signal: signal ? AbortSignal.any([signal, connection]) : connection })
@@ -277,16 +279,30 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
     const resumed = response.status === 206
     const start = resumed ? offset : 0
     let rangeEnd = Infinity
+    let rangeTotal: number | null = null
     if (resumed) {
       const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(response.headers.get('content-range') ?? '')
       if (!range || Number(range[1]) !== offset) throw new Retryable('the server resumed at the wrong byte')
       rangeEnd = Number(range[2]) + 1
+      rangeTotal = range[3] === '*' ? null : Number(range[3])
+      // A server or proxy that ignores If-Range resumes a file that changed since the partial
+      // was written: its bytes would be joined to the other version's. Start over instead.
+      const etag = tagOf(response.headers.get('etag'))
+      const changed =
+        (meta?.etag && etag && tagOf(meta.etag) !== etag) || (meta?.totalBytes && rangeTotal !== null && rangeTotal !== meta.totalBytes)
+      if (changed) {
+        await discardPartial(dir, file.fileName)
+        digest = null
+        meta = null
+        throw new Retryable(`${file.fileName} changed on the server since the download began, so it starts over`)
+      }
     } else if (offset > 0) {
       await discardPartial(dir, file.fileName) // the server ignored the range: start over
     }
     const hashes = await digestUpTo(start)
     const length = Number(response.headers.get('content-length') ?? NaN)
-    const totalBytes = Number.isFinite(length) ? start + length : (file.size ?? null)
+    // A range answer says the whole file's size; it may send less of it than asked (the rest comes in the next attempt).
+    const totalBytes = rangeTotal ?? (Number.isFinite(length) ? start + length : (file.size ?? null))
     if (file.size && totalBytes !== null && totalBytes !== file.size) {
       throw new AppError('bad-model-file', `The server offers ${file.fileName} with ${totalBytes} bytes, not the expected ${file.size}.`)
     }
@@ -330,10 +346,13 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
             await append(part, wanted)
           } catch (error) {
             const code = (error as NodeJS.ErrnoException).code
+            // Part of the chunk may have been stored before the error: what the file holds is what was kept.
+            digest = null
+            const kept = await partialBytes(dir, file.fileName)
             throw new AppError(
               'storage',
               code === 'ENOSPC'
-                ? `The disk is full; ${formatBytes(received)} of ${file.fileName} were kept and the download can be resumed.`
+                ? `The disk is full; ${formatBytes(kept)} of ${file.fileName} were kept and the download can be resumed.`
                 : `Cannot write ${file.fileName}: ${(error as Error).message}`,
             )
           }
@@ -362,6 +381,13 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
   async function finish(bytes: number): Promise<Downloaded> {
     const hashes = await digestUpTo(bytes)
     digest = null
+    // The checksum covers the bytes received; the file must also hold all of them and no more.
+    const stored = await partialBytes(dir, file.fileName)
+    if (stored !== bytes)
+      throw new AppError(
+        'storage',
+        `${file.fileName} was not stored whole (${formatBytes(stored)} of ${formatBytes(bytes)} on disk). Check the free space, then resume the download.`,
+      )
     const sha256 = hashes.sha256.digest('hex')
     const check = file.sha256
       ? { name: 'SHA-256', expected: file.sha256, actual: sha256 }

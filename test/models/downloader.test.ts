@@ -1,5 +1,5 @@
-import { fork } from 'node:child_process'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { execFileSync, fork } from 'node:child_process'
+import { appendFile, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -8,6 +8,20 @@ import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
 import { makeContent, startFileServer, type FileServer } from './file-server.js'
 import { gitBlobSha1 } from './hub-server.js'
+
+/** Why a real full disk cannot be made here (mounting a small tmpfs needs root), or null. */
+async function tmpfsSkipReason(): Promise<string | null> {
+  const probe = await scratchDir()
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' })
+    execFileSync('umount', [probe], { stdio: 'ignore' })
+    return null
+  } catch {
+    return 'mounting a small tmpfs, to fill a real disk, needs root'
+  }
+}
+const tmpfsSkip = await tmpfsSkipReason()
+if (tmpfsSkip) console.warn(`[real disk-full test skipped] ${tmpfsSkip}`)
 
 const MB = 1024 * 1024
 const { body, sha256 } = makeContent(3 * MB)
@@ -155,6 +169,128 @@ describe('model downloads', () => {
     expect(done.sha256).toBe(sha256)
     expect((await stat(done.path)).size).toBe(body.length)
   })
+
+  it('asks for the bytes as stored: a compressed answer could not be checked against the file size', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024, dropAfter: { bytes: MB, times: 1 } })
+    const dir = await scratchDir()
+    await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, { backoffMs: 10 })
+    // The first request and the resume after the drop.
+    expect(server.requests).toEqual(['none', expect.stringMatching(/^bytes=[1-9]\d*-$/)])
+    expect(server.encodings).toEqual(['identity', 'identity'])
+  })
+
+  it('finishes a file whose server answers each range with less than asked, taking the size from Content-Range', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024, rangeLimit: MB / 2, dropAfter: { bytes: MB, times: 1 } })
+    const dir = await scratchDir()
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+      backoffMs: 10,
+      retries: 8,
+    })
+    expect(done.sha256).toBe(sha256)
+    // After the drop, ranges that each begin where the half megabyte before them ended.
+    expect(server.requests[0]).toBe('none')
+    const starts = server.requests.slice(1).map((r) => Number(/^bytes=(\d+)-$/.exec(r)?.[1] ?? NaN))
+    expect(starts.length).toBeGreaterThanOrEqual(3)
+    expect(starts.slice(1).map((start, i) => start - starts[i]!)).toEqual(starts.slice(1).map(() => MB / 2))
+  })
+
+  it('starts over when the file changed on the server and the resume ignored If-Range: two versions are never joined', async () => {
+    const files = { 'm.gguf': body }
+    server = await startFileServer(files, { bytesPerTick: 128 * 1024 })
+    const dir = await scratchDir()
+    expect(await pauseAfter(server.url('m.gguf'), dir, MB)).toBeGreaterThan(MB)
+    const changed = makeContent(body.length, 2)
+    files['m.gguf'] = changed.body
+    server.options.etag = '"v2"'
+    server.options.bytesPerTick = undefined
+    // No checksum to catch it: the bytes alone must be the new version's.
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, { backoffMs: 10 })
+    expect(done.sha256).toBe(changed.sha256)
+    expect((await readFile(done.path)).equals(changed.body)).toBe(true)
+    expect(server.requests.slice(-2)).toEqual([expect.stringMatching(/^bytes=\d+-$/), 'none'])
+  })
+
+  it('never installs a file stored only in part, even with a checksum that the bytes received pass', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024 })
+    const dir = await scratchDir()
+    let written = 0
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+        retries: 0,
+        // The last chunk is stored in part without an error, as one write() on a disk that fills up may do.
+        append: async (path, chunk) => {
+          const last = written + chunk.byteLength >= body.length
+          const stored = last ? chunk.subarray(0, chunk.byteLength >> 1) : chunk
+          written += stored.byteLength
+          await appendFile(path, stored)
+        },
+      }),
+      'storage',
+      /^m\.gguf was not stored whole \(.* on disk\)\. Check the free space, then resume the download\.$/,
+    )
+    expect(await readdir(dir)).not.toContain('m.gguf')
+    expect(await partialBytes(dir, 'm.gguf')).toBe(written)
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir)
+    expect((await readFile(done.path)).equals(body)).toBe(true)
+  })
+
+  it.skipIf(tmpfsSkip !== null)(
+    'on a real disk that fills during the last chunk, fails as full and keeps a partial it resumes from',
+    async () => {
+      const size = 700_000
+      const last = 30_000
+      const file = makeContent(size, 7)
+      const files = { 'm.gguf': file.body }
+      // The file up to its last piece, then (released by the test) the rest, in one write.
+      let release!: () => void
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const { createServer } = await import('node:http')
+      const http = createServer((req, res) => {
+        const from = Number(/bytes=(\d+)-/.exec(req.headers.range ?? '')?.[1] ?? 0)
+        res.writeHead(from ? 206 : 200, {
+          'content-length': size - from,
+          etag: '"v1"',
+          ...(from ? { 'content-range': `bytes ${from}-${size - 1}/${size}` } : {}),
+        })
+        if (from) return void res.end(files['m.gguf'].subarray(from))
+        res.write(file.body.subarray(0, size - last))
+        void gate.then(() => res.end(file.body.subarray(size - last)))
+      })
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+      const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/m.gguf`
+      const mnt = await scratchDir()
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt])
+      try {
+        const dir = join(mnt, 'dl')
+        await mkdir(dir)
+        const download = downloadFile({ url, fileName: 'm.gguf', sha256: file.sha256, size }, dir, { retries: 0 }).then(
+          () => null,
+          (e: unknown) => e,
+        )
+        while ((await partialBytes(dir, 'm.gguf')) < size - last) await new Promise((r) => setTimeout(r, 10))
+        // Another program takes all but 16 KiB: the last 30 KB cannot all be stored.
+        const fs = await statfs(mnt)
+        await writeFile(join(mnt, 'filler'), Buffer.alloc(fs.bavail * fs.bsize - 16_384))
+        release()
+        const error = (await download) as AppError
+        expect(error).toBeInstanceOf(AppError)
+        expect(error.code).toBe('storage')
+        const kept = await partialBytes(dir, 'm.gguf')
+        expect(kept).toBeLessThan(size)
+        expect(error.message).toMatch(/^The disk is full; .* of m\.gguf were kept and the download can be resumed\.$/)
+        expect(await readdir(dir)).not.toContain('m.gguf')
+        // What the partial holds is the file's start, byte for byte: room again, and it resumes from there.
+        expect((await readFile(join(dir, 'm.gguf.part'))).equals(file.body.subarray(0, kept))).toBe(true)
+        await rm(join(mnt, 'filler'))
+        const done = await downloadFile({ url, fileName: 'm.gguf', sha256: file.sha256, size }, dir)
+        expect((await readFile(done.path)).equals(file.body)).toBe(true)
+      } finally {
+        http.closeAllConnections()
+        http.close()
+        execFileSync('umount', [mnt])
+      }
+    },
+  )
 
   it('checks the free space before starting, and keeps what it has when the disk fills', async () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024 })

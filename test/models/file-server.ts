@@ -19,6 +19,10 @@ export interface FileServerOptions {
   overrun?: number
   /** Status codes to answer with before serving, one per request (taken from the front as they are used). */
   failWith?: number[]
+  /** A range answer (206) sends at most this many bytes, and says so in its Content-Range, as a server may. */
+  rangeLimit?: number
+  /** The entity tag sent with every file (read live: change it with the file's bytes); If-Range is ignored, as by some proxies. */
+  etag?: string
   /** JSON answers (an API), by path; null answers 404, undefined falls through to the files. */
   json?: (path: string, query: URLSearchParams) => unknown
 }
@@ -27,6 +31,8 @@ export interface FileServer {
   url(name: string): string
   /** The Range header of every request, in order ('none' when absent). */
   requests: string[]
+  /** The Accept-Encoding header of every file request, in order ('none' when absent). */
+  encodings: string[]
   /** Body bytes written to each response that sends a file, in order, counted as they are handed to the socket. */
   sent: number[]
   /** The options in force; change them while it runs (e.g. slow it down). */
@@ -47,6 +53,7 @@ export function makeContent(size: number, seed = 1): { body: Buffer; sha256: str
 
 export async function startFileServer(files: Record<string, Buffer>, options: FileServerOptions = {}): Promise<FileServer> {
   const requests: string[] = []
+  const encodings: string[] = []
   const sent: number[] = []
   let drops = options.dropAfter?.times ?? 0
   const server: Server = createServer((req, res) => {
@@ -56,6 +63,7 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     if (answer === null) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}')
     if (answer !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer))
     requests.push(req.headers.range ?? 'none')
+    encodings.push(req.headers['accept-encoding'] ?? 'none')
     const status = options.failWith?.shift()
     if (status) return void res.writeHead(status).end(`error ${status}`)
     if (options.unresponsive) return void options.unresponsive--
@@ -65,16 +73,17 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     const start = range ? Number(range[1]) : 0
     if (start >= body.length && range) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end()
     const overrun = options.overrun ?? 0
+    const end = range && options.rangeLimit ? Math.min(body.length, start + options.rangeLimit) : body.length
     res.writeHead(range ? 206 : 200, {
-      ...(overrun ? {} : { 'content-length': body.length - start }),
+      ...(overrun ? {} : { 'content-length': end - start }),
       'accept-ranges': options.ranges === false ? 'none' : 'bytes',
-      etag: '"v1"',
-      ...(range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      etag: options.etag ?? '"v1"',
+      ...(range ? { 'content-range': `bytes ${start}-${end - 1}/${body.length}` } : {}),
     })
     const drop = drops > 0 ? (drops--, options.dropAfter!.bytes) : Infinity
     const hang = options.hangAfter && options.hangAfter.times > 0 ? (options.hangAfter.times--, options.hangAfter.bytes) : Infinity
     // The file, then (overrun) filler bytes past its end.
-    const content = overrun ? Buffer.concat([body, Buffer.alloc(overrun, 0x55)]) : body
+    const content = overrun ? Buffer.concat([body, Buffer.alloc(overrun, 0x55)]) : body.subarray(0, end)
     const index = sent.push(0) - 1
     let pos = start
     const step = options.bytesPerTick ?? content.length
@@ -100,6 +109,7 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     origin: `http://127.0.0.1:${port}`,
     url: (name) => `http://127.0.0.1:${port}/${encodeURIComponent(name)}`,
     requests,
+    encodings,
     sent,
     close: () =>
       new Promise((r) => {
