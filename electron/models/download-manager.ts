@@ -78,9 +78,13 @@ const INTERRUPTED = 'Interrupted when the app closed. Resume to continue from wh
 
 export class DownloadManager {
   private jobs: StoredJob[] = []
+  /** Saved jobs this version cannot read: written back as they were, and their staging folders kept. */
+  private unreadable: unknown[] = []
   private live = new Map<string, Live>()
   private pumping = false
   private closed = false
+  /** Starts in turn: two starts of one model both passed the duplicate check while the file list loaded. */
+  private starting: Promise<unknown> = Promise.resolve()
 
   private constructor(private readonly options: DownloadManagerOptions) {}
 
@@ -99,10 +103,32 @@ export class DownloadManager {
   }
 
   private async restore(): Promise<void> {
-    const saved = await readFile(this.listFile(), 'utf8').then(
-      (text) => z.array(StoredJob).parse(JSON.parse(text)),
-      () => [],
-    )
+    const text = await readFile(this.listFile(), 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null
+      throw error
+    })
+    let entries: unknown[]
+    try {
+      const parsed: unknown = text === null ? [] : JSON.parse(text)
+      if (!Array.isArray(parsed)) throw new Error('not a list')
+      entries = parsed
+    } catch {
+      // A list that cannot be read at all: kept aside, and no staging folder is touched, so no
+      // partial download is lost over it.
+      await rename(this.listFile(), `${this.listFile()}.unreadable`).catch(() => undefined)
+      return
+    }
+    // Each job on its own: one this version cannot read (a field it does not know) no longer
+    // stopped the manager, and with it the app, from starting.
+    const saved: StoredJob[] = []
+    const owned = new Set<string>()
+    for (const entry of entries) {
+      const job = StoredJob.safeParse(entry)
+      if (job.success) saved.push(job.data)
+      else this.unreadable.push(entry)
+      const id = (entry as { id?: unknown } | null)?.id
+      if (typeof id === 'string') owned.add(id)
+    }
     for (const job of saved) {
       // What was running when the app quit waits for the user: no surprise traffic at start-up.
       if (job.state === 'downloading' || job.state === 'verifying' || job.state === 'queued')
@@ -118,7 +144,6 @@ export class DownloadManager {
     }
     this.jobs = saved
     // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
-    const owned = new Set(saved.map((j) => j.id))
     for (const entry of await readdir(this.staging).catch(() => [])) {
       if (entry !== 'downloads.json' && !owned.has(entry)) await rm(join(this.staging, entry), { recursive: true, force: true })
     }
@@ -129,17 +154,33 @@ export class DownloadManager {
   }
 
   /** Starts (or queues) a download of a model and its projector. */
-  async start(request: DownloadStart): Promise<DownloadJob> {
-    const { title, catalogId, ocrPack, folder, files } =
+  start(request: DownloadStart): Promise<DownloadJob> {
+    const started = this.starting.then(() => this.startNow(request))
+    this.starting = started.catch(() => undefined)
+    return started
+  }
+
+  private async startNow(request: DownloadStart): Promise<DownloadJob> {
+    const planned =
       request.source === 'ocr'
         ? await resolveOcrPack(this.options.hub, this.options.ocrPacks ?? OCR_PACKS, request.id)
         : { ...(await this.resolve(request)), ocrPack: null }
+    const { title, catalogId, ocrPack, folder } = planned
     const existing = this.jobs.find((j) => j.folder === folder && j.state !== 'done')
-    if (existing) return this.view(existing)
-    for (const f of files) {
-      if (await exists(join(this.options.root, folder, f.fileName))) throw new AppError('busy', `${f.fileName} is already in your library.`)
+    if (existing) {
+      const missing = planned.files.filter((f) => !existing.files.some((e) => e.fileName === f.fileName))
+      if (missing.length === 0) return this.view(existing)
+      throw new AppError(
+        'busy',
+        `${existing.title} is already in the download list without ${missing.map((f) => f.fileName).join(' and ')}. Download again once it has finished to add ${missing.length > 1 ? 'them' : 'it'}.`,
+      )
     }
-    const needed = files.reduce((n, f) => n + f.size, 0)
+    // A file already in the library is not fetched again: a model downloaded text-only gets its
+    // projector alone. It stays in the job as done, so the job still names the whole pair.
+    const present = await Promise.all(planned.files.map((f) => exists(join(this.options.root, folder, f.fileName))))
+    if (present.every(Boolean)) throw new AppError('busy', `${planned.files[0]!.fileName} is already in your library.`)
+    const files = planned.files.map((f, i) => (present[i] ? { ...f, done: true } : f))
+    const needed = files.reduce((n, f) => n + (f.done ? 0 : f.size), 0)
     const free = await (this.options.downloadOptions?.freeSpace ?? freeSpace)(this.options.root)
     if (free < needed)
       throw new AppError('storage', `Not enough disk space for ${title}: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free.`)
@@ -147,14 +188,21 @@ export class DownloadManager {
     const job: StoredJob = { id: randomUUID(), title, catalogId, ocrPack, folder, files, state: 'queued', error: null }
     this.jobs.push(job)
     this.live.set(job.id, {
-      downloaded: files.map(() => 0),
+      downloaded: files.map((f) => (f.done ? f.size : 0)),
       bytesPerSecond: null,
       etaSeconds: null,
       retry: null,
       controller: null,
       running: null,
     })
-    await this.changed(true)
+    try {
+      await this.changed(true)
+    } catch (error) {
+      // Not saved, not started: no job is left queued that would never run.
+      this.forget(job.id)
+      this.options.onChange?.(this.list())
+      throw error
+    }
     void this.pump()
     return this.view(job)
   }
@@ -162,7 +210,7 @@ export class DownloadManager {
   async pause(id: string): Promise<DownloadJob[]> {
     const job = this.find(id)
     if (job.state === 'queued') job.state = 'paused'
-    else if (job.state === 'downloading') await this.stop(job)
+    else if (job.state === 'downloading' || job.state === 'verifying') await this.stop(job)
     await this.changed(true)
     return this.list()
   }
@@ -170,9 +218,17 @@ export class DownloadManager {
   async resume(id: string): Promise<DownloadJob[]> {
     const job = this.find(id)
     if (job.state === 'paused' || job.state === 'failed') {
+      const before = { state: job.state, error: job.error }
       job.state = 'queued'
       job.error = null
-      await this.changed(true)
+      try {
+        await this.changed(true)
+      } catch (error) {
+        // Not saved, not queued: a job shown as waiting would never run.
+        Object.assign(job, before)
+        this.options.onChange?.(this.list())
+        throw error
+      }
       void this.pump()
     }
     return this.list()
@@ -259,12 +315,13 @@ export class DownloadManager {
     }
   }
 
+  /** Never rejects: the queue goes on to the next job whatever became of this one. */
   private async run(job: StoredJob, live: Live, signal: AbortSignal): Promise<void> {
     job.state = 'downloading'
     job.error = null
-    await this.changed(true)
     const dir = this.jobDir(job.id)
     try {
+      await this.changed(true)
       await mkdir(dir, { recursive: true })
       for (const [index, file] of job.files.entries()) {
         if (file.done) continue
@@ -300,7 +357,7 @@ export class DownloadManager {
       live.bytesPerSecond = null
       live.etaSeconds = null
       live.retry = null
-      await this.changed(true)
+      await this.changedBestEffort()
       this.options.onLibraryChanged?.()
     } catch (error) {
       live.bytesPerSecond = null
@@ -315,7 +372,7 @@ export class DownloadManager {
         job.state = 'failed'
         job.error = error instanceof Error ? error.message : String(error)
       }
-      await this.changed(true)
+      await this.changedBestEffort()
     }
   }
 
@@ -323,7 +380,12 @@ export class DownloadManager {
   private async install(job: StoredJob): Promise<void> {
     const target = join(this.options.root, job.folder)
     await mkdir(target, { recursive: true })
-    for (const f of job.files) await rename(join(this.jobDir(job.id), f.fileName), join(target, f.fileName))
+    for (const f of job.files) {
+      const from = join(this.jobDir(job.id), f.fileName)
+      // Already in place: a file the library had, or one moved before the app stopped mid-install.
+      if (!(await exists(from)) && (await exists(join(target, f.fileName)))) continue
+      await rename(from, join(target, f.fileName))
+    }
     await rm(this.jobDir(job.id), { recursive: true, force: true })
   }
 
@@ -423,8 +485,21 @@ export class DownloadManager {
   private async changed(save: boolean): Promise<void> {
     this.options.onChange?.(this.list())
     if (!save) return
-    await mkdir(this.staging, { recursive: true })
-    await writeFileAtomic(this.listFile(), JSON.stringify(this.jobs, null, 1), { fsync: true })
+    try {
+      await mkdir(this.staging, { recursive: true })
+      await writeFileAtomic(this.listFile(), JSON.stringify([...this.jobs, ...this.unreadable], null, 1), { fsync: true })
+    } catch (error) {
+      throw new AppError('storage', `The models folder cannot be written (${this.options.root}): ${(error as Error).message}`)
+    }
+  }
+
+  /**
+   * A job's end, shown to the window even when the list cannot be saved (a full disk): the job
+   * keeps its state here and the list is saved with the next change. Failing here stopped the
+   * queue, and quitting, over a file the user never sees.
+   */
+  private async changedBestEffort(): Promise<void> {
+    await this.changed(true).catch(() => undefined)
   }
 }
 

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
@@ -14,7 +14,7 @@ import { scanLibrary } from '../../electron/models/library.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
 import type { FileServer } from './file-server.js'
-import { gitBlobSha1, startHubServer } from './hub-server.js'
+import { gitBlobSha1, hubOptions, startHubServer } from './hub-server.js'
 
 const REPO = 'test-org/Tiny-VLM-GGUF'
 const MODEL = 'tiny-vlm-F32.gguf'
@@ -367,7 +367,213 @@ describe('download manager', () => {
   })
 })
 
+describe('download manager at the edges', () => {
+  it('starts a model once when asked twice at once', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const [a, b] = await Promise.all([manager.start({ source: 'catalog', id: 'tiny' }), manager.start({ source: 'catalog', id: 'tiny' })])
+    expect(b.id).toBe(a.id)
+    await until(() => job(manager, a.id)?.state === 'done', 'the download')
+    expect(manager.list()).toHaveLength(1)
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('adds a projector to a model downloaded text-only, fetching the projector alone', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 64 * 1024 })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const textOnly = await manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: null })
+    // While the text-only download is listed, asking for the pair says what is missing rather than dropping it.
+    const busy = await rejection(manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ }))
+    expect(busy.code).toBe('busy')
+    expect(busy.message).toMatch(new RegExp(`already in the download list without ${MMPROJ.replace(/\./g, '\\.')}`))
+    await until(() => job(manager, textOnly.id)?.state === 'done', 'the text-only download')
+    const fetched = server.requests.length
+    const pair = await manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ })
+    const done = await until(() => (job(manager, pair.id)?.state === 'done' ? job(manager, pair.id) : undefined), 'the projector')
+    expect(server.requests.length - fetched).toBe(1)
+    expect(done.files.map((f) => [f.fileName, f.done])).toEqual([
+      [MODEL, true],
+      [MMPROJ, true],
+    ])
+    expect(done.mmprojPath).toBe(join(root, 'tiny-vlm-F32', MMPROJ))
+    const lib = await library(root)
+    expect(lib.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[done.modelPath, done.mmprojPath]])
+    // Both files there: refused as before.
+    expect((await rejection(manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ }))).message).toBe(
+      `${MODEL} is already in your library.`,
+    )
+  })
+
+  it('pauses a download between its files, while it shows as verifying', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    const { manager } = await open(root, {
+      downloadOptions: { retries: 2, backoffMs: 10, progressIntervalMs: 0, stallTimeoutMs: 1000 },
+      onChange: (jobs) => {
+        // The projector's server then accepts the request and says nothing.
+        if (jobs[0]?.files[0]?.done && hubOptions(server!).unresponsive === undefined) hubOptions(server!).unresponsive = 1
+      },
+    })
+    const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => job(manager, id)?.state === 'verifying' && job(manager, id)?.files[0]?.done, 'the model file verified')
+    await manager.pause(id)
+    expect(job(manager, id)?.state).toBe('paused')
+    await new Promise((r) => setTimeout(r, 200))
+    expect(job(manager, id)?.state).toBe('paused')
+    // fetch may send the resumed request on the connection the server still holds: the stall
+    // bound drops it and the retry is answered.
+    await manager.resume(id)
+    await until(() => job(manager, id)?.state === 'done', 'the resumed download')
+  })
+
+  it('refuses a download when the models folder cannot be written, leaving no job that never runs', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    // A file where the staging folder belongs: nothing can be saved there.
+    await writeFile(join(root, '.downloads'), 'in the way')
+    const error = await rejection(manager.start({ source: 'catalog', id: 'tiny' }))
+    expect(error.code).toBe('storage')
+    expect(error.message).toMatch(/^The models folder cannot be written \(/)
+    expect(manager.list()).toEqual([])
+  })
+
+  it('goes on to the next download when a finished one cannot be saved, and quits cleanly', async () => {
+    server = await startHubServer({
+      [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes },
+      'test-org/Other-GGUF': { 'other-F32.gguf': modelBytes },
+    })
+    const root = await scratchDir()
+    const list = join(root, '.downloads', 'downloads.json')
+    let blocked = false
+    let release!: () => void
+    const bothQueued = new Promise<void>((resolve) => (release = resolve))
+    const { manager } = await open(root, {
+      downloadOptions: {
+        retries: 0,
+        // The first download fails as its disk errs, and the list then cannot be saved either (a folder in its place).
+        append: async (path, chunk) => {
+          if (!blocked) {
+            blocked = true
+            await bothQueued
+            await rename(list, `${list}.saved`)
+            await mkdir(join(list, 'x'), { recursive: true })
+            throw Object.assign(new Error('i/o error'), { code: 'EIO' })
+          }
+          const { appendFile } = await import('node:fs/promises')
+          await appendFile(path, chunk)
+        },
+      },
+    })
+    const first = await manager.start({ source: 'catalog', id: 'tiny' })
+    const second = await manager.start({ source: 'hub', repo: 'test-org/Other-GGUF', model: 'other-F32.gguf', mmproj: null })
+    release()
+    await until(() => job(manager, first.id)?.state === 'failed', 'the first download to fail')
+    // The second is not left queued: it runs, and fails only because the list still cannot be saved.
+    const next = await until(() => (job(manager, second.id)?.state === 'failed' ? job(manager, second.id) : undefined), 'the second')
+    expect(next.error).toMatch(/^The models folder cannot be written/)
+    await manager.close()
+  })
+
+  it('finishes a download stopped between moving its files into the library', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => job(first.manager, id)?.state === 'done', 'the download')
+    await first.manager.close()
+    // As if the app had stopped after moving the model and before the projector.
+    const staging = join(root, '.downloads', id)
+    await mkdir(staging)
+    await rename(join(root, 'tiny-vlm-F32', MMPROJ), join(staging, MMPROJ))
+    const saved = JSON.parse(await readFile(join(root, '.downloads', 'downloads.json'), 'utf8')) as { state: string }[]
+    saved[0]!.state = 'downloading'
+    await writeFile(join(root, '.downloads', 'downloads.json'), JSON.stringify(saved))
+    const { manager } = await open(root)
+    expect(job(manager, id)?.state).toBe('paused')
+    await manager.resume(id)
+    const done = await until(() => (job(manager, id)?.state === 'done' ? job(manager, id) : undefined), 'the install')
+    expect(done.error).toBeNull()
+    expect((await library(root)).models.map((m) => m.mmproj?.path)).toEqual([join(root, 'tiny-vlm-F32', MMPROJ)])
+  })
+
+  it('opens with a saved download it cannot read, keeping that record and its bytes, and the others working', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { bytesPerTick: 8 * 1024 })
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    await until(() => (job(first.manager, id)?.downloadedBytes ?? 0) > 100_000, 'some bytes')
+    await first.manager.pause(id)
+    await first.manager.close()
+    const listFile = join(root, '.downloads', 'downloads.json')
+    const stranger = { id: '0b6a3f1e-9d1c-4e8e-9a51-4a1e2f7c9d00', title: 'From a newer version', files: [{ fileName: 'x.gguf' }] }
+    await mkdir(join(root, '.downloads', stranger.id))
+    await writeFile(join(root, '.downloads', stranger.id, 'x.gguf.part'), 'bytes')
+    await writeFile(listFile, JSON.stringify([...JSON.parse(await readFile(listFile, 'utf8')), stranger]))
+    const { manager } = await open(root)
+    expect(manager.list().map((j) => j.id)).toEqual([id])
+    await manager.resume(id)
+    await until(() => job(manager, id)?.state === 'done', 'the resumed download')
+    // Saved since, and still there with its staging folder.
+    expect(JSON.parse(await readFile(listFile, 'utf8'))).toContainEqual(stranger)
+    expect(await readdir(join(root, '.downloads'))).toContain(stranger.id)
+  })
+
+  it('opens with a download list that is not JSON, setting it aside and deleting no partial download', async () => {
+    server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } })
+    const root = await scratchDir()
+    await mkdir(join(root, '.downloads', 'some-job'), { recursive: true })
+    await writeFile(join(root, '.downloads', 'some-job', 'm.gguf.part'), 'bytes')
+    await writeFile(join(root, '.downloads', 'downloads.json'), '[{"id": "cut off')
+    const { manager } = await open(root)
+    expect(manager.list()).toEqual([])
+    expect((await readdir(join(root, '.downloads'))).sort()).toEqual(['downloads.json.unreadable', 'some-job'])
+  })
+})
+
 describe('Hugging Face search', () => {
+  it('tells a hub that does not answer, a server error and a missing repository apart, by status and in time', async () => {
+    const { createServer } = await import('node:http')
+    let mode: 'hang' | '503' | '404' | 'sizeless' = 'hang'
+    const http = createServer((req, res) => {
+      if (mode === 'hang') return // accepted, and never answered
+      if (mode === '503') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream 404 cache miss, request 404a')
+      if (mode === '404') return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Repository not found"}')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify([
+          { type: 'file', path: 'sized-F32.gguf', size: 10, oid: 'a'.repeat(40) },
+          { type: 'file', path: 'unsized-F32.gguf', oid: 'b'.repeat(40) },
+        ]),
+      )
+    })
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const hub = createHub({ hubUrl: `http://127.0.0.1:${(http.address() as { port: number }).port}`, timeoutMs: 300 })
+    try {
+      const started = Date.now()
+      const hung = await rejection(hub.search('qwen'))
+      expect(Date.now() - started).toBeLessThan(3000)
+      expect(hung).toMatchObject({
+        code: 'network',
+        message: 'Searching for “qwen”: Hugging Face did not answer within 300 ms. Try again later.',
+      })
+      mode = '503'
+      expect(await rejection(hub.repoFiles('org/model-404-GGUF'))).toMatchObject({
+        code: 'network',
+        message: 'Listing org/model-404-GGUF: Hugging Face answered 503. Try again later.',
+      })
+      mode = '404'
+      expect((await rejection(hub.repoFiles('org/nothing'))).code).toBe('not-found')
+      // A file listed without its size cannot be planned or saved: it is not offered.
+      mode = 'sizeless'
+      expect((await hub.repoFiles('org/a')).models.map((f) => f.path)).toEqual(['sized-F32.gguf'])
+    } finally {
+      http.closeAllConnections()
+      http.close()
+    }
+  })
+
   it('finds GGUF repositories and lists model files by quantisation, projectors apart', async () => {
     server = await startHubServer({
       [REPO]: {
