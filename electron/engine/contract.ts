@@ -34,7 +34,16 @@ export const SCHEMA_CHARS = 64 * 1024
 /** A JSON schema, checked for keywords the grammar can enforce in the engine (json-schema.ts); here only bounded in size. */
 export const JsonSchema = z
   .record(z.string(), z.unknown())
-  .refine((schema) => JSON.stringify(schema).length <= SCHEMA_CHARS, `a JSON schema may be at most ${SCHEMA_CHARS} characters`)
+  .refine((schema) => serialisedLength(schema) <= SCHEMA_CHARS, `a JSON schema may be at most ${SCHEMA_CHARS} characters`)
+
+/** Infinity for a value too deeply nested to serialise (JSON.stringify overflowed the stack: a 500, not a 400). */
+function serialisedLength(value: unknown): number {
+  try {
+    return JSON.stringify(value).length
+  } catch {
+    return Infinity
+  }
+}
 
 /** An answer constrained by a grammar: any JSON object, or JSON valid against a schema. */
 export const AnswerFormat = z.discriminatedUnion('type', [

@@ -47,6 +47,17 @@ const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null'])
 const FORMATS = new Set(['date-time', 'date', 'time'])
 /** Deep schemas make deep grammars; a real answer format never needs this many levels. */
 const MAX_DEPTH = 32
+/**
+ * llama.cpp's grammar parser refuses a rule repeated 2,000 times or more ("number of
+ * repetitions exceeds sane defaults"): node-llama-cpp and llama-server then fail the request,
+ * and llama.node aborts the engine process. So a count is refused below that.
+ */
+const MAX_COUNT = 1999
+const COUNT_PAIRS = [
+  ['minLength', 'maxLength'],
+  ['minItems', 'maxItems'],
+  ['minProperties', 'maxProperties'],
+] as const
 
 export type JsonSchema = Record<string, unknown>
 
@@ -58,6 +69,38 @@ export function checkJsonSchema(schema: unknown): void {
   if (!isObject(schema)) refuse('', 'must be an object')
   const defs = isObject(schema.$defs) ? schema.$defs : {}
   walk(schema, '', 0, defs)
+  refuseRefLoops(defs)
+}
+
+/**
+ * A $defs entry that leads back to itself before any character is written (through $ref,
+ * oneOf and anyOf alone) is a rule that never ends: llama.cpp's grammar builder fails on it,
+ * in llama.node by aborting the engine. A recursive shape that writes first (a node whose
+ * children are an array of nodes) is fine.
+ */
+function refuseRefLoops(defs: Record<string, unknown>): void {
+  const firstRefs = (node: unknown, out: Set<string>): Set<string> => {
+    if (!isObject(node)) return out
+    const ref = typeof node.$ref === 'string' ? /^#\/\$defs\/([^/]+)$/.exec(node.$ref)?.[1] : undefined
+    if (ref !== undefined) out.add(ref)
+    for (const key of ['oneOf', 'anyOf']) {
+      const list = node[key]
+      if (Array.isArray(list)) for (const sub of list) firstRefs(sub, out)
+    }
+    return out
+  }
+  const next = new Map(Object.entries(defs).map(([name, def]) => [name, firstRefs(def, new Set())]))
+  for (const start of next.keys()) {
+    const seen = new Set<string>()
+    const stack = [...next.get(start)!]
+    while (stack.length > 0) {
+      const name = stack.pop()!
+      if (name === start) refuse(`/$defs/${start}`, 'refers back to itself before any value is written, so it never ends')
+      if (seen.has(name)) continue
+      seen.add(name)
+      stack.push(...(next.get(name) ?? []))
+    }
+  }
 }
 
 function walk(node: unknown, at: string, depth: number, defs: Record<string, unknown>): void {
@@ -89,12 +132,25 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   for (const key of ['minProperties', 'maxProperties', 'minItems', 'maxItems', 'minLength', 'maxLength']) {
     const value = node[key]
     if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) refuse(`${at}/${key}`, 'must be a whole number')
+    if (typeof value === 'number' && value > MAX_COUNT)
+      refuse(`${at}/${key}`, `must be at most ${MAX_COUNT}: the grammar cannot repeat a rule more often`)
+  }
+  // No value satisfies it: llama.node's sampler searched for one without end, holding the engine.
+  for (const [min, max] of COUNT_PAIRS) {
+    if (typeof node[min] === 'number' && typeof node[max] === 'number' && node[min] > node[max])
+      refuse(`${at}/${min}`, `is more than ${max} (${String(node[max])}), so no value could match`)
   }
   if (node.required !== undefined && !(Array.isArray(node.required) && node.required.every((r) => typeof r === 'string')))
     refuse(`${at}/required`, 'must be a list of names')
   if (node.enum !== undefined && !(Array.isArray(node.enum) && node.enum.length > 0 && node.enum.every(isScalar)))
     refuse(`${at}/enum`, 'must be a non-empty list of strings, numbers, booleans or null')
   if (node.const !== undefined && !isScalar(node.const)) refuse(`${at}/const`, 'must be a string, number, boolean or null')
+  // A grammar's literals are C strings: the NUL character cannot be in one.
+  for (const key of ['enum', 'const']) {
+    const values: unknown[] = key === 'enum' ? (node.enum as unknown[]) : [node.const]
+    if (node[key] !== undefined && values.some((v) => typeof v === 'string' && v.includes('\u0000')))
+      refuse(`${at}/${key}`, 'may not hold the NUL character (\\u0000)')
+  }
   if (node.$ref !== undefined) {
     const ref = /^#\/\$defs\/([^/]+)$/.exec(String(node.$ref))
     if (!ref || !(ref[1]! in defs)) refuse(`${at}/$ref`, 'must point to an entry of the top-level $defs ("#/$defs/name")')

@@ -137,6 +137,23 @@ describe('refusals (node-llama-cpp)', () => {
     expect((error as Error).message).toMatch(/\/properties\/n uses the keyword "minimum"/)
   })
 
+  it('a schema nested too deep to serialise, or that no value can match, gets a 400, not a 500', async () => {
+    // Written by hand: the openai client could not serialise it either.
+    const deep = '{"type":"array","items":'.repeat(100_000) + '{"type":"string"}' + '}'.repeat(100_000)
+    const format = (schema: string): string => `{"type":"json_schema","json_schema":{"name":"n","schema":${schema}}}`
+    const post = async (schema: string): Promise<{ status: number; error: unknown }> => {
+      const response = await fetch(`${api.server.url}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: `{"model":"${MODEL}","messages":[{"role":"user","content":"hi"}],"response_format":${format(schema)}}`,
+      })
+      return { status: response.status, error: ((await response.json()) as { error: unknown }).error }
+    }
+    expect(await post(deep)).toMatchObject({ status: 400, error: { param: 'response_format.json_schema.schema' } })
+    const impossible = JSON.stringify({ type: 'object', properties: { e: { type: 'string', minLength: 5, maxLength: 2 } } })
+    expect(await post(impossible)).toMatchObject({ status: 400, error: { param: 'response_format', code: 'invalid_json_schema' } })
+  })
+
   it('a continued answer cannot take a JSON format', async () => {
     const error = await client.chat.completions
       .create({

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import type { AnswerFormat, GenerateChunk, GenerateRequest, ToolCall } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
-import { checkJsonSchema, toGbnfJsonSchema } from '../../electron/engine/json-schema.js'
+import { checkJsonSchema, toGbnfJsonSchema, type JsonSchema } from '../../electron/engine/json-schema.js'
 import { textGuard } from '../../electron/engine/special-text.js'
 import { guardStrings } from '../../electron/engine/tools.js'
 import { withSoundNumbers } from '../../electron/engine/text-backend.js'
@@ -95,6 +95,29 @@ describe('schema check', () => {
     expectRefused({ type: ['object', 'null'] }, /several types/)
   })
 
+  it('refuses what no grammar can hold: a minimum above its maximum, 2,000 repeats or more, a $ref loop, NUL in a literal', () => {
+    expectRefused({ type: 'string', minLength: 5, maxLength: 2 }, /at \/minLength is more than maxLength \(2\)/)
+    expectRefused({ type: 'array', items: { type: 'null' }, minItems: 3, maxItems: 1 }, /minItems is more than maxItems/)
+    expectRefused({ type: 'object', minProperties: 2, maxProperties: 0 }, /minProperties is more than maxProperties/)
+    expectRefused({ type: 'string', maxLength: 5000 }, /at \/maxLength must be at most 1999/)
+    expectRefused({ type: 'array', items: { type: 'null' }, minItems: 2001 }, /minItems must be at most 1999/)
+    expectRefused({ $defs: { a: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' }, /at \/\$defs\/a refers back to itself/)
+    expectRefused(
+      { $defs: { a: { anyOf: [{ $ref: '#/$defs/b' }, { type: 'null' }] }, b: { oneOf: [{ $ref: '#/$defs/a' }] } }, $ref: '#/$defs/a' },
+      /refers back to itself/,
+    )
+    expectRefused({ type: 'string', enum: ['ok', 'a\u0000b'] }, /at \/enum may not hold the NUL character/)
+    expectRefused({ const: '\u0000' }, /at \/const may not hold the NUL character/)
+    // Recursion that writes something first (a tree's children) and counts within the bound stay allowed.
+    expect(() =>
+      checkJsonSchema({
+        $defs: { node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/node' } } } } },
+        $ref: '#/$defs/node',
+      }),
+    ).not.toThrow()
+    expect(() => checkJsonSchema({ type: 'string', minLength: 2, maxLength: 1999 })).not.toThrow()
+  })
+
   it('hands node-llama-cpp oneOf for anyOf and keeps property names that look like keywords', () => {
     expect(
       toGbnfJsonSchema({ title: 'x', type: 'object', properties: { title: { anyOf: [{ type: 'string' }, { type: 'null' }] } } }),
@@ -161,6 +184,16 @@ describe.each(BINDINGS)('grammar-constrained answers on %s', (binding, vision) =
       if (stop === 'eos') expect(Person.safeParse(JSON.parse(text)).success, text).toBe(true)
       else expect(stop).toBe('max-tokens')
     })
+
+  it('refuses a schema no value can match, or too many repeats, and answers the next question (llama.node hung or aborted)', async () => {
+    const refused = (schema: JsonSchema): Promise<unknown> =>
+      collect(engine.generate({ messages: ask('x'), format: { type: 'json_schema', schema } })).catch((e: unknown) => e)
+    const schema = (e: object): JsonSchema => ({ type: 'object', properties: { e: { type: 'string', ...e } }, required: ['e'] })
+    expect(await refused(schema({ minLength: 5, maxLength: 2 }))).toMatchObject({ code: 'invalid-payload' })
+    expect(await refused(schema({ maxLength: 5000 }))).toMatchObject({ code: 'invalid-payload' })
+    const next = await collect(engine.generate({ messages: ask('Hello.'), sampling: { maxTokens: 4, temperature: 0 } }))
+    expect(next.stats?.tokensOut).toBeGreaterThan(0)
+  })
 
   it('refuses an unsupported keyword and a continued answer before generating', async () => {
     const refused = (request: GenerateRequest): Promise<unknown> => collect(engine.generate(request)).catch((e: unknown) => e)
