@@ -169,6 +169,7 @@ export class EngineClient {
     this.process!.send({ id, type: 'generate', request: wire, lane })
     if (signal?.aborted) cancel()
 
+    let ended = false
     try {
       for await (const chunk of chunks) {
         // Any event means the engine prepared every image: it holds them now, if it is still the same process.
@@ -179,7 +180,9 @@ export class EngineClient {
         if (chunk.kind === 'tokens') tokensOut += chunk.count
         yield chunk
       }
+      ended = true
     } catch (error) {
+      ended = true
       if (error instanceof AppError && error.code === 'engine-crashed' && tokensOut > 0) {
         // Keep what was said: end the answer as cut off instead of throwing it away.
         yield {
@@ -198,6 +201,10 @@ export class EngineClient {
       }
       throw error
     } finally {
+      // A reader that stops reading (a break, or a throw in its loop, as a save of a conversation
+      // deleted mid-answer did) ends the answer too: unread, it went on to its last token,
+      // keeping the engine from the next question.
+      if (!ended && this.process === process) cancel()
       signal?.removeEventListener('abort', cancel)
       this.pending.delete(id)
     }

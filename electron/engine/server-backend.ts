@@ -123,12 +123,13 @@ export async function loadServerBackend(
       })
       return ex.response
     } catch (error) {
-      throw await whenDead(error)
+      throw await whenDead(error, signal)
     }
   }
   /** A failed request to a server that has just died is the death, said as such. */
-  const whenDead = async (error: unknown): Promise<unknown> => {
-    if (error instanceof RemoteHttpError) return error
+  const whenDead = async (error: unknown, signal?: AbortSignal): Promise<unknown> => {
+    // A cancel is not a death: waiting to tell them apart kept a cancelled answer, and the engine, half a second longer.
+    if (error instanceof RemoteHttpError || signal?.aborted) return error
     const reason = await Promise.race([server.exited, new Promise<null>((r) => setTimeout(() => r(null), 500))])
     return reason ? crashed() : error
   }
@@ -174,6 +175,21 @@ export async function loadServerBackend(
     const media = hasMedia(messages)
     const images = generation.messages.flatMap((m) => m.images).map((image) => refOf(image.data))
     const knownSum = imageCounts.sum(images)
+    const toolFields =
+      tools.kind === 'auto'
+        ? {
+            tools: tools.tools.map((t) => ({
+              type: 'function',
+              function: {
+                name: t.name,
+                description: options.guard(t.description ?? ''),
+                parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
+              },
+            })),
+            tool_choice: 'auto',
+            parallel_tool_calls: parallelToolCalls,
+          }
+        : {}
     // The prompt's text tokens, counted beside the answer once its first token is out (the
     // HTTP threads do it, not the slot); the image tokens are the rest of the prompt. Not
     // counted when every image's tokens are already known (see ImageTokenCounts).
@@ -181,7 +197,7 @@ export async function loadServerBackend(
     const countText = (): Promise<number | null> =>
       (textTokens ??=
         media && knownSum === null
-          ? templatePrompt(messages, post).then((p) => textTokenCount(p, post, server.mediaMarker))
+          ? templatePrompt(messages, toolFields, post).then((p) => textTokenCount(p, post, server.mediaMarker))
           : Promise.resolve(null))
     const countImages = async (total: number): Promise<number> => {
       if (media && knownSum !== null) return knownSum
@@ -210,20 +226,7 @@ export async function loadServerBackend(
           // Stop sequences end text; a forced call is not text, and cut short it would be no call.
           ...(!forced && s.stop ? { stop: s.stop } : {}),
           ...(format ? await formatFields(format, options.grammarFor) : {}),
-          ...(tools.kind === 'auto'
-            ? {
-                tools: tools.tools.map((t) => ({
-                  type: 'function',
-                  function: {
-                    name: t.name,
-                    description: options.guard(t.description ?? ''),
-                    parameters: guardStrings(t.parameters, options.guard) as JsonSchema,
-                  },
-                })),
-                tool_choice: 'auto',
-                parallel_tool_calls: parallelToolCalls,
-              }
-            : {}),
+          ...toolFields,
         },
         signal,
       )

@@ -62,8 +62,12 @@ export const hasMedia = (messages: ServerMessage[]): boolean => messages.some((m
 // Laying out a prompt only decodes an image's base64 (never the picture): a byte stands in.
 const PLACEHOLDER = 'data:image/png;base64,AA=='
 
-/** The prompt the server's own chat template makes of these messages, a media marker where each image goes. */
-export async function templatePrompt(messages: ServerMessage[], post: Post, signal?: AbortSignal): Promise<string> {
+/**
+ * The prompt the server's own chat template makes of these messages, a media marker where each
+ * image goes. With the request's tools: a template that lays them out (Qwen3's) counted their
+ * tokens as the images', and remembered that count for the image.
+ */
+export async function templatePrompt(messages: ServerMessage[], toolFields: object, post: Post, signal?: AbortSignal): Promise<string> {
   const light = messages.map((m) =>
     Array.isArray(m.content)
       ? {
@@ -72,8 +76,9 @@ export async function templatePrompt(messages: ServerMessage[], post: Post, sign
         }
       : m,
   )
-  const prompt = (parseJson(await (await post('/apply-template', { messages: light }, signal)).text()) as { prompt?: unknown } | undefined)
-    ?.prompt
+  const prompt = (
+    parseJson(await (await post('/apply-template', { messages: light, ...toolFields }, signal)).text()) as { prompt?: unknown } | undefined
+  )?.prompt
   if (typeof prompt !== 'string') throw new Error('llama-server did not lay out the prompt (/apply-template)')
   return prompt
 }

@@ -13,7 +13,7 @@ import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { serverArgs, serverSamplers } from '../../electron/engine/server-args.js'
 import { resolveSampling } from '../../electron/engine/sampling.js'
-import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { ensureFixtures, ensureShapedTextModel, TEXT, type FixturePaths } from '../fixtures/generate.js'
 import { collect, greedy, type Collected } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 import { serversUnder } from '../support/servers.js'
@@ -74,6 +74,8 @@ describe('what llama-server is given', () => {
     expect(args.join(' ')).toContain('-m /m.gguf --mmproj /p.gguf -c 2048 -t 3')
     expect(args).toEqual(expect.arrayContaining(['-np', '--no-webui', '--offline', '--jinja', '--no-context-shift']))
     expect(args[args.indexOf('-np') + 1]).toBe('1')
+    // A cancel lands between batches: 512 tokens at most, not the default 2,048.
+    expect(args[args.indexOf('-b') + 1]).toBe('512')
     expect(args.join(' ')).not.toMatch(/api-key|--host|--port/)
     // Images are read from files only where the engine made a folder for them.
     expect(args).not.toContain('--media-path')
@@ -304,6 +306,43 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
     expect(performance.now() - started).toBeLessThan(200)
   })
 
+  it('a reader that stops reading ends the answer too: the next answer starts at once', async () => {
+    let read = 0
+    for await (const chunk of engine.generate({
+      messages: [{ role: 'user', text: 'Go on.', images: image(blue) }],
+      sampling: { maxTokens: 3500, temperature: 1, seed: 4 },
+    })) {
+      if (chunk.kind === 'tokens') read += chunk.count
+      if (read >= 20) break
+    }
+    // Unread, the 3,500 tokens went on being generated (over a second here), and this waited for them.
+    const started = performance.now()
+    const next = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(2) }))
+    expect(next.tokens).toBe(2)
+    expect(performance.now() - started).toBeLessThan(200)
+  })
+
+  it('a cancel before the server has answered ends the answer at once, not half a second later', async () => {
+    const waits: number[] = []
+    for (let i = 0; i < 8; i++) {
+      const controller = new AbortController()
+      const answer = collect(
+        engine.generate(
+          { messages: [{ role: 'user', text: `Question ${i}?`, images: image(grey) }], sampling: greedy(50) },
+          controller.signal,
+        ),
+      )
+      await new Promise((r) => setTimeout(r, i % 3))
+      const abortedAt = performance.now()
+      controller.abort()
+      await answer
+      waits.push(performance.now() - abortedAt)
+    }
+    waits.sort((a, b) => a - b)
+    // Before, most such cancels waited 500 ms to tell a cancel from a server that had died.
+    expect(waits[4]!).toBeLessThan(250)
+  })
+
   it('structured answers and forced tool calls hold on llama-server', async () => {
     const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'], additionalProperties: false }
     const json = await collect(
@@ -442,5 +481,37 @@ describe.skipIf(!binary.found)('llama-server in this process', () => {
     } finally {
       await engine.unload()
     }
+  })
+})
+
+describe.skipIf(!binary.found)('image tokens on llama-server with a template that lays out tools', () => {
+  let engine: EngineClient
+
+  afterAll(async () => {
+    await engine?.dispose()
+  })
+
+  it('counts an image the same with tools offered: the tools are text, not the image', async () => {
+    const fx = await ensureFixtures()
+    // Qwen3's template writes the tools into the prompt; the plain fixture's ignores them.
+    const qwen3 = await ensureShapedTextModel('thinker', TEXT, 1234, { thinking: 'model' })
+    engine = new EngineClient({ spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'llama-server' } }) })
+    await engine.load({ modelPath: qwen3, mmprojPath: fx.mmproj, gpu: false })
+    const tools = [
+      {
+        name: 'lookup_weather',
+        description: 'Looks up the weather for a city and a day.',
+        parameters: { type: 'object', properties: { city: { type: 'string' }, day: { type: 'string' } }, required: ['city'] },
+      },
+    ]
+    const about = (bytes: Uint8Array): ChatMessage[] => [{ role: 'user', text: 'What is this?', images: [{ bytes }] }]
+    const plain = await collect(engine.generate({ messages: about(await solidPng(64, 64, '#aa0000')), sampling: greedy(3) }))
+    // Another picture of the same size, first seen with tools: its count is learnt from this prompt.
+    const other = await solidPng(64, 64, '#00aa00')
+    const offered = await collect(engine.generate({ messages: about(other), sampling: greedy(3), tools, toolChoice: 'auto' }))
+    expect(offered.stats!.tokensIn).toBeGreaterThan(plain.stats!.tokensIn + 20)
+    expect(offered.stats!.imageTokens).toBe(plain.stats!.imageTokens)
+    const again = await collect(engine.generate({ messages: about(other), sampling: greedy(3) }))
+    expect(again.stats!.imageTokens).toBe(plain.stats!.imageTokens)
   })
 })
