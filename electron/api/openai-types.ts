@@ -161,8 +161,9 @@ export function refusedField(body: unknown): ApiError | null {
   if (!isObject(body)) return null
   const unknown: string[] = []
   for (const [field, value] of Object.entries(body)) {
-    if (field in ChatCompletionRequest.shape) continue
-    const rule = UNHONOURED[field]
+    // Own fields only: `in` took `constructor` or `toString` for known ones, and let them pass unchecked.
+    if (Object.hasOwn(ChatCompletionRequest.shape, field)) continue
+    const rule = Object.hasOwn(UNHONOURED, field) ? UNHONOURED[field] : undefined
     if (!rule) unknown.push(field)
     else if (value !== null && !rule.off(value))
       return new ApiError(400, `Unsupported parameter: '${field}': ${rule.why}.`, 'invalid_request_error', 'unsupported_parameter', field)

@@ -77,6 +77,8 @@ const PREFLIGHT_HEADERS = {
     'authorization',
     'content-type',
     'x-stainless-arch',
+    // The client's helpers (chat.completions.parse, .stream, runTools) name themselves in it.
+    'x-stainless-helper-method',
     'x-stainless-lang',
     'x-stainless-os',
     'x-stainless-package-version',
@@ -194,7 +196,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         'invalid_api_key',
       )
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '')
+    const path = pathOf(req.url ?? '/')
     const method = ROUTES.get(path)
     if (!method) throw new ApiError(404, `Unknown endpoint: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url')
     if (req.method !== method)
@@ -266,6 +268,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     })
     const body = await readJson(req, limits.bodyBytes)
+    const illFormed = illFormedText(body)
+    if (illFormed !== null)
+      throw new ApiError(
+        400,
+        `Invalid request: ${illFormed || 'the body'} holds text that is not well-formed Unicode (a lone surrogate).`,
+        'invalid_request_error',
+        'invalid_value',
+        illFormed || null,
+      )
     const refused = refusedField(body)
     if (refused) throw refused
     const parsed = ChatCompletionRequest.safeParse(body)
@@ -350,6 +361,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
             toolCalls = c.toolCalls ?? []
           }
         }
+        cutOff(stats)
         begin()
         if (split) send(split.end())
         // The bindings parse calls from the whole answer, so each call comes whole, in one delta.
@@ -368,6 +380,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
             toolCalls = c.toolCalls ?? []
           }
         }
+        cutOff(stats)
         const { reasoning, content } = reasoningApart ? splitAnswer(text) : { reasoning: null, content: text }
         const message = {
           role: 'assistant',
@@ -647,6 +660,50 @@ function usage(stats: GenerationStats | null): {
     total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: stats?.cachedTokens ?? 0 },
   }
+}
+
+/** The request's path; a request line whose URL cannot be read (a bad host in its absolute form) is a 400, not a 500. */
+function pathOf(url: string): string {
+  try {
+    return new URL(url, 'http://localhost').pathname.replace(/\/+$/, '')
+  } catch {
+    throw new ApiError(400, 'The request URL cannot be read.', 'invalid_request_error', 'invalid_url')
+  }
+}
+
+/**
+ * Where the body holds a string (or a key) with a lone UTF-16 surrogate, as a dotted path, or
+ * null. JSON.parse takes "\ud800", but the engines' JSON parsers refuse it: a 500 mid-request.
+ * Walked without recursion: a body may nest as deep as JSON.parse allows.
+ */
+// In a Unicode pattern a surrogate pair is one code point: only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u
+
+function illFormedText(body: unknown): string | null {
+  const stack: [unknown, string][] = [[body, '']]
+  while (stack.length > 0) {
+    const [value, at] = stack.pop()!
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) return at
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        const path = at ? `${at}.${key}` : key
+        if (LONE_SURROGATE.test(key)) return path
+        stack.push([child, path])
+      }
+    }
+  }
+  return null
+}
+
+/**
+ * An answer the engine's crash cut off ends as an error (an SSE error event once streaming,
+ * else a 503 to retry), not as a finished answer: OpenAI has no finish_reason that says so,
+ * and "stop" passed the cut text off as whole.
+ */
+function cutOff(stats: GenerationStats | null): void {
+  if (stats?.stopReason === 'engine-crashed')
+    throw new AppError('engine-crashed', 'The engine stopped in the middle of this answer; what came before the stop was sent.')
 }
 
 function sse(res: ServerResponse, data: unknown): void {

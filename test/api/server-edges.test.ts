@@ -460,6 +460,68 @@ describe('while the engine reloads its model', () => {
   })
 })
 
+describe('what the engines could not read', () => {
+  it('text with a lone surrogate gets a 400 naming where it is, before the engine is asked', async () => {
+    const fake = await fakeServer()
+    const lone = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'a\ud800b' }] }))
+    expect(lone.status).toBe(400)
+    expect(lone.json().error).toMatchObject({ param: 'messages.0.content', code: 'invalid_value' })
+    expect(lone.json().error!.message).toMatch(/not well-formed Unicode/)
+    const tool = { type: 'function', function: { name: 'f', description: 'x\udc00', parameters: { type: 'object' } } }
+    const inTool = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ tools: [tool] }))
+    expect(inTool.json().error).toMatchObject({ param: 'tools.0.function.description' })
+    expect(fake.requests).toHaveLength(0)
+    // A pair is one character, and passes.
+    const pair = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'a\ud83d\ude00' }] }))
+    expect(pair.status).toBe(200)
+  })
+
+  it('fields named like members of every object are unknown fields, not known ones', async () => {
+    const fake = await fakeServer()
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ constructor: 1, toString: 'x', hasOwnProperty: null }))
+    expect(res.status).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'unknown_parameter', param: 'constructor' })
+    expect(res.json().error!.message).toBe('Unrecognized request arguments supplied: constructor, toString, hasOwnProperty.')
+  })
+
+  it('a request URL that cannot be read gets a 400, not a 500', async () => {
+    const fake = await fakeServer()
+    const res = await raw(fake.server, 'GET', 'http://%%/v1/models')
+    expect(res.status).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'invalid_url' })
+  })
+})
+
+describe('an answer cut off by an engine crash', () => {
+  // Two tokens, then the end the engine client makes of a crash mid-answer.
+  async function* cut(): AsyncGenerator<GenerateChunk> {
+    yield { kind: 'tokens', text: 'Hello', count: 1 }
+    yield { kind: 'tokens', text: ' wor', count: 1 }
+    yield { kind: 'done', stats: stats('engine-crashed') }
+  }
+
+  it('is a 503 to retry, not a finished answer', async () => {
+    const fake = await fakeServer({ answer: cut })
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    expect(res.status).toBe(503)
+    expect(res.json().error).toMatchObject({ code: 'engine_restarting' })
+  })
+
+  it('streamed: the text so far, then an error event, and no finish_reason', async () => {
+    const fake = await fakeServer({ answer: cut })
+    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ stream: true }))
+    expect(res.status).toBe(200)
+    const events = res.body
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: '))
+      .map((e) => e.slice(6))
+    expect(events.filter((e) => e.includes('"content":"Hello"') || e.includes('"content":" wor"'))).toHaveLength(2)
+    expect(JSON.parse(events.at(-1)!)).toMatchObject({ error: { code: 'engine_restarting' } })
+    expect(res.body).not.toMatch(/"finish_reason":"stop"/)
+    expect(res.body).not.toContain('[DONE]')
+  })
+})
+
 describe('context limits', () => {
   it('a prompt that does not fit: 400 context_length_exceeded in OpenAI’s shape, with the engine’s numbers', async () => {
     const message =
@@ -699,6 +761,8 @@ describe('CORS', () => {
       expect(res.headers['access-control-allow-origin'], origin).toBe(origin)
       expect(res.headers['access-control-allow-methods']).toBe('GET, POST')
       expect(res.headers['access-control-allow-headers']).toMatch(/^authorization, content-type(, |$)/)
+      // OpenAI's client names its helper (chat.completions.parse, .stream, runTools) in a header of its own.
+      expect(String(res.headers['access-control-allow-headers']).split(', ')).toContain('x-stainless-helper-method')
       expect(res.headers['access-control-max-age']).toBe('600')
       expect(res.headers.vary).toBe('Origin')
       expect(res.body).toBe('')
