@@ -478,6 +478,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           `messages.${i}.tool_calls`,
         )
       const calls = role === 'assistant' && m.tool_calls?.length ? m.tool_calls : null
+      // The engines lay out a tool result and a call as text alone: an image there was dropped unsaid.
+      if (bytes.length && (role === 'tool' || calls))
+        throw new ApiError(
+          400,
+          `Message ${i}: ${role === 'tool' ? 'a tool result' : 'an assistant message with tool_calls'} takes text only; send the image in a user message.`,
+          'invalid_request_error',
+          'invalid_value',
+          `messages.${i}.content`,
+        )
       // A thought sent back goes in as the engine holds one, before the answer between its tags,
       // so each binding hands it to the template apart (Qwen3's keeps the current turn's: a
       // thought before a tool call stays with the call's results).

@@ -10,6 +10,7 @@ import { engineStateFeed, startApiServer, type ApiLimits, type ApiServer } from 
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineInfo, EngineState, GenerateChunk, GenerateRequest, GenerationStats } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
+import { solidPng } from '../support/images.js'
 
 const TOKEN = 'edge-token-0123456789'
 const MODEL = 'fake-model'
@@ -482,6 +483,44 @@ describe('what the engines could not read', () => {
     expect(res.status).toBe(400)
     expect(res.json().error).toMatchObject({ code: 'unknown_parameter', param: 'constructor' })
     expect(res.json().error!.message).toBe('Unrecognized request arguments supplied: constructor, toString, hasOwnProperty.')
+  })
+
+  it('an image in a tool result or beside tool calls gets a 400 naming the message, not dropped unsaid', async () => {
+    const fake = await fakeServer()
+    const png = `data:image/png;base64,${Buffer.from(await solidPng(8, 8, '#ff0000')).toString('base64')}`
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }
+    const picture = [
+      { type: 'text', text: 'here' },
+      { type: 'image_url', image_url: { url: png } },
+    ]
+    const inResult = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      ask({
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'c1', content: picture },
+        ],
+      }),
+    )
+    expect(inResult.status).toBe(400)
+    expect(inResult.json().error).toMatchObject({ param: 'messages.2.content', message: expect.stringMatching(/takes text only/) })
+    const besideCalls = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      ask({
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: picture, tool_calls: [call] },
+          { role: 'tool', tool_call_id: 'c1', content: 'done' },
+        ],
+      }),
+    )
+    expect(besideCalls.json().error).toMatchObject({ param: 'messages.1.content' })
+    expect(fake.requests).toHaveLength(0)
   })
 
   it('a request URL that cannot be read gets a 400, not a 500', async () => {
