@@ -323,6 +323,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         ...tools,
       },
       controller.signal,
+      // The model is checked again when the request's turn comes: a model loaded in the app while
+      // it waited would otherwise answer it, under the name of the one it asked for.
+      () => {
+        const now = modelId(options.engineState())
+        if (now !== loaded)
+          throw new ApiError(
+            503,
+            `The app switched models while this request waited: '${loaded}' is no longer loaded${now ? `; '${now}' is` : ''}.`,
+            'server_error',
+            'model_changed',
+            'model',
+            RETRY_SOON,
+          )
+      },
     )
 
     let text = ''

@@ -34,9 +34,19 @@ export class GenerationScheduler {
     return lane ? this.waiting.filter((w) => w.lane === lane).length : this.waiting.length
   }
 
-  async *generate(lane: Lane, request: GenerateRequest, signal: AbortSignal = new AbortController().signal): AsyncGenerator<GenerateChunk> {
+  /**
+   * `stillWanted` runs when the request's turn comes, before the engine gets it, and throws to
+   * refuse it: what held when it was queued may not hold after the wait (another model loaded).
+   */
+  async *generate(
+    lane: Lane,
+    request: GenerateRequest,
+    signal: AbortSignal = new AbortController().signal,
+    stillWanted?: () => void,
+  ): AsyncGenerator<GenerateChunk> {
     await this.acquire(lane, signal)
     try {
+      stillWanted?.()
       yield* this.engine.generate(request, signal, lane)
     } finally {
       this.release()

@@ -531,6 +531,34 @@ describe('what the engines could not read', () => {
   })
 })
 
+describe('a model switch while a request waits', () => {
+  it('refuses the waiting request with 503 model_changed rather than answering it with the other model', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const fake = await fakeServer({
+      answer: async function* (request) {
+        if (request.messages[0]?.text === 'first') await gate
+        yield* hello()
+      },
+    })
+    const first = raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'first' }] }))
+    await expect.poll(() => fake.requests.length).toBe(1)
+    const waiting = raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'second' }] }))
+    await new Promise((r) => setTimeout(r, 50))
+    // The app loads another model while the second request waits its turn.
+    fake.setState({ state: 'ready', info: { ...INFO, modelPath: '/models/other-model.gguf' } })
+    release()
+    expect((await first).status).toBe(200)
+    const refused = await waiting
+    expect(refused.status).toBe(503)
+    expect(refused.json().error).toMatchObject({ code: 'model_changed', param: 'model' })
+    expect(refused.json().error!.message).toBe(
+      "The app switched models while this request waited: 'fake-model' is no longer loaded; 'other-model' is.",
+    )
+    expect(fake.requests).toHaveLength(1)
+  })
+})
+
 describe('an answer cut off by an engine crash', () => {
   // Two tokens, then the end the engine client makes of a crash mid-answer.
   async function* cut(): AsyncGenerator<GenerateChunk> {
