@@ -161,12 +161,13 @@ export class EngineClient {
     const started = performance.now()
     const { wire, refs } = this.toWire(request, whole)
     const process = this.process
+    if (!process) throw new AppError('engine-crashed', 'The engine has been shut down.')
     let prepared = false
 
     this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
     const cancel = (): void => this.process?.send({ id, type: 'cancel' })
     signal?.addEventListener('abort', cancel, { once: true })
-    this.process!.send({ id, type: 'generate', request: wire, lane })
+    process.send({ id, type: 'generate', request: wire, lane })
     if (signal?.aborted) cancel()
 
     let ended = false
@@ -213,8 +214,16 @@ export class EngineClient {
   /** Stops the engine for good (app quit). */
   async dispose(): Promise<void> {
     this.stopped = true
+    // The process's exit is no longer watched (handleExit ignores a process that is not current):
+    // calls in flight end here, or they waited for ever.
+    const error = new AppError('engine-crashed', 'The engine has been shut down.')
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id)
+      pending.reject(error)
+    }
     this.process?.kill()
     this.process = null
+    this.ready = null
   }
 
   /** Kills the engine process as a crash would; for tests and a stuck native call. */
@@ -229,10 +238,12 @@ export class EngineClient {
 
   private async call(message: EngineCall): Promise<unknown> {
     await this.start()
+    const process = this.process
+    if (!process) throw new AppError('engine-crashed', 'The engine has been shut down.')
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.process!.send({ ...message, id } as ToEngine)
+      process.send({ ...message, id } as ToEngine)
     })
   }
 
@@ -256,6 +267,12 @@ export class EngineClient {
         if (message.type === 'log') return this.options.log?.(message.line)
         if (message.type === 'info') {
           if (this.current.state === 'ready') this.setState({ state: 'ready', info: message.info })
+          return
+        }
+        if (message.type === 'lost') {
+          // As after a failed reload: no model, and the reason, rather than a model shown ready that fails every question.
+          this.lastLoad = null
+          this.setState({ state: 'error', message: message.message })
           return
         }
         const pending = this.pending.get(message.id)

@@ -154,6 +154,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         } catch (error) {
           lostMessage = `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${reason} and could not be started again: ${(error as Error).message}`
           options.log?.(lostMessage)
+          options.onLost?.(lostMessage)
         }
       })
     })
@@ -251,7 +252,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
 
     countTokens(text: string): Promise<number> {
       return exclusive(async () => {
-        if (!backend) throw new AppError('no-model', 'No model is loaded.')
+        if (!backend) throw new AppError('no-model', lostMessage ?? 'No model is loaded.')
         return backend.countTokens(text)
       })
     },

@@ -29,6 +29,7 @@ const engine = createEngine({
   threads,
   log: (line) => send({ type: 'log', line }),
   onInfo: (info) => send({ type: 'info', info }),
+  onLost: (message) => send({ type: 'lost', message }),
 })
 const generations = new Map<number, AbortController>()
 /** One frame at 60 Hz: batching below what a person can see. */

@@ -19,3 +19,5 @@ export type FromEngine =
   | { type: 'log'; line: string }
   // The loaded model's info changed without a load (its llama-server was started again elsewhere).
   | { type: 'info'; info: EngineInfo }
+  // The loaded model is gone: its llama-server died and could not be started again.
+  | { type: 'lost'; message: string }

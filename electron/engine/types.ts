@@ -80,6 +80,8 @@ export interface EngineOptions {
   log?: (line: string) => void
   /** The loaded model now runs otherwise than its load said (a GPU llama-server that kept dying, restarted on the CPU). */
   onInfo?: (info: EngineInfo) => void
+  /** The loaded model is gone: its llama-server died and could not be started again (the message says why). */
+  onLost?: (message: string) => void
   /** node-llama-cpp's loader; tests pass one that fails to prove the vision binding does not depend on it. */
   getLlama?: (gpu: 'auto' | false) => Promise<Llama>
 }

@@ -3,10 +3,11 @@
 // greedy is deterministic, cancel frees the slot, edits and model switches reuse nothing they
 // should not, a killed server is restarted, and no server outlives its engine.
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { copyFile, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChatMessage, GenerateRequest } from '../../electron/ipc/contract.js'
+import { AppError } from '../../electron/ipc/errors.js'
 import { EngineClient } from '../../electron/engine/client.js'
 import { createEngine } from '../../electron/engine/engine.js'
 import { nodeEngineSpawner } from '../../electron/engine/spawn-node.js'
@@ -14,7 +15,7 @@ import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { serverArgs, serverSamplers } from '../../electron/engine/server-args.js'
 import { resolveSampling } from '../../electron/engine/sampling.js'
 import { ensureFixtures, ensureShapedTextModel, TEXT, type FixturePaths } from '../fixtures/generate.js'
-import { collect, greedy, type Collected } from '../support/engine.js'
+import { collect, greedy, scratchDir, type Collected } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 import { serversUnder } from '../support/servers.js'
 
@@ -513,5 +514,61 @@ describe.skipIf(!binary.found)('image tokens on llama-server with a template tha
     expect(offered.stats!.imageTokens).toBe(plain.stats!.imageTokens)
     const again = await collect(engine.generate({ messages: about(other), sampling: greedy(3) }))
     expect(again.stats!.imageTokens).toBe(plain.stats!.imageTokens)
+  })
+})
+
+describe.skipIf(!binary.found)('when the engine cannot go on', () => {
+  it('a llama-server that dies and cannot be started again leaves no model shown as ready, and says why', async () => {
+    const fx = await ensureFixtures()
+    const states: string[] = []
+    const engine = new EngineClient({
+      spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'llama-server' } }),
+      onState: (s) => states.push(s.state),
+    })
+    try {
+      // Its model file goes away (an external drive unplugged), then the server dies.
+      const copy = join(await scratchDir(), 'gone.gguf')
+      await copyFile(fx.textModel, copy)
+      await engine.load({ modelPath: copy, mmprojPath: fx.mmproj, gpu: false })
+      await rm(copy)
+      const [pid] = await serversUnder(engine.pid!)
+      process.kill(pid!, 'SIGKILL')
+      expect(await until(() => engine.state().state === 'error', 15_000)).toBe(true)
+      const state = engine.state()
+      expect(state.state === 'error' && state.message).toMatch(/\(llama-server\) was killed \(SIGKILL\) and could not be started again/)
+      expect(states).toEqual(['loading', 'ready', 'error'])
+      const refused = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(2) })).catch(
+        (e: unknown) => e,
+      )
+      expect(refused).toMatchObject({ code: 'no-model', message: expect.stringMatching(/could not be started again/) })
+      await expect(engine.countTokens('hello')).rejects.toMatchObject({ message: expect.stringMatching(/could not be started again/) })
+    } finally {
+      await engine.dispose()
+    }
+  })
+
+  it('shutting the engine down ends the calls in flight, instead of leaving them waiting for ever', async () => {
+    const fx = await ensureFixtures()
+    const engine = new EngineClient({
+      spawn: nodeEngineSpawner({ env: { ENGINE_THREADS: '1', ENGINE_VISION_BINDING: 'llama-server' } }),
+    })
+    await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    const streaming = collect(
+      engine.generate({ messages: [{ role: 'user', text: 'Talk.' }], sampling: { maxTokens: 3500, temperature: 1, seed: 2 } }),
+    ).catch((e: unknown) => e)
+    const counting = engine.countTokens('hello').catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 20))
+    await engine.dispose()
+    const ended = await Promise.race([
+      Promise.all([streaming, counting]),
+      new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 3000)),
+    ])
+    expect(ended).not.toBe('still waiting')
+    for (const outcome of ended as unknown[]) {
+      // The count may have been answered before the shutdown; otherwise it ends as the answer does.
+      if (typeof outcome === 'number') continue
+      expect(outcome).toBeInstanceOf(AppError)
+      expect(outcome).toMatchObject({ code: 'engine-crashed' })
+    }
   })
 })
