@@ -28,12 +28,14 @@ import {
   type ToolCall,
 } from '../ipc/contract.js'
 import { describeIssues } from '../ipc/schemas.js'
+import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { checkJsonSchema } from '../engine/json-schema.js'
+import { checkRequest } from '../engine/request-checks.js'
 import {
   ApiError,
   ChatCompletionRequest,
@@ -308,20 +310,30 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const created = Math.floor(Date.now() / 1000)
     const stop =
       request.stop === undefined || request.stop === null ? undefined : Array.isArray(request.stop) ? request.stop : [request.stop]
+    const generation: GenerateRequest = {
+      messages,
+      sampling: {
+        maxTokens: request.max_completion_tokens ?? request.max_tokens ?? 512,
+        temperature: request.temperature ?? 1,
+        ...(request.top_p ? { topP: request.top_p } : {}),
+        ...(request.seed !== undefined && request.seed !== null ? { seed: request.seed } : {}),
+        ...(stop ? { stop } : {}),
+      },
+      ...(format ? { format } : {}),
+      ...tools,
+    }
+    // What no engine can answer is refused here, naming the field, not after the queue.
+    try {
+      checkRequest(generation)
+    } catch (error) {
+      if (error instanceof AppError) throw new ApiError(400, error.message, 'invalid_request_error', 'invalid_value', error.field)
+      throw error
+    }
+    if (state.state === 'ready' && !state.info.vision && messages.some((m) => m.images?.length))
+      throw new ApiError(400, MESSAGES.noVision, 'invalid_request_error', 'no_vision', 'messages')
     const stream = options.scheduler.generate(
       'api',
-      {
-        messages,
-        sampling: {
-          maxTokens: request.max_completion_tokens ?? request.max_tokens ?? 512,
-          temperature: request.temperature ?? 1,
-          ...(request.top_p ? { topP: request.top_p } : {}),
-          ...(request.seed !== undefined && request.seed !== null ? { seed: request.seed } : {}),
-          ...(stop ? { stop } : {}),
-        },
-        ...(format ? { format } : {}),
-        ...tools,
-      },
+      generation,
       controller.signal,
       // The model is checked again when the request's turn comes: a model loaded in the app while
       // it waited would otherwise answer it, under the name of the one it asked for.
@@ -822,7 +834,7 @@ function toApiError(error: unknown): ApiError {
       error.message,
       status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error',
       known?.code ?? error.code,
-      known?.param ?? null,
+      known?.param ?? error.field,
     )
   }
   return new ApiError(500, error instanceof Error ? error.message : String(error), 'server_error')

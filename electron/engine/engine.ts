@@ -14,7 +14,7 @@ import { checkPair, inspectModelFile, specialSpellingsOf } from './model-files.j
 import { scanLibrary } from '../models/library.js'
 import { loadTextBackend, withSoundNumbers } from './text-backend.js'
 import { textGuard, type TextGuard } from './special-text.js'
-import { checkJsonSchema, toGbnfJsonSchema } from './json-schema.js'
+import { toGbnfJsonSchema } from './json-schema.js'
 import type {
   Backend,
   BackendMessage,
@@ -27,7 +27,8 @@ import type {
   TextBinding,
   VisionBinding,
 } from './types.js'
-import { checkTools, toolMode } from './tools.js'
+import { toolMode } from './tools.js'
+import { checkRequest } from './request-checks.js'
 import { loadVisionBackend } from './vision-backend.js'
 import { loadServerBackend } from './server-backend.js'
 import type { ModelFileInfo } from './model-files.js'
@@ -271,9 +272,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const done = exclusive(async () => {
       const current = backend
       if (!current) throw new AppError('no-model', lostMessage ?? 'No model is loaded. Choose a model first.')
-      checkTurns(request.messages)
-      checkFormat(request)
-      checkTools(request)
+      checkRequest(request)
       const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
       if (hasImages && !current.info.vision) {
         throw new AppError('no-vision', MESSAGES.noVision)
@@ -351,31 +350,4 @@ function withReason(backend: Backend, reason: string | null): Backend {
     countTokens: (t) => backend.countTokens(t),
     dispose: () => backend.dispose(),
   }
-}
-
-/**
- * A grammar constrains the whole answer from its first token, so it cannot pick up in the
- * middle of an answer given to continue; and its schema must hold only keywords it enforces.
- */
-function checkFormat(request: EngineRequest): void {
-  if (!request.format) return
-  if (request.messages.at(-1)?.role === 'assistant')
-    throw new AppError('invalid-payload', 'A JSON answer cannot continue an assistant message; end the conversation with the user.')
-  if (request.format.type === 'json_schema') checkJsonSchema(request.format.schema)
-}
-
-/** A conversation ends with the user or a tool result, or with an assistant answer to continue right after the user. */
-function checkTurns(messages: EngineRequest['messages']): void {
-  const last = messages.at(-1)
-  const before = messages.at(-2)
-  // After tool results the model answers, with text or more calls.
-  if (last?.role === 'user' || last?.role === 'tool') return
-  if (last?.role === 'assistant' && before?.role === 'user') {
-    if (last.images?.length) throw new AppError('invalid-payload', 'An answer to continue cannot hold images.')
-    return
-  }
-  throw new AppError(
-    'invalid-payload',
-    'The conversation must end with a user message or a tool result, or with an assistant message right after a user message to continue that answer.',
-  )
 }

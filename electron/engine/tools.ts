@@ -6,7 +6,7 @@
 // for the allowed tools, whose arguments match each tool's parameters schema.
 import { randomBytes } from 'node:crypto'
 import type { ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
-import type { EngineRequest } from './types.js'
+import type { CheckedRequest } from './request-checks.js'
 import { AppError } from '../ipc/errors.js'
 import { checkJsonSchema, type JsonSchema } from './json-schema.js'
 import type { TextGuard } from './special-text.js'
@@ -22,39 +22,48 @@ export function toolMode(tools: ToolDefinition[] | undefined, choice: ToolChoice
 }
 
 /** What the engine refuses up front: unknown names, schemas the grammar cannot enforce, results that answer no call. */
-export function checkTools(request: EngineRequest): void {
+export function checkTools(request: CheckedRequest): void {
   const tools = request.tools ?? []
   const names = new Set<string>()
   for (const tool of tools) {
-    if (names.has(tool.name)) throw new AppError('invalid-payload', `Two tools are named "${tool.name}".`)
+    if (names.has(tool.name)) throw new AppError('invalid-payload', `Two tools are named "${tool.name}".`, { field: 'tools' })
     names.add(tool.name)
     if (tool.parameters.type !== 'object')
-      throw new AppError('invalid-payload', `The parameters of tool "${tool.name}" must be a JSON schema with "type": "object".`)
+      throw new AppError('invalid-payload', `The parameters of tool "${tool.name}" must be a JSON schema with "type": "object".`, {
+        field: 'tools',
+      })
     try {
       checkJsonSchema(tool.parameters)
     } catch (error) {
-      if (error instanceof AppError) throw new AppError('invalid-payload', `Tool "${tool.name}": ${error.message}`)
+      if (error instanceof AppError) throw new AppError('invalid-payload', `Tool "${tool.name}": ${error.message}`, { field: 'tools' })
       throw error
     }
   }
   const choice = request.toolChoice
   if (choice && choice !== 'none' && choice !== 'auto') {
-    if (!tools.length) throw new AppError('invalid-payload', 'A tool choice needs tools to choose from.')
+    if (!tools.length) throw new AppError('invalid-payload', 'A tool choice needs tools to choose from.', { field: 'tool_choice' })
     if (typeof choice === 'object' && !names.has(choice.name))
-      throw new AppError('invalid-payload', `The tool choice names "${choice.name}", which is not among the tools.`)
+      throw new AppError('invalid-payload', `The tool choice names "${choice.name}", which is not among the tools.`, {
+        field: 'tool_choice',
+      })
   }
   if (tools.length && choice !== 'none' && request.messages.at(-1)?.role === 'assistant')
     throw new AppError(
       'invalid-payload',
       'An answer to continue cannot also call tools; end the conversation with the user or a tool result.',
+      { field: 'messages' },
     )
   if (request.format && tools.length && choice !== 'none')
-    throw new AppError('invalid-payload', 'An answer cannot be both a JSON format and a tool call; send one of them.')
+    throw new AppError('invalid-payload', 'An answer cannot be both a JSON format and a tool call; send one of them.', {
+      field: 'response_format',
+    })
   const calls = new Set<string>()
-  for (const m of request.messages) {
+  for (const [i, m] of request.messages.entries()) {
     for (const call of m.toolCalls ?? []) calls.add(call.id)
     if (m.role === 'tool' && !calls.has(m.toolCallId!))
-      throw new AppError('invalid-payload', `A tool message answers the call "${m.toolCallId}", which no earlier assistant message made.`)
+      throw new AppError('invalid-payload', `A tool message answers the call "${m.toolCallId}", which no earlier assistant message made.`, {
+        field: `messages.${i}.tool_call_id`,
+      })
   }
 }
 

@@ -2,13 +2,17 @@ import type { ErrorCode, WireError } from './contract.js'
 
 /** An error meant for the user: a stable code and a sentence that says what to do. */
 export class AppError extends Error {
+  /** The request field the error is about, where one is (the local API names it as OpenAI's param). */
+  readonly field: string | null
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; field?: string },
   ) {
     super(message, options)
     this.name = 'AppError'
+    this.field = options?.field ?? null
   }
 }
 

@@ -531,6 +531,49 @@ describe('what the engines could not read', () => {
   })
 })
 
+describe('requests no engine can answer', () => {
+  it('get their 400 at once, naming the field, while another answer holds the engine', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const fake = await fakeServer({
+      answer: async function* () {
+        await gate
+        yield* hello()
+      },
+    })
+    const busy = raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    await expect.poll(() => fake.requests.length).toBe(1)
+    const tool = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object' } } })
+    const png = `data:image/png;base64,${Buffer.from(await solidPng(8, 8, '#00ff00')).toString('base64')}`
+    const cases: [Record<string, unknown>, string][] = [
+      [{ messages: [{ role: 'system', content: 'Be brief.' }] }, 'messages'],
+      [{ tools: [tool('f'), tool('f')] }, 'tools'],
+      [{ tools: [tool('f')], response_format: { type: 'json_object' } }, 'response_format'],
+      [
+        {
+          messages: [
+            { role: 'user', content: 'hi' },
+            { role: 'tool', tool_call_id: 'never-made', content: 'x' },
+          ],
+        },
+        'messages.1.tool_call_id',
+      ],
+      [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: png } }] }] }, 'messages'],
+    ]
+    for (const [extra, param] of cases) {
+      const started = performance.now()
+      const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(extra))
+      expect(res.status, param).toBe(400)
+      expect(res.json().error, param).toMatchObject({ type: 'invalid_request_error', param })
+      // Not after the answer in progress: it is still held.
+      expect(performance.now() - started, param).toBeLessThan(1000)
+    }
+    release()
+    expect((await busy).status).toBe(200)
+    expect(fake.requests).toHaveLength(1)
+  })
+})
+
 describe('a model switch while a request waits', () => {
   it('refuses the waiting request with 503 model_changed rather than answering it with the other model', async () => {
     let release!: () => void
