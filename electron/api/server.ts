@@ -288,7 +288,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         `Invalid request: ${describeIssues(parsed.error)}`,
         'invalid_request_error',
         'invalid_value',
-        parsed.error.issues[0]?.path.join('.') ?? null,
+        // An error about the body itself (not an object) has no field to name.
+        parsed.error.issues[0]?.path.join('.') || null,
       )
     const request = parsed.data
     const state = await settledEngineState(controller.signal)

@@ -523,6 +523,15 @@ describe('what the engines could not read', () => {
     expect(fake.requests).toHaveLength(0)
   })
 
+  it('a body that is not an object gets a 400 with no field named (param null, not "")', async () => {
+    const fake = await fakeServer()
+    for (const body of ['[]', 'null', '"hi"']) {
+      const res = await raw(fake.server, 'POST', '/v1/chat/completions', body)
+      expect(res.status, body).toBe(400)
+      expect(res.json().error!.param, body).toBeNull()
+    }
+  })
+
   it('a request URL that cannot be read gets a 400, not a 500', async () => {
     const fake = await fakeServer()
     const res = await raw(fake.server, 'GET', 'http://%%/v1/models')
