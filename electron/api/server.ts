@@ -331,7 +331,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       throw error
     }
     if (state.state === 'ready' && !state.info.vision && messages.some((m) => m.images?.length))
-      throw new ApiError(400, MESSAGES.noVision, 'invalid_request_error', 'no_vision', 'messages')
+      throw new ApiError(400, MESSAGES.noVision, 'invalid_request_error', 'no-vision', 'messages')
     const stream = options.scheduler.generate(
       'api',
       generation,

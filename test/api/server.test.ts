@@ -185,7 +185,8 @@ describe('with the text model', () => {
         ],
       })
       .catch((e: unknown) => e)
-    expect(error).toMatchObject({ status: 400, code: 'no-vision' })
+    // Refused at the boundary, before the queue, with the field named.
+    expect(error).toMatchObject({ status: 400, code: 'no-vision', param: 'messages' })
   })
 
   it('stops generating within 100 ms when a streaming client disconnects', async () => {
