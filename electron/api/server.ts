@@ -539,7 +539,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   async function imageBytes(url: string, param: string): Promise<Uint8Array> {
     let bytes: Uint8Array
-    const data = /^data:image\/[a-z0-9.+-]+;base64,(.*)$/is.exec(url)
+    // Media-type parameters (;charset=utf-8, ;name=a.png) are valid data: URL syntax: skipped.
+    const data = /^data:image\/[a-z0-9.+-]+(?:;[a-z0-9!#$&^_.+-]+=[^;,]*)*;base64,(.*)$/is.exec(url)
     if (data) bytes = new Uint8Array(Buffer.from(data[1]!, 'base64'))
     else if (url.startsWith('file:')) {
       if (!options.allowFileUrls)

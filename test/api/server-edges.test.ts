@@ -532,6 +532,20 @@ describe('what the engines could not read', () => {
     }
   })
 
+  it('takes a data: URL with media-type parameters, as its syntax allows', async () => {
+    const fake = await fakeServer({ state: { state: 'ready', info: { ...INFO, vision: true } } })
+    const png = await solidPng(8, 8, '#0000ff')
+    const url = `data:image/png;charset=utf-8;name=shot.png;base64,${Buffer.from(png).toString('base64')}`
+    const res = await raw(
+      fake.server,
+      'POST',
+      '/v1/chat/completions',
+      ask({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }),
+    )
+    expect(res.status).toBe(200)
+    expect(Buffer.from(fake.requests[0]!.messages[0]!.images![0]!.bytes).equals(Buffer.from(png))).toBe(true)
+  })
+
   it('a request URL that cannot be read gets a 400, not a 500', async () => {
     const fake = await fakeServer()
     const res = await raw(fake.server, 'GET', 'http://%%/v1/models')
