@@ -102,20 +102,25 @@ export class DownloadManager {
     return join(this.staging, 'downloads.json')
   }
 
+  /** Where a list that could not be read is kept, for the user or a later version. */
+  private setAsideFile(): string {
+    return join(this.staging, 'downloads.json.unreadable')
+  }
+
   private async restore(): Promise<void> {
-    const text = await readFile(this.listFile(), 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null
-      throw error
-    })
     let entries: unknown[]
     try {
-      const parsed: unknown = text === null ? [] : JSON.parse(text)
+      const text = await readFile(this.listFile(), 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return '[]'
+        throw error
+      })
+      const parsed: unknown = JSON.parse(text)
       if (!Array.isArray(parsed)) throw new Error('not a list')
       entries = parsed
     } catch {
-      // A list that cannot be read at all: kept aside, and no staging folder is touched, so no
-      // partial download is lost over it.
-      await rename(this.listFile(), `${this.listFile()}.unreadable`).catch(() => undefined)
+      // A list that cannot be read at all: set aside, and no staging folder is touched (now or
+      // at a later start, while it is there), so no partial download is lost over it.
+      await rename(this.listFile(), this.setAsideFile()).catch(() => undefined)
       return
     }
     // Each job on its own: one this version cannot read (a field it does not know) no longer
@@ -143,6 +148,7 @@ export class DownloadManager {
       })
     }
     this.jobs = saved
+    if (await exists(this.setAsideFile())) return
     // Staging folders no saved download owns are leftovers (a crash between steps): free the space.
     for (const entry of await readdir(this.staging).catch(() => [])) {
       if (entry !== 'downloads.json' && !owned.has(entry)) await rm(join(this.staging, entry), { recursive: true, force: true })
