@@ -708,14 +708,14 @@ function pathOf(url: string): string {
   }
 }
 
+// In a Unicode pattern a surrogate pair is one code point: only a lone half matches.
+const LONE_SURROGATE = /\p{Cs}/u
+
 /**
  * Where the body holds a string (or a key) with a lone UTF-16 surrogate, as a dotted path, or
  * null. JSON.parse takes "\ud800", but the engines' JSON parsers refuse it: a 500 mid-request.
  * Walked without recursion: a body may nest as deep as JSON.parse allows.
  */
-// In a Unicode pattern a surrogate pair is one code point: only a lone half matches.
-const LONE_SURROGATE = /\p{Cs}/u
-
 function illFormedText(body: unknown): string | null {
   const stack: [unknown, string][] = [[body, '']]
   while (stack.length > 0) {
