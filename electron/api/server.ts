@@ -28,7 +28,6 @@ import {
   type ToolCall,
 } from '../ipc/contract.js'
 import { describeIssues } from '../ipc/schemas.js'
-import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
@@ -323,15 +322,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       ...(format ? { format } : {}),
       ...tools,
     }
-    // What no engine can answer is refused here, naming the field, not after the queue.
-    try {
-      checkRequest(generation)
-    } catch (error) {
-      if (error instanceof AppError) throw new ApiError(400, error.message, 'invalid_request_error', 'invalid_value', error.field)
-      throw error
-    }
-    if (state.state === 'ready' && !state.info.vision && messages.some((m) => m.images?.length))
-      throw new ApiError(400, MESSAGES.noVision, 'invalid_request_error', 'no-vision', 'messages')
+    // What the loaded model cannot answer is refused here, naming the field, not after the
+    // queue; its AppError becomes the 400 the engine's path gives (toApiError, in handle).
+    checkRequest(generation, state.state === 'ready' && state.info.vision)
     const stream = options.scheduler.generate(
       'api',
       generation,

@@ -3,7 +3,6 @@
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type GbnfJsonSchema, type Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, LoadRequest, LibraryView } from '../ipc/contract.js'
-import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { prepareImage, preparedByRef, type PreparedImage } from '../images/prepare.js'
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
@@ -272,11 +271,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const done = exclusive(async () => {
       const current = backend
       if (!current) throw new AppError('no-model', lostMessage ?? 'No model is loaded. Choose a model first.')
-      checkRequest(request)
-      const hasImages = request.messages.some((m) => (m.images?.length ?? 0) > 0)
-      if (hasImages && !current.info.vision) {
-        throw new AppError('no-vision', MESSAGES.noVision)
-      }
+      checkRequest(request, current.info.vision)
       const messages: BackendMessage[] = []
       for (const m of request.messages) {
         const images = []

@@ -3,6 +3,7 @@
 // naming the field, at once rather than after the queue (9 s behind another answer, measured).
 // The engine runs them again for every caller.
 import type { ChatMessage, GenerateRequest } from '../ipc/contract.js'
+import { MESSAGES } from '../ipc/defaults.js'
 import { AppError } from '../ipc/errors.js'
 import { checkJsonSchema } from './json-schema.js'
 import { checkTools } from './tools.js'
@@ -12,11 +13,16 @@ export type CheckedRequest = Omit<GenerateRequest, 'messages'> & {
   messages: readonly (Omit<ChatMessage, 'images'> & { images?: readonly unknown[] })[]
 }
 
-/** Throws AppError('invalid-payload', { field }) for the first thing no engine can answer. */
-export function checkRequest(request: CheckedRequest): void {
+/**
+ * Throws AppError('invalid-payload', or 'no-vision' for images to a model that cannot see,
+ * with the field) for the first thing the loaded model cannot answer.
+ */
+export function checkRequest(request: CheckedRequest, vision: boolean): void {
   checkTurns(request.messages)
   checkFormat(request)
   checkTools(request)
+  if (!vision && request.messages.some((m) => (m.images?.length ?? 0) > 0))
+    throw new AppError('no-vision', MESSAGES.noVision, { field: 'messages' })
 }
 
 /**
