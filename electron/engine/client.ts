@@ -161,7 +161,7 @@ export class EngineClient {
     const started = performance.now()
     const { wire, refs } = this.toWire(request, whole)
     const process = this.process
-    if (!process) throw new AppError('engine-crashed', 'The engine has been shut down.')
+    if (!process) throw shutDown()
     let prepared = false
 
     this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
@@ -216,7 +216,7 @@ export class EngineClient {
     this.stopped = true
     // The process's exit is no longer watched (handleExit ignores a process that is not current):
     // calls in flight end here, or they waited for ever.
-    const error = new AppError('engine-crashed', 'The engine has been shut down.')
+    const error = shutDown()
     for (const [id, pending] of this.pending) {
       this.pending.delete(id)
       pending.reject(error)
@@ -239,7 +239,7 @@ export class EngineClient {
   private async call(message: EngineCall): Promise<unknown> {
     await this.start()
     const process = this.process
-    if (!process) throw new AppError('engine-crashed', 'The engine has been shut down.')
+    if (!process) throw shutDown()
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
@@ -255,7 +255,7 @@ export class EngineClient {
   }
 
   private start(): Promise<void> {
-    if (this.stopped) return Promise.reject(new AppError('engine-crashed', 'The engine has been shut down.'))
+    if (this.stopped) return Promise.reject(shutDown())
     if (this.ready) return this.ready
     // A new process holds no prepared image (its disk cache may; it says when it does not).
     this.held.clear()
@@ -319,3 +319,6 @@ export class EngineClient {
     )
   }
 }
+
+/** What a call gets once the engine is stopped for good (dispose). */
+const shutDown = (): AppError => new AppError('engine-crashed', 'The engine has been shut down.')

@@ -201,14 +201,8 @@ export class DownloadManager {
       controller: null,
       running: null,
     })
-    try {
-      await this.changed(true)
-    } catch (error) {
-      // Not saved, not started: no job is left queued that would never run.
-      this.forget(job.id)
-      this.options.onChange?.(this.list())
-      throw error
-    }
+    // Not saved, not started: no job is left queued that would never run.
+    await this.savedOrUndone(() => this.forget(job.id))
     void this.pump()
     return this.view(job)
   }
@@ -227,14 +221,8 @@ export class DownloadManager {
       const before = { state: job.state, error: job.error }
       job.state = 'queued'
       job.error = null
-      try {
-        await this.changed(true)
-      } catch (error) {
-        // Not saved, not queued: a job shown as waiting would never run.
-        Object.assign(job, before)
-        this.options.onChange?.(this.list())
-        throw error
-      }
+      // Not saved, not queued: a job shown as waiting would never run.
+      await this.savedOrUndone(() => Object.assign(job, before))
       void this.pump()
     }
     return this.list()
@@ -496,6 +484,17 @@ export class DownloadManager {
       await writeFileAtomic(this.listFile(), JSON.stringify([...this.jobs, ...this.unreadable], null, 1), { fsync: true })
     } catch (error) {
       throw new AppError('storage', `The models folder cannot be written (${this.options.root}): ${(error as Error).message}`)
+    }
+  }
+
+  /** Saves a change, or undoes it (and shows the list as it was) and throws the storage error. */
+  private async savedOrUndone(undo: () => void): Promise<void> {
+    try {
+      await this.changed(true)
+    } catch (error) {
+      undo()
+      this.options.onChange?.(this.list())
+      throw error
     }
   }
 
