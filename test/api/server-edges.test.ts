@@ -143,6 +143,10 @@ function raw(
 const ask = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], ...extra })
 
+/** A chat completion with these fields over the default question, as raw HTTP. */
+const chat = (server: ApiServer, extra: Record<string, unknown> = {}): Promise<Raw> =>
+  raw(server, 'POST', '/v1/chat/completions', ask(extra))
+
 describe('null for optional fields', () => {
   it('is accepted for every optional field, and means the default', async () => {
     const fake = await fakeServer()
@@ -163,11 +167,11 @@ describe('null for optional fields', () => {
       logprobs: null,
       user: null,
     }
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(nulls))
+    const res = await chat(fake.server, nulls)
     expect(res.status, res.body).toBe(200)
     expect(res.json()).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'Hello world' } }] })
     // The defaults, exactly as when the fields are left out.
-    await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    await chat(fake.server)
     expect(fake.requests[0]!.sampling).toEqual({ maxTokens: 512, temperature: 1 })
     expect(fake.requests[0]).toEqual(fake.requests[1])
   })
@@ -384,7 +388,7 @@ describe('while the engine reloads its model', () => {
   it('a request also waits for a model that is loading', async () => {
     const fake = await fakeServer({ state: { state: 'loading', modelPath: INFO.modelPath } })
     setTimeout(() => fake.setState(READY), 100)
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const res = await chat(fake.server)
     expect(res.status).toBe(200)
   })
 
@@ -395,7 +399,7 @@ describe('while the engine reloads its model', () => {
       () => fake.setState({ state: 'error', message: 'The engine restarted but the model could not be reloaded: file vanished' }),
       100,
     )
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const res = await chat(fake.server)
     expect(performance.now() - started).toBeLessThan(5000)
     expect(res.status).toBe(503)
     expect(res.json().error).toMatchObject({ type: 'server_error', code: 'model_not_loaded' })
@@ -406,7 +410,7 @@ describe('while the engine reloads its model', () => {
   it('the wait is bounded: then 503 engine_restarting, which says what happened, with Retry-After', async () => {
     const fake = await fakeServer({ state: RELOADING, limits: { modelWaitMs: 300 } })
     const started = performance.now()
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const res = await chat(fake.server)
     const waited = performance.now() - started
     expect(waited).toBeGreaterThanOrEqual(290)
     expect(waited).toBeLessThan(5000)
@@ -464,22 +468,22 @@ describe('while the engine reloads its model', () => {
 describe('what the engines could not read', () => {
   it('text with a lone surrogate gets a 400 naming where it is, before the engine is asked', async () => {
     const fake = await fakeServer()
-    const lone = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'a\ud800b' }] }))
+    const lone = await chat(fake.server, { messages: [{ role: 'user', content: 'a\ud800b' }] })
     expect(lone.status).toBe(400)
     expect(lone.json().error).toMatchObject({ param: 'messages.0.content', code: 'invalid_value' })
     expect(lone.json().error!.message).toMatch(/not well-formed Unicode/)
     const tool = { type: 'function', function: { name: 'f', description: 'x\udc00', parameters: { type: 'object' } } }
-    const inTool = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ tools: [tool] }))
+    const inTool = await chat(fake.server, { tools: [tool] })
     expect(inTool.json().error).toMatchObject({ param: 'tools.0.function.description' })
     expect(fake.requests).toHaveLength(0)
     // A pair is one character, and passes.
-    const pair = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'a\ud83d\ude00' }] }))
+    const pair = await chat(fake.server, { messages: [{ role: 'user', content: 'a\ud83d\ude00' }] })
     expect(pair.status).toBe(200)
   })
 
   it('fields named like members of every object are unknown fields, not known ones', async () => {
     const fake = await fakeServer()
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ constructor: 1, toString: 'x', hasOwnProperty: null }))
+    const res = await chat(fake.server, { constructor: 1, toString: 'x', hasOwnProperty: null })
     expect(res.status).toBe(400)
     expect(res.json().error).toMatchObject({ code: 'unknown_parameter', param: 'constructor' })
     expect(res.json().error!.message).toBe('Unrecognized request arguments supplied: constructor, toString, hasOwnProperty.')
@@ -493,32 +497,22 @@ describe('what the engines could not read', () => {
       { type: 'text', text: 'here' },
       { type: 'image_url', image_url: { url: png } },
     ]
-    const inResult = await raw(
-      fake.server,
-      'POST',
-      '/v1/chat/completions',
-      ask({
-        messages: [
-          { role: 'user', content: 'hi' },
-          { role: 'assistant', content: null, tool_calls: [call] },
-          { role: 'tool', tool_call_id: 'c1', content: picture },
-        ],
-      }),
-    )
+    const inResult = await chat(fake.server, {
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: picture },
+      ],
+    })
     expect(inResult.status).toBe(400)
     expect(inResult.json().error).toMatchObject({ param: 'messages.2.content', message: expect.stringMatching(/takes text only/) })
-    const besideCalls = await raw(
-      fake.server,
-      'POST',
-      '/v1/chat/completions',
-      ask({
-        messages: [
-          { role: 'user', content: 'hi' },
-          { role: 'assistant', content: picture, tool_calls: [call] },
-          { role: 'tool', tool_call_id: 'c1', content: 'done' },
-        ],
-      }),
-    )
+    const besideCalls = await chat(fake.server, {
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: picture, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: 'done' },
+      ],
+    })
     expect(besideCalls.json().error).toMatchObject({ param: 'messages.1.content' })
     expect(fake.requests).toHaveLength(0)
   })
@@ -536,12 +530,7 @@ describe('what the engines could not read', () => {
     const fake = await fakeServer({ state: { state: 'ready', info: { ...INFO, vision: true } } })
     const png = await solidPng(8, 8, '#0000ff')
     const url = `data:image/png;charset=utf-8;name=shot.png;base64,${Buffer.from(png).toString('base64')}`
-    const res = await raw(
-      fake.server,
-      'POST',
-      '/v1/chat/completions',
-      ask({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }),
-    )
+    const res = await chat(fake.server, { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
     expect(res.status).toBe(200)
     expect(Buffer.from(fake.requests[0]!.messages[0]!.images![0]!.bytes).equals(Buffer.from(png))).toBe(true)
   })
@@ -564,7 +553,7 @@ describe('requests no engine can answer', () => {
         yield* hello()
       },
     })
-    const busy = raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const busy = chat(fake.server)
     await expect.poll(() => fake.requests.length).toBe(1)
     const tool = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object' } } })
     const png = `data:image/png;base64,${Buffer.from(await solidPng(8, 8, '#00ff00')).toString('base64')}`
@@ -585,7 +574,7 @@ describe('requests no engine can answer', () => {
     ]
     for (const [extra, param] of cases) {
       const started = performance.now()
-      const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(extra))
+      const res = await chat(fake.server, extra)
       expect(res.status, param).toBe(400)
       expect(res.json().error, param).toMatchObject({ type: 'invalid_request_error', param })
       // Not after the answer in progress: it is still held.
@@ -607,9 +596,9 @@ describe('a model switch while a request waits', () => {
         yield* hello()
       },
     })
-    const first = raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'first' }] }))
+    const first = chat(fake.server, { messages: [{ role: 'user', content: 'first' }] })
     await expect.poll(() => fake.requests.length).toBe(1)
-    const waiting = raw(fake.server, 'POST', '/v1/chat/completions', ask({ messages: [{ role: 'user', content: 'second' }] }))
+    const waiting = chat(fake.server, { messages: [{ role: 'user', content: 'second' }] })
     await new Promise((r) => setTimeout(r, 50))
     // The app loads another model while the second request waits its turn.
     fake.setState({ state: 'ready', info: { ...INFO, modelPath: '/models/other-model.gguf' } })
@@ -635,14 +624,14 @@ describe('an answer cut off by an engine crash', () => {
 
   it('is a 503 to retry, not a finished answer', async () => {
     const fake = await fakeServer({ answer: cut })
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const res = await chat(fake.server)
     expect(res.status).toBe(503)
     expect(res.json().error).toMatchObject({ code: 'engine_restarting' })
   })
 
   it('streamed: the text so far, then an error event, and no finish_reason', async () => {
     const fake = await fakeServer({ answer: cut })
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ stream: true }))
+    const res = await chat(fake.server, { stream: true })
     expect(res.status).toBe(200)
     const events = res.body
       .split('\n\n')
@@ -665,7 +654,7 @@ describe('context limits', () => {
         throw new AppError('context-overflow', message)
       },
     })
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    const res = await chat(fake.server)
     expect(res.status).toBe(400)
     expect(res.json()).toEqual({ error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } })
     const error = await fake.client.chat.completions
@@ -742,7 +731,7 @@ describe('fields this server does not honour', () => {
   it('refuses each with a 400 that names it, before the engine is asked', async () => {
     const fake = await fakeServer()
     for (const [field, value] of refused) {
-      const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ [field]: value }))
+      const res = await chat(fake.server, { [field]: value })
       expect(res.status, field).toBe(400)
       expect(res.json().error, field).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_parameter', param: field })
       expect(res.json().error!.message, field).toMatch(new RegExp(`^Unsupported parameter: '${field}': .+\\.$`))
@@ -769,16 +758,16 @@ describe('fields this server does not honour', () => {
       safety_identifier: 'hash-of-someone',
       prompt_cache_key: 'a-cache',
     }
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask(nothingAsked))
+    const res = await chat(fake.server, nothingAsked)
     expect(res.status, res.body).toBe(200)
-    await raw(fake.server, 'POST', '/v1/chat/completions', ask())
+    await chat(fake.server)
     expect(fake.requests).toHaveLength(2)
     expect(fake.requests[0]).toEqual(fake.requests[1])
   })
 
   it('refuses unknown top-level fields, naming every one, null or not', async () => {
     const fake = await fakeServer()
-    const res = await raw(fake.server, 'POST', '/v1/chat/completions', ask({ top_k: 40, min_p: null, temprature: 0.2 }))
+    const res = await chat(fake.server, { top_k: 40, min_p: null, temprature: 0.2 })
     expect(res.status).toBe(400)
     expect(res.json().error).toEqual({
       message: 'Unrecognized request arguments supplied: top_k, min_p, temprature.',
@@ -786,12 +775,7 @@ describe('fields this server does not honour', () => {
       param: 'top_k',
       code: 'unknown_parameter',
     })
-    const nested = await raw(
-      fake.server,
-      'POST',
-      '/v1/chat/completions',
-      ask({ stream: true, stream_options: { include_obfuscation: true } }),
-    )
+    const nested = await chat(fake.server, { stream: true, stream_options: { include_obfuscation: true } })
     expect(nested.status).toBe(400)
     expect(nested.json().error).toMatchObject({ param: 'stream_options', message: expect.stringContaining('include_obfuscation') })
     expect(fake.requests).toHaveLength(0)
