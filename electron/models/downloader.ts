@@ -201,24 +201,32 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
   let retry: DownloadRetry | null = null
   const progress = (p: Omit<Progress, 'fileName' | 'retry'>): void => options.onProgress?.({ fileName: file.fileName, ...p, retry })
 
-  for (let attempt = 0; ; attempt++) {
+  // Failures in a row: an attempt that stored bytes starts the count again, so a file of many
+  // gigabytes over a connection that drops now and then does not run out of tries while it
+  // is still getting somewhere (a stall or a trickle still ends each attempt within its bound).
+  let failures = 0
+  let keptBefore = await partialBytes(dir, file.fileName)
+  for (;;) {
     try {
       return await attemptDownload()
     } catch (error) {
       if (!(error instanceof Retryable) || signal?.aborted) throw error
       const kept = await partialBytes(dir, file.fileName)
-      if (attempt >= retries) throw new AppError('network', gaveUp(error, attempt + 1, kept))
-      retry = { attempt: attempt + 1, of: retries, stalled: error.stalled, reason: error.message }
+      if (kept > keptBefore) failures = 0
+      keptBefore = kept
+      if (failures >= retries) throw new AppError('network', gaveUp(error, failures + 1, kept))
+      retry = { attempt: failures + 1, of: retries, stalled: error.stalled, reason: error.message }
       progress({ downloadedBytes: kept, totalBytes: meta?.totalBytes ?? file.size ?? null, bytesPerSecond: 0, etaSeconds: null })
-      await sleep(backoffMs * 2 ** attempt, signal)
+      await sleep(backoffMs * 2 ** failures, signal)
+      failures++
     }
   }
 
   function gaveUp(error: Retryable, attempts: number, kept: number): string {
     const keptText = kept > 0 ? `The ${formatBytes(kept)} downloaded were kept` : 'Nothing was downloaded'
     if (error.stalled)
-      return `The download of ${file.fileName} stalled ${attempts} times (${error.message}). ${keptText}; resume it when the connection is better.`
-    return `The download of ${file.fileName} failed after ${attempts} attempts: ${error.message}. ${keptText}; it can be resumed later.`
+      return `The download of ${file.fileName} stalled ${attempts} times in a row (${error.message}). ${keptText}; resume it when the connection is better.`
+    return `The download of ${file.fileName} failed ${attempts} times in a row: ${error.message}. ${keptText}; it can be resumed later.`
   }
 
   /** The hashes of the partial file's first `bytes` bytes: the running ones, or read from disk after a restart. */

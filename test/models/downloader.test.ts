@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { discardPartial, downloadFile, partialBytes, type Progress } from '../../electron/models/downloader.js'
 import { AppError } from '../../electron/ipc/errors.js'
+import type { DownloadRetry } from '../../electron/ipc/contract.js'
 import { scratchDir } from '../support/engine.js'
 import { makeContent, startFileServer, type FileServer } from './file-server.js'
 import { gitBlobSha1 } from './hub-server.js'
@@ -137,7 +138,7 @@ describe('model downloads', () => {
     await expectAppError(
       downloadFile({ url: server.url('n.gguf'), fileName: 'n.gguf' }, dir, { retries: 3, backoffMs: 10 }),
       'network',
-      /^The download of n\.gguf failed after 4 attempts: the server answered 500\. Nothing was downloaded; it can be resumed later\.$/,
+      /^The download of n\.gguf failed 4 times in a row: the server answered 500\. Nothing was downloaded; it can be resumed later\.$/,
     )
   })
 
@@ -420,7 +421,8 @@ describe('model downloads', () => {
     expect(done.sha256).toBe(sha256)
     expect(retries.map((r) => [r.progress.retry, r.progress.downloadedBytes])).toEqual([
       [{ attempt: 1, of: 4, stalled: true, reason: 'no data for 300 ms' }, MB / 2],
-      [{ attempt: 2, of: 4, stalled: true, reason: 'no data for 300 ms' }, MB],
+      // The second stall came after progress: the first of a new row.
+      [{ attempt: 1, of: 4, stalled: true, reason: 'no data for 300 ms' }, MB],
     ])
     // Reported after 300 ms of silence, not long after (the watch looks every 75 ms).
     expect(retries[0]!.at).toBeGreaterThanOrEqual(300)
@@ -454,17 +456,36 @@ describe('model downloads', () => {
   })
 
   it('after the last retry of a stall, fails with a clear message keeping its bytes, and resumes later from them', async () => {
-    server = await startFileServer({ 'm.gguf': body }, { hangAfter: { bytes: 256 * 1024, times: 3 } })
+    // A quarter megabyte, then silence; then two requests that get nothing at all.
+    server = await startFileServer({ 'm.gguf': body }, { hangAfter: { bytes: 256 * 1024, times: 1 }, silentRequests: [1, 2] })
     const dir = await scratchDir()
     const file = { url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }
     await expectAppError(
       downloadFile(file, dir, { retries: 2, stallTimeoutMs: 200, backoffMs: 10 }),
       'network',
-      /^The download of m\.gguf stalled 3 times \(no data for 200 ms\)\. The 768 KiB downloaded were kept; resume it when the connection is better\.$/,
+      /^The download of m\.gguf stalled 3 times in a row \(no data for 200 ms\)\. The 256 KiB downloaded were kept; resume it when the connection is better\.$/,
     )
-    expect(await partialBytes(dir, 'm.gguf')).toBe(768 * 1024)
+    expect(await partialBytes(dir, 'm.gguf')).toBe(256 * 1024)
     const done = await downloadFile(file, dir)
     expect(done.sha256).toBe(sha256)
-    expect(server.requests.at(-1)).toBe(`bytes=${768 * 1024}-`)
+    expect(server.requests.at(-1)).toBe(`bytes=${256 * 1024}-`)
+  })
+
+  it('does not run out of retries while each attempt gets further: the count starts again after progress', async () => {
+    // Half a megabyte and a dropped connection, five times: a long file over a connection that
+    // drops now and then. Two retries in a row would not be enough; progress resets them.
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 128 * 1024, dropAfter: { bytes: MB / 2, times: 5 } })
+    const dir = await scratchDir()
+    const retries: DownloadRetry[] = []
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, {
+      retries: 2,
+      backoffMs: 10,
+      progressIntervalMs: 0,
+      onProgress: (p) => p.retry && p.retry !== retries.at(-1) && retries.push(p.retry),
+    })
+    expect(done.sha256).toBe(sha256)
+    expect(server.requests).toHaveLength(6)
+    // Each drop came after progress, so each retry is the first in a row (shown as attempt 1).
+    expect(retries.map((r) => r.attempt)).toEqual([1, 1, 1, 1, 1])
   })
 })

@@ -13,6 +13,8 @@ export interface FileServerOptions {
   dropAfter?: { bytes: number; times: number }
   /** Answer the next N requests with nothing at all, not even headers, holding them open (counts down). */
   unresponsive?: number
+  /** Answer the file requests at these places in `requests` (0-based) with nothing at all, holding them open. */
+  silentRequests?: number[]
   /** On the next `times` responses, go quiet after this many body bytes, holding the connection open (counts down). */
   hangAfter?: { bytes: number; times: number }
   /** Keep sending this many bytes past the end of the file, with no Content-Length (chunked), as a broken server might. */
@@ -67,6 +69,7 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     const status = options.failWith?.shift()
     if (status) return void res.writeHead(status).end(`error ${status}`)
     if (options.unresponsive) return void options.unresponsive--
+    if (options.silentRequests?.includes(requests.length - 1)) return
     const body = files[name]
     if (!body) return void res.writeHead(404).end('not found')
     const range = options.ranges === false ? null : /bytes=(\d+)-/.exec(req.headers.range ?? '')
