@@ -78,6 +78,26 @@ export async function partialBytes(dir: string, fileName: string): Promise<numbe
   )
 }
 
+function readMeta(text: string): PartMeta | null {
+  try {
+    const value = JSON.parse(text) as Partial<PartMeta> | null
+    if (typeof value?.url !== 'string') return null
+    return {
+      url: value.url,
+      etag: typeof value.etag === 'string' ? value.etag : null,
+      totalBytes: typeof value.totalBytes === 'number' ? value.totalBytes : null,
+    }
+  } catch {
+    return null
+  }
+}
+
+/** The whole file's size from a 416's Content-Range ("bytes *\/SIZE"), or null. */
+function wholeSize(contentRange: string | null): number | null {
+  const m = /^bytes \*\/(\d+)$/.exec(contentRange?.trim() ?? '')
+  return m ? Number(m[1]) : null
+}
+
 /** Deletes what a paused or failed download left behind. */
 export async function discardPartial(dir: string, fileName: string): Promise<void> {
   await rm(partPath(dir, fileName), { force: true })
@@ -188,10 +208,9 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
     throw new TypeError(`${file.fileName}: a git blob SHA-1 can only be checked with the file's size`)
   const gitBlobSize = !file.sha256 && file.gitBlobSha1 ? file.size! : null
 
-  let meta: PartMeta | null = await readFile(metaFile, 'utf8').then(
-    (t) => JSON.parse(t) as PartMeta,
-    () => null,
-  )
+  // The record beside a partial file; one cut short by a crash mid-write (writeFile is not
+  // atomic) is no record, and the partial's bytes are resumed without it.
+  let meta: PartMeta | null = await readFile(metaFile, 'utf8').then(readMeta, () => null)
   // A partial file from another URL is not this download's.
   if (meta && meta.url !== file.url) {
     await discardPartial(dir, file.fileName)
@@ -274,9 +293,17 @@ export async function downloadFile(file: RemoteFile, dir: string, options: Downl
       throw interrupted((error as Error).message)
     }
     if (response.status >= 500 || response.status === 429) throw new Retryable(`the server answered ${response.status}`)
-    if (response.status === 416 && offset > 0 && meta?.totalBytes === offset) {
-      // Everything was already here; only the check and rename were missing.
-      return finish(offset)
+    if (response.status === 416 && offset > 0) {
+      // Nothing after the bytes we hold. The file's size from our record, the listing or the
+      // answer's Content-Range ("bytes */SIZE"): all of it here, only the check and rename
+      // were missing; more than the file holds (another version's bytes), start over.
+      const size = meta?.totalBytes ?? file.size ?? wholeSize(response.headers.get('content-range'))
+      await response.body?.cancel()
+      if (size === offset) return finish(offset)
+      await discardPartial(dir, file.fileName)
+      digest = null
+      meta = null
+      throw new Retryable(`the partial download of ${file.fileName} is longer than the file on the server, so it starts over`)
     }
     if (!response.ok)
       throw new AppError(

@@ -116,6 +116,37 @@ describe('model downloads', () => {
     expect(server.requests.at(-1)).toBe(`bytes=${kept}-`)
   })
 
+  it('resumes a partial whose record a crash cut short (an empty or broken .part.json), from its bytes', async () => {
+    server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 64 * 1024 })
+    for (const record of ['', '{"url":', 'null']) {
+      const dir = await scratchDir()
+      const kept = await pauseAfter(server.url('m.gguf'), dir, MB / 2)
+      await writeFile(join(dir, 'm.gguf.part.json'), record)
+      server.options.bytesPerTick = undefined
+      const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, dir)
+      server.options.bytesPerTick = 64 * 1024
+      expect(done.sha256).toBe(sha256)
+      expect(server.requests.at(-1)).toBe(`bytes=${kept}-`)
+      expect(await readdir(dir)).toEqual(['m.gguf'])
+    }
+  })
+
+  it('without its record, finishes a partial that holds the whole file (416), and starts over one longer than the file', async () => {
+    server = await startFileServer({ 'm.gguf': body })
+    const whole = await scratchDir()
+    await writeFile(join(whole, 'm.gguf.part'), body)
+    const done = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, whole, { backoffMs: 10 })
+    expect(done.sha256).toBe(sha256)
+    expect(server.requests).toEqual([`bytes=${body.length}-`])
+
+    const longer = await scratchDir()
+    await writeFile(join(longer, 'm.gguf.part'), Buffer.concat([body, Buffer.alloc(100, 1)]))
+    const again = await downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256 }, longer, { backoffMs: 10 })
+    expect(again.sha256).toBe(sha256)
+    expect(server.requests.slice(1)).toEqual([`bytes=${body.length + 100}-`, 'none'])
+    expect(await readdir(longer)).toEqual(['m.gguf'])
+  })
+
   it('retries with backoff when the connection drops mid-file, continuing where it stopped', async () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 128 * 1024, dropAfter: { bytes: MB, times: 2 } })
     const dir = await scratchDir()
