@@ -284,37 +284,68 @@ export function createChatService(
     return index
   }
 
+  // A conversation's turns are taken one at a time. A second question, edit or regenerate
+  // while an answer is being written in it (quick-ask still answering while the chat window
+  // asks a follow-up) interleaved the two: its question stored before the first answer, and
+  // asked without it. It now waits for that answer to be saved, then goes on from it; stopped
+  // while it waits, it ends having changed nothing.
+  const turns = new Map<string, Promise<void>>()
+  async function* inTurn(chatId: string, signal: AbortSignal, turn: () => AsyncGenerator<ChatChunk>): AsyncGenerator<ChatChunk> {
+    const before = turns.get(chatId) ?? Promise.resolve()
+    let end = (): void => undefined
+    const mine = new Promise<void>((resolve) => (end = resolve))
+    const queue = before.then(() => mine)
+    turns.set(chatId, queue)
+    try {
+      await Promise.race([before, abortedOf(signal)])
+      if (!signal.aborted) yield* turn()
+    } finally {
+      end()
+      if (turns.get(chatId) === queue) turns.delete(chatId)
+    }
+  }
+
   return {
-    async *send({ chatId, text, images = [], sampling }, signal) {
-      const stored = []
-      for (const image of images) stored.push(await store.saveImage(chatId, image.bytes, image.name))
-      const question = store.newMessage('user', text, stored)
-      const chat = await store.update(chatId, (c) => {
-        c.messages.push(question)
-        if (c.messages.length === 1 && c.title === 'New conversation') c.title = titleFrom(text)
+    send({ chatId, text, images = [], sampling }, signal) {
+      return inTurn(chatId, signal, async function* () {
+        const stored = []
+        for (const image of images) stored.push(await store.saveImage(chatId, image.bytes, image.name))
+        const question = store.newMessage('user', text, stored)
+        const chat = await store.update(chatId, (c) => {
+          c.messages.push(question)
+          if (c.messages.length === 1 && c.title === 'New conversation') c.title = titleFrom(text)
+        })
+        yield { kind: 'message', message: question }
+        yield* readThenAnswer(chatId, chat, sampling, signal)
       })
-      yield { kind: 'message', message: question }
-      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
 
-    async *regenerate({ chatId, messageId, sampling }, signal) {
-      const chat = await store.update(chatId, (c) => {
-        c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant'))
+    regenerate({ chatId, messageId, sampling }, signal) {
+      return inTurn(chatId, signal, async function* () {
+        const chat = await store.update(chatId, (c) => {
+          c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant'))
+        })
+        yield* readThenAnswer(chatId, chat, sampling, signal)
       })
-      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
 
-    async *edit({ chatId, messageId, text, sampling }, signal) {
-      let edited: StoredMessage | null = null
-      const chat = await store.update(chatId, (c) => {
-        const index = findMessage(c, messageId, 'user')
-        edited = { ...c.messages[index]!, text }
-        c.messages = [...c.messages.slice(0, index), edited]
+    edit({ chatId, messageId, text, sampling }, signal) {
+      return inTurn(chatId, signal, async function* () {
+        let edited: StoredMessage | null = null
+        const chat = await store.update(chatId, (c) => {
+          const index = findMessage(c, messageId, 'user')
+          edited = { ...c.messages[index]!, text }
+          c.messages = [...c.messages.slice(0, index), edited]
+        })
+        yield { kind: 'message', message: edited! }
+        yield* readThenAnswer(chatId, chat, sampling, signal)
       })
-      yield { kind: 'message', message: edited! }
-      yield* readThenAnswer(chatId, chat, sampling, signal)
     },
   }
+}
+
+function abortedOf(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))
 }
 
 function titleFrom(text: string): string {

@@ -124,6 +124,70 @@ describe('chat service', () => {
     expect((await new ChatStore(root).get(chat.id)).messages[1]).toMatchObject({ status: 'stopped', text: done!.text })
   })
 
+  it("takes a conversation's turns one at a time: a question, edit or regenerate sent while an answer streams waits for it, and nothing interleaves", async () => {
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
+    const chat = await store.create()
+    await drain(chats.send({ chatId: chat.id, text: 'first', sampling: greedy(3) }, signal()))
+    const other = await store.create()
+    const roles = async (): Promise<string[]> => (await store.get(chat.id)).messages.map((m) => `${m.role}:${m.text.slice(0, 6)}`)
+
+    // Quick-ask still answering while the chat window asks a follow-up; a third request is
+    // stopped while it waits; another conversation is not held up by either.
+    const controller = new AbortController()
+    const withdrawn = new AbortController()
+    let followUp: Promise<{ chunks: ChatChunk[]; done: StoredMessage | null }> | null = null
+    let stoppedWaiting: Promise<{ chunks: ChatChunk[] }> | null = null
+    let elsewhere: Promise<{ done: StoredMessage | null }> | null = null
+    let during: string[] = []
+    const { done } = await drain(chats.send({ chatId: chat.id, text: 'second', sampling: greedy(20_000) }, controller.signal), (_c, n) => {
+      if (n === 10) {
+        followUp = drain(chats.send({ chatId: chat.id, text: 'third', sampling: greedy(3) }, signal()))
+        stoppedWaiting = drain(chats.send({ chatId: chat.id, text: 'never', sampling: greedy(3) }, withdrawn.signal))
+        elsewhere = drain(chats.send({ chatId: other.id, text: 'elsewhere', sampling: greedy(3) }, signal()))
+      }
+      if (n === 30) {
+        withdrawn.abort()
+        // Nothing of the waiting ones is stored yet: the answer being written is the last message.
+        void roles().then((now) => {
+          during = now
+          controller.abort()
+        })
+      }
+    })
+    expect(done).toMatchObject({ status: 'stopped' })
+    expect(during).toEqual(['user:first', expect.stringMatching(/^assistant:/), 'user:second', expect.stringMatching(/^assistant:/)])
+    const third = await followUp!
+    expect(third.done).toMatchObject({ status: 'complete' })
+    expect((await stoppedWaiting!).chunks).toEqual([])
+    expect((await elsewhere!).done).toMatchObject({ status: 'complete' })
+    // The follow-up came after the answer it waited for, and was asked with it.
+    expect(await roles()).toEqual([
+      'user:first',
+      expect.stringMatching(/^assistant:/),
+      'user:second',
+      `assistant:${done!.text.slice(0, 6)}`,
+      'user:third',
+      `assistant:${third.done!.text.slice(0, 6)}`,
+    ])
+
+    // An edit and a regenerate sent while an answer streams each take their turn after it.
+    const again = new AbortController()
+    const saved = await store.get(chat.id)
+    const later: Promise<unknown>[] = []
+    await drain(chats.send({ chatId: chat.id, text: 'fourth', sampling: greedy(20_000) }, again.signal), (_c, n) => {
+      if (n !== 10) return
+      later.push(drain(chats.regenerate({ chatId: chat.id, messageId: saved.messages[5]!.id, sampling: greedy(3) }, signal())))
+      later.push(
+        drain(chats.edit({ chatId: chat.id, messageId: saved.messages[2]!.id, text: 'second, edited', sampling: greedy(3) }, signal())),
+      )
+      again.abort()
+    })
+    await Promise.all(later)
+    // The regenerate cut what followed its answer (the stopped 'fourth'); the edit then cut from its question.
+    expect(await roles()).toEqual(['user:first', expect.stringMatching(/^assistant:/), 'user:second', expect.stringMatching(/^assistant:/)])
+    expect((await store.get(chat.id)).messages[2]!.text).toBe('second, edited')
+  })
+
   it('a stop before the first word keeps the question, drops the empty answer, and is no error', async () => {
     const chats = createChatService(store, engine, new GenerationScheduler(engine))
     const chat = await store.create()
