@@ -308,6 +308,8 @@ export function createChatService(
   return {
     send({ chatId, text, images = [], sampling }, signal) {
       return inTurn(chatId, signal, async function* () {
+        // Every attachment is checked before any is stored: a refused question leaves nothing on disk.
+        for (const image of images) await store.checkImage(image.bytes, image.name)
         const stored = []
         for (const image of images) stored.push(await store.saveImage(chatId, image.bytes, image.name))
         const question = store.newMessage('user', text, stored)

@@ -23,6 +23,10 @@ const FILE = 'conversation.json'
 const BUILDING = '.tmp-'
 /** A conversation being deleted: already gone from the list, its files not yet removed. */
 const TRASH = '.trash-'
+/** write-file-atomic's temporary file for conversation.json: the name, a dot and a number. */
+const ATOMIC_TEMP = /^conversation\.json\.\d+$/
+/** A stored image (its content hash and type), or write-file-atomic's temporary file for one. */
+const STORED_IMAGE = /^[0-9a-f]{32}\.[a-z]+(\.\d+)?$/
 const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
   png: { ext: 'png', mime: 'image/png' },
   jpeg: { ext: 'jpg', mime: 'image/jpeg' },
@@ -199,9 +203,15 @@ export class ChatStore {
   update(id: string, change: (c: Conversation) => void): Promise<Conversation> {
     return this.locked(id, async () => {
       const current = await this.get(id)
+      const before = imagesOf(current)
       change(current)
       current.updatedAt = new Date().toISOString()
       await this.persist(current)
+      // Images only the dropped messages held (an edit, a regenerate) go with them: kept, they
+      // filled the disk until the whole conversation was deleted. Only once the conversation
+      // that no longer names them is saved; one that cannot be removed now goes at the next start.
+      const after = imagesOf(current)
+      for (const [imageId, image] of before) if (!after.has(imageId)) await this.removeImageFile(id, image).catch(() => undefined)
       return structuredClone(current)
     })
   }
@@ -225,8 +235,8 @@ export class ChatStore {
     })
   }
 
-  /** Stores an attached image beside its conversation, by content hash, and describes it. */
-  async saveImage(chatId: string, bytes: Uint8Array, name?: string): Promise<StoredImage> {
+  /** Checks that an attachment is an image that can be stored, without storing it; throws bad-image. */
+  async checkImage(bytes: Uint8Array, name?: string): Promise<{ format: { ext: string; mime: string }; width: number; height: number }> {
     let meta: Metadata
     try {
       meta = await sharp(bytes, { limitInputPixels: false }).metadata()
@@ -238,6 +248,12 @@ export class ChatStore {
       throw new AppError('bad-image', `${name ?? 'The attachment'} is not a supported image (PNG, JPEG, WebP, GIF, AVIF or TIFF).`)
     if (meta.width * meta.height > MAX_INPUT_PIXELS)
       throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
+    return { format, width: meta.width, height: meta.height }
+  }
+
+  /** Stores an attached image beside its conversation, by content hash, and describes it. */
+  async saveImage(chatId: string, bytes: Uint8Array, name?: string): Promise<StoredImage> {
+    const { format, ...meta } = await this.checkImage(bytes, name)
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
     const path = this.imagePath(chatId, id, format.ext)
     // Under the conversation's lock, so a delete cannot run between the check and the write.
@@ -249,17 +265,23 @@ export class ChatStore {
         () => false,
       )
       if (exists) return
-      // Never recursive: creating the conversation's own folder here would make a conversation without its file.
-      await mkdir(join(this.root, chatId, 'images')).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EEXIST') throw error
-      })
-      await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { fsync: true })
+      try {
+        // Never recursive: creating the conversation's own folder here would make a conversation without its file.
+        await mkdir(join(this.root, chatId, 'images')).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error
+        })
+        await writeFileAtomic(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { fsync: true })
+      } catch (error) {
+        throw new AppError('storage', `${name ?? 'The image'} could not be saved: ${reasonOf(error)}. Nothing already saved was lost.`, {
+          cause: error,
+        })
+      }
     })
     return { id, mime: format.mime, width: meta.width, height: meta.height, bytes: bytes.byteLength, name: name ?? null }
   }
 
   async readImage(chatId: string, image: Pick<StoredImage, 'id' | 'mime'>): Promise<Uint8Array> {
-    const ext = Object.values(IMAGE_FORMATS).find((f) => f.mime === image.mime)?.ext
+    const ext = extOf(image.mime)
     if (!ext) throw new AppError('not-found', 'Unknown image type.')
     const path = this.imagePath(chatId, image.id, ext)
     try {
@@ -302,6 +324,26 @@ export class ChatStore {
     return join(this.root, chatId, 'images', `${imageId}.${ext}`)
   }
 
+  private async removeImageFile(chatId: string, image: Pick<StoredImage, 'id' | 'mime'>): Promise<void> {
+    const ext = extOf(image.mime)
+    if (!ext) return
+    const path = this.imagePath(chatId, image.id, ext)
+    this.images.delete(path)
+    await rm(path, { force: true })
+  }
+
+  /**
+   * Image files a conversation does not name: a crash between storing a question's images and
+   * the question, or between saving an edit and removing what it dropped. Only names the store
+   * writes are touched (an image, or write-file-atomic's temporary file beside it).
+   */
+  private async sweepImages(dir: string, conversation: Conversation): Promise<void> {
+    const named = new Set([...imagesOf(conversation).values()].map((i) => `${i.id}.${extOf(i.mime)}`))
+    const files = await readdir(join(dir, 'images')).catch(() => [])
+    for (const file of files)
+      if (STORED_IMAGE.test(file) && !named.has(file)) await rm(join(dir, 'images', file), { force: true }).catch(() => undefined)
+  }
+
   private async persist(conversation: Conversation): Promise<void> {
     try {
       await this.writeConversation(join(this.root, conversation.id), conversation)
@@ -338,38 +380,62 @@ export class ChatStore {
           await rm(dir, { recursive: true, force: true }).catch(() => undefined)
           continue
         }
-        // A crash between writing and renaming leaves a temporary file: the real one is intact.
-        for (const file of await readdir(dir)) if (file.startsWith(`${FILE}.`)) await rm(join(dir, file), { force: true })
+        // Everything about one folder is tried on its own: a folder that cannot be read is
+        // reported as damaged, and the others are listed (one error here had hidden them all).
         try {
+          // A crash between writing and renaming leaves write-file-atomic's temporary file
+          // (a number after the name): the real one is intact. Other names, such as a copy the
+          // user made before editing the file, are left alone.
+          for (const file of await readdir(dir))
+            if (ATOMIC_TEMP.test(file)) await rm(join(dir, file), { force: true }).catch(() => undefined)
           const parsed = ConversationSchema.parse(JSON.parse(await readFile(join(dir, FILE), 'utf8')))
           if (parsed.id !== entry.name) throw new Error('its id does not match its folder')
           // An answer still marked streaming was interrupted by a crash: say so.
           for (const m of parsed.messages) if (m.status === 'streaming') m.status = 'cut-off'
           this.cache.set(parsed.id, parsed)
+          await this.sweepImages(dir, parsed)
         } catch (error) {
           this.damaged.push({ id: entry.name, reason: error instanceof Error ? error.message.split('\n')[0]! : String(error) })
         }
       }
-    })()
+    })().catch((error: unknown) => {
+      // The data folder itself could not be read: the next call tries again, rather than failing for good.
+      this.scanned = null
+      this.cache.clear()
+      this.damaged.length = 0
+      throw storageError(error, 'The conversations could not be read')
+    })
     return this.scanned
   }
 }
 
-function reasonOf(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code
-  return code === 'ENOSPC'
-    ? 'the disk is full'
-    : code === 'EACCES' || code === 'EPERM'
-      ? 'permission was denied'
-      : error instanceof Error
-        ? error.message
-        : String(error)
+const REASONS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'permission was denied',
+  EPERM: 'permission was denied',
+  EROFS: 'the data folder is on a read-only disk',
+  EIO: 'the disk reported a read or write error',
 }
 
-function storageError(error: unknown): AppError {
-  return new AppError('storage', `The conversation could not be saved: ${reasonOf(error)}. Nothing already saved was lost.`, {
+function reasonOf(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  return (code && REASONS[code]) ?? (error instanceof Error ? error.message : String(error))
+}
+
+function storageError(error: unknown, what = 'The conversation could not be saved'): AppError {
+  return new AppError('storage', `${what}: ${reasonOf(error)}. Nothing already saved was lost.`, {
     cause: error,
   })
+}
+
+/** A conversation's images by id. */
+function imagesOf(conversation: Conversation): Map<string, StoredImage> {
+  return new Map(conversation.messages.flatMap((m) => m.images.map((i) => [i.id, i] as const)))
+}
+
+function extOf(mime: string): string | undefined {
+  return Object.values(IMAGE_FORMATS).find((f) => f.mime === mime)?.ext
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -259,6 +259,23 @@ describe('chat service', () => {
       message: 'doc.pdf is not an image that can be read.',
     })
     expect((await store.get(chat.id)).messages).toEqual([])
+    // A good image beside the refused one is not stored either.
+    await expect(
+      drain(
+        chats.send(
+          {
+            chatId: chat.id,
+            text: 'see both',
+            images: [
+              { bytes: await solidPng(8, 8, '#123456'), name: 'fine.png' },
+              { bytes: new TextEncoder().encode('%PDF-1.4'), name: 'doc.pdf' },
+            ],
+          },
+          signal(),
+        ),
+      ),
+    ).rejects.toMatchObject({ code: 'bad-image' })
+    expect(await readdir(join(root, chat.id, 'images'))).toEqual([])
   })
 
   describe('answer format', () => {

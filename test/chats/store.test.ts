@@ -225,6 +225,64 @@ describe('chat store', () => {
       expect(update.safeParse({ id, settings: { ...settings, format } }).success, JSON.stringify(format).slice(0, 80)).toBe(false)
   })
 
+  it('a leftover in a conversation folder that cannot be removed hides nothing; a hand-made copy of the file stays', async () => {
+    const root = await scratchDir()
+    const store = new ChatStore(root)
+    const good = await store.create({ title: 'Good' })
+    const odd = await store.create({ title: 'Odd' })
+    // What only a crash should leave there is a file; a folder of that name cannot be removed as
+    // one, and that error used to fail the whole list, every call, until the app was restarted.
+    await mkdir(join(root, odd.id, 'conversation.json.123'))
+    // A copy the user made before editing the file by hand.
+    await writeFile(join(root, good.id, 'conversation.json.bak'), await readFile(join(root, good.id, 'conversation.json')))
+    const reopened = new ChatStore(root)
+    expect((await reopened.list()).map((c) => c.title)).toEqual(['Odd', 'Good'])
+    expect(reopened.damaged).toEqual([])
+    expect((await readdir(join(root, good.id))).sort()).toEqual(['conversation.json', 'conversation.json.bak', 'images'])
+  })
+
+  it('a data folder that cannot be read fails the call with a storage error, and the next call tries again', async () => {
+    const parent = await scratchDir()
+    const root = join(parent, 'chats')
+    await writeFile(root, 'not a folder')
+    const store = new ChatStore(root)
+    await expect(store.list()).rejects.toMatchObject({ code: 'storage', message: /^The conversations could not be read: / })
+    await rm(root)
+    expect(await store.list()).toEqual([])
+    expect((await store.create({ title: 'Now' })).title).toBe('Now')
+  })
+
+  it("removes the images only dropped messages held, and at start those no message names; a damaged conversation's are kept", async () => {
+    const root = await scratchDir()
+    const store = new ChatStore(root)
+    const chat = await store.create()
+    const [red, green, blue] = await Promise.all([solidPng(16, 16, '#ff0000'), solidPng(16, 16, '#00ff00'), solidPng(16, 16, '#0000ff')])
+    const kept = await store.saveImage(chat.id, red)
+    const dropped = await store.saveImage(chat.id, green)
+    await store.update(chat.id, (c) => {
+      c.messages.push(store.newMessage('user', 'one', [kept]), store.newMessage('user', 'two', [dropped, kept]))
+    })
+    const images = (): Promise<string[]> => readdir(join(root, chat.id, 'images')).then((f) => f.sort())
+    expect(await images()).toHaveLength(2)
+    // An edit of the first question drops the second, and its green image; red is still named.
+    await store.update(chat.id, (c) => void (c.messages = c.messages.slice(0, 1)))
+    expect(await images()).toEqual([`${kept.id}.png`])
+    expect(await store.readImage(chat.id, kept)).toBeInstanceOf(Uint8Array)
+
+    // A crash between storing a question's image and the question, and a write cut short.
+    const orphan = await store.saveImage(chat.id, blue)
+    await writeFile(join(root, chat.id, 'images', `${kept.id}.png.4242`), 'half')
+    const damaged = await store.create()
+    const theirs = await store.saveImage(damaged.id, blue)
+    await writeFile(join(root, damaged.id, 'conversation.json'), '{"version": 1, "id": "trunc')
+    await writeFile(join(root, chat.id, 'images', 'notes.txt'), 'the user put this here')
+    const reopened = new ChatStore(root)
+    await reopened.list()
+    expect(await images()).toEqual([`${kept.id}.png`, 'notes.txt'])
+    expect(orphan.id).toBe(theirs.id)
+    expect(await readdir(join(root, damaged.id, 'images'))).toEqual([`${theirs.id}.png`])
+  })
+
   it('reports a damaged file instead of failing, and keeps it on disk', async () => {
     const root = await scratchDir()
     const store = new ChatStore(root)
