@@ -1,14 +1,15 @@
 // The API server's settings (off by default, port, file URLs, the web pages allowed to call
 // it) and its key, kept in the user's data folder, and the server started or stopped to match them.
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import type { ApiStatus, EngineState } from '../ipc/contract.js'
+import { AppError } from '../ipc/errors.js'
 import { AllowedOrigins, type ApiConfiguration } from './contract.js'
 import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
+import { isRecord, readSettingsFile, type SettingsRead } from '../storage/settings-file.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 
 const Settings = z.object({
@@ -20,6 +21,22 @@ const Settings = z.object({
   token: z.string().min(32),
 })
 type Settings = z.infer<typeof Settings>
+
+const newToken = (): string => `lva-${randomBytes(24).toString('base64url')}`
+
+// Each field falls back alone: one bad value (a port out of range, edited by hand) had reset the
+// whole file, the key with it, and scripts using the key stopped working.
+const Lenient = z.object({
+  enabled: Settings.shape.enabled.catch(false),
+  port: Settings.shape.port.catch(DEFAULT_API_PORT),
+  allowFileUrls: Settings.shape.allowFileUrls.catch(false),
+  allowedOrigins: Settings.shape.allowedOrigins.catch([]),
+  token: Settings.shape.token.catch(() => newToken()),
+})
+
+function takeSettings(json: unknown): SettingsRead<Settings> {
+  return { value: Lenient.parse(isRecord(json) ? json : {}), whole: Settings.safeParse(json).success }
+}
 
 export interface ApiController {
   status(): ApiStatus
@@ -38,25 +55,21 @@ export interface ApiControllerOptions {
 }
 
 export async function createApiController(options: ApiControllerOptions): Promise<ApiController> {
-  let settings: Settings
-  try {
-    settings = Settings.parse(JSON.parse(await readFile(options.settingsPath, 'utf8')))
-  } catch {
-    // First run (or an unreadable file): off, with a fresh key for this install.
-    settings = {
-      enabled: false,
-      port: DEFAULT_API_PORT,
-      allowFileUrls: false,
-      allowedOrigins: [],
-      token: `lva-${randomBytes(24).toString('base64url')}`,
-    }
-    await save()
-  }
+  const read = await readSettingsFile(options.settingsPath, takeSettings)
+  // First run: off, with a fresh key for this install.
+  let settings: Settings = read?.value ?? takeSettings(undefined).value
   let server: ApiServer | null = null
   let error: string | null = null
+  // The key is written before anyone can be given it. A data folder that cannot be written
+  // (read-only, full) is no reason not to start: the API stays off, and a change says why.
+  if (!read?.whole) await save(settings).catch(() => undefined)
 
-  async function save(): Promise<void> {
-    await writeFileAtomic(options.settingsPath, JSON.stringify(settings, null, 1), { fsync: true, mode: 0o600 })
+  async function save(value: Settings): Promise<void> {
+    try {
+      await writeFileAtomic(options.settingsPath, JSON.stringify(value, null, 1), { fsync: true, mode: 0o600 })
+    } catch (e) {
+      throw new AppError('storage', `The API settings could not be saved (${(e as Error).message}); nothing was changed.`, { cause: e })
+    }
   }
 
   async function apply(): Promise<void> {
@@ -101,8 +114,9 @@ export async function createApiController(options: ApiControllerOptions): Promis
   return {
     status,
     async configure(change) {
-      settings = { ...settings, ...change }
-      await save()
+      const next = { ...settings, ...change }
+      await save(next)
+      settings = next
       await apply()
       return status()
     },

@@ -1,13 +1,13 @@
 // The engine settings the user controls (CPU only, threads, image detail, the text layer), kept in the
 // user's data folder as the API's settings are, and applied to each model load: changing
 // them takes effect on the next load.
-import { readFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import { EngineSettings, type EngineSettingsView, type LoadRequest } from './contract.js'
 import { AppError } from '../ipc/errors.js'
 import { defaultThreads, physicalCores } from './gpu.js'
+import { isRecord, readSettingsFile } from '../storage/settings-file.js'
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText: 'auto' }
 
@@ -37,15 +37,15 @@ export async function openEngineSettings(options: { path: string; cpu?: CpuCount
   const { logicalCores, physicalCores: physical } = options.cpu ?? { logicalCores: availableParallelism(), physicalCores: physicalCores() }
   // The engine computes the same default itself; the view shows what 'auto' comes to.
   const cpu = { logicalCores, physicalCores: physical, autoThreads: defaultThreads(logicalCores, physical) }
-  let settings: EngineSettings
-  try {
-    const stored = Stored.parse(JSON.parse(await readFile(options.path, 'utf8')))
-    // A settings file moved to a smaller computer asks for no more threads than it has.
-    settings = { ...stored, threads: stored.threads === 'auto' ? 'auto' : Math.min(stored.threads, logicalCores) }
-  } catch {
-    // First run, or an unreadable file: the defaults, written on the first change.
-    settings = DEFAULT_ENGINE_SETTINGS
-  }
+  // First run: the defaults, written on the first change. A value that cannot be read is kept
+  // aside with its file (a value missing, from an older version, is not).
+  const read = await readSettingsFile(options.path, (json) => ({
+    value: Stored.parse(isRecord(json) ? json : {}),
+    whole: isRecord(json) && Object.entries(EngineSettings.shape).every(([k, field]) => !(k in json) || field.safeParse(json[k]).success),
+  }))
+  const stored = read?.value ?? DEFAULT_ENGINE_SETTINGS
+  // A settings file moved to a smaller computer asks for no more threads than it has.
+  let settings: EngineSettings = { ...stored, threads: stored.threads === 'auto' ? 'auto' : Math.min(stored.threads, logicalCores) }
   const view = (): EngineSettingsView => ({ settings, cpu })
 
   return {

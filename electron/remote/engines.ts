@@ -2,8 +2,8 @@
 // encrypted by the system keychain (Electron's safeStorage). Where the system offers no
 // keychain, a key lives in memory for this session only, and the UI says so: never in plain JSON.
 import { randomUUID } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import writeFileAtomic from 'write-file-atomic'
+import { isRecord, readSettingsFile, type SettingsRead } from '../storage/settings-file.js'
 import { z } from 'zod'
 import { AppError } from '../ipc/errors.js'
 import type {
@@ -54,6 +54,14 @@ const Stored = z.object({
 })
 type Stored = z.infer<typeof Stored>
 type StoredEngine = Stored['engines'][number]
+const StoredEngine = Stored.shape.engines.element
+
+function takeStored(json: unknown): SettingsRead<Stored> {
+  const whole = Stored.safeParse(json).success
+  if (!isRecord(json) || json.version !== 1) return { value: { version: 1, defaultEngine: null, engines: [] }, whole }
+  const engines = Array.isArray(json.engines) ? json.engines.flatMap((e) => StoredEngine.safeParse(e).data ?? []) : []
+  return { value: { version: 1, defaultEngine: Stored.shape.defaultEngine.parse(json.defaultEngine), engines }, whole }
+}
 
 export interface RemoteEnginesOptions {
   path: string
@@ -64,12 +72,9 @@ export interface RemoteEnginesOptions {
 }
 
 export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<RemoteEngines> {
-  let stored: Stored = { version: 1, defaultEngine: null, engines: [] }
-  try {
-    stored = Stored.parse(JSON.parse(await readFile(options.path, 'utf8')))
-  } catch {
-    // First run, or an unreadable file: no remote engines (the file is rewritten on the next change).
-  }
+  // First run: no remote engines. One entry that cannot be read is left out alone (one mistyped
+  // value had dropped them all), and the file is kept aside before the next change rewrites it.
+  const stored: Stored = (await readSettingsFile(options.path, takeStored))?.value ?? { version: 1, defaultEngine: null, engines: [] }
   /** Keys in memory: every key while the app runs (sealed ones opened once), and the only copy where there is no keychain. */
   const keys = new Map<string, string>()
   let box: SecretBox | null | undefined

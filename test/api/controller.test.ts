@@ -163,6 +163,45 @@ describe('allowed origins (CORS)', () => {
     expect(api.status()).toMatchObject({ token, port: 11500, allowFileUrls: true, allowedOrigins: [] })
   })
 
+  it('one bad value falls back alone, the key kept; a torn file gets a new key; the file as it was is kept aside', async () => {
+    const dir = await scratchDir()
+    const path = join(dir, 'api.json')
+    const token = `lva-${'k'.repeat(32)}`
+    const edited = JSON.stringify({ enabled: true, port: 80, allowFileUrls: true, allowedOrigins: ['https://example.app'], token })
+    await writeFile(path, edited)
+    const port = await freePort()
+    const api = await createApiController({ settingsPath: path, scheduler, engineState, watchEngineState })
+    expect(api.status()).toMatchObject({ token, enabled: true, port: 11435, allowFileUrls: true, allowedOrigins: ['https://example.app'] })
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe(edited)
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ token, port: 11435 })
+    await api.configure({ enabled: false, port, allowFileUrls: true, allowedOrigins: [] })
+    await api.close()
+
+    await writeFile(path, '{"enabled": true, "port": 11')
+    const torn = await createApiController({ settingsPath: path, scheduler, engineState, watchEngineState })
+    expect(torn.status()).toMatchObject({ enabled: false, port: 11435, allowFileUrls: false })
+    expect(torn.status().token).toMatch(/^lva-[\w-]{32}$/)
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe('{"enabled": true, "port": 11')
+    // A whole file is not copied again.
+    await writeFile(`${path}.unreadable`, 'older')
+    await createApiController({ settingsPath: path, scheduler, engineState, watchEngineState })
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe('older')
+  })
+
+  it('starts where its settings cannot be written, off; a change says why and changes nothing', async () => {
+    const dir = await scratchDir()
+    // The data folder's place holds a file: nothing can be written under it, as on a read-only disk.
+    await writeFile(join(dir, 'data'), '')
+    const api = await createApiController({ settingsPath: join(dir, 'data', 'api.json'), scheduler, engineState, watchEngineState })
+    const before = api.status()
+    expect(before).toMatchObject({ enabled: false, running: false })
+    await expect(api.configure({ enabled: true, port: await freePort(), allowFileUrls: false, allowedOrigins: [] })).rejects.toMatchObject({
+      code: 'storage',
+      message: /^The API settings could not be saved \(.+\); nothing was changed\.$/,
+    })
+    expect(api.status()).toEqual(before)
+  })
+
   it('are checked one by one when configured, with a message naming the entry to fix', () => {
     const configure = (allowedOrigins: string[]) =>
       ApiConfiguration.safeParse({ enabled: true, port: 11435, allowFileUrls: false, allowedOrigins })

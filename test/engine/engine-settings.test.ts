@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ENGINE_SETTINGS, openEngineSettings } from '../../electron/engine/engine-settings.js'
@@ -57,6 +57,17 @@ describe('engine settings store', () => {
     // Copied from a bigger computer: no more threads than this one has.
     await writeFile(join(dir, 'bigger.json'), JSON.stringify({ cpuOnly: false, threads: 32, imageDetail: 'low' }))
     expect((await openEngineSettings({ path: join(dir, 'bigger.json'), cpu: laptop })).view().settings.threads).toBe(16)
+    // What could not be read is kept aside, as the next change rewrites the file; an older
+    // file, only missing what came later, is not.
+    expect(await readFile(join(dir, 'garbage.json.unreadable'), 'utf8')).toBe('{ not json')
+    expect(await readFile(join(dir, 'partial.json.unreadable'), 'utf8')).toContain('ultra')
+    expect((await readdir(dir)).sort()).toEqual([
+      'bigger.json',
+      'garbage.json',
+      'garbage.json.unreadable',
+      'partial.json',
+      'partial.json.unreadable',
+    ])
   })
 
   it('applies to a load request: CPU only always holds, threads and detail fill in what it leaves open', async () => {

@@ -32,6 +32,23 @@ describe('remote engines', () => {
     expect(again.generator({ id: added.id, model: 'qwen2.5-vl-7b' }).name).toBe('Workstation')
   })
 
+  it('an entry that cannot be read is left out alone, and the file as it was is kept aside', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    const kept = await engines.add({ ...server, apiKey: KEY })
+    await engines.add({ ...server, name: 'Laptop', baseUrl: 'http://192.168.1.30:8080/v1' })
+    const file = JSON.parse(await readFile(path, 'utf8')) as { engines: { allowUnencrypted: unknown }[] }
+    file.engines[1]!.allowUnencrypted = 'yes'
+    const edited = JSON.stringify(file)
+    await writeFile(path, edited)
+    const again = await openRemoteEngines({ path, secrets: () => keychain })
+    expect(again.view().engines).toMatchObject([{ id: kept.id, name: 'Workstation', hasKey: true }])
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe(edited)
+    await writeFile(path, '{"version": 1, "engines": [{"id"')
+    expect((await openRemoteEngines({ path, secrets: () => keychain })).view().engines).toEqual([])
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe('{"version": 1, "engines": [{"id"')
+  })
+
   it('without a keychain keeps a key for this session only, and says so', async () => {
     const path = join(await scratchDir(), 'remote-engines.json')
     const engines = await openRemoteEngines({ path, secrets: () => null })
