@@ -68,12 +68,10 @@ export class CaptureService {
   async crop(id: string, selection: { x1: number; y1: number; x2: number; y2: number }): Promise<CaptureInfo> {
     const capture = this.latest
     if (!capture || capture.id !== id) throw new AppError('not-found', 'That screenshot is no longer available; take a new one.')
-    const rect = selectionToCrop(selection, capture.display)
+    // The overlay shows this image (a full capture, a region cut before, or a window) stretched over the display.
+    const rect = selectionToCrop(selection, capture.display, capture)
     if (!rect) throw new AppError('invalid-payload', 'Drag a larger rectangle, or press Esc to cancel.')
-    // The capture may be a little smaller than the display's nominal physical size (rounding, scaling).
-    const left = Math.min(rect.x, capture.width - 1)
-    const top = Math.min(rect.y, capture.height - 1)
-    const region = { left, top, width: Math.min(rect.width, capture.width - left), height: Math.min(rect.height, capture.height - top) }
+    const region = { left: rect.x, top: rect.y, width: rect.width, height: rect.height }
     const png = new Uint8Array(await sharp(capture.png).extract(region).png().toBuffer())
     // The crop is what gets asked about; it keeps the display it came from.
     this.latest = { ...capture, id: randomUUID(), png, width: region.width, height: region.height }

@@ -39,29 +39,36 @@ export function physicalSize(display: DisplayInfo): { width: number; height: num
 }
 
 /**
- * The physical-pixel crop of a display's capture that a selection covers. The selection
- * is in the overlay's CSS pixels, which are the display's DIP with the overlay covering
- * the display exactly; it may be drawn in any direction and past the edges.
- * Returns null for a selection too small to mean anything (a click, not a drag).
+ * The pixels of an image shown on the overlay that a selection covers. The overlay covers the
+ * display exactly and stretches the image over it, so the selection (its CSS pixels, the
+ * display's DIP) maps to the image by the image's own size over the display's: the display's
+ * scale factor for a full capture, another stretch for a region cropped before or a window's
+ * capture. The selection may be drawn in any direction and past the edges.
+ * Returns null for a selection too small to mean anything (a click, not a drag, or under a
+ * pixel of the image each way).
  */
 export function selectionToCrop(
   selection: { x1: number; y1: number; x2: number; y2: number },
   display: DisplayInfo,
+  image: { width: number; height: number } = physicalSize(display),
   minSize = 4,
 ): Rect | null {
-  const size = physicalSize(display)
   const clampX = (v: number): number => Math.min(Math.max(v, 0), display.bounds.width)
   const clampY = (v: number): number => Math.min(Math.max(v, 0), display.bounds.height)
   const left = clampX(Math.min(selection.x1, selection.x2))
   const right = clampX(Math.max(selection.x1, selection.x2))
   const top = clampY(Math.min(selection.y1, selection.y2))
   const bottom = clampY(Math.max(selection.y1, selection.y2))
-  // Round outward so the crop covers every pixel the rectangle touched.
-  const x = Math.floor(left * display.scaleFactor)
-  const y = Math.floor(top * display.scaleFactor)
-  const width = Math.min(size.width, Math.ceil(right * display.scaleFactor)) - x
-  const height = Math.min(size.height, Math.ceil(bottom * display.scaleFactor)) - y
-  if (width < minSize || height < minSize) return null
+  if (right - left < minSize || bottom - top < minSize) return null
+  const scaleX = image.width / display.bounds.width
+  const scaleY = image.height / display.bounds.height
+  // Round outward so the crop covers every pixel the rectangle touched; a float's error in the
+  // product (1.25 × 0.8 is not quite 1) is not a pixel touched.
+  const x = Math.floor(left * scaleX + 1e-9)
+  const y = Math.floor(top * scaleY + 1e-9)
+  const width = Math.min(image.width, Math.ceil(right * scaleX - 1e-9)) - x
+  const height = Math.min(image.height, Math.ceil(bottom * scaleY - 1e-9)) - y
+  if (width < 1 || height < 1) return null
   return { x, y, width, height }
 }
 
