@@ -17,6 +17,7 @@ import { DEFAULT_CHAT_SETTINGS, type ChatSummary, type Conversation, type Stored
 import { AppError } from '../ipc/errors.js'
 import { AnswerFormat } from '../engine/contract.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+import { orientedSize } from '../images/backdrop.js'
 
 const FILE = 'conversation.json'
 /** A conversation being created: renamed to its id once complete. */
@@ -244,11 +245,12 @@ export class ChatStore {
       throw new AppError('bad-image', `${name ?? 'The attachment'} is not an image that can be read.`, { cause: error })
     }
     const format = IMAGE_FORMATS[meta.format ?? '']
-    if (!format || !meta.width || !meta.height)
+    // As the window shows it: a phone photo's EXIF orientation swaps its sides.
+    const { width, height } = orientedSize(meta)
+    if (!format || !width || !height)
       throw new AppError('bad-image', `${name ?? 'The attachment'} is not a supported image (PNG, JPEG, WebP, GIF, AVIF or TIFF).`)
-    if (meta.width * meta.height > MAX_INPUT_PIXELS)
-      throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${meta.width}x${meta.height}.`)
-    return { format, width: meta.width, height: meta.height }
+    if (width * height > MAX_INPUT_PIXELS) throw new AppError('bad-image', `${name ?? 'The image'} is too large: ${width}x${height}.`)
+    return { format, width, height }
   }
 
   /** Stores an attached image beside its conversation, by content hash, and describes it. */

@@ -5,6 +5,7 @@ import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
 import { createPreparedCache, refOf, type PreparedCache } from './prepared-cache.js'
+import { backdropOf, orientedSize } from './backdrop.js'
 
 // The engine takes the budget types from the pipeline that applies them.
 export { DEFAULT_BUDGET, type ImageBudget }
@@ -62,14 +63,18 @@ async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<Pre
   }
   const out = isProjectorBudget(budget) ? planImage(budget, width, height) : withinPixels(budget, width, height)
   try {
-    const { data, info } = await input
+    let pipeline = input
       .rotate() // apply EXIF orientation
       // fill: a dynamic-resolution plan may round each side to the encoder's grid on its own.
       .resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' })
-      .flatten({ background: '#ffffff' })
       .toColourspace('srgb')
-      .jpeg({ quality: 92, mozjpeg: false })
-      .toBuffer({ resolveWithObject: true })
+    if (meta.hasAlpha) {
+      // Resized with its alpha first, to choose what it is laid on (see backdrop.ts).
+      const rgba = await pipeline.ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+      const { width: w, height: h } = rgba.info
+      pipeline = sharp(rgba.data, { raw: { width: w, height: h, channels: 4 } }).flatten({ background: backdropOf(rgba.data) })
+    }
+    const { data, info } = await pipeline.jpeg({ quality: 92, mozjpeg: false }).toBuffer({ resolveWithObject: true })
     return { data, mime: 'image/jpeg', width: info.width, height: info.height }
   } catch (error) {
     throw new AppError('bad-image', `The image could not be decoded; it may be corrupt or truncated (${reason(error)}).`, { cause: error })
@@ -80,13 +85,6 @@ async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<Pre
 function withinPixels(budget: PixelBudget, width: number, height: number): Size {
   const scale = Math.min(1, Math.min(budget.maxSide, MAX_SIDE) / Math.max(width, height), Math.sqrt(budget.maxPixels / (width * height)))
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) }
-}
-
-/** Width and height as displayed, after EXIF orientation 5-8 swaps them. */
-function orientedSize(meta: Metadata): { width: number; height: number } {
-  const w = meta.width ?? 0
-  const h = meta.height ?? 0
-  return (meta.orientation ?? 1) >= 5 ? { width: h, height: w } : { width: w, height: h }
 }
 
 function reason(error: unknown): string {

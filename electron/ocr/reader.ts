@@ -18,6 +18,7 @@ import { chunkSpans, readPieces } from './spacing.js'
 import { TesseractRecogniser } from './tesseract.js'
 import type { OcrBox, OcrResult } from './types.js'
 import { median } from './median.js'
+import { backdropOf, orientedSize } from '../images/backdrop.js'
 
 export interface ReaderOptions {
   /** onnxruntime intra-op threads, default 1 (the engine keeps the other cores). */
@@ -65,18 +66,20 @@ function crop(image: RawImage, box: OcrBox): RawImage {
 async function decode(bytes: Uint8Array): Promise<{ image: RawImage; width: number; height: number }> {
   let width: number
   let height: number
+  let hasAlpha: boolean
   try {
     const metadata = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()
-    if (!metadata.width || !metadata.height) throw new Error('no dimensions')
-    width = metadata.width
-    height = metadata.height
+    // As shown: a phone photo's EXIF orientation turns it upright (sideways, no line is found).
+    ;({ width, height } = orientedSize(metadata))
+    if (!width || !height) throw new Error('no dimensions')
+    hasAlpha = metadata.hasAlpha === true
   } catch (cause) {
     throw new Error(`Cannot read text: the data is not a supported image (${(cause as Error).message})`, { cause })
   }
   if (width * height > MAX_INPUT_PIXELS) {
     throw new Error(`Cannot read text: the image is too large (${width}×${height})`)
   }
-  let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).flatten({ background: '#ffffff' })
+  let pipeline = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).rotate()
   if (width * height > MAX_WORK_PIXELS) {
     const scale = Math.sqrt(MAX_WORK_PIXELS / (width * height))
     pipeline = pipeline.resize(Math.max(1, Math.floor(width * scale)), Math.max(1, Math.floor(height * scale)), {
@@ -84,6 +87,12 @@ async function decode(bytes: Uint8Array): Promise<{ image: RawImage; width: numb
     })
   }
   try {
+    if (hasAlpha) {
+      // Light text on transparency laid on white would be no text at all (see backdrop.ts).
+      const rgba = await pipeline.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+      const { width: w, height: h } = rgba.info
+      pipeline = sharp(rgba.data, { raw: { width: w, height: h, channels: 4 } }).flatten({ background: backdropOf(rgba.data) })
+    } else pipeline = pipeline.flatten({ background: '#ffffff' })
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
     return {
       image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), ...pick(info) },

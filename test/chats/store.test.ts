@@ -11,7 +11,7 @@ import { SCHEMA_CHARS } from '../../electron/engine/contract.js'
 import { DEFAULT_CHAT_SETTINGS } from '../../electron/ipc/defaults.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
-import { solidPng } from '../support/images.js'
+import { rotatedJpeg, solidPng } from '../support/images.js'
 import type { ChurnReport } from './churn-child.js'
 
 /** Writers killed in the create/delete test, each at a random moment, and how many run at once. */
@@ -61,6 +61,8 @@ describe('chat store', () => {
       code: 'bad-image',
       message: 'notes.txt is not an image that can be read.',
     })
+    // A phone photo stored sideways with its EXIF orientation is described as shown, upright.
+    expect(await store.saveImage(chat.id, await rotatedJpeg())).toMatchObject({ mime: 'image/jpeg', width: 100, height: 200 })
   })
 
   it('hands back the same bytes for an image read again, until its file is deleted or replaced', async () => {

@@ -33,6 +33,24 @@ describe('image preparation', () => {
     expect(Math.min(...data)).toBeGreaterThan(240)
   })
 
+  it('lays light content on transparency (white text, a logo) on black, so white does not erase it', async () => {
+    const text = (fill: string): Buffer =>
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="60"><text x="10" y="42" font-family="DejaVu Sans" font-size="30" fill="${fill}">Quarterly report</text></svg>`,
+      )
+    for (const [fill, backdrop] of [
+      ['#ffffff', 0],
+      ['#202020', 255],
+    ] as const) {
+      const out = await prepareImage(new Uint8Array(await sharp(text(fill)).png().toBuffer()))
+      const { channels } = await sharp(out.data).stats()
+      // The corner is backdrop; the text stands out from it.
+      const { data } = await sharp(out.data).extract({ left: 0, top: 0, width: 4, height: 4 }).raw().toBuffer({ resolveWithObject: true })
+      expect(Math.abs(data[0]! - backdrop)).toBeLessThan(8)
+      expect(channels[0]!.stdev).toBeGreaterThan(30)
+    }
+  })
+
   it.each([
     ['empty', async () => new Uint8Array(0), 'The image is empty (0 bytes).'],
     ['not an image', async () => new TextEncoder().encode('hello'), /^This file is not an image that can be read/],

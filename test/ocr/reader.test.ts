@@ -56,6 +56,26 @@ describe('ScreenReader', () => {
     expect(result.blocks[0]!.box.x + result.blocks[0]!.box.width).toBeLessThan(450)
   })
 
+  it('reads light text on transparency, and a photo turned by its EXIF orientation, as they are shown', async () => {
+    const light = await sharp(
+      Buffer.from(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="520" height="70"><text x="10" y="45" font-family="DejaVu Sans" font-size="32" fill="#ffffff">Quarterly report 2024</text></svg>`,
+      ),
+    )
+      .png()
+      .toBuffer()
+    expect(ocrText(await reader.read(new Uint8Array(light)))).toBe('Quarterly report 2024')
+
+    // Stored sideways with orientation 6, as a phone writes a portrait photo: upright, 600×800.
+    const upright = await sharp(Buffer.from(screenSvg(600, 240).replace(/width="600" height="240"/, 'width="600" height="800"')))
+      .jpeg()
+      .toBuffer()
+    const sideways = await sharp(upright).rotate(-90).withMetadata({ orientation: 6 }).jpeg().toBuffer()
+    const result = await reader.read(new Uint8Array(sideways))
+    expect([result.width, result.height]).toEqual([600, 800])
+    expect(ocrText(result)).toContain(LINES[0])
+  })
+
   it('returns no blocks for a blank screen, quickly', async () => {
     const blank = new Uint8Array(
       await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#f3f3f3' } })
