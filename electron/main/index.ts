@@ -49,7 +49,7 @@ if (!app.requestSingleInstanceLock()) app.exit(0)
 // Whatever else would write this data folder (another copy of the app, a script) is refused
 // too, before any service starts. The lock is released when the process exits.
 try {
-  await acquireDataLock(app.getPath('userData'))
+  await acquireDataLock(app.getPath('userData'), { soleInstance: true })
 } catch (error) {
   dialog.showErrorBox('Local Vision Assistant', error instanceof Error ? error.message : String(error))
   app.exit(1)

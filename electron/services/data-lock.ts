@@ -36,8 +36,19 @@ export class DataFolderInUse extends AppError {
 /** Lock files this process holds: a lock naming our own pid that is not among them was left by an earlier process with the same pid. */
 const held = new Set<string>()
 
+export interface DataLockOptions {
+  /**
+   * The caller holds the platform's one-instance lock for this folder (Electron's
+   * requestSingleInstanceLock, keyed by the same folder), so no other copy of the app runs on
+   * it. Where a lock names its owner by pid alone (macOS, Windows: no identity), a live process
+   * with that pid is then another program given the pid after a crash or a reboot, not a copy
+   * of this app: without this, such a lock refused every start until the file was deleted by hand.
+   */
+  soleInstance?: boolean
+}
+
 /** Takes the data folder's lock, or throws DataFolderInUse naming the process that holds it. */
-export async function acquireDataLock(dir: string): Promise<DataLock> {
+export async function acquireDataLock(dir: string, options: DataLockOptions = {}): Promise<DataLock> {
   await mkdir(dir, { recursive: true })
   const path = join(dir, LOCK_FILE)
   const owner: LockOwner = {
@@ -53,7 +64,7 @@ export async function acquireDataLock(dir: string): Promise<DataLock> {
     const found = await readLock(path)
     if (found === null) continue
     // A lock that names no owner (damaged by hand, or not ours) protects nobody.
-    if (found.owner && !(await isStale(found.owner, path))) throw new DataFolderInUse(found.owner.pid)
+    if (found.owner && !(await isStale(found.owner, path, options.soleInstance === true))) throw new DataFolderInUse(found.owner.pid)
     await removeIfUnchanged(path, found.text)
   }
   throw new AppError('busy', 'Another Local Vision Assistant is starting with this data folder. Try again in a moment.')
@@ -97,8 +108,10 @@ async function readLock(path: string): Promise<{ text: string; owner: LockOwner 
   return { text, owner: null }
 }
 
-async function isStale(owner: LockOwner, path: string): Promise<boolean> {
+async function isStale(owner: LockOwner, path: string, soleInstance: boolean): Promise<boolean> {
   if (owner.pid === process.pid) return !held.has(path)
+  // Only this process can be the app on this folder; a lock that cannot say who wrote it is an earlier run's.
+  if (soleInstance && owner.identity === null) return true
   try {
     process.kill(owner.pid, 0)
   } catch (error) {

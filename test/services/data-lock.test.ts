@@ -119,6 +119,23 @@ describe('data folder lock', () => {
     await holder.exited
   })
 
+  it('held as the sole instance, takes over a lock that names a live pid without an identity (macOS, Windows after a crash)', async () => {
+    const dir = await scratchDir()
+    // What macOS or Windows leaves after a crash: a pid alone, now another program's (here, our parent's).
+    const stale = JSON.stringify({ pid: process.ppid, startedAt: '2026-01-01T00:00:00.000Z', identity: null })
+    await writeFile(join(dir, LOCK_FILE), stale)
+    // Without the one-instance lock, a live pid may be another copy writing the folder: refused.
+    await expect(acquireDataLock(dir)).rejects.toMatchObject({ message: inUse(process.ppid) })
+    const lock = await acquireDataLock(dir, { soleInstance: true })
+    expect(lock.owner.pid).toBe(process.pid)
+    lock.release()
+    // A lock with an identity is still judged by it: a live holder is refused even so.
+    const holder = await startHolder(dir)
+    if (process.platform === 'linux') await expect(acquireDataLock(dir, { soleInstance: true })).rejects.toBeInstanceOf(DataFolderInUse)
+    holder.child.kill('SIGKILL')
+    await holder.exited
+  })
+
   it('never removes a lock that another process has taken over', async () => {
     const dir = await scratchDir()
     const lock = await acquireDataLock(dir)
