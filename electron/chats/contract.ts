@@ -103,6 +103,13 @@ export interface ChatSummary {
   preview: string
 }
 
+/** A conversation folder that could not be read at start: not listed, kept on disk as it was. */
+export interface DamagedConversation {
+  /** Its folder's name (a conversation's id, or whatever the folder is called). */
+  id: string
+  reason: string
+}
+
 export type ChatChunk =
   | { kind: 'message'; message: StoredMessage }
   | { kind: 'tokens'; messageId: string; text: string; count: number }
@@ -129,6 +136,9 @@ export const chatsInvoke = {
   'chats:image': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
   /** Reads an image's text now (the text layer was off, or the reading failed), and keeps it with the image. */
   'chats:image-text': { request: z.strictObject({ chatId: ChatId, imageId: ImageId }) },
+  'chats:damaged': { request: z.strictObject({}) },
+  /** Shows a damaged conversation's file in the system's file manager; only one of 'chats:damaged'. */
+  'chats:reveal-damaged': { request: z.strictObject({ id: z.string().min(1).max(255) }) },
 } as const
 
 export interface ChatsResponses {
@@ -139,6 +149,8 @@ export interface ChatsResponses {
   'chats:delete': null
   'chats:image': Uint8Array
   'chats:image-text': ScreenText
+  'chats:damaged': DamagedConversation[]
+  'chats:reveal-damaged': null
 }
 
 /** Streaming: a question or an edit in a conversation, and its answer as it is saved. */

@@ -13,7 +13,14 @@ import { LRUCache } from 'lru-cache'
 import sharp, { type Metadata } from 'sharp'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { DEFAULT_CHAT_SETTINGS, type ChatSummary, type Conversation, type StoredImage, type StoredMessage } from '../ipc/contract.js'
+import {
+  DEFAULT_CHAT_SETTINGS,
+  type ChatSummary,
+  type Conversation,
+  type DamagedConversation,
+  type StoredImage,
+  type StoredMessage,
+} from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { AnswerFormat } from '../engine/contract.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
@@ -126,7 +133,7 @@ export class ChatStore {
   private locks = new Map<string, Promise<unknown>>()
   private readonly write: (path: string, data: string) => Promise<void>
   /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
-  readonly damaged: { id: string; reason: string }[] = []
+  readonly damaged: DamagedConversation[] = []
   /**
    * Images read lately, by path: every follow-up sends a conversation's earlier images again,
    * and handing back the same bytes lets the engine client know them by identity instead of
@@ -163,6 +170,26 @@ export class ChatStore {
         messageCount: c.messages.length,
         preview: (c.messages.at(-1)?.text ?? '').slice(0, 120),
       }))
+  }
+
+  /** The conversation folders that could not be read at start: not listed, kept as they were. */
+  async damagedConversations(): Promise<DamagedConversation[]> {
+    await this.scan()
+    return this.damaged.map((d) => ({ ...d }))
+  }
+
+  /** Where a damaged conversation's file is, for the user to look at; only for one in the damaged list. */
+  async damagedPath(id: string): Promise<string> {
+    await this.scan()
+    if (!this.damaged.some((d) => d.id === id))
+      throw new AppError('not-found', 'That conversation is not among those that could not be read.')
+    const file = join(this.root, id, FILE)
+    return (await stat(file).then(
+      () => true,
+      () => false,
+    ))
+      ? file
+      : join(this.root, id)
   }
 
   async get(id: string): Promise<Conversation> {

@@ -82,6 +82,8 @@ export const invokeChannelNames = [
   'chats:delete',
   'chats:image',
   'chats:image-text',
+  'chats:damaged',
+  'chats:reveal-damaged',
   'api:status',
   'api:configure',
   'models:recent',

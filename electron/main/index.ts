@@ -155,6 +155,7 @@ const router = createRouter({
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
     chats: new ChatStore(join(app.getPath('userData'), 'chats')),
+    revealFile: (path) => shell.showItemInFolder(path),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),
   isTrustedSender: isOurs,

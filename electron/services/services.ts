@@ -41,6 +41,8 @@ export interface ServiceDeps {
   remoteEngines: RemoteEngines | null
   /** The text layer's language packs (absent in tools without a text layer). */
   ocrLanguages?: OcrLanguages | null
+  /** Shows a file in the system's file manager (absent in tools that have none). */
+  revealFile?: (path: string) => void
 }
 
 const NO_TEXT_LAYER: ScreenText = { status: 'failed', reason: 'The text layer is not available in this build.' }
@@ -76,6 +78,7 @@ export function createServices({
   textLayer,
   remoteEngines,
   ocrLanguages = null,
+  revealFile,
 }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const remotes = (): RemoteEngines => {
     if (!remoteEngines) throw new AppError('not-found', 'Remote engines are not available here.')
@@ -138,6 +141,12 @@ export function createServices({
         return null
       },
       'chats:image': ({ chatId, imageId }) => chats.image(chatId, imageId),
+      'chats:damaged': () => chats.damagedConversations(),
+      'chats:reveal-damaged': async ({ id }) => {
+        if (!revealFile) throw new AppError('not-found', 'Files cannot be shown from here.')
+        revealFile(await chats.damagedPath(id))
+        return null
+      },
       // Asked for explicitly (copy text), so read even with the text layer set to 'never'.
       'chats:image-text': async ({ chatId, imageId }) => {
         if (!textLayer) return NO_TEXT_LAYER

@@ -1,5 +1,5 @@
 // The chat window in real Chromium against the real services and the tiny models.
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -499,5 +499,26 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     // Both models loaded earlier are in the picker, the vision one first.
     const recent = await page.getByRole('combobox', { name: 'Choose a model' }).locator('option').allTextContents()
     expect(recent).toEqual(['Choose a model…', 'tiny-llama-f32 (vision)', 'tiny-llama-f32'])
+  })
+
+  it('says which conversations could not be read, keeps them, and shows their file on request', async () => {
+    const dataDir = h.dataDir
+    const listed = (await h.chats.list()).length
+    // A conversation whose file a crash of another program, or a hand edit, left unreadable.
+    const broken = join(dataDir, 'chats', '0b6c7c2e-1f0d-4f61-8d6e-5f8d3c1a9b21')
+    await mkdir(broken, { recursive: true })
+    await writeFile(join(broken, 'conversation.json'), '{"version": 1, "title": "Trip pl')
+    await h.close()
+    h = await startHarness(dataDir)
+    page = await h.openApp()
+    const notice = page.getByTestId('damaged-conversations')
+    await expect.poll(() => notice.locator('summary').textContent()).toBe('One conversation could not be read')
+    expect(await page.getByTestId('conversation').count()).toBe(listed)
+    await notice.locator('summary').click()
+    expect(await notice.textContent()).toContain('kept on disk as it was; nothing was changed.')
+    await notice.getByRole('button', { name: 'Show file' }).click()
+    await expect.poll(() => h.revealed).toEqual([join(broken, 'conversation.json')])
+    expect(await readFile(join(broken, 'conversation.json'), 'utf8')).toBe('{"version": 1, "title": "Trip pl')
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-damaged-conversation.png') })
   })
 })

@@ -298,6 +298,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       ocrLanguages,
       remoteEngines,
       windows,
+      revealFile: (path) => void revealed.push(path),
       recentModels: new RecentModels(join(dir, 'recent-models.json')),
       appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null },
     }),

@@ -295,6 +295,10 @@ describe('chat store', () => {
     expect((await reopened.list()).map((c) => c.id)).toEqual([good.id])
     expect(reopened.damaged).toMatchObject([{ id: bad.id }])
     expect(await readFile(join(root, bad.id, 'conversation.json'), 'utf8')).toContain('truncat')
+    // What the window is told, and the one file it may ask to be shown.
+    expect(await reopened.damagedConversations()).toEqual([{ id: bad.id, reason: expect.stringMatching(/JSON/) }])
+    expect(await reopened.damagedPath(bad.id)).toBe(join(root, bad.id, 'conversation.json'))
+    for (const other of [good.id, '..', '../..']) await expect(reopened.damagedPath(other)).rejects.toMatchObject({ code: 'not-found' })
   })
 })
 

@@ -49,7 +49,7 @@ describe('ChatController', () => {
 
   it('starts with the engine state and the conversation list, and opens the newest conversation', async () => {
     const stop = await chat.start()
-    expect(main.channels()).toEqual(['engine:status', 'engineSettings:get', 'chats:list', 'chats:get'])
+    expect(main.channels()).toEqual(['engine:status', 'engineSettings:get', 'chats:list', 'chats:damaged', 'chats:get'])
     expect(main.requests('chats:list')).toEqual([{}])
     expect(chat.engine).toEqual({ state: 'idle' })
     expect(chat.list.map((s) => s.id)).toEqual(['c2', 'c1'])
@@ -57,6 +57,20 @@ describe('ChatController', () => {
     stop()
     expect(main.listening('engine:state')).toBe(0)
     expect(main.listening('chat:open')).toBe(0)
+  })
+
+  it('shows the conversations that could not be read, and their files on request; a refusal is said', async () => {
+    const damaged = [{ id: 'c9', reason: 'Unexpected end of JSON input' }]
+    main.answer('chats:damaged', () => damaged).answer('chats:reveal-damaged', () => null)
+    await chat.start()
+    expect(chat.damaged).toEqual(damaged)
+    expect(chat.list.map((s) => s.id)).toEqual(['c2', 'c1'])
+    await chat.revealDamaged('c9')
+    expect(main.requests('chats:reveal-damaged')).toEqual([{ id: 'c9' }])
+    expect(chat.error).toBeNull()
+    main.refuse('chats:reveal-damaged', { code: 'not-found', message: 'That conversation is not among those that could not be read.' })
+    await chat.revealDamaged('c8')
+    expect(chat.error).toContain('not among those that could not be read')
   })
 
   it('follows the engine state main pushes', async () => {

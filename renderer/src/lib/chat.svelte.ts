@@ -7,6 +7,7 @@ import {
   type ChatSettings,
   type ChatSummary,
   type Conversation,
+  type DamagedConversation,
   type EngineChoice,
   type EngineSettings,
   type EngineState,
@@ -36,6 +37,7 @@ export const SEARCH_DELAY_MS = 150
 export class ChatController {
   // Lists and engine states arrive whole from main and are replaced, never edited: no deep proxies.
   #list = $state.raw<ChatSummary[]>([])
+  #damaged = $state.raw<DamagedConversation[]>([])
   #engine = $state.raw<EngineState>({ state: 'idle' })
   // Deep: a streaming answer is applied to the open conversation's messages in place (applyChunk).
   #current = $state<Conversation | null>(null)
@@ -60,6 +62,20 @@ export class ChatController {
   /** The conversations, newest first, filtered by the search text. */
   get list(): DeepReadonly<ChatSummary[]> {
     return this.#list
+  }
+
+  /** Conversations that could not be read at start: not in the list, kept on disk as they were. */
+  get damaged(): DeepReadonly<DamagedConversation[]> {
+    return this.#damaged
+  }
+
+  /** Shows a damaged conversation's file in the system's file manager. */
+  async revealDamaged(id: string): Promise<void> {
+    try {
+      await this.#client.invoke('chats:reveal-damaged', { id })
+    } catch (e) {
+      this.#error = errorText(e)
+    }
   }
 
   /** The search text the list is filtered by. */
@@ -123,6 +139,8 @@ export class ChatController {
     // Quick-ask hands a conversation over to this window.
     const offOpen = this.#client.on('chat:open', ({ chatId }) => void this.#refresh().then(() => this.open(chatId)))
     await this.#refresh()
+    // Said, not fatal: the list works without them.
+    this.#damaged = await this.#client.invoke('chats:damaged', {}).catch(() => [])
     if (this.#list[0]) await this.open(this.#list[0].id)
     return () => {
       offEngine()
