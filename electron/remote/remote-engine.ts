@@ -199,10 +199,20 @@ export class RemoteEngine implements Generator {
           if (ended) break
         }
         if (!ended) {
-          try {
-            sse.end()
-          } catch {
-            throw new StreamCut('the connection closed in the middle of an event')
+          // An event the stream ended without its blank line (some gateways end a whole answer
+          // so): kept when it parses as a chunk; a cut-off one, or garbage, is a cut stream.
+          const last = sse.flush()
+          if (last?.data === '[DONE]') ended = true
+          else if (last) {
+            const part = readCompletion(parseJson(last.data), 'delta')
+            if (!part?.hasChoices) throw new StreamCut('the connection closed in the middle of an event')
+            const content = take(part)
+            if (content) {
+              lastAt = performance.now()
+              firstAt ??= lastAt
+              streamed++
+              yield { kind: 'tokens', text: content, count: 1 }
+            }
           }
         }
         // Some servers close after the finish_reason without [DONE]; that is a whole answer.

@@ -97,6 +97,23 @@ export class SseDecoder {
     return events
   }
 
+  /**
+   * The stream ended: the event its last lines make without the blank line that should close it
+   * (a last line without its newline counted as one), or null when nothing was left. Some
+   * gateways end a whole answer so (openai-node keeps that event too); whether the event itself
+   * is whole, its reader judges (a JSON cut short does not parse).
+   */
+  flush(): SseEvent | null {
+    if (this.pendingBytes > 0) {
+      const bytes = concat(this.pending, this.pendingBytes)
+      this.pending = []
+      this.pendingBytes = 0
+      const event = this.line(this.decoder.decode(bytes))
+      if (event) return event
+    }
+    return this.line('')
+  }
+
   /** The stream ended: an event left without its blank line means it was cut short. */
   end(): void {
     if (this.pendingBytes > 0 || this.data.length > 0) throw new SseError('malformed', 'a stream that ended in the middle of an event')

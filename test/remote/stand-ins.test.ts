@@ -313,6 +313,28 @@ describe('remote engine against misbehaving servers', () => {
     const whole = await run(new RemoteEngine(endpoint(finishedWithoutDone), 'm'))
     expect(whole.error).toBeNull()
     expect(whole.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { stopReason: 'max-tokens', tokensOut: 1 } })
+    // Gateways that end without the blank line after their last event: [DONE] with one newline
+    // or none, or the finishing chunk itself unterminated. The answer is whole, said once.
+    const events = finish('stop').replace(/data: \[DONE\]\n\n$/, '')
+    const finishing = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}`
+    for (const [name, tail] of [
+      ['[DONE] and one newline', `${events}data: [DONE]\n`],
+      ['[DONE] and no newline', `${events}data: [DONE]`],
+      ['the finish without its blank line', `${finishing}\n`],
+      [
+        'the last word and the finish unterminated',
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'b' }, finish_reason: 'stop' }] })}`,
+      ],
+    ] as const) {
+      const gateway = await standIn((_req, res) => {
+        sse(res)
+        res.end(chunk('a') + tail)
+      })
+      const answer = await run(new RemoteEngine(endpoint(gateway), 'm', { retries: 0 }))
+      expect(answer.error, name).toBeNull()
+      expect(answer.text, name).toBe(tail.includes('"b"') ? 'ab' : 'a')
+      expect(answer.chunks.at(-1), name).toMatchObject({ kind: 'done', stats: { stopReason: 'eos' } })
+    }
   })
 
   it('a redirect to another host is not followed and the key never reaches it; same-server redirects are', async () => {
