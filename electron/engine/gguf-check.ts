@@ -255,6 +255,7 @@ async function readHeader(reader: HeaderReader, label: string, name: string): Pr
 
   const keyValues = await readKeyValues(reader, Number(kvCount))
   checkKeyTypes(keyValues)
+  checkShape(keyValues)
   const { alignment } = keyValues
   const lastEnd = await readTensorInfos(reader, Number(tensorCount), alignment)
   const dataOffset = tensorCount > 0n ? Number(padTo(BigInt(reader.position), alignment)) : reader.position
@@ -320,6 +321,8 @@ interface KeyValues {
   alignment: number
   architecture: string | null
   types: Map<string, KvType>
+  /** The uint32 scalars' values, for the few that llama.cpp asserts on (see checkShape). */
+  uint32s: Map<string, number>
 }
 
 /** llama.cpp's architecture names are short; a longer value is no architecture it knows. */
@@ -328,6 +331,7 @@ const MAX_ARCHITECTURE_BYTES = 256
 /** Walks every key-value pair, recording each key's type, the alignment (else 32) and the architecture. */
 async function readKeyValues(reader: HeaderReader, count: number): Promise<KeyValues> {
   const types = new Map<string, KvType>()
+  const uint32s = new Map<string, number>()
   let alignment = DEFAULT_ALIGNMENT
   let architecture: string | null = null
   for (let i = 0; i < count; i++) {
@@ -342,6 +346,7 @@ async function readKeyValues(reader: HeaderReader, count: number): Promise<KeyVa
     else if (type === TYPE_STRING && key === 'general.architecture')
       architecture = await reader.text(MAX_ARCHITECTURE_BYTES, `the value of key 'general.architecture'`)
     else if (type === TYPE_STRING) await reader.skipStrings(1, () => `the value of key '${shown(key)}'`)
+    else if (type === TYPE_UINT32) uint32s.set(key, await reader.u32(`the value of key '${shown(key)}'`))
     else {
       const size = VALUE_SIZE.get(type)
       if (size === undefined) throw new Invalid(`key '${shown(key)}' has unknown value type ${type}`)
@@ -349,7 +354,28 @@ async function readKeyValues(reader: HeaderReader, count: number): Promise<KeyVa
     }
     types.set(key, { type, elementType })
   }
-  return { alignment, architecture, types }
+  return { alignment, architecture, types, uint32s }
+}
+
+/** llama.cpp's LLAMA_MAX_LAYERS: its per-layer arrays hold this many. */
+const MAX_LAYERS = 512
+/** Architectures without attention (state-space and RNN models): their converters write a head count of 0. */
+const NO_ATTENTION = /^(mamba|rwkv)/
+
+/**
+ * Values llama.cpp asserts on while it loads (GGML_ASSERT aborts the whole process; the
+ * library's fit estimate simulates a load in the engine process, so one such file in the
+ * models folder took the engine down on every refresh): a layer count outside 1-512, and a
+ * head count of 0 in a model with attention (its tensors get a 0-sized dimension).
+ */
+function checkShape({ architecture, uint32s }: KeyValues): void {
+  if (architecture === null) return
+  const layers = uint32s.get(`${architecture}.block_count`)
+  if (layers !== undefined && (layers < 1 || layers > MAX_LAYERS))
+    throw new Invalid(`key '${shown(architecture)}.block_count' is ${layers}; llama.cpp loads 1 to ${MAX_LAYERS} layers`)
+  if (NO_ATTENTION.test(architecture)) return
+  for (const key of [`${architecture}.attention.head_count`, `${architecture}.attention.head_count_kv`])
+    if (uint32s.get(key) === 0) throw new Invalid(`key '${shown(key)}' is 0; a model with attention has at least one head`)
 }
 
 /** Passes over an array value; returns its element type. */

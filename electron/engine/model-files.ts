@@ -115,7 +115,8 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
     ...common,
     kind: 'llm',
     totalLayers: insights ? insights.totalLayers : (num(arch.block_count) ?? 0),
-    trainContextSize: insights ? (insights.trainContextSize ?? null) : num(arch.context_length),
+    // 0 is no training context (a damaged or hand-made file): unknown, so the default size applies.
+    trainContextSize: (insights ? (insights.trainContextSize ?? null) : num(arch.context_length)) || null,
     embeddingSize: num(arch.embedding_length),
     projectorType: null,
     imageBudget: null,

@@ -11,6 +11,7 @@ import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { checkGgufHeader } from '../../electron/engine/gguf-check.js'
 import { scanLibrary } from '../../electron/models/library.js'
+import { inspectModelFile } from '../../electron/engine/model-files.js'
 import type { ModelFileInfo } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { ggufLayout } from '../fixtures/gguf-layout.js'
@@ -68,6 +69,7 @@ function formerOffenders(model: Buffer, mmproj: Buffer): Case[] {
   const m = ggufLayout(model)
   const p = ggufLayout(mmproj)
   const typeAt = (layout: typeof m, key: string): number => layout.kvs.find((kv) => kv.key === key)!.typeAt
+  const valueAt = (layout: typeof m, key: string): number => layout.kvs.find((kv) => kv.key === key)!.valueAt
   return [
     {
       role: 'mmproj',
@@ -95,6 +97,21 @@ function formerOffenders(model: Buffer, mmproj: Buffer): Case[] {
       bytes: withU32(model, typeAt(m, 'llama.block_count'), 5),
     },
     { role: 'model', kind: 'counts', description: 'tensor count = 20 (Failed to load model)', bytes: withU64(model, m.tensorCountAt, 20n) },
+    // Values llama.cpp asserts on while loading; the library's fit estimate simulates a load in
+    // the engine process, so one such file in the models folder aborted it on every listing.
+    ...(
+      [
+        ['llama.block_count', 0],
+        ['llama.block_count', 0xffffffff],
+        ['llama.attention.head_count', 0],
+        ['llama.attention.head_count_kv', 0],
+      ] as const
+    ).map(([key, value]): Case => ({
+      role: 'model',
+      kind: 'kv value',
+      description: `'${key}' = ${value} (SIGABRT)`,
+      bytes: withU32(model, valueAt(m, key), value),
+    })),
   ]
 }
 
@@ -184,6 +201,15 @@ describe('hostile GGUF headers', () => {
     // The engine that saw all of it still loads and lists the intact fixtures.
     expect(await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })).toMatchObject({ vision: true })
   }, 240_000)
+})
+
+describe('values a converter never writes', () => {
+  it('a training context of 0 is no training context: the default size applies, not a 0-token context', async () => {
+    const model = await readFile(fx.textModel)
+    const path = join(dir, 'no-context.gguf')
+    await writeFile(path, withU32(model, ggufLayout(model).kvs.find((kv) => kv.key === 'llama.context_length')!.valueAt, 0))
+    expect((await inspectModelFile(path, null)).trainContextSize).toBeNull()
+  })
 })
 
 describe('the library scan bounds each file', () => {
