@@ -158,6 +158,7 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       const engine = find(input.id)
       const url = checkBaseUrl(input.baseUrl, input.allowUnencrypted)
       const moved = engine.baseUrl !== url.href.replace(/\/$/, '')
+      const elsewhere = new URL(engine.baseUrl).origin !== url.origin
       Object.assign(engine, {
         name: input.name,
         baseUrl: url.href.replace(/\/$/, ''),
@@ -166,7 +167,9 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       })
       // Another server: what the old one accepted says nothing about it.
       if (moved) Object.assign(engine, { images: 'unknown', models: [] })
-      setKey(engine, input.apiKey)
+      // The key was given for the old server: another host (or port, or scheme) does not get it
+      // unless the user types it again, as a redirect to another host does not (http.ts).
+      setKey(engine, input.apiKey ?? (elsewhere ? '' : undefined))
       await save()
       return toView(engine)
     },

@@ -151,6 +151,17 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
       .poll(() => engineForm('Wrong key').getByTestId('engine-report').textContent())
       .toMatch(/Connected in \d+ ms\. Model: m\.\s+Text only: the text on screen is still read/)
     expect(await engineForm('Wrong key').getByRole('alert').count()).toBe(0)
+    // Another server in the address (another host name): the form says the saved key stays behind unless typed again.
+    const moved = engineForm('Wrong key')
+    await moved.getByLabel('Address', { exact: true }).fill(`${standIn.replace('127.0.0.1', 'localhost')}/key/v1`)
+    await expect
+      .poll(() => moved.getByText(/saved key stays/).textContent())
+      .toMatch(/^The saved key stays with http:\/\/127\.0\.0\.1:\d+: type it again to send it to this server\.$/)
+    await moved.getByLabel('API key', { exact: true }).fill('right-key')
+    expect(await moved.getByText(/saved key stays/).count()).toBe(0)
+    await moved.getByLabel('API key', { exact: true }).fill('')
+    await moved.getByLabel('Address', { exact: true }).fill(`${standIn}/key/v1`)
+    expect(await moved.getByText(/saved key stays/).count()).toBe(0)
 
     await expect
       .poll(() => engineForm('Hangs', other).getByRole('alert').textContent(), { timeout: 20_000 })

@@ -81,6 +81,20 @@ describe('remote engines', () => {
     expect(await engines.update({ id, ...server, baseUrl: 'http://10.0.0.5:8000/v1' })).toMatchObject({ models: [], images: 'unknown' })
   })
 
+  it('a key is kept for another path on the same server, and not sent to another server unless typed again', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    const { id } = await engines.add({ ...server, apiKey: KEY })
+    expect(await engines.update({ id, ...server, baseUrl: 'http://192.168.1.20:8080/api/v1' })).toMatchObject({ hasKey: true })
+    // Another host, port or scheme with the key field left as it was: the key stays behind.
+    for (const baseUrl of ['http://192.168.1.99:8080/v1', 'http://192.168.1.20:9090/v1', 'https://192.168.1.20:8080/v1']) {
+      await engines.update({ id, ...server, apiKey: KEY })
+      expect(await engines.update({ id, ...server, baseUrl }), baseUrl).toMatchObject({ hasKey: false })
+    }
+    expect(await engines.update({ id, ...server, baseUrl: 'http://192.168.1.99:8080/v1', apiKey: KEY })).toMatchObject({ hasKey: true })
+    expect(await readFile(path, 'utf8')).not.toContain(KEY)
+  })
+
   it('refuses addresses that are not http(s) servers, and plain http to the internet unless allowed', async () => {
     const engines = await openRemoteEngines({ path: join(await scratchDir(), 'r.json'), secrets: () => keychain })
     for (const baseUrl of ['not a url', 'file:///etc/passwd', 'javascript:alert(1)', 'ftp://example.com/v1']) {
