@@ -7,7 +7,12 @@ export const EngineId = z.uuid()
 const Name = z.string().trim().min(1, 'give the engine a name').max(80)
 /** Checked as a URL (scheme, host, encryption) in the service, where the sentence can say why. */
 const BaseUrl = z.string().trim().min(1, 'enter the server’s address').max(2048)
-const ApiKey = z.string().trim().max(4096)
+// Visible ASCII only (http.ts's KEY_CHARACTERS): a key pasted with a line break inside failed every request with the key in the message.
+const ApiKey = z
+  .string()
+  .trim()
+  .max(4096)
+  .regex(/^[\x21-\x7e]*$/, 'the API key holds a space, a line break or an invisible character; paste it again')
 const ModelName = z.string().min(1).max(256)
 
 export const RemoteEngineInput = z.strictObject({

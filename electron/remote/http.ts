@@ -23,6 +23,11 @@ export class RemoteHttpError extends AppError {
   }
 }
 
+/** What an API key may hold: visible ASCII, as every provider's keys are. */
+export const KEY_CHARACTERS = /^[\x21-\x7e]*$/
+export const BAD_KEY =
+  'The API key holds a character a request cannot carry (a space, a line break or an invisible character, often picked up in copying): paste it again in Settings.'
+
 const MAX_REDIRECTS = 3
 /** An error body is read only this far: enough for any JSON error, not a whole web page. */
 const ERROR_BODY_BYTES = 64 * 1024
@@ -90,7 +95,12 @@ export async function exchange(endpoint: RemoteEndpoint, o: ExchangeOptions): Pr
   const timer = setTimeout(() => controller.abort(new TimeoutReason('headers')), o.headersTimeoutMs)
   const headers: Record<string, string> = { accept: o.accept ?? 'application/json' }
   if (o.body !== undefined) headers['content-type'] = 'application/json'
-  if (endpoint.apiKey) headers.authorization = `Bearer ${endpoint.apiKey}`
+  if (endpoint.apiKey) {
+    // fetch refuses such a header with the whole value in its message, which would put the key
+    // in the window and the log; a key saved before keys were checked may still hold one.
+    if (!KEY_CHARACTERS.test(endpoint.apiKey)) throw new AppError('remote', BAD_KEY)
+    headers.authorization = `Bearer ${endpoint.apiKey}`
+  }
   const body = o.body === undefined ? undefined : JSON.stringify(o.body)
   let url = `${baseHref(base)}${o.path}`
   try {
@@ -264,6 +274,30 @@ export function htmlAnswer(url: string): AppError {
   )
 }
 
+/**
+ * A failure answered with a web page. Only a missing page says the address is wrong; a proxy
+ * (nginx, Cloudflare) in front of a working server answers its own page for a server that is
+ * down or restarting (502-504, 520-524, retried as such) and for a body over its limit (413:
+ * nginx's default 1 MB, two screenshots).
+ */
+function htmlFailure(status: number, url: string): AppError {
+  const origin = originOf(url)
+  if (status === 404) return htmlAnswer(url)
+  if (status === 413)
+    return new RemoteHttpError(
+      status,
+      null,
+      `The server at ${origin}, or a proxy in front of it, refused the request as too large (413): fewer or smaller images, or a larger limit on the proxy (nginx: client_max_body_size), let it through.`,
+    )
+  if ((status >= 502 && status <= 504) || (status >= 520 && status <= 524))
+    return new RemoteHttpError(
+      status,
+      null,
+      `A proxy at ${origin} could not get an answer from the inference server behind it (${status}); is it running, or still loading its model?`,
+    )
+  return new RemoteHttpError(status, null, `The server at ${origin} failed (${status}) and answered with a web page instead of saying why.`)
+}
+
 const MODEL_WORDS = /\bmodel/i
 /** llama-server, vLLM and OpenAI on a prompt longer than the context; the chat service then drops the oldest turns. */
 const CONTEXT_WORDS = /context[_ ](length|size|window)|exceed_context|maximum context|exceeds the available context/i
@@ -279,7 +313,7 @@ async function describeFailure(
 ): Promise<AppError> {
   const status = response.status
   const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
-  if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlAnswer(url)
+  if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlFailure(status, url)
   const { message: said, kind } = serverError(text)
   const because = said ? `: ${said}` : '.'
   if ((status === 400 || status === 413 || status === 422) && CONTEXT_WORDS.test(`${kind} ${said ?? ''}`)) {

@@ -141,6 +141,8 @@ export class RemoteEngine implements Generator {
           const { text } = await readCapped(current.response, JSON_BODY_BYTES)
           if (looksLikeHtml(contentType, text)) throw htmlAnswer(current.url)
           const whole = readCompletion(parseJson(text), 'message')
+          // An error answered with 200 (some gateways): the server's own words, as in a stream.
+          if (whole?.error) throw new AppError('remote', `The server at ${originOf(current.url)} answered with an error: ${whole.error}`)
           if (!whole?.hasChoices) {
             throw new AppError('remote', `The server at ${originOf(current.url)} answered with something other than the OpenAI API.`)
           }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import sharp from 'sharp'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { GenerateChunk, GenerateRequest } from '../../electron/engine/contract.js'
+import { RemoteEngineInput } from '../../electron/remote/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { listModels, RemoteEngine, testConnection, type RemoteEndpoint } from '../../electron/remote/remote-engine.js'
 
@@ -108,6 +109,62 @@ describe('remote engine against misbehaving servers', () => {
     })
     await expect(listModels(endpoint(s))).rejects.toThrow(/answered with a web page, not the OpenAI API/)
     expect(remoteError((await run(new RemoteEngine(endpoint(s), 'm'))).error)).toMatch(/web page, not the OpenAI API/)
+  })
+
+  it('a proxy’s own page for a server that is down is retried and said as such; one for a body too large says so', async () => {
+    const page = (res: ServerResponse, status: number): void => {
+      res.writeHead(status, { 'content-type': 'text/html' })
+      res.end(`<html><head><title>${status}</title></head><body><center>nginx</center></body></html>`)
+    }
+    // nginx while the server behind it restarts: a 502 page, then the answer.
+    const restarting = await standIn((_req, res, s) =>
+      s.requests.length === 1 ? page(res, 502) : (sse(res), res.end(chunk('up') + finish('stop'))),
+    )
+    const answer = await run(new RemoteEngine(endpoint(restarting), 'm'))
+    expect(answer.error).toBeNull()
+    expect(answer.text).toBe('up')
+    expect(restarting.requests).toHaveLength(2)
+    const down = await standIn((_req, res) => page(res, 504))
+    expect(remoteError((await run(new RemoteEngine(endpoint(down), 'm', { retries: 1 }))).error)).toMatch(
+      /^A proxy at http:\/\/127\.0\.0\.1:\d+ could not get an answer from the inference server behind it \(504\); is it running/,
+    )
+    expect(down.requests).toHaveLength(2)
+    // nginx's 1 MB body limit, once a conversation holds a few screenshots.
+    const limited = await standIn((_req, res) => page(res, 413))
+    expect(remoteError((await run(new RemoteEngine(endpoint(limited), 'm'))).error)).toMatch(/refused the request as too large \(413\)/)
+    // A missing page still means a wrong address.
+    const missing = await standIn((_req, res) => page(res, 404))
+    expect(remoteError((await run(new RemoteEngine(endpoint(missing), 'm'))).error)).toMatch(
+      /web page, not the OpenAI API; check the base URL/,
+    )
+  })
+
+  it('an error answered with 200 and no stream carries the server’s message', async () => {
+    const s = await standIn((_req, res) => json(res, 200, { error: { message: 'The model `m` does not exist' } }))
+    expect(remoteError((await run(new RemoteEngine(endpoint(s), 'm'))).error)).toMatch(
+      /answered with an error: The model `m` does not exist$/,
+    )
+  })
+
+  it('a key that holds a line break is refused before any request, and never shown', async () => {
+    const s = await standIn((_req, res) => json(res, 200, { data: [{ id: 'm' }] }))
+    const key = 'sk-proj-ABCDEF123\nXYZ789'
+    for (const attempt of [
+      listModels(endpoint(s, key)),
+      run(new RemoteEngine(endpoint(s, key), 'm')).then((r) => Promise.reject(r.error)),
+    ]) {
+      const error = await attempt.catch((e: unknown) => e)
+      expect(remoteError(error)).toMatch(/^The API key holds a character a request cannot carry/)
+      expect((error as Error).message).not.toContain('ABCDEF')
+    }
+    expect(s.requests).toHaveLength(0)
+    expect(
+      RemoteEngineInput.safeParse({ name: 'x', baseUrl: 'http://10.0.0.2/v1', apiKey: key, allowUnencrypted: false }).error?.issues[0]
+        ?.message,
+    ).toMatch(/holds a space, a line break or an invisible character/)
+    expect(
+      RemoteEngineInput.safeParse({ name: 'x', baseUrl: 'http://10.0.0.2/v1', apiKey: ' sk-fine ', allowUnencrypted: false }).data?.apiKey,
+    ).toBe('sk-fine')
   })
 
   it('a 500 with a JSON error carries the server’s message', async () => {
