@@ -3,7 +3,8 @@
 // embedding width, closest name), and what is incomplete or unusable, with the reason.
 // Reading a file's metadata is passed in (the engine process does it, with llama.cpp's
 // type sizes at hand), so this stays plain code.
-import { readdir } from 'node:fs/promises'
+import type { Dirent } from 'node:fs'
+import { readdir, realpath, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { ModelFileInfo } from '../ipc/contract.js'
 
@@ -21,23 +22,54 @@ export interface Library {
 
 export type Inspect = (path: string) => Promise<ModelFileInfo>
 
-/** GGUF files in the folder and one level of subfolders (a folder per model is common). */
-export async function findModelFiles(root: string): Promise<{ gguf: string[]; partials: string[] }> {
+/**
+ * GGUF files in the folder and one level of subfolders (a folder per model is common), a
+ * subfolder linked from another disk included; the folders that could not be read, with why.
+ */
+export async function findModelFiles(
+  root: string,
+): Promise<{ gguf: string[]; partials: string[]; unreadable: { path: string; reason: string }[] }> {
   const gguf: string[] = []
   const partials: string[] = []
+  const unreadable: { path: string; reason: string }[] = []
+  // Each folder once, however many links lead to it (a link back to the models folder would list its models twice).
+  const seen = new Set<string>()
   const visit = async (dir: string, depth: number): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+    const real = await realpath(dir).catch(() => dir)
+    if (seen.has(real)) return
+    seen.add(real)
+    let entries: Dirent[]
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch (error) {
+      // No models folder yet is no problem; one that cannot be read hides its models, so it is said.
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT')
+        unreadable.push({
+          path: dir,
+          reason: `The folder ${dir} cannot be read (${code ?? (error as Error).message}); its models are not listed.`,
+        })
+      return
+    }
     for (const entry of entries) {
       const path = join(dir, entry.name)
       // Dot folders hold work in progress (downloads being staged), never models.
       if (entry.name.startsWith('.')) continue
-      if (entry.isDirectory() && depth < 1) await visit(path, depth + 1)
+      // A link to a folder (models kept on another disk) is a folder; the depth bounds a link that loops.
+      const folder =
+        entry.isDirectory() ||
+        (entry.isSymbolicLink() &&
+          (await stat(path).then(
+            (s) => s.isDirectory(),
+            () => false,
+          )))
+      if (folder && depth < 1) await visit(path, depth + 1)
       else if (/\.gguf$/i.test(entry.name)) gguf.push(path)
       else if (/\.gguf\.part$/i.test(entry.name)) partials.push(path)
     }
   }
   await visit(root, 0)
-  return { gguf: gguf.sort(), partials: partials.sort() }
+  return { gguf: gguf.sort(), partials: partials.sort(), unreadable }
 }
 
 /** How long reading one file's header may take before the scan reports it and goes on. */
@@ -54,9 +86,9 @@ export async function scanLibrary(
   linked: string[] = [],
   timeLimitMs = INSPECT_TIME_LIMIT_MS,
 ): Promise<Library> {
-  const { gguf, partials } = root === null ? { gguf: [], partials: [] } : await findModelFiles(root)
+  const { gguf, partials, unreadable } = root === null ? { gguf: [], partials: [], unreadable: [] } : await findModelFiles(root)
   const files: ModelFileInfo[] = []
-  const problems: Library['problems'] = []
+  const problems: Library['problems'] = [...unreadable]
   for (const path of [...gguf, ...linked.filter((p) => !gguf.includes(p))]) {
     try {
       files.push(

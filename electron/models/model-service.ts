@@ -3,7 +3,7 @@
 // renderer are only acted on when they are in the library, so a compromised window
 // cannot delete or reveal anything else.
 import { constants } from 'node:fs'
-import { copyFile, mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
@@ -57,15 +57,16 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
   const changed = (): void => deps.onChanged?.()
 
   /** Every path the library shows, with what deleting it means. */
-  function members(view: LibraryView): Map<string, { files: string[]; linked: boolean }> {
+  function members(view: LibraryView, linked: string[]): Map<string, { files: string[]; linked: boolean }> {
     const map = new Map<string, { files: string[]; linked: boolean }>()
     for (const entry of view.models) {
       const files = [entry.model.path, ...(entry.mmproj ? [entry.mmproj.path] : [])]
       map.set(entry.model.path, { files, linked: entry.linked })
       if (entry.mmproj) map.set(entry.mmproj.path, { files: [entry.mmproj.path], linked: entry.linked })
     }
-    for (const p of view.orphanProjectors) map.set(p.path, { files: [p.path], linked: false })
-    for (const p of view.problems) map.set(p.path, { files: [p.path], linked: false })
+    // A linked file that is gone (its disk unplugged) is listed as a problem: still the user's, forgotten on delete.
+    for (const p of view.orphanProjectors) map.set(p.path, { files: [p.path], linked: linked.includes(p.path) })
+    for (const p of view.problems) map.set(p.path, { files: [p.path], linked: linked.includes(p.path) })
     return map
   }
 
@@ -129,8 +130,25 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
 
     async delete(path) {
       const view = await library()
-      const member = members(view).get(path)
+      const member = members(view, await readLinked()).get(path)
       if (!member) throw new AppError('not-found', `${basename(path)} is not in your model library.`)
+      // A file reached through a folder linked from elsewhere is the user's own, as a linked import is: not deleted from here.
+      if (!member.linked)
+        for (const file of member.files) {
+          const real = await realpath(file).catch(() => file)
+          if (
+            inRoot(file) &&
+            !inRoot(real) &&
+            !(await realpath(root).then(
+              (r) => real.startsWith(r + sep),
+              () => false,
+            ))
+          )
+            throw new AppError(
+              'busy',
+              `${basename(file)} is in a folder linked into the models folder from ${dirname(real)}; delete it there, or remove the link.`,
+            )
+        }
       const loaded = deps.engine.state()
       if (loaded.state === 'ready' && member.files.some((f) => f === loaded.info.modelPath || f === loaded.info.mmprojPath))
         await deps.engine.unload()

@@ -1,9 +1,9 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
-import { scanLibrary } from '../../electron/models/library.js'
+import { findModelFiles, scanLibrary } from '../../electron/models/library.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir, truncatedCopy } from '../support/engine.js'
 
@@ -37,6 +37,31 @@ describe('model library', () => {
       projectorType: 'mlp',
       imageBudget: { maxSide: 64, maxPixels: 4096 },
     })
+  })
+
+  it('lists a folder linked from another disk, and says which folder cannot be read instead of hiding its models', async () => {
+    const root = await scratchDir()
+    const elsewhere = await scratchDir()
+    await mkdir(join(elsewhere, 'big-vlm'))
+    await copyFile(fx.textModel, join(elsewhere, 'big-vlm', 'big-vlm-Q4_K_M.gguf'))
+    await symlink(join(elsewhere, 'big-vlm'), join(root, 'big-vlm'))
+    // A link back to the models folder, or a second link to the same folder, lists nothing twice.
+    await copyFile(fx.textModel, join(root, 'top-Q8_0.gguf'))
+    await symlink(root, join(root, 'loop'))
+    await symlink(join(elsewhere, 'big-vlm'), join(root, 'same-again'))
+    expect((await scanLibrary(root, inspect)).models.map((m) => m.model.path)).toEqual([
+      join(root, 'big-vlm', 'big-vlm-Q4_K_M.gguf'),
+      join(root, 'top-Q8_0.gguf'),
+    ])
+
+    // A models folder that cannot be read (here a file where it should be; a folder of mode
+    // 000 too, for a user who is not root) is said, not shown as an empty library.
+    const notAFolder = join(elsewhere, 'models')
+    await writeFile(notAFolder, '')
+    expect((await scanLibrary(notAFolder, inspect)).problems).toEqual([
+      { path: notAFolder, reason: `The folder ${notAFolder} cannot be read (ENOTDIR); its models are not listed.` },
+    ])
+    expect(await findModelFiles(join(elsewhere, 'not-made-yet'))).toEqual({ gguf: [], partials: [], unreadable: [] })
   })
 
   it('pairs a model with its projector, refuses a mismatched one with the reason, and reports the rest', async () => {

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -9,6 +9,7 @@ import { estimateFit, readHardware } from '../../electron/engine/fit.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { catalogJsonSchema, CATALOG, parseCatalog } from '../../electron/models/catalog.js'
 import { createModelService, type ModelServiceDeps } from '../../electron/models/model-service.js'
+import { RecentModels } from '../../electron/models/recent.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
 import { readFileSync } from 'node:fs'
@@ -116,6 +117,58 @@ describe('model library service', () => {
     const after = await models.delete(model)
     expect(after.models).toEqual([])
     expect((await stat(model)).size).toBeGreaterThan(0)
+  })
+
+  it('forgets a linked model whose file is gone (its disk unplugged) when it is deleted', async () => {
+    const root = await scratchDir()
+    const outside = await scratchDir()
+    const model = join(outside, 'usb-Q8_0.gguf')
+    await copyFile(fx.textModel, model)
+    const { models } = service(root, { picked: [model] })
+    await models.import('link')
+    await rm(model)
+    const gone = await models.library()
+    expect(gone.problems.map((p) => p.path)).toEqual([model])
+    const after = await models.delete(model)
+    expect(after.problems).toEqual([])
+    expect(JSON.parse(await readFile(join(root, 'linked.json'), 'utf8'))).toEqual([])
+  })
+
+  it("does not delete a model reached through a folder linked from elsewhere: that file is the user's", async () => {
+    const root = await scratchDir()
+    const elsewhere = await scratchDir()
+    const model = join(elsewhere, 'big-Q4_K_M.gguf')
+    await copyFile(fx.textModel, model)
+    await symlink(elsewhere, join(root, 'external'))
+    const { models } = service(root)
+    const listed = join(root, 'external', 'big-Q4_K_M.gguf')
+    expect((await models.library()).models.map((m) => m.model.path)).toEqual([listed])
+    await expect(models.delete(listed)).rejects.toMatchObject({
+      code: 'busy',
+      message: `big-Q4_K_M.gguf is in a folder linked into the models folder from ${elsewhere}; delete it there, or remove the link.`,
+    })
+    expect((await stat(model)).size).toBeGreaterThan(0)
+  })
+
+  it('offers a recent model only while its files are there, and again when they come back', async () => {
+    const dir = await scratchDir()
+    const model = join(dir, 'm.gguf')
+    const other = join(dir, 'other.gguf')
+    await Promise.all([copyFile(fx.textModel, model), copyFile(fx.textModel, other)])
+    const recent = new RecentModels(join(dir, 'recent-models.json'))
+    await recent.add(model, null)
+    await recent.add(other, fx.mmproj)
+    expect((await recent.list()).map((m) => m.modelPath)).toEqual([other, model])
+    await rm(model)
+    expect((await recent.list()).map((m) => m.modelPath)).toEqual([other])
+    // Another model used meanwhile keeps the missing one on file: a disk plugged in again brings it back.
+    await recent.add(other, null)
+    await copyFile(fx.textModel, model)
+    expect((await recent.list()).map((m) => [m.modelPath, m.mmprojPath])).toEqual([
+      [other, null],
+      [other, fx.mmproj],
+      [model, null],
+    ])
   })
 
   it('deletes a model with its projector and its emptied folder, unloading it first when loaded', async () => {
