@@ -124,6 +124,9 @@ export function pairModels(files: ModelFileInfo[]): Pick<Library, 'models' | 'or
   const models = files.filter((f) => f.kind === 'llm')
   const projectors = files.filter((f) => f.kind === 'mmproj')
   const used = new Set<string>()
+  // Projectors that fit a model but lost to another (by name, then order): not orphans, which would
+  // tell the user to move a file that is already where it belongs.
+  const alternatives = new Set<string>()
   const paired: LibraryModel[] = models.map((model) => {
     const rejected: LibraryModel['rejected'] = []
     const candidates = projectors.filter((p) => dirname(p.path) === dirname(model.path))
@@ -137,9 +140,16 @@ export function pairModels(files: ModelFileInfo[]): Pick<Library, 'models' | 'or
     })
     const best = fitting.sort((a, b) => nameAffinity(model.path, b.path) - nameAffinity(model.path, a.path))[0] ?? null
     if (best) used.add(best.path)
+    for (const other of fitting.slice(1)) {
+      alternatives.add(other.path)
+      rejected.push({
+        path: other.path,
+        reason: `${basename(other.path)} fits too; ${basename(best!.path)} is used. Move that one away to use this one instead.`,
+      })
+    }
     return { model, mmproj: best, rejected }
   })
-  return { models: paired, orphanProjectors: projectors.filter((p) => !used.has(p.path)) }
+  return { models: paired, orphanProjectors: projectors.filter((p) => !used.has(p.path) && !alternatives.has(p.path)) }
 }
 
 /** How much two file names share, ignoring an mmproj- prefix and the extension. */

@@ -95,4 +95,26 @@ describe('model library', () => {
       ['half-downloaded.gguf.part', 'half-downloaded.gguf.part is an unfinished download; it is not offered as a model.'],
     ])
   })
+
+  it('a second projector that fits is said beside the model, not called an orphan to move where it already is', async () => {
+    const root = await scratchDir()
+    const vlm = join(root, 'vlm')
+    await mkdir(vlm)
+    await copyFile(fx.textModel, join(vlm, 'vlm-Q4_K_M.gguf'))
+    await copyFile(fx.mmproj, join(vlm, 'mmproj-vlm-f16.gguf'))
+    await copyFile(fx.mmproj, join(vlm, 'mmproj-vlm-f32.gguf'))
+    const library = await scanLibrary(root, inspect)
+    expect(library.models.map((m) => [m.mmproj?.path, m.rejected])).toEqual([
+      [
+        join(vlm, 'mmproj-vlm-f16.gguf'),
+        [
+          {
+            path: join(vlm, 'mmproj-vlm-f32.gguf'),
+            reason: 'mmproj-vlm-f32.gguf fits too; mmproj-vlm-f16.gguf is used. Move that one away to use this one instead.',
+          },
+        ],
+      ],
+    ])
+    expect(library.orphanProjectors).toEqual([])
+  })
 })
