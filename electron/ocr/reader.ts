@@ -46,6 +46,14 @@ const MAX_INPUT_PIXELS = 16_384 * 16_384
 const MAX_WORK_PIXELS = 3840 * 2160
 /** Screens with more pixels than this (4K class) carry text twice as tall: detect at half size. */
 const HALF_SIZE_DETECTION_PIXELS = 2560 * 1600
+/**
+ * ...when they are that large both ways (4K, 5K, a 13" laptop's 2560×1664). Many pixels alone
+ * is not 2× text: an ultrawide (3440×1440) or a tall full-page screenshot at 100 % has 1× text,
+ * and its half-size boxes run into the lines around them (measured: a third to a half of the
+ * lines misread, against 1-2 % at full size). Detecting 4K screens' 2× text at full size
+ * instead was measured worse (a mail client 50 → 38 of 51 lines), so it is the shape that decides.
+ */
+const HALF_SIZE_MIN_SIDE = 1600
 /** Longest crop, in the recogniser's pixels (48 high), before it is cut at a word gap. */
 const REC_CHUNK = 960
 /** Lines the recogniser is less sure of than this are more likely invented than read. */
@@ -154,7 +162,7 @@ export class ScreenReader {
     const { image, width, height } = await decode(bytes)
     throwIfAborted(signal)
 
-    const halfSize = image.width * image.height > HALF_SIZE_DETECTION_PIXELS
+    const halfSize = image.width * image.height > HALF_SIZE_DETECTION_PIXELS && Math.min(image.width, image.height) >= HALF_SIZE_MIN_SIDE
     // Text on a 4K screen is twice as tall as detection needs: a 2×2 box filter halves it.
     const detImage = halfSize ? downsample(image, 2) : image
     const detScale = halfSize ? 2 : 1

@@ -76,6 +76,23 @@ describe('ScreenReader', () => {
     expect(ocrText(result)).toContain(LINES[0])
   })
 
+  it('reads the 1× text of a screen that has many pixels only one way (an ultrawide at 100 %) at full size', async () => {
+    // 4,400×960: more pixels than the 2× class, but not that large both ways. Dense 14 px lines,
+    // which half-size detection boxes taller than their pitch, into the lines around them.
+    const words = 'the quick brown fox jumps over lazy dog while seven wizards quietly judge boxing matches near harbor'.split(' ')
+    const truth: string[] = []
+    const lines: string[] = []
+    for (let row = 0; row < 12; row++)
+      for (const x of [30, 1500, 3000]) {
+        const text = `${Array.from({ length: 6 }, (_, k) => words[(truth.length * 7 + k * 3) % words.length]).join(' ')} ${truth.length}`
+        truth.push(text)
+        lines.push(`<text x="${x}" y="${40 + row * 22}" font-family="DejaVu Sans" font-size="14" fill="#222">${text}</text>`)
+      }
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="4400" height="960"><rect width="100%" height="100%" fill="#fff"/>${lines.join('')}</svg>`
+    const read = new Set(ocrText(await reader.read(await png(svg))).split('\n'))
+    expect(truth.filter((line) => read.has(line)).length).toBeGreaterThanOrEqual(truth.length - 1)
+  }, 60_000)
+
   it('returns no blocks for a blank screen, quickly', async () => {
     const blank = new Uint8Array(
       await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#f3f3f3' } })
