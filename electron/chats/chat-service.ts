@@ -13,6 +13,7 @@ import type {
   StoredMessage,
 } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
+import { RemoteHttpError } from '../remote/http.js'
 import type { EngineClient } from '../engine/client.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import type { ChatStore } from './store.js'
@@ -78,7 +79,7 @@ export function createChatService(
   }
 
   async function* answer(chat: Conversation, sampling: Sampling | undefined, signal: AbortSignal): AsyncGenerator<ChatChunk> {
-    const answerer = answererOf(chat)
+    let answerer = answererOf(chat)
     const { messages: history, notes } = await toEngineMessages(chat, answerer)
     const reply = store.newMessage('assistant', '')
     if (notes.length) reply.notes = notes
@@ -124,6 +125,19 @@ export function createChatService(
           }
           break
         } catch (error) {
+          // A server's model that cannot see refused the images: it is remembered (the engine's
+          // test probes only one of a server's models), and the question is asked again with
+          // the text read on them instead. Before, every later question of the conversation,
+          // text alone too, failed the same way, as its earlier images went again each time.
+          if (error instanceof RemoteHttpError && error.imagesRefused && chat.engine && remotes && answerer.canSee && reply.text === '') {
+            await remotes.imagesRefused(chat.engine)
+            answerer = answererOf(chat)
+            const blind = await toEngineMessages(chat, answerer)
+            turns = blind.messages
+            dropped = 0
+            reply.notes = [...(reply.notes ?? []), ...blind.notes.filter((n) => !reply.notes?.includes(n))]
+            continue
+          }
           // The conversation outgrew the context: unless the user chose to be asked, its oldest
           // turn goes (images with it, the system prompt kept) and the question is tried again.
           const shorter =
@@ -202,6 +216,21 @@ export function createChatService(
       }
       const kept = await present(m)
       messages.push({ role: m.role, text: kept.text, ...(kept.images.length ? { images: kept.images } : {}) })
+    }
+    // A model that cannot see gets no image, whatever the text layer's setting: with it set to
+    // Never, the images of earlier questions would otherwise go again and be refused again.
+    if (!canSee) {
+      let left = 0
+      for (const [i, m] of messages.entries()) {
+        if (!m.images?.length) continue
+        left += m.images.length
+        const { images: _left, ...rest } = m
+        messages[i] = rest
+      }
+      if (left)
+        notes.push(
+          `The model cannot see images: ${left === 1 ? 'an image was' : `${left} images were`} left out of the conversation it was given.`,
+        )
     }
     if (missing)
       notes.push(

@@ -33,6 +33,8 @@ export interface RemoteEngines {
   setDefault(engine: EngineChoice | null): Promise<RemoteEnginesView>
   /** The engine that answers with this model, or a clear error when it was removed. */
   generator(choice: EngineChoice): { engine: RemoteEngine; name: string; canSee: boolean }
+  /** This model refused images in a conversation: from now on it gets none (the text read on them instead). */
+  imagesRefused(choice: EngineChoice): Promise<void>
 }
 
 const Stored = z.object({
@@ -47,7 +49,10 @@ const Stored = z.object({
       allowUnencrypted: z.boolean(),
       /** base64 of the keychain-sealed key; null: no key, or kept for the session only. */
       sealedKey: z.string().nullable(),
+      /** What the connection test found for the engine's model (the one it probes). */
       images: z.enum(['accepted', 'refused', 'unknown']).catch('unknown'),
+      /** Other models of the server that refused images in a conversation. */
+      refusedImages: z.array(z.string()).catch([]),
       models: z.array(z.string()).catch([]),
     }),
   ),
@@ -147,6 +152,7 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
         allowUnencrypted: input.allowUnencrypted,
         sealedKey: null,
         images: 'unknown',
+        refusedImages: [],
         models: [],
       }
       setKey(engine, input.apiKey)
@@ -166,7 +172,7 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
         allowUnencrypted: input.allowUnencrypted,
       })
       // Another server: what the old one accepted says nothing about it.
-      if (moved) Object.assign(engine, { images: 'unknown', models: [] })
+      if (moved) Object.assign(engine, { images: 'unknown', refusedImages: [], models: [] })
       // The key was given for the old server: another host (or port, or scheme) does not get it
       // unless the user types it again, as a redirect to another host does not (http.ts).
       setKey(engine, input.apiKey ?? (elsewhere ? '' : undefined))
@@ -186,6 +192,8 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       engine.images = report.images
       engine.models = report.models
       if (!engine.model && report.model) engine.model = report.model
+      // Tested again and seeing now (a projector added on the server): no longer refused.
+      if (report.images === 'accepted') engine.refusedImages = engine.refusedImages.filter((m) => m !== engine.model)
       await save()
       return report
     },
@@ -197,12 +205,21 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
     },
     generator(choice) {
       const engine = find(choice.id)
+      // The test probes one model; another of the server's (Ollama serves llava and llama3.1
+      // alike) is unknown until a conversation finds out. Unknown: send the images, and let
+      // the server say if it cannot take them.
+      const probed = choice.model === engine.model ? engine.images : 'unknown'
       return {
         engine: new RemoteEngine(endpoint(engine), choice.model, options.engineOptions),
         name: engine.name,
-        // Unknown until tested: send the images, and let the server say if it cannot take them.
-        canSee: engine.images !== 'refused',
+        canSee: probed !== 'refused' && !engine.refusedImages.includes(choice.model),
       }
+    },
+    async imagesRefused(choice) {
+      const engine = find(choice.id)
+      if (engine.refusedImages.includes(choice.model)) return
+      engine.refusedImages.push(choice.model)
+      await save()
     },
   }
 }

@@ -18,6 +18,8 @@ export class RemoteHttpError extends AppError {
     readonly serverMessage: string | null,
     message: string,
     code: 'remote' | 'context-overflow' = 'remote',
+    /** The model refused the request's images (it cannot see): the chat asks again without them. */
+    readonly imagesRefused = false,
   ) {
     super(code, message)
   }
@@ -332,7 +334,7 @@ async function describeFailure(
   }
   if (images && said !== null && IMAGE_WORDS.test(said)) {
     const which = model === undefined ? 'The model' : `The model “${model}”`
-    return new RemoteHttpError(status, said, `${which} on this server does not accept images (${status}): ${said}`)
+    return new RemoteHttpError(status, said, `${which} on this server does not accept images (${status}): ${said}`, 'remote', true)
   }
   if (model !== undefined && said !== null && MODEL_WORDS.test(said) && status >= 400 && status < 500) {
     return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)

@@ -74,6 +74,35 @@ describe.skipIf(!bin.found)('a conversation on a remote engine', () => {
     expect((await store.get(chat.id)).engine).toEqual({ id: engineId, model })
   })
 
+  it('a server model that refuses images is remembered, the question asked again without them, and the conversation goes on', async () => {
+    const fx = await ensureFixtures()
+    // A text-only llama-server, never tested in Settings: its images are unknown until refused.
+    const blind = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel })
+    try {
+      const { id } = await remotes.add({ name: 'Text only', baseUrl: `${blind.url}/v1`, allowUnencrypted: false })
+      const choice = { id, model: 'llama3.1' }
+      expect(remotes.generator(choice).canSee).toBe(true)
+      const chat = await store.create()
+      await store.update(chat.id, (c) => void (c.engine = choice))
+      const first = await ask(chat.id)
+      expect(first).toMatchObject({ status: 'complete', engine: 'Text only' })
+      expect(first!.notes?.join(' ')).toMatch(/The model cannot see images: an image was left out/)
+      expect(remotes.generator(choice).canSee).toBe(false)
+      // Before, every later question failed the same way, its earlier images going again each time.
+      const second = await ask(chat.id)
+      expect(second).toMatchObject({ status: 'complete' })
+      expect(second!.notes?.join(' ')).toMatch(/2 images were left out/)
+      expect((await store.get(chat.id)).messages.map((m) => [m.role, m.status])).toEqual([
+        ['user', 'complete'],
+        ['assistant', 'complete'],
+        ['user', 'complete'],
+        ['assistant', 'complete'],
+      ])
+    } finally {
+      await blind.stop()
+    }
+  })
+
   it('keeps the partial answer, marked, when the server dies mid-answer', async () => {
     const fx = await ensureFixtures()
     const doomed = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel })

@@ -81,6 +81,24 @@ describe('remote engines', () => {
     expect(await engines.update({ id, ...server, baseUrl: 'http://10.0.0.5:8000/v1' })).toMatchObject({ models: [], images: 'unknown' })
   })
 
+  it('knows images model by model: the one tested, and those that refused them in a conversation', async () => {
+    const path = join(await scratchDir(), 'remote-engines.json')
+    const engines = await openRemoteEngines({ path, secrets: () => keychain })
+    const { id } = await engines.add({ ...server, model: 'llava' })
+    const file = JSON.parse(await readFile(path, 'utf8')) as { engines: { images: string }[] }
+    file.engines[0]!.images = 'refused'
+    await writeFile(path, JSON.stringify(file))
+    const again = await openRemoteEngines({ path, secrets: () => keychain })
+    // The test's finding is the tested model's; another of the server's is unknown, so it gets images.
+    expect(again.generator({ id, model: 'llava' }).canSee).toBe(false)
+    expect(again.generator({ id, model: 'llama3.1' }).canSee).toBe(true)
+    await again.imagesRefused({ id, model: 'llama3.1' })
+    expect((await openRemoteEngines({ path, secrets: () => keychain })).generator({ id, model: 'llama3.1' }).canSee).toBe(false)
+    // Another server forgets it.
+    await again.update({ id, ...server, baseUrl: 'http://10.0.0.5:8000/v1', model: 'llava' })
+    expect(again.generator({ id, model: 'llama3.1' }).canSee).toBe(true)
+  })
+
   it('a key is kept for another path on the same server, and not sent to another server unless typed again', async () => {
     const path = join(await scratchDir(), 'remote-engines.json')
     const engines = await openRemoteEngines({ path, secrets: () => keychain })
