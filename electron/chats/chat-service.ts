@@ -133,6 +133,8 @@ export function createChatService(
             await remotes.imagesRefused(chat.engine)
             answerer = answererOf(chat)
             const blind = await toEngineMessages(chat, answerer)
+            // Asked again only when no image is left to send (the question's own went as text, or it had none).
+            if (blind.messages.some((m) => m.images?.length)) throw error
             turns = blind.messages
             dropped = 0
             reply.notes = [...(reply.notes ?? []), ...blind.notes.filter((n) => !reply.notes?.includes(n))]
@@ -217,19 +219,22 @@ export function createChatService(
       const kept = await present(m)
       messages.push({ role: m.role, text: kept.text, ...(kept.images.length ? { images: kept.images } : {}) })
     }
-    // A model that cannot see gets no image, whatever the text layer's setting: with it set to
-    // Never, the images of earlier questions would otherwise go again and be refused again.
+    // A model that cannot see gets no image of an earlier question, whatever the text layer's
+    // setting: with it set to Never they would go again with every question and be refused
+    // every time. The question asked now keeps its images, to be refused with the reason
+    // rather than answered as if they had been seen.
     if (!canSee) {
       let left = 0
+      const asked = messages.findLastIndex((m) => m.role === 'user')
       for (const [i, m] of messages.entries()) {
-        if (!m.images?.length) continue
+        if (!m.images?.length || i === asked) continue
         left += m.images.length
         const { images: _left, ...rest } = m
         messages[i] = rest
       }
       if (left)
         notes.push(
-          `The model cannot see images: ${left === 1 ? 'an image was' : `${left} images were`} left out of the conversation it was given.`,
+          `The model cannot see images: ${left === 1 ? 'an image of an earlier question was' : `${left} images of earlier questions were`} left out of the conversation it was given.`,
         )
     }
     if (missing)

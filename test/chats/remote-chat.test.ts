@@ -9,6 +9,7 @@ import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import type { ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
 import { openRemoteEngines, type RemoteEngines } from '../../electron/remote/engines.js'
+import type { TextLayerUse } from '../../electron/ocr/text-layer.js'
 import { ensureFixtures } from '../fixtures/generate.js'
 import { scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -84,20 +85,61 @@ describe.skipIf(!bin.found)('a conversation on a remote engine', () => {
       expect(remotes.generator(choice).canSee).toBe(true)
       const chat = await store.create()
       await store.update(chat.id, (c) => void (c.engine = choice))
-      const first = await ask(chat.id)
-      expect(first).toMatchObject({ status: 'complete', engine: 'Text only' })
-      expect(first!.notes?.join(' ')).toMatch(/The model cannot see images: an image was left out/)
+      // Its image refused (the text layer is off here, so nothing to give instead): said, with the reason.
+      await expect(ask(chat.id)).rejects.toMatchObject({ code: 'remote', message: /does not accept images/ })
       expect(remotes.generator(choice).canSee).toBe(false)
-      // Before, every later question failed the same way, its earlier images going again each time.
-      const second = await ask(chat.id)
-      expect(second).toMatchObject({ status: 'complete' })
-      expect(second!.notes?.join(' ')).toMatch(/2 images were left out/)
-      expect((await store.get(chat.id)).messages.map((m) => [m.role, m.status])).toEqual([
-        ['user', 'complete'],
-        ['assistant', 'complete'],
-        ['user', 'complete'],
-        ['assistant', 'complete'],
+      // Before, every later question failed the same way, the earlier image going again each time.
+      const chats = createChatService(store, engine, new GenerationScheduler(engine), null, remotes)
+      let done: StoredMessage | null = null
+      for await (const c of chats.send(
+        { chatId: chat.id, text: 'And in words?', sampling: { maxTokens: 8, seed: 3 } },
+        new AbortController().signal,
+      ))
+        if (c.kind === 'done') done = c.message
+      expect(done).toMatchObject({ status: 'complete', engine: 'Text only' })
+      expect(done!.notes?.join(' ')).toMatch(/The model cannot see images: an image of an earlier question was left out/)
+      expect((await store.get(chat.id)).messages.map((m) => [m.role, m.images.length])).toEqual([
+        ['user', 1],
+        ['user', 0],
+        ['assistant', 0],
       ])
+
+      // With the text layer on (the app's default), another model's refusal is answered at once,
+      // from the text read on the image, the question asked again.
+      const other = { id, model: 'qwen3' }
+      const reading: TextLayerUse = {
+        layer: {
+          read: async () => ({
+            status: 'read',
+            text: 'Invoice 42 is overdue',
+            lines: 1,
+            confidence: 0.95,
+            unsure: 0,
+            language: 'en',
+            ms: 1,
+          }),
+          reload: () => undefined,
+          close: async () => undefined,
+        },
+        mode: () => 'auto',
+      }
+      const withText = createChatService(store, engine, new GenerationScheduler(engine), reading, remotes)
+      const fresh = await store.create()
+      await store.update(fresh.id, (c) => void (c.engine = other))
+      let answered: StoredMessage | null = null
+      for await (const c of withText.send(
+        {
+          chatId: fresh.id,
+          text: 'What is in the picture?',
+          images: [{ bytes: await solidPng(64, 64) }],
+          sampling: { maxTokens: 8, seed: 3 },
+        },
+        new AbortController().signal,
+      ))
+        if (c.kind === 'done') answered = c.message
+      expect(answered).toMatchObject({ status: 'complete' })
+      expect(answered!.notes?.join(' ')).toMatch(/cannot see images/)
+      expect(remotes.generator(other).canSee).toBe(false)
     } finally {
       await blind.stop()
     }
