@@ -20,9 +20,20 @@ export class RemoteHttpError extends AppError {
     code: 'remote' | 'context-overflow' = 'remote',
     /** The model refused the request's images (it cannot see): the chat asks again without them. */
     readonly imagesRefused = false,
+    /** How long the server asked to wait before trying again (Retry-After), when it said. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(code, message)
   }
+}
+
+/** Retry-After as milliseconds from now: seconds, or an HTTP date; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | null {
+  if (!value) return null
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? null : Math.max(0, at - now)
 }
 
 /** What an API key may hold: visible ASCII, as every provider's keys are. */
@@ -340,6 +351,12 @@ async function describeFailure(
     return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)
   }
   if (status === 404) return new RemoteHttpError(status, said, `No OpenAI-compatible API at ${baseHref(base)} (404).`)
+  const wait = retryAfterMs(response.headers.get('retry-after'))
+  if (status === 429 || (status === 503 && wait !== null)) {
+    const when = wait === null ? '' : ` It asks to try again in ${seconds(Math.ceil(wait / 1000) * 1000)}.`
+    const reason = said ? `: ${said.replace(/\.$/, '')}.` : '.'
+    return new RemoteHttpError(status, said, `The server is busy (${status})${reason}${when}`, 'remote', false, wait)
+  }
   if (status >= 500) {
     return new RemoteHttpError(
       status,

@@ -32,6 +32,8 @@ export { listModels, testConnection, type ConnectionReport, type RemoteEngineOpt
 const BACKOFF_MS = [250, 750]
 /** Statuses worth asking again: the server is starting, overloaded or behind a restarting proxy. */
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504])
+/** The longest Retry-After waited for before trying again; longer, the user is told when. */
+const MAX_RETRY_AFTER_MS = 10_000
 
 /** The stream ended or broke before the answer did. */
 class StreamCut extends Error {}
@@ -230,8 +232,11 @@ export class RemoteEngine implements Generator {
           error instanceof StreamCut ||
           error instanceof NetworkError ||
           (error instanceof RemoteHttpError && RETRY_STATUSES.has(error.status))
-        if (firstAt === null && retryable && attempt < this.retries) {
-          await sleep(BACKOFF_MS[attempt] ?? BACKOFF_MS.at(-1)!, signal)
+        // A server that says when to come back (Retry-After: rate limits, llama-server loading
+        // a model) is waited for when that is soon; one that asks for longer is told to the user.
+        const asked = error instanceof RemoteHttpError ? error.retryAfterMs : null
+        if (firstAt === null && retryable && attempt < this.retries && (asked === null || asked <= MAX_RETRY_AFTER_MS)) {
+          await sleep(Math.max(asked ?? 0, BACKOFF_MS[attempt] ?? BACKOFF_MS.at(-1)!), signal)
           continue
         }
         throw explained

@@ -447,6 +447,27 @@ describe('remote engine against misbehaving servers', () => {
     expect(refusesOnce.requests).toHaveLength(1)
   })
 
+  it('waits as long as a busy server asks (Retry-After) when that is soon, and says when to come back when it is not', async () => {
+    const limited = (after: string) =>
+      standIn((_req, res, s) => {
+        if (s.requests.length > 1) return void (sse(res), res.end(chunk('ok') + finish('stop')))
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': after })
+        res.end(JSON.stringify({ error: { message: 'Rate limit reached' } }))
+      })
+    const soon = await limited('1')
+    const started = performance.now()
+    const answer = await run(new RemoteEngine(endpoint(soon), 'm'))
+    expect(answer.error).toBeNull()
+    expect(answer.text).toBe('ok')
+    // Not the 250 ms backoff: the second second it asked for.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990)
+    const later = await limited('120')
+    expect(remoteError((await run(new RemoteEngine(endpoint(later), 'm'))).error)).toBe(
+      'The server is busy (429): Rate limit reached. It asks to try again in 120 s.',
+    )
+    expect(later.requests).toHaveLength(1)
+  })
+
   it('cancel aborts the request at once and ends with a cancelled done', async () => {
     const s = await standIn((_req, res) => {
       sse(res)
