@@ -5,6 +5,7 @@ import { basename } from 'node:path'
 import { GgufFileType, GgufInsights, readGgufFileInfo, type GgufFileInfo, type Llama } from 'node-llama-cpp'
 import { AppError } from '../ipc/errors.js'
 import { checkGgufHeader } from './gguf-check.js'
+import { splitParts } from '../models/split.js'
 import { vocabularySpellings } from './special-text.js'
 import type { ModelFileInfo } from '../ipc/contract.js'
 import { imageBudgetFor, type ProjectorInfo } from '../images/budget.js'
@@ -56,7 +57,10 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
 
   // node-llama-cpp's reader and both native loaders trust the header's lengths and counts:
   // every file they will read is checked first (all parts of a split model).
-  for (const part of splitParts(path)) await checkGgufHeader(part, label)
+  const parts = splitParts(path)
+  for (const part of parts) await checkGgufHeader(part, label)
+  // A split model's size is all of its parts' (the checks above found each one).
+  const totalBytes = parts.length === 1 ? stats.size : (await Promise.all(parts.map((p) => stat(p)))).reduce((sum, s) => sum + s.size, 0)
 
   let info: GgufFileInfo
   try {
@@ -69,7 +73,7 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
   const insights = llama ? await GgufInsights.from(info, llama) : null
   // Without insights: the data section's size, and at least up to where the last tensor starts.
   const lastTensorOffset = Math.max(0, ...(info.fullTensorInfo ?? []).map((t) => Number(t.offset)))
-  const weightBytes = insights ? insights.modelSize : Math.max(stats.size - info.metadataSize, lastTensorOffset + 1)
+  const weightBytes = insights ? insights.modelSize : Math.max(totalBytes - info.metadataSize, lastTensorOffset + 1)
 
   const meta = info.metadata as unknown as Metadata
   const general = (meta.general ?? {}) as Metadata
@@ -84,7 +88,7 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
     path,
     architecture,
     name: text(general.name),
-    fileBytes: stats.size,
+    fileBytes: totalBytes,
     parameters: countParameters(info),
     quantisation: quantisationOf(general, name),
     weightBytes,
@@ -129,16 +133,6 @@ export async function inspectModelFile(path: string, llama: Llama | null, role?:
  * The files node-llama-cpp reads for `path` (its resolveSplitGgufParts, not exported): every
  * part of a split model named name-00001-of-00003.gguf, else the file alone.
  */
-function splitParts(path: string): string[] {
-  const match = /-(\d{5})-of-(\d{5})\.gguf$/.exec(path)
-  if (!match) return [path]
-  const part = Number(match[1])
-  const parts = Number(match[2])
-  if (part === 0 || parts === 0 || part > parts) return [path]
-  const stem = path.slice(0, -match[0].length)
-  return Array.from({ length: parts }, (_, i) => `${stem}-${String(i + 1).padStart(5, '0')}-of-${match[2]}.gguf`)
-}
-
 /** Refuses a projector built for another model: its output must match the LLM's hidden size. */
 export function checkPair(model: ModelFileInfo, mmproj: ModelFileInfo): void {
   if (model.embeddingSize && mmproj.embeddingSize && model.embeddingSize !== mmproj.embeddingSize) {

@@ -7,6 +7,7 @@ import type { Dirent } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import type { ModelFileInfo } from '../ipc/contract.js'
+import { isLaterPart } from './split.js'
 
 export interface LibraryModel {
   model: ModelFileInfo
@@ -64,8 +65,10 @@ export async function findModelFiles(
             () => false,
           )))
       if (folder && depth < 1) await visit(path, depth + 1)
-      else if (/\.gguf$/i.test(entry.name)) gguf.push(path)
-      else if (/\.gguf\.part$/i.test(entry.name)) partials.push(path)
+      // A split model is its first part; the others come with it.
+      else if (/\.gguf$/i.test(entry.name)) {
+        if (!isLaterPart(path)) gguf.push(path)
+      } else if (/\.gguf\.part$/i.test(entry.name)) partials.push(path)
     }
   }
   await visit(root, 0)

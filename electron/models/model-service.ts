@@ -11,6 +11,7 @@ import { formatBytes, type EngineState, type LibraryView } from '../ipc/contract
 import { AppError } from '../ipc/errors.js'
 import { exists, freeSpace } from './disk.js'
 import { findModelFiles } from './library.js'
+import { splitParts } from './split.js'
 
 export interface ModelServiceDeps {
   /** The models folder. */
@@ -60,7 +61,7 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
   function members(view: LibraryView, linked: string[]): Map<string, { files: string[]; linked: boolean }> {
     const map = new Map<string, { files: string[]; linked: boolean }>()
     for (const entry of view.models) {
-      const files = [entry.model.path, ...(entry.mmproj ? [entry.mmproj.path] : [])]
+      const files = [...splitParts(entry.model.path), ...(entry.mmproj ? [entry.mmproj.path] : [])]
       map.set(entry.model.path, { files, linked: entry.linked })
       if (entry.mmproj) map.set(entry.mmproj.path, { files: [entry.mmproj.path], linked: entry.linked })
     }
@@ -76,8 +77,10 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
     library,
 
     async import(mode) {
-      const picked = await deps.pickModelFiles()
-      if (!picked || picked.length === 0) return null
+      const chosen = await deps.pickModelFiles()
+      if (!chosen || chosen.length === 0) return null
+      // Any part of a split model stands for the model: its first part is read, all are copied.
+      const picked = [...new Set(chosen.map((p) => splitParts(p)[0]!))]
       // Read the files where they are first: nothing is copied or linked unless all are models.
       const check = await deps.engine.library(null, picked)
       if (check.problems.length) throw new AppError('bad-model-file', check.problems.map((p) => p.reason).join(' '))
@@ -95,8 +98,9 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       }
 
       // Copy: all files go into one folder named after the (first) model, like a download.
-      const folder = join(root, basename(check.models[0]!.model.path).replace(/\.gguf$/i, ''))
-      const sizes = await Promise.all(picked.map((p) => stat(p).then((s) => s.size)))
+      const folder = join(root, basename(check.models[0]!.model.path).replace(/(-\d{5}-of-\d{5})?\.gguf$/i, ''))
+      const files = picked.flatMap((p) => splitParts(p))
+      const sizes = await Promise.all(files.map((p) => stat(p).then((s) => s.size)))
       const needed = sizes.reduce((a, b) => a + b, 0)
       const free = await (deps.freeSpace ?? freeSpace)(root)
       if (free < needed)
@@ -105,7 +109,7 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
           `Not enough disk space to copy the model: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free. Import it as a link instead.`,
         )
       await mkdir(folder, { recursive: true })
-      for (const source of picked) {
+      for (const source of files) {
         const target = join(folder, basename(source))
         if (await exists(target)) throw new AppError('busy', `${basename(source)} is already in your library.`)
         // Copied under a .part name first, so a half-copied file is never offered as a model.

@@ -10,6 +10,7 @@ import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { catalogJsonSchema, CATALOG, parseCatalog } from '../../electron/models/catalog.js'
 import { createModelService, type ModelServiceDeps } from '../../electron/models/model-service.js'
 import { RecentModels } from '../../electron/models/recent.js'
+import { writeSplitModel } from '../fixtures/gguf-split.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
 import { readFileSync } from 'node:fs'
@@ -148,6 +149,23 @@ describe('model library service', () => {
       message: `big-Q4_K_M.gguf is in a folder linked into the models folder from ${elsewhere}; delete it there, or remove the link.`,
     })
     expect((await stat(model)).size).toBeGreaterThan(0)
+  })
+
+  it("lists a split model once, with all its parts' size; copies and deletes every part", async () => {
+    const root = await scratchDir()
+    const outside = await scratchDir()
+    const parts = await writeSplitModel(fx.textModel, outside, 'big-Q4_K_M')
+    const total = (await Promise.all(parts.map((p) => stat(p)))).reduce((sum, s) => sum + s.size, 0)
+    // Picking any part imports the model: here the second.
+    const { models } = service(root, { picked: [parts[1]!] })
+    const view = (await models.import('copy'))!
+    const folder = join(root, 'big-Q4_K_M')
+    expect(view.models.map((m) => [m.model.path, m.model.fileBytes])).toEqual([[join(folder, 'big-Q4_K_M-00001-of-00003.gguf'), total]])
+    expect(view.problems).toEqual([])
+    expect((await readdir(folder)).sort()).toEqual(parts.map((p) => p.split('/').pop()))
+    const after = await models.delete(join(folder, 'big-Q4_K_M-00001-of-00003.gguf'))
+    expect(after.models).toEqual([])
+    expect(await readdir(root)).toEqual([])
   })
 
   it('offers a recent model only while its files are there, and again when they come back', async () => {
