@@ -323,19 +323,19 @@ export function createChatService(
   // asks a follow-up) interleaved the two: its question stored before the first answer, and
   // asked without it. It now waits for that answer to be saved, then goes on from it; stopped
   // while it waits, it ends having changed nothing.
-  const turns = new Map<string, Promise<void>>()
+  const queues = new Map<string, Promise<void>>()
   async function* inTurn(chatId: string, signal: AbortSignal, turn: () => AsyncGenerator<ChatChunk>): AsyncGenerator<ChatChunk> {
-    const before = turns.get(chatId) ?? Promise.resolve()
+    const before = queues.get(chatId) ?? Promise.resolve()
     let end = (): void => undefined
     const mine = new Promise<void>((resolve) => (end = resolve))
     const queue = before.then(() => mine)
-    turns.set(chatId, queue)
+    queues.set(chatId, queue)
     try {
       await Promise.race([before, abortedOf(signal)])
       if (!signal.aborted) yield* turn()
     } finally {
       end()
-      if (turns.get(chatId) === queue) turns.delete(chatId)
+      if (queues.get(chatId) === queue) queues.delete(chatId)
     }
   }
 
