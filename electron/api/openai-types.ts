@@ -12,6 +12,8 @@ const ImagePart = z.object({
   image_url: z.object({ url: z.string().max(LIMITS.imageBytes * 1.4), detail: z.string().nullish() }),
 })
 
+const ContentPart = z.discriminatedUnion('type', [TextPart, ImagePart], { error: 'a content part is of type "text" or "image_url"' })
+
 /** Structured output: any JSON object, or JSON valid against a schema (enforced by a grammar whether or not strict is set). */
 const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
@@ -63,7 +65,9 @@ export const ChatCompletionRequest = z.object({
         role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
         // An assistant message that only calls tools has no content (null or left out).
         content: z
-          .union([z.string().max(LIMITS.textChars), z.array(z.union([TextPart, ImagePart])).max(LIMITS.imagesPerMessage + 16)])
+          .union([z.string().max(LIMITS.textChars), z.array(ContentPart).max(LIMITS.imagesPerMessage + 16)], {
+            error: 'content is text, or an array of content parts',
+          })
           .nullish(),
         tool_calls: z.array(ToolCall).max(MAX_TOOL_CALLS).nullish(),
         tool_call_id: CallId.nullish(),

@@ -27,7 +27,7 @@ import {
   type GenerationStats,
   type ToolCall,
 } from '../ipc/contract.js'
-import { describeIssues } from '../ipc/schemas.js'
+import { describeIssues, issuePath } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
 import { MAX_INPUT_PIXELS } from '../images/prepare.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
@@ -288,7 +288,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         'invalid_request_error',
         'invalid_value',
         // An error about the body itself (not an object) has no field to name.
-        parsed.error.issues[0]?.path.join('.') || null,
+        issuePath(parsed.error) || null,
       )
     const request = parsed.data
     const state = await settledEngineState(controller.signal)

@@ -37,8 +37,30 @@ export const StreamCancel = z.strictObject({ streamId: StreamId })
 
 /** Turns a zod failure into one readable line: where, and what was wrong. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
+  return specificIssues(error.issues)
     .slice(0, 5)
     .map((i) => `${i.path.length ? i.path.join('.') : 'payload'}: ${i.message}`)
     .join('; ')
+}
+
+/** The first field an error is about, as a path ('messages.0.content.0.image_url.url'); '' for the payload itself. */
+export function issuePath(error: z.ZodError): string {
+  return specificIssues(error.issues)[0]?.path.join('.') ?? ''
+}
+
+type Issue = { path: PropertyKey[]; message: string; code?: string; errors?: Issue[][] }
+
+/**
+ * A value that matches no branch of a union said only "Invalid input" (an image part without its
+ * URL, a content part of an unknown type). The branch that got furthest into the value (its
+ * issue deepest, else the one with fewest issues) says what is wrong, at its place.
+ */
+function specificIssues(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || !issue.errors?.length) return [issue]
+    const depth = (branch: Issue[]): number => Math.max(0, ...branch.map((i) => i.path.length))
+    const best = [...issue.errors].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0]!
+    if (depth(best) === 0) return [issue]
+    return specificIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })))
+  })
 }

@@ -465,6 +465,33 @@ describe('while the engine reloads its model', () => {
   })
 })
 
+describe('content parts', () => {
+  it('a part that is wrong is named to its field, with what is wrong, not "Invalid input"', async () => {
+    const fake = await fakeServer()
+    const cases: [content: unknown, param: string, message: RegExp][] = [
+      [[{ type: 'image_url', image_url: {} }], 'messages.0.content.0.image_url.url', /image_url\.url: .*expected string/],
+      [
+        [
+          { type: 'text', text: 'hi' },
+          { type: 'input_audio', input_audio: {} },
+        ],
+        'messages.0.content.1.type',
+        /a content part is of type "text" or "image_url"/,
+      ],
+      [[{ type: 'text' }], 'messages.0.content.0.text', /content\.0\.text: .*expected string/],
+      [42, 'messages.0.content', /content is text, or an array of content parts/],
+    ]
+    for (const [content, param, message] of cases) {
+      const res = await chat(fake.server, { messages: [{ role: 'user', content }] })
+      expect(res.status, param).toBe(400)
+      expect(res.json().error, param).toMatchObject({ param, code: 'invalid_value' })
+      expect(res.json().error!.message, param).toMatch(message)
+      expect(res.json().error!.message, param).not.toMatch(/Invalid input$/)
+    }
+    expect(fake.requests).toHaveLength(0)
+  })
+})
+
 describe('what the engines could not read', () => {
   it('text with a lone surrogate gets a 400 naming where it is, before the engine is asked', async () => {
     const fake = await fakeServer()
