@@ -1,6 +1,7 @@
 // What a transparent image is laid on before a model or the text reader sees it (neither takes
 // transparency). White, as a page is, unless what the image shows is light: white text, a logo
 // or a dark theme's asset on transparency, which white would erase to a blank picture.
+import sharp, { type Sharp } from 'sharp'
 
 /** Light content's share of luminance (alpha-weighted mean, 0-1) above which the backdrop is black. */
 const LIGHT = 0.6
@@ -18,6 +19,16 @@ export function backdropOf(rgba: Uint8Array): '#ffffff' | '#000000' {
     light += alpha * (0.2126 * rgba[i]! + 0.7152 * rgba[i + 1]! + 0.0722 * rgba[i + 2]!)
   }
   return weight > 0 && light / weight / 255 > LIGHT ? '#000000' : '#ffffff'
+}
+
+/**
+ * The pipeline's image laid on its backdrop, without alpha: its pixels are taken with their
+ * alpha once (after whatever resize the pipeline holds), to choose the backdrop, and flattened
+ * from there, so the image is not decoded twice.
+ */
+export async function onBackdrop(pipeline: Sharp): Promise<Sharp> {
+  const { data, info } = await pipeline.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: 4 } }).flatten({ background: backdropOf(data) })
 }
 
 /** Width and height as displayed, after EXIF orientation 5-8 swaps them. */

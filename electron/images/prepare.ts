@@ -5,7 +5,7 @@ import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
 import { createPreparedCache, refOf, type PreparedCache } from './prepared-cache.js'
-import { backdropOf, orientedSize } from './backdrop.js'
+import { onBackdrop, orientedSize } from './backdrop.js'
 
 // The engine takes the budget types from the pipeline that applies them.
 export { DEFAULT_BUDGET, type ImageBudget }
@@ -68,12 +68,8 @@ async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<Pre
       // fill: a dynamic-resolution plan may round each side to the encoder's grid on its own.
       .resize(out.width, out.height, { fit: 'fill', kernel: 'lanczos3' })
       .toColourspace('srgb')
-    if (meta.hasAlpha) {
-      // Resized with its alpha first, to choose what it is laid on (see backdrop.ts).
-      const rgba = await pipeline.ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-      const { width: w, height: h } = rgba.info
-      pipeline = sharp(rgba.data, { raw: { width: w, height: h, channels: 4 } }).flatten({ background: backdropOf(rgba.data) })
-    }
+    // Resized with its alpha first, to choose what it is laid on (see backdrop.ts).
+    if (meta.hasAlpha) pipeline = await onBackdrop(pipeline)
     const { data, info } = await pipeline.jpeg({ quality: 92, mozjpeg: false }).toBuffer({ resolveWithObject: true })
     return { data, mime: 'image/jpeg', width: info.width, height: info.height }
   } catch (error) {

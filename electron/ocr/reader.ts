@@ -18,7 +18,7 @@ import { chunkSpans, readPieces } from './spacing.js'
 import { TesseractRecogniser } from './tesseract.js'
 import type { OcrBox, OcrResult } from './types.js'
 import { median } from './median.js'
-import { backdropOf, orientedSize } from '../images/backdrop.js'
+import { onBackdrop, orientedSize } from '../images/backdrop.js'
 
 export interface ReaderOptions {
   /** onnxruntime intra-op threads, default 1 (the engine keeps the other cores). */
@@ -95,12 +95,8 @@ async function decode(bytes: Uint8Array): Promise<{ image: RawImage; width: numb
     })
   }
   try {
-    if (hasAlpha) {
-      // Light text on transparency laid on white would be no text at all (see backdrop.ts).
-      const rgba = await pipeline.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-      const { width: w, height: h } = rgba.info
-      pipeline = sharp(rgba.data, { raw: { width: w, height: h, channels: 4 } }).flatten({ background: backdropOf(rgba.data) })
-    } else pipeline = pipeline.flatten({ background: '#ffffff' })
+    // Light text on transparency laid on white would be no text at all (see backdrop.ts).
+    pipeline = hasAlpha ? await onBackdrop(pipeline) : pipeline.flatten({ background: '#ffffff' })
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true })
     return {
       image: { data: new Uint8Array(data.buffer, data.byteOffset, data.length), ...pick(info) },

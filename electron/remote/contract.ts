@@ -7,12 +7,17 @@ export const EngineId = z.uuid()
 const Name = z.string().trim().min(1, 'give the engine a name').max(80)
 /** Checked as a URL (scheme, host, encryption) in the service, where the sentence can say why. */
 const BaseUrl = z.string().trim().min(1, 'enter the server’s address').max(2048)
-// Visible ASCII only (http.ts's KEY_CHARACTERS): a key pasted with a line break inside failed every request with the key in the message.
+/**
+ * What an API key may hold: visible ASCII, as every provider's keys are. A key pasted with a line
+ * break inside failed every request, with the key in the message (http.ts checks it again for
+ * keys saved before this rule).
+ */
+export const KEY_CHARACTERS = /^[\x21-\x7e]*$/
 const ApiKey = z
   .string()
   .trim()
   .max(4096)
-  .regex(/^[\x21-\x7e]*$/, 'the API key holds a space, a line break or an invisible character; paste it again')
+  .regex(KEY_CHARACTERS, 'the API key holds a space, a line break or an invisible character; paste it again')
 const ModelName = z.string().min(1).max(256)
 
 export const RemoteEngineInput = z.strictObject({

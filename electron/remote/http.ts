@@ -3,6 +3,7 @@
 // one to any host and carry the API key along.
 import { AppError } from '../ipc/errors.js'
 import { baseHref, checkBaseUrl } from './url.js'
+import { KEY_CHARACTERS } from './contract.js'
 
 export interface RemoteEndpoint {
   baseUrl: string
@@ -36,9 +37,7 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(at) ? null : Math.max(0, at - now)
 }
 
-/** What an API key may hold: visible ASCII, as every provider's keys are. */
-export const KEY_CHARACTERS = /^[\x21-\x7e]*$/
-export const BAD_KEY =
+const BAD_KEY =
   'The API key holds a character a request cannot carry (a space, a line break or an invisible character, often picked up in copying): paste it again in Settings.'
 
 const MAX_REDIRECTS = 3
