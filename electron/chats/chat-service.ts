@@ -342,10 +342,7 @@ export function createChatService(
   return {
     send({ chatId, text, images = [], sampling }, signal) {
       return inTurn(chatId, signal, async function* () {
-        // Every attachment is checked before any is stored: a refused question leaves nothing on disk.
-        for (const image of images) await store.checkImage(image.bytes, image.name)
-        const stored = []
-        for (const image of images) stored.push(await store.saveImage(chatId, image.bytes, image.name))
+        const stored = await store.saveImages(chatId, images)
         const question = store.newMessage('user', text, stored)
         const chat = await store.update(chatId, (c) => {
           c.messages.push(question)

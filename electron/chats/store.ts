@@ -119,6 +119,13 @@ const ConversationSchema = z.object({
   ),
 })
 
+/** An attachment as checked before it is stored. */
+interface CheckedImage {
+  format: { ext: string; mime: string }
+  width: number
+  height: number
+}
+
 export interface ChatStoreOptions {
   /** Seam for crash tests: the atomic write step. */
   writeFile?: (path: string, data: string) => Promise<void>
@@ -263,8 +270,21 @@ export class ChatStore {
     })
   }
 
+  /** Stores a question's attachments beside its conversation; each is checked before any is stored, so a refusal leaves nothing. */
+  async saveImages(chatId: string, images: readonly { bytes: Uint8Array; name?: string }[]): Promise<StoredImage[]> {
+    const checked = await Promise.all(images.map(({ bytes, name }) => this.checkImage(bytes, name)))
+    const stored: StoredImage[] = []
+    for (const [i, { bytes, name }] of images.entries()) stored.push(await this.writeImage(chatId, bytes, name, checked[i]!))
+    return stored
+  }
+
+  /** Stores an attached image beside its conversation, by content hash, and describes it. */
+  async saveImage(chatId: string, bytes: Uint8Array, name?: string): Promise<StoredImage> {
+    return this.writeImage(chatId, bytes, name, await this.checkImage(bytes, name))
+  }
+
   /** Checks that an attachment is an image that can be stored, without storing it; throws bad-image. */
-  async checkImage(bytes: Uint8Array, name?: string): Promise<{ format: { ext: string; mime: string }; width: number; height: number }> {
+  private async checkImage(bytes: Uint8Array, name?: string): Promise<CheckedImage> {
     let meta: Metadata
     try {
       meta = await sharp(bytes, { limitInputPixels: false }).metadata()
@@ -280,9 +300,12 @@ export class ChatStore {
     return { format, width, height }
   }
 
-  /** Stores an attached image beside its conversation, by content hash, and describes it. */
-  async saveImage(chatId: string, bytes: Uint8Array, name?: string): Promise<StoredImage> {
-    const { format, ...meta } = await this.checkImage(bytes, name)
+  private async writeImage(
+    chatId: string,
+    bytes: Uint8Array,
+    name: string | undefined,
+    { format, ...meta }: CheckedImage,
+  ): Promise<StoredImage> {
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
     const path = this.imagePath(chatId, id, format.ext)
     // Under the conversation's lock, so a delete cannot run between the check and the write.

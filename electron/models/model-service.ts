@@ -137,22 +137,18 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
       const member = members(view, await readLinked()).get(path)
       if (!member) throw new AppError('not-found', `${basename(path)} is not in your model library.`)
       // A file reached through a folder linked from elsewhere is the user's own, as a linked import is: not deleted from here.
-      if (!member.linked)
-        for (const file of member.files) {
+      if (!member.linked) {
+        const realRoot = await realpath(root).catch(() => resolve(root))
+        for (const file of member.files.filter(inRoot)) {
+          // Inside the folder as named or as resolved (the models folder itself may sit behind a link).
           const real = await realpath(file).catch(() => file)
-          if (
-            inRoot(file) &&
-            !inRoot(real) &&
-            !(await realpath(root).then(
-              (r) => real.startsWith(r + sep),
-              () => false,
-            ))
-          )
+          if (!inRoot(real) && !real.startsWith(realRoot + sep))
             throw new AppError(
               'busy',
               `${basename(file)} is in a folder linked into the models folder from ${dirname(real)}; delete it there, or remove the link.`,
             )
         }
+      }
       const loaded = deps.engine.state()
       if (loaded.state === 'ready' && member.files.some((f) => f === loaded.info.modelPath || f === loaded.info.mmprojPath))
         await deps.engine.unload()
