@@ -4,6 +4,7 @@ import { AppError } from '../ipc/errors.js'
 import type { ConnectionReport } from './contract.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
 import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readWhole, RemoteHttpError, type RemoteEndpoint } from './http.js'
+import { adapt, adaptationFor, remember, rememberedFor } from './refused-fields.js'
 
 export interface RemoteModel {
   id: string
@@ -90,7 +91,7 @@ export async function testConnection(
   // The probe runs the model: a server may first have to load it (Ollama does, on demand).
   const probeTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs
   if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
-  const probe = {
+  const probe: Record<string, unknown> = {
     model: chosen,
     max_tokens: 1,
     messages: [
@@ -103,7 +104,8 @@ export async function testConnection(
       },
     ],
   }
-  try {
+  adapt(probe, rememberedFor(endpoint.baseUrl, chosen))
+  const ask = async (): Promise<void> => {
     const ex = await exchange(endpoint, {
       method: 'POST',
       path: '/chat/completions',
@@ -126,6 +128,21 @@ export async function testConnection(
       }
     } finally {
       ex.close()
+    }
+  }
+  try {
+    for (;;) {
+      try {
+        await ask()
+        break
+      } catch (error) {
+        // A field the model refuses (a reasoning model's max_tokens) says nothing about images:
+        // asked again without it, as a question would be (refused-fields.ts).
+        if (!(error instanceof RemoteHttpError && error.refusedField !== null)) throw error
+        const adaptation = adaptationFor(error.refusedField, error.serverMessage)
+        if (!adapt(probe, [adaptation])) throw error
+        remember(endpoint.baseUrl, chosen, adaptation)
+      }
     }
     return { latencyMs, models, images: 'accepted', model: chosen }
   } catch (error) {

@@ -4,6 +4,7 @@
 import { AppError } from '../ipc/errors.js'
 import { baseHref, checkBaseUrl } from './url.js'
 import { KEY_CHARACTERS } from './contract.js'
+import { refusedField } from './refused-fields.js'
 
 export interface RemoteEndpoint {
   baseUrl: string
@@ -13,18 +14,29 @@ export interface RemoteEndpoint {
 
 /** A failure the server answered with: kept apart so callers can tell a refused image or a retryable status. */
 export class RemoteHttpError extends AppError {
+  /** The model refused the request's images (it cannot see): the chat asks again without them. */
+  readonly imagesRefused: boolean
+  /** How long the server asked to wait before trying again (Retry-After), when it said. */
+  readonly retryAfterMs: number | null
+  /** A request field the model refused that the request can do without (see refused-fields.ts). */
+  readonly refusedField: string | null
+
   constructor(
     readonly status: number,
     /** The server's own error text, when it gave one. */
     readonly serverMessage: string | null,
     message: string,
-    code: 'remote' | 'context-overflow' = 'remote',
-    /** The model refused the request's images (it cannot see): the chat asks again without them. */
-    readonly imagesRefused = false,
-    /** How long the server asked to wait before trying again (Retry-After), when it said. */
-    readonly retryAfterMs: number | null = null,
+    more: {
+      code?: 'remote' | 'context-overflow'
+      imagesRefused?: boolean
+      retryAfterMs?: number | null
+      refusedField?: string | null
+    } = {},
   ) {
-    super(code, message)
+    super(more.code ?? 'remote', message)
+    this.imagesRefused = more.imagesRefused ?? false
+    this.retryAfterMs = more.retryAfterMs ?? null
+    this.refusedField = more.refusedField ?? null
   }
 }
 
@@ -254,12 +266,12 @@ export function looksLikeHtml(contentType: string | null, text: string): boolean
  * use, and its type and code words (OpenAI's "context_length_exceeded", llama-server's
  * "exceed_context_size_error").
  */
-export function serverError(text: string): { message: string | null; kind: string } {
+export function serverError(text: string): { message: string | null; kind: string; param: string | null } {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    return { message: null, kind: '' }
+    return { message: null, kind: '', param: null }
   }
   const pick = (v: unknown): string | null => {
     if (typeof v === 'string' && v.trim()) return v.trim()
@@ -276,7 +288,13 @@ export function serverError(text: string): { message: string | null; kind: strin
     error && typeof error === 'object'
       ? [(error as Record<string, unknown>).type, (error as Record<string, unknown>).code].filter((v) => typeof v === 'string').join(' ')
       : ''
-  return { message: message === null || message.length <= 300 ? message : `${message.slice(0, 300)}…`, kind }
+  // OpenAI names the request field an error is about.
+  const param = error && typeof error === 'object' ? (error as Record<string, unknown>).param : null
+  return {
+    message: message === null || message.length <= 300 ? message : `${message.slice(0, 300)}…`,
+    kind,
+    param: typeof param === 'string' ? param : null,
+  }
 }
 
 export function htmlAnswer(url: string): AppError {
@@ -326,15 +344,12 @@ async function describeFailure(
   const status = response.status
   const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
   if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlFailure(status, url)
-  const { message: said, kind } = serverError(text)
+  const { message: said, kind, param } = serverError(text)
   const because = said ? `: ${said}` : '.'
   if ((status === 400 || status === 413 || status === 422) && CONTEXT_WORDS.test(`${kind} ${said ?? ''}`)) {
-    return new RemoteHttpError(
-      status,
-      said,
-      `The conversation is longer than the model on the server can take (${status})${because}`,
-      'context-overflow',
-    )
+    return new RemoteHttpError(status, said, `The conversation is longer than the model on the server can take (${status})${because}`, {
+      code: 'context-overflow',
+    })
   }
   if (status === 401 || status === 403) {
     const message = hasKey
@@ -344,7 +359,14 @@ async function describeFailure(
   }
   if (images && said !== null && IMAGE_WORDS.test(said)) {
     const which = model === undefined ? 'The model' : `The model “${model}”`
-    return new RemoteHttpError(status, said, `${which} on this server does not accept images (${status}): ${said}`, 'remote', true)
+    return new RemoteHttpError(status, said, `${which} on this server does not accept images (${status}): ${said}`, { imagesRefused: true })
+  }
+  const refused = status === 400 || status === 422 ? refusedField(param, said) : null
+  if (refused !== null) {
+    const which = model === undefined ? 'The model' : `The model “${model}”`
+    return new RemoteHttpError(status, said, `${which} on this server refused the request's ${refused} (${status})${because}`, {
+      refusedField: refused,
+    })
   }
   if (model !== undefined && said !== null && MODEL_WORDS.test(said) && status >= 400 && status < 500) {
     return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)
@@ -354,7 +376,7 @@ async function describeFailure(
   if (status === 429 || (status === 503 && wait !== null)) {
     const when = wait === null ? '' : ` It asks to try again in ${seconds(Math.ceil(wait / 1000) * 1000)}.`
     const reason = said ? `: ${said.replace(/\.$/, '')}.` : '.'
-    return new RemoteHttpError(status, said, `The server is busy (${status})${reason}${when}`, 'remote', false, wait)
+    return new RemoteHttpError(status, said, `The server is busy (${status})${reason}${when}`, { retryAfterMs: wait })
   }
   if (status >= 500) {
     return new RemoteHttpError(

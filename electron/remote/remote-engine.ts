@@ -25,6 +25,7 @@ import { SseDecoder, SseError, type SseEvent } from './sse.js'
 import { JSON_BODY_BYTES, parseJson, readCompletion, type CompletionPart, type Counts } from './completion.js'
 import { DEFAULTS, listModels, type RemoteEngineOptions, type RemoteModel } from './connection.js'
 import { THINK_CLOSE, THINK_OPEN } from '../engine/thinking.js'
+import { adapt, adaptationFor, remember, rememberedFor } from './refused-fields.js'
 
 export type { RemoteEndpoint }
 export { listModels, testConnection, type ConnectionReport, type RemoteEngineOptions, type RemoteModel } from './connection.js'
@@ -71,6 +72,7 @@ export class RemoteEngine implements Generator {
     void lane
     const started = performance.now()
     const body = await chatBody(this.model, request, true, this.imageBudget)
+    adapt(body, rememberedFor(this.endpoint.baseUrl, this.model))
     const tools = new ToolCallCollector()
     const counts: Counts = {}
     let streamed = 0
@@ -226,6 +228,16 @@ export class RemoteEngine implements Generator {
         if (signal?.aborted) {
           yield this.done(started, streamed, firstAt, lastAt, 'cancelled', counts, tools)
           return
+        }
+        // A field this model refuses (a reasoning model's max_tokens or temperature): asked again
+        // without it, once per field, and remembered so the next question goes out right at once.
+        if (error instanceof RemoteHttpError && error.refusedField !== null && firstAt === null) {
+          const adaptation = adaptationFor(error.refusedField, error.serverMessage)
+          if (adapt(body, [adaptation])) {
+            remember(this.endpoint.baseUrl, this.model, adaptation)
+            attempt--
+            continue
+          }
         }
         const explained = this.explain(error, ex, streamed)
         const retryable =

@@ -607,3 +607,96 @@ describe('remote engine against misbehaving servers', () => {
     expect(await testConnection(endpoint(empty))).toMatchObject({ models: [], images: 'unknown', model: null })
   })
 })
+
+describe('models that refuse a request field (OpenAI reasoning models)', () => {
+  /**
+   * Answers as api.openai.com does for o3 or gpt-5: max_tokens refused with a hint, a temperature
+   * other than 1 refused, both named in the error's param; otherwise a streamed answer.
+   */
+  const reasoningModel = (req: IncomingMessage, res: ServerResponse, s: StandIn): void => {
+    if (req.url === '/v1/models') return json(res, 200, { data: [{ id: 'o3-mini' }] })
+    const body = JSON.parse(s.requests.at(-1)!.body) as Record<string, unknown>
+    const refuse = (param: string, message: string, code: string): void =>
+      json(res, 400, { error: { message, type: 'invalid_request_error', param, code } })
+    if ('max_tokens' in body) {
+      return refuse(
+        'max_tokens',
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        'unsupported_parameter',
+      )
+    }
+    if ('temperature' in body && body.temperature !== 1) {
+      return refuse(
+        'temperature',
+        `Unsupported value: 'temperature' does not support ${String(body.temperature)} with this model. Only the default (1) value is supported.`,
+        'unsupported_value',
+      )
+    }
+    if (body.stream !== true)
+      return json(res, 200, { choices: [{ index: 0, message: { role: 'assistant', content: '' }, finish_reason: 'length' }] })
+    sse(res)
+    res.end(chunk('Fine.') + finish('stop'))
+  }
+  const bodies = (s: StandIn): Record<string, unknown>[] =>
+    s.requests.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body) as Record<string, unknown>)
+
+  it('asks again with max_completion_tokens and without the temperature, and the next question goes out right at once', async () => {
+    const s = await standIn(reasoningModel)
+    const engine = new RemoteEngine(endpoint(s), 'o3-mini')
+    const question: GenerateRequest = { ...ask, sampling: { maxTokens: 300, temperature: 0.7, topP: 0.9 } }
+    const first = await run(engine, question)
+    expect(first.error).toBeNull()
+    expect(first.text).toBe('Fine.')
+    const [refusedLength, refusedTemperature, answered] = bodies(s)
+    expect(refusedLength).toMatchObject({ max_tokens: 300, temperature: 0.7 })
+    expect(refusedTemperature).toMatchObject({ max_completion_tokens: 300, temperature: 0.7 })
+    expect(refusedTemperature).not.toHaveProperty('max_tokens')
+    // Only what was refused is left out: top_p, which this server takes, still goes.
+    expect(answered).toMatchObject({ max_completion_tokens: 300, top_p: 0.9 })
+    expect(answered).not.toHaveProperty('temperature')
+    expect(bodies(s)).toHaveLength(3)
+
+    // Remembered for this model on this server: a new engine (the next question) asks once.
+    const next = await run(new RemoteEngine(endpoint(s), 'o3-mini'), question)
+    expect(next.error).toBeNull()
+    expect(bodies(s)).toHaveLength(4)
+    expect(bodies(s)[3]).toMatchObject({ max_completion_tokens: 300 })
+    expect(bodies(s)[3]).not.toHaveProperty('temperature')
+  })
+
+  it('the connection test of such a model reports it as it is, not as a refused model', async () => {
+    const s = await standIn(reasoningModel)
+    const report = await testConnection(endpoint(s))
+    expect(report).toMatchObject({ models: ['o3-mini'], images: 'accepted', model: 'o3-mini' })
+    expect(bodies(s).at(-1)).toMatchObject({ max_completion_tokens: 1 })
+  })
+
+  it('a field the question cannot do without (stop) is not left out: the user reads the refusal', async () => {
+    const s = await standIn((_req, res) =>
+      json(res, 400, {
+        error: { message: "Unsupported parameter: 'stop' is not supported with this model.", param: 'stop', code: 'unsupported_parameter' },
+      }),
+    )
+    const result = await run(new RemoteEngine(endpoint(s), 'strict'), { ...ask, sampling: { stop: ['END'] } })
+    expect(remoteError(result.error)).toContain("Unsupported parameter: 'stop'")
+    expect(s.requests).toHaveLength(1)
+  })
+
+  it('a server that refuses a field without naming it in param is recognised by its words, and asked once more at most per field', async () => {
+    // vLLM with extra fields forbidden: pydantic's error list as its message, no param.
+    const s = await standIn((_req, res) =>
+      json(res, 400, {
+        object: 'error',
+        message: "[{'type': 'extra_forbidden', 'loc': ('body', 'seed'), 'msg': 'Extra inputs are not permitted', 'input': 3}]",
+        type: 'BadRequestError',
+        param: null,
+        code: 400,
+      }),
+    )
+    const result = await run(new RemoteEngine(endpoint(s), 'vllm-strict'), { ...ask, sampling: { seed: 3 } })
+    // The seed was left out and the server still refused: its words reach the user, no loop.
+    expect(remoteError(result.error)).toContain('Extra inputs are not permitted')
+    expect(bodies(s)).toHaveLength(2)
+    expect(bodies(s)[1]).not.toHaveProperty('seed')
+  })
+})
