@@ -76,25 +76,36 @@ interface ToolCallDelta {
   function?: { name?: string; arguments?: string }
 }
 
-/** Tool calls arrive in pieces (OpenAI streams a call's id and name first, then its arguments). */
+/**
+ * Tool calls arrive in pieces (OpenAI streams a call's id and name first, then its arguments),
+ * each piece under its call's index. Ollama sends every call of an answer under index 0
+ * (ollama/ollama#15457), so a piece with a new id under an index already taken starts a new
+ * call, and the pieces after it without an id continue that one.
+ */
 export class ToolCallCollector {
-  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+  private readonly calls: { id: string; name: string; arguments: string }[] = []
+  /** Where each index's pieces go now. */
+  private readonly slots = new Map<number, number>()
 
   add(deltas: readonly ToolCallDelta[]): void {
     for (const [position, d] of deltas.entries()) {
       const index = d.index ?? position
-      const call = this.calls.get(index) ?? { id: '', name: '', arguments: '' }
+      let slot = this.slots.get(index)
+      const taken = slot === undefined ? undefined : this.calls[slot]
+      if (slot === undefined || (d.id && taken?.id && d.id !== taken.id)) {
+        slot = this.calls.push({ id: '', name: '', arguments: '' }) - 1
+        this.slots.set(index, slot)
+      }
+      const call = this.calls[slot]!
       if (d.id) call.id = d.id
       if (d.function?.name) call.name = d.function.name
       if (d.function?.arguments) call.arguments += d.function.arguments
-      this.calls.set(index, call)
     }
   }
 
   result(): ToolCall[] {
     return [...this.calls.entries()]
-      .sort(([a], [b]) => a - b)
       .filter(([, c]) => c.name !== '')
-      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments || '{}' }))
+      .map(([slot, c]) => ({ id: c.id || `call_${slot}`, name: c.name, arguments: c.arguments || '{}' }))
   }
 }

@@ -487,6 +487,46 @@ describe('remote engine against misbehaving servers', () => {
     expect(s.closed).toBe(1)
   })
 
+  it('keeps parallel tool calls apart when the server sends them all under index 0 (Ollama), and in order under OpenAI’s indices', async () => {
+    const call = (...deltas: unknown[]): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: deltas } }] })}\n\n`
+    const ollama = await standIn((_req, res) => {
+      sse(res)
+      res.end(
+        call({ index: 0, id: 'call_a', type: 'function', function: { name: 'write_file', arguments: '{"path":"a.txt"}' } }) +
+          call({ index: 0, id: 'call_b', type: 'function', function: { name: 'write_file', arguments: '{"path":' } }) +
+          call({ index: 0, function: { arguments: '"b.txt"}' } }) +
+          finish('tool_calls'),
+      )
+    })
+    const fromOllama = await run(new RemoteEngine(endpoint(ollama), 'qwen3'), ask)
+    expect(fromOllama.error).toBeNull()
+    const ollamaDone = fromOllama.chunks.at(-1)!
+    expect(ollamaDone.kind === 'done' && ollamaDone.toolCalls).toEqual([
+      { id: 'call_a', name: 'write_file', arguments: '{"path":"a.txt"}' },
+      { id: 'call_b', name: 'write_file', arguments: '{"path":"b.txt"}' },
+    ])
+
+    // OpenAI: distinct indices, a call's later pieces without its id, two calls in one chunk.
+    const openai = await standIn((_req, res) => {
+      sse(res)
+      res.end(
+        call(
+          { index: 0, id: 'call_1', type: 'function', function: { name: 'first', arguments: '' } },
+          { index: 1, id: 'call_2', type: 'function', function: { name: 'second', arguments: '{"n":' } },
+        ) +
+          call({ index: 0, function: { arguments: '{}' } }) +
+          call({ index: 1, function: { arguments: '2}' } }) +
+          finish('tool_calls'),
+      )
+    })
+    const fromOpenai = await run(new RemoteEngine(endpoint(openai), 'gpt'), ask)
+    const openaiDone = fromOpenai.chunks.at(-1)!
+    expect(openaiDone.kind === 'done' && openaiDone.toolCalls).toEqual([
+      { id: 'call_1', name: 'first', arguments: '{}' },
+      { id: 'call_2', name: 'second', arguments: '{"n":2}' },
+    ])
+  })
+
   it('sends the request in OpenAI’s shape and collects streamed tool calls', async () => {
     const s = await standIn((_req, res) => {
       sse(res)
