@@ -4,7 +4,8 @@
 import { BrowserWindow, globalShortcut, Menu, Tray, nativeImage } from 'electron'
 import { join } from 'node:path'
 import { HotkeyManager, defaultHotkey } from '../capture/hotkey.js'
-import { quickAskBounds, type DisplayInfo } from '../capture/region.js'
+import { quickAskBounds } from '../capture/region.js'
+import { createCaptureFlow } from '../capture/capture-flow.js'
 import type { CaptureService } from '../capture/capture-service.js'
 import type { WindowActions } from '../services/services.js'
 import type { PushChannel, PushEvents } from '../ipc/contract.js'
@@ -28,7 +29,6 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
 } {
   let quick: BrowserWindow | null = null
   let overlay: BrowserWindow | null = null
-  let display: DisplayInfo | null = null
 
   function quickWindow(): BrowserWindow {
     if (quick && !quick.isDestroyed()) return quick
@@ -50,52 +50,54 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
     return quick
   }
 
-  function showQuick(): void {
-    const win = quickWindow()
-    if (display) win.setBounds(quickAskBounds(display))
-    const info = options.capture.info()
-    if (info) options.send(win, 'capture:new', info)
-    win.show()
-    win.focus()
-  }
-
-  async function askAboutScreen(): Promise<void> {
-    try {
-      display = displayUnderCursor()
-      // Hide our own window first so it is not in the picture.
-      quick?.hide()
-      await options.capture.set(await captureDisplay(display), display)
-      showQuick()
-    } catch (error) {
-      options.onError(error instanceof Error ? error.message : String(error))
-    }
-  }
+  const flow = createCaptureFlow({
+    capture: options.capture,
+    windows: {
+      showQuick(display) {
+        const win = quickWindow()
+        if (display) win.setBounds(quickAskBounds(display))
+        const info = options.capture.info()
+        if (info) options.send(win, 'capture:new', info)
+        win.show()
+        win.focus()
+      },
+      hideQuick() {
+        quick?.hide()
+      },
+      openOverlay(display) {
+        overlay?.destroy()
+        const win = new BrowserWindow({
+          ...display.bounds,
+          show: false,
+          frame: false,
+          transparent: true,
+          alwaysOnTop: true,
+          skipTaskbar: true,
+          enableLargerThanScreen: true,
+          hasShadow: false,
+          webPreferences: options.webPreferences(),
+        })
+        overlay = win
+        win.setAlwaysOnTop(true, 'screen-saver')
+        options.loadPage(win, 'overlay.html')
+        win.once('ready-to-show', () => {
+          if (!win.isDestroyed()) win.show()
+        })
+      },
+      closeOverlay() {
+        overlay?.destroy()
+        overlay = null
+      },
+    },
+    displayUnderCursor,
+    captureDisplay,
+    captureWindow,
+    onError: options.onError,
+  })
 
   const windows: WindowActions = {
-    startRegion() {
-      if (!display) return
-      quick?.hide()
-      overlay?.destroy()
-      overlay = new BrowserWindow({
-        ...display.bounds,
-        show: false,
-        frame: false,
-        transparent: true,
-        alwaysOnTop: true,
-        skipTaskbar: true,
-        enableLargerThanScreen: true,
-        hasShadow: false,
-        webPreferences: options.webPreferences(),
-      })
-      overlay.setAlwaysOnTop(true, 'screen-saver')
-      options.loadPage(overlay, 'overlay.html')
-      overlay.once('ready-to-show', () => overlay?.show())
-    },
-    regionFinished(drawn) {
-      overlay?.destroy()
-      overlay = null
-      if (drawn) showQuick()
-    },
+    startRegion: flow.startRegion,
+    regionFinished: flow.regionFinished,
     hideQuickAsk() {
       quick?.hide()
     },
@@ -105,10 +107,7 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
       options.send(chat, 'chat:open', { chatId })
     },
     listWindows,
-    async captureWindow(sourceId) {
-      display ??= displayUnderCursor()
-      return options.capture.set(await captureWindow(sourceId, display), display)
-    },
+    captureWindow: flow.captureWindow,
   }
 
   const hotkey = new HotkeyManager(
@@ -116,7 +115,7 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
       register: (accelerator, callback) => globalShortcut.register(accelerator, callback),
       unregister: (accelerator) => globalShortcut.unregister(accelerator),
     },
-    () => void askAboutScreen(),
+    () => void flow.askAboutScreen(),
   )
   const registered = hotkey.set(defaultHotkey(process.platform))
   if (!registered.ok && registered.error) options.onError(registered.error)
@@ -129,13 +128,10 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
   tray.setToolTip('Local Vision Assistant')
   tray.setContextMenu(
     Menu.buildFromTemplate([
-      { label: `Ask about the screen${hotkey.accelerator ? ` (${hotkey.accelerator})` : ''}`, click: () => void askAboutScreen() },
+      { label: `Ask about the screen${hotkey.accelerator ? ` (${hotkey.accelerator})` : ''}`, click: () => void flow.askAboutScreen() },
       {
         label: 'Ask about a region…',
-        click: async () => {
-          await askAboutScreen()
-          windows.startRegion()
-        },
+        click: () => void flow.askAboutRegion(),
       },
       { label: 'Open chat', click: () => options.showChat() },
       { type: 'separator' },

@@ -1,0 +1,80 @@
+// What the hotkey, the tray and quick-ask's buttons do with screenshots and the two capture
+// windows, in plain Node: main's capture-windows.ts gives it Electron's windows and
+// desktopCapturer, the tests give it recorders.
+import type { CaptureInfo } from '../ipc/contract.js'
+import type { CaptureService } from './capture-service.js'
+import type { DisplayInfo } from './region.js'
+
+/** The capture windows as the flow drives them. */
+export interface CaptureFlowWindows {
+  /** Shows quick-ask, placed on the display when one is known. */
+  showQuick(display: DisplayInfo | null): void
+  hideQuick(): void
+  /** Covers the display with the region overlay (a new one: an earlier one is closed). */
+  openOverlay(display: DisplayInfo): void
+  closeOverlay(): void
+}
+
+export interface CaptureFlowOptions {
+  capture: CaptureService
+  windows: CaptureFlowWindows
+  displayUnderCursor(): DisplayInfo
+  captureDisplay(display: DisplayInfo): Promise<Uint8Array>
+  captureWindow(sourceId: string, display: DisplayInfo): Promise<Uint8Array>
+  onError(message: string): void
+}
+
+export interface CaptureFlow {
+  /** The hotkey: captures the display under the pointer and shows quick-ask with it. False when the capture failed (said through onError). */
+  askAboutScreen(): Promise<boolean>
+  /** The tray's "Ask about a region…": a new screenshot, then the overlay over it; nothing more when the capture failed. */
+  askAboutRegion(): Promise<void>
+  /** Quick-ask's Select region. */
+  startRegion(): void
+  /** The overlay is done (cancelled or drawn): closed; after a region, quick-ask shows it. */
+  regionFinished(drawn: boolean): void
+  /** Quick-ask's Choose window: one window captured and made the image in hand. */
+  captureWindow(sourceId: string): Promise<CaptureInfo>
+}
+
+export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
+  const { capture, windows } = options
+  let display: DisplayInfo | null = null
+
+  async function askAboutScreen(): Promise<boolean> {
+    try {
+      display = options.displayUnderCursor()
+      // Hide our own window first so it is not in the picture.
+      windows.hideQuick()
+      await capture.set(await options.captureDisplay(display), display)
+      windows.showQuick(display)
+      return true
+    } catch (error) {
+      options.onError(error instanceof Error ? error.message : String(error))
+      return false
+    }
+  }
+
+  function startRegion(): void {
+    if (!display) return
+    windows.hideQuick()
+    windows.openOverlay(display)
+  }
+
+  return {
+    askAboutScreen,
+    async askAboutRegion() {
+      // A failed capture leaves the previous image in hand: no overlay over it.
+      if (await askAboutScreen()) startRegion()
+    },
+    startRegion,
+    regionFinished(drawn) {
+      windows.closeOverlay()
+      if (drawn) windows.showQuick(display)
+    },
+    async captureWindow(sourceId) {
+      display ??= options.displayUnderCursor()
+      return capture.set(await options.captureWindow(sourceId, display), display)
+    },
+  }
+}
