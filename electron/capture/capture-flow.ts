@@ -7,6 +7,8 @@ import type { DisplayInfo } from './region.js'
 
 /** The capture windows as the flow drives them. */
 export interface CaptureFlowWindows {
+  /** Hides quick-ask and closes the region overlay; true when either was on screen. */
+  hideAll(): boolean
   /** Shows quick-ask, placed on the display when one is known. */
   showQuick(display: DisplayInfo | null): void
   hideQuick(): void
@@ -21,6 +23,8 @@ export interface CaptureFlowOptions {
   displayUnderCursor(): DisplayInfo
   captureDisplay(display: DisplayInfo): Promise<Uint8Array>
   captureWindow(sourceId: string, display: DisplayInfo): Promise<Uint8Array>
+  /** Waits until windows just hidden or closed have left the screen. */
+  settle(): Promise<void>
   onError(message: string): void
 }
 
@@ -44,8 +48,11 @@ export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
   async function askAboutScreen(): Promise<boolean> {
     try {
       display = options.displayUnderCursor()
-      // Hide our own window first so it is not in the picture.
-      windows.hideQuick()
+      // Our own windows leave the screen first, the region overlay too (the hotkey pressed
+      // while it is open): else the capture is of them, and the overlay stays open over an
+      // image that is no longer in hand. A window hidden is gone only after the compositor's
+      // next frames.
+      if (windows.hideAll()) await options.settle()
       await capture.set(await options.captureDisplay(display), display)
       windows.showQuick(display)
       return true

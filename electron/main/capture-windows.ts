@@ -11,6 +11,12 @@ import type { WindowActions } from '../services/services.js'
 import type { PushChannel, PushEvents } from '../ipc/contract.js'
 import { captureDisplay, captureWindow, displayUnderCursor, listWindows } from './screenshot.js'
 
+/**
+ * How long a hidden window may take to leave the screen: the compositor's next frames, or a
+ * fade-out where the system animates hiding. Waited only when one of ours was showing.
+ */
+const SETTLE_MS = 150
+
 export interface CaptureWindowsOptions {
   capture: CaptureService
   loadPage(win: BrowserWindow, page: 'quick.html' | 'overlay.html'): void
@@ -53,6 +59,13 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
   const flow = createCaptureFlow({
     capture: options.capture,
     windows: {
+      hideAll() {
+        const shown = Boolean(quick?.isVisible()) || Boolean(overlay && !overlay.isDestroyed())
+        quick?.hide()
+        overlay?.destroy()
+        overlay = null
+        return shown
+      },
       showQuick(display) {
         const win = quickWindow()
         if (display) win.setBounds(quickAskBounds(display))
@@ -92,6 +105,7 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
     displayUnderCursor,
     captureDisplay,
     captureWindow,
+    settle: () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS)),
     onError: options.onError,
   })
 

@@ -20,12 +20,31 @@ function setup() {
   /** What happened, in order: the windows' calls and the captures taken. */
   const events: string[] = []
   const errors: string[] = []
-  const state = { pointer: LEFT, failNext: false }
+  const state = { pointer: LEFT, failNext: false, quick: false, overlay: false }
   const windows: CaptureFlowWindows = {
-    showQuick: (display) => events.push(`quick on ${display?.id ?? 'nowhere'}`),
-    hideQuick: () => events.push('quick hidden'),
-    openOverlay: (display) => events.push(`overlay on ${display.id} over ${capture.info()?.id}`),
-    closeOverlay: () => events.push('overlay closed'),
+    hideAll: () => {
+      const shown = state.quick || state.overlay
+      if (state.quick) events.push('quick hidden')
+      if (state.overlay) events.push('overlay closed')
+      state.quick = state.overlay = false
+      return shown
+    },
+    showQuick: (display) => {
+      state.quick = true
+      events.push(`quick on ${display?.id ?? 'nowhere'}`)
+    },
+    hideQuick: () => {
+      state.quick = false
+      events.push('quick hidden')
+    },
+    openOverlay: (display) => {
+      state.overlay = true
+      events.push(`overlay on ${display.id} over ${capture.info()?.id}`)
+    },
+    closeOverlay: () => {
+      state.overlay = false
+      events.push('overlay closed')
+    },
   }
   const flow = createCaptureFlow({
     capture,
@@ -43,6 +62,7 @@ function setup() {
       events.push(`window capture at ${display.id}`)
       return png(800, 600)
     },
+    settle: async () => void events.push('settled'),
     onError: (message) => errors.push(message),
   })
   return { capture, flow, events, errors, state }
@@ -54,6 +74,32 @@ describe('capture flow', () => {
     expect(await flow.askAboutScreen()).toBe(true)
     expect(capture.info()).toMatchObject({ width: 1920, height: 1080, displayId: 1 })
     expect(events.at(-1)).toBe('quick on 1')
+  })
+
+  it('the hotkey with nothing of ours on screen captures at once', async () => {
+    const { flow, events } = setup()
+    await flow.askAboutScreen()
+    expect(events).toEqual(['capture of 1', 'quick on 1'])
+  })
+
+  it('the hotkey while the region overlay is open closes it, and captures only once it has left the screen', async () => {
+    const { capture, flow, events, state } = setup()
+    await flow.askAboutScreen()
+    flow.startRegion()
+    events.length = 0
+    await flow.askAboutScreen()
+    expect(events).toEqual(['overlay closed', 'settled', 'capture of 1', 'quick on 1'])
+    // No overlay is left open over the screenshot it was given, which is no longer in hand.
+    expect(state.overlay).toBe(false)
+    expect(capture.info()).not.toBeNull()
+  })
+
+  it('the hotkey while quick-ask shows hides it before capturing', async () => {
+    const { flow, events } = setup()
+    await flow.askAboutScreen()
+    events.length = 0
+    await flow.askAboutScreen()
+    expect(events).toEqual(['quick hidden', 'settled', 'capture of 1', 'quick on 1'])
   })
 
   it("the tray's region after a failed capture says why and opens no overlay over the previous screenshot", async () => {
