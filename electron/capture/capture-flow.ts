@@ -1,6 +1,8 @@
 // What the hotkey, the tray and quick-ask's buttons do with screenshots and the two capture
 // windows, in plain Node: main's capture-windows.ts gives it Electron's windows and
-// desktopCapturer, the tests give it recorders.
+// desktopCapturer, the tests give it recorders. The windows go on the display the image in
+// hand came from, never on one remembered from an earlier screenshot: an image handed over by
+// a second launch has a display of its own.
 import type { CaptureInfo } from '../ipc/contract.js'
 import type { CaptureService } from './capture-service.js'
 import type { DisplayInfo } from './region.js'
@@ -9,8 +11,8 @@ import type { DisplayInfo } from './region.js'
 export interface CaptureFlowWindows {
   /** Hides quick-ask and closes the region overlay; true when either was on screen. */
   hideAll(): boolean
-  /** Shows quick-ask, placed on the display when one is known. */
-  showQuick(display: DisplayInfo | null): void
+  /** Shows quick-ask, placed on the display. */
+  showQuick(display: DisplayInfo): void
   hideQuick(): void
   /** Covers the display with the region overlay (a new one: an earlier one is closed). */
   openOverlay(display: DisplayInfo): void
@@ -33,21 +35,22 @@ export interface CaptureFlow {
   askAboutScreen(): Promise<boolean>
   /** The tray's "Ask about a region…": a new screenshot, then the overlay over it; nothing more when the capture failed. */
   askAboutRegion(): Promise<void>
-  /** Quick-ask's Select region. */
+  /** Quick-ask's Select region: the overlay over the display the image in hand came from. */
   startRegion(): void
   /** The overlay is done (cancelled or drawn): closed; after a region, quick-ask shows it. */
   regionFinished(drawn: boolean): void
   /** Quick-ask's Choose window: one window captured and made the image in hand. */
   captureWindow(sourceId: string): Promise<CaptureInfo>
+  /** An image from elsewhere (a file named by a second launch): made the image in hand, on the display under the pointer, and shown in quick-ask. */
+  showImage(png: Uint8Array): Promise<void>
 }
 
 export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
   const { capture, windows } = options
-  let display: DisplayInfo | null = null
 
   async function askAboutScreen(): Promise<boolean> {
     try {
-      display = options.displayUnderCursor()
+      const display = options.displayUnderCursor()
       // Our own windows leave the screen first, the region overlay too (the hotkey pressed
       // while it is open): else the capture is of them, and the overlay stays open over an
       // image that is no longer in hand. A window hidden is gone only after the compositor's
@@ -63,6 +66,7 @@ export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
   }
 
   function startRegion(): void {
+    const display = capture.display()
     if (!display) return
     windows.hideQuick()
     windows.openOverlay(display)
@@ -77,11 +81,19 @@ export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
     startRegion,
     regionFinished(drawn) {
       windows.closeOverlay()
-      if (drawn) windows.showQuick(display)
+      const display = capture.display()
+      if (drawn && display) windows.showQuick(display)
     },
     async captureWindow(sourceId) {
-      display ??= options.displayUnderCursor()
+      const display = capture.display() ?? options.displayUnderCursor()
       return capture.set(await options.captureWindow(sourceId, display), display)
+    },
+    async showImage(png) {
+      const display = options.displayUnderCursor()
+      await capture.set(png, display)
+      // An overlay still open shows the image this one replaced.
+      windows.closeOverlay()
+      windows.showQuick(display)
     },
   }
 }

@@ -53,6 +53,11 @@ export class CaptureService {
     return { id, width, height, displayId, scaleFactor }
   }
 
+  /** The display the image in hand came from: the region overlay and quick-ask are placed on it. */
+  display(): DisplayInfo | null {
+    return this.latest?.display ?? null
+  }
+
   bytes(id: string): Uint8Array {
     if (!this.latest || this.latest.id !== id) throw new AppError('not-found', 'That screenshot is no longer available; take a new one.')
     return this.latest.png

@@ -29,6 +29,8 @@ export interface CaptureWindowsOptions {
 
 export function createCaptureWindows(options: CaptureWindowsOptions): {
   windows: WindowActions
+  /** Makes an image from elsewhere (a second launch's file) the image in hand and shows it in quick-ask. */
+  showImage(png: Uint8Array): Promise<void>
   hotkey: HotkeyManager
   tray: Tray
   dispose(): void
@@ -68,7 +70,7 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
       },
       showQuick(display) {
         const win = quickWindow()
-        if (display) win.setBounds(quickAskBounds(display))
+        win.setBounds(quickAskBounds(display))
         const info = options.capture.info()
         if (info) options.send(win, 'capture:new', info)
         win.show()
@@ -155,6 +157,7 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
 
   return {
     windows,
+    showImage: flow.showImage,
     hotkey,
     tray,
     dispose() {

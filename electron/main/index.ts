@@ -25,7 +25,6 @@ import { RecentModels } from '../models/recent.js'
 import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
 import { utilityEngineSpawner } from './engine-process.js'
-import { displayUnderCursor } from './screenshot.js'
 import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler } from './app-protocol.js'
 import {
   CONTENT_SECURITY_POLICY,
@@ -248,9 +247,7 @@ async function handOver(argv: string[], workingDirectory: string): Promise<void>
   try {
     const image = await imageFromCommandLine(argv, workingDirectory)
     if (image && captureUi) {
-      await capture.set(image.bytes, displayUnderCursor())
-      // No overlay is open: this shows quick-ask with the image now in hand, as after a region.
-      captureUi.windows.regionFinished(true)
+      await captureUi.showImage(image.bytes)
       return
     }
     const win = showChatWindow()

@@ -7,6 +7,7 @@ import { CaptureService } from '../../electron/capture/capture-service.js'
 import type { DisplayInfo } from '../../electron/capture/region.js'
 
 const LEFT: DisplayInfo = { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 }
+const RIGHT: DisplayInfo = { id: 2, bounds: { x: 1920, y: 0, width: 2560, height: 1440 }, scaleFactor: 2 }
 
 const png = async (width: number, height: number): Promise<Uint8Array> =>
   new Uint8Array(
@@ -118,5 +119,41 @@ describe('capture flow', () => {
     const { capture, flow, events } = setup()
     await flow.askAboutRegion()
     expect(events.at(-1)).toBe(`overlay on 1 over ${capture.info()!.id}`)
+  })
+
+  it('an image handed over by a second launch, before any hotkey, is shown and Select region covers its display', async () => {
+    const { capture, flow, events, state } = setup()
+    state.pointer = RIGHT
+    await flow.showImage(await png(1000, 500))
+    const info = capture.info()!
+    expect(info).toMatchObject({ width: 1000, height: 500, displayId: 2 })
+    flow.startRegion()
+    expect(events).toEqual(['overlay closed', 'quick on 2', 'quick hidden', `overlay on 2 over ${info.id}`])
+  })
+
+  it('an image handed over on another display than the last hotkey: quick-ask, the overlay and the crop all use its display', async () => {
+    const { capture, flow, events, state } = setup()
+    await flow.askAboutScreen()
+    state.pointer = RIGHT
+    events.length = 0
+    await flow.showImage(await png(1000, 500))
+    const info = capture.info()!
+    flow.startRegion()
+    expect(events.filter((e) => !e.includes('hidden') && !e.includes('closed'))).toEqual(['quick on 2', `overlay on 2 over ${info.id}`])
+    // A drag over the whole overlay (its CSS pixels) takes the whole image.
+    const cut = await capture.crop(info.id, { x1: 0, y1: 0, x2: 2560, y2: 1440 })
+    expect(cut).toMatchObject({ width: 1000, height: 500 })
+    flow.regionFinished(true)
+    expect(events.at(-1)).toBe('quick on 2')
+  })
+
+  it('a chosen window is captured at the resolution of the display the image in hand came from', async () => {
+    const { capture, flow, events, state } = setup()
+    state.pointer = RIGHT
+    await flow.showImage(await png(1000, 500))
+    state.pointer = LEFT
+    await flow.captureWindow('window:1:0')
+    expect(events.at(-1)).toBe('window capture at 2')
+    expect(capture.display()).toEqual(RIGHT)
   })
 })
