@@ -187,6 +187,39 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await quick.close()
   })
 
+  it('quick-ask: the window list closes with Cancel, with Esc before the window does, and with a new screenshot', async () => {
+    await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1920 × 1080)')
+    const list = quick.getByRole('list', { name: 'Windows' })
+    const choose = async (): Promise<void> => {
+      await quick.getByRole('button', { name: 'Choose window' }).click()
+      await expect.poll(() => list.count()).toBe(1)
+    }
+    await choose()
+    await quick.getByRole('button', { name: 'Cancel' }).click()
+    await expect.poll(() => list.count()).toBe(0)
+
+    await choose()
+    const calls = h.windowCalls.length
+    await quick.keyboard.press('Escape')
+    await expect.poll(() => list.count()).toBe(0)
+    expect(h.windowCalls.slice(calls)).toEqual([])
+    await quick.keyboard.press('Escape')
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('quick:hide')
+
+    await choose()
+    const next = await h.capture.set(await screenshotPng(1000, 600), {
+      id: 1,
+      bounds: { x: 0, y: 0, width: 1920, height: 1080 },
+      scaleFactor: 1,
+    })
+    h.push('capture:new', next)
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1000 × 600)')
+    expect(await list.count()).toBe(0)
+    await quick.close()
+  })
+
   it('quick-ask: with the text layer set to Never, reads nothing unless asked, and refuses the screenshot while the model cannot see', async () => {
     await h.engine.load({ modelPath: fx.textModel, gpu: false })
     await setScreenText('never')
