@@ -283,4 +283,33 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await quick.keyboard.press('Escape')
     await expect.poll(() => h.windowCalls.at(-1)).toBe('quick:hide')
   })
+
+  it('quick-ask: a pasted question keeps its line breaks, shows a few lines of itself, and a long address does not widen the answer', async () => {
+    await h.engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    await h.capture.set(await screenshotPng(1280, 720), { id: 1, bounds: { x: 0, y: 0, width: 1280, height: 720 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').count(), { timeout: 20_000 }).toBe(1)
+    const url = 'https://ci.example.com/job/frontend-monorepo/build/123456/artifact/packages/web/dist/reports/' + 'x'.repeat(120)
+    const pasted =
+      `Why does this fail? ${url}\n` + Array.from({ length: 30 }, (_, i) => `  at frame${i} (src/module${i}.ts:${i}:1)`).join('\n')
+    await quick.getByRole('textbox', { name: 'Question' }).fill(pasted)
+    await quick.keyboard.press('Enter')
+    // The question is echoed as soon as it is asked; its answer is not needed to measure it.
+    await expect.poll(() => quick.getByTestId('quick-answer').count(), { timeout: 30_000 }).toBe(1)
+    const m = await quick.evaluate(() => {
+      const answer = document.querySelector<HTMLElement>('[data-testid="quick-answer"]')!
+      const asked = answer.querySelector<HTMLElement>('.asked')!
+      const line = parseFloat(getComputedStyle(asked).lineHeight)
+      return {
+        pageWider: document.documentElement.scrollWidth > innerWidth,
+        answerWider: answer.scrollWidth > answer.clientWidth,
+        askedWider: asked.scrollWidth > asked.clientWidth,
+        lines: Math.round(asked.getBoundingClientRect().height / line),
+        keptBreaks: getComputedStyle(asked).whiteSpace,
+      }
+    })
+    await quick.screenshot({ path: join(ARTIFACTS, 'quick-ask-long-question.png') })
+    expect(m).toEqual({ pageWider: false, answerWider: false, askedWider: false, lines: 3, keptBreaks: 'pre-wrap' })
+    await quick.close()
+  })
 })
