@@ -21,7 +21,7 @@ export type * from '../models/contract.js'
 export type * from '../ocr/contract.js'
 export type * from '../remote/contract.js'
 export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode } from '../ocr/types.js'
-export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes } from './defaults.js'
+export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes, tooLongText } from './defaults.js'
 // The window asks the user before plain http leaves the local network, by main's own rule.
 export { isPrivateHost } from '../remote/private-host.js'
 // The window folds a thought away, and copies the answer without it, by the engine's own split.

@@ -14,6 +14,16 @@ export const LIMITS = {
   maxTokens: 32_768,
 } as const
 
+/**
+ * Why a question or an edit cannot be sent (longer than the IPC contract takes), in the user's
+ * words; null when it can. The windows check it before sending, so the text stays to be shortened.
+ */
+export function tooLongText(text: string): string | null {
+  if (text.length <= LIMITS.textChars) return null
+  const n = (v: number): string => v.toLocaleString('en')
+  return `The question is ${n(text.length)} characters long; the most one message can hold is ${n(LIMITS.textChars)}. Shorten it, or ask about a part at a time.`
+}
+
 /** A new conversation's settings. */
 export const DEFAULT_CHAT_SETTINGS: ChatSettings = { maxTokens: 1024, temperature: 0.7 }
 

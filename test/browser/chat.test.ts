@@ -118,6 +118,29 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => stats().textContent(), { timeout: 30_000 }).toMatch(/cut: longest answer$/)
   })
 
+  it('a question or an edit longer than one message can hold is refused before it is sent, and stays to be shortened', async () => {
+    const users = await page.getByTestId('turn-user').count()
+    const long = 'word'.repeat(25_001)
+    await box().fill(long)
+    await box().press('Enter')
+    await expect.poll(() => page.getByRole('alert').last().textContent()).toContain('100,004 characters long')
+    expect(await page.getByRole('alert').last().textContent()).not.toContain('chats:send')
+    expect(await box().inputValue()).toBe(long)
+    expect(await page.getByTestId('turn-user').count()).toBe(users)
+    await box().fill('')
+
+    await page.getByTestId('turn-user').first().getByRole('button', { name: 'Edit' }).click()
+    const editor = page.getByRole('textbox', { name: 'Edit message' })
+    await editor.fill(long)
+    await page.getByRole('button', { name: 'Save and send' }).click()
+    await expect.poll(() => page.getByRole('alert').last().textContent()).toContain('the most one message can hold is 100,000')
+    // The editor stays open with the text, and the question it edits is unchanged.
+    expect(await editor.inputValue()).toBe(long)
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    expect(await page.getByTestId('turn-user').first().getByTestId('turn-text').textContent()).toBe('An edited question')
+    expect(await page.getByTestId('turn-user').count()).toBe(users)
+  })
+
   it('takes images by paste and by drop; refuses them while the model cannot see and the text layer is off, else says it reads them', async () => {
     const png = Buffer.from(await solidPng(120, 80, '#cc3300')).toString('base64')
     await page.evaluate(async (b64) => {

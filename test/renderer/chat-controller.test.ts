@@ -102,6 +102,22 @@ describe('ChatController', () => {
     expect(main.requests('chats:create')).toHaveLength(0)
   })
 
+  it('refuses a question or an edit longer than one message can hold, in words, so the composer and the editor keep it', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    const long = 'x'.repeat(100_001)
+    expect(chat.send(long, [])).toBe(false)
+    expect(chat.error).toContain('100,001 characters long')
+    expect(chat.edit('q2', long)).toBe(false)
+    expect(chat.error).toContain('the most one message can hold is 100,000')
+    expect(main.streams).toHaveLength(0)
+    expect(main.requests('chats:create')).toHaveLength(0)
+    // At the limit it goes.
+    expect(chat.edit('q2', 'x'.repeat(100_000))).toBe(true)
+    expect(chat.error).toBeNull()
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+  })
+
   it('refuses images while the loaded model cannot see and the text layer is set to Never', async () => {
     main.answer('engineSettings:get', engineSettings('never'))
     await chat.start()

@@ -83,6 +83,16 @@ describe('QuickConversation', () => {
     await again
   })
 
+  it('a question longer than one message can hold is refused in the window, in words, before any conversation is made', async () => {
+    const long = 'Translate this log: ' + 'x'.repeat(100_000)
+    await ask(long)
+    expect(quick.error).toContain('100,020 characters long')
+    expect(quick.question).toBe(long)
+    expect(main.requests('chats:create')).toEqual([])
+    expect(main.streams).toHaveLength(0)
+    expect(quick.streaming).toBe(false)
+  })
+
   it('a first question stopped before a word: the text comes back, and asking again asks the stored question', async () => {
     const asked = ask('What is this?')
     const first = await stream(0)

@@ -3,6 +3,7 @@
 // getters and change them only through the methods.
 import {
   MESSAGES,
+  tooLongText,
   type ChatChunk,
   type ChatSettings,
   type ChatSummary,
@@ -303,6 +304,11 @@ export class ChatController {
       this.#error = 'Load a model first.'
       return false
     }
+    const tooLong = tooLongText(text)
+    if (tooLong !== null) {
+      this.#error = tooLong
+      return false
+    }
     void this.#withConversation(async (chatId) => {
       const attachments: ImageInput[] = images.map((i) => ({ bytes: i.bytes, name: i.name }))
       await this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }))
@@ -316,10 +322,14 @@ export class ChatController {
     )
   }
 
-  edit(messageId: string, text: string): void {
+  /** Returns false when the edit is refused here, so the editor stays open with it. */
+  edit(messageId: string, text: string): boolean {
+    this.#error = tooLongText(text)
+    if (this.#error !== null) return false
     void this.#withConversation((chatId) =>
       this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })),
     )
+    return true
   }
 
   async stop(): Promise<void> {

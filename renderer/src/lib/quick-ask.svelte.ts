@@ -3,7 +3,7 @@
 // with the conversation's first question only, so the conversation counts as started once
 // main has stored that question, not when it is created: a first question refused, failed or
 // stopped before it was stored is asked again with its screenshot, into no empty conversation.
-import type { ChatChunk, StoredMessage } from '@contract'
+import { tooLongText, type ChatChunk, type StoredMessage } from '@contract'
 import { errorText, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
 
@@ -78,6 +78,12 @@ export class QuickConversation {
   async ask(captureId: string | null): Promise<void> {
     const text = this.question.trim()
     if (!text || this.#streaming) return
+    // Refused here, with the question left in the box to shorten, not by the contract in its words.
+    const tooLong = tooLongText(text)
+    if (tooLong !== null) {
+      this.error = tooLong
+      return
+    }
     const turn = ++this.#turn
     const current = (): boolean => turn === this.#turn
     this.error = null
