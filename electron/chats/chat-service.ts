@@ -260,6 +260,9 @@ export function createChatService(
     return { images: found, gone: images.length - found.length }
   }
 
+  /** Images whose reading failed, by the text layer's generation it failed under. */
+  const failedUnder = new Map<string, number>()
+
   /**
    * Reads the text of a conversation's images that have none yet (the one just sent, or older
    * ones from before the text layer was on) and keeps it with them. Returns the questions
@@ -268,8 +271,15 @@ export function createChatService(
   async function readTexts(chatId: string, signal: AbortSignal): Promise<StoredMessage[]> {
     if (!text || text.mode() === 'never') return []
     const chat = await store.get(chatId)
+    const generation = text.layer.generation?.() ?? 0
+    const asked = chat.messages.findLast((m) => m.role === 'user')
+    // An earlier question's image whose reading failed is read again only once the text layer
+    // was reloaded since (another language): before, it was read again before every question and
+    // each waited the full timeout for a screen too slow to read. The question asked now (a
+    // regenerate or an edit) has its own images read again, as the user asked again.
+    const retried = (m: StoredMessage, image: StoredImage): boolean => m === asked || failedUnder.get(image.id) !== generation
     const unread = chat.messages.flatMap((m) =>
-      m.images.filter((i) => !i.text || i.text.status === 'failed').map((image) => ({ m, image })),
+      m.images.filter((i) => !i.text || (i.text.status === 'failed' && retried(m, i))).map((image) => ({ m, image })),
     )
     if (!unread.length) return []
     const read = await Promise.all(
@@ -278,6 +288,8 @@ export function createChatService(
         const found: ScreenText = bytes
           ? await text.layer.read(bytes, { signal })
           : { status: 'failed', reason: 'The image is no longer stored on this computer.' }
+        if (found.status === 'failed') failedUnder.set(image.id, generation)
+        else failedUnder.delete(image.id)
         return { id: image.id, text: found }
       }),
     )

@@ -22,6 +22,8 @@ export interface TextLayer {
   read(bytes: Uint8Array, options?: ReadTextOptions): Promise<ScreenText>
   /** Another language was chosen: readings made so far are forgotten and the recogniser is loaded again. */
   reload(): void
+  /** How many times the layer was reloaded: a reading that failed under an earlier recogniser may succeed now. */
+  generation?(): number
   close(): Promise<void>
 }
 
@@ -53,6 +55,7 @@ interface Entry {
 export function createTextLayer(reader: TextReader, options: TextLayerOptions = {}): TextLayer {
   const cacheEntries = options.cacheEntries ?? 64
   const entries = new Map<string, Entry>()
+  let generation = 0
 
   function entryFor(bytes: Uint8Array): Entry {
     const key = createHash('sha256').update(bytes).digest('hex')
@@ -116,8 +119,10 @@ export function createTextLayer(reader: TextReader, options: TextLayerOptions = 
     reload() {
       // Kept readings were made in the other language; a reading still running finishes for whoever waits on it.
       entries.clear()
+      generation++
       reader.reload?.()
     },
+    generation: () => generation,
     close: () => reader.close(),
   }
 }

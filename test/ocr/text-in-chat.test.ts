@@ -97,6 +97,33 @@ describe('text layer in conversations', () => {
     expect((await store.get(chatId)).messages[0]!.images[0]!.text).toMatchObject({ status: 'failed' })
   })
 
+  it('does not hold every later question up reading again an image whose reading failed', async () => {
+    await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    let reads = 0
+    const slow: TextReader = { read: (bytes, signal) => (reads++, never.read(bytes, signal)), close: async () => undefined }
+    const layer = createTextLayer(slow, { timeoutMs: 300 })
+    const chats = createChatService(store, engine, new GenerationScheduler(engine), { layer, mode: () => 'auto' })
+    const chat = await store.create()
+    const say = async (text: string, images: { bytes: Uint8Array }[] = []): Promise<StoredMessage> => {
+      let done: StoredMessage | null = null
+      for await (const c of chats.send({ chatId: chat.id, text, images, sampling: greedy(2) }, new AbortController().signal))
+        if (c.kind === 'done') done = c.message
+      if (!done) throw new Error('no answer')
+      return done
+    }
+    await say('What is on this screen?', [{ bytes: await solidPng(64, 64) }])
+    expect(reads).toBe(1)
+    await say('And now?')
+    await say('Anything else?')
+    expect(reads).toBe(1)
+    // Another language may read it: once.
+    layer.reload()
+    await say('Try again?')
+    await say('Once more?')
+    expect(reads).toBe(2)
+    expect((await store.get(chat.id)).messages[0]!.images[0]!.text).toMatchObject({ status: 'failed' })
+  })
+
   it('finds a conversation by words that were only in its image', async () => {
     const { chatId } = await ask(service('auto', instant), 'Look at this')
     const found = await store.list('quantum-flux')
