@@ -96,7 +96,11 @@ export function withImageText(
   const block = withScreenText(message.text, texts, options)
   if (options.canSee) return { message: { ...message, text: block.text }, notes: block.notes }
   const { images: _dropped, ...rest } = message
-  return { message: { ...rest, text: block.text }, notes: [...block.notes, NOT_SEEING] }
+  // Without the images, a reading that failed left the model nothing: it is told, or it answers
+  // as if the message had no image (an earlier question's image is not read again each time).
+  const unread = texts.flatMap((t, i) => (t?.status === 'failed' ? [texts.length > 1 ? `image ${i + 1}` : 'the image'] : []))
+  const said = unread.length ? `${block.text}\n\n[The text on ${unread.join(', ')} could not be read.]` : block.text
+  return { message: { ...rest, text: said }, notes: [...block.notes, NOT_SEEING] }
 }
 
 export const NOT_SEEING = 'This model cannot see images: it answered from the text read on them.'

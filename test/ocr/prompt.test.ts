@@ -80,6 +80,17 @@ describe('withImageText', () => {
     expect(notes).toContain(NOT_SEEING)
   })
 
+  it('tells a model that cannot see which images could not be read', () => {
+    const failed: ScreenText = { status: 'failed', reason: 'The text was not read in time (15 s).' }
+    const turn = { role: 'user' as const, text: 'Compare them.', images: [{ bytes }, { bytes }] }
+    const { message } = withImageText(turn, [ERROR_DIALOG, failed], { mode: 'auto', canSee: false })
+    expect(message.text).toContain('report.pdf')
+    expect(message.text).toContain('[The text on image 2 could not be read.]')
+    expect(message.text).not.toContain('image 1 could not')
+    // A model that sees has the image itself.
+    expect(withImageText(turn, [ERROR_DIALOG, failed], { mode: 'auto', canSee: true }).message.text).not.toContain('could not be read')
+  })
+
   it('keeps the images for a model that sees, and leaves a turn alone when the layer is off', () => {
     const turn = { role: 'user' as const, text: 'What failed?', images: [{ bytes }] }
     expect(withImageText(turn, [ERROR_DIALOG], { mode: 'auto', canSee: true }).message.images).toHaveLength(1)
