@@ -85,7 +85,7 @@ let ocrLanguages: OcrLanguages | null = null
 const textLayer = createTextLayer(
   createProcessReader(
     utilityOcrSpawner(join(here, 'ocr-host.js'), () => ocrLanguages?.recogniser() ?? null),
-    { onReady: (status) => ocrLanguages?.reported(status) },
+    { onReady: (status) => ocrLanguages?.reported(status), onLoadFailed: (why) => ocrLanguages?.loadFailed(why) },
   ),
 )
 const api = await createApiController({

@@ -4,7 +4,7 @@
 // sharp ends this process only (the app starts another for the next read).
 import sharp from 'sharp'
 import { ScreenReader } from './reader.js'
-import { BUILT_IN_PACK } from './languages.js'
+import { BUILT_IN_PACK, notLoadedProblem } from './languages.js'
 import { recogniserFromEnv, type FromOcrHost, type ToOcrHost } from './protocol.js'
 
 interface ParentPort {
@@ -27,6 +27,33 @@ process.on('disconnect', () => process.exit(0))
 const threads = Number(process.env.OCR_THREADS ?? 1)
 sharp.concurrency(threads)
 
+/** How long the chosen pack may take to load before the built-in one reads instead: a damaged
+ *  file (a truncated traineddata) can leave it loading for ever, and every reading waiting on it.
+ *  About four times the French, German and Polish pack's load on a busy 2-core machine. */
+const LOAD_TIMEOUT_MS = Number(process.env.OCR_LOAD_TIMEOUT_MS) || 15_000
+
+/** `loading`, or an error once LOAD_TIMEOUT_MS have passed (a reader that loads later is closed). */
+async function inTime(loading: Promise<ScreenReader>): Promise<ScreenReader> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      loading
+        .then(
+          (reader) => reader.close(),
+          () => undefined,
+        )
+        .catch(() => undefined)
+      const limit = LOAD_TIMEOUT_MS < 1000 ? `${LOAD_TIMEOUT_MS} ms` : `${Math.round(LOAD_TIMEOUT_MS / 1000)} s`
+      reject(new Error(`it did not finish loading in ${limit}`))
+    }, LOAD_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([loading, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * The chosen language pack's recogniser, or the built-in one. A pack that will not load (a
  * truncated model, a dictionary that does not match it) costs its language, not the text
@@ -36,18 +63,18 @@ async function openReader(): Promise<{ reader: ScreenReader; language: string | 
   const recogniser = recogniserFromEnv(process.env.OCR_RECOGNISER)
   if (recogniser) {
     try {
-      const reader = await ScreenReader.open(
-        recogniser.engine === 'tesseract'
-          ? { threads, tesseract: recogniser.languages }
-          : { threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } },
+      const reader = await inTime(
+        ScreenReader.open(
+          recogniser.engine === 'tesseract'
+            ? { threads, tesseract: recogniser.languages }
+            : { threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } },
+        ),
       )
       send({ kind: 'ready', pack: recogniser.pack, problem: null })
       return { reader, language: recogniser.language }
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error)
-      // A downloaded pack can be downloaded again; one of the app's own cannot be mended that way.
-      const until = recogniser.engine === 'paddle' ? ' until it is downloaded again' : ''
-      const problem = `${recogniser.name} could not be loaded (${why}). Screens are read in English and Chinese${until}.`
+      const problem = notLoadedProblem(recogniser.name, recogniser.engine === 'paddle', why)
       const reader = await ScreenReader.open({ threads })
       send({ kind: 'ready', pack: BUILT_IN_PACK, problem })
       return { reader, language: null }

@@ -10,7 +10,7 @@ import { AppError } from '../ipc/errors.js'
 import type { Hub } from '../models/hub.js'
 import { PACK_DICTIONARY, PACK_MODEL, packFolder } from '../models/ocr-packs.js'
 import type { OcrLanguagesView, OcrPackView } from './contract.js'
-import { BUILT_IN_PACK, OCR_PACKS, findPack, packForLocales, tesseractLanguages, type OcrPack } from './languages.js'
+import { BUILT_IN_PACK, OCR_PACKS, findPack, notLoadedProblem, packForLocales, tesseractLanguages, type OcrPack } from './languages.js'
 import type { OcrRecogniser } from './protocol.js'
 
 export interface OcrLanguagesOptions {
@@ -40,6 +40,8 @@ export interface OcrLanguages {
   recogniser(): OcrRecogniser | null
   /** The text layer's process loaded a pack (or fell back from a damaged one). */
   reported(status: { pack: string; problem: string | null }): void
+  /** The text layer's process ended while loading the pack last handed to it (`why`, a phrase). */
+  loadFailed(why: string): void
   /** Files changed on disk (a download finished): look again. */
   refresh(): Promise<void>
 }
@@ -209,6 +211,15 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
         failed.set(handed, status.problem)
         handed = status.pack
       }
+      changed()
+    },
+    loadFailed(why) {
+      // The process that loads the built-in pack has nothing to fall back to: the next read starts another.
+      const pack = handed === null ? undefined : findPack(handed, packs)
+      if (!pack || pack.id === BUILT_IN_PACK) return
+      // No process reads with it now: the next one is started with the built-in pack, as after a fallback.
+      failed.set(pack.id, notLoadedProblem(pack.name, pack.source !== null, why))
+      handed = BUILT_IN_PACK
       changed()
     },
     async refresh() {

@@ -168,3 +168,10 @@ export function tesseractLanguages(pack: OcrPack, locales: readonly string[]): s
 export function findPack(id: string, packs: readonly OcrPack[] = OCR_PACKS): OcrPack | undefined {
   return packs.find((p) => p.id === id)
 }
+
+/** Why the text layer reads with the built-in pack rather than `name`, which would not load. */
+export function notLoadedProblem(name: string, downloaded: boolean, why: string): string {
+  // A downloaded pack can be downloaded again; one of the app's own cannot be mended that way.
+  const until = downloaded ? ' until it is downloaded again' : ''
+  return `${name} could not be loaded (${why}). Screens are read in English and Chinese${until}.`
+}

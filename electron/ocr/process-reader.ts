@@ -9,6 +9,8 @@ import type { TextReader } from './text-layer.js'
 
 /** How long a cancelled read may take to notice before its process is replaced. */
 const CANCEL_GRACE_MS = 2000
+/** How long a cancelled read may wait for its process to load: twice the host's own load limit. */
+const LOAD_GRACE_MS = 30_000
 
 interface Job {
   id: number
@@ -28,6 +30,9 @@ export class OcrAbortError extends Error {
 export interface ProcessReaderOptions {
   /** The process loaded its recogniser: which language pack, and why not the one asked for. */
   onReady?(status: { pack: string; problem: string | null }): void
+  /** The process ended before it had loaded its recogniser (a damaged file crashing it): the
+   *  pack it was handed did not load; `why` is a phrase, e.g. "its process stopped (code 3)". */
+  onLoadFailed?(why: string): void
 }
 
 export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptions = {}): TextReader {
@@ -36,11 +41,19 @@ export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptio
   const queue: Job[] = []
   let current: { job: Job; process: OcrProcess; grace: NodeJS.Timeout | null; onAbort: () => void } | null = null
   let closed = false
+  /** Processes that said their recogniser is loaded. */
+  const loaded = new WeakSet<OcrProcess>()
 
   function start(): OcrProcess {
     const p = spawn()
     p.onMessage((message: FromOcrHost) => {
       if (message.kind === 'ready') {
+        loaded.add(p)
+        // A stop that came while it loaded: the usual grace, from now (see pump).
+        if (current?.process === p && current.grace) {
+          clearTimeout(current.grace)
+          current.grace = setTimeout(() => p.kill(), CANCEL_GRACE_MS)
+        }
         // A process already replaced (reload) speaks for a recogniser no longer wanted.
         if (host === p) options.onReady?.({ pack: message.pack, problem: message.problem })
         return
@@ -51,6 +64,10 @@ export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptio
       else finish(() => job.reject(message.aborted ? new OcrAbortError() : new Error(message.message)))
     })
     p.onExit((code) => {
+      // Ended while loading (on its own, or stuck past LOAD_GRACE_MS; one replaced or closed is
+      // no longer the host): its pack would crash every process it is handed to, and no 'ready'
+      // ever told the language service so.
+      if (host === p && !closed && !loaded.has(p)) options.onLoadFailed?.(`its process stopped while loading it (code ${code})`)
       if (host === p) host = null
       // A replaced process may still be finishing the read in progress: its end ends that read.
       if (current && current.process === p) {
@@ -89,7 +106,10 @@ export function createProcessReader(spawn: SpawnOcr, options: ProcessReaderOptio
     const onAbort = (): void => {
       p.send({ kind: 'cancel', id: job.id })
       // A read stuck inside one stage cannot see the signal: its process goes, a new one reads next.
-      if (current) current.grace = setTimeout(() => p.kill(), CANCEL_GRACE_MS)
+      // One still loading its recogniser sees the stop once loaded (its host bounds the load):
+      // ending it now would only make the next read load it all again. Still loading much later,
+      // it is stuck where its own limit cannot act, and ends as a load failure.
+      if (current) current.grace = setTimeout(() => p.kill(), loaded.has(p) ? CANCEL_GRACE_MS : LOAD_GRACE_MS)
     }
     current = { job, process: p, grace: null, onAbort }
     job.signal?.addEventListener('abort', onAbort, { once: true })

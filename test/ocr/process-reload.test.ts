@@ -1,8 +1,8 @@
 // The text layer's process when the language changes (reload): a read in progress finishes on
 // the process it started on, which then goes; the next read starts a process with the new
 // recogniser; a replaced process's word on its recogniser is not taken for the new one's.
-import { describe, expect, it } from 'vitest'
-import { createProcessReader } from '../../electron/ocr/process-reader.js'
+import { describe, expect, it, vi } from 'vitest'
+import { createProcessReader, OcrAbortError } from '../../electron/ocr/process-reader.js'
 import type { FromOcrHost, OcrProcess, ToOcrHost } from '../../electron/ocr/protocol.js'
 import type { OcrResult } from '../../electron/ocr/types.js'
 
@@ -82,5 +82,43 @@ describe('process reader reload', () => {
     spawned[1]!.kill()
     await expect(second).rejects.toThrow('The text layer stopped: its process exited (code null).')
     await reader.close()
+  })
+
+  it('reports a process that ends while loading as a load failure, not one ended by a reload or a stop', async () => {
+    vi.useFakeTimers()
+    try {
+      const { spawned, spawn } = fakes()
+      const failures: string[] = []
+      const reader = createProcessReader(spawn, { onLoadFailed: (why) => void failures.push(why) })
+      // A stop while it loads does not end it: it would have to load all again for the next read.
+      const stop = new AbortController()
+      const first = reader.read(bytes, stop.signal).catch((error: unknown) => error)
+      stop.abort()
+      await vi.advanceTimersByTimeAsync(5000)
+      expect(spawned[0]!.killed).toBe(false)
+      // Once loaded, the stop's usual grace applies.
+      spawned[0]!.answer({ kind: 'ready', pack: 'builtin', problem: null })
+      await vi.advanceTimersByTimeAsync(2500)
+      expect(spawned[0]!.killed).toBe(true)
+      expect(await first).toBeInstanceOf(OcrAbortError)
+      expect(failures).toEqual([])
+
+      // Replaced before it loaded: not a failure of its pack.
+      const second = reader.read(bytes)
+      reader.reload!()
+      spawned[1]!.answer({ kind: 'result', id: 2, result: result('en+zh') })
+      await second
+      expect(spawned[1]!.killed).toBe(true)
+      expect(failures).toEqual([])
+
+      // Ended on its own before it loaded: its pack did not load.
+      const third = reader.read(bytes)
+      spawned[2]!.kill()
+      await expect(third).rejects.toThrow(/process exited/)
+      expect(failures).toEqual(['its process stopped while loading it (code null)'])
+      await reader.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
