@@ -88,8 +88,13 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
       const files = await Promise.all([PACK_MODEL, PACK_DICTIONARY].map((f) => stat(join(dir(pack.id), f)).catch(() => null)))
       if (files.every((f) => f?.isFile())) found.add(pack.id)
     }
-    // A pack whose files came back (downloaded again) gets another chance.
-    for (const id of failed.keys()) if (!found.has(id) || !installed.has(id)) failed.delete(id)
+    // A downloaded pack whose files came back (downloaded again) gets another chance. One of the
+    // app's own has no files here to change: its failure stands until the app starts again (it was
+    // forgotten at every refresh, and the pack that would not load was handed over again).
+    for (const id of failed.keys()) {
+      if (!findPack(id, packs)?.source) continue
+      if (!found.has(id) || !installed.has(id)) failed.delete(id)
+    }
     installed = found
   }
 

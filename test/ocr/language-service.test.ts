@@ -76,6 +76,19 @@ describe('OCR language choice', () => {
     expect(changes).toEqual([])
   })
 
+  it("keeps a failure of the app's own pack when the models folder changes", async () => {
+    const { service, changes } = await open(offline, undefined, () => ['pl-PL'])
+    expect(service.recogniser()).toMatchObject({ pack: 'fr-de-pl' })
+    // The text layer's process could not load it and fell back.
+    service.reported({ pack: 'builtin', problem: 'French, German and Polish could not be loaded (a damaged file).' })
+    expect(service.recogniser()).toBeNull()
+    // A model finished downloading.
+    await service.refresh()
+    expect(service.recogniser()).toBeNull()
+    expect((await service.list()).problem).toMatch(/could not be loaded/)
+    expect(changes).toEqual([])
+  })
+
   it('survives a system that cannot say its languages', async () => {
     const { service } = await open(offline, undefined, () => {
       throw new Error('not ready')
