@@ -67,7 +67,7 @@ async function openReader(): Promise<{ reader: ScreenReader; language: string | 
         ScreenReader.open(
           recogniser.engine === 'tesseract'
             ? { threads, tesseract: recogniser.languages }
-            : { threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary } },
+            : { threads, recogniser: { model: recogniser.model, dictionary: recogniser.dictionary }, rtl: recogniser.rtl === true },
         ),
       )
       send({ kind: 'ready', pack: recogniser.pack, problem: null })

@@ -110,6 +110,7 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
       engine: 'paddle',
       model: join(dir(pack.id), PACK_MODEL),
       dictionary: join(dir(pack.id), PACK_DICTIONARY),
+      ...(pack.rtl ? { rtl: true } : {}),
     }
   }
 

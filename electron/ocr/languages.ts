@@ -35,6 +35,8 @@ export interface OcrPack {
    * for each language tag of `locales`, in the default order. PP-OCRv4's detector still finds the
    * lines. Absent: a PP-OCR recogniser reads. */
   tesseract?: Readonly<Record<string, string>>
+  /** Its script is written right to left: the recogniser reads it backwards (see rtl.ts). */
+  rtl?: true
 }
 
 export const BUILT_IN_PACK = 'builtin'
@@ -117,6 +119,7 @@ export const OCR_PACKS: readonly OcrPack[] = [
     locales: ['ar', 'fa', 'ur'],
     language: 'ar',
     source: monkt('arabic', 8.6),
+    rtl: true,
   },
   {
     id: 'hindi',

@@ -10,6 +10,7 @@ import type { OcrBlock, OcrBox, OcrLine } from './types.js'
 import { median } from './median.js'
 import { bottom, right, union, verticalOverlap } from './box.js'
 import { tableRows, type Row } from './tables.js'
+import { logicalOrder } from './rtl.js'
 
 export interface TextItem {
   box: OcrBox
@@ -30,13 +31,16 @@ const ROW_OVERLAP = 0.5
 const LINE_GAP = 0.65
 /** A vertical gutter narrower than this many line heights is a word space, not a column gap. */
 const COLUMN_GAP = 0.8
-/** Joins items into one line: text by single spaces, confidence weighted by text length. */
-function joinLine(items: TextItem[]): OcrLine {
+/** Joins items into one line: text by single spaces, confidence weighted by text length. A
+ *  right-to-left line is joined as it lies on the image, then put in the order it is written
+ *  (its words right to left, a left-to-right run such as a number or "Hello world" kept). */
+function joinLine(items: TextItem[], rtl: boolean): OcrLine {
   const sorted = [...items].sort((a, b) => a.box.x - b.box.x)
-  const text = sorted
+  const visual = sorted
     .map((item) => item.text.trim())
     .filter((part) => part !== '')
     .join(' ')
+  const text = rtl ? logicalOrder(visual) : visual
   const weight = sorted.reduce((sum, item) => sum + Math.max(1, item.text.length), 0)
   const confidence = sorted.reduce((sum, item) => sum + item.confidence * Math.max(1, item.text.length), 0) / weight
   return { text, box: union(sorted.map((item) => item.box)), confidence }
@@ -80,13 +84,15 @@ function segmentsOf(row: TextItem[]): TextItem[][] {
 }
 
 /** Lines of one region: table rows whole, other rows cut at wide gaps. */
-function linesOf(items: TextItem[]): OcrLine[] {
+function linesOf(items: TextItem[], rtl: boolean): OcrLine[] {
   const rows: Row[] = splitGutter(rowsOf(items).map(segmentsOf)).map((segments) => ({
     segments,
     box: union(segments.flat().map((item) => item.box)),
   }))
   const table = tableRows(rows, union(items.map((item) => item.box)))
-  return rows.flatMap((row, index) => (table[index] ? [joinLine(row.segments.flat())] : row.segments.map((segment) => joinLine(segment))))
+  return rows.flatMap((row, index) =>
+    table[index] ? [joinLine(row.segments.flat(), rtl)] : row.segments.map((segment) => joinLine(segment, rtl)),
+  )
 }
 
 interface Interval {
@@ -200,9 +206,10 @@ function splitAt(lines: OcrLine[], gutters: Interval[]): OcrLine[][] {
 
 /**
  * Blocks in reading order: regions by their top edge (regions starting within a line height of
- * each other left to right), each region's columns in turn.
+ * each other left to right), each region's columns in turn. `rtl`: the items' text is read off a
+ * right-to-left script (see rtl.ts).
  */
-export function layoutBlocks(items: TextItem[]): OcrBlock[] {
+export function layoutBlocks(items: TextItem[], { rtl = false }: { rtl?: boolean } = {}): OcrBlock[] {
   const usable = items.filter((item) => item.text.trim() !== '')
   if (usable.length === 0) return []
   const byRegion = new Map<number, TextItem[]>()
@@ -214,7 +221,7 @@ export function layoutBlocks(items: TextItem[]): OcrBlock[] {
   // Each column of prose is read as a region of its own (columns.ts): lines within it, in order.
   const groups = [...byRegion.values()].flatMap((regionItems) => splitColumns(regionItems, rowsOf(regionItems)))
   const regions = groups.map((groupItems) => {
-    const lines = linesOf(groupItems)
+    const lines = linesOf(groupItems, rtl)
     return { box: union(lines.map((line) => line.box)), lines, height: medianHeight(lines) }
   })
   regions.sort((a, b) => {

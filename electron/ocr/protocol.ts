@@ -17,7 +17,16 @@ export type OcrRecogniser = {
   name: string
   /** What its readings report as their language. */
   language: string
-} & ({ engine: 'paddle'; model: string; dictionary: string } | { engine: 'tesseract'; languages: string[] })
+} & (
+  | {
+      engine: 'paddle'
+      model: string
+      dictionary: string
+      /** Reads a right-to-left script (Arabic): its lines are put in the order they are written. */
+      rtl?: boolean
+    }
+  | { engine: 'tesseract'; languages: string[] }
+)
 
 /** The text layer's process as main sees it: a Node fork in tests and scripts, a utility process in the app. */
 export interface OcrProcess {
@@ -53,7 +62,7 @@ export function recogniserFromEnv(value: string | undefined): OcrRecogniser | nu
     }
     const [model, dictionary] = [text('model'), text('dictionary')]
     if (fields.engine !== 'paddle' || model === null || dictionary === null) return null
-    return { pack, name, language, engine: 'paddle', model, dictionary }
+    return { pack, name, language, engine: 'paddle', model, dictionary, ...(fields.rtl === true ? { rtl: true } : {}) }
   } catch {
     return null
   }

@@ -28,6 +28,8 @@ export interface ReaderOptions {
   recogniser?: RecogniserFiles
   /** Recognise with tesseract in these languages (traineddata of the app's own) instead. */
   tesseract?: readonly string[]
+  /** The recogniser reads a right-to-left script: lines are put in the order they are written. */
+  rtl?: boolean
 }
 
 /** What reads the text of each line crop: PP-OCR's recogniser, or tesseract for a language pack. */
@@ -122,6 +124,7 @@ export class ScreenReader {
   private constructor(
     private readonly detector: PaddleDetector,
     private readonly lines: LineRecogniser,
+    private readonly rtl: boolean,
   ) {}
 
   static async open(options: ReaderOptions = {}): Promise<ScreenReader> {
@@ -132,7 +135,8 @@ export class ScreenReader {
       PaddleDetector.load(modelDir, threads),
       options.tesseract ? TesseractRecogniser.open(options.tesseract) : PaddleRecogniser.load(modelDir, threads, options.recogniser),
     ])
-    if (detector.status === 'fulfilled' && lines.status === 'fulfilled') return new ScreenReader(detector.value, lines.value)
+    if (detector.status === 'fulfilled' && lines.status === 'fulfilled')
+      return new ScreenReader(detector.value, lines.value, options.rtl === true)
     // Whichever did load is released; the first failure is the reason.
     await Promise.all([detector, lines].map((loaded) => (loaded.status === 'fulfilled' ? loaded.value.close() : undefined)))
     throw detector.status === 'rejected' ? detector.reason : (lines as PromiseRejectedResult).reason
@@ -205,7 +209,7 @@ export class ScreenReader {
         })
       }
     })
-    const blocks = layoutBlocks(items)
+    const blocks = layoutBlocks(items, { rtl: this.rtl })
     return { width, height, blocks, language: LANGUAGE, ms: Math.round(performance.now() - started) }
   }
 }
