@@ -4,7 +4,7 @@
 // and returns what PaddleRecogniser.recognise returns, so spacing.ts places spaces and items the same
 // way from either recogniser.
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -36,6 +36,31 @@ export function bundledTraineddata(code: string): string {
   return file
 }
 
+/** The start of our language folders' names in the temp folder; the process's id follows. */
+const LANG_DIR_PREFIX = 'tesseract-lang-'
+
+/** Language folders of processes that are gone (ended while loading): each held 4–5 MB. */
+async function sweepLangDirs(): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[])
+  await Promise.all(
+    names.map(async (name) => {
+      const pid = Number(/^tesseract-lang-(\d+)-/.exec(name)?.[1])
+      if (!pid || pid === process.pid || alive(pid)) return
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined)
+    }),
+  )
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** tesseract.js rejects with whatever its worker sent, often a bare string. */
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(`Tesseract failed: ${String(value)}`)
@@ -46,11 +71,7 @@ export class TesseractRecogniser {
   private tail: Promise<unknown> = Promise.resolve()
   private closing: Promise<void> | undefined
 
-  private constructor(
-    private readonly worker: Worker,
-    /** The folder the worker's langPath points at, ours to remove. */
-    private readonly langDir: string,
-  ) {}
+  private constructor(private readonly worker: Worker) {}
 
   /** A worker reading `languages` together (e.g. ['fra', 'deu', 'pol']); `files` maps a code to its <code>.traineddata.gz where it is not the bundled one. */
   static async open(languages: readonly string[], files?: Readonly<Record<string, string>>): Promise<TesseractRecogniser> {
@@ -60,7 +81,11 @@ export class TesseractRecogniser {
     // A worker reads every language from one langPath, and each package keeps its file in its own
     // folder: gather them in a folder of our own. Copies rather than links, since in the packaged
     // app the sources are inside app.asar, which only Electron's fs (not the worker's) can read.
-    const langDir = await mkdtemp(join(tmpdir(), 'tesseract-'))
+    // The worker holds the files in memory once it is loaded: the folder goes then, since the
+    // text layer's process is ended rather than closed and left one behind each time (4.6 MB for
+    // French, German and Polish). One ended while loading leaves its folder to the next to sweep.
+    await sweepLangDirs()
+    const langDir = await mkdtemp(join(tmpdir(), `${LANG_DIR_PREFIX}${process.pid}-`))
     try {
       await Promise.all(
         languages.map(async (code, index) => writeFile(join(langDir, `${code}.traineddata.gz`), await readFile(sources[index]!))),
@@ -92,10 +117,9 @@ export class TesseractRecogniser {
         await worker.terminate().catch(() => {})
         throw asError(error)
       }
-      return new TesseractRecogniser(worker, langDir)
-    } catch (error) {
+      return new TesseractRecogniser(worker)
+    } finally {
       await rm(langDir, { recursive: true, force: true })
-      throw error
     }
   }
 
@@ -116,15 +140,11 @@ export class TesseractRecogniser {
     return run
   }
 
-  /** Lets queued recognitions finish, then ends the worker and removes its language folder. */
+  /** Lets queued recognitions finish, then ends the worker. */
   close(): Promise<void> {
     // A second close waits for the first rather than terminating the worker twice.
     this.closing ??= this.tail.then(async () => {
-      try {
-        await this.worker.terminate()
-      } finally {
-        await rm(this.langDir, { recursive: true, force: true })
-      }
+      await this.worker.terminate()
     })
     return this.closing
   }

@@ -1,7 +1,8 @@
 // Tesseract as a line recogniser (tesseract.ts) on drawn line crops with the accented letters
 // PP-OCRv4 cannot read: the text, where each character sits, and the worker's life cycle
 // (abort, close, the bundled traineddata).
-import { existsSync, readdirSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { distance } from 'fastest-levenshtein'
@@ -93,16 +94,33 @@ describe('TesseractRecogniser', () => {
     await expect(recogniser.recognise(crops, controller.signal)).rejects.toMatchObject({ name: 'AbortError' })
   })
 
-  it('removes its language folder on close, and refuses to read after', async () => {
+  it('leaves no language folder once loaded, and refuses to read after close', async () => {
+    // The text layer's process is ended, never closed: a folder kept until close was left behind.
     const folders = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('tesseract-'))
     const before = new Set(folders())
-    const closing = await TesseractRecogniser.open(['fra'])
-    const created = folders().filter((name) => !before.has(name))
-    expect(created).toHaveLength(1)
-    expect(readdirSync(join(tmpdir(), created[0]!))).toEqual(['fra.traineddata.gz'])
-    await closing.close()
-    expect(existsSync(join(tmpdir(), created[0]!))).toBe(false)
-    await expect(closing.recognise(crops.slice(0, 1))).rejects.toThrow(/closed/)
+    const loaded = await TesseractRecogniser.open(['fra'])
+    expect(folders().filter((name) => !before.has(name))).toEqual([])
+    expect((await loaded.recognise([crops[2]!]))[0]!.chars.join('')).toMatch(/^R/)
+    await loaded.close()
+    await expect(loaded.recognise(crops.slice(0, 1))).rejects.toThrow(/closed/)
+  })
+
+  it('removes the language folders of processes ended while loading', async () => {
+    const ended = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' })
+    const gone = join(tmpdir(), `tesseract-lang-${ended.stdout.trim()}-left`)
+    const mine = join(tmpdir(), `tesseract-lang-${process.pid}-loading`)
+    for (const dir of [gone, mine]) {
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'fra.traineddata.gz'), 'x')
+    }
+    try {
+      await (await TesseractRecogniser.open(['fra'])).close()
+      expect(existsSync(gone)).toBe(false)
+      // A process still running may be loading from its own.
+      expect(existsSync(mine)).toBe(true)
+    } finally {
+      for (const dir of [gone, mine]) rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('finds the bundled traineddata, and says which language it lacks', () => {
