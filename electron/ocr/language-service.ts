@@ -188,7 +188,12 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
   }
 
   await scan()
+  // A text layer process started before this service opened (a local-API read during startup)
+  // was handed nothing and reads with the built-in pack: told the pack wanted, it loads it for
+  // the next read, rather than reading in the wrong language all session while this view says
+  // the chosen pack is in use. With no process yet, that costs nothing.
   handed = recogniser()?.pack ?? BUILT_IN_PACK
+  if (handed !== BUILT_IN_PACK) options.onRecogniserChanged?.()
 
   return {
     async list() {

@@ -73,7 +73,8 @@ describe('OCR language choice', () => {
     service.reported({ pack: 'builtin', problem: 'French, German and Polish could not be loaded (no traineddata).' })
     expect(service.recogniser()).toBeNull()
     expect(await service.list()).toMatchObject({ inUse: 'builtin', problem: expect.stringContaining('could not be loaded') })
-    expect(changes).toEqual([])
+    // Only the reload at open (see below): the process that fell back already reads with the built-in pack.
+    expect(changes).toEqual(['reload'])
   })
 
   it("keeps a failure of the app's own pack when the models folder changes", async () => {
@@ -86,7 +87,16 @@ describe('OCR language choice', () => {
     await service.refresh()
     expect(service.recogniser()).toBeNull()
     expect((await service.list()).problem).toMatch(/could not be loaded/)
-    expect(changes).toEqual([])
+    expect(changes).toEqual(['reload'])
+  })
+
+  it('has a text layer process started before it opened load the pack wanted', async () => {
+    // A local-API read during startup starts the process before the service exists: with the built-in pack.
+    const polish = await open(offline, undefined, () => ['pl-PL'])
+    expect(polish.service.recogniser()).toMatchObject({ pack: 'fr-de-pl' })
+    expect(polish.changes).toEqual(['reload'])
+    // The built-in pack wanted: what such a process reads with already.
+    expect((await open(offline, undefined, () => ['en-US'])).changes).toEqual([])
   })
 
   it('survives a system that cannot say its languages', async () => {
