@@ -174,7 +174,9 @@ export function findPack(id: string, packs: readonly OcrPack[] = OCR_PACKS): Ocr
 
 /** Why the text layer reads with the built-in pack rather than `name`, which would not load. */
 export function notLoadedProblem(name: string, downloaded: boolean, why: string): string {
-  // A downloaded pack can be downloaded again; one of the app's own cannot be mended that way.
-  const until = downloaded ? ' until it is downloaded again' : ''
-  return `${name} could not be loaded (${why}). Screens are read in English and Chinese${until}.`
+  // A downloaded pack can be mended by downloading it again, which is refused while its files are
+  // there (the damaged ones included): the way is to delete it first. One of the app's own cannot
+  // be mended that way.
+  const mend = downloaded ? ' To read with it, delete it on the Models page and download it again.' : ''
+  return `${name} could not be loaded (${why}). Screens are read in English and Chinese.${mend}`
 }

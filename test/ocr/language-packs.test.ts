@@ -198,7 +198,7 @@ describe('text-layer language packs', () => {
     const view = await until(() => views.findLast((v) => v.problem?.includes('could not be loaded')), 'the fallback to be reported')
     expect(view).toMatchObject({ wanted: 'greek', inUse: BUILT_IN_PACK })
     expect(view.problem).toMatch(
-      /^Greek could not be loaded \(.+\)\. Screens are read in English and Chinese until it is downloaded again\.$/,
+      /^Greek could not be loaded \(.+\)\. Screens are read in English and Chinese\. To read with it, delete it on the Models page and download it again\.$/,
     )
     // It is not handed to the next process again, until it is deleted (and downloaded anew); the process
     // that fell back already reads with the built-in recogniser, so it is kept rather than started again.

@@ -95,7 +95,7 @@ describe('the in-app French, German and Polish pack', () => {
         {
           pack: BUILT_IN_PACK,
           problem:
-            'Hanging could not be loaded (it did not finish loading in 2 s). Screens are read in English and Chinese until it is downloaded again.',
+            'Hanging could not be loaded (it did not finish loading in 2 s). Screens are read in English and Chinese. To read with it, delete it on the Models page and download it again.',
         },
       ])
     } finally {
