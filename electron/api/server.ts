@@ -11,11 +11,9 @@
 // name), a browser's Origin must be one the user allowed (CORS is off until then), and
 // everything but a CORS preflight needs the key.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import sharp from 'sharp'
 import {
   LIMITS,
@@ -44,6 +42,7 @@ import {
   refusedField,
   type FinishReason,
 } from './openai-types.js'
+import { readFileImage } from './file-image.js'
 import { originAllowed } from './origins.js'
 import { ReasoningStream, splitAnswer, withThought, type ReasoningParts } from './reasoning.js'
 
@@ -544,11 +543,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           'file_urls_disabled',
           param,
         )
-      bytes = new Uint8Array(
-        await readFile(fileURLToPath(url)).catch(() => {
-          throw new ApiError(400, `Cannot read ${url}.`, 'invalid_request_error', 'invalid_image_url', param)
-        }),
-      )
+      const read = await readFileImage(url, LIMITS.imageBytes)
+      if (!read.ok && read.reason === 'remote')
+        throw new ApiError(
+          400,
+          'A file URL must name a file on this computer (file:///path/to/image.png); one with a host would reach out to that host over the network.',
+          'invalid_request_error',
+          'invalid_image_url',
+          param,
+        )
+      if (!read.ok) throw unreadableFile(url, param)
+      bytes = read.bytes
     } else
       throw new ApiError(
         400,
@@ -568,6 +573,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const meta = await sharp(bytes, { limitInputPixels: false })
       .metadata()
       .catch(() => {
+        // A file that is there but no image gets the answer a missing one gets (see unreadableFile).
+        if (url.startsWith('file:')) throw unreadableFile(url, param)
         throw new ApiError(400, 'An image_url does not hold an image that can be read.', 'invalid_request_error', 'invalid_image', param)
       })
     if ((meta.width ?? 0) * (meta.height ?? 0) > limits.imagePixels) {
@@ -598,6 +605,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * Every way a file URL fails (no such file, no permission, a folder, a device, too large, not
+ * an image) gets this one answer: distinct ones told a caller which files exist.
+ */
+function unreadableFile(url: string, param: string): ApiError {
+  return new ApiError(
+    400,
+    `Cannot read ${url} as an image: a file URL must name an image file on this computer of at most ${LIMITS.imageBytes} bytes that the app may read.`,
+    'invalid_request_error',
+    'invalid_image_url',
+    param,
+  )
 }
 
 /** Clients that retry (OpenAI's do, on 503) should come back shortly when the model is on its way. */

@@ -3,13 +3,19 @@
 // reasons can be set exactly; the HTTP side (the Host check, CORS, auth, methods, bodies
 // over the limit, nulls, fields not honoured) is driven by raw HTTP, Node's fetch and the
 // openai client.
+import { execFileSync } from 'node:child_process'
+import { open, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { engineStateFeed, startApiServer, type ApiLimits, type ApiServer } from '../../electron/api/server.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineInfo, EngineState, GenerateChunk, GenerateRequest, GenerationStats } from '../../electron/ipc/contract.js'
+import { LIMITS } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
+import { scratchDir } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 
 const TOKEN = 'edge-token-0123456789'
@@ -74,6 +80,7 @@ async function fakeServer(
     answer?: (request: GenerateRequest) => AsyncIterable<GenerateChunk>
     limits?: Partial<ApiLimits>
     allowedOrigins?: readonly string[]
+    allowFileUrls?: boolean
   } = {},
 ): Promise<Fake> {
   let state = options.state ?? READY
@@ -101,6 +108,7 @@ async function fakeServer(
     port: 0,
     limits: options.limits,
     allowedOrigins: options.allowedOrigins,
+    allowFileUrls: options.allowFileUrls,
   })
   servers.push(server)
   return {
@@ -963,5 +971,74 @@ describe('CORS', () => {
     expect(stream.headers['access-control-allow-origin']).toBe(origin)
     // A preflight never runs a completion: only the request after it does.
     expect(fake.requests).toHaveLength(1)
+  })
+})
+
+describe('file:// image URLs, when the user allows them', () => {
+  const imageAt = (url: string): string =>
+    JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] })
+  const post = (server: ApiServer, url: string): Promise<Raw> => raw(server, 'POST', '/v1/chat/completions', imageAt(url))
+  const seeing: EngineState = { state: 'ready', info: { ...INFO, vision: true } }
+
+  it('reads a local image file and hands its bytes to the engine', async () => {
+    const fake = await fakeServer({ allowFileUrls: true, state: seeing })
+    const png = await solidPng(4, 4)
+    const path = join(await scratchDir(), 'a b.png')
+    await writeFile(path, png)
+    const res = await post(fake.server, pathToFileURL(path).href)
+    expect(res.status, res.body).toBe(200)
+    expect(fake.requests[0]!.messages[0]!.images![0]!.bytes).toEqual(png)
+    // localhost is this computer: the URL parser reads it as no host.
+    const local = await post(fake.server, pathToFileURL(path).href.replace('file://', 'file://localhost'))
+    expect(local.status, local.body).toBe(200)
+  })
+
+  it('gives one answer for every file it cannot take, without reading endless ones', async () => {
+    const fake = await fakeServer({ allowFileUrls: true, state: seeing })
+    const dir = await scratchDir()
+    await writeFile(join(dir, 'notes.txt'), 'not an image')
+    await writeFile(join(dir, 'empty.png'), '')
+    // Larger than any image may be, yet sparse: it costs no disk.
+    const big = await open(join(dir, 'big.png'), 'w')
+    await big.truncate(LIMITS.imageBytes + 1)
+    await big.close()
+    const urls = [
+      pathToFileURL(join(dir, 'missing.png')).href,
+      pathToFileURL(join(dir, 'notes.txt')).href,
+      pathToFileURL(join(dir, 'empty.png')).href,
+      pathToFileURL(join(dir, 'big.png')).href,
+      pathToFileURL(dir).href,
+      // An encoded slash: fileURLToPath throws on it, which was a 500 with Node's message.
+      `${pathToFileURL(dir).href}/a%2Fb.png`,
+    ]
+    if (process.platform !== 'win32') {
+      execFileSync('mkfifo', [join(dir, 'pipe.png')])
+      // Endless or blocking: /dev/zero was read until the process ran out of memory, a FIFO never returned.
+      urls.push('file:///dev/zero', pathToFileURL(join(dir, 'pipe.png')).href)
+    }
+    for (const url of urls) {
+      const res = await post(fake.server, url)
+      expect(res.status, url).toBe(400)
+      // The same words whatever the file is, so the answer does not tell which files exist.
+      expect(res.json().error, url).toEqual({
+        message: `Cannot read ${url} as an image: a file URL must name an image file on this computer of at most ${LIMITS.imageBytes} bytes that the app may read.`,
+        type: 'invalid_request_error',
+        code: 'invalid_image_url',
+        param: 'messages.0.content',
+      })
+    }
+    expect(fake.requests).toEqual([])
+  }, 10_000)
+
+  it('refuses a file URL with a host: on Windows it is a network share', async () => {
+    const fake = await fakeServer({ allowFileUrls: true, state: seeing })
+    for (const url of ['file://fileserver/share/x.png', 'file://192.168.0.9/c$/x.png']) {
+      const res = await post(fake.server, url)
+      expect(res.status, url).toBe(400)
+      expect(res.json().error, url).toMatchObject({
+        code: 'invalid_image_url',
+        message: expect.stringMatching(/^A file URL must name a file on this computer/),
+      })
+    }
   })
 })
