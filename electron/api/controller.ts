@@ -72,7 +72,25 @@ export async function createApiController(options: ApiControllerOptions): Promis
     }
   }
 
+  // Settings changes run one after another: two that overlapped could each start a server, and
+  // the one not kept went on answering, with no way left to stop it.
+  let queue: Promise<unknown> = Promise.resolve()
+  function inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const run = queue.then(task)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Brings the server in line with the settings. What a running server can take (allowed
+   * origins, file URLs) it takes in place: a restart cut every answer in progress. Only
+   * turning it off or moving it to another port restarts it.
+   */
   async function apply(): Promise<void> {
+    if (server && settings.enabled && server.port === settings.port) {
+      server.update({ allowFileUrls: settings.allowFileUrls, allowedOrigins: settings.allowedOrigins })
+      return
+    }
     await server?.close()
     server = null
     error = null
@@ -113,16 +131,18 @@ export async function createApiController(options: ApiControllerOptions): Promis
   await apply()
   return {
     status,
-    async configure(change) {
-      const next = { ...settings, ...change }
-      await save(next)
-      settings = next
-      await apply()
-      return status()
-    },
-    async close() {
-      await server?.close()
-      server = null
-    },
+    configure: (change) =>
+      inTurn(async () => {
+        const next = { ...settings, ...change }
+        await save(next)
+        settings = next
+        await apply()
+        return status()
+      }),
+    close: () =>
+      inTurn(async () => {
+        await server?.close()
+        server = null
+      }),
   }
 }

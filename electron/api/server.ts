@@ -114,9 +114,18 @@ export interface ApiServerOptions {
   onFinished?: (event: { id: string; stats: GenerationStats | null; disconnected: boolean; at: number }) => void
 }
 
+/** What a running server takes without a restart: a restart would cut every answer in progress. */
+export interface ApiServerUpdate {
+  allowFileUrls: boolean
+  allowedOrigins: readonly string[]
+}
+
 export interface ApiServer {
   readonly port: number
   readonly url: string
+  /** Applies to every request from now on; requests in progress keep going. */
+  update(change: ApiServerUpdate): void
+  /** Stops listening; answers in progress end with an error that says the server stopped, then the connections close. */
   close(): Promise<void>
 }
 
@@ -146,13 +155,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits }
   const expectedToken = sha256(options.token)
 
-  const allowedOrigins = options.allowedOrigins ?? []
+  let allowedOrigins = options.allowedOrigins ?? []
+  let allowFileUrls = options.allowFileUrls ?? false
+  /** Each completion in progress, by its controller, and the promise that settles when it has answered. */
+  const inFlight = new Map<AbortController, Promise<void>>()
   /** The Host values that name this server, lower case; known once it listens (port 0 picks one). */
   let ownHosts = new Set<string>()
 
   // Node would answer a request with no Host header itself, with a bare 400: the gate answers it, saying why.
   const server: Server = createServer({ requireHostHeader: false }, (req, res) => {
-    handle(req, res).catch((error: unknown) => sendError(res, toApiError(error)))
+    const controller = new AbortController()
+    const answered = handle(req, res, controller).catch((error: unknown) => sendError(res, toApiError(error)))
+    inFlight.set(controller, answered)
+    void answered.finally(() => inFlight.delete(controller))
   })
 
   /** The auth scheme is case-insensitive (RFC 9110); comparing fixed-length digests keeps the check constant-time whatever the length sent. */
@@ -161,7 +176,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return bearer !== null && timingSafeEqual(sha256(bearer[1]!), expectedToken)
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, controller: AbortController): Promise<void> {
     const host = req.headers.host
     if (host === undefined || !ownHosts.has(host.toLowerCase()))
       throw new ApiError(
@@ -202,7 +217,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (req.method !== method)
       throw new ApiError(405, `Use ${method} for ${path}.`, 'invalid_request_error', 'method_not_allowed', null, { allow: method })
     if (path === '/v1/models') return sendJson(res, 200, listModels())
-    return completions(req, res)
+    return completions(req, res, controller)
   }
 
   function listModels(): unknown {
@@ -256,8 +271,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return state.state === 'ready' || settling(state) ? engineRestarting() : notReady(state)
   }
 
-  async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const controller = new AbortController()
+  async function completions(req: IncomingMessage, res: ServerResponse, controller: AbortController): Promise<void> {
     let finished = false
     let disconnected = false
     // The response closing before we ended it means the client went away: stop waiting or generating.
@@ -268,6 +282,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     })
     const body = await readJson(req, limits.bodyBytes)
+    stopIfStopping(controller.signal)
     const illFormed = illFormedText(body)
     if (illFormed !== null)
       throw new ApiError(
@@ -291,6 +306,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       )
     const request = parsed.data
     const state = await settledEngineState(controller.signal)
+    stopIfStopping(controller.signal)
     const loaded = modelId(state)
     if (!loaded) throw notReady(state)
     if (request.model !== loaded)
@@ -302,6 +318,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         'model',
       )
     const messages = await withText(await toMessages(request.messages), request.text_layer, state, controller.signal)
+    stopIfStopping(controller.signal)
     const format = answerFormat(request.response_format)
     const tools = toolsFor(request.tools, request.tool_choice, request.parallel_tool_calls)
 
@@ -380,6 +397,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
             toolCalls = c.toolCalls ?? []
           }
         }
+        stopIfStopping(controller.signal)
         cutOff(stats)
         begin()
         if (split) send(split.end())
@@ -399,6 +417,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
             toolCalls = c.toolCalls ?? []
           }
         }
+        stopIfStopping(controller.signal)
         cutOff(stats)
         const { reasoning, content } = reasoningApart ? splitAnswer(text) : { reasoning: null, content: text }
         const message = {
@@ -419,11 +438,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     } catch (error) {
       finished = true
+      const failure = controller.signal.reason === STOPPING ? serverStopping() : describeFailure(error)
       if (res.headersSent) {
         // Mid-stream: OpenAI's clients read an error event.
-        sse(res, describeFailure(error).body())
+        sse(res, failure.body())
         res.end()
-      } else throw describeFailure(error)
+      } else throw failure
     } finally {
       options.onFinished?.({ id, stats, disconnected, at: performance.now() })
     }
@@ -535,7 +555,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const data = /^data:image\/[a-z0-9.+-]+(?:;[a-z0-9!#$&^_.+-]+=[^;,]*)*;base64,(.*)$/is.exec(url)
     if (data) bytes = new Uint8Array(Buffer.from(data[1]!, 'base64'))
     else if (url.startsWith('file:')) {
-      if (!options.allowFileUrls)
+      if (!allowFileUrls)
         throw new ApiError(
           400,
           'Local file URLs are turned off; send the image as a data URL, or allow file URLs in the app’s settings.',
@@ -599,11 +619,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   return {
     port,
     url: `http://127.0.0.1:${port}/v1`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    update(change) {
+      allowedOrigins = [...change.allowedOrigins]
+      allowFileUrls = change.allowFileUrls
+    },
+    async close() {
+      // No new connections, and idle ones close now.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Each answer in progress stops and says why (an SSE error event, or a 503) rather than
+      // being cut off mid-stream, which clients read as a network fault or a finished answer.
+      const answering = [...inFlight.values()]
+      for (const controller of inFlight.keys()) controller.abort(STOPPING)
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.allSettled(answering), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))])
+      clearTimeout(timer)
+      server.closeAllConnections()
+      await closed
+    },
   }
 }
 
@@ -618,6 +650,28 @@ function unreadableFile(url: string, param: string): ApiError {
     'invalid_request_error',
     'invalid_image_url',
     param,
+  )
+}
+
+/** The abort reason of requests stopped because the server is closing. */
+const STOPPING = Symbol('api server stopping')
+
+/** How long close() waits for answers in progress to send their error before it cuts the connections. */
+const CLOSE_GRACE_MS = 2_000
+
+/** A request the server's closing stopped: the answer says so before the connection goes. */
+function stopIfStopping(signal: AbortSignal): void {
+  if (signal.reason === STOPPING) throw serverStopping()
+}
+
+function serverStopping(): ApiError {
+  return new ApiError(
+    503,
+    'The API server stopped before this answer was finished: it was turned off, moved to another port, or the app is closing.',
+    'server_error',
+    'server_stopping',
+    null,
+    { connection: 'close' },
   )
 }
 

@@ -234,3 +234,134 @@ describe('allowed origins (CORS)', () => {
     expect(configure(Array.from({ length: 33 }, (_, i) => `http://localhost:${3000 + i}`)).success).toBe(false)
   })
 })
+
+describe('a settings change while answers are in progress', () => {
+  const MODEL = 'slow-model'
+  const ready: EngineState = {
+    state: 'ready',
+    info: {
+      modelPath: `/models/${MODEL}.gguf`,
+      mmprojPath: null,
+      binding: 'node-llama-cpp',
+      backend: 'cpu',
+      gpuName: null,
+      gpuLayers: 0,
+      totalLayers: 1,
+      contextSize: 4096,
+      vision: false,
+      fallback: null,
+      loadMs: 1,
+      memory: { vramBytes: 0, ramBytes: 1 },
+    },
+  }
+
+  /** An engine that says "Hello", then waits for release() (or a cancel) before " world". */
+  function slowEngine(): { scheduler: GenerationScheduler; release: () => void } {
+    let release = (): void => undefined
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const scheduler = new GenerationScheduler({
+      async *generate(_request, signal) {
+        yield { kind: 'tokens', text: 'Hello', count: 1 }
+        await Promise.race([gate, new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }))])
+        const stats = { tokensIn: 1, tokensOut: 2, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: null, totalMs: 1 }
+        if (signal?.aborted) return yield { kind: 'done', stats: { ...stats, stopReason: 'cancelled' } }
+        yield { kind: 'tokens', text: ' world', count: 1 }
+        yield { kind: 'done', stats: { ...stats, stopReason: 'eos' } }
+      },
+    })
+    return { scheduler, release: () => release() }
+  }
+
+  /** A completion as raw HTTP: its status, and a promise of the whole body; `started` resolves at the first bytes. */
+  function ask(port: number, token: string, stream: boolean): { started: Promise<number>; body: Promise<string> } {
+    let started: (status: number) => void = () => undefined
+    const startedAt = new Promise<number>((resolve) => (started = resolve))
+    const body = new Promise<string>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/chat/completions',
+          agent: false,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = ''
+          res.on('data', (c: Buffer) => {
+            text += c
+            started(res.statusCode ?? 0)
+          })
+          res.on('end', () => resolve(text))
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream }))
+    })
+    return { started: startedAt, body }
+  }
+
+  it('takes new origins and the file-URL switch without cutting an answer', async () => {
+    const { scheduler, release } = slowEngine()
+    const port = await freePort()
+    const api = await createApiController({
+      settingsPath: join(await scratchDir(), 'api.json'),
+      scheduler,
+      engineState: () => ready,
+      watchEngineState,
+    })
+    const on = await api.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins: [] })
+    const answer = ask(port, on.token, true)
+    expect(await answer.started).toBe(200)
+    await api.configure({ enabled: true, port, allowFileUrls: true, allowedOrigins: ['https://example.app'] })
+    // The new origin holds at once, on the server still running.
+    expect(await preflightStatus(port, 'https://example.app')).toEqual({ status: 204, allowOrigin: 'https://example.app' })
+    release()
+    const body = await answer.body
+    expect(body).toContain('"content":" world"')
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true)
+    await api.close()
+  })
+
+  it('turned off or moved, ends each answer with an error that says why, then closes', async () => {
+    const { scheduler } = slowEngine()
+    const port = await freePort()
+    const api = await createApiController({
+      settingsPath: join(await scratchDir(), 'api.json'),
+      scheduler,
+      engineState: () => ready,
+      watchEngineState,
+    })
+    const on = await api.configure({ enabled: true, port, allowFileUrls: false, allowedOrigins: [] })
+    const streaming = ask(port, on.token, true)
+    await streaming.started
+    // Queued behind the stream: it has had no answer yet.
+    const waiting = ask(port, on.token, false)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const moved = await api.configure({ enabled: true, port: await freePort(), allowFileUrls: false, allowedOrigins: [] })
+    expect(moved.running).toBe(true)
+    const events = (await streaming.body).split('\n\n').filter(Boolean)
+    expect(events.at(-1)).toMatch(/^data: \{"error":\{.*"code":"server_stopping"/)
+    expect(events).not.toContain('data: [DONE]')
+    expect(JSON.parse(await waiting.body)).toMatchObject({ error: { code: 'server_stopping', type: 'server_error' } })
+    await api.close()
+  })
+
+  it('overlapping changes are applied in turn: no server is left running that the settings do not name', async () => {
+    const [first, second] = [await freePort(), await freePort()]
+    const api = await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })
+    const both = await Promise.all([
+      api.configure({ enabled: true, port: first, allowFileUrls: false, allowedOrigins: [] }),
+      api.configure({ enabled: true, port: second, allowFileUrls: false, allowedOrigins: [] }),
+    ])
+    expect(both[1]).toMatchObject({ running: true, port: second })
+    await api.configure({ enabled: false, port: second, allowFileUrls: false, allowedOrigins: [] })
+    for (const port of [first, second]) await expect(fetch(`http://127.0.0.1:${port}/v1/models`), `port ${port}`).rejects.toThrow()
+    // The app quitting while a change is being saved: the server that change starts is closed too.
+    const enabling = api.configure({ enabled: true, port: first, allowFileUrls: false, allowedOrigins: [] })
+    await api.close()
+    await enabling
+    await expect(fetch(`http://127.0.0.1:${first}/v1/models`)).rejects.toThrow()
+  })
+})
