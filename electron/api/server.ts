@@ -52,6 +52,14 @@ export interface ApiLimits {
   imagePixels: number
   /** How long a request waits for the engine to finish loading or reloading a model before it fails. */
   modelWaitMs: number
+  /**
+   * How long a new connection may stay silent before its first request. Node times out a
+   * request whose headers are slow, but never a connection that sends nothing: about a
+   * thousand of them used up the main process's file handles, and chats could not be read.
+   */
+  firstRequestMs: number
+  /** Connections held at once; more are closed as they come. */
+  maxConnections: number
 }
 
 export const DEFAULT_API_LIMITS: ApiLimits = {
@@ -59,6 +67,8 @@ export const DEFAULT_API_LIMITS: ApiLimits = {
   imagesPerRequest: 8,
   imagePixels: MAX_INPUT_PIXELS,
   modelWaitMs: 60_000,
+  firstRequestMs: 10_000,
+  maxConnections: 256,
 }
 
 /** A body over the limit is still read, and thrown away, up to this many times the limit (see readBody). */
@@ -169,6 +179,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     inFlight.set(controller, answered)
     void answered.finally(() => inFlight.delete(controller))
   })
+  server.maxConnections = limits.maxConnections
+  // With no 'timeout' listener on the server, Node destroys a socket that times out.
+  server.on('connection', (socket) => socket.setTimeout(limits.firstRequestMs))
+  // Once a request has come the bound is lifted: an image's prompt or a long answer can be
+  // quiet for longer, and Node's own timeouts (headers, request body, keep-alive) take over.
+  server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0))
 
   /** The auth scheme is case-insensitive (RFC 9110); comparing fixed-length digests keeps the check constant-time whatever the length sent. */
   function authorized(header: string | undefined): boolean {

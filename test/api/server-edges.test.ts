@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process'
 import { open, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import OpenAI from 'openai'
@@ -1040,5 +1041,57 @@ describe('file:// image URLs, when the user allows them', () => {
         message: expect.stringMatching(/^A file URL must name a file on this computer/),
       })
     }
+  })
+})
+
+describe('connections that send nothing', () => {
+  /** A connection that sends nothing; resolves with how long the server kept it, or null if it still holds it after ms. */
+  function silent(server: ApiServer, ms: number): Promise<number | null> {
+    return new Promise((resolve) => {
+      const started = performance.now()
+      const socket = connect(server.port, '127.0.0.1')
+      const timer = setTimeout(() => {
+        socket.destroy()
+        resolve(null)
+      }, ms)
+      socket.on('error', () => undefined)
+      socket.on('close', () => {
+        clearTimeout(timer)
+        resolve(performance.now() - started)
+      })
+    })
+  }
+
+  it('are closed when no request comes in time, and are bounded in number', async () => {
+    const fake = await fakeServer({ limits: { firstRequestMs: 300, maxConnections: 4 } })
+    const held = Array.from({ length: 4 }, () => silent(fake.server, 5000))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Past the bound a connection is closed at once, well before the silent ones time out.
+    const extra = await silent(fake.server, 5000)
+    expect(extra).not.toBeNull()
+    expect(extra!).toBeLessThan(250)
+    for (const kept of await Promise.all(held)) {
+      expect(kept).not.toBeNull()
+      expect(kept!).toBeGreaterThanOrEqual(250)
+    }
+    // Their places are free again.
+    expect((await chat(fake.server)).status).toBe(200)
+  })
+
+  it('do not cut a request whose answer is quiet for longer than that', async () => {
+    const fake = await fakeServer({
+      limits: { firstRequestMs: 200 },
+      answer: async function* () {
+        yield { kind: 'tokens', text: 'Hello', count: 1 }
+        await new Promise((resolve) => setTimeout(resolve, 800))
+        yield { kind: 'tokens', text: ' world', count: 1 }
+        yield { kind: 'done', stats: stats('eos') }
+      },
+    })
+    const streamed = await chat(fake.server, { stream: true })
+    expect(streamed.body).toContain('"content":" world"')
+    expect(streamed.body.endsWith('data: [DONE]\n\n')).toBe(true)
+    const whole = await chat(fake.server)
+    expect(whole.json()).toMatchObject({ choices: [{ message: { content: 'Hello world' } }] })
   })
 })
