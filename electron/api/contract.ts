@@ -42,9 +42,12 @@ export type ApiConfiguration = z.infer<typeof ApiConfiguration>
 export const apiInvoke = {
   'api:status': { request: z.undefined() },
   'api:configure': { request: ApiConfiguration },
+  /** A fresh key in place of the current one, for a key that leaked or was handed out too widely. */
+  'api:regenerate-key': { request: z.undefined() },
 } as const
 
 export interface ApiResponses {
   'api:status': ApiStatus
   'api:configure': ApiStatus
+  'api:regenerate-key': ApiStatus
 }

@@ -41,6 +41,8 @@ function takeSettings(json: unknown): SettingsRead<Settings> {
 export interface ApiController {
   status(): ApiStatus
   configure(change: ApiConfiguration): Promise<ApiStatus>
+  /** Replaces the key: saved first, then the running server refuses the old one. */
+  regenerateKey(): Promise<ApiStatus>
   close(): Promise<void>
 }
 
@@ -82,13 +84,13 @@ export async function createApiController(options: ApiControllerOptions): Promis
   }
 
   /**
-   * Brings the server in line with the settings. What a running server can take (allowed
-   * origins, file URLs) it takes in place: a restart cut every answer in progress. Only
+   * Brings the server in line with the settings. What a running server can take (the key,
+   * allowed origins, file URLs) it takes in place: a restart cut every answer in progress. Only
    * turning it off or moving it to another port restarts it.
    */
   async function apply(): Promise<void> {
     if (server && settings.enabled && server.port === settings.port) {
-      server.update({ allowFileUrls: settings.allowFileUrls, allowedOrigins: settings.allowedOrigins })
+      server.update({ token: settings.token, allowFileUrls: settings.allowFileUrls, allowedOrigins: settings.allowedOrigins })
       return
     }
     await server?.close()
@@ -134,6 +136,15 @@ export async function createApiController(options: ApiControllerOptions): Promis
     configure: (change) =>
       inTurn(async () => {
         const next = { ...settings, ...change }
+        await save(next)
+        settings = next
+        await apply()
+        return status()
+      }),
+    // The rest of the settings stay as they are: a new key is no reason to stop or move the server.
+    regenerateKey: () =>
+      inTurn(async () => {
+        const next = { ...settings, token: newToken() }
         await save(next)
         settings = next
         await apply()

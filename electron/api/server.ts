@@ -126,6 +126,7 @@ export interface ApiServerOptions {
 
 /** What a running server takes without a restart: a restart would cut every answer in progress. */
 export interface ApiServerUpdate {
+  token: string
   allowFileUrls: boolean
   allowedOrigins: readonly string[]
 }
@@ -133,7 +134,7 @@ export interface ApiServerUpdate {
 export interface ApiServer {
   readonly port: number
   readonly url: string
-  /** Applies to every request from now on; requests in progress keep going. */
+  /** Applies to every request from now on (a new key refuses the old one at once); requests in progress keep going. */
   update(change: ApiServerUpdate): void
   /** Stops listening; answers in progress end with an error that says the server stopped, then the connections close. */
   close(): Promise<void>
@@ -163,7 +164,7 @@ export function modelId(state: EngineState): string | null {
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const limits = { ...DEFAULT_API_LIMITS, ...options.limits }
-  const expectedToken = sha256(options.token)
+  let expectedToken = sha256(options.token)
 
   let allowedOrigins = options.allowedOrigins ?? []
   let allowFileUrls = options.allowFileUrls ?? false
@@ -636,6 +637,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     port,
     url: `http://127.0.0.1:${port}/v1`,
     update(change) {
+      expectedToken = sha256(change.token)
       allowedOrigins = [...change.allowedOrigins]
       allowFileUrls = change.allowFileUrls
     },

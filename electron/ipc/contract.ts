@@ -86,6 +86,7 @@ export const invokeChannelNames = [
   'chats:reveal-damaged',
   'api:status',
   'api:configure',
+  'api:regenerate-key',
   'models:recent',
   'models:library',
   'models:catalog',

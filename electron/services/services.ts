@@ -158,6 +158,7 @@ export function createServices({
       },
       'api:status': async () => api.status(),
       'api:configure': (change) => api.configure(change),
+      'api:regenerate-key': () => api.regenerateKey(),
       'engineSettings:get': async () => engineSettings.view(),
       'engineSettings:set': (settings) => engineSettings.set(settings),
       'capture:latest': async () => capture.info(),

@@ -348,6 +348,39 @@ describe('a settings change while answers are in progress', () => {
     await api.close()
   })
 
+  it('a new key refuses the old one at once, keeps the rest, and lets an answer in progress finish', async () => {
+    const { scheduler, release } = slowEngine()
+    const port = await freePort()
+    const path = join(await scratchDir(), 'api.json')
+    const api = await createApiController({ settingsPath: path, scheduler, engineState: () => ready, watchEngineState })
+    const before = await api.configure({ enabled: true, port, allowFileUrls: true, allowedOrigins: ['https://example.app'] })
+    const answer = ask(port, before.token, true)
+    await answer.started
+    const after = await api.regenerateKey()
+    expect(after.token).toMatch(/^lva-[\w-]{32}$/)
+    expect(after.token).not.toBe(before.token)
+    expect(after).toEqual({ ...before, token: after.token })
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ token: after.token, enabled: true, port })
+    const models = (token: string) => fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${token}` } })
+    expect((await models(before.token)).status).toBe(401)
+    expect((await models(after.token)).status).toBe(200)
+    release()
+    expect((await answer.body).endsWith('data: [DONE]\n\n')).toBe(true)
+    await api.close()
+    // Read back after a restart of the app.
+    const again = await createApiController({ settingsPath: path, scheduler, engineState: () => ready, watchEngineState })
+    expect(again.status().token).toBe(after.token)
+  })
+
+  it('a new key that cannot be saved changes nothing and says why', async () => {
+    const dir = await scratchDir()
+    await writeFile(join(dir, 'data'), '')
+    const api = await createApiController({ settingsPath: join(dir, 'data', 'api.json'), scheduler, engineState, watchEngineState })
+    const before = api.status()
+    await expect(api.regenerateKey()).rejects.toMatchObject({ code: 'storage', message: /^The API settings could not be saved/ })
+    expect(api.status()).toEqual(before)
+  })
+
   it('overlapping changes are applied in turn: no server is left running that the settings do not name', async () => {
     const [first, second] = [await freePort(), await freePort()]
     const api = await createApiController({ settingsPath: join(await scratchDir(), 'api.json'), scheduler, engineState, watchEngineState })
