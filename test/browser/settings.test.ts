@@ -176,7 +176,7 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
 
     await dialog.getByRole('button', { name: `Remove ${siteOrigin}` }).click()
     await dialog.getByRole('button', { name: 'Apply' }).click()
-    // The settings change before the server restarts with them: wait for the restart to refuse the page.
+    // The running server takes the new list when the settings are saved: wait for it to refuse the page.
     await expect.poll(callApi).toEqual({ failed: 'TypeError: Failed to fetch' })
     expect(h.api.status().allowedOrigins).toEqual([])
 
@@ -186,5 +186,25 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     await dialog.getByRole('button', { name: 'Close' }).click()
     await sitePage.close()
     await new Promise((ok) => site.close(ok))
+  })
+
+  it('makes a new API key only once asked and confirmed, and shows it', async () => {
+    const dialog = await openSettings()
+    const before = h.api.status().token
+    expect(await dialog.getByTestId('api-key').textContent()).toBe(before)
+    await dialog.getByRole('button', { name: 'New key' }).click({ timeout: 5000 })
+    const question = dialog.getByRole('group', { name: 'Make a new API key?' })
+    expect(await question.textContent()).toContain('Programs using the old key will stop working.')
+    await question.getByRole('button', { name: 'Keep this key' }).click()
+    expect(await question.count()).toBe(0)
+    expect(h.api.status().token).toBe(before)
+
+    await dialog.getByRole('button', { name: 'New key' }).click()
+    await dialog.getByRole('button', { name: 'Make a new key' }).click()
+    await expect.poll(() => dialog.getByTestId('api-key').textContent()).not.toBe(before)
+    const after = h.api.status().token
+    expect(after).not.toBe(before)
+    expect(await dialog.getByTestId('api-key').textContent()).toBe(after)
+    await dialog.getByRole('button', { name: 'Close' }).click()
   })
 })
