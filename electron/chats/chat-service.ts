@@ -22,6 +22,7 @@ import type { RemoteEngines } from '../remote/engines.js'
 import { framed } from '../engine/frames.js'
 import type { ScreenText } from '../ocr/types.js'
 import { screenTextBudget, withImageText } from '../ocr/prompt.js'
+import { decodableImage } from '../images/heic.js'
 
 /** Partial answers are saved this often while they stream. */
 const SAVE_INTERVAL_MS = 1000
@@ -354,7 +355,11 @@ export function createChatService(
   return {
     send({ chatId, text, images = [], sampling }, signal) {
       return inTurn(chatId, signal, async function* () {
-        const stored = await store.saveImages(chatId, images)
+        // A HEIC photo is stored as the JPEG it becomes, so the window can show it (see heic.ts).
+        const readable = await Promise.all(
+          images.map(async (image) => ({ ...image, bytes: await decodableImage(image.bytes, image.name) })),
+        )
+        const stored = await store.saveImages(chatId, readable)
         const question = store.newMessage('user', text, stored)
         const chat = await store.update(chatId, (c) => {
           c.messages.push(question)

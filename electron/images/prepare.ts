@@ -6,6 +6,7 @@ import { AppError } from '../ipc/errors.js'
 import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
 import { createPreparedCache, refOf, type PreparedCache } from './prepared-cache.js'
 import { onBackdrop, orientedSize } from './backdrop.js'
+import { decodableImage } from './heic.js'
 
 // The engine takes the budget types from the pipeline that applies them.
 export { DEFAULT_BUDGET, type ImageBudget }
@@ -43,8 +44,10 @@ export function preparedByRef(ref: string, budget: ImageBudget = DEFAULT_BUDGET)
   return cache.peek(ref, budget)
 }
 
-async function prepareFresh(bytes: Uint8Array, budget: ImageBudget): Promise<PreparedImage> {
-  if (bytes.byteLength === 0) throw new AppError('bad-image', 'The image is empty (0 bytes).')
+async function prepareFresh(original: Uint8Array, budget: ImageBudget): Promise<PreparedImage> {
+  if (original.byteLength === 0) throw new AppError('bad-image', 'The image is empty (0 bytes).')
+  // A HEIC photo sent as it is (the local API, a conversation stored before they were converted).
+  const bytes = await decodableImage(original)
   const input = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false })
   let meta: Metadata
   try {
