@@ -8,6 +8,7 @@ import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
 import type { EngineRequest, Lane } from './types.js'
 import { refOf } from '../images/prepared-cache.js'
+import { DeathCount } from './death-count.js'
 
 export interface EngineProcess {
   send(message: ToEngine): void
@@ -40,8 +41,25 @@ export class EngineClient {
   private ready: Promise<void> | null = null
   private nextId = 1
   private pending = new Map<number, Pending>()
+  /** The model the engine holds, or is bringing back after a crash; null when it holds none. */
   private lastLoad: LoadRequest | null = null
   private current: EngineState = { state: 'idle' }
+  /** Where the engine stands without a load in flight: what a refused file leaves shown. */
+  private settled: EngineState = { state: 'idle' }
+  /**
+   * Loads, unloads and crash reloads run one after another. Overlapping, a failed load's
+   * restore of the previous model was queued behind a newer load and replaced it, and the
+   * client believed the newer model was loaded.
+   */
+  private loads: Promise<unknown> = Promise.resolve()
+  /** Loads and unloads asked for and not yet begun: while one waits, it decides what is loaded. */
+  private waiting = 0
+  /** Whether the current engine process holds lastLoad (a fresh one holds nothing until reloaded). */
+  private holding = false
+  /** Tags each crash reload: only the newest one acts and sets the state. */
+  private reloadAttempt = 0
+  /** A model that takes the engine process down each time it is brought back is not brought back for ever. */
+  private readonly deaths = new DeathCount(3, 60_000)
   private stopped = false
   /**
    * The images (by content key) the engine process has prepared for the loaded model: a
@@ -61,37 +79,81 @@ export class EngineClient {
     return this.process?.pid
   }
 
-  async load(request: LoadRequest): Promise<EngineInfo> {
-    this.held.clear()
-    const before = this.current
+  load(request: LoadRequest): Promise<EngineInfo> {
     this.setState({ state: 'loading', modelPath: request.modelPath })
+    return this.inTurn(() => this.loadNow(request))
+  }
+
+  unload(): Promise<EngineState> {
+    return this.inTurn(async () => {
+      this.held.clear()
+      this.lastLoad = null
+      this.holding = false
+      if (this.process) await this.call({ type: 'unload' })
+      this.settle({ state: 'idle' })
+      return this.current
+    })
+  }
+
+  /** A load or unload the user asked for, after those before it have finished. */
+  private inTurn<T>(task: () => Promise<T>): Promise<T> {
+    this.waiting++
+    return this.serial(() => {
+      this.waiting--
+      return task()
+    })
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.loads.then(task, task)
+    this.loads = run.catch(() => undefined)
+    return run
+  }
+
+  /** Records where the engine stands, and shows it unless a load or unload waits its turn (it shows loading). */
+  private settle(state: EngineState): void {
+    this.settled = state
+    if (this.waiting === 0) this.setState(state)
+  }
+
+  private async loadNow(request: LoadRequest): Promise<EngineInfo> {
+    this.held.clear()
     try {
       const info = (await this.call({ type: 'load', request })) as EngineInfo
       this.lastLoad = request
-      this.setState({ state: 'ready', info })
+      this.holding = true
+      this.settle({ state: 'ready', info })
       return info
     } catch (error) {
       // A refused file leaves the previous model loaded: the engine checks files before unloading.
       if (error instanceof AppError && (error.code === 'bad-model-file' || error.code === 'mmproj-mismatch')) {
-        this.setState(before)
+        if (this.waiting === 0) this.setState(this.settled)
         throw error
       }
-      // Any later failure happened after the previous model was unloaded: bring it back.
+      // The process died: handleExit has said so and brings lastLoad back.
+      if (error instanceof AppError && error.code === 'engine-crashed') throw error
+      // Any other failure happened after the previous model was unloaded: bring it back,
+      // unless a later load or unload is waiting, which decides what is loaded instead.
       const previous = this.lastLoad
-      if (previous && error instanceof AppError && error.code !== 'engine-crashed') {
-        const info = await this.call({ type: 'load', request: previous }).catch(() => null)
-        this.setState(info ? { state: 'ready', info: info as EngineInfo } : { state: 'idle' })
-      } else if (!(error instanceof AppError && error.code === 'engine-crashed')) this.setState({ state: 'idle' })
+      this.holding = false
+      if (previous && this.waiting === 0) {
+        try {
+          const info = (await this.call({ type: 'load', request: previous })) as EngineInfo
+          this.holding = true
+          this.settle({ state: 'ready', info })
+        } catch (restoreError) {
+          // Died while restoring: handleExit brings it back in the fresh process.
+          if (!(restoreError instanceof AppError && restoreError.code === 'engine-crashed')) {
+            this.lastLoad = null
+            this.settle({ state: 'idle' })
+          }
+        }
+      } else {
+        this.lastLoad = null
+        this.settle({ state: 'idle' })
+      }
       throw error
     }
-  }
-
-  async unload(): Promise<EngineState> {
-    this.held.clear()
-    this.lastLoad = null
-    if (this.process) await this.call({ type: 'unload' })
-    this.setState({ state: 'idle' })
-    return this.current
   }
 
   async countTokens(text: string): Promise<number> {
@@ -272,7 +334,8 @@ export class EngineClient {
         if (message.type === 'lost') {
           // As after a failed reload: no model, and the reason, rather than a model shown ready that fails every question.
           this.lastLoad = null
-          this.setState({ state: 'error', message: message.message })
+          this.holding = false
+          this.settle({ state: 'error', message: message.message })
           return
         }
         const pending = this.pending.get(message.id)
@@ -296,6 +359,7 @@ export class EngineClient {
     if (this.process !== child) return
     this.process = null
     this.ready = null
+    this.holding = false
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`
     const error = new AppError('engine-crashed', `The engine process ${how}. It has been restarted; try again.`)
     for (const [id, pending] of this.pending) {
@@ -303,20 +367,40 @@ export class EngineClient {
       pending.reject(error)
     }
     if (this.stopped) return
+    if (this.lastLoad && this.deaths.record()) {
+      // Each fresh process died too, most likely bringing this model back: stop, and say so.
+      this.lastLoad = null
+      this.settle({
+        state: 'error',
+        message: `The engine process stopped ${this.deaths.limit} times within a minute, so the model was not loaded again. Load it again to retry, or choose another model.`,
+      })
+      return
+    }
     const reload = this.lastLoad
-    this.setState({ state: 'crashed', message: error.message, restarting: reload !== null })
+    this.settle({ state: 'crashed', message: error.message, restarting: reload !== null })
     if (!reload) return
-    // Bring the last model back in a fresh process so the next request just works.
-    this.call({ type: 'load', request: reload }).then(
-      (info) => this.setState({ state: 'ready', info: info as EngineInfo }),
-      (reloadError: unknown) => {
+    // Bring the last model back in a fresh process so the next request just works. In turn
+    // with loads: a load already waiting goes after it (and a failure there restores it).
+    const attempt = ++this.reloadAttempt
+    void this.serial(async () => {
+      // A newer crash has its own attempt; a load or unload since then has decided, or holds the model already.
+      const request = this.lastLoad
+      if (attempt !== this.reloadAttempt || this.stopped || !request || this.holding) return
+      try {
+        const info = (await this.call({ type: 'load', request })) as EngineInfo
+        if (attempt !== this.reloadAttempt) return
+        this.holding = true
+        this.settle({ state: 'ready', info })
+      } catch (reloadError) {
+        // This process died as well: its exit started the next attempt (or gave up), which says what happened.
+        if (attempt !== this.reloadAttempt || (reloadError instanceof AppError && reloadError.code === 'engine-crashed')) return
         this.lastLoad = null
-        this.setState({
+        this.settle({
           state: 'error',
           message: `The engine restarted but the model could not be reloaded: ${reloadError instanceof Error ? reloadError.message : String(reloadError)}`,
         })
-      },
-    )
+      }
+    })
   }
 }
 
