@@ -35,6 +35,7 @@ import { firstTokenMs, tokensPerSecond } from './first-token.js'
 import { createBindingChooser } from './binding-choice.js'
 import { onVulkan, serverFit, startFailure, type ServerPlace } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
+import { DeathCount } from './death-count.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
@@ -111,6 +112,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     threads: number
     guard: TextGuard
     llama: Llama | null
+    /** Its servers' deaths: one that keeps dying is left stopped rather than started again for ever. */
+    deaths: DeathCount
   }
 
   async function loadServer(served: ServedModel, place: ServerPlace): Promise<Backend> {
@@ -134,10 +137,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
       const gpu = place.gpu
       // This server's death is the second on this GPU.
       const toCpu = gpu !== undefined && gpu.deaths >= 1
-      options.log?.(`llama-server ${reason}; starting it again${toCpu ? ' on the CPU' : ''}`)
+      const giveUp = served.deaths.record()
+      options.log?.(`llama-server ${reason}; ${giveUp ? 'not starting it again' : `starting it again${toCpu ? ' on the CPU' : ''}`}`)
       void exclusive(async () => {
         if (backend !== loaded) return
         backend = null
+        if (giveUp) {
+          lostMessage = `The ${mmproj ? 'vision engine' : 'engine'} (llama-server) ${reason}; it stopped ${served.deaths.limit} times within a minute, so it was not started again. Load the model again to retry.`
+          options.onLost?.(lostMessage)
+          return
+        }
         try {
           if (!gpu) backend = await loadServer(served, place)
           else {
@@ -201,7 +210,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         if (!choice.binary) backend = await inProcess(choice.reason)
         else {
           try {
-            const served = { model, mmproj, request, threads: loadThreads, guard, llama }
+            const served = { model, mmproj, request, threads: loadThreads, guard, llama, deaths: new DeathCount(3, 60_000) }
             const gpu = choice.gpu
             backend = gpu
               ? await onVulkan(
