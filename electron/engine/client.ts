@@ -6,7 +6,7 @@ import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateReque
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
-import type { EngineRequest, Lane } from './types.js'
+import type { EngineRequest, Lane, LibraryOptions } from './types.js'
 import { refOf } from '../images/prepared-cache.js'
 import { DeathCount } from './death-count.js'
 
@@ -160,8 +160,8 @@ export class EngineClient {
     return (await this.call({ type: 'count', text })) as number
   }
 
-  async library(root: string | null, linked: string[]): Promise<LibraryView> {
-    return (await this.call({ type: 'library', root, linked })) as LibraryView
+  async library(root: string | null, linked: string[], options: LibraryOptions = {}): Promise<LibraryView> {
+    return (await this.call({ type: 'library', root, linked, options })) as LibraryView
   }
 
   /**

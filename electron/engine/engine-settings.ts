@@ -33,7 +33,14 @@ export interface CpuCounts {
   physicalCores: number
 }
 
-export async function openEngineSettings(options: { path: string; cpu?: CpuCounts }): Promise<EngineSettingsStore> {
+export interface EngineSettingsOptions {
+  path: string
+  cpu?: CpuCounts
+  /** After a change is saved (CPU only changes what the Models page's fit estimates say). */
+  onChanged?(previous: EngineSettings, next: EngineSettings): void
+}
+
+export async function openEngineSettings(options: EngineSettingsOptions): Promise<EngineSettingsStore> {
   const { logicalCores, physicalCores: physical } = options.cpu ?? { logicalCores: availableParallelism(), physicalCores: physicalCores() }
   // The engine computes the same default itself; the view shows what 'auto' comes to.
   const cpu = { logicalCores, physicalCores: physical, autoThreads: defaultThreads(logicalCores, physical) }
@@ -54,7 +61,9 @@ export async function openEngineSettings(options: { path: string; cpu?: CpuCount
       if (next.threads !== 'auto' && next.threads > logicalCores)
         throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
       await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
+      const previous = settings
       settings = next
+      options.onChanged?.(previous, next)
       return view()
     },
     apply(request) {

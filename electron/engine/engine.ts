@@ -8,7 +8,7 @@ import { prepareImage, preparedByRef, type PreparedImage } from '../images/prepa
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads, describeLoadError } from './gpu.js'
-import { estimateFit, readHardware } from './fit.js'
+import { estimateFit, onCpu, readHardware } from './fit.js'
 import { checkPair, inspectModelFile, specialSpellingsOf } from './model-files.js'
 import { scanLibrary } from '../models/library.js'
 import { loadTextBackend, withSoundNumbers } from './text-backend.js'
@@ -37,6 +37,7 @@ import { onVulkan, serverFit, startFailure, type ServerPlace } from './server-gp
 import { slotsFor } from './server-args.js'
 import { DeathCount } from './death-count.js'
 import type { AnswerFormat } from '../ipc/contract.js'
+import type { LibraryOptions } from './types.js'
 
 const VISION_BINDINGS: readonly VisionBinding[] = ['auto', 'llama.node', 'llama-server']
 const TEXT_BINDINGS: readonly TextBinding[] = ['auto', 'node-llama-cpp', 'llama-server']
@@ -246,11 +247,13 @@ export function createEngine(options: EngineOptions = {}): Engine {
     info: () => backend?.info ?? null,
 
     // Reads files only, so it runs beside a generation instead of waiting for it.
-    async library(root: string | null, linked: string[]): Promise<LibraryView> {
+    async library(root: string | null, linked: string[], { cpuOnly = false }: LibraryOptions = {}): Promise<LibraryView> {
       const { llama } = await optionalLlama('auto')
       const library = await scanLibrary(root, (path) => inspectModelFile(path, llama), linked)
       // Without node-llama-cpp there is no fit estimate; the files are still listed.
-      const hardware = llama ? await readHardware(llama).catch(() => null) : null
+      const found = llama ? await readHardware(llama).catch(() => null) : null
+      // CPU only (Settings) loads with no layer on a GPU: the estimate is for the CPU and its memory.
+      const hardware = found && cpuOnly ? onCpu(found) : found
       const models = []
       for (const entry of library.models) {
         const fit = llama && hardware ? await estimateFit(llama, entry.model, entry.mmproj, { hardware }).catch(() => null) : null

@@ -32,6 +32,15 @@ export async function readHardware(llama: Llama): Promise<Hardware> {
   }
 }
 
+/** The machine as a CPU-only load sees it: no GPU to offload to, everything in RAM. */
+export const onCpu = (hardware: Hardware): Hardware => ({
+  ...hardware,
+  backend: 'cpu',
+  gpuName: null,
+  vram: { totalBytes: 0, freeBytes: 0 },
+  unifiedMemory: false,
+})
+
 export interface FitOptions {
   contextSize?: number
   /**

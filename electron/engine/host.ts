@@ -45,7 +45,7 @@ async function run(message: ToEngine): Promise<void> {
     case 'count':
       return send({ id: message.id, type: 'result', value: await engine.countTokens(message.text) })
     case 'library':
-      return send({ id: message.id, type: 'result', value: await engine.library(message.root, message.linked) })
+      return send({ id: message.id, type: 'result', value: await engine.library(message.root, message.linked, message.options) })
     case 'cancel':
       generations.get(message.id)?.abort()
       return

@@ -1,13 +1,13 @@
 // Messages between main and the engine process. Both ends are our code, so types
 // suffice; renderer input was validated before it got here.
 import type { EngineInfo, GenerateChunk, LoadRequest, WireError, LibraryView } from '../ipc/contract.js'
-import type { EngineRequest, Lane } from './types.js'
+import type { EngineRequest, Lane, LibraryOptions } from './types.js'
 
 export type ToEngine =
   | { id: number; type: 'load'; request: LoadRequest }
   | { id: number; type: 'unload' }
   | { id: number; type: 'count'; text: string }
-  | { id: number; type: 'library'; root: string | null; linked: string[] }
+  | { id: number; type: 'library'; root: string | null; linked: string[]; options: LibraryOptions }
   | { id: number; type: 'generate'; request: EngineRequest; lane: Lane }
   | { id: number; type: 'cancel' }
 

@@ -86,6 +86,12 @@ export interface EngineOptions {
   getLlama?: (gpu: 'auto' | false) => Promise<Llama>
 }
 
+/** How the Models page's fit estimates are made. */
+export interface LibraryOptions {
+  /** Settings' CPU only: estimate as the load will run, with no layer on a GPU. */
+  cpuOnly?: boolean
+}
+
 export interface Engine {
   load(request: LoadRequest): Promise<EngineInfo>
   unload(): Promise<void>
@@ -93,5 +99,5 @@ export interface Engine {
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
   /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */
-  library(root: string | null, linked: string[]): Promise<LibraryView>
+  library(root: string | null, linked: string[], options?: LibraryOptions): Promise<LibraryView>
 }

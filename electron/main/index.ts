@@ -78,7 +78,13 @@ const engine = new EngineClient({
 })
 
 const scheduler = new GenerationScheduler(engine)
-const engineSettings = await openEngineSettings({ path: join(app.getPath('userData'), 'engine.json') })
+const engineSettings = await openEngineSettings({
+  path: join(app.getPath('userData'), 'engine.json'),
+  // The Models page's fit estimates follow CPU only: it reads the library again.
+  onChanged: (previous, next) => {
+    if (previous.cpuOnly !== next.cpuOnly) broadcast('models:changed', null)
+  },
+})
 // Screens are read in a process of their own (onnxruntime, one thread), so the engine keeps its cores,
 // with the language pack chosen on the Models page (opened below, once the models folder is known).
 let ocrLanguages: OcrLanguages | null = null
@@ -112,6 +118,7 @@ const windowActions: WindowActions = {
 const models = await openModels({
   root: join(app.getPath('userData'), 'models'),
   engine,
+  cpuOnly: () => engineSettings.view().settings.cpuOnly,
   pickModelFiles: async () => {
     const parent = BrowserWindow.getFocusedWindow() ?? chatWindow
     const options: Electron.OpenDialogOptions = {

@@ -17,7 +17,7 @@ export interface ModelServiceDeps {
   /** The models folder. */
   root: string
   engine: {
-    library(root: string | null, linked: string[]): Promise<LibraryView>
+    library(root: string | null, linked: string[], options?: { cpuOnly: boolean }): Promise<LibraryView>
     state(): EngineState
     unload(): Promise<unknown>
   }
@@ -26,6 +26,8 @@ export interface ModelServiceDeps {
   revealFile(path: string): void
   /** The library changed on disk. */
   onChanged?(): void
+  /** Settings' CPU only: the fit estimates are for loads that put nothing on a GPU. Absent: false. */
+  cpuOnly?(): boolean
   /** Free bytes on the models folder's disk (a seam for tests). */
   freeSpace?(dir: string): Promise<number>
 }
@@ -53,7 +55,7 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
   }
   const library = async (): Promise<LibraryView> => {
     await mkdir(root, { recursive: true })
-    return deps.engine.library(root, await readLinked())
+    return deps.engine.library(root, await readLinked(), { cpuOnly: deps.cpuOnly?.() ?? false })
   }
   const changed = (): void => deps.onChanged?.()
 

@@ -11,6 +11,7 @@ export interface ModelsOptions {
   root: string
   engine: ModelServiceDeps['engine']
   pickModelFiles: ModelServiceDeps['pickModelFiles']
+  cpuOnly?: ModelServiceDeps['cpuOnly']
   revealFile: ModelServiceDeps['revealFile']
   onDownloadsChanged?(jobs: DownloadJob[]): void
   onLibraryChanged?(): void
@@ -45,6 +46,7 @@ export async function openModels(options: ModelsOptions): Promise<Models> {
     engine: options.engine,
     pickModelFiles: options.pickModelFiles,
     revealFile: options.revealFile,
+    ...(options.cpuOnly ? { cpuOnly: options.cpuOnly } : {}),
     onChanged: options.onLibraryChanged,
   })
   return { models, downloads, hub, catalog }

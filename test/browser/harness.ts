@@ -223,7 +223,13 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       return capture.set(png, { id: 1, bounds: { x: 0, y: 0, width: 3840, height: 2160 }, scaleFactor: 1 })
     },
   }
-  const engineSettings = await openEngineSettings({ path: join(dir, 'engine.json') })
+  // As main wires it: CPU only changes the Models page's fit estimates.
+  const engineSettings = await openEngineSettings({
+    path: join(dir, 'engine.json'),
+    onChanged: (previous, next) => {
+      if (previous.cpuOnly !== next.cpuOnly) push('models:changed', null)
+    },
+  })
   // The real recogniser, in a process of its own as in the app, with the language pack chosen (opened below).
   let ocrLanguages: OcrLanguages | null = null
   const textLayer = createTextLayer(
@@ -267,6 +273,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     hubUrl: hub.origin,
     catalog: TEST_CATALOG,
     ocrPacks: TEST_OCR_PACKS,
+    cpuOnly: () => engineSettings.view().settings.cpuOnly,
     pickModelFiles: async () => state.pickFiles,
     revealFile: (path) => void revealed.push(path),
     onDownloadsChanged: (jobs) => push('downloads:changed', jobs),

@@ -29,6 +29,22 @@ describe('engine settings store', () => {
     expect((await openEngineSettings({ path, cpu: laptop })).view().settings).toEqual(changed)
   })
 
+  it('says when a change is saved, with what was there before', async () => {
+    const changes: [boolean, boolean][] = []
+    const store = await openEngineSettings({
+      path: join(await scratchDir(), 'engine.json'),
+      cpu: laptop,
+      onChanged: (previous, next) => changes.push([previous.cpuOnly, next.cpuOnly]),
+    })
+    await store.set({ ...DEFAULT_ENGINE_SETTINGS, cpuOnly: true })
+    await store.set({ ...DEFAULT_ENGINE_SETTINGS, cpuOnly: true, threads: 2 })
+    await store.set({ ...DEFAULT_ENGINE_SETTINGS, threads: 99 }).catch(() => undefined)
+    expect(changes).toEqual([
+      [false, true],
+      [true, true],
+    ])
+  })
+
   it('refuses more threads than the computer has, and keeps the saved settings', async () => {
     const path = join(await scratchDir(), 'engine.json')
     const store = await openEngineSettings({ path, cpu: laptop })

@@ -234,6 +234,50 @@ describe('model library service', () => {
   })
 })
 
+describe('the library with CPU only set', () => {
+  it('estimates every model for the CPU, where otherwise layers go to the GPU', async () => {
+    const root = await scratchDir()
+    await mkdir(join(root, 'tiny-vlm'))
+    await copyFile(fx.textModel, join(root, 'tiny-vlm', 'tiny-vlm-F32.gguf'))
+    await copyFile(fx.mmproj, join(root, 'tiny-vlm', 'mmproj-tiny-vlm-F32.gguf'))
+    // The CPU build, as a Vulkan build with an 8 GiB GPU would describe itself.
+    const onGpu = createEngine({
+      getLlama: async () =>
+        new Proxy(llama, {
+          get(target, key, receiver) {
+            if (key === 'gpu') return 'vulkan'
+            if (key === 'getGpuDeviceNames') return async () => ['Test GPU']
+            if (key === 'getVramState') return async () => ({ total: 8 * 1024 ** 3, free: 8 * 1024 ** 3, unifiedSize: 0 })
+            const value: unknown = Reflect.get(target, key, receiver)
+            return typeof value === 'function' ? value.bind(target) : value
+          },
+        }),
+    })
+    let cpuOnly = false
+    const view = () =>
+      service(root, {
+        engine: {
+          library: (r, linked, options) => onGpu.library(r, linked, options),
+          state: () => ({ state: 'idle' }),
+          unload: async () => undefined,
+        },
+        cpuOnly: () => cpuOnly,
+      }).models.library()
+
+    const auto = await view()
+    expect(auto.hardware).toMatchObject({ backend: 'vulkan', gpuName: 'Test GPU' })
+    expect(auto.models[0]!.fit!.gpuLayers).toBeGreaterThan(0)
+
+    cpuOnly = true
+    const cpu = await view()
+    expect(cpu.hardware).toMatchObject({ backend: 'cpu', gpuName: null, vram: { totalBytes: 0, freeBytes: 0 } })
+    const fit = cpu.models[0]!.fit!
+    expect(fit).toMatchObject({ gpuLayers: 0, vramBytes: 0 })
+    expect(fit.ramBytes).toBeGreaterThan(cpu.models[0]!.model.weightBytes + cpu.models[0]!.mmproj!.weightBytes)
+    expect(fit.summary).toMatch(/^Fits: on the CPU, about /)
+  })
+})
+
 describe('fit estimate', () => {
   const gib = 1024 ** 3
   const machine = (vramFree: number, ramFree: number, backend: Hardware['backend'] = 'cuda'): Hardware => ({
