@@ -124,6 +124,14 @@ export const LoadRequest = z.strictObject({
 })
 export type LoadRequest = z.infer<typeof LoadRequest>
 
+/**
+ * What the window asks for: a model and its projector. Threads, CPU only and image detail come
+ * from Settings, which bounds them (engine-settings.ts); layers and context are the engine's to
+ * fit. A renderer that sent them went past those limits (1024 threads, a million-token context).
+ */
+export const LoadModel = LoadRequest.pick({ modelPath: true, mmprojPath: true })
+export type LoadModel = z.infer<typeof LoadModel>
+
 /** Engine settings the user controls; they apply from the next model load. */
 export const EngineSettings = z.strictObject({
   /** Never use a GPU, even when one is found. */
@@ -196,7 +204,7 @@ export type GenerateChunk =
 /** The engine's request/response channels. */
 export const engineInvoke = {
   'engine:status': { request: z.undefined() },
-  'engine:load': { request: LoadRequest },
+  'engine:load': { request: LoadModel },
   'engine:unload': { request: z.undefined() },
   'engineSettings:get': { request: z.undefined() },
   'engineSettings:set': { request: EngineSettings },

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { EngineSettings, type EngineSettingsView, type LoadRequest } from './contract.js'
+import { EngineSettings, type EngineSettingsView, type LoadModel, type LoadRequest } from './contract.js'
 import { AppError } from '../ipc/errors.js'
 import { defaultThreads, physicalCores } from './gpu.js'
 import { isRecord, readSettingsFile } from '../storage/settings-file.js'
@@ -23,8 +23,8 @@ const Stored = z.object({
 export interface EngineSettingsStore {
   view(): EngineSettingsView
   set(settings: EngineSettings): Promise<EngineSettingsView>
-  /** The load request as the engine gets it: CPU only always holds; threads and image detail fill in what the request leaves open. */
-  apply(request: LoadRequest): LoadRequest
+  /** The load request as the engine gets it: the window's choice of files, with CPU only, threads and image detail from the settings. */
+  apply(request: LoadModel): LoadRequest
 }
 
 export interface CpuCounts {
@@ -68,10 +68,11 @@ export async function openEngineSettings(options: EngineSettingsOptions): Promis
     },
     apply(request) {
       return {
-        ...request,
+        modelPath: request.modelPath,
+        ...(request.mmprojPath !== undefined ? { mmprojPath: request.mmprojPath } : {}),
         ...(settings.cpuOnly ? { gpu: false as const } : {}),
-        ...(request.threads === undefined && settings.threads !== 'auto' ? { threads: settings.threads } : {}),
-        imageDetail: request.imageDetail ?? settings.imageDetail,
+        ...(settings.threads !== 'auto' ? { threads: settings.threads } : {}),
+        imageDetail: settings.imageDetail,
       }
     },
   }

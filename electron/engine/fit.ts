@@ -63,7 +63,7 @@ export async function estimateFit(
   // cannot say what a GPU would take, so it estimates for the CPU alone.
   const gpu = hardware.backend !== 'cpu' && llama.gpu !== false
   const insights = insightsOf(model)
-  const contextSize = Math.min(contextSizeFor(model.trainContextSize, options.contextSize), model.trainContextSize ?? Infinity)
+  const contextSize = contextSizeFor(model.trainContextSize, options.contextSize)
   const resolved = await insights.configurationResolver.resolveAndScoreConfig(
     { targetContextSize: contextSize, ...(gpu ? {} : { targetGpuLayers: 0 }) },
     {

@@ -48,8 +48,11 @@ export async function loadTextBackend(
   let context: LlamaContext
   try {
     context = await model.createContext({
-      // A number is taken as asked; otherwise node-llama-cpp may shrink it to fit free memory.
-      contextSize: request.contextSize ?? { max: contextSizeFor(model.trainContextSize) },
+      // A number is taken as asked (up to the training context); otherwise node-llama-cpp may shrink it to fit free memory.
+      contextSize:
+        request.contextSize !== undefined
+          ? contextSizeFor(model.trainContextSize, request.contextSize)
+          : { max: contextSizeFor(model.trainContextSize) },
       // Per sequence: each lane has the whole context size (node-llama-cpp sizes the KV cache for both).
       sequences: LANES.length,
       threads,

@@ -43,9 +43,12 @@ export function formatBytes(n: number): string {
 /** Context size when a load names none: this, or the model's training context if smaller. */
 export const DEFAULT_CONTEXT_SIZE = 8192
 
-/** The context a model gets: what the load asks for, else the default capped by the model's training context. */
+/**
+ * The context a model gets: what the load asks for, else the default; never more than the
+ * model was trained on (past it, answers fall apart and the KV cache grows for nothing).
+ */
 export function contextSizeFor(trainContextSize: number | null, requested?: number): number {
-  return requested ?? Math.min(DEFAULT_CONTEXT_SIZE, trainContextSize ?? DEFAULT_CONTEXT_SIZE)
+  return Math.min(requested ?? DEFAULT_CONTEXT_SIZE, trainContextSize ?? Infinity)
 }
 
 /** The local API's port until the user picks another. */

@@ -86,17 +86,16 @@ describe('engine settings store', () => {
     ])
   })
 
-  it('applies to a load request: CPU only always holds, threads and detail fill in what it leaves open', async () => {
+  it('applies to a load request: the window names the files, the settings give the rest', async () => {
     const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
-    const request: LoadRequest = { modelPath: '/m.gguf', gpu: 'auto' }
-    expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: 'auto', imageDetail: 'balanced' })
+    expect(store.apply({ modelPath: '/m.gguf' })).toEqual({ modelPath: '/m.gguf', imageDetail: 'balanced' })
     await store.set({ cpuOnly: true, threads: 5, imageDetail: 'low', screenText: 'auto' })
-    expect(store.apply(request)).toEqual({ modelPath: '/m.gguf', gpu: false, threads: 5, imageDetail: 'low' })
-    expect(store.apply({ modelPath: '/m.gguf', threads: 2, imageDetail: 'high' })).toEqual({
+    expect(store.apply({ modelPath: '/m.gguf', mmprojPath: '/p.gguf' })).toEqual({
       modelPath: '/m.gguf',
+      mmprojPath: '/p.gguf',
       gpu: false,
-      threads: 2,
-      imageDetail: 'high',
+      threads: 5,
+      imageDetail: 'low',
     })
   })
 })
@@ -169,5 +168,14 @@ describe('engine settings over IPC', () => {
       error: { code: 'invalid-payload', message: 'Threads must be between 1 and 16, the number of logical CPUs on this computer.' },
     })
     expect((await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', threads: 0 })).ok).toBe(false)
+  })
+
+  it('a load from the window names files only: threads, context, layers and devices past the settings are refused', async () => {
+    const { router, loads } = await setup()
+    for (const extra of [{ threads: 1024 }, { contextSize: 1_048_576 }, { gpuLayers: 1000 }, { gpu: 'auto' }, { imageDetail: 'high' }]) {
+      const result = await router.invoke(sender, 'engine:load', { modelPath: '/m.gguf', ...extra })
+      expect(result.ok || result.error.code, JSON.stringify(extra)).toBe('invalid-payload')
+    }
+    expect(loads).toEqual([])
   })
 })
