@@ -14,6 +14,8 @@ export interface BindingChoice {
   binary: string | null
   /** Why the model is not on llama-server, for the engine info. */
   reason: string | null
+  /** Why llama-server's CPU build serves it where a GPU might have (the engine info's fallback); absent: nothing was passed over. */
+  onCpu?: string
   /** The Vulkan build and the GPU it lists, tried before the CPU build. */
   gpu?: { binary: string; device: ServerDevice }
 }
@@ -21,9 +23,12 @@ export interface BindingChoice {
 export function createBindingChooser(bindings: {
   vision: VisionBinding
   text: TextBinding
+  /** The GPU probe (tests pass what another machine would find); absent: this machine's. */
+  probe?: () => Promise<GpuProbeResults>
 }): (request: LoadRequest, vision: boolean, llama: Llama | null) => Promise<BindingChoice> {
   const visionBinding = bindings.vision
   const textBinding = bindings.text
+  const probe = bindings.probe ?? (() => probeGpu(process.platform, process.arch))
   // Probed once per engine process: nvidia-smi and the library search take tens of ms.
   let probes: Promise<GpuProbeResults> | null = null
   // Listed once per engine process, as the probes are: a Vulkan build's first start reads every driver.
@@ -65,14 +70,22 @@ export function createBindingChooser(bindings: {
     // Vulkan GPU, llama-server's Vulkan build decodes on the same GPU in its C++ loop, without
     // node-llama-cpp's JavaScript step per token; on CUDA and Metal node-llama-cpp keeps it.
     if (!vision) {
-      if (!llama || llama.gpu === false || (await llama.getGpuDeviceNames()).length === 0) return { binary: found.path, reason: null }
-      if (llama.gpu !== 'vulkan') return { binary: null, reason: null }
+      const cpu = (onCpu: string): BindingChoice => ({ binary: found.path, reason: null, onCpu })
+      if (!llama) return cpu('Running on CPU: node-llama-cpp could not start here, and it is what looks for a GPU for text models.')
+      if (llama.gpu === false) return cpu('Running on CPU: no GPU build of llama.cpp (CUDA, Vulkan or Metal) runs on this machine.')
+      if ((await llama.getGpuDeviceNames()).length === 0) return cpu(`Running on CPU: llama.cpp's ${llama.gpu} build lists no GPU here.`)
+      if (llama.gpu !== 'vulkan')
+        return { binary: null, reason: `Answers come from node-llama-cpp on the GPU: llama-server is built for the CPU and Vulkan only.` }
       const vulkan = await vulkanServer()
-      return 'device' in vulkan ? { binary: found.path, reason: null, gpu: vulkan } : { binary: null, reason: null }
+      if ('device' in vulkan) return { binary: found.path, reason: null, gpu: vulkan }
+      return {
+        binary: null,
+        reason: `Answers come from node-llama-cpp on the GPU, slower than llama.cpp's own server: ${'missing' in vulkan ? vulkan.missing : "llama-server's Vulkan build lists no GPU"}.`,
+      }
     }
-    probes ??= probeGpu(process.platform, process.arch)
+    probes ??= probe()
     const gpu = chooseVisionVariant(await probes, process.platform, process.arch, { cpuOnly: false })
-    if (gpu.backend === 'cpu') return { binary: found.path, reason: null }
+    if (gpu.backend === 'cpu') return { binary: found.path, reason: null, ...(gpu.reason ? { onCpu: gpu.reason } : {}) }
     // Where llama.node would run its Vulkan build, llama-server's does the same work on the
     // same GPU and keeps earlier images between questions. CUDA and Metal stay on llama.node:
     // there is no llama-server build for them yet.
@@ -82,7 +95,8 @@ export function createBindingChooser(bindings: {
         return { binary: null, reason: `On the GPU through llama.node (${vulkan.missing}): follow-up questions re-read earlier images.` }
       // A Vulkan loader without a GPU (Mesa's software driver is not listed): the CPU build,
       // where llama.node would have found no GPU either.
-      if ('none' in vulkan) return { binary: found.path, reason: null }
+      if ('none' in vulkan)
+        return { binary: found.path, reason: null, onCpu: "Running on CPU: llama-server's Vulkan build lists no GPU here." }
       return { binary: found.path, reason: null, gpu: vulkan }
     }
     return {

@@ -161,7 +161,10 @@ export interface EngineInfo {
    * runs on the CPU, or on a GPU its Vulkan build lists, else llama.node.
    */
   binding: 'node-llama-cpp' | 'llama.node' | 'llama-server'
-  /** Set when a vision model runs on llama.node instead of llama-server, and why (follow-ups then re-read earlier images). */
+  /**
+   * Set when a model runs in process (llama.node, node-llama-cpp) instead of on llama-server,
+   * and why (a vision model's follow-ups then re-read earlier images).
+   */
   bindingReason?: string
   backend: Backend
   gpuName: string | null
@@ -169,7 +172,7 @@ export interface EngineInfo {
   totalLayers: number
   contextSize: number
   vision: boolean
-  /** Set when the engine had to offload fewer layers than asked, and why. */
+  /** Set when the model runs with fewer GPU layers than it could have, or on the CPU where a GPU was passed over, and why. */
   fallback: string | null
   loadMs: number
   memory: { vramBytes: number; ramBytes: number }

@@ -222,7 +222,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
                   choice.binary,
                   (place) => loadServer(served, place),
                 )
-              : await loadServer(served, { binary: choice.binary, fallback: null })
+              : await loadServer(served, { binary: choice.binary, fallback: choice.onCpu ?? null })
           } catch (error) {
             // A build this machine cannot run (a CPU without the instructions it was built for
             // ends it with SIGILL) or a server that will not start here: the in-process binding

@@ -63,6 +63,12 @@ export async function onVulkan(
   cpuBinary: string,
   start: (place: ServerPlace) => Promise<Backend>,
 ): Promise<Backend> {
+  // The estimate left no room for a layer: say so, or the engine info shows a CPU load without a reason.
+  if (wanted <= 0)
+    return start({
+      binary: cpuBinary,
+      fallback: `Running on CPU: the fit estimate leaves no room on ${gpu.name} for any of the model's layers.`,
+    })
   // Not loadWithFallback: the note goes into the place before the server starts, and the CPU
   // build's own failure is the caller's to handle, not wrapped.
   const failures: string[] = []
