@@ -150,6 +150,32 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('tiny-vlm-F32.gguf is already in your library.')
   })
 
+  it('says why a search failed beside the search box, and forgets it once the page is left', async () => {
+    // The hub's search answers 404.
+    const hub = h.hub.options
+    const json = hub.json!
+    hub.json = (path, query) => (path === 'api/models' ? null : json(path, query))
+    const box = page.getByRole('searchbox', { name: 'Search Hugging Face for GGUF models' })
+    try {
+      await box.fill('qwen')
+      await box.press('Enter')
+      const alert = page.getByRole('region', { name: 'Search Hugging Face' }).getByRole('alert')
+      await expect.poll(() => alert.count()).toBe(1)
+      // The only error on the page, just under the box the user typed in: not at the top of a scrolled page.
+      expect(await page.getByRole('alert').count()).toBe(1)
+      const [shown, typed] = [(await alert.boundingBox())!, (await box.boundingBox())!]
+      expect(shown.y - (typed.y + typed.height)).toBeLessThan(40)
+      expect(shown.y).toBeGreaterThan(0)
+      await page.screenshot({ path: join(ARTIFACTS, 'models-search-error.png') })
+    } finally {
+      hub.json = json
+    }
+    await page.getByRole('button', { name: 'Back to chat' }).click()
+    await page.getByRole('button', { name: /^Models/ }).click()
+    await expect.poll(() => box.isVisible()).toBe(true)
+    expect(await page.getByRole('alert').count()).toBe(0)
+  })
+
   it('deletes a model after asking, freeing its folder, and unloads it first', async () => {
     const model = page.getByTestId('library-model')
     await model.getByRole('button', { name: 'Delete…' }).click()

@@ -116,7 +116,7 @@ describe('ModelsController', () => {
   it('starts, pauses, resumes, cancels and dismisses downloads on their channels, showing main’s answer', async () => {
     await models.start()
     main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')])
-    expect(await models.download({ source: 'catalog', id: 'tiny-vlm' })).toBe(true)
+    expect(await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'catalog', item: 'tiny-vlm' } })).toBe(true)
     expect(main.requests('downloads:start')).toEqual([{ source: 'catalog', id: 'tiny-vlm' }])
     expect(models.downloads.map((d) => d.state)).toEqual(['queued'])
 
@@ -148,7 +148,7 @@ describe('ModelsController', () => {
       .answer('downloads:start', job('queued'))
       .answer('downloads:list', [job('queued')])
       .answer('engine:load', engineInfo({ vision: true }))
-    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
+    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'first-run' }, loadWhenDone: true })
 
     main.emit('downloads:changed', [job('downloading')])
     expect(models.downloads[0]?.state).toBe('downloading')
@@ -177,7 +177,7 @@ describe('ModelsController', () => {
       .answer('downloads:start', job('queued'))
       .answer('downloads:list', [job('queued')])
       .answer('downloads:cancel', [])
-    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { loadWhenDone: true })
+    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'first-run' }, loadWhenDone: true })
     await models.cancel(JOB_ID)
     main.emit('downloads:changed', [job('done')])
     expect(main.requests('engine:load')).toEqual([])
@@ -219,21 +219,21 @@ describe('ModelsController', () => {
     expect(models.library?.models).toEqual([])
 
     main.answer('models:reveal', null)
-    await models.reveal('/models/tiny/tiny.gguf')
+    await models.reveal('/models/tiny/tiny.gguf', { area: 'library', item: '/models/tiny/tiny.gguf' })
     expect(main.requests('models:reveal')).toEqual([{ path: '/models/tiny/tiny.gguf' }])
   })
 
   it('loads a model with its projector, and shows main’s sentence when that fails', async () => {
     await models.start()
     main.refuse('engine:load', { code: 'mmproj-mismatch', message: 'The projector does not fit this model.' })
-    expect(await models.load({ modelPath: '/m/a.gguf', mmprojPath: '/m/mmproj.gguf' })).toBe(false)
+    expect(await models.load({ modelPath: '/m/a.gguf', mmprojPath: '/m/mmproj.gguf' }, { area: 'library', item: '/m/a.gguf' })).toBe(false)
     expect(main.requests('engine:load')).toEqual([{ modelPath: '/m/a.gguf', mmprojPath: '/m/mmproj.gguf' }])
-    expect(models.error).toBe('The projector does not fit this model.')
+    expect(models.errorIn('library', '/m/a.gguf')).toBe('The projector does not fit this model.')
 
     main.answer('engine:load', engineInfo({ vision: false }))
-    expect(await models.load({ modelPath: '/m/b.gguf', mmprojPath: null })).toBe(true)
+    expect(await models.load({ modelPath: '/m/b.gguf', mmprojPath: null }, { area: 'library', item: '/m/b.gguf' })).toBe(true)
     expect(main.requests('engine:load').at(-1)).toEqual({ modelPath: '/m/b.gguf' })
-    expect(models.error).toBeNull()
+    expect(models.errorIn('library', '/m/a.gguf')).toBeNull()
   })
 
   it('searches the hub, opens a repository’s files and closes them again', async () => {
@@ -277,10 +277,43 @@ describe('ModelsController', () => {
     await models.start()
     main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })
     await models.search('tiny')
-    expect(models.error).toBe('Hugging Face could not be reached.')
+    expect(models.errorIn('search')).toBe('Hugging Face could not be reached.')
     expect(models.searching).toBe(false)
     main.answer('models:repo', repoFiles)
     await models.openRepo(repoFiles.repo)
-    expect(models.error).toBeNull()
+    expect(models.errorIn('search')).toBeNull()
+  })
+
+  it('keeps each error with the section and card whose action failed, until that section acts again or the page is left', async () => {
+    await models.start()
+    main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })
+    await models.search('tiny')
+    main.refuse('downloads:dismiss', { code: 'busy', message: 'Tiny VLM (F32) is not finished; pause or cancel it instead.' })
+    await models.dismiss(JOB_ID)
+    main.refuse('models:delete', { code: 'not-found', message: 'tiny.gguf is not in your model library.' })
+    await models.remove('/models/tiny/tiny.gguf')
+
+    expect(models.errorIn('search')).toBe('Hugging Face could not be reached.')
+    expect(models.errorIn('downloads', JOB_ID)).toBe('Tiny VLM (F32) is not finished; pause or cancel it instead.')
+    // Said on the card whose button was pressed, and nowhere else.
+    expect(models.errorIn('downloads')).toBeNull()
+    expect(models.errorIn('library', '/models/tiny/tiny.gguf')).toBe('tiny.gguf is not in your model library.')
+    expect(models.errorIn('library', '/models/other/other.gguf')).toBeNull()
+
+    // The library read again after a change elsewhere leaves the user's error where it was.
+    main.emit('models:changed', null)
+    await vi.waitFor(() => expect(main.requests('models:library')).toHaveLength(2))
+    expect(models.errorIn('library', '/models/tiny/tiny.gguf')).toBe('tiny.gguf is not in your model library.')
+
+    // A search that works clears the search's error and no other.
+    main.answer('models:search', [])
+    await models.search('tiny')
+    expect(models.errorIn('search')).toBeNull()
+    expect(models.errorIn('downloads', JOB_ID)).not.toBeNull()
+
+    // Leaving the page clears the areas it names.
+    models.clearErrors('downloads', 'library')
+    expect(models.errorIn('downloads', JOB_ID)).toBeNull()
+    expect(models.errorIn('library', '/models/tiny/tiny.gguf')).toBeNull()
   })
 })

@@ -6,6 +6,19 @@ import type { AssistantClient } from './assistant'
 import { attempt } from './attempt'
 import type { DeepReadonly } from './readonly'
 
+/** The parts of the Models page (and the first-run offer) whose actions can fail: each shows its own error. */
+export type ModelsArea = 'import' | 'downloads' | 'library' | 'catalog' | 'search' | 'first-run'
+
+/**
+ * Where an action's error is shown: its area, and within it the card whose button was pressed
+ * (a download's id, a library file's path, a catalog entry's id); no item: the area as a whole.
+ * A list can be long, so the sentence goes beside the button, not at the top of the page.
+ */
+export interface ErrorPlace {
+  area: ModelsArea
+  item?: string
+}
+
 export class ModelsController {
   // Everything here arrives whole from main and is replaced, never edited in place: no deep proxies.
   #library = $state.raw<LibraryView | null>(null)
@@ -14,7 +27,8 @@ export class ModelsController {
   #results = $state.raw<HubModel[] | null>(null)
   #repo = $state.raw<HubRepoFiles | null>(null)
   #searching = $state(false)
-  #error = $state<string | null>(null)
+  /** Each area's last error, with the card it belongs to: one per area, cleared when the area's next action starts. */
+  #errors = $state.raw<Partial<Record<ModelsArea, { text: string; item: string | null }>>>({})
   /** Downloads the user started from the first-run offer: load them when they finish. */
   // Bookkeeping, not state: nothing renders from it.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -54,8 +68,17 @@ export class ModelsController {
     return this.#searching
   }
 
-  get error(): string | null {
-    return this.#error
+  /** The error shown at this place: the area's last one, if it came from this item (or from the area as a whole). */
+  errorIn(area: ModelsArea, item: string | null = null): string | null {
+    const error = this.#errors[area]
+    return error && error.item === item ? error.text : null
+  }
+
+  /** Forgets the errors of these areas (all when none are named): the page showing them was left. */
+  clearErrors(...areas: ModelsArea[]): void {
+    this.#errors = areas.length
+      ? Object.fromEntries(Object.entries(this.#errors).filter(([area]) => !areas.includes(area as ModelsArea)))
+      : {}
   }
 
   get recommended(): DeepReadonly<CatalogEntry> | null {
@@ -88,22 +111,28 @@ export class ModelsController {
   }
 
   async #refresh(): Promise<void> {
-    await this.#attempt(async () => {
-      this.#library = await this.#client.invoke('models:library')
-    })
+    // Not the user's action: it leaves an error of theirs in the library (a refused delete) where it is.
+    await this.#attempt(
+      { area: 'library' },
+      async () => {
+        this.#library = await this.#client.invoke('models:library')
+      },
+      'own',
+    )
   }
 
   #onDownloads(jobs: DownloadJob[]): void {
     this.#downloads = jobs
     for (const job of jobs) {
       if (job.state === 'done' && job.modelPath && this.#loadWhenDone.delete(job.id)) {
-        void this.load({ modelPath: job.modelPath, mmprojPath: job.mmprojPath })
+        // The download's card (with its own Load button) is where a failed load is said.
+        void this.load({ modelPath: job.modelPath, mmprojPath: job.mmprojPath }, { area: 'downloads', item: job.id })
       }
     }
   }
 
-  async load(entry: { modelPath: string; mmprojPath: string | null }): Promise<boolean> {
-    return this.#attempt(async () => {
+  async load(entry: { modelPath: string; mmprojPath: string | null }, at: ErrorPlace): Promise<boolean> {
+    return this.#attempt(at, async () => {
       await this.#client.invoke('engine:load', {
         modelPath: entry.modelPath,
         ...(entry.mmprojPath ? { mmprojPath: entry.mmprojPath } : {}),
@@ -111,34 +140,40 @@ export class ModelsController {
     })
   }
 
-  async download(request: DownloadStart, options: { loadWhenDone?: boolean } = {}): Promise<boolean> {
-    return this.#attempt(async () => {
+  async download(request: DownloadStart, options: { at: ErrorPlace; loadWhenDone?: boolean }): Promise<boolean> {
+    return this.#attempt(options.at, async () => {
       const job = await this.#client.invoke('downloads:start', request)
       if (options.loadWhenDone) this.#loadWhenDone.add(job.id)
       this.#downloads = await this.#client.invoke('downloads:list')
     })
   }
 
-  pause(id: string): Promise<boolean> {
-    return this.#attempt(async () => void (this.#downloads = await this.#client.invoke('downloads:pause', { id })))
+  pause(id: string, at: ErrorPlace = { area: 'downloads', item: id }): Promise<boolean> {
+    return this.#attempt(at, async () => void (this.#downloads = await this.#client.invoke('downloads:pause', { id })))
   }
 
-  resume(id: string): Promise<boolean> {
-    return this.#attempt(async () => void (this.#downloads = await this.#client.invoke('downloads:resume', { id })))
+  resume(id: string, at: ErrorPlace = { area: 'downloads', item: id }): Promise<boolean> {
+    return this.#attempt(at, async () => void (this.#downloads = await this.#client.invoke('downloads:resume', { id })))
   }
 
   /** Deletes what the download fetched; the page asks first. */
   cancel(id: string): Promise<boolean> {
     this.#loadWhenDone.delete(id)
-    return this.#attempt(async () => void (this.#downloads = await this.#client.invoke('downloads:cancel', { id })))
+    return this.#attempt(
+      { area: 'downloads', item: id },
+      async () => void (this.#downloads = await this.#client.invoke('downloads:cancel', { id })),
+    )
   }
 
   dismiss(id: string): Promise<boolean> {
-    return this.#attempt(async () => void (this.#downloads = await this.#client.invoke('downloads:dismiss', { id })))
+    return this.#attempt(
+      { area: 'downloads', item: id },
+      async () => void (this.#downloads = await this.#client.invoke('downloads:dismiss', { id })),
+    )
   }
 
   import(mode: 'copy' | 'link'): Promise<boolean> {
-    return this.#attempt(async () => {
+    return this.#attempt({ area: 'import' }, async () => {
       const view = await this.#client.invoke('models:import', { mode })
       if (view) this.#library = view
     })
@@ -146,17 +181,20 @@ export class ModelsController {
 
   /** Deletes a model (with its projector) or an unusable file; a linked model is only forgotten. */
   remove(path: string): Promise<boolean> {
-    return this.#attempt(async () => void (this.#library = await this.#client.invoke('models:delete', { path })))
+    return this.#attempt(
+      { area: 'library', item: path },
+      async () => void (this.#library = await this.#client.invoke('models:delete', { path })),
+    )
   }
 
-  reveal(path: string): Promise<boolean> {
-    return this.#attempt(async () => void (await this.#client.invoke('models:reveal', { path })))
+  reveal(path: string, at: ErrorPlace): Promise<boolean> {
+    return this.#attempt(at, async () => void (await this.#client.invoke('models:reveal', { path })))
   }
 
   async search(query: string): Promise<void> {
     this.#searching = true
     this.#repo = null
-    await this.#attempt(async () => {
+    await this.#attempt({ area: 'search' }, async () => {
       this.#results = await this.#client.invoke('models:search', { query })
     })
     this.#searching = false
@@ -164,7 +202,7 @@ export class ModelsController {
 
   async openRepo(repo: string): Promise<void> {
     this.#searching = true
-    await this.#attempt(async () => {
+    await this.#attempt({ area: 'search' }, async () => {
       this.#repo = await this.#client.invoke('models:repo', { repo })
     })
     this.#searching = false
@@ -175,8 +213,14 @@ export class ModelsController {
     this.#repo = null
   }
 
-  #attempt(task: () => Promise<void>): Promise<boolean> {
-    return attempt((error) => (this.#error = error), task)
+  /** Runs an action whose error goes to `at`; when it starts it clears the area's error ('area'), or only one from the same place ('own'). */
+  #attempt(at: ErrorPlace, task: () => Promise<void>, clears: 'area' | 'own' = 'area'): Promise<boolean> {
+    const item = at.item ?? null
+    return attempt((text) => {
+      const current = this.#errors[at.area]
+      if (text === null && (!current || (clears === 'own' && current.item !== item))) return
+      this.#errors = { ...this.#errors, [at.area]: text === null ? undefined : { text, item } }
+    }, task)
   }
 }
 
