@@ -176,6 +176,15 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     expect(await page.getByRole('alert').count()).toBe(0)
   })
 
+  it('asks for two characters when the search is only spaces, in a plain sentence', async () => {
+    const box = page.getByRole('searchbox', { name: 'Search Hugging Face for GGUF models' })
+    // Spaces pass the field's minlength.
+    await box.fill('   ')
+    await box.press('Enter')
+    const alert = page.getByRole('region', { name: 'Search Hugging Face' }).getByRole('alert')
+    await expect.poll(() => alert.textContent()).toBe('Type at least two characters to search.')
+  })
+
   it('deletes a model after asking, freeing its folder, and unloads it first', async () => {
     const model = page.getByTestId('library-model')
     await model.getByRole('button', { name: 'Delete…' }).click()

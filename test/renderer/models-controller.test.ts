@@ -284,6 +284,17 @@ describe('ModelsController', () => {
     expect(models.errorIn('search')).toBeNull()
   })
 
+  it('asks for two characters, spaces aside, without asking main', async () => {
+    await models.start()
+    await models.search('   ')
+    expect(main.requests('models:search')).toEqual([])
+    expect(models.errorIn('search')).toBe('Type at least two characters to search.')
+    main.answer('models:search', [])
+    await models.search('  ab ')
+    expect(main.requests('models:search')).toEqual([{ query: 'ab' }])
+    expect(models.errorIn('search')).toBeNull()
+  })
+
   it('keeps each error with the section and card whose action failed, until that section acts again or the page is left', async () => {
     await models.start()
     main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })

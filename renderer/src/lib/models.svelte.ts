@@ -19,6 +19,9 @@ export interface ErrorPlace {
   item?: string
 }
 
+/** What a search for less than two characters (spaces aside) says. */
+export const SEARCH_TOO_SHORT = 'Type at least two characters to search.'
+
 export class ModelsController {
   // Everything here arrives whole from main and is replaced, never edited in place: no deep proxies.
   #library = $state.raw<LibraryView | null>(null)
@@ -192,10 +195,15 @@ export class ModelsController {
   }
 
   async search(query: string): Promise<void> {
+    // The field's minlength counts spaces: "   " passes it, and main would refuse it in its own terms.
+    if (query.trim().length < 2) {
+      this.#report({ area: 'search' }, SEARCH_TOO_SHORT)
+      return
+    }
     this.#searching = true
     this.#repo = null
     await this.#attempt({ area: 'search' }, async () => {
-      this.#results = await this.#client.invoke('models:search', { query })
+      this.#results = await this.#client.invoke('models:search', { query: query.trim() })
     })
     this.#searching = false
   }
@@ -215,12 +223,15 @@ export class ModelsController {
 
   /** Runs an action whose error goes to `at`; when it starts it clears the area's error ('area'), or only one from the same place ('own'). */
   #attempt(at: ErrorPlace, task: () => Promise<void>, clears: 'area' | 'own' = 'area'): Promise<boolean> {
+    return attempt((text) => this.#report(at, text, clears), task)
+  }
+
+  /** Shows `text` at `at` (the area's error until then goes), or with null clears the area's error (only one from `at`: 'own'). */
+  #report(at: ErrorPlace, text: string | null, clears: 'area' | 'own' = 'area'): void {
     const item = at.item ?? null
-    return attempt((text) => {
-      const current = this.#errors[at.area]
-      if (text === null && (!current || (clears === 'own' && current.item !== item))) return
-      this.#errors = { ...this.#errors, [at.area]: text === null ? undefined : { text, item } }
-    }, task)
+    const current = this.#errors[at.area]
+    if (text === null && (!current || (clears === 'own' && current.item !== item))) return
+    this.#errors = { ...this.#errors, [at.area]: text === null ? undefined : { text, item } }
   }
 }
 
