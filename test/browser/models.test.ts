@@ -1,13 +1,19 @@
 // The Models page and the first-run offer in real Chromium, against the real services:
 // downloads come from a stand-in Hugging Face hub on 127.0.0.1, the library is read by the
 // engine process, and the tiny generated model is loaded for real.
-import { mkdir, readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { access, mkdir, readdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { hubOptions } from '../models/hub-server.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  )
 
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
@@ -235,6 +241,27 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     await model.getByRole('button', { name: 'Delete…' }).click()
     await page.getByRole('group', { name: 'Delete tiny-llama-f32?' }).getByRole('button', { name: 'Delete' }).click()
     await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)
+  })
+
+  it('asks before deleting a file the library cannot use, as it does for a model', async () => {
+    const broken = join(h.dataDir, 'models', 'broken', 'my-20GB-download.gguf')
+    await mkdir(dirname(broken), { recursive: true })
+    await writeFile(broken, Buffer.alloc(4096, 7))
+    h.push('models:changed', null)
+    const problem = page.getByTestId('library-problem')
+    await expect.poll(() => problem.count()).toBe(1)
+
+    await problem.getByRole('button', { name: /^Delete/ }).click()
+    const confirm = page.getByRole('group', { name: 'Delete my-20GB-download.gguf?' })
+    await expect.poll(() => confirm.textContent()).toContain('Delete my-20GB-download.gguf from the disk?')
+    expect(await exists(broken)).toBe(true)
+    await confirm.getByRole('button', { name: 'Keep' }).click()
+    expect(await exists(broken)).toBe(true)
+
+    await problem.getByRole('button', { name: 'Delete…' }).click()
+    await confirm.getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => problem.count()).toBe(0)
+    expect(await exists(broken)).toBe(false)
   })
 
   it('downloads and loads the recommended model from the first-run offer', async () => {
