@@ -111,6 +111,28 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     await expect.poll(() => download().count()).toBe(0)
   })
 
+  it('drops the cancel question when the download finishes while it is asked', async () => {
+    h.hub.options.failWith = []
+    h.hub.options.unresponsive = 0
+    h.hub.options.bytesPerTick = 2 * 1024
+    await page.getByTestId('catalog-entry').getByRole('button', { name: 'Download' }).click()
+    await expect.poll(downloadState).toBe('downloading')
+    await download().getByRole('button', { name: 'Cancel' }).click()
+    const confirm = page.getByRole('group', { name: 'Cancel the download of Tiny VLM (F32)?' })
+    expect(await confirm.count()).toBe(1)
+    h.hub.options.bytesPerTick = undefined
+    await expect.poll(downloadState, { timeout: 15_000 }).toBe('done')
+    // Nothing is left to cancel: the finished download's own buttons, not "Delete download".
+    await expect.poll(() => confirm.count()).toBe(0)
+    expect(await download().getByRole('button').allTextContents()).toEqual(['Load', 'Dismiss'])
+
+    await download().getByRole('button', { name: 'Dismiss' }).click()
+    await expect.poll(() => download().count()).toBe(0)
+    await page.getByTestId('library-model').getByRole('button', { name: 'Delete…' }).click()
+    await page.getByRole('group', { name: 'Delete tiny-vlm-F32?' }).getByRole('button', { name: 'Delete' }).click()
+    await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)
+  })
+
   it('downloads model and projector together, then lists them paired with a fit estimate, and loads them', async () => {
     h.hub.options.bytesPerTick = undefined
     // The retry test above may be cancelled before its retry reached the server: its
