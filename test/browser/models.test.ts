@@ -256,7 +256,30 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
 
   it('imports a model by copying the files the user picks', async () => {
     h.pickFiles = [fx.textModel, fx.mmproj]
-    await page.getByRole('button', { name: 'Import a copy…' }).click()
+    // The copy is held until the page has been looked at: a multi-GB model takes minutes.
+    const service = h.models.models
+    const importFiles = service.import
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    service.import = async (mode) => {
+      await held
+      return importFiles(mode)
+    }
+    try {
+      await page.getByRole('button', { name: 'Import a copy…' }).click()
+      const copying = page.getByRole('button', { name: 'Copying…' })
+      await expect.poll(() => copying.isDisabled()).toBe(true)
+      expect(await page.getByRole('button', { name: 'Link files…' }).isDisabled()).toBe(true)
+      expect(await page.getByTestId('import-status').textContent()).toBe(
+        'Copying the model into the models folder. A large model takes a few minutes.',
+      )
+    } finally {
+      release()
+      service.import = importFiles
+    }
+    await expect.poll(() => page.getByRole('button', { name: 'Import a copy…' }).isEnabled()).toBe(true)
+    expect(await page.getByRole('button', { name: 'Link files…' }).isEnabled()).toBe(true)
+    expect(await page.getByTestId('import-status').count()).toBe(0)
     const model = page.getByTestId('library-model')
     await expect.poll(() => model.textContent()).toContain('tiny-llama-f32')
     expect(await model.textContent()).toContain('Vision projector: mmproj-tiny-f32.gguf')

@@ -223,6 +223,20 @@ describe('ModelsController', () => {
     expect(main.requests('models:reveal')).toEqual([{ path: '/models/tiny/tiny.gguf' }])
   })
 
+  it('says an import is under way until main answers, and starts no second one meanwhile', async () => {
+    await models.start()
+    let answer!: () => void
+    main.answer('models:import', () => new Promise<null>((resolve) => (answer = () => resolve(null))))
+    const importing = models.import('copy')
+    expect(models.importing).toBe('copy')
+    expect(await models.import('link')).toBe(false)
+    await vi.waitFor(() => expect(answer).toBeTypeOf('function'))
+    answer()
+    expect(await importing).toBe(true)
+    expect(models.importing).toBeNull()
+    expect(main.requests('models:import')).toEqual([{ mode: 'copy' }])
+  })
+
   it('loads a model with its projector, and shows main’s sentence when that fails', async () => {
     await models.start()
     main.refuse('engine:load', { code: 'mmproj-mismatch', message: 'The projector does not fit this model.' })

@@ -30,6 +30,7 @@ export class ModelsController {
   #results = $state.raw<HubModel[] | null>(null)
   #repo = $state.raw<HubRepoFiles | null>(null)
   #searching = $state(false)
+  #importing = $state<'copy' | 'link' | null>(null)
   /** Each area's last error, with the card it belongs to: one per area, cleared when the area's next action starts. */
   #errors = $state.raw<Partial<Record<ModelsArea, { text: string; item: string | null }>>>({})
   /** Downloads the user started from the first-run offer: load them when they finish. */
@@ -69,6 +70,11 @@ export class ModelsController {
   /** A search or a repository's file list is being fetched. */
   get searching(): boolean {
     return this.#searching
+  }
+
+  /** An import under way (the file dialog, then the check and the copy: minutes for a big model); null when none is. */
+  get importing(): 'copy' | 'link' | null {
+    return this.#importing
   }
 
   /** The error shown at this place: the area's last one, if it came from this item (or from the area as a whole). */
@@ -175,11 +181,17 @@ export class ModelsController {
     )
   }
 
-  import(mode: 'copy' | 'link'): Promise<boolean> {
-    return this.#attempt({ area: 'import' }, async () => {
-      const view = await this.#client.invoke('models:import', { mode })
-      if (view) this.#library = view
-    })
+  async import(mode: 'copy' | 'link'): Promise<boolean> {
+    if (this.#importing) return false
+    this.#importing = mode
+    try {
+      return await this.#attempt({ area: 'import' }, async () => {
+        const view = await this.#client.invoke('models:import', { mode })
+        if (view) this.#library = view
+      })
+    } finally {
+      this.#importing = null
+    }
   }
 
   /** Deletes a model (with its projector) or an unusable file; a linked model is only forgotten. */
