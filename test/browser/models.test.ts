@@ -156,8 +156,22 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     const picker = page.getByRole('combobox', { name: 'Choose a model' })
     expect(await picker.locator('optgroup[label="Installed"] option').allTextContents()).toEqual(['tiny-vlm-F32 (vision)'])
 
+    // While a model loads, no Load button starts another, the finished download's as the library's.
+    const loadDownload = download().getByRole('button', { name: 'Load' })
+    expect(await loadDownload.isEnabled()).toBe(true)
+    h.push('engine:state', { state: 'loading', modelPath: join(h.dataDir, 'models', 'other.gguf') })
+    try {
+      await expect.poll(() => loadDownload.isDisabled()).toBe(true)
+      expect(await model.getByRole('button', { name: 'Load' }).isDisabled()).toBe(true)
+    } finally {
+      h.push('engine:state', h.engine.state())
+    }
+    await expect.poll(() => loadDownload.isEnabled()).toBe(true)
+
     await model.getByRole('button', { name: 'Load' }).click()
     await expect.poll(() => model.textContent(), { timeout: 20_000 }).toContain('Loaded')
+    // The loaded model's download offers no second load of it.
+    expect(await loadDownload.isDisabled()).toBe(true)
     await expect.poll(() => page.getByTestId('status-bar').textContent()).toMatch(/tiny-vlm-F32\.gguf/)
 
     await model.getByRole('button', { name: 'Show in folder' }).click()
