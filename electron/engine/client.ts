@@ -2,7 +2,7 @@
 // recovery when the process dies (native crash, out of memory, killed): pending calls
 // fail with a clear error, a running answer ends marked as cut off, and a fresh
 // process reloads the last model so the next request works.
-import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest, LibraryView } from '../ipc/contract.js'
+import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest, LibraryScan } from '../ipc/contract.js'
 import { AppError, fromWireError } from '../ipc/errors.js'
 import { ChunkQueue } from './chunk-queue.js'
 import type { FromEngine, ToEngine } from './protocol.js'
@@ -160,8 +160,8 @@ export class EngineClient {
     return (await this.call({ type: 'count', text })) as number
   }
 
-  async library(root: string | null, linked: string[], options: LibraryOptions = {}): Promise<LibraryView> {
-    return (await this.call({ type: 'library', root, linked, options })) as LibraryView
+  async library(root: string | null, linked: string[], options: LibraryOptions = {}): Promise<LibraryScan> {
+    return (await this.call({ type: 'library', root, linked, options })) as LibraryScan
   }
 
   /**

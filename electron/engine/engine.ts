@@ -2,7 +2,7 @@
 // interface whatever binding serves the model.
 import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type GbnfJsonSchema, type Llama } from 'node-llama-cpp'
-import type { EngineInfo, GenerateChunk, LoadRequest, LibraryView } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, LibraryScan } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { prepareImage, preparedByRef, type PreparedImage } from '../images/prepare.js'
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
@@ -247,7 +247,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     info: () => backend?.info ?? null,
 
     // Reads files only, so it runs beside a generation instead of waiting for it.
-    async library(root: string | null, linked: string[], { cpuOnly = false }: LibraryOptions = {}): Promise<LibraryView> {
+    async library(root: string | null, linked: string[], { cpuOnly = false }: LibraryOptions = {}): Promise<LibraryScan> {
       const { llama } = await optionalLlama('auto')
       const library = await scanLibrary(root, (path) => inspectModelFile(path, llama), linked)
       // Without node-llama-cpp there is no fit estimate; the files are still listed.

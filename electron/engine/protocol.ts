@@ -1,6 +1,6 @@
 // Messages between main and the engine process. Both ends are our code, so types
 // suffice; renderer input was validated before it got here.
-import type { EngineInfo, GenerateChunk, LoadRequest, WireError, LibraryView } from '../ipc/contract.js'
+import type { EngineInfo, GenerateChunk, LoadRequest, WireError, LibraryScan } from '../ipc/contract.js'
 import type { EngineRequest, Lane, LibraryOptions } from './types.js'
 
 export type ToEngine =
@@ -13,7 +13,7 @@ export type ToEngine =
 
 export type FromEngine =
   | { type: 'ready'; pid: number }
-  | { id: number; type: 'result'; value: EngineInfo | LibraryView | number | null }
+  | { id: number; type: 'result'; value: EngineInfo | LibraryScan | number | null }
   | { id: number; type: 'error'; error: WireError }
   | { id: number; type: 'chunks'; chunks: GenerateChunk[] }
   | { type: 'log'; line: string }

@@ -8,7 +8,7 @@ import type {
   LoadRequest,
   Sampling,
   GenerateRequest,
-  LibraryView,
+  LibraryScan,
   ToolCall,
 } from '../ipc/contract.js'
 import type { ToolMode } from './tools.js'
@@ -99,5 +99,5 @@ export interface Engine {
   countTokens(text: string): Promise<number>
   info(): EngineInfo | null
   /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */
-  library(root: string | null, linked: string[], options?: LibraryOptions): Promise<LibraryView>
+  library(root: string | null, linked: string[], options?: LibraryOptions): Promise<LibraryScan>
 }

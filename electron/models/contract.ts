@@ -74,7 +74,12 @@ export interface LibraryView {
   /** Files that are not usable models (corrupt, truncated, not GGUF, moved away), with the reason. */
   problems: { path: string; reason: string }[]
   hardware: Hardware | null
+  /** Files listed here that a download brought in with no checksum published to check them against. */
+  unverified: string[]
 }
+
+/** The models folder as the engine process reads it; main adds what it keeps about the files. */
+export type LibraryScan = Omit<LibraryView, 'unverified'>
 
 // A file inside a repository: no way out of it, and a file name that is a plain, visible name
 // (it becomes a file and a folder name in the models folder).

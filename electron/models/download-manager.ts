@@ -2,7 +2,8 @@
 // folder (MODELS/.downloads/ID, which the library never looks in), each file checked
 // against its SHA-256 (or the git blob SHA-1 of a file the hub keeps in git), and only when
 // every file is checked do they move into MODELS/FOLDER together. A file the hub publishes
-// no checksum for is downloaded but shown as unverified, never passed off as checked. One
+// no checksum for is downloaded but shown as unverified, never passed off as checked (and the
+// library keeps saying so: unverified.ts). One
 // download runs at a time; the rest wait in order. The list is saved, so a download paused
 // (or cut off by quitting) resumes from its last byte after a restart.
 import { randomUUID } from 'node:crypto'
@@ -25,6 +26,7 @@ import type { Hub } from './hub.js'
 import { exists, freeSpace } from './disk.js'
 import { OCR_PACKS, type OcrPack } from '../ocr/languages.js'
 import { resolveOcrPack } from './ocr-packs.js'
+import { UnverifiedFiles } from './unverified.js'
 
 const StoredFile = z.object({
   url: z.string(),
@@ -374,12 +376,21 @@ export class DownloadManager {
   private async install(job: StoredJob): Promise<void> {
     const target = join(this.options.root, job.folder)
     await mkdir(target, { recursive: true })
+    const moves = []
     for (const f of job.files) {
       const from = join(this.jobDir(job.id), f.fileName)
       // Already in place: a file the library had, or one moved before the app stopped mid-install.
       if (!(await exists(from)) && (await exists(join(target, f.fileName)))) continue
-      await rename(from, join(target, f.fileName))
+      moves.push({ file: f, from, to: join(target, f.fileName) })
     }
+    // Recorded before the files move, so no model reaches the library without its warning; the
+    // record of a file this download replaces checked is dropped. (Language packs are not models.)
+    const models = moves.filter((m) => m.file.role === 'model' || m.file.role === 'mmproj')
+    await new UnverifiedFiles(this.options.root).update(
+      models.filter((m) => checksumOf(m.file) === null).map((m) => m.to),
+      models.filter((m) => checksumOf(m.file) !== null).map((m) => m.to),
+    )
+    for (const m of moves) await rename(m.from, m.to)
     await rm(this.jobDir(job.id), { recursive: true, force: true })
   }
 

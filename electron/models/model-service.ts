@@ -7,17 +7,18 @@ import { copyFile, mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat }
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
-import { formatBytes, type EngineState, type LibraryView } from '../ipc/contract.js'
+import { formatBytes, type EngineState, type LibraryScan, type LibraryView } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { exists, freeSpace } from './disk.js'
 import { findModelFiles } from './library.js'
 import { splitParts } from './split.js'
+import { UnverifiedFiles } from './unverified.js'
 
 export interface ModelServiceDeps {
   /** The models folder. */
   root: string
   engine: {
-    library(root: string | null, linked: string[], options?: { cpuOnly: boolean }): Promise<LibraryView>
+    library(root: string | null, linked: string[], options?: { cpuOnly: boolean }): Promise<LibraryScan>
     state(): EngineState
     unload(): Promise<unknown>
   }
@@ -53,14 +54,22 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
     await mkdir(root, { recursive: true })
     await writeFileAtomic(linkedFile, JSON.stringify([...new Set(paths)], null, 1), { fsync: true })
   }
+  const unverified = new UnverifiedFiles(root)
   const library = async (): Promise<LibraryView> => {
     await mkdir(root, { recursive: true })
-    return deps.engine.library(root, await readLinked(), { cpuOnly: deps.cpuOnly?.() ?? false })
+    const cpuOnly = deps.cpuOnly?.() ?? false
+    const [scan, recorded] = await Promise.all([
+      readLinked().then((linked) => deps.engine.library(root, linked, { cpuOnly })),
+      unverified.list(),
+    ])
+    // Only what is listed: a record whose file was deleted by hand names nothing.
+    const listed = new Set([...scan.models.flatMap((e) => [e.model.path, e.mmproj?.path]), ...scan.orphanProjectors.map((p) => p.path)])
+    return { ...scan, unverified: recorded.filter((p) => listed.has(p)) }
   }
   const changed = (): void => deps.onChanged?.()
 
   /** Every path the library shows, with what deleting it means. */
-  function members(view: LibraryView, linked: string[]): Map<string, { files: string[]; linked: boolean }> {
+  function members(view: LibraryScan, linked: string[]): Map<string, { files: string[]; linked: boolean }> {
     const map = new Map<string, { files: string[]; linked: boolean }>()
     for (const entry of view.models) {
       const files = [...splitParts(entry.model.path), ...(entry.mmproj ? [entry.mmproj.path] : [])]
@@ -111,9 +120,12 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
           `Not enough disk space to copy the model: it needs ${formatBytes(needed)}, ${formatBytes(free)} is free. Import it as a link instead.`,
         )
       await mkdir(folder, { recursive: true })
+      const targets = files.map((source) => join(folder, basename(source)))
+      for (const target of targets) if (await exists(target)) throw new AppError('busy', `${basename(target)} is already in your library.`)
+      // The user's own copy: a record left by a file of that name deleted by hand is not about it.
+      await unverified.update([], targets)
       for (const source of files) {
         const target = join(folder, basename(source))
-        if (await exists(target)) throw new AppError('busy', `${basename(source)} is already in your library.`)
         // Copied under a .part name first, so a half-copied file is never offered as a model.
         const part = `${target}.part`
         try {
@@ -158,6 +170,7 @@ export function createModelService(deps: ModelServiceDeps): ModelService {
         // Linked files are the user's own: forget them, never delete them.
         await writeLinked((await readLinked()).filter((p) => !member.files.includes(p)))
       } else {
+        await unverified.update([], member.files)
         for (const file of member.files) {
           if (!inRoot(file)) continue
           await rm(file, { force: true })

@@ -262,7 +262,19 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'models-unverified.png'), fullPage: true })
 
     hub.listing = {}
+    // Main keeps the record: the warning stays once the download's row is dismissed, and in a window opened later.
     await download().getByRole('button', { name: 'Dismiss' }).click()
+    await expect.poll(() => download().count()).toBe(0)
+    expect(await model.getByTestId('unverified-note').textContent()).toBe(explanation)
+    const later = await h.openApp()
+    try {
+      await later.getByRole('button', { name: 'Models' }).click()
+      const again = later.getByRole('listitem', { name: 'tiny-vlm-F32' })
+      await expect.poll(() => again.getByTestId('unverified-note').textContent()).toBe(explanation)
+    } finally {
+      await later.context().close()
+    }
+
     await model.getByRole('button', { name: 'Delete…' }).click()
     await page.getByRole('group', { name: 'Delete tiny-vlm-F32?' }).getByRole('button', { name: 'Delete' }).click()
     await expect.poll(() => page.getByTestId('library-empty').isVisible()).toBe(true)

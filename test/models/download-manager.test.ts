@@ -11,6 +11,7 @@ import { DownloadManager, type DownloadManagerOptions } from '../../electron/mod
 import { partialBytes } from '../../electron/models/downloader.js'
 import { createHub } from '../../electron/models/hub.js'
 import { scanLibrary } from '../../electron/models/library.js'
+import { UnverifiedFiles } from '../../electron/models/unverified.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
 import type { FileServer } from './file-server.js'
@@ -266,7 +267,7 @@ describe('download manager', () => {
     expect((await library(root)).models).toEqual([])
   })
 
-  it('downloads a file the hub lists with no checksum, marked unverified in the download record, also after a restart', async () => {
+  it('downloads a file the hub lists with no checksum, marked unverified in the download record and the library’s, also after a restart', async () => {
     server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { listing: { [MMPROJ]: 'none' } })
     expect((await createHub({ hubUrl: server.origin }).repoFiles(REPO)).projectors).toMatchObject([{ sha256: null, gitBlobSha1: null }])
     const root = await scratchDir()
@@ -278,9 +279,13 @@ describe('download manager', () => {
       ['mmproj', null],
     ])
     expect((await library(root)).models).toHaveLength(1)
+    // The library's own record names the installed file, so the warning outlives the download's row.
+    expect(await new UnverifiedFiles(root).list()).toEqual([done.mmprojPath])
     await first.manager.close()
     const second = await open(root)
     expect(job(second.manager, id)!.files.map((f) => f.checksum)).toEqual(['sha256', null])
+    await second.manager.dismiss(id)
+    expect(await new UnverifiedFiles(root).list()).toEqual([done.mmprojPath])
   })
 
   it('shows a stalled download as retrying, fails after the retries keeping its bytes, and resumes from the last byte', async () => {

@@ -10,6 +10,7 @@ import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { catalogJsonSchema, CATALOG, parseCatalog } from '../../electron/models/catalog.js'
 import { createModelService, type ModelServiceDeps } from '../../electron/models/model-service.js'
 import { RecentModels } from '../../electron/models/recent.js'
+import { UnverifiedFiles } from '../../electron/models/unverified.js'
 import { writeSplitModel } from '../fixtures/gguf-split.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { scratchDir } from '../support/engine.js'
@@ -218,6 +219,25 @@ describe('model library service', () => {
     expect(s.unloads()).toBe(1)
     expect(view.models).toEqual([])
     expect(await readdir(root)).toEqual([])
+  })
+
+  it('lists the files recorded as unverified while they are there, and forgets the record with the model', async () => {
+    const root = await scratchDir()
+    const dir = join(root, 'tiny-vlm')
+    await mkdir(dir)
+    const model = join(dir, 'tiny-vlm-F32.gguf')
+    const mmproj = join(dir, 'mmproj-tiny-vlm-F32.gguf')
+    await copyFile(fx.textModel, model)
+    await copyFile(fx.mmproj, mmproj)
+    const record = new UnverifiedFiles(root)
+    // A file deleted by hand leaves its record, which names nothing listed.
+    await record.update([mmproj, join(root, 'gone', 'gone.gguf')], [])
+    const { models } = service(root)
+    expect((await models.library()).unverified).toEqual([mmproj])
+
+    const view = await models.delete(model)
+    expect(view.unverified).toEqual([])
+    expect(await record.list()).toEqual([join(root, 'gone', 'gone.gguf')])
   })
 
   it('acts only on paths in the library: delete and reveal refuse anything else', async () => {

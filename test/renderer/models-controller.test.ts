@@ -32,8 +32,8 @@ function entry(path: string, mmproj: string | null): LibraryEntry {
   return { model: file(path, 'llm'), mmproj: mmproj ? file(mmproj, 'mmproj') : null, rejected: [], linked: false, fit: null }
 }
 
-function library(models: LibraryEntry[]): LibraryView {
-  return { root: '/models', models, orphanProjectors: [], problems: [], hardware: null }
+function library(models: LibraryEntry[], unverified: string[] = []): LibraryView {
+  return { root: '/models', models, orphanProjectors: [], problems: [], hardware: null, unverified }
 }
 
 function job(state: DownloadJob['state'], overrides: Partial<DownloadJob> = {}): DownloadJob {
@@ -193,12 +193,12 @@ describe('ModelsController', () => {
     names.stop()
   })
 
-  it('lists the model files a finished download brought in unverified', async () => {
-    const unchecked = job('done')
-    unchecked.files[1]!.checksum = null
-    main.answer('downloads:list', [unchecked, job('downloading', { id: 'another' })])
+  it('lists the library files main records as unverified, with or without their download in the list', async () => {
+    const projector = '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf'
+    main.answer('models:library', () => library([entry('/models/tiny-vlm/tiny-vlm-F32.gguf', projector)], [projector]))
     await models.start()
-    expect(models.unverified).toEqual(['/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf'])
+    expect(models.downloads).toEqual([])
+    expect(models.unverified).toEqual([projector])
   })
 
   it('imports, deletes and reveals through main, keeping the library when the picker is closed', async () => {

@@ -98,12 +98,9 @@ export class ModelsController {
     return this.#downloads.filter((d) => d.state !== 'done')
   }
 
-  /** Library files a finished download brought in with nothing published to check them against. */
-  get unverified(): string[] {
-    return this.#downloads
-      .filter((d) => d.state === 'done')
-      .flatMap((d) => unverifiedFiles(d).map((f) => (f.role === 'model' ? d.modelPath : d.mmprojPath)))
-      .filter((path): path is string => path !== null)
+  /** Library files a download brought in with nothing published to check them against (main keeps the record). */
+  get unverified(): DeepReadonly<string[]> {
+    return this.#library?.unverified ?? []
   }
 
   async start(): Promise<() => void> {
