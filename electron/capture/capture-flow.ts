@@ -5,6 +5,7 @@
 // a second launch has a display of its own.
 import type { CaptureInfo } from '../ipc/contract.js'
 import type { CaptureService } from './capture-service.js'
+import type { HotkeySettings } from './hotkey-settings.js'
 import type { DisplayInfo } from './region.js'
 
 /** The capture windows as the flow drives them. */
@@ -96,4 +97,32 @@ export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
       windows.showQuick(display)
     },
   }
+}
+
+/** The tray's menu, in the form Electron's Menu.buildFromTemplate takes. */
+export type TrayMenuItem = { label: string; click: () => void } | { type: 'separator' } | { role: 'quit' }
+
+/** The tray's menu, its first item naming the shortcut in force (none when it is off or could not be registered). */
+export function trayMenu(flow: CaptureFlow, accelerator: string | null, openChat: () => void): TrayMenuItem[] {
+  return [
+    { label: accelerator ? `Ask about the screen (${accelerator})` : 'Ask about the screen', click: () => void flow.askAboutScreen() },
+    { label: 'Ask about a region…', click: () => void flow.askAboutRegion() },
+    { label: 'Open chat', click: openChat },
+    { type: 'separator' },
+    { role: 'quit' },
+  ]
+}
+
+/**
+ * Shows the tray's menu now and again whenever the shortcut in force changes in Settings, so it
+ * never names one that no longer works. Returns the function that stops following it.
+ */
+export function followTrayMenu(
+  flow: CaptureFlow,
+  hotkey: Pick<HotkeySettings, 'state' | 'watch'>,
+  openChat: () => void,
+  show: (items: TrayMenuItem[]) => void,
+): () => void {
+  show(trayMenu(flow, hotkey.state().accelerator, openChat))
+  return hotkey.watch((state) => show(trayMenu(flow, state.accelerator, openChat)))
 }

@@ -28,6 +28,34 @@ export const Selection = z.strictObject({
   y2: z.number().finite(),
 })
 
+/** The global screenshot shortcut: the one in force, the one the user chose, and why they differ. */
+export interface HotkeyState {
+  /** The shortcut registered now; null when it is turned off or the chosen one could not be registered. */
+  accelerator: string | null
+  /** The shortcut the user chose (saved), null when turned off. */
+  saved: string | null
+  /** This platform's default shortcut. */
+  default: string
+  /**
+   * Why the shortcut saved is not in force (another application held it at startup); in the
+   * answer to a change, why that change was refused. Null when all went well.
+   */
+  error: string | null
+}
+
+/** Longer than any accelerator Electron accepts (every modifier and the longest key name). */
+export const MAX_ACCELERATOR_CHARS = 100
+
+/**
+ * A new shortcut: an Electron accelerator such as Control+Shift+Space, 'default' for the
+ * platform's default, or null (or 'off') for none. Main checks the accelerator itself, and
+ * answers with the state (its error says what is wrong): the previous shortcut stays in force.
+ */
+export const HotkeyChoice = z.strictObject({
+  accelerator: z.union([z.null(), z.string().trim().min(1).max(MAX_ACCELERATOR_CHARS)]),
+})
+export type HotkeyChoice = z.infer<typeof HotkeyChoice>
+
 /** Request/response channels of the capture flow and quick-ask. */
 export const captureInvoke = {
   'capture:latest': { request: z.undefined() },
@@ -42,6 +70,8 @@ export const captureInvoke = {
   'capture:window': { request: z.strictObject({ sourceId: z.string().min(1).max(200) }) },
   'quick:hide': { request: z.undefined() },
   'quick:open-in-chat': { request: z.strictObject({ chatId: ChatId }) },
+  'hotkey:get': { request: z.undefined() },
+  'hotkey:set': { request: HotkeyChoice },
 } as const
 
 export interface CaptureResponses {
@@ -56,4 +86,6 @@ export interface CaptureResponses {
   'capture:window': CaptureInfo
   'quick:hide': null
   'quick:open-in-chat': null
+  'hotkey:get': HotkeyState
+  'hotkey:set': HotkeyState
 }

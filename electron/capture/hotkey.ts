@@ -1,5 +1,6 @@
 // The global screenshot hotkey behind a thin adapter over Electron's globalShortcut, so
-// registration, validation and conflicts are plain code with tests.
+// registration, validation and conflicts are plain code with tests. No Node types or runtime
+// imports: the renderer checks a recorded shortcut with validateAccelerator, through the contract.
 
 export interface ShortcutRegistry {
   /** False when another application already holds the shortcut. */
@@ -7,26 +8,25 @@ export interface ShortcutRegistry {
   unregister(accelerator: string): void
 }
 
-export function defaultHotkey(platform: NodeJS.Platform): string {
+export function defaultHotkey(platform: string): string {
   return platform === 'darwin' ? 'Command+Shift+Space' : 'Control+Shift+Space'
 }
 
-const MODIFIERS = new Set([
-  'Command',
-  'Cmd',
-  'Control',
-  'Ctrl',
-  'CommandOrControl',
-  'CmdOrCtrl',
-  'Alt',
-  'Option',
-  'AltGr',
-  'Shift',
-  'Super',
-  'Meta',
-])
-const KEY =
-  /^([A-Z0-9]|F([1-9]|1[0-9]|2[0-4])|Space|Tab|Backspace|Delete|Insert|Return|Enter|Up|Down|Left|Right|Home|End|PageUp|PageDown|Escape|Esc|PrintScreen|Plus|[)!@#$%^&*(:;"'=<,_>.?/~`{\][|\\}-])$/
+// Electron reads accelerators without regard to case; each name maps to the spelling shown.
+const MODIFIERS = new Map(
+  ['Command', 'Cmd', 'Control', 'Ctrl', 'CommandOrControl', 'CmdOrCtrl', 'Alt', 'Option', 'AltGr', 'Shift', 'Super', 'Meta'].map((m) => [
+    m.toLowerCase(),
+    m,
+  ]),
+)
+const NAMED_KEYS = new Map(
+  [
+    ...Array.from({ length: 24 }, (_, i) => `F${i + 1}`),
+    ...['Space', 'Tab', 'Backspace', 'Delete', 'Insert', 'Return', 'Enter', 'Up', 'Down', 'Left', 'Right', 'Home', 'End'],
+    ...['PageUp', 'PageDown', 'Escape', 'Esc', 'PrintScreen', 'Plus'],
+  ].map((k) => [k.toLowerCase(), k]),
+)
+const SYMBOL = /^([A-Z0-9]|[)!@#$%^&*(:;"'=<,_>.?/~`{\][|\\}-])$/
 
 /** Checks an Electron accelerator: modifiers joined by '+', then exactly one key. */
 export function validateAccelerator(accelerator: string): string | null {
@@ -36,11 +36,44 @@ export function validateAccelerator(accelerator: string): string | null {
   const modifiers = parts.slice(0, -1)
   if (modifiers.length === 0)
     return 'A global shortcut needs at least one modifier (Control, Alt, Shift or Command), or it would steal a key from every app.'
-  const unknown = modifiers.find((m) => !MODIFIERS.has(m))
+  const unknown = modifiers.find((m) => !MODIFIERS.has(m.toLowerCase()))
   if (unknown) return `${unknown} is not a modifier; use Control, Alt, Shift, Command or Super.`
-  if (new Set(modifiers).size !== modifiers.length) return 'A modifier is repeated.'
-  if (!KEY.test(key.length === 1 ? key.toUpperCase() : key)) return `${key} is not a key a shortcut can use.`
+  if (new Set(modifiers.map((m) => m.toLowerCase())).size !== modifiers.length) return 'A modifier is repeated.'
+  if (!NAMED_KEYS.has(key.toLowerCase()) && !SYMBOL.test(key.toUpperCase())) return `${key} is not a key a shortcut can use.`
   return null
+}
+
+// Electron's aliases, named one way, so one key combination has one spelling: the manager
+// compares spellings, and a shortcut it holds under another name would look taken by someone else.
+const CANONICAL: Record<string, string> = {
+  Cmd: 'Command',
+  Ctrl: 'Control',
+  Option: 'Alt',
+  Meta: 'Super',
+}
+const ORDER = ['Command', 'Control', 'Alt', 'AltGr', 'Shift', 'Super']
+
+/**
+ * A valid accelerator in one spelling: aliases named as the platform names them (CommandOrControl
+ * is Command on macOS and Control elsewhere; Super is Command on macOS), modifiers in a fixed
+ * order, names in their usual case. An invalid one comes back as it was, for validateAccelerator to explain.
+ */
+export function normalizeAccelerator(accelerator: string, platform: string): string {
+  if (validateAccelerator(accelerator)) return accelerator
+  const mac = platform === 'darwin'
+  const parts = accelerator.split('+').map((p) => p.trim())
+  const key = parts.at(-1)!
+  const modifiers = new Set(
+    parts.slice(0, -1).map((m) => {
+      const spelled = MODIFIERS.get(m.toLowerCase())!
+      if (spelled === 'CommandOrControl' || spelled === 'CmdOrCtrl') return mac ? 'Command' : 'Control'
+      const name = CANONICAL[spelled] ?? spelled
+      return mac && name === 'Super' ? 'Command' : name
+    }),
+  )
+  const named = NAMED_KEYS.get(key.toLowerCase()) ?? key.toUpperCase()
+  const aliased = named === 'Esc' ? 'Escape' : named === 'Return' ? 'Enter' : named
+  return [...ORDER.filter((m) => modifiers.has(m)), aliased].join('+')
 }
 
 export interface HotkeyResult {

@@ -3,9 +3,9 @@
 // covers the display when the user wants only part of it. Thin: logic lives in capture/.
 import { BrowserWindow, globalShortcut, Menu, Tray, nativeImage } from 'electron'
 import { join } from 'node:path'
-import { HotkeyManager, defaultHotkey } from '../capture/hotkey.js'
+import type { HotkeySettings } from '../capture/hotkey-settings.js'
 import { quickAskBounds } from '../capture/region.js'
-import { createCaptureFlow } from '../capture/capture-flow.js'
+import { createCaptureFlow, followTrayMenu } from '../capture/capture-flow.js'
 import type { CaptureService } from '../capture/capture-service.js'
 import type { WindowActions } from '../services/services.js'
 import type { PushChannel, PushEvents } from '../ipc/contract.js'
@@ -19,6 +19,8 @@ const SETTLE_MS = 150
 
 export interface CaptureWindowsOptions {
   capture: CaptureService
+  /** The screenshot shortcut chosen in Settings: registered here, once the app is ready. */
+  hotkey: HotkeySettings
   loadPage(win: BrowserWindow, page: 'quick.html' | 'overlay.html'): void
   webPreferences: () => Electron.WebPreferences
   showChat(): BrowserWindow
@@ -31,7 +33,6 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
   windows: WindowActions
   /** Makes an image from elsewhere (a second launch's file) the image in hand and shows it in quick-ask. */
   showImage(png: Uint8Array): Promise<void>
-  hotkey: HotkeyManager
   tray: Tray
   dispose(): void
 } {
@@ -126,15 +127,14 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
     captureWindow: flow.captureWindow,
   }
 
-  const hotkey = new HotkeyManager(
+  const notRegistered = options.hotkey.start(
     {
       register: (accelerator, callback) => globalShortcut.register(accelerator, callback),
       unregister: (accelerator) => globalShortcut.unregister(accelerator),
     },
     () => void flow.askAboutScreen(),
   )
-  const registered = hotkey.set(defaultHotkey(process.platform))
-  if (!registered.ok && registered.error) options.onError(registered.error)
+  if (notRegistered) options.onError(notRegistered)
 
   const tray = new Tray(
     nativeImage
@@ -142,26 +142,20 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
       .resize({ width: 16, height: 16 }),
   )
   tray.setToolTip('Local Vision Assistant')
-  tray.setContextMenu(
-    Menu.buildFromTemplate([
-      { label: `Ask about the screen${hotkey.accelerator ? ` (${hotkey.accelerator})` : ''}`, click: () => void flow.askAboutScreen() },
-      {
-        label: 'Ask about a region…',
-        click: () => void flow.askAboutRegion(),
-      },
-      { label: 'Open chat', click: () => options.showChat() },
-      { type: 'separator' },
-      { role: 'quit' },
-    ]),
+  const stopFollowing = followTrayMenu(
+    flow,
+    options.hotkey,
+    () => void options.showChat(),
+    (items) => tray.setContextMenu(Menu.buildFromTemplate(items)),
   )
 
   return {
     windows,
     showImage: flow.showImage,
-    hotkey,
     tray,
     dispose() {
-      hotkey.clear()
+      stopFollowing()
+      options.hotkey.stop()
       tray.destroy()
     },
   }

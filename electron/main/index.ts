@@ -21,6 +21,7 @@ import { openRemoteEngines, type SecretBox } from '../remote/engines.js'
 import { acquireDataLock } from '../services/data-lock.js'
 import { imageFromCommandLine } from '../services/handover.js'
 import { CaptureService } from '../capture/capture-service.js'
+import { openHotkeySettings } from '../capture/hotkey-settings.js'
 import { RecentModels } from '../models/recent.js'
 import { openModels } from '../models/open-models.js'
 import { createCaptureWindows } from './capture-windows.js'
@@ -102,6 +103,8 @@ const api = await createApiController({
   watchEngineState: engineStates.watch,
 })
 const capture = new CaptureService()
+// Read now, registered once the app is ready (createCaptureWindows): globalShortcut works only then.
+const hotkey = await openHotkeySettings({ path: join(app.getPath('userData'), 'hotkey.json'), platform: process.platform })
 let captureUi: ReturnType<typeof createCaptureWindows> | null = null
 // The capture windows exist once the app is ready; requests before that have nothing to act on.
 const windowActions: WindowActions = {
@@ -155,6 +158,7 @@ const router = createRouter({
     api,
     engineSettings,
     capture,
+    hotkey,
     textLayer,
     ocrLanguages,
     remoteEngines: await openRemoteEngines({ path: join(app.getPath('userData'), 'remote-engines.json'), secrets: keychain }),
@@ -231,6 +235,7 @@ app.whenReady().then(() => {
   chatWindow = createChatWindow()
   captureUi = createCaptureWindows({
     capture,
+    hotkey,
     loadPage,
     webPreferences,
     showChat: showChatWindow,

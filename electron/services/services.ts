@@ -18,6 +18,7 @@ import type { TextLayer } from '../ocr/text-layer.js'
 import type { RemoteEngines } from '../remote/engines.js'
 import type { ScreenText } from '../ocr/types.js'
 import type { OcrLanguages } from '../ocr/language-service.js'
+import type { HotkeySettings } from '../capture/hotkey-settings.js'
 
 export interface ServiceDeps {
   engine: EngineClient
@@ -43,6 +44,8 @@ export interface ServiceDeps {
   ocrLanguages?: OcrLanguages | null
   /** Shows a file in the system's file manager (absent in tools that have none). */
   revealFile?: (path: string) => void
+  /** The global screenshot shortcut chosen in Settings (absent in tools without one). */
+  hotkey?: HotkeySettings | null
 }
 
 const NO_TEXT_LAYER: ScreenText = { status: 'failed', reason: 'The text layer is not available in this build.' }
@@ -79,6 +82,7 @@ export function createServices({
   remoteEngines,
   ocrLanguages = null,
   revealFile,
+  hotkey = null,
 }: ServiceDeps): { invoke: InvokeHandlers; stream: StreamHandlers } {
   const remotes = (): RemoteEngines => {
     if (!remoteEngines) throw new AppError('not-found', 'Remote engines are not available here.')
@@ -87,6 +91,10 @@ export function createServices({
   const languages = (): OcrLanguages => {
     if (!ocrLanguages) throw new AppError('not-found', 'The text layer is not available in this build.')
     return ocrLanguages
+  }
+  const shortcut = (): HotkeySettings => {
+    if (!hotkey) throw new AppError('not-found', 'The screenshot shortcut is not available here.')
+    return hotkey
   }
   const screenTextMode = () => engineSettings.view().settings.screenText
   const conversations = createChatService(chats, engine, scheduler, textLayer && { layer: textLayer, mode: screenTextMode }, remoteEngines)
@@ -185,6 +193,8 @@ export function createServices({
         windows.hideQuickAsk()
         return null
       },
+      'hotkey:get': async () => shortcut().state(),
+      'hotkey:set': (choice) => shortcut().set(choice),
       'engines:list': async () => remoteEngines?.view() ?? { engines: [], keyStorage: 'session', defaultEngine: null },
       'engines:add': (input) => remotes().add(input),
       'engines:update': (input) => remotes().update(input),

@@ -1,8 +1,12 @@
 // The hotkey, tray and quick-ask actions on the capture windows, with Electron replaced by
 // recorders: which window opens where, over which image, and in what order.
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import sharp from 'sharp'
-import { describe, expect, it } from 'vitest'
-import { createCaptureFlow, type CaptureFlowWindows } from '../../electron/capture/capture-flow.js'
+import { describe, expect, it, vi } from 'vitest'
+import { createCaptureFlow, followTrayMenu, type CaptureFlowWindows, type TrayMenuItem } from '../../electron/capture/capture-flow.js'
+import { openHotkeySettings } from '../../electron/capture/hotkey-settings.js'
 import { CaptureService } from '../../electron/capture/capture-service.js'
 import type { DisplayInfo } from '../../electron/capture/region.js'
 
@@ -155,5 +159,59 @@ describe('capture flow', () => {
     await flow.captureWindow('window:1:0')
     expect(events.at(-1)).toBe('window capture at 2')
     expect(capture.display()).toEqual(RIGHT)
+  })
+})
+
+describe('tray menu', () => {
+  const labels = (items: TrayMenuItem[]): string[] => items.map((i) => ('label' in i ? i.label : 'type' in i ? '---' : i.role))
+
+  it('names the shortcut in force, and follows it when Settings changes it', async () => {
+    const { flow, events } = setup()
+    const hotkey = await openHotkeySettings({ path: join(await mkdtemp(join(tmpdir(), 'lva-tray-')), 'hotkey.json'), platform: 'linux' })
+    const held = new Set<string>()
+    hotkey.start(
+      {
+        // Another application holds Control+Alt+P.
+        register: (a) => a !== 'Control+Alt+P' && !held.has(a) && Boolean(held.add(a)),
+        unregister: (a) => void held.delete(a),
+      },
+      () => undefined,
+    )
+    const shown: string[][] = []
+    let chats = 0
+    const stop = followTrayMenu(
+      flow,
+      hotkey,
+      () => chats++,
+      (items) => shown.push(labels(items)),
+    )
+    expect(shown).toEqual([['Ask about the screen (Control+Shift+Space)', 'Ask about a region…', 'Open chat', '---', 'quit']])
+
+    await hotkey.set({ accelerator: 'Alt+Shift+S' })
+    expect(shown.at(-1)![0]).toBe('Ask about the screen (Alt+Shift+S)')
+    // Refused: the menu still names the one in force.
+    await hotkey.set({ accelerator: 'Control+Alt+P' })
+    expect(shown.at(-1)![0]).toBe('Ask about the screen (Alt+Shift+S)')
+    await hotkey.set({ accelerator: null })
+    expect(shown.at(-1)![0]).toBe('Ask about the screen')
+
+    stop()
+    const count = shown.length
+    await hotkey.set({ accelerator: 'default' })
+    expect(shown.length).toBe(count)
+
+    // The items act on the flow.
+    let menu: TrayMenuItem[] = []
+    followTrayMenu(
+      flow,
+      hotkey,
+      () => chats++,
+      (items) => (menu = items),
+    )
+    for (const item of menu) if ('click' in item) item.click()
+    expect(chats).toBe(1)
+    // The screen, then the region (a screenshot first): two captures, and the overlay over the second.
+    await vi.waitFor(() => expect(events.filter((e) => e.startsWith('overlay on'))).toHaveLength(1), { timeout: 10_000 })
+    expect(events.filter((e) => e.startsWith('capture of'))).toEqual(['capture of 1', 'capture of 1'])
   })
 })
