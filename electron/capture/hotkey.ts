@@ -40,6 +40,9 @@ export function validateAccelerator(accelerator: string): string | null {
   if (unknown) return `${unknown} is not a modifier; use Control, Alt, Shift, Command or Super.`
   if (new Set(modifiers.map((m) => m.toLowerCase())).size !== modifiers.length) return 'A modifier is repeated.'
   if (!NAMED_KEYS.has(key.toLowerCase()) && !SYMBOL.test(key.toUpperCase())) return `${key} is not a key a shortcut can use.`
+  // Shift alone changes what a key types: Shift+A held globally, no app could be given a capital A.
+  if (modifiers.every((m) => m.toLowerCase() === 'shift') && !/^F([1-9]|1[0-9]|2[0-4])$/i.test(key))
+    return `Shift+${key} would take that key from typing in every app; add Control, Alt or Command.`
   return null
 }
 

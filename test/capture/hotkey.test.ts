@@ -56,11 +56,13 @@ describe('global hotkey', () => {
     expect(hotkey.set('Ctrl+Banana+Space').error).toBe('Banana is not a modifier; use Control, Alt, Shift, Command or Super.')
     expect(hotkey.set('Ctrl++').error).toBe('A shortcut looks like Control+Shift+Space.')
     expect(hotkey.set('Ctrl+Shift+NotAKey').error).toBe('NotAKey is not a key a shortcut can use.')
+    expect(hotkey.set('Shift+A').error).toBe('Shift+A would take that key from typing in every app; add Control, Alt or Command.')
+    expect(hotkey.set('Shift+Space').error).toMatch(/^Shift\+Space would take that key/)
     expect(r.held.size).toBe(0)
   })
 
   it('accepts the usual forms', () => {
-    for (const a of ['CommandOrControl+Shift+Space', 'Alt+F12', 'Super+PrintScreen', 'Ctrl+Shift+a', 'Control+Alt+Plus'])
+    for (const a of ['CommandOrControl+Shift+Space', 'Alt+F12', 'Super+PrintScreen', 'Ctrl+Shift+a', 'Control+Alt+Plus', 'shift+ctrl+space', 'Shift+F9'])
       expect(validateAccelerator(a), a).toBeNull()
   })
 })
