@@ -17,6 +17,7 @@ import { createRouter, type Router, type Sender } from '../../electron/ipc/route
 import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
 import { createServices, type WindowActions } from '../../electron/services/services.js'
 import { CaptureService } from '../../electron/capture/capture-service.js'
+import { openHotkeySettings, type HotkeySettings } from '../../electron/capture/hotkey-settings.js'
 import { RecentModels } from '../../electron/models/recent.js'
 import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
@@ -158,6 +159,10 @@ export interface Harness {
   pickFiles: string[] | null
   /** What the services asked to reveal in the file manager. */
   revealed: string[]
+  /** The screenshot shortcut, registered at start as main does. */
+  hotkey: HotkeySettings
+  /** Stands in for globalShortcut: what the app holds, and what other applications hold (a test adds to it). */
+  shortcuts: { held: Set<string>; taken: Set<string> }
   router: Router
   browser: Browser
   openApp(options?: {
@@ -292,6 +297,20 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
     onRecogniserChanged: () => textLayer.reload(),
     onChange: (view) => push('ocr:changed', view),
   })
+  // globalShortcut stood in for: other applications hold what a test puts in `taken`.
+  const shortcuts = { held: new Set<string>(), taken: new Set<string>() }
+  const hotkey = await openHotkeySettings({ path: join(dir, 'hotkey.json'), platform: process.platform })
+  hotkey.start(
+    {
+      register: (accelerator) => {
+        if (shortcuts.taken.has(accelerator) || shortcuts.held.has(accelerator)) return false
+        shortcuts.held.add(accelerator)
+        return true
+      },
+      unregister: (accelerator) => void shortcuts.held.delete(accelerator),
+    },
+    () => undefined,
+  )
   const router = createRouter({
     ...createServices({
       ...models,
@@ -305,6 +324,7 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       ocrLanguages,
       remoteEngines,
       windows,
+      hotkey,
       revealFile: (path) => void revealed.push(path),
       recentModels: new RecentModels(join(dir, 'recent-models.json')),
       appInfo: { name: 'Local Vision Assistant', version: 'test', platform: process.platform, electron: null },
@@ -347,6 +367,8 @@ export async function startHarness(dataDir?: string): Promise<Harness> {
       state.pickFiles = paths
     },
     revealed,
+    hotkey,
+    shortcuts,
     router,
     browser,
     async openApp({
