@@ -62,7 +62,15 @@ describe('global hotkey', () => {
   })
 
   it('accepts the usual forms', () => {
-    for (const a of ['CommandOrControl+Shift+Space', 'Alt+F12', 'Super+PrintScreen', 'Ctrl+Shift+a', 'Control+Alt+Plus', 'shift+ctrl+space', 'Shift+F9'])
+    for (const a of [
+      'CommandOrControl+Shift+Space',
+      'Alt+F12',
+      'Super+PrintScreen',
+      'Ctrl+Shift+a',
+      'Control+Alt+Plus',
+      'shift+ctrl+space',
+      'Shift+F9',
+    ])
       expect(validateAccelerator(a), a).toBeNull()
   })
 })
