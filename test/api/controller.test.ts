@@ -9,6 +9,7 @@ import { engineStateFeed } from '../../electron/api/server.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineState } from '../../electron/ipc/contract.js'
 import { scratchDir } from '../support/engine.js'
+import { engineInfo } from '../renderer/fake-assistant.js'
 
 const scheduler = new GenerationScheduler({
   // eslint-disable-next-line require-yield -- never asked to generate here
@@ -237,23 +238,7 @@ describe('allowed origins (CORS)', () => {
 
 describe('a settings change while answers are in progress', () => {
   const MODEL = 'slow-model'
-  const ready: EngineState = {
-    state: 'ready',
-    info: {
-      modelPath: `/models/${MODEL}.gguf`,
-      mmprojPath: null,
-      binding: 'node-llama-cpp',
-      backend: 'cpu',
-      gpuName: null,
-      gpuLayers: 0,
-      totalLayers: 1,
-      contextSize: 4096,
-      vision: false,
-      fallback: null,
-      loadMs: 1,
-      memory: { vramBytes: 0, ramBytes: 1 },
-    },
-  }
+  const ready: EngineState = { state: 'ready', info: engineInfo({ vision: false, modelPath: `/models/${MODEL}.gguf` }) }
 
   /** An engine that says "Hello", then waits for release() (or a cancel) before " world". */
   function slowEngine(): { scheduler: GenerationScheduler; release: () => void } {

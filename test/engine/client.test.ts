@@ -5,21 +5,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { EngineInfo, EngineState } from '../../electron/ipc/contract.js'
 import { EngineClient, type EngineProcess } from '../../electron/engine/client.js'
 import type { FromEngine, ToEngine } from '../../electron/engine/protocol.js'
+import { engineInfo } from '../renderer/fake-assistant.js'
 
-const info = (modelPath: string): EngineInfo => ({
-  modelPath,
-  mmprojPath: null,
-  binding: 'llama-server',
-  backend: 'cpu',
-  gpuName: null,
-  gpuLayers: 0,
-  totalLayers: 1,
-  contextSize: 4096,
-  vision: false,
-  fallback: null,
-  loadMs: 1,
-  memory: { vramBytes: 0, ramBytes: 0 },
-})
+const info = (modelPath: string): EngineInfo => engineInfo({ vision: false, modelPath })
 
 interface FakeProcess {
   /** The model this process holds. */
