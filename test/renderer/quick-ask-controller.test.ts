@@ -93,6 +93,24 @@ describe('QuickConversation', () => {
     expect(quick.streaming).toBe(false)
   })
 
+  it('Open in chat opens the conversation; one deleted in the chat window meanwhile is said here', async () => {
+    await quick.openInChat()
+    expect(main.requests('quick:open-in-chat')).toEqual([])
+    const asked = ask('What error is shown?')
+    const first = await stream(0)
+    first.push({ kind: 'message', message: message('q1', 'user', 'What error is shown?') })
+    first.push({ kind: 'done', message: message('a1', 'assistant', 'None.', 'complete') })
+    first.end()
+    await asked
+    main.answer('quick:open-in-chat', () => null)
+    await quick.openInChat()
+    expect(main.requests('quick:open-in-chat')).toEqual([{ chatId: 'c1' }])
+    expect(quick.error).toBeNull()
+    main.refuse('quick:open-in-chat', { code: 'not-found', message: 'That conversation no longer exists.' })
+    await quick.openInChat()
+    expect(quick.error).toBe('That conversation no longer exists.')
+  })
+
   it('a first question stopped before a word: the text comes back, and asking again asks the stored question', async () => {
     const asked = ask('What is this?')
     const first = await stream(0)

@@ -70,6 +70,16 @@ export class QuickConversation {
     this.error = null
   }
 
+  /** Opens the conversation in the chat window; one deleted there meanwhile is said here. */
+  async openInChat(): Promise<void> {
+    if (this.#chatId === null) return
+    try {
+      await this.#client.invoke('quick:open-in-chat', { chatId: this.#chatId })
+    } catch (e) {
+      this.error = errorText(e)
+    }
+  }
+
   stop(): void {
     void this.#active?.cancel().catch(() => undefined)
   }
