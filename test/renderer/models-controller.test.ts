@@ -289,9 +289,14 @@ describe('ModelsController', () => {
 
   it('a refused search shows why, and the next call clears it', async () => {
     await models.start()
-    main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })
+    main.answer('models:search', [{ repo: repoFiles.repo, downloads: 10, likes: 1, updatedAt: '', gated: false }])
     await models.search('tiny')
+    expect(models.results).toHaveLength(1)
+    main.refuse('models:search', { code: 'network', message: 'Hugging Face could not be reached.' })
+    await models.search('qwen')
     expect(models.errorIn('search')).toBe('Hugging Face could not be reached.')
+    // The last search's results are not shown under the error as though they answered this one.
+    expect(models.results).toBeNull()
     expect(models.searching).toBe(false)
     main.answer('models:repo', repoFiles)
     await models.openRepo(repoFiles.repo)

@@ -211,6 +211,8 @@ export class ModelsController {
     }
     this.#searching = true
     this.#repo = null
+    // The last search's results would read as this one's answer under its error.
+    this.#results = null
     await this.#attempt({ area: 'search' }, async () => {
       this.#results = await this.#client.invoke('models:search', { query: query.trim() })
     })
