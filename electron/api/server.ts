@@ -27,7 +27,7 @@ import {
 } from '../ipc/contract.js'
 import { describeIssues, issuePath } from '../ipc/schemas.js'
 import { AppError } from '../ipc/errors.js'
-import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+import { MAX_INPUT_PIXELS } from '../images/budget.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'

@@ -23,7 +23,7 @@ import {
 } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import { AnswerFormat } from '../engine/contract.js'
-import { MAX_INPUT_PIXELS } from '../images/prepare.js'
+import { MAX_INPUT_PIXELS } from '../images/budget.js'
 import { orientedSize } from '../images/backdrop.js'
 
 const FILE = 'conversation.json'

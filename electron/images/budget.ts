@@ -13,6 +13,13 @@
 // the tokens) and clip-model.h (clip_hparams::set_limit_image_tokens).
 // The arithmetic mirrors llama.cpp's float32 maths (Math.fround) so the sizes match.
 
+/**
+ * Decoding more than this is refused: it guards against decompression bombs. Here, in a module
+ * that imports nothing, so the conversation store and the API check sizes without loading the
+ * decoders (the store is also bundled as CommonJS for a test's child processes).
+ */
+export const MAX_INPUT_PIXELS = 100_000_000
+
 /** Detail trades speed for legibility; balanced is what llama.cpp itself would use. */
 export type ImageDetail = 'low' | 'balanced' | 'high'
 export const IMAGE_DETAILS: readonly ImageDetail[] = ['low', 'balanced', 'high']

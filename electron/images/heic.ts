@@ -9,9 +9,8 @@ import { Worker } from 'node:worker_threads'
 import { createRequire } from 'node:module'
 import sharp from 'sharp'
 import { AppError } from '../ipc/errors.js'
+import { MAX_INPUT_PIXELS } from './budget.js'
 
-/** Larger photos than any phone takes are refused before decoding (4 bytes a pixel are held while converting). */
-export const MAX_HEIC_PIXELS = 100_000_000
 const DECODE_TIMEOUT_MS = 60_000
 
 /** HEIF brands that say HEVC by themselves (ISO/IEC 23008-12); mif1 and msf1 may hold AV1 too. */
@@ -44,7 +43,7 @@ export async function decodableImage(bytes: Uint8Array, name = 'The photo'): Pro
   const meta = await sharp(bytes, { limitInputPixels: false })
     .metadata()
     .catch(() => null)
-  if (meta && (meta.width ?? 0) * (meta.height ?? 0) > MAX_HEIC_PIXELS) {
+  if (meta && (meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) {
     throw new AppError('bad-image', `${name} is too large: ${meta.width}x${meta.height}.`)
   }
   let decoded: { width: number; height: number; data: Uint8Array }

@@ -3,7 +3,7 @@
 // into more image tokens, or more pixels, than llama.cpp will use.
 import sharp, { type Metadata } from 'sharp'
 import { AppError } from '../ipc/errors.js'
-import { DEFAULT_BUDGET, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
+import { DEFAULT_BUDGET, MAX_INPUT_PIXELS, isProjectorBudget, planImage, type ImageBudget, type PixelBudget, type Size } from './budget.js'
 import { createPreparedCache, refOf, type PreparedCache } from './prepared-cache.js'
 import { onBackdrop, orientedSize } from './backdrop.js'
 import { decodableImage } from './heic.js'
@@ -19,8 +19,6 @@ export interface PreparedImage {
   height: number
 }
 
-/** Decoding more than this is refused: it guards against decompression bombs. */
-export const MAX_INPUT_PIXELS = 100_000_000
 /** A plain pixel budget (unknown projector) never hands the model more than this on the long side. */
 export const MAX_SIDE = 2048
 
