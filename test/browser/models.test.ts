@@ -326,8 +326,18 @@ describe.skipIf(skip !== null)('Models page in Chromium', () => {
     const confirm = page.getByRole('group', { name: 'Delete my-20GB-download.gguf?' })
     await expect.poll(() => confirm.textContent()).toContain('Delete my-20GB-download.gguf from the disk?')
     expect(await exists(broken)).toBe(true)
+    // The focus lands on the safe answer (the button that asked is gone), Esc gives it, and the
+    // focus goes back to the button that asked.
+    const focused = (): Promise<string> => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '')
+    await expect.poll(focused).toBe('Keep')
+    await page.keyboard.press('Escape')
+    await expect.poll(() => confirm.count()).toBe(0)
+    await expect.poll(focused).toBe('Delete…')
+    expect(await exists(broken)).toBe(true)
+    await problem.getByRole('button', { name: 'Delete…' }).click()
     await confirm.getByRole('button', { name: 'Keep' }).click()
     expect(await exists(broken)).toBe(true)
+    await expect.poll(focused).toBe('Delete…')
 
     await problem.getByRole('button', { name: 'Delete…' }).click()
     await confirm.getByRole('button', { name: 'Delete' }).click()
