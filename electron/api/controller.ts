@@ -130,26 +130,22 @@ export async function createApiController(options: ApiControllerOptions): Promis
     }
   }
 
+  /** Saves a change first (a change that cannot be saved changes nothing), then applies it. */
+  const update = (change: Partial<Settings>): Promise<ApiStatus> =>
+    inTurn(async () => {
+      const next = { ...settings, ...change }
+      await save(next)
+      settings = next
+      await apply()
+      return status()
+    })
+
   await apply()
   return {
     status,
-    configure: (change) =>
-      inTurn(async () => {
-        const next = { ...settings, ...change }
-        await save(next)
-        settings = next
-        await apply()
-        return status()
-      }),
+    configure: (change) => update(change),
     // The rest of the settings stay as they are: a new key is no reason to stop or move the server.
-    regenerateKey: () =>
-      inTurn(async () => {
-        const next = { ...settings, token: newToken() }
-        await save(next)
-        settings = next
-        await apply()
-        return status()
-      }),
+    regenerateKey: () => update({ token: newToken() }),
     close: () =>
       inTurn(async () => {
         await server?.close()

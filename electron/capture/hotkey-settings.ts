@@ -84,9 +84,11 @@ export async function openHotkeySettings(options: { path: string; platform: Node
       // The user's choice stays saved even when it cannot be had now: the other application may
       // be gone next time, and the default in its place would be a choice they never made.
       if (accelerator && !manager.set(accelerator).ok) {
-        error = `${accelerator} is already used by another application, so the screenshot shortcut is off. Choose another shortcut.`
+        const taken = `${accelerator} is already used by another application, so the screenshot shortcut is off.`
+        // Settings shows its own copy; the startup message says where to go.
+        error = `${taken} Choose another shortcut.`
         changed()
-        return `${accelerator} is already used by another application, so the screenshot shortcut is off. Choose another one in Settings, under Screenshot shortcut.`
+        return `${taken} Choose another one in Settings, under Screenshot shortcut.`
       }
       error = null
       changed()
