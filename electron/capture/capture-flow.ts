@@ -32,7 +32,10 @@ export interface CaptureFlowOptions {
 }
 
 export interface CaptureFlow {
-  /** The hotkey: captures the display under the pointer and shows quick-ask with it. False when the capture failed (said through onError). */
+  /**
+   * The hotkey: captures the display under the pointer and shows quick-ask with it. False when
+   * the capture failed (said through onError). A press while a capture is under way joins it.
+   */
   askAboutScreen(): Promise<boolean>
   /** The tray's "Ask about a region…": a new screenshot, then the overlay over it; nothing more when the capture failed. */
   askAboutRegion(): Promise<void>
@@ -49,7 +52,20 @@ export interface CaptureFlow {
 export function createCaptureFlow(options: CaptureFlowOptions): CaptureFlow {
   const { capture, windows } = options
 
-  async function askAboutScreen(): Promise<boolean> {
+  // A double press, or the tray clicked while the hotkey's capture runs, is one screenshot: a
+  // second capture alongside the first would catch quick-ask as the first one shows it, and
+  // whichever finished last (the first, when it waited for our windows to leave) would be the
+  // image in hand, an older one over the newer.
+  let capturing: Promise<boolean> | null = null
+
+  function askAboutScreen(): Promise<boolean> {
+    capturing ??= captureScreen().finally(() => {
+      capturing = null
+    })
+    return capturing
+  }
+
+  async function captureScreen(): Promise<boolean> {
     try {
       const display = options.displayUnderCursor()
       // Our own windows leave the screen first, the region overlay too (the hotkey pressed

@@ -107,6 +107,30 @@ describe('capture flow', () => {
     expect(events).toEqual(['quick hidden', 'settled', 'capture of 1', 'quick on 1'])
   })
 
+  it('a second press while the first capture runs joins it: one screenshot, quick-ask shown once, over no window of ours', async () => {
+    const { capture, flow, events } = setup()
+    await flow.askAboutScreen()
+    events.length = 0
+    // Quick-ask is on screen, so the first press waits for it to leave; the second comes meanwhile.
+    const first = flow.askAboutScreen()
+    const second = flow.askAboutScreen()
+    expect(await Promise.all([first, second])).toEqual([true, true])
+    expect(events).toEqual(['quick hidden', 'settled', 'capture of 1', 'quick on 1'])
+    const id = capture.info()!.id
+    // Once it is done, the next press is a new screenshot.
+    await flow.askAboutScreen()
+    expect(capture.info()!.id).not.toBe(id)
+  })
+
+  it("the tray's region during the hotkey's capture opens its overlay over that capture", async () => {
+    const { capture, flow, events } = setup()
+    const hotkey = flow.askAboutScreen()
+    await flow.askAboutRegion()
+    await hotkey
+    expect(events.filter((e) => e.startsWith('capture of'))).toHaveLength(1)
+    expect(events.at(-1)).toBe(`overlay on 1 over ${capture.info()!.id}`)
+  })
+
   it("the tray's region after a failed capture says why and opens no overlay over the previous screenshot", async () => {
     const { capture, flow, events, errors, state } = setup()
     await flow.askAboutScreen()
@@ -208,9 +232,16 @@ describe('tray menu', () => {
       () => chats++,
       (items) => (menu = items),
     )
-    for (const item of menu) if ('click' in item) item.click()
+    const click = (label: string): void => {
+      const item = menu.find((i) => 'label' in i && i.label.startsWith(label))
+      if (item && 'click' in item) item.click()
+    }
+    click('Open chat')
     expect(chats).toBe(1)
     // The screen, then the region (a screenshot first): two captures, and the overlay over the second.
+    click('Ask about the screen')
+    await vi.waitFor(() => expect(events.filter((e) => e.startsWith('quick on'))).toHaveLength(1), { timeout: 10_000 })
+    click('Ask about a region')
     await vi.waitFor(() => expect(events.filter((e) => e.startsWith('overlay on'))).toHaveLength(1), { timeout: 10_000 })
     expect(events.filter((e) => e.startsWith('capture of'))).toEqual(['capture of 1', 'capture of 1'])
   })
