@@ -62,6 +62,13 @@ export class EngineClient {
   private readonly deaths = new DeathCount(3, 60_000)
   private stopped = false
   /**
+   * The load under way in the engine process, and the process it runs in: what Stop loading
+   * ends. A native load has no way to be interrupted (and a hung one never returns), so
+   * stopping it ends its process; a process ended that way is not counted as a crash.
+   */
+  private loading: { process: EngineProcess; request: LoadRequest } | null = null
+  private readonly stoppedOnPurpose = new WeakSet<EngineProcess>()
+  /**
    * The images (by content key) the engine process has prepared for the loaded model: a
    * follow-up sends these by reference instead of moving every earlier screenshot into the
    * engine again (8 screenshots of 3 MB: 24 MB to copy and hash each turn). Forgotten with the
@@ -95,6 +102,38 @@ export class EngineClient {
     })
   }
 
+  /**
+   * Ends the load under way (a model far too slow to load, or a load that never returns: a
+   * network drive gone, a driver stuck) by ending the engine process that runs it. The model
+   * loaded before it, if any, is brought back in a fresh process, as after a failed load; a
+   * model being brought back is not. The load's caller gets a load-cancelled error.
+   * Nothing happens when no load is under way.
+   */
+  cancelLoad(): EngineState {
+    const loading = this.loading
+    if (!loading) return this.current
+    this.loading = null
+    // A reload of the model that was loaded (after a crash or a failed load) is that model's load: stopped, it is not tried again.
+    if (this.lastLoad === loading.request) this.lastLoad = null
+    this.stoppedOnPurpose.add(loading.process)
+    loading.process.kill()
+    return this.current
+  }
+
+  /** Asks the engine process to load a model, as the load under way (cancelLoad). */
+  private async loadCall(request: LoadRequest): Promise<EngineInfo> {
+    await this.start()
+    const process = this.process
+    if (!process) throw shutDown()
+    const loading = { process, request }
+    this.loading = loading
+    try {
+      return (await this.call({ type: 'load', request })) as EngineInfo
+    } finally {
+      if (this.loading === loading) this.loading = null
+    }
+  }
+
   /** A load or unload the user asked for, after those before it have finished. */
   private inTurn<T>(task: () => Promise<T>): Promise<T> {
     this.waiting++
@@ -119,7 +158,7 @@ export class EngineClient {
   private async loadNow(request: LoadRequest): Promise<EngineInfo> {
     this.held.clear()
     try {
-      const info = (await this.call({ type: 'load', request })) as EngineInfo
+      const info = await this.loadCall(request)
       this.lastLoad = request
       this.holding = true
       this.settle({ state: 'ready', info })
@@ -130,20 +169,20 @@ export class EngineClient {
         if (this.waiting === 0) this.setState(this.settled)
         throw error
       }
-      // The process died: handleExit has said so and brings lastLoad back.
-      if (error instanceof AppError && error.code === 'engine-crashed') throw error
+      // The process died, or was ended to stop this load: handleExit has said so and brings lastLoad back.
+      if (error instanceof AppError && (error.code === 'engine-crashed' || error.code === 'load-cancelled')) throw error
       // Any other failure happened after the previous model was unloaded: bring it back,
       // unless a later load or unload is waiting, which decides what is loaded instead.
       const previous = this.lastLoad
       this.holding = false
       if (previous && this.waiting === 0) {
         try {
-          const info = (await this.call({ type: 'load', request: previous })) as EngineInfo
+          const info = await this.loadCall(previous)
           this.holding = true
           this.settle({ state: 'ready', info })
         } catch (restoreError) {
-          // Died while restoring: handleExit brings it back in the fresh process.
-          if (!(restoreError instanceof AppError && restoreError.code === 'engine-crashed')) {
+          // Died while restoring: handleExit brings it back in the fresh process (or, stopped, says nothing is loaded).
+          if (!(restoreError instanceof AppError && (restoreError.code === 'engine-crashed' || restoreError.code === 'load-cancelled'))) {
             this.lastLoad = null
             this.settle({ state: 'idle' })
           }
@@ -361,12 +400,22 @@ export class EngineClient {
     this.ready = null
     this.holding = false
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`
-    const error = new AppError('engine-crashed', `The engine process ${how}. It has been restarted; try again.`)
+    const onPurpose = this.stoppedOnPurpose.has(child)
+    const error = onPurpose
+      ? new AppError('load-cancelled', 'Loading the model was stopped.')
+      : new AppError('engine-crashed', `The engine process ${how}. It has been restarted; try again.`)
     for (const [id, pending] of this.pending) {
       this.pending.delete(id)
       pending.reject(error)
     }
     if (this.stopped) return
+    if (onPurpose) {
+      // Not a crash: the model loaded before comes back, or nothing is loaded, as the user chose.
+      const previous = this.lastLoad
+      this.settle(previous ? { state: 'loading', modelPath: previous.modelPath } : { state: 'idle' })
+      if (previous) this.reloadInTurn()
+      return
+    }
     if (this.lastLoad && this.deaths.record()) {
       // Each fresh process died too, most likely bringing this model back: stop, and say so.
       this.lastLoad = null
@@ -378,22 +427,31 @@ export class EngineClient {
     }
     const reload = this.lastLoad
     this.settle({ state: 'crashed', message: error.message, restarting: reload !== null })
-    if (!reload) return
-    // Bring the last model back in a fresh process so the next request just works. In turn
-    // with loads: a load already waiting goes after it (and a failure there restores it).
+    if (reload) this.reloadInTurn()
+  }
+
+  /**
+   * Brings the last model back in a fresh process so the next request just works. In turn
+   * with loads: a load already waiting goes after it (and a failure there restores it).
+   */
+  private reloadInTurn(): void {
     const attempt = ++this.reloadAttempt
     void this.serial(async () => {
       // A newer crash has its own attempt; a load or unload since then has decided, or holds the model already.
       const request = this.lastLoad
       if (attempt !== this.reloadAttempt || this.stopped || !request || this.holding) return
       try {
-        const info = (await this.call({ type: 'load', request })) as EngineInfo
+        const info = await this.loadCall(request)
         if (attempt !== this.reloadAttempt) return
         this.holding = true
         this.settle({ state: 'ready', info })
       } catch (reloadError) {
-        // This process died as well: its exit started the next attempt (or gave up), which says what happened.
-        if (attempt !== this.reloadAttempt || (reloadError instanceof AppError && reloadError.code === 'engine-crashed')) return
+        // This process died as well (or was ended to stop this load): its exit started the next attempt, or gave up, and says what happened.
+        if (
+          attempt !== this.reloadAttempt ||
+          (reloadError instanceof AppError && (reloadError.code === 'engine-crashed' || reloadError.code === 'load-cancelled'))
+        )
+          return
         this.lastLoad = null
         this.settle({
           state: 'error',

@@ -209,6 +209,7 @@ export const engineInvoke = {
   'engine:status': { request: z.undefined() },
   'engine:load': { request: LoadModel },
   'engine:unload': { request: z.undefined() },
+  'engine:cancel-load': { request: z.undefined() },
   'engineSettings:get': { request: z.undefined() },
   'engineSettings:set': { request: EngineSettings },
 } as const
@@ -217,6 +218,8 @@ export interface EngineResponses {
   'engine:status': EngineState
   'engine:load': EngineInfo
   'engine:unload': EngineState
+  /** Where the engine stands once the load under way is stopped (engine:state follows as the earlier model comes back). */
+  'engine:cancel-load': EngineState
   'engineSettings:get': EngineSettingsView
   'engineSettings:set': EngineSettingsView
 }

@@ -75,6 +75,7 @@ export const invokeChannelNames = [
   'engine:status',
   'engine:load',
   'engine:unload',
+  'engine:cancel-load',
   'engineSettings:get',
   'engineSettings:set',
   'chats:list',
@@ -159,6 +160,8 @@ export type ErrorCode =
   | 'no-model'
   | 'no-vision'
   | 'model-load-failed'
+  /** The user stopped a load under way (Stop loading): nothing to report as a failure. */
+  | 'load-cancelled'
   | 'bad-model-file'
   | 'mmproj-mismatch'
   | 'bad-image'

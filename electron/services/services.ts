@@ -126,6 +126,7 @@ export function createServices({
       'downloads:cancel': ({ id }) => downloads.cancel(id),
       'downloads:dismiss': ({ id }) => downloads.dismiss(id),
       'engine:unload': () => engine.unload(),
+      'engine:cancel-load': async () => engine.cancelLoad(),
       'chats:list': ({ query }) => chats.list(query),
       'chats:get': ({ id }) => chats.get(id),
       'chats:create': async (request) => {

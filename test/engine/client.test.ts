@@ -19,7 +19,7 @@ interface FakeProcess {
 
 /**
  * Fake engine processes. A path holding "too-big" fails after the previous model was unloaded,
- * as an out-of-memory load does; dieOnLoad(n) makes process n (from 1) die when asked to load.
+ * as an out-of-memory load does; one holding "hangs" never answers; dieOnLoad(n) makes process n (from 1) die when asked to load.
  */
 function fakeEngine(dieOnLoad: (n: number) => boolean = () => false): { spawn: () => EngineProcess; processes: FakeProcess[] } {
   const processes: FakeProcess[] = []
@@ -54,6 +54,8 @@ function fakeEngine(dieOnLoad: (n: number) => boolean = () => false): { spawn: (
           fake.loads.push(message.request.modelPath)
           if (dieOnLoad(n)) return fake.die()
           fake.loaded = null
+          // A load that never returns: a hung native call.
+          if (message.request.modelPath.includes('hangs')) return
           if (message.request.modelPath.includes('too-big')) {
             listener({ id: message.id, type: 'error', error: { code: 'model-load-failed', message: 'Out of memory.' } })
             return
@@ -160,6 +162,91 @@ describe('after a crash', () => {
     })
     await new Promise((r) => setTimeout(r, 100))
     expect(fake.processes).toHaveLength(3)
+    await client.dispose()
+  })
+})
+
+describe('Stop loading', () => {
+  it('a load that never returns is stopped: its caller is told, and the model loaded before comes back in a fresh process', async () => {
+    const fake = fakeEngine()
+    const states: string[] = []
+    const client = new EngineClient({ spawn: fake.spawn, onState: (s) => states.push(shown(s)) })
+    await client.load({ modelPath: '/m/previous.gguf' })
+    states.length = 0
+    const hung = client.load({ modelPath: '/m/hangs.gguf' })
+    await expect.poll(() => fake.processes[0]!.loads).toEqual(['/m/previous.gguf', '/m/hangs.gguf'])
+    client.cancelLoad()
+    await expect(hung).rejects.toMatchObject({ code: 'load-cancelled' })
+    await expect.poll(() => shown(client.state())).toBe('ready /m/previous.gguf')
+    expect(fake.processes[1]!.loads).toEqual(['/m/previous.gguf'])
+    // No crash was shown: loading the new model, then loading the old one again, then ready.
+    expect(states).toEqual(['loading', 'loading', 'ready /m/previous.gguf'])
+    // Another model loads at once after it.
+    expect((await client.load({ modelPath: '/m/next.gguf' })).modelPath).toBe('/m/next.gguf')
+    await client.dispose()
+  })
+
+  it('with nothing loaded before, a stopped load leaves the engine idle', async () => {
+    const fake = fakeEngine()
+    const client = new EngineClient({ spawn: fake.spawn })
+    const hung = client.load({ modelPath: '/m/hangs.gguf' })
+    await expect.poll(() => fake.processes[0]?.loads).toEqual(['/m/hangs.gguf'])
+    client.cancelLoad()
+    await expect(hung).rejects.toMatchObject({ code: 'load-cancelled' })
+    await expect.poll(() => client.state().state).toBe('idle')
+    expect(fake.processes).toHaveLength(1)
+    await client.dispose()
+  })
+
+  it('is not counted as a crash: stopping loads again and again never gives up on the model loaded before', async () => {
+    const fake = fakeEngine()
+    const client = new EngineClient({ spawn: fake.spawn })
+    await client.load({ modelPath: '/m/previous.gguf' })
+    for (let i = 0; i < 4; i++) {
+      const hung = client.load({ modelPath: `/m/hangs-${i}.gguf` })
+      await expect.poll(() => fake.processes.at(-1)!.loads.at(-1)).toBe(`/m/hangs-${i}.gguf`)
+      client.cancelLoad()
+      await expect(hung).rejects.toMatchObject({ code: 'load-cancelled' })
+      await expect.poll(() => shown(client.state())).toBe('ready /m/previous.gguf')
+    }
+    await client.dispose()
+  })
+
+  it('stopping the model being brought back after a crash leaves nothing loaded, and no load is under way after it', async () => {
+    let hangFrom = Infinity
+    const fake = fakeEngine()
+    const spawn = (): EngineProcess => {
+      const process = fake.spawn()
+      // The fresh process after the crash never finishes loading.
+      if (fake.processes.length >= hangFrom) {
+        const send = process.send.bind(process)
+        process.send = (message) =>
+          message.type === 'load' ? void fake.processes.at(-1)!.loads.push(message.request.modelPath) : send(message)
+      }
+      return process
+    }
+    const client = new EngineClient({ spawn })
+    await client.load({ modelPath: '/m/a.gguf' })
+    hangFrom = 2
+    fake.processes[0]!.die()
+    await expect.poll(() => fake.processes[1]?.loads).toEqual(['/m/a.gguf'])
+    expect(client.state().state).toBe('crashed')
+    client.cancelLoad()
+    await expect.poll(() => client.state().state).toBe('idle')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(fake.processes).toHaveLength(2)
+    expect(client.cancelLoad().state).toBe('idle')
+    await client.dispose()
+  })
+
+  it('does nothing when no load is under way', async () => {
+    const fake = fakeEngine()
+    const client = new EngineClient({ spawn: fake.spawn })
+    await client.load({ modelPath: '/m/a.gguf' })
+    expect(shown(client.cancelLoad())).toBe('ready /m/a.gguf')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(fake.processes).toHaveLength(1)
+    expect(fake.processes[0]!.loaded).toBe('/m/a.gguf')
     await client.dispose()
   })
 })

@@ -250,6 +250,13 @@ describe('ModelsController', () => {
     expect(models.errorIn('library', '/m/a.gguf')).toBeNull()
   })
 
+  it('a load the user stopped (Stop loading) is no failure to show', async () => {
+    await models.start()
+    main.refuse('engine:load', { code: 'load-cancelled', message: 'Loading the model was stopped.' })
+    expect(await models.load({ modelPath: '/m/big.gguf', mmprojPath: null }, { area: 'library', item: '/m/big.gguf' })).toBe(false)
+    expect(models.errorIn('library', '/m/big.gguf')).toBeNull()
+  })
+
   it('searches the hub, opens a repository’s files and closes them again', async () => {
     await models.start()
     let answer!: () => void

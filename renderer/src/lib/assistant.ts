@@ -25,6 +25,11 @@ export class AssistantError extends Error {
   }
 }
 
+/** A call that ended because the user stopped it (Stop loading): nothing failed, so nothing is shown. */
+export function stoppedByUser(e: unknown): boolean {
+  return e instanceof AssistantError && e.code === 'load-cancelled'
+}
+
 /** What to show the user for a failed call: our errors carry a sentence, others their text. */
 export function errorText(e: unknown): string {
   return e instanceof AssistantError ? e.message : String(e)

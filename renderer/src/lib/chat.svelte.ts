@@ -16,7 +16,7 @@ import {
   type Sampling,
   type ScreenTextMode,
 } from '@contract'
-import { errorText, type AssistantClient, type AssistantStream } from './assistant'
+import { errorText, stoppedByUser, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
 import { chooseFormat, type AnswerKind } from './answer-format'
 import type { DeepReadonly } from './readonly'
@@ -222,7 +222,7 @@ export class ChatController {
         ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}),
       })
     } catch (e) {
-      this.#error = errorText(e)
+      if (!stoppedByUser(e)) this.#error = errorText(e)
     }
   }
 
