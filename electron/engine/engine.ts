@@ -36,6 +36,7 @@ import { createBindingChooser } from './binding-choice.js'
 import { onVulkan, serverFit, startFailure, type ServerPlace } from './server-gpu.js'
 import { slotsFor } from './server-args.js'
 import { DeathCount } from './death-count.js'
+import { relayBindingTestsToMain } from './binding-test-relay.js'
 import type { AnswerFormat } from '../ipc/contract.js'
 import type { LibraryOptions } from './types.js'
 
@@ -66,7 +67,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
   // build: 'never' — an app must not try to compile llama.cpp on a user's machine.
   const startLlama =
     options.getLlama ??
-    ((gpu) => getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) }))
+    ((gpu) => {
+      // node-llama-cpp test-loads its binary in a process of its own, which in the packaged app
+      // only the main process can start (binding-test-relay.ts); under Node this does nothing.
+      relayBindingTestsToMain()
+      return getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, logger: (_level, message) => options.log?.(message) })
+    })
   const llamaFor = (gpu: 'auto' | false): Promise<Llama> => {
     const key = String(gpu)
     let llama = llamas.get(key)
