@@ -30,12 +30,23 @@ import { APP_SCHEME, APP_SCHEME_PRIVILEGES, appPageUrl, createAppProtocolHandler
 import {
   CONTENT_SECURITY_POLICY,
   createOriginCheck,
+  debuggingSwitches,
   hardenSession,
   ipcSender,
   isSafeExternalLink,
   lockDownContents,
   secureWebPreferences,
 } from './security.js'
+
+// A packaged app started with a remote-debugging switch ends before any window or service: a
+// local process could otherwise drive its pages and their screen and camera grants.
+if (app.isPackaged) {
+  const refused = debuggingSwitches(process.argv, process.platform, (name) => app.commandLine.hasSwitch(name))
+  if (refused.length > 0) {
+    console.error(`Local Vision Assistant does not start with ${refused.map((name) => `--${name}`).join(' or ')}.`)
+    app.exit(1)
+  }
+}
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const rendererDir = join(here, '../renderer')

@@ -156,3 +156,34 @@ export function secureWebPreferences(preload: string): Electron.WebPreferences {
     disableBlinkFeatures: 'Auxclick',
   }
 }
+
+/**
+ * Chromium's switches that open the app to the DevTools protocol, over a port or a pipe: whoever
+ * holds it drives our pages, window.assistant and the screen and camera grants with them. The
+ * fuses refuse Node's --inspect and NODE_OPTIONS, not these.
+ */
+export const DEBUGGING_SWITCHES = ['remote-debugging-port', 'remote-debugging-pipe'] as const
+
+/**
+ * The debugging switches on a command line, read as Chromium's base::CommandLine reads it: after
+ * the program, an argument beginning with -- or - (also / on Windows, where switch names are not
+ * case-sensitive) is a switch, its value after =, until a lone --. hasSwitch is Chromium's own
+ * reading (app.commandLine.hasSwitch), asked too, so a spelling missed here is still caught.
+ */
+export function debuggingSwitches(
+  argv: readonly string[],
+  platform: NodeJS.Platform,
+  hasSwitch: (name: string) => boolean = () => false,
+): string[] {
+  const windows = platform === 'win32'
+  const prefixes = windows ? ['--', '-', '/'] : ['--', '-']
+  const named = new Set<string>()
+  for (const arg of argv.slice(1)) {
+    if (arg === '--') break
+    const prefix = prefixes.find((p) => arg.startsWith(p) && arg.length > p.length)
+    if (!prefix) continue
+    const name = arg.slice(prefix.length).split('=', 1)[0]!
+    named.add(windows ? name.toLowerCase() : name)
+  }
+  return DEBUGGING_SWITCHES.filter((name) => named.has(name) || hasSwitch(name))
+}

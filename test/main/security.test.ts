@@ -5,6 +5,7 @@ import { createRouter, type InvokeHandlers, type StreamHandlers } from '../../el
 import {
   CONTENT_SECURITY_POLICY,
   createOriginCheck,
+  debuggingSwitches,
   hardenSession,
   ipcSender,
   isSafeExternalLink,
@@ -310,5 +311,44 @@ describe('web preferences of every window', () => {
       webviewTag: false,
       disableBlinkFeatures: 'Auxclick',
     })
+  })
+})
+
+describe('remote-debugging switches on a packaged launch', () => {
+  const APP = '/opt/Local Vision Assistant/local-vision-assistant'
+  it('finds --remote-debugging-port and --remote-debugging-pipe however Chromium accepts them', () => {
+    for (const argv of [
+      [APP, '--remote-debugging-port=9222'],
+      [APP, '--remote-debugging-port'],
+      [APP, '-remote-debugging-port=0'],
+      [APP, '--no-sandbox', '--remote-debugging-port=9222', '/home/me/shot.png'],
+    ])
+      expect(debuggingSwitches(argv, 'linux'), argv.join(' ')).toEqual(['remote-debugging-port'])
+    expect(debuggingSwitches([APP, '--remote-debugging-pipe'], 'darwin')).toEqual(['remote-debugging-pipe'])
+    expect(debuggingSwitches([APP, '--remote-debugging-pipe', '--remote-debugging-port=1'], 'linux')).toEqual([
+      'remote-debugging-port',
+      'remote-debugging-pipe',
+    ])
+    // Windows: a / prefix, and names in any case.
+    for (const arg of ['/remote-debugging-port=9222', '--Remote-Debugging-Port=9222', '-REMOTE-DEBUGGING-PIPE'])
+      expect(debuggingSwitches(['C:\\LVA\\lva.exe', arg], 'win32'), arg).toHaveLength(1)
+  })
+
+  it('passes a plain launch, an image to open, look-alikes and anything after --', () => {
+    for (const argv of [
+      [APP],
+      [APP, '/home/me/remote-debugging-port.png'],
+      [APP, '--remote-debugging-address=127.0.0.1'],
+      [APP, '--remote-debugging-portal'],
+      [APP, '--', '--remote-debugging-port=9222'],
+      // The program itself is not a switch, and on Linux neither is a /path nor another case.
+      ['--remote-debugging-port', 'x'],
+      [APP, '/remote-debugging-port=9222', '--REMOTE-DEBUGGING-PORT=9222'],
+    ])
+      expect(debuggingSwitches(argv, 'linux'), argv.join(' ')).toEqual([])
+  })
+
+  it("refuses what Chromium's own reading finds, whatever the spelling", () => {
+    expect(debuggingSwitches([APP], 'linux', (name) => name === 'remote-debugging-pipe')).toEqual(['remote-debugging-pipe'])
   })
 })
