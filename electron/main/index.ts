@@ -257,8 +257,12 @@ app.whenReady().then(() => {
       void dialog.showMessageBox(win, { type: 'warning', message: 'Screenshot', detail: message })
     },
   })
+  // macOS: a Dock click (or opening the app again) brings the chat window back. Not "when no
+  // window exists": quick-ask's hidden window counts as one, and a window made here without
+  // becoming chatWindow would be a second chat window beside the one showChatWindow makes.
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createChatWindow()
+    const win = showChatWindow()
+    if (win.isMinimized()) win.restore()
   })
 })
 
