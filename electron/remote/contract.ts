@@ -48,6 +48,8 @@ export const EngineChoice = z.strictObject({ id: EngineId, model: ModelName })
 export type EngineChoice = z.infer<typeof EngineChoice>
 
 export type ImageSupport = 'accepted' | 'refused' | 'unknown'
+/** What a test or a conversation found out about a model's images. */
+export type KnownImages = Exclude<ImageSupport, 'unknown'>
 
 /** Where API keys are kept: the system's keychain (safeStorage), or, where it has none, memory only until the app quits. */
 export type KeyStorage = 'encrypted' | 'session'
@@ -59,8 +61,13 @@ export interface RemoteEngineView {
   model: string | null
   allowUnencrypted: boolean
   hasKey: boolean
-  /** Learned from the last connection test; 'refused': the server is used text-only (the text layer still helps). */
+  /** What is known of the saved model's images; 'refused': it is used text-only (the text layer still helps). */
   images: ImageSupport
+  /**
+   * The same, model by model, for the models anything is known of (a model absent: unknown, and
+   * sent images). A server serves several models, and the one tested says nothing of the others.
+   */
+  imagesByModel: Partial<Record<string, KnownImages>>
   /** The models the server listed at the last test. */
   models: string[]
 }

@@ -9,7 +9,9 @@ import { AppError } from '../ipc/errors.js'
 import type {
   ConnectionReport,
   EngineChoice,
+  ImageSupport,
   KeyStorage,
+  KnownImages,
   RemoteEngineInput,
   RemoteEngineUpdate,
   RemoteEngineView,
@@ -99,6 +101,17 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
   }
   const keyStorage = (): KeyStorage => (secrets() ? 'encrypted' : 'session')
 
+  /**
+   * What is known of one model's images: the test's finding for the model it probed (the
+   * engine's), and a refusal in a conversation for any. Untested models are unknown: they get
+   * images, and the server says if it cannot take them. The window reads the same answers
+   * (imagesByModel), so what it says about images is what happens to them.
+   */
+  const imagesOf = (e: StoredEngine, model: string): ImageSupport => {
+    if (e.refusedImages.includes(model)) return 'refused'
+    return model === e.model ? e.images : 'unknown'
+  }
+
   const toView = (e: StoredEngine): RemoteEngineView => {
     // hasKey needs the sealed keys opened.
     secrets()
@@ -109,9 +122,18 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       model: e.model,
       allowUnencrypted: e.allowUnencrypted,
       hasKey: keys.has(e.id),
-      images: e.images,
+      images: e.model === null ? 'unknown' : imagesOf(e, e.model),
+      imagesByModel: imagesByModel(e),
       models: e.models,
     }
+  }
+  const imagesByModel = (e: StoredEngine): Partial<Record<string, KnownImages>> => {
+    const known: Partial<Record<string, KnownImages>> = {}
+    for (const model of new Set([...e.models, ...e.refusedImages, ...(e.model === null ? [] : [e.model])])) {
+      const images = imagesOf(e, model)
+      if (images !== 'unknown') known[model] = images
+    }
+    return known
   }
   const view = (): RemoteEnginesView => ({
     engines: stored.engines.map(toView),
@@ -165,10 +187,11 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       const url = checkBaseUrl(input.baseUrl, input.allowUnencrypted)
       const moved = engine.baseUrl !== url.href.replace(/\/$/, '')
       const elsewhere = new URL(engine.baseUrl).origin !== url.origin
+      const model = input.model ?? null
       Object.assign(engine, {
         name: input.name,
         baseUrl: url.href.replace(/\/$/, ''),
-        model: input.model ?? null,
+        model,
         allowUnencrypted: input.allowUnencrypted,
       })
       // Another server: what the old one accepted says nothing about it.
@@ -208,11 +231,10 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       // The test probes one model; another of the server's (Ollama serves llava and llama3.1
       // alike) is unknown until a conversation finds out. Unknown: send the images, and let
       // the server say if it cannot take them.
-      const probed = choice.model === engine.model ? engine.images : 'unknown'
       return {
         engine: new RemoteEngine(endpoint(engine), choice.model, options.engineOptions),
         name: engine.name,
-        canSee: probed !== 'refused' && !engine.refusedImages.includes(choice.model),
+        canSee: imagesOf(engine, choice.model) !== 'refused',
       }
     },
     async imagesRefused(choice) {

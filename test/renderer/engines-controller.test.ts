@@ -3,10 +3,14 @@
 // The remote engines as the chat controller sees them, against a fake main: which engine
 // answers the open conversation (or a new one), whether a question may be asked with no model
 // loaded here, what images it takes, and the address check that decides when to ask about http.
+import { join } from 'node:path'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Conversation, EngineSettingsView, RemoteEnginesView } from '../../electron/ipc/contract.js'
 import { ChatController } from '../../renderer/src/lib/chat.svelte.js'
 import { EnginesController, needsUnencryptedConsent } from '../../renderer/src/lib/engines.svelte.js'
+import { openRemoteEngines } from '../../electron/remote/engines.js'
+import { startFakeOpenAi } from '../remote/fake-openai.js'
+import { scratchDir } from '../support/engine.js'
 import { conversation, FakeAssistant } from './fake-assistant.js'
 
 const ID = '6f1c2b3a-0d4e-4f5a-8b6c-7d8e9f0a1b2c'
@@ -31,6 +35,7 @@ describe('remote engines in the chat controller', () => {
           allowUnencrypted: false,
           hasKey: false,
           images: 'refused',
+          imagesByModel: { m: 'refused' },
           models: ['m'],
         },
       ],
@@ -86,6 +91,30 @@ describe('remote engines in the chat controller', () => {
     await Promise.all([chat.start(), engines.refresh()])
     await chat.open('c1')
     expect(chat.remote).toMatchObject({ name: 'a removed engine', images: 'unknown' })
+  })
+
+  it('judges images model by model, as main does when it sends them', async () => {
+    // One server, two models: the test probes "txt", which refuses images; "vis" is untested.
+    const server = await startFakeOpenAi(['vis', 'txt'], ['txt'])
+    try {
+      const remotes = await openRemoteEngines({ path: join(await scratchDir(), 'remote-engines.json'), secrets: () => null })
+      const { id } = await remotes.add({ name: 'Box', baseUrl: server.url, model: 'txt', allowUnencrypted: false })
+      expect(await remotes.test(id)).toMatchObject({ images: 'refused', model: 'txt' })
+      main.answer('engines:list', () => remotes.view())
+      const engines = new EnginesController(main.client)
+      await engines.refresh()
+      for (const model of ['txt', 'vis', 'never-tested']) {
+        const window = engines.answerer({ id, model })!.images !== 'refused'
+        expect(window, model).toBe(remotes.generator({ id, model }).canSee)
+      }
+      expect(engines.answerer({ id, model: 'vis' })?.images).toBe('unknown')
+      // A model that refused images in a conversation is text-only in the window too.
+      await remotes.imagesRefused({ id, model: 'vis' })
+      await engines.refresh()
+      expect(engines.answerer({ id, model: 'vis' })?.images).toBe('refused')
+    } finally {
+      await server.close()
+    }
   })
 
   it('asks about unencrypted http only for addresses on the internet', () => {

@@ -56,7 +56,13 @@ export class EnginesController {
     if (!choice) return null
     const engine = this.find(choice.id)
     // A removed engine keeps its place: main says so when asked, rather than this computer answering unnoticed.
-    return { id: choice.id, model: choice.model, name: engine?.name ?? 'a removed engine', images: engine?.images ?? 'unknown' }
+    // Images are judged per model, from what main knows of this one: main sends them by the same rule.
+    return {
+      id: choice.id,
+      model: choice.model,
+      name: engine?.name ?? 'a removed engine',
+      images: engine?.imagesByModel[choice.model] ?? 'unknown',
+    }
   }
 
   /** The models to pick from: those its last test found, else the one chosen when it was saved. */
