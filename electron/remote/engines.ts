@@ -188,6 +188,14 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       const moved = engine.baseUrl !== url.href.replace(/\/$/, '')
       const elsewhere = new URL(engine.baseUrl).origin !== url.origin
       const model = input.model ?? null
+      // `images` is the tested model's finding: another model starts unknown. A refusal is kept
+      // with the model it belongs to, in case the user goes back to it.
+      if (model !== engine.model) {
+        if (engine.model !== null && engine.images === 'refused' && !engine.refusedImages.includes(engine.model)) {
+          engine.refusedImages.push(engine.model)
+        }
+        engine.images = 'unknown'
+      }
       Object.assign(engine, {
         name: input.name,
         baseUrl: url.href.replace(/\/$/, ''),
