@@ -1,7 +1,7 @@
 // The model list and the connection test: what Settings shows before a remote engine is used.
 import type { ImageBudget } from '../images/prepare.js'
 import { AppError } from '../ipc/errors.js'
-import type { ConnectionReport } from './contract.js'
+import type { ConnectionReport, KnownImages } from './contract.js'
 import { JSON_BODY_BYTES, ModelList, parseJson, readCompletion } from './completion.js'
 import { exchange, htmlAnswer, IMAGE_WORDS, looksLikeHtml, originOf, readWhole, RemoteHttpError, type RemoteEndpoint } from './http.js'
 import { adapt, adaptationFor, remember, rememberedFor } from './refused-fields.js'
@@ -88,9 +88,23 @@ export async function testConnection(
   const models = (await listModels(endpoint, signal, options)).map((m) => m.id)
   const latencyMs = Math.round(performance.now() - started)
   const chosen = model ?? models[0] ?? null
+  if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
+  return { latencyMs, models, images: await probeImages(endpoint, chosen, signal, options), model: chosen }
+}
+
+/**
+ * A 1-token chat completion with a tiny PNG: whether `model` takes images. Throws what else
+ * the server said. Apart from the model list, so that Settings can keep the list even when
+ * the probe fails (the saved model gone from the server).
+ */
+export async function probeImages(
+  endpoint: RemoteEndpoint,
+  chosen: string,
+  signal?: AbortSignal,
+  options: RemoteEngineOptions = {},
+): Promise<KnownImages> {
   // The probe runs the model: a server may first have to load it (Ollama does, on demand).
   const probeTimeoutMs = options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs
-  if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
   const probe: Record<string, unknown> = {
     model: chosen,
     max_tokens: 1,
@@ -144,11 +158,11 @@ export async function testConnection(
         remember(endpoint.baseUrl, chosen, adaptation)
       }
     }
-    return { latencyMs, models, images: 'accepted', model: chosen }
+    return 'accepted'
   } catch (error) {
     const refusedImage =
       error instanceof RemoteHttpError && error.status !== 401 && error.status !== 403 && IMAGE_WORDS.test(error.serverMessage ?? '')
     if (!refusedImage) throw error
-    return { latencyMs, models, images: 'refused', model: chosen }
+    return 'refused'
   }
 }

@@ -18,7 +18,9 @@ import type {
   RemoteEnginesView,
 } from './contract.js'
 import { checkBaseUrl } from './url.js'
-import { RemoteEngine, testConnection, type RemoteEndpoint } from './remote-engine.js'
+import { listModels, probeImages } from './connection.js'
+import { RemoteHttpError } from './http.js'
+import { RemoteEngine, type RemoteEndpoint } from './remote-engine.js'
 
 /** The system keychain as Electron's safeStorage offers it; null where there is none worth the name. */
 export interface SecretBox {
@@ -219,14 +221,39 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
     },
     async test(id, signal) {
       const engine = find(id)
-      const report = await testConnection(endpoint(engine), engine.model ?? undefined, signal, options.engineOptions)
-      engine.images = report.images
-      engine.models = report.models
-      if (!engine.model && report.model) engine.model = report.model
-      // Tested again and seeing now (a projector added on the server): no longer refused.
-      if (report.images === 'accepted') engine.refusedImages = engine.refusedImages.filter((m) => m !== engine.model)
+      const at = endpoint(engine)
+      const started = performance.now()
+      const models = (await listModels(at, signal, options.engineOptions)).map((m) => m.id)
+      const latencyMs = Math.round(performance.now() - started)
+      // Kept before the probe, which may fail: the server's models as they are now are what the
+      // user picks from, above all when the saved one is gone (a model removed from Ollama).
+      engine.models = models
       await save()
-      return report
+      const chosen = engine.model ?? models[0] ?? null
+      if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
+      let images: KnownImages
+      try {
+        images = await probeImages(at, chosen, signal, options.engineOptions)
+      } catch (error) {
+        // The server refused a model it no longer lists: say that, not that it lists it (http.ts
+        // cannot know), and what to do. A server that still takes a name it does not list works on.
+        if (error instanceof RemoteHttpError && models.length > 0 && !models.includes(chosen)) {
+          throw new AppError(
+            'remote',
+            `The server no longer lists the model “${chosen}”: choose one of the models it lists now, and test again.`,
+            { cause: error },
+          )
+        }
+        throw error
+      }
+      if (engine.model === null) engine.model = chosen
+      // The finding is the probed model's: if another was saved meanwhile, it is not that one's.
+      if (engine.model === chosen) engine.images = images
+      else if (images === 'refused' && !engine.refusedImages.includes(chosen)) engine.refusedImages.push(chosen)
+      // Tested again and seeing now (a projector added on the server): no longer refused.
+      if (images === 'accepted') engine.refusedImages = engine.refusedImages.filter((m) => m !== chosen)
+      await save()
+      return { latencyMs, models, images, model: chosen }
     },
     async setDefault(choice) {
       if (choice) find(choice.id)

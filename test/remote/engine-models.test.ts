@@ -40,4 +40,27 @@ describe('an engine’s models', () => {
     // Back to "txt": still text-only, without another test.
     expect(await remotes.update({ ...input, model: 'txt' })).toMatchObject({ model: 'txt', images: 'refused' })
   })
+
+  it('a test keeps the server’s list when the saved model is gone from it, and says so plainly', async () => {
+    const { server, remotes, id } = await setUp(['txt'], [], 'txt')
+    expect(await remotes.test(id)).toMatchObject({ models: ['txt'], images: 'accepted' })
+    // "txt" removed from the server, "vis" pulled (Ollama answers a model it lacks with 404 "not found").
+    server.models = ['vis']
+    await expect(remotes.test(id)).rejects.toThrow(
+      'The server no longer lists the model “txt”: choose one of the models it lists now, and test again.',
+    )
+    expect(remotes.view().engines[0]).toMatchObject({ model: 'txt', models: ['vis'] })
+    // The new model can be chosen, and tests as any other.
+    const saved = remotes.view().engines[0]!
+    await remotes.update({ id, name: saved.name, baseUrl: saved.baseUrl, model: 'vis', allowUnencrypted: false })
+    expect(await remotes.test(id)).toMatchObject({ models: ['vis'], images: 'accepted', model: 'vis' })
+  })
+
+  it('a model the server takes though it does not list it (an alias) still passes', async () => {
+    const { server, remotes, id } = await setUp(['txt'], [], 'txt')
+    server.models = ['other']
+    // The fake refuses unlisted models; this one keeps answering for "txt" as a proxy's alias would.
+    server.aliases.add('txt')
+    expect(await remotes.test(id)).toMatchObject({ models: ['other'], images: 'accepted', model: 'txt' })
+  })
 })

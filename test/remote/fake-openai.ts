@@ -10,6 +10,8 @@ export interface FakeOpenAi {
   models: string[]
   /** Models that refuse images. */
   blind: Set<string>
+  /** Models it answers without listing them, as a proxy's aliases. */
+  aliases: Set<string>
   /** Each chat completion asked: its model, and whether it carried an image. */
   asked: { model: string; image: boolean }[]
   close(): Promise<void>
@@ -18,7 +20,14 @@ export interface FakeOpenAi {
 export async function startFakeOpenAi(models: string[], blind: string[] = []): Promise<FakeOpenAi> {
   const json = (res: ServerResponse, status: number, body: unknown): void =>
     void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-  const fake: FakeOpenAi = { url: '', models: [...models], blind: new Set(blind), asked: [], close: async () => undefined }
+  const fake: FakeOpenAi = {
+    url: '',
+    models: [...models],
+    blind: new Set(blind),
+    aliases: new Set(),
+    asked: [],
+    close: async () => undefined,
+  }
   const server = createServer((req, res) => {
     let text = ''
     req.on('data', (b: Buffer) => (text += b.toString()))
@@ -28,7 +37,7 @@ export async function startFakeOpenAi(models: string[], blind: string[] = []): P
       const body = JSON.parse(text) as { model: string; messages: unknown }
       const image = JSON.stringify(body.messages).includes('image_url')
       fake.asked.push({ model: body.model, image })
-      if (!fake.models.includes(body.model))
+      if (!fake.models.includes(body.model) && !fake.aliases.has(body.model))
         return json(res, 404, { error: { message: `model "${body.model}" not found, try pulling it first` } })
       if (image && fake.blind.has(body.model))
         return json(res, 500, { error: { message: 'image input is not supported - hint: you may need to provide the mmproj' } })
