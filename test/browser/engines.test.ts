@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
 import { findLlamaServer, startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { startFakeOpenAi } from '../remote/fake-openai.js'
 import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
@@ -168,6 +169,36 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
       .toMatch(/The server at http:\/\/127\.0\.0\.1:\d+ did not answer within 2 s\./)
     await other.context().close()
     for (const e of h.remoteEngines.view().engines) await h.remoteEngines.remove(e.id)
+    await dialog().getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('after the server’s models change, a test lists them, and the saved model shows as no longer listed', async () => {
+    // From a fresh page: a test before may have left a dialog open.
+    await page.reload()
+    const server = await startFakeOpenAi(['txt'])
+    try {
+      await openSettings()
+      await addEngine({ name: 'Changing', address: server.url, test: true })
+      const form = engineForm('Changing')
+      await expect.poll(() => form.getByTestId('engine-report').textContent()).toMatch(/Model: txt\.\s+Takes images/)
+      // "txt" removed from the server, "vis" pulled.
+      server.models = ['vis']
+      await form.getByRole('button', { name: 'Test connection' }).click()
+      await expect
+        .poll(() => form.getByRole('alert').textContent())
+        .toBe('The server no longer lists the model “txt”: choose one of the models it lists now, and test again.')
+      const select = form.getByRole('combobox', { name: /^Model/ })
+      expect(await select.inputValue()).toBe('txt')
+      expect(await select.locator('option').allTextContents()).toEqual(['vis', 'txt (no longer listed)'])
+      await select.selectOption('vis')
+      await form.getByRole('button', { name: 'Test connection' }).click()
+      await expect.poll(() => form.getByTestId('engine-report').textContent()).toMatch(/Model: vis\.\s+Takes images/)
+      expect(h.remoteEngines.view().engines).toMatchObject([{ name: 'Changing', model: 'vis', models: ['vis'] }])
+      expect(await select.locator('option').allTextContents()).toEqual(['vis'])
+    } finally {
+      for (const e of h.remoteEngines.view().engines) await h.remoteEngines.remove(e.id)
+      await server.close()
+    }
     await dialog().getByRole('button', { name: 'Close' }).click()
   })
 
