@@ -202,6 +202,20 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
     await dialog().getByRole('button', { name: 'Close' }).click()
   })
 
+  it('a pick main refuses puts the header back on the engine in use, and lists the engines as they are', async () => {
+    const { id } = await h.remoteEngines.add({ name: 'Gone', baseUrl: 'http://127.0.0.1:9/v1', model: 'm', allowUnencrypted: false })
+    await page.reload()
+    await expect.poll(() => picker().locator('optgroup[label="Gone"]').count()).toBe(1)
+    // Removed in another window: this one still lists it.
+    await h.remoteEngines.remove(id)
+    await picker().selectOption({ value: `${id}\nm` })
+    await expect.poll(() => page.getByText('That engine is no longer in Settings.').count()).toBe(1)
+    expect(await picker().inputValue()).toBe('local')
+    expect(await privacy().count()).toBe(0)
+    expect(await picker().locator('optgroup[label="Gone"]').count()).toBe(0)
+    expect(h.remoteEngines.view().defaultEngine).toBeNull()
+  })
+
   it.skipIf(!bin.found)('answers from a real llama-server picked in the header, and goes back to this computer', async () => {
     // A model loaded here first: picking the remote engine must leave it loaded.
     await page.getByPlaceholder('/path/to/model.gguf').fill(fx.textModel)
