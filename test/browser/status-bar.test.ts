@@ -54,4 +54,31 @@ describe.skipIf(skip !== null)('the status bar in Chromium', () => {
     expect(await bar.getByTestId('engine-fallback').count()).toBe(0)
     expect(await bar.getByTestId('engine-binding-reason').count()).toBe(0)
   })
+
+  it('names the remote engine that answers the conversation, the model loaded here after it', async () => {
+    const { id } = await h.remoteEngines.add({ name: 'Box', baseUrl: 'http://127.0.0.1:9/v1', model: 'vis', allowUnencrypted: false })
+    await h.remoteEngines.setDefault({ id, model: 'vis' })
+    await page.reload()
+    const bar = page.getByTestId('status-bar')
+    await expect.poll(() => bar.textContent()).toContain('Answers from Box · vis')
+    expect(await bar.getByTestId('status-remote').textContent()).toBe('Answers from Box · vis')
+    // Nothing loaded here says nothing: the answers do not depend on it.
+    expect(await bar.textContent()).not.toContain('No model loaded')
+
+    await expect
+      .poll(() => {
+        h.push('engine:state', { state: 'ready', info })
+        return bar.textContent()
+      })
+      .toContain('tiny.gguf')
+    const text = (await bar.textContent())!
+    expect(text.indexOf('Answers from Box')).toBeLessThan(text.indexOf('tiny.gguf'))
+    // The local model's details stay, marked as not the one answering.
+    const local = bar.getByTestId('status-local')
+    expect(await local.textContent()).toMatch(/^Loaded here, not answering: tiny\.gguf/)
+    expect(await local.textContent()).toContain('CPU, node-llama-cpp')
+
+    await h.remoteEngines.setDefault(null)
+    await h.remoteEngines.remove(id)
+  })
 })
