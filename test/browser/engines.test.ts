@@ -156,19 +156,81 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
     const moved = engineForm('Wrong key')
     await moved.getByLabel('Address', { exact: true }).fill(`${standIn.replace('127.0.0.1', 'localhost')}/key/v1`)
     await expect
-      .poll(() => moved.getByText(/saved key stays/).textContent())
-      .toMatch(/^The saved key stays with http:\/\/127\.0\.0\.1:\d+: type it again to send it to this server\.$/)
+      .poll(() => moved.textContent())
+      .toMatch(
+        /Saving this address forgets the saved key \(given for http:\/\/127\.0\.0\.1:\d+\): type it again to send it to this server\./,
+      )
     await moved.getByLabel('API key', { exact: true }).fill('right-key')
-    expect(await moved.getByText(/saved key stays/).count()).toBe(0)
+    expect(await moved.getByText(/forgets the saved key/).count()).toBe(0)
     await moved.getByLabel('API key', { exact: true }).fill('')
     await moved.getByLabel('Address', { exact: true }).fill(`${standIn}/key/v1`)
-    expect(await moved.getByText(/saved key stays/).count()).toBe(0)
+    expect(await moved.getByText(/forgets the saved key/).count()).toBe(0)
 
     await expect
       .poll(() => engineForm('Hangs', other).getByRole('alert').textContent(), { timeout: 20_000 })
       .toMatch(/The server at http:\/\/127\.0\.0\.1:\d+ did not answer within 2 s\./)
     await other.context().close()
     for (const e of h.remoteEngines.view().engines) await h.remoteEngines.remove(e.id)
+    await dialog().getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('says beside the field when the name or the address is empty, and sends nothing', async () => {
+    // From a fresh page: a test before may have left a dialog open.
+    await page.reload()
+    await openSettings()
+    await dialog().getByRole('button', { name: 'New engine' }).click()
+    const form = engineForm('New engine')
+    const name = form.getByLabel('Name', { exact: true })
+    const address = form.getByLabel('Address', { exact: true })
+    await form.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => form.getByText('Give the engine a name.').count()).toBe(1)
+    expect(await form.getByText('Enter the server’s address.').count()).toBe(1)
+    // Beside each field, and read with it; never the channel's raw message.
+    expect([await name.getAttribute('aria-invalid'), await address.getAttribute('aria-invalid')]).toEqual(['true', 'true'])
+    expect(await name.getAttribute('aria-describedby')).toMatch(/name-error/)
+    expect(await form.textContent()).not.toContain('engines:add')
+    expect(h.remoteEngines.view().engines).toHaveLength(0)
+
+    // Typing the name takes its sentence away; the address's stays until it is typed too.
+    await name.fill('Named')
+    await expect.poll(() => form.getByText('Give the engine a name.').count()).toBe(0)
+    await form.getByRole('button', { name: 'Test connection' }).click()
+    await expect.poll(() => form.getByText('Enter the server’s address.').count()).toBe(1)
+    expect(h.remoteEngines.view().engines).toHaveLength(0)
+    await address.fill('http://127.0.0.1:9/v1')
+    await form.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => engineForm('Named').count()).toBe(1)
+    expect(await engineForm('Named').getByRole('alert').count()).toBe(0)
+
+    // Emptied in a saved engine's form: said the same way, and the saved engine keeps its name.
+    const saved = engineForm('Named')
+    await saved.getByLabel('Name', { exact: true }).fill('  ')
+    await saved.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => saved.getByText('Give the engine a name.').count()).toBe(1)
+    expect(h.remoteEngines.view().engines).toMatchObject([{ name: 'Named' }])
+    for (const e of h.remoteEngines.view().engines) await h.remoteEngines.remove(e.id)
+    await dialog().getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('another host forgets the saved key on Save, as the form says first', async () => {
+    const { id } = await h.remoteEngines.add({
+      name: 'Keyed',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      apiKey: 'sk-kept',
+      allowUnencrypted: false,
+    })
+    await page.reload()
+    await openSettings()
+    const form = engineForm('Keyed')
+    await form.getByLabel('Address', { exact: true }).fill('http://localhost:9/v1')
+    await expect
+      .poll(() => form.textContent())
+      .toContain('Saving this address forgets the saved key (given for http://127.0.0.1:9): type it again to send it to this server.')
+    await form.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => h.remoteEngines.view().engines[0]?.baseUrl).toBe('http://localhost:9/v1')
+    expect(h.remoteEngines.view().engines[0]).toMatchObject({ hasKey: false })
+    await expect.poll(() => form.getByLabel('API key', { exact: true }).getAttribute('placeholder')).toBe('None')
+    await h.remoteEngines.remove(id)
     await dialog().getByRole('button', { name: 'Close' }).click()
   })
 
