@@ -5,7 +5,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Catalog, DownloadJob, HubRepoFiles, LibraryEntry, LibraryView, ModelFileInfo } from '../../electron/ipc/contract.js'
 import { ModelsController } from '../../renderer/src/lib/models.svelte.js'
-import { engineInfo, FakeAssistant } from './fake-assistant.js'
+import { engineInfo, FakeAssistant, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
 const JOB_ID = '6f1c2a4e-8b1d-4c3e-9a2f-0d5e7b9c1a3f'
@@ -111,6 +111,7 @@ describe('ModelsController', () => {
     stop()
     expect(main.listening('downloads:changed')).toBe(0)
     expect(main.listening('models:changed')).toBe(0)
+    expect(main.listening('engine:state')).toBe(0)
   })
 
   it('starts, pauses, resumes, cancels and dismisses downloads on their channels, showing main’s answer', async () => {
@@ -181,6 +182,69 @@ describe('ModelsController', () => {
     await models.cancel(JOB_ID)
     main.emit('downloads:changed', [job('done')])
     expect(main.requests('engine:load')).toEqual([])
+  })
+
+  // The first-run download's own load: started by itself, so its failure is said in the
+  // first-run area, where the user is (the download's card is on the Models page).
+  async function finishFirstRun(): Promise<void> {
+    await models.start()
+    main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')])
+    await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'first-run' }, loadWhenDone: true })
+    main.emit('downloads:changed', [job('done')])
+  }
+  const TINY = { modelPath: '/models/tiny-vlm/tiny-vlm-F32.gguf', mmprojPath: '/models/tiny-vlm/mmproj-tiny-vlm-F32.gguf' }
+
+  it('says in the first-run area why the finished first-run download could not be loaded, and tries again when asked', async () => {
+    const damaged = 'Model file tiny-vlm-F32.gguf is incomplete: it ends early. Download it again.'
+    main.refuse('engine:load', { code: 'bad-model-file', message: damaged })
+    const notes = watch(() => models.firstRunNote?.kind ?? null)
+    await finishFirstRun()
+    await vi.waitFor(() => expect(models.firstRunNote).toEqual({ kind: 'failed', name: 'Tiny VLM', ...TINY, text: damaged }))
+    // The download's card on the Models page says it too.
+    expect(models.errorIn('downloads', JOB_ID)).toBe(damaged)
+    await vi.waitFor(() => expect(notes.values.at(-1)).toBe('failed'))
+
+    main.answer('engine:load', engineInfo({ vision: true, ...TINY }))
+    expect(await models.loadFirstRun()).toBe(true)
+    expect(main.requests('engine:load')).toEqual([TINY, TINY])
+    expect(models.firstRunNote).toBeNull()
+    expect(models.errorIn('downloads', JOB_ID)).toBeNull()
+    notes.stop()
+  })
+
+  it('a first-run load the user stopped is no failure to show, and is not tried again', async () => {
+    main.refuse('engine:load', { code: 'load-cancelled', message: 'Loading the model was stopped.' })
+    await finishFirstRun()
+    await vi.waitFor(() => expect(main.requests('engine:load')).toHaveLength(1))
+    await new Promise((r) => setTimeout(r, 0))
+    expect(models.firstRunNote).toBeNull()
+    expect(models.errorIn('downloads', JOB_ID)).toBeNull()
+
+    main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
+    main.emit('downloads:changed', [job('done')])
+    // Loaded (or tried) once: a later event for the same download does nothing.
+    await new Promise((r) => setTimeout(r, 0))
+    expect(main.requests('engine:load')).toHaveLength(1)
+  })
+
+  it('a first-run note the user dismissed is gone, with nothing left to try', async () => {
+    main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
+    await finishFirstRun()
+    await vi.waitFor(() => expect(models.firstRunNote?.text).toBe('Broken.'))
+    models.dismissFirstRunNote()
+    expect(models.firstRunNote).toBeNull()
+    expect(await models.loadFirstRun()).toBe(false)
+    expect(main.requests('engine:load')).toHaveLength(1)
+  })
+
+  it('a first-run note goes once its model is loaded some other way, and stays for another model', async () => {
+    main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
+    await finishFirstRun()
+    await vi.waitFor(() => expect(models.firstRunNote?.text).toBe('Broken.'))
+    main.emit('engine:state', readyEngine({ vision: false, modelPath: '/models/other.gguf' }))
+    expect(models.firstRunNote?.text).toBe('Broken.')
+    main.emit('engine:state', readyEngine({ vision: true, ...TINY }))
+    expect(models.firstRunNote).toBeNull()
   })
 
   it('reads the library again when main says it changed', async () => {

@@ -2,7 +2,7 @@
 // current by main's push events), and Hugging Face search. Its fields are private:
 // components read them through the getters and change them only through the methods.
 import type { Catalog, CatalogEntry, DownloadFileState, DownloadJob, DownloadStart, HubModel, HubRepoFiles, LibraryView } from '@contract'
-import type { AssistantClient } from './assistant'
+import { errorText, stoppedByUser, type AssistantClient } from './assistant'
 import { attempt } from './attempt'
 import type { DeepReadonly } from './readonly'
 
@@ -17,6 +17,21 @@ export type ModelsArea = 'import' | 'downloads' | 'library' | 'catalog' | 'searc
 export interface ErrorPlace {
   area: ModelsArea
   item?: string
+}
+
+/**
+ * What the first-run area says about its download once it is done: it was loaded by itself
+ * unless this failed. The offer itself is gone by then (the library holds the model), and the
+ * download's card is on the Models page, so this is where the user hears of it.
+ */
+export interface FirstRunNote {
+  /** 'failed': its load was refused, for `text` (main's sentence). */
+  kind: 'failed'
+  /** The catalog entry's name. */
+  name: string
+  modelPath: string
+  mmprojPath: string | null
+  text: string
 }
 
 /** What a search for less than two characters (spaces aside) says. */
@@ -37,6 +52,10 @@ export class ModelsController {
   // Bookkeeping, not state: nothing renders from it.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #loadWhenDone = new Set<string>()
+  /** The first-run download's outcome, when there is something to say (see FirstRunNote). */
+  #firstRunNote = $state.raw<FirstRunNote | null>(null)
+  /** The download the note is about: its card on the Models page says the same. */
+  #firstRunJob: string | null = null
   readonly #client: AssistantClient
 
   constructor(client: AssistantClient) {
@@ -90,6 +109,22 @@ export class ModelsController {
       : {}
   }
 
+  /** What the first-run area says about its finished download; null: nothing (loaded, or none). */
+  get firstRunNote(): DeepReadonly<FirstRunNote> | null {
+    return this.#firstRunNote
+  }
+
+  /** The user read the note and leaves it (the model stays in the library, to load from there). */
+  dismissFirstRunNote(): void {
+    this.#firstRunNote = null
+  }
+
+  /** Loads the first-run download's model again (the note's Try again). */
+  async loadFirstRun(): Promise<boolean> {
+    const note = this.#firstRunNote
+    return note && this.#firstRunJob ? this.#loadFirstRun(this.#firstRunJob, note) : false
+  }
+
   get recommended(): DeepReadonly<CatalogEntry> | null {
     return this.#catalog?.entries.find((e) => e.id === this.#catalog?.recommended) ?? null
   }
@@ -106,6 +141,10 @@ export class ModelsController {
   async start(): Promise<() => void> {
     const offDownloads = this.#client.on('downloads:changed', (jobs) => this.#onDownloads(jobs))
     const offLibrary = this.#client.on('models:changed', () => void this.#refresh())
+    // The note's model loaded some other way (the header's picker, the library's Load): nothing left to say.
+    const offEngine = this.#client.on('engine:state', (state) => {
+      if (state.state === 'ready' && state.info.modelPath === this.#firstRunNote?.modelPath) this.#firstRunNote = null
+    })
     const [catalog, downloads] = await Promise.all([this.#client.invoke('models:catalog'), this.#client.invoke('downloads:list')])
     this.#catalog = catalog
     this.#downloads = downloads
@@ -113,6 +152,7 @@ export class ModelsController {
     return () => {
       offDownloads()
       offLibrary()
+      offEngine()
     }
   }
 
@@ -131,9 +171,33 @@ export class ModelsController {
     this.#downloads = jobs
     for (const job of jobs) {
       if (job.state === 'done' && job.modelPath && this.#loadWhenDone.delete(job.id)) {
-        // The download's card (with its own Load button) is where a failed load is said.
-        void this.load({ modelPath: job.modelPath, mmprojPath: job.mmprojPath }, { area: 'downloads', item: job.id })
+        const name = this.#catalog?.entries.find((e) => e.id === job.catalogId)?.name ?? job.title
+        void this.#loadFirstRun(job.id, { name, modelPath: job.modelPath, mmprojPath: job.mmprojPath })
       }
+    }
+  }
+
+  /**
+   * Loads the first-run download's model. A failure is said in the first-run area, where the
+   * user is, and on the download's card for the Models page; a load the user stopped is none.
+   */
+  async #loadFirstRun(jobId: string, model: { name: string; modelPath: string; mmprojPath: string | null }): Promise<boolean> {
+    const card: ErrorPlace = { area: 'downloads', item: jobId }
+    this.#firstRunNote = null
+    this.#report(card, null, 'own')
+    try {
+      await this.#client.invoke('engine:load', {
+        modelPath: model.modelPath,
+        ...(model.mmprojPath ? { mmprojPath: model.mmprojPath } : {}),
+      })
+      return true
+    } catch (e) {
+      if (stoppedByUser(e)) return false
+      const text = errorText(e)
+      this.#firstRunJob = jobId
+      this.#firstRunNote = { kind: 'failed', name: model.name, modelPath: model.modelPath, mmprojPath: model.mmprojPath, text }
+      this.#report(card, text)
+      return false
     }
   }
 

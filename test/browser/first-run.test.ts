@@ -1,0 +1,56 @@
+// The first-run offer in real Chromium, against the real services, around its download's
+// end: what the chat view says when the model cannot be loaded. Each case starts from an
+// empty models folder, so each has its own harness.
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { ensureFixtures } from '../fixtures/generate.js'
+import { truncatedCopy } from '../support/engine.js'
+import { browserSkipReason, startHarness, type Harness } from './harness.js'
+
+const skip = browserSkipReason()
+if (skip) console.warn(`[browser tests skipped] ${skip}`)
+
+describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
+  let h: Harness | undefined
+  afterEach(async () => {
+    await h?.close()
+    h = undefined
+  })
+
+  async function open(): Promise<{ harness: Harness; page: Page }> {
+    const harness = await startHarness()
+    h = harness
+    const page = await harness.openApp()
+    await expect.poll(() => page.getByTestId('first-run').textContent()).toContain('Get a vision model to start')
+    return { harness, page }
+  }
+
+  const download = (page: Page) =>
+    page
+      .getByTestId('first-run')
+      .getByRole('button', { name: /^Download Tiny VLM/ })
+      .click()
+
+  it('says in the chat view why the downloaded model could not be loaded, and loads it on Try again', async () => {
+    const fx = await ensureFixtures()
+    const { harness, page } = await open()
+    // The file the engine is given is damaged (as a bad sector or an antivirus would leave it).
+    const damaged = await truncatedCopy(fx.textModel, await mkdtemp(join(tmpdir(), 'first-run-')), 0.5)
+    const load = harness.engine.load.bind(harness.engine)
+    harness.engine.load = (request) => load({ ...request, modelPath: damaged })
+    await download(page)
+
+    const area = page.getByTestId('first-run')
+    await expect.poll(() => area.getByRole('alert').textContent(), { timeout: 30_000 }).toMatch(/is incomplete.*Download it again/)
+    expect(await area.getByRole('heading').textContent()).toBe('Tiny VLM could not be loaded')
+    expect(await area.getByRole('button', { name: 'Manage models' }).count()).toBe(1)
+
+    harness.engine.load = load
+    await area.getByRole('button', { name: 'Try again' }).click()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-vlm-F32\.gguf/)
+    expect(await area.count()).toBe(0)
+  })
+})
