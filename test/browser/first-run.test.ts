@@ -1,5 +1,6 @@
 // The first-run offer in real Chromium, against the real services, around its download's
-// end: what the chat view says when the model cannot be loaded. Each case starts from an
+// end: what the chat view says when the model cannot be loaded, and a model the user loaded
+// meanwhile is not replaced. Each case starts from an
 // empty models folder, so each has its own harness.
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -50,6 +51,28 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
 
     harness.engine.load = load
     await area.getByRole('button', { name: 'Try again' }).click()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-vlm-F32\.gguf/)
+    expect(await area.count()).toBe(0)
+  })
+  it('leaves a model the user loaded during the download, and loads the downloaded one when asked', async () => {
+    const fx = await ensureFixtures()
+    const { harness, page } = await open()
+    harness.hub.options.bytesPerTick = 2 * 1024
+    await download(page)
+    await expect.poll(() => harness.models.downloads.list().some((j) => j.state === 'downloading')).toBe(true)
+
+    // Meanwhile the user loads a model they already have, by its path.
+    await page.getByPlaceholder('/path/to/model.gguf').fill(fx.textModel)
+    await page.getByRole('button', { name: 'Load', exact: true }).click()
+    await expect.poll(() => harness.engine.state().state, { timeout: 20_000 }).toBe('ready')
+    harness.hub.options.bytesPerTick = undefined
+
+    const area = page.getByTestId('first-run')
+    await expect.poll(() => area.getByRole('heading').textContent(), { timeout: 30_000 }).toBe('Tiny VLM is ready')
+    const loaded = harness.engine.state()
+    expect(loaded.state === 'ready' && loaded.info.modelPath).toBe(fx.textModel)
+
+    await area.getByRole('button', { name: 'Load Tiny VLM' }).click()
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-vlm-F32\.gguf/)
     expect(await area.count()).toBe(0)
   })

@@ -3,7 +3,15 @@
 // The model manager's controller under Node, against a fake main: the channels each action
 // calls, and the library, catalog, downloads and search state it shows.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import type { Catalog, DownloadJob, HubRepoFiles, LibraryEntry, LibraryView, ModelFileInfo } from '../../electron/ipc/contract.js'
+import type {
+  Catalog,
+  DownloadJob,
+  EngineState,
+  HubRepoFiles,
+  LibraryEntry,
+  LibraryView,
+  ModelFileInfo,
+} from '../../electron/ipc/contract.js'
 import { ModelsController } from '../../renderer/src/lib/models.svelte.js'
 import { engineInfo, FakeAssistant, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
@@ -148,6 +156,7 @@ describe('ModelsController', () => {
     main
       .answer('downloads:start', job('queued'))
       .answer('downloads:list', [job('queued')])
+      .answer('engine:status', { state: 'idle' })
       .answer('engine:load', engineInfo({ vision: true }))
     await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'first-run' }, loadWhenDone: true })
 
@@ -186,7 +195,8 @@ describe('ModelsController', () => {
 
   // The first-run download's own load: started by itself, so its failure is said in the
   // first-run area, where the user is (the download's card is on the Models page).
-  async function finishFirstRun(): Promise<void> {
+  async function finishFirstRun(engine: EngineState = { state: 'idle' }): Promise<void> {
+    main.answer('engine:status', engine)
     await models.start()
     main.answer('downloads:start', job('queued')).answer('downloads:list', [job('queued')])
     await models.download({ source: 'catalog', id: 'tiny-vlm' }, { at: { area: 'first-run' }, loadWhenDone: true })
@@ -230,19 +240,42 @@ describe('ModelsController', () => {
   it('a first-run note the user dismissed is gone, with nothing left to try', async () => {
     main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
     await finishFirstRun()
-    await vi.waitFor(() => expect(models.firstRunNote?.text).toBe('Broken.'))
+    await vi.waitFor(() => expect(models.firstRunNote).toMatchObject({ kind: 'failed', text: 'Broken.' }))
     models.dismissFirstRunNote()
     expect(models.firstRunNote).toBeNull()
     expect(await models.loadFirstRun()).toBe(false)
     expect(main.requests('engine:load')).toHaveLength(1)
   })
 
+  it.each<[string, EngineState]>([
+    ['loaded', readyEngine({ vision: false, modelPath: '/models/mine.gguf' })],
+    ['loading', { state: 'loading', modelPath: '/models/mine.gguf' }],
+    ['coming back after a crash', { state: 'crashed', message: 'The engine stopped.', restarting: true }],
+  ])('a finished first-run download replaces no model %s meanwhile (loaded by the user): it says it is ready', async (_, engine) => {
+    main.answer('engine:load', engineInfo({ vision: true, ...TINY }))
+    await finishFirstRun(engine)
+    await vi.waitFor(() => expect(models.firstRunNote).toEqual({ kind: 'ready', name: 'Tiny VLM', ...TINY }))
+    expect(main.requests('engine:load')).toEqual([])
+    // Loaded when the user says so.
+    expect(await models.loadFirstRun()).toBe(true)
+    expect(main.requests('engine:load')).toEqual([TINY])
+    expect(models.firstRunNote).toBeNull()
+  })
+
+  it('a ready first-run model that then fails to load says why', async () => {
+    await finishFirstRun(readyEngine({ vision: false, modelPath: '/models/mine.gguf' }))
+    await vi.waitFor(() => expect(models.firstRunNote?.kind).toBe('ready'))
+    main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
+    expect(await models.loadFirstRun()).toBe(false)
+    expect(models.firstRunNote).toEqual({ kind: 'failed', name: 'Tiny VLM', ...TINY, text: 'Broken.' })
+  })
+
   it('a first-run note goes once its model is loaded some other way, and stays for another model', async () => {
     main.refuse('engine:load', { code: 'bad-model-file', message: 'Broken.' })
     await finishFirstRun()
-    await vi.waitFor(() => expect(models.firstRunNote?.text).toBe('Broken.'))
+    await vi.waitFor(() => expect(models.firstRunNote).toMatchObject({ kind: 'failed', text: 'Broken.' }))
     main.emit('engine:state', readyEngine({ vision: false, modelPath: '/models/other.gguf' }))
-    expect(models.firstRunNote?.text).toBe('Broken.')
+    expect(models.firstRunNote).toMatchObject({ kind: 'failed', text: 'Broken.' })
     main.emit('engine:state', readyEngine({ vision: true, ...TINY }))
     expect(models.firstRunNote).toBeNull()
   })

@@ -1,7 +1,17 @@
 // The model manager's state in the window: the library, the catalog, downloads (kept
 // current by main's push events), and Hugging Face search. Its fields are private:
 // components read them through the getters and change them only through the methods.
-import type { Catalog, CatalogEntry, DownloadFileState, DownloadJob, DownloadStart, HubModel, HubRepoFiles, LibraryView } from '@contract'
+import type {
+  Catalog,
+  CatalogEntry,
+  DownloadFileState,
+  DownloadJob,
+  DownloadStart,
+  EngineState,
+  HubModel,
+  HubRepoFiles,
+  LibraryView,
+} from '@contract'
 import { errorText, stoppedByUser, type AssistantClient } from './assistant'
 import { attempt } from './attempt'
 import type { DeepReadonly } from './readonly'
@@ -20,18 +30,22 @@ export interface ErrorPlace {
 }
 
 /**
- * What the first-run area says about its download once it is done: it was loaded by itself
- * unless this failed. The offer itself is gone by then (the library holds the model), and the
- * download's card is on the Models page, so this is where the user hears of it.
+ * What the first-run area says about its download once it is done, when it was not loaded by
+ * itself: 'ready', another model was loaded (or loading) meanwhile and was left alone; 'failed',
+ * its load was refused, for `text` (main's sentence). The offer itself is gone by then (the
+ * library holds the model), and the download's card is on the Models page, so this is where
+ * the user hears of it.
  */
-export interface FirstRunNote {
-  /** 'failed': its load was refused, for `text` (main's sentence). */
-  kind: 'failed'
+export type FirstRunNote = {
   /** The catalog entry's name. */
   name: string
   modelPath: string
   mmprojPath: string | null
-  text: string
+} & ({ kind: 'ready' } | { kind: 'failed'; text: string })
+
+/** The engine holds a model, or will in a moment: a load of another would replace it (and cut an answer it is giving). */
+function holdsModel(engine: EngineState): boolean {
+  return engine.state === 'ready' || engine.state === 'loading' || (engine.state === 'crashed' && engine.restarting)
 }
 
 /** What a search for less than two characters (spaces aside) says. */
@@ -119,10 +133,11 @@ export class ModelsController {
     this.#firstRunNote = null
   }
 
-  /** Loads the first-run download's model again (the note's Try again). */
+  /** Loads the first-run download's model (the note's Load or Try again). */
   async loadFirstRun(): Promise<boolean> {
     const note = this.#firstRunNote
-    return note && this.#firstRunJob ? this.#loadFirstRun(this.#firstRunJob, note) : false
+    if (!note || !this.#firstRunJob) return false
+    return this.#loadFirstRun(this.#firstRunJob, { name: note.name, modelPath: note.modelPath, mmprojPath: note.mmprojPath })
   }
 
   get recommended(): DeepReadonly<CatalogEntry> | null {
@@ -172,9 +187,24 @@ export class ModelsController {
     for (const job of jobs) {
       if (job.state === 'done' && job.modelPath && this.#loadWhenDone.delete(job.id)) {
         const name = this.#catalog?.entries.find((e) => e.id === job.catalogId)?.name ?? job.title
-        void this.#loadFirstRun(job.id, { name, modelPath: job.modelPath, mmprojPath: job.mmprojPath })
+        void this.#finishFirstRun(job.id, { name, modelPath: job.modelPath, mmprojPath: job.mmprojPath })
       }
     }
+  }
+
+  /**
+   * The first-run download is done: its model is loaded unless the user loaded another
+   * meanwhile, which stays (the note offers this one). Main is asked now, as it knows about
+   * loads from every window; if it cannot say, nothing is replaced.
+   */
+  async #finishFirstRun(jobId: string, model: { name: string; modelPath: string; mmprojPath: string | null }): Promise<void> {
+    const engine = await this.#client.invoke('engine:status').catch(() => null)
+    if (engine && !holdsModel(engine)) {
+      await this.#loadFirstRun(jobId, model)
+      return
+    }
+    this.#firstRunJob = jobId
+    this.#firstRunNote = { kind: 'ready', ...model }
   }
 
   /**
@@ -195,7 +225,7 @@ export class ModelsController {
       if (stoppedByUser(e)) return false
       const text = errorText(e)
       this.#firstRunJob = jobId
-      this.#firstRunNote = { kind: 'failed', name: model.name, modelPath: model.modelPath, mmprojPath: model.mmprojPath, text }
+      this.#firstRunNote = { kind: 'failed', ...model, text }
       this.#report(card, text)
       return false
     }
