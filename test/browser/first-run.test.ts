@@ -1,7 +1,7 @@
 // The first-run offer in real Chromium, against the real services, around its download's
-// end: what the chat view says when the model cannot be loaded, and a model the user loaded
-// meanwhile is not replaced. Each case starts from an
-// empty models folder, so each has its own harness.
+// end: what the chat view says when the model cannot be loaded, that a model the user loaded
+// meanwhile is not replaced, and that a window reopened mid-download still loads it. Each
+// case starts from an empty models folder, so each has its own harness.
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -75,5 +75,16 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
     await area.getByRole('button', { name: 'Load Tiny VLM' }).click()
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 20_000 }).toMatch(/tiny-vlm-F32\.gguf/)
     expect(await area.count()).toBe(0)
+  })
+  it('loads the downloaded model when the window was reopened during the download', async () => {
+    const { harness, page } = await open()
+    harness.hub.options.bytesPerTick = 4 * 1024
+    await download(page)
+    await expect.poll(() => harness.models.downloads.list().some((j) => j.state === 'downloading')).toBe(true)
+    await page.reload()
+    await expect.poll(() => page.getByTestId('first-run').getByRole('progressbar').count()).toBe(1)
+    harness.hub.options.bytesPerTick = undefined
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 30_000 }).toMatch(/tiny-vlm-F32\.gguf/)
+    expect(await page.getByTestId('first-run').count()).toBe(0)
   })
 })

@@ -280,6 +280,37 @@ describe('ModelsController', () => {
     expect(models.firstRunNote).toBeNull()
   })
 
+  // The window's memory of which download the offer started is lost with a reload, or a restart.
+  it.each<[string, DownloadJob['state']]>([
+    ['the window was reopened mid-download', 'downloading'],
+    ['the app restarted (the download waits for Resume)', 'paused'],
+  ])('loads the first-run download when it finishes after %s', async (_, state) => {
+    main
+      .answer('downloads:list', [job(state)])
+      .answer('engine:status', { state: 'idle' })
+      .answer('engine:load', engineInfo({ vision: true, ...TINY }))
+    await models.start()
+    main.emit('downloads:changed', [job('downloading')])
+    main.emit('downloads:changed', [job('done')])
+    await vi.waitFor(() => expect(main.requests('engine:load')).toEqual([TINY]))
+  })
+
+  it.each<[string, () => void]>([
+    ['a model is in the library', () => (installed = [entry('/models/mine/mine.gguf', null)])],
+    ['it is not the recommended model', () => main.answer('downloads:list', [job('downloading', { catalogId: 'other' })])],
+  ])('after a reload, an unfinished download is not the first-run one when %s', async (_, arrange) => {
+    main
+      .answer('downloads:list', [job('downloading')])
+      .answer('engine:status', { state: 'idle' })
+      .answer('engine:load', engineInfo({ vision: true, ...TINY }))
+    arrange()
+    await models.start()
+    main.emit('downloads:changed', [job('done', { catalogId: models.downloads[0]!.catalogId })])
+    await new Promise((r) => setTimeout(r, 0))
+    expect(main.requests('engine:status')).toEqual([])
+    expect(main.requests('engine:load')).toEqual([])
+  })
+
   it('reads the library again when main says it changed', async () => {
     await models.start()
     const names = watch(() => models.library?.models.map((m) => m.model.path))

@@ -62,7 +62,7 @@ export class ModelsController {
   #importing = $state<'copy' | 'link' | null>(null)
   /** Each area's last error, with the card it belongs to: one per area, cleared when the area's next action starts. */
   #errors = $state.raw<Partial<Record<ModelsArea, { text: string; item: string | null }>>>({})
-  /** Downloads the user started from the first-run offer: load them when they finish. */
+  /** Downloads the user started from the first-run offer (or found again by start()): load them when they finish. */
   // Bookkeeping, not state: nothing renders from it.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #loadWhenDone = new Set<string>()
@@ -164,6 +164,7 @@ export class ModelsController {
     this.#catalog = catalog
     this.#downloads = downloads
     await this.#refresh()
+    this.#rearmFirstRun()
     return () => {
       offDownloads()
       offLibrary()
@@ -180,6 +181,21 @@ export class ModelsController {
       },
       'own',
     )
+  }
+
+  /**
+   * Which download the offer started is kept in this window's memory, lost when the window is
+   * reopened or the app restarts mid-download. It is found again from what main keeps: while
+   * the library holds no model, an unfinished download of the recommended one is the download
+   * the first-run offer shows as its own (started there or not), so it is loaded when done,
+   * as the offer promises. Saving the wish with the job in main would need a contract change,
+   * and a way to clear it once acted on, for a fact the window can read back from main.
+   */
+  #rearmFirstRun(): void {
+    if (this.#library?.models.length !== 0) return
+    for (const job of this.#downloads) {
+      if (job.catalogId !== null && job.catalogId === this.#catalog?.recommended && job.state !== 'done') this.#loadWhenDone.add(job.id)
+    }
   }
 
   #onDownloads(jobs: DownloadJob[]): void {
