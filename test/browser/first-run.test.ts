@@ -1,7 +1,8 @@
 // The first-run offer in real Chromium, against the real services, around its download's
 // end: what the chat view says when the model cannot be loaded, that a model the user loaded
-// meanwhile is not replaced, and that a window reopened mid-download still loads it. Each
-// case starts from an empty models folder, so each has its own harness.
+// meanwhile is not replaced, and that a window reopened mid-download still loads it; and that
+// the offer keeps out of the way while a remote engine answers. Each case starts from an empty
+// models folder, so each has its own harness.
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -86,5 +87,26 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
     harness.hub.options.bytesPerTick = undefined
     await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 30_000 }).toMatch(/tiny-vlm-F32\.gguf/)
     expect(await page.getByTestId('first-run').count()).toBe(0)
+  })
+  it('is not offered while a remote engine answers', async () => {
+    const harness = await startHarness()
+    h = harness
+    // Nothing listens there: the offer follows the choice, not the server's answers.
+    const engine = await harness.remoteEngines.add({
+      name: 'GPU box',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      model: 'm',
+      allowUnencrypted: false,
+    })
+    await harness.remoteEngines.setDefault({ id: engine.id, model: 'm' })
+    const page = await harness.openApp()
+    const picker = page.getByRole('combobox', { name: 'Engine' })
+    await expect.poll(() => page.getByTestId('engine-privacy').count()).toBe(1)
+
+    // Back to this computer, with no model: offered (the library has been read by now).
+    await picker.selectOption('local')
+    await expect.poll(() => page.getByTestId('first-run').textContent()).toContain('Get a vision model to start')
+    await picker.selectOption({ value: `${engine.id}\nm` })
+    await expect.poll(() => page.getByTestId('first-run').count()).toBe(0)
   })
 })
