@@ -6,7 +6,7 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import { ensureFixtures } from '../fixtures/generate.js'
 import { truncatedCopy } from '../support/engine.js'
@@ -15,19 +15,25 @@ import { browserSkipReason, startHarness, type Harness } from './harness.js'
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
 
-describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
-  let h: Harness | undefined
+// Each case downloads the model (slowly, for some) and loads it, twice for some: on a busy
+// 2-core machine this has taken 40 s, too close to the default minute.
+describe.skipIf(skip !== null)('First-run offer in Chromium', { timeout: 120_000 }, () => {
+  let harness: Harness
+  /** This case's harness, until closed (none if it failed to start). */
+  let started: Harness | undefined
+  // Started in a hook, whose time limit is longer: each case's own time is spent on its flow.
+  beforeEach(async () => {
+    started = harness = await startHarness()
+  })
   afterEach(async () => {
-    await h?.close()
-    h = undefined
+    await started?.close()
+    started = undefined
   })
 
-  async function open(): Promise<{ harness: Harness; page: Page }> {
-    const harness = await startHarness()
-    h = harness
+  async function open(): Promise<Page> {
     const page = await harness.openApp()
     await expect.poll(() => page.getByTestId('first-run').textContent()).toContain('Get a vision model to start')
-    return { harness, page }
+    return page
   }
 
   const download = (page: Page) =>
@@ -38,7 +44,7 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
 
   it('says in the chat view why the downloaded model could not be loaded, and loads it on Try again', async () => {
     const fx = await ensureFixtures()
-    const { harness, page } = await open()
+    const page = await open()
     // The file the engine is given is damaged (as a bad sector or an antivirus would leave it).
     const damaged = await truncatedCopy(fx.textModel, await mkdtemp(join(tmpdir(), 'first-run-')), 0.5)
     const load = harness.engine.load.bind(harness.engine)
@@ -57,7 +63,7 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
   })
   it('leaves a model the user loaded during the download, and loads the downloaded one when asked', async () => {
     const fx = await ensureFixtures()
-    const { harness, page } = await open()
+    const page = await open()
     harness.hub.options.bytesPerTick = 2 * 1024
     await download(page)
     await expect.poll(() => harness.models.downloads.list().some((j) => j.state === 'downloading')).toBe(true)
@@ -78,7 +84,7 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
     expect(await area.count()).toBe(0)
   })
   it('loads the downloaded model when the window was reopened during the download', async () => {
-    const { harness, page } = await open()
+    const page = await open()
     harness.hub.options.bytesPerTick = 4 * 1024
     await download(page)
     await expect.poll(() => harness.models.downloads.list().some((j) => j.state === 'downloading')).toBe(true)
@@ -89,8 +95,6 @@ describe.skipIf(skip !== null)('First-run offer in Chromium', () => {
     expect(await page.getByTestId('first-run').count()).toBe(0)
   })
   it('is not offered while a remote engine answers', async () => {
-    const harness = await startHarness()
-    h = harness
     // Nothing listens there: the offer follows the choice, not the server's answers.
     const engine = await harness.remoteEngines.add({
       name: 'GPU box',
