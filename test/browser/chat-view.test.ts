@@ -1,0 +1,165 @@
+// The chat window's view in real Chromium against the real services: following a streaming
+// answer as it grows.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import type { ChatChunk, StoredMessage, StreamEvent } from '../../electron/ipc/contract.js'
+import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
+import { browserSkipReason, startHarness, type Harness } from './harness.js'
+
+declare global {
+  interface Window {
+    /** Set by a test: the next question is answered by the test (__play, __finish), not the engine. */
+    __scripted?: boolean
+    /** Streams these pieces of the scripted answer, one every intervalMs; resolves when all are shown. */
+    __play?: (pieces: string[], intervalMs: number) => Promise<void>
+    /** Ends the scripted answer as main would. */
+    __finish?: () => void
+  }
+}
+
+/**
+ * Runs in the page: while window.__scripted is set, a question is answered with what the test
+ * plays, chunk by chunk as main streams them, so the view can be watched at any point of an answer.
+ */
+function scriptedAnswers(): void {
+  const real = window.assistant.stream.bind(window.assistant)
+  window.assistant.stream = (channel, streamId, request, onEvent) => {
+    if (!window.__scripted || channel !== 'chats:send') return real(channel, streamId, request, onEvent)
+    const message = (role: StoredMessage['role'], text: string, status: StoredMessage['status']): StoredMessage => ({
+      id: crypto.randomUUID(),
+      role,
+      text,
+      images: [],
+      createdAt: new Date().toISOString(),
+      status,
+      stats: null,
+      error: null,
+      model: null,
+    })
+    const send = (event: StreamEvent): void => onEvent(event)
+    const chunk = (c: ChatChunk): void => send({ streamId, type: 'chunk', chunk: c })
+    const question = message('user', (request as { text: string }).text, 'complete')
+    const answer = message('assistant', '', 'streaming')
+    let pieces = 0
+    window.__play = (texts, intervalMs) =>
+      new Promise((done) => {
+        let i = 0
+        const timer = setInterval(() => {
+          const text = texts[i++]
+          if (text === undefined) {
+            clearInterval(timer)
+            // Two frames: the answer renders once a frame.
+            requestAnimationFrame(() => requestAnimationFrame(() => done()))
+            return
+          }
+          answer.text += text
+          pieces++
+          chunk({ kind: 'tokens', messageId: answer.id, text, count: 1 })
+        }, intervalMs)
+      })
+    window.__finish = () => {
+      const stats = { tokensIn: 1, tokensOut: pieces, imageTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 1, totalMs: 1 }
+      chunk({ kind: 'done', message: { ...answer, status: 'complete', stats: { ...stats, stopReason: 'eos' } } })
+      send({ streamId, type: 'end' })
+    }
+    setTimeout(() => {
+      chunk({ kind: 'message', message: question })
+      chunk({ kind: 'message', message: answer })
+    })
+    return Promise.resolve({ ok: true, value: null })
+  }
+}
+
+const skip = browserSkipReason()
+if (skip) console.warn(`[browser tests skipped] ${skip}`)
+
+describe.skipIf(skip !== null)('chat view in Chromium', () => {
+  let h: Harness
+  let fx: FixturePaths
+
+  beforeAll(async () => {
+    fx = await ensureFixtures()
+    h = await startHarness()
+  })
+  afterAll(async () => h?.close())
+
+  describe('following a streaming answer', () => {
+    let page: Page
+    const messages = () => page.getByRole('log', { name: 'Messages' })
+    /** How far the end of the conversation is below what is shown. */
+    const belowView = (): Promise<number> => messages().evaluate((l) => Math.round(l.scrollHeight - l.clientHeight - l.scrollTop))
+    const lines = (count: number, what: string): string[] =>
+      Array.from({ length: count }, (_, i) => `${what} line ${i} with several words in it.\n\n`)
+    const play = (pieces: string[], intervalMs = 15): Promise<void> =>
+      page.evaluate(([p, ms]) => window.__play!(p, ms), [pieces, intervalMs] as const)
+
+    async function ask(question: string): Promise<void> {
+      await page.getByRole('button', { name: '+ New conversation' }).click()
+      await expect.poll(() => page.getByRole('log', { name: 'Messages' }).textContent()).toContain('Ask a question')
+      await page.evaluate(() => {
+        window.__scripted = true
+        window.__play = undefined
+      })
+      const box = page.getByRole('textbox', { name: 'Message' })
+      await box.fill(question)
+      await box.press('Enter')
+      await expect.poll(() => page.getByRole('button', { name: 'Stop' }).count()).toBe(1)
+      await expect.poll(() => page.evaluate(() => typeof window.__play)).toBe('function')
+    }
+
+    async function finish(): Promise<void> {
+      await page.evaluate(() => window.__finish!())
+      await expect.poll(() => page.getByRole('button', { name: 'Stop' }).count()).toBe(0)
+    }
+
+    beforeAll(async () => {
+      page = await h.openApp()
+      await page.addInitScript(scriptedAnswers)
+      await page.reload()
+      // The answers are the test's; a model is loaded only because a question needs one.
+      await page.getByPlaceholder('/path/to/model.gguf').fill(fx.textModel)
+      await page.getByRole('button', { name: 'Load', exact: true }).click()
+      await page.locator('textarea[aria-label="Message"]:enabled').waitFor({ timeout: 30_000 })
+    })
+    afterAll(async () => page?.close())
+    // A test that failed midway leaves its answer streaming: ended, so the next test starts afresh.
+    afterEach(async () => {
+      await page.evaluate(() => window.__finish?.())
+      await page.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached' })
+    })
+
+    it('keeps following a reasoning answer after its thought folds away', async () => {
+      await ask('Think it over')
+      await play(['<think>\n', ...lines(40, 'Thinking')])
+      const thought = page.getByTestId('turn-assistant').last().getByTestId('thought')
+      expect(await thought.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(true)
+      expect(await belowView()).toBeLessThan(80)
+      // The answer starts: the thought folds away, the view shrinks, and the answer goes on below.
+      await play(['</think>\n\n', ...lines(40, 'Answer')])
+      expect(await thought.evaluate((el) => (el as HTMLDetailsElement).open)).toBe(false)
+      expect(await belowView()).toBeLessThan(80)
+      await finish()
+      expect(await belowView()).toBeLessThan(80)
+    })
+
+    it('stops following a plain answer when the reader scrolls up, and follows again from the end', async () => {
+      await ask('Tell me a lot')
+      await play(lines(60, 'Answer'))
+      expect(await belowView()).toBeLessThan(80)
+      await messages().hover()
+      await page.mouse.wheel(0, -600)
+      await expect.poll(belowView).toBeGreaterThan(300)
+      const top = await messages().evaluate((l) => l.scrollTop)
+      await play(lines(20, 'More'))
+      // Where the reader scrolled to stays put, and the answer grows below it.
+      expect(await messages().evaluate((l) => l.scrollTop)).toBe(top)
+      expect(await belowView()).toBeGreaterThan(600)
+      await page.mouse.wheel(0, 100_000)
+      await expect.poll(belowView).toBeLessThan(80)
+      await play(lines(20, 'Last'))
+      expect(await belowView()).toBeLessThan(80)
+      await finish()
+      expect(await belowView()).toBeLessThan(80)
+    })
+  })
+})
