@@ -1,5 +1,5 @@
 // The chat window's view in real Chromium against the real services: following a streaming
-// answer as it grows.
+// answer as it grows, and what HTML in an answer may become.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import type { ChatChunk, StoredMessage, StreamEvent } from '../../electron/ipc/contract.js'
@@ -83,6 +83,27 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
   })
   afterAll(async () => h?.close())
 
+  /** A new window, with what it throws and logs as errors collected. */
+  async function open(): Promise<{ page: Page; errors: string[] }> {
+    const page = await h.openApp()
+    // What is missing fails the test in seconds, not at its timeout.
+    page.setDefaultTimeout(5000)
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    // Started: the status bar says what is loaded (expect.poll cannot run in a beforeAll).
+    await page.getByTestId('status-bar').filter({ hasText: /\S/ }).waitFor()
+    return { page, errors }
+  }
+
+  /** A conversation of one question and its finished answer, as main keeps it. */
+  async function seed(title: string, question: string, answer: string): Promise<string> {
+    const chat = await h.chats.create({ title })
+    await h.chats.update(chat.id, (c) => {
+      c.messages.push(h.chats.newMessage('user', question), { ...h.chats.newMessage('assistant', answer), status: 'complete' })
+    })
+    return chat.id
+  }
+
   describe('following a streaming answer', () => {
     let page: Page
     const messages = () => page.getByRole('log', { name: 'Messages' })
@@ -161,5 +182,49 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
       await finish()
       expect(await belowView()).toBeLessThan(80)
     })
+  })
+
+  it('shows HTML in an answer’s prose as text, never as live elements; code, links and comparisons still render', async () => {
+    await seed(
+      'Raw HTML sample',
+      'How do I take several lines of input?',
+      [
+        'Use the <textarea> element for multi-line input. Then the <details> element.',
+        '',
+        '<select><option>one</option></select> <button onclick="window.pwned = true">Press</button> <input value="typed">',
+        '',
+        '<details open><summary>More</summary>Hidden inside</details>',
+        '',
+        'Second paragraph after, with [the docs](https://example.com/docs) and 2 < 3 > 1.',
+        '',
+        '```html',
+        '<textarea rows="3"></textarea>',
+        '```',
+        '',
+        '| a | b |',
+        '|---|---|',
+        '| 1 | 2 |',
+      ].join('\n'),
+    )
+    const { page, errors } = await open()
+    const md = page.getByTestId('turn-assistant').last().getByTestId('markdown')
+    await expect.poll(() => md.textContent()).toContain('Second paragraph after')
+    // Nothing the model wrote became a form element or a fold; the one button is the code's Copy.
+    expect(await md.locator('textarea, select, option, input, details, summary, form').count()).toBe(0)
+    expect(await md.getByRole('button').allTextContents()).toEqual(['Copy'])
+    const shown = await md.innerText()
+    expect(shown).toContain('Use the <textarea> element for multi-line input. Then the <details> element.')
+    expect(shown).toContain('<button onclick="window.pwned = true">Press</button>')
+    expect(shown).toContain('<details open><summary>More</summary>Hidden inside</details>')
+    expect(shown).toContain('2 < 3 > 1')
+    // A code block is still highlighted, its markup shown as code.
+    expect(await md.locator('pre code').textContent()).toBe('<textarea rows="3"></textarea>')
+    expect(await md.locator('pre code .hljs-tag').count()).toBeGreaterThan(0)
+    expect(await md.locator('table td').allTextContents()).toEqual(['1', '2'])
+    expect(await md.locator('a').getAttribute('href')).toBe('https://example.com/docs')
+    expect(await md.locator('a').getAttribute('target')).toBe('_blank')
+    expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined()
+    expect(errors).toEqual([])
+    await page.close()
   })
 })

@@ -73,8 +73,24 @@ const marked = new Marked({
       const body = known ? hljs.highlight(text, { language: known, ignoreIllegals: true }).value : escapeHtml(text)
       return `<div class="code-block"><div class="code-bar"><span>${escapeHtml(known ?? name)}</span><button type="button" class="copy-code">Copy</button></div><pre><code class="hljs">${body}</code></pre></div>`
     },
+    // HTML in an answer is the model writing about HTML ("use the <textarea> element"), not
+    // markup for this window: as markup it became live fields and folds that swallowed the
+    // rest of the answer. It shows as the text it is, a block of it as a paragraph.
+    html({ text, block }) {
+      return block ? `<p>${escapeHtml(text.trim()).replace(/\n/g, '<br>')}</p>\n` : escapeHtml(text)
+    },
   },
 })
+
+// What the renderer above and marked's own Markdown make, and nothing else: a second fence
+// behind the escaping, should a path through marked ever let markup through. No img (nothing
+// remote is loaded) and no input (a task list's checkbox is dropped, its text kept, as before).
+const ALLOWED_TAGS = [
+  ...['p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'ul', 'ol', 'li'],
+  ...['strong', 'em', 'del', 'code', 'pre', 'a', 'table', 'thead', 'tbody', 'tr', 'th', 'td'],
+  // The code blocks' frame, highlight.js's spans, and the copy button.
+  ...['div', 'span', 'button'],
+]
 
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
@@ -85,8 +101,5 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 
 export function renderMarkdown(text: string): string {
   const html = marked.parse(text, { async: false })
-  return DOMPurify.sanitize(html, {
-    FORBID_TAGS: ['img', 'style', 'form', 'input', 'iframe', 'video', 'audio', 'source', 'object', 'embed'],
-    FORBID_ATTR: ['style'],
-  })
+  return DOMPurify.sanitize(html, { ALLOWED_TAGS, FORBID_ATTR: ['style'] })
 }
