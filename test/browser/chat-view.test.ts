@@ -1,10 +1,13 @@
 // The chat window's view in real Chromium against the real services: following a streaming
-// answer as it grows, and what HTML in an answer may become.
+// answer as it grows, what HTML in an answer may become, and stored images that are gone.
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
 import type { ChatChunk, StoredMessage, StreamEvent } from '../../electron/ipc/contract.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
-import { browserSkipReason, startHarness, type Harness } from './harness.js'
+import { solidPng } from '../support/images.js'
+import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harness.js'
 
 declare global {
   interface Window {
@@ -226,5 +229,48 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined()
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('shows a stored image whose file is gone as a tile that says so, and shows it again once it is back', async () => {
+    const chat = await h.chats.create({ title: 'Missing image sample' })
+    const [stored] = await h.chats.saveImages(chat.id, [{ bytes: await solidPng(60, 40, '#00aa00'), name: 'gone.png' }])
+    await h.chats.update(chat.id, (c) => void c.messages.push(h.chats.newMessage('user', 'What is this?', [stored!])))
+    const folder = join(h.dataDir, 'chats', chat.id, 'images')
+    const [file] = await readdir(folder)
+    const bytes = await readFile(join(folder, file!))
+    await rm(join(folder, file!))
+    const other = await seed('Another sample', 'Hello?', 'Hello.')
+
+    const { page, errors } = await open()
+    const nav = page.getByRole('navigation', { name: 'Conversations' })
+    await nav.getByRole('button', { name: /^Missing image sample/ }).click()
+    const question = page.getByTestId('turn-user').last()
+    const tile = question.getByTestId('missing-image')
+    await expect.poll(async () => (await tile.allTextContents()).join('')).toMatch(/gone\.png.*no longer stored/)
+    expect(await question.locator('img').count()).toBe(0)
+    expect(await question.getByTestId('turn-text').textContent()).toBe('What is this?')
+    expect(errors).toEqual([])
+    await mkdir(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: join(ARTIFACTS, 'chat-missing-image.png') })
+
+    // The file is back (restored from a backup): the next look at the conversation finds it.
+    await writeFile(join(folder, file!), bytes)
+    await nav.getByRole('button', { name: /^Another sample/ }).click()
+    await expect.poll(() => page.getByTestId('turn-user').last().getByTestId('turn-text').textContent()).toBe('Hello?')
+    await nav.getByRole('button', { name: /^Missing image sample/ }).click()
+    await expect
+      .poll(() =>
+        question
+          .locator('img')
+          .first()
+          .evaluate((img: HTMLImageElement) => img.naturalWidth)
+          .catch(() => 0),
+      )
+      .toBe(60)
+    expect(await tile.count()).toBe(0)
+    expect(errors).toEqual([])
+    await page.close()
+    await h.chats.delete(chat.id)
+    await h.chats.delete(other)
   })
 })

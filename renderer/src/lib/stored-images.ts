@@ -12,14 +12,20 @@ export class StoredImages {
     this.#client = client
   }
 
-  /** A URL for a stored image, fetched once. */
+  /** A URL for a stored image, fetched once; a fetch that failed is tried again on the next look. */
   url(chatId: string, imageId: string, mime: string): Promise<string> {
     let url = this.#urls.get(imageId)
     if (!url) {
-      url = this.#client
+      const fetched = this.#client
         .invoke('chats:image', { chatId, imageId })
         .then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mime })))
-      this.#urls.set(imageId, url)
+      this.#urls.set(imageId, fetched)
+      // A failure is not kept: the file may be back (restored from a backup) when the
+      // conversation is opened again. The caller still gets the rejection.
+      fetched.catch(() => {
+        if (this.#urls.get(imageId) === fetched) this.#urls.delete(imageId)
+      })
+      url = fetched
     }
     return url
   }
