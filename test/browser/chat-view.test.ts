@@ -1,5 +1,6 @@
 // The chat window's view in real Chromium against the real services: following a streaming
-// answer as it grows, what HTML in an answer may become, and stored images that are gone.
+// answer as it grows, what HTML in an answer may become, stored images that are gone, and the
+// sidebar's rename and delete.
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -272,5 +273,53 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
     await page.close()
     await h.chats.delete(chat.id)
     await h.chats.delete(other)
+  })
+
+  describe('the sidebar', () => {
+    let page: Page
+    let errors: string[]
+    const nav = () => page.getByRole('navigation', { name: 'Conversations' })
+    const sidebarError = () => nav().getByRole('alert')
+
+    beforeAll(async () => {
+      for (const chat of await h.chats.list()) await h.chats.delete(chat.id)
+      // Listed newest first: Third, Second, First.
+      for (const title of ['First', 'Second', 'Third']) await seed(`${title} talk`, `${title} question`, `${title} answer`)
+      ;({ page, errors } = await open())
+      await page.getByTestId('conversation').nth(2).waitFor()
+    })
+    afterAll(async () => page?.close())
+
+    it('takes a title no longer than main keeps, and renames to it', async () => {
+      await nav().getByRole('button', { name: 'Rename Third talk' }).click()
+      const field = nav().getByRole('textbox', { name: 'Conversation title' })
+      await field.fill('y'.repeat(210))
+      expect(await field.inputValue()).toBe('y'.repeat(200))
+      await field.press('Enter')
+      await expect.poll(async () => (await h.chats.list())[0]!.title).toBe('y'.repeat(200))
+      await expect.poll(() => field.count()).toBe(0)
+      expect(await sidebarError().count()).toBe(0)
+      await nav()
+        .getByRole('button', { name: `Rename ${'y'.repeat(200)}` })
+        .click()
+      await field.fill('Third talk')
+      await field.press('Enter')
+      await expect.poll(() => nav().textContent()).toContain('Third talk')
+      expect(errors).toEqual([])
+    })
+
+    it('says in the sidebar why a rename or a delete failed', async () => {
+      // Deleted behind this window's back (in another window, say).
+      const gone = (await h.chats.list()).find((c) => c.title === 'First talk')!.id
+      await h.chats.delete(gone)
+      await nav().getByRole('button', { name: 'Rename First talk' }).click()
+      await nav().getByRole('textbox', { name: 'Conversation title' }).fill('Renamed')
+      await nav().getByRole('textbox', { name: 'Conversation title' }).press('Enter')
+      await expect.poll(() => sidebarError().textContent()).toBe('That conversation no longer exists.')
+      await nav().getByRole('button', { name: 'Delete First talk' }).click()
+      await nav().getByRole('group', { name: 'Delete First talk?' }).getByRole('button', { name: 'Delete', exact: true }).click()
+      await expect.poll(() => sidebarError().textContent()).toBe('That conversation no longer exists.')
+      expect(errors).toEqual([])
+    })
   })
 })
