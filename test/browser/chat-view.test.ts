@@ -1,6 +1,6 @@
 // The chat window's view in real Chromium against the real services: following a streaming
 // answer as it grows, what HTML in an answer may become, stored images that are gone, and the
-// sidebar's rename and delete.
+// sidebar's rename and delete (their errors, their focus).
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -280,6 +280,13 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
     let errors: string[]
     const nav = () => page.getByRole('navigation', { name: 'Conversations' })
     const sidebarError = () => nav().getByRole('alert')
+    /** What has the focus, as a screen reader would name it. */
+    const focused = (): Promise<string> =>
+      page.evaluate(() => {
+        const el = document.activeElement
+        if (!(el instanceof HTMLElement) || el === document.body) return 'the page'
+        return el.getAttribute('aria-label') ?? el.innerText.replace(/\s+/g, ' ').trim()
+      })
 
     beforeAll(async () => {
       for (const chat of await h.chats.list()) await h.chats.delete(chat.id)
@@ -299,12 +306,20 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
       await expect.poll(async () => (await h.chats.list())[0]!.title).toBe('y'.repeat(200))
       await expect.poll(() => field.count()).toBe(0)
       expect(await sidebarError().count()).toBe(0)
+      // The focus is back on the conversation renamed.
+      expect(await focused()).toBe(`${'y'.repeat(200)} Third answer`)
       await nav()
         .getByRole('button', { name: `Rename ${'y'.repeat(200)}` })
         .click()
       await field.fill('Third talk')
       await field.press('Enter')
       await expect.poll(() => nav().textContent()).toContain('Third talk')
+      // Esc leaves the title as it was, and the focus on the conversation too.
+      await nav().getByRole('button', { name: 'Rename Third talk' }).click()
+      await field.fill('Not this')
+      await field.press('Escape')
+      expect(await field.count()).toBe(0)
+      expect(await focused()).toBe('Third talk Third answer')
       expect(errors).toEqual([])
     })
 
@@ -319,6 +334,53 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
       await nav().getByRole('button', { name: 'Delete First talk' }).click()
       await nav().getByRole('group', { name: 'Delete First talk?' }).getByRole('button', { name: 'Delete', exact: true }).click()
       await expect.poll(() => sidebarError().textContent()).toBe('That conversation no longer exists.')
+      // The question is gone; the ✕ that asked it has the focus back.
+      await expect.poll(focused).toBe('Delete First talk')
+      expect(errors).toEqual([])
+    })
+
+    it('deleting with the keyboard asks first, and leaves the focus on the next conversation, else the previous, else New', async () => {
+      for (const chat of await h.chats.list()) await h.chats.delete(chat.id)
+      for (const title of ['Second', 'Third', 'First']) await seed(`${title} talk`, `${title} question`, `${title} answer`)
+      // A search, then none, reads the list again.
+      const search = page.getByRole('searchbox', { name: 'Search conversations' })
+      await search.fill('talk')
+      await expect
+        .poll(() => page.getByTestId('conversation').locator('.title').allTextContents())
+        .toEqual(['First talk', 'Third talk', 'Second talk'])
+      await search.fill('')
+      await expect
+        .poll(() => page.getByTestId('conversation').locator('.title').allTextContents())
+        .toEqual(['First talk', 'Third talk', 'Second talk'])
+      await nav().getByRole('button', { name: 'Delete Third talk' }).focus()
+      await page.keyboard.press('Enter')
+      // The question takes the focus to its safe answer; Esc gives it, and the focus goes back.
+      await expect.poll(focused).toBe('Keep')
+      await page.keyboard.press('Escape')
+      await expect.poll(focused).toBe('Delete Third talk')
+      await page.keyboard.press('Enter')
+      await expect.poll(focused).toBe('Keep')
+      await page.screenshot({ path: join(ARTIFACTS, 'chat-sidebar-delete.png') })
+      await page.keyboard.press('Shift+Tab')
+      expect(await focused()).toBe('Delete')
+      await page.keyboard.press('Enter')
+      await expect.poll(() => page.getByTestId('conversation').count()).toBe(2)
+      await expect.poll(focused).toBe('Second talk Second answer')
+      // The last in the list: the focus goes to the one before it.
+      await nav().getByRole('button', { name: 'Delete Second talk' }).focus()
+      await page.keyboard.press('Enter')
+      await page.keyboard.press('Shift+Tab')
+      await page.keyboard.press('Enter')
+      await expect.poll(() => page.getByTestId('conversation').count()).toBe(1)
+      await expect.poll(focused).toBe('First talk First answer')
+      // None left: to New conversation.
+      await nav().getByRole('button', { name: 'Delete First talk' }).focus()
+      await page.keyboard.press('Enter')
+      await page.keyboard.press('Shift+Tab')
+      await page.keyboard.press('Enter')
+      await expect.poll(() => nav().textContent()).toContain('No conversations yet.')
+      await expect.poll(focused).toBe('+ New conversation')
+      expect(await sidebarError().count()).toBe(0)
       expect(errors).toEqual([])
     })
   })
