@@ -1,6 +1,6 @@
 // The chat window's view in real Chromium against the real services: following a streaming
-// answer as it grows, what HTML in an answer may become, stored images that are gone, and the
-// sidebar's rename and delete (their errors, their focus).
+// answer as it grows, what HTML in an answer may become, stored images that are gone, the
+// sidebar's rename and delete (their errors, their focus), and a Copy the clipboard refuses.
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -383,5 +383,21 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
       expect(await sidebarError().count()).toBe(0)
       expect(errors).toEqual([])
     })
+  })
+
+  it('says when an answer or its code could not be copied', async () => {
+    await seed('Copy sample', 'Some code?', 'Here:\n\n```ts\nconst x = 1\n```')
+    const { page, errors } = await open()
+    // The clipboard refuses, as it does when the window is not focused or the system says no.
+    await page.evaluate(() => {
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException('Document is not focused.', 'NotAllowedError'))
+    })
+    const answer = page.getByTestId('turn-assistant').last()
+    await answer.locator('footer').getByRole('button', { name: 'Copy', exact: true }).click()
+    await expect.poll(() => answer.locator('footer').getByRole('button', { name: 'Could not copy' }).count()).toBe(1)
+    await answer.getByTestId('markdown').getByRole('button', { name: 'Copy' }).click()
+    await expect.poll(() => answer.getByTestId('markdown').getByRole('button').textContent()).toBe('Could not copy')
+    expect(errors).toEqual([])
+    await page.close()
   })
 })
