@@ -79,7 +79,20 @@ export function createChatService(
     }
   }
 
-  async function* answer(chat: Conversation, sampling: Sampling | undefined, signal: AbortSignal): AsyncGenerator<ChatChunk> {
+  /**
+   * Answers `chat`, the conversation as it is to be answered. For an edit or a regenerate that is
+   * not yet what is stored: `cut` makes the stored one so (drops the answer regenerated, or what
+   * followed the question edited), and is applied only with the first word of the new answer.
+   * Before, the turns were cut first, so a regenerate or an edit with no model loaded, or a server
+   * that could not be reached, deleted every later turn and the images only they held, and
+   * answered nothing; now a failure or a stop before the first word leaves them as they were.
+   */
+  async function* answer(
+    chat: Conversation,
+    sampling: Sampling | undefined,
+    signal: AbortSignal,
+    cut?: (stored: Conversation) => void,
+  ): AsyncGenerator<ChatChunk> {
     let answerer = answererOf(chat)
     const { messages: history, notes } = await toEngineMessages(chat, answerer)
     const reply = store.newMessage('assistant', '')
@@ -87,14 +100,23 @@ export function createChatService(
     reply.model = answerer.model
     if (answerer.engineName) reply.engine = answerer.engineName
     const state = engine.state()
-    await store.update(chat.id, (c) => {
-      c.messages.push(reply)
-      // Remembered, so opening the conversation later can offer this model back.
-      if (!answerer.engineName && state.state === 'ready') c.model = { modelPath: state.info.modelPath, mmprojPath: state.info.mmprojPath }
-    })
+    // Shown at once (the window shows it being written), stored with the answer's first word.
     yield { kind: 'message', message: { ...reply } }
 
     let lastSave = performance.now()
+    let kept = false
+    const keep = async (): Promise<void> => {
+      if (kept) return
+      await store.update(chat.id, (c) => {
+        cut?.(c)
+        c.messages.push({ ...reply })
+        // Remembered, so opening the conversation later can offer this model back.
+        if (!answerer.engineName && state.state === 'ready')
+          c.model = { modelPath: state.info.modelPath, mmprojPath: state.info.mmprojPath }
+      })
+      kept = true
+      lastSave = performance.now()
+    }
     let failure: unknown = null
     const save = (): Promise<Conversation> =>
       store.update(chat.id, (c) => {
@@ -112,6 +134,7 @@ export function createChatService(
             signal,
           )) {
             if (chunk.kind === 'tokens') {
+              await keep()
               reply.text += chunk.text
               yield { kind: 'tokens', messageId: reply.id, text: chunk.text, count: chunk.count }
               if (performance.now() - lastSave > SAVE_INTERVAL_MS) {
@@ -165,12 +188,14 @@ export function createChatService(
     }
     if (reply.status === 'streaming') reply.status = signal.aborted ? 'stopped' : 'complete'
     // An answer that failed or was stopped before saying anything is not kept: the question
-    // stays, ready to retry.
+    // stays, ready to retry (an edit or a regenerate changed nothing).
     if (reply.text === '' && (reply.status === 'error' || (reply.status === 'stopped' && !reply.stats?.tokensOut))) {
-      await store.update(chat.id, (c) => void (c.messages = c.messages.filter((m) => m.id !== reply.id)))
+      if (kept) await store.update(chat.id, (c) => void (c.messages = c.messages.filter((m) => m.id !== reply.id)))
       if (failure) throw failure
       return
     }
+    // An answer that ended without a word (the model's first token was its last) is kept as before.
+    await keep()
     await save()
     yield { kind: 'done', message: { ...reply } }
   }
@@ -269,9 +294,8 @@ export function createChatService(
    * ones from before the text layer was on) and keeps it with them. Returns the questions
    * whose images changed.
    */
-  async function readTexts(chatId: string, signal: AbortSignal): Promise<StoredMessage[]> {
+  async function readTexts(chatId: string, chat: Conversation, signal: AbortSignal): Promise<StoredMessage[]> {
     if (!text || text.mode() === 'never') return []
-    const chat = await store.get(chatId)
     const generation = text.layer.generation?.() ?? 0
     const asked = chat.messages.findLast((m) => m.role === 'user')
     // An earlier question's image whose reading failed is read again only once the text layer
@@ -294,9 +318,10 @@ export function createChatService(
         return { id: image.id, text: found }
       }),
     )
-    const changed: StoredMessage[] = []
-    await store.update(chatId, (c) => {
-      for (const m of c.messages) {
+    // Kept with the stored images, found by id: before an edit or a regenerate is answered, the
+    // stored conversation still holds the turns it will drop, and the edited question's old text.
+    const apply = (messages: StoredMessage[]): StoredMessage[] =>
+      messages.filter((m) => {
         let touched = false
         for (const image of m.images) {
           const found = read.find((r) => r.id === image.id)
@@ -305,10 +330,10 @@ export function createChatService(
             touched = true
           }
         }
-        if (touched) changed.push(structuredClone(m))
-      }
-    })
-    return changed
+        return touched
+      })
+    await store.update(chatId, (c) => void apply(c.messages))
+    return apply(chat.messages).map((m) => structuredClone(m))
   }
 
   async function* readThenAnswer(
@@ -316,12 +341,13 @@ export function createChatService(
     chat: Conversation,
     sampling: Sampling | undefined,
     signal: AbortSignal,
+    cut?: (stored: Conversation) => void,
   ): AsyncGenerator<ChatChunk> {
-    const changed = await readTexts(chatId, signal)
+    const changed = await readTexts(chatId, chat, signal)
     // Only the last question is shown again: an earlier one would drop what followed it in the window.
     const last = changed.findLast((m) => m.id === chat.messages.findLast((x) => x.role === 'user')?.id)
     if (last) yield { kind: 'message', message: last }
-    yield* answer(changed.length ? await store.get(chatId) : chat, sampling, signal)
+    yield* answer(chat, sampling, signal, cut)
   }
 
   function findMessage(chat: Conversation, id: string, role: StoredMessage['role']): number {
@@ -370,25 +396,27 @@ export function createChatService(
       })
     },
 
+    // An edit and a regenerate answer the conversation as it is to be, and cut the stored one
+    // only once the new answer begins (see answer).
     regenerate({ chatId, messageId, sampling }, signal) {
       return inTurn(chatId, signal, async function* () {
-        const chat = await store.update(chatId, (c) => {
-          c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant'))
-        })
-        yield* readThenAnswer(chatId, chat, sampling, signal)
+        const cut = (c: Conversation): void => void (c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant')))
+        const chat = await store.get(chatId)
+        cut(chat)
+        yield* readThenAnswer(chatId, chat, sampling, signal, cut)
       })
     },
 
     edit({ chatId, messageId, text, sampling }, signal) {
       return inTurn(chatId, signal, async function* () {
-        let edited: StoredMessage | null = null
-        const chat = await store.update(chatId, (c) => {
+        const cut = (c: Conversation): void => {
           const index = findMessage(c, messageId, 'user')
-          edited = { ...c.messages[index]!, text }
-          c.messages = [...c.messages.slice(0, index), edited]
-        })
-        yield { kind: 'message', message: edited! }
-        yield* readThenAnswer(chatId, chat, sampling, signal)
+          c.messages = [...c.messages.slice(0, index), { ...c.messages[index]!, text }]
+        }
+        const chat = await store.get(chatId)
+        cut(chat)
+        yield { kind: 'message', message: structuredClone(chat.messages.at(-1)!) }
+        yield* readThenAnswer(chatId, chat, sampling, signal, cut)
       })
     },
   }

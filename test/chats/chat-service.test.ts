@@ -9,6 +9,7 @@ import { ChatStore } from '../../electron/chats/store.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import type { AnswerFormat, ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
+import { openRemoteEngines } from '../../electron/remote/engines.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { greedy, scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -52,6 +53,52 @@ describe('chat service', () => {
       code: 'no-model',
     })
     expect((await store.get(chat.id)).messages).toMatchObject([{ role: 'user', text: 'anyone there?' }])
+  })
+
+  it('a regenerate or an edit that cannot be answered (no model, a server that cannot be reached) leaves the conversation and its images as they were', async () => {
+    const chat = await store.create()
+    const later = await store.saveImages(chat.id, [{ bytes: await solidPng(8, 8, '#336699'), name: 'later.png' }])
+    const answered = (text: string): StoredMessage => ({ ...store.newMessage('assistant', text), status: 'complete' })
+    await store.update(chat.id, (c) => {
+      c.messages.push(
+        store.newMessage('user', 'first q'),
+        answered('first a'),
+        store.newMessage('user', 'second q', later),
+        answered('second a'),
+      )
+    })
+    const { messages } = await store.get(chat.id)
+    const unchanged = async (): Promise<void> => {
+      expect((await store.get(chat.id)).messages).toEqual(messages)
+      expect((await new ChatStore(root).get(chat.id)).messages).toEqual(messages)
+      expect(await readdir(join(root, chat.id, 'images'))).toHaveLength(1)
+    }
+
+    const local = createChatService(store, engine, new GenerationScheduler(engine))
+    await expect(drain(local.regenerate({ chatId: chat.id, messageId: messages[1]!.id }, signal()))).rejects.toMatchObject({
+      code: 'no-model',
+    })
+    await unchanged()
+    await expect(
+      drain(local.edit({ chatId: chat.id, messageId: messages[0]!.id, text: 'first q, edited' }, signal())),
+    ).rejects.toMatchObject({ code: 'no-model' })
+    await unchanged()
+
+    // A remote engine fails only once it is asked: nothing answers at its address.
+    const remotes = await openRemoteEngines({
+      path: join(root, 'remote-engines.json'),
+      secrets: () => null,
+      engineOptions: { retries: 0, connectTimeoutMs: 2_000 },
+    })
+    const { id } = await remotes.add({ name: 'Gone', baseUrl: 'http://127.0.0.1:9/v1', allowUnencrypted: false })
+    await store.update(chat.id, (c) => void (c.engine = { id, model: 'tiny' }))
+    const remote = createChatService(store, engine, new GenerationScheduler(engine), null, remotes)
+    await expect(drain(remote.regenerate({ chatId: chat.id, messageId: messages[3]!.id }, signal()))).rejects.toThrow(/127\.0\.0\.1/)
+    await unchanged()
+    await expect(drain(remote.edit({ chatId: chat.id, messageId: messages[2]!.id, text: 'second q, edited' }, signal()))).rejects.toThrow(
+      /127\.0\.0\.1/,
+    )
+    await unchanged()
   })
 
   it('streams an answer and saves question, answer and stats; a restart finds them', async () => {
