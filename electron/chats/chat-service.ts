@@ -403,6 +403,11 @@ export function createChatService(
         const cut = (c: Conversation): void => void (c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant')))
         const chat = await store.get(chatId)
         cut(chat)
+        // The question answered again says where the conversation was cut: a window applying the
+        // stream drops what followed it. Before, only the last answer was replaced there, so
+        // regenerating an earlier one left on screen turns that no longer existed.
+        const question = chat.messages.findLast((m) => m.role === 'user')
+        if (question) yield { kind: 'message', message: structuredClone(question) }
         yield* readThenAnswer(chatId, chat, sampling, signal, cut)
       })
     },

@@ -10,6 +10,7 @@ import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import type { AnswerFormat, ChatChunk, StoredMessage } from '../../electron/ipc/contract.js'
 import { openRemoteEngines } from '../../electron/remote/engines.js'
+import { applyChunk } from '../../renderer/src/lib/chunks.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { greedy, scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
@@ -154,6 +155,21 @@ describe('chat service', () => {
     await expect(drain(chats.regenerate({ chatId: chat.id, messageId: afterEdit.messages[0]!.id }, signal()))).rejects.toMatchObject({
       code: 'not-found',
     })
+  })
+
+  it('a regenerate of an earlier answer says where it cut: its chunks, applied to the conversation shown, give the one stored', async () => {
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
+    const chat = await store.create()
+    await drain(chats.send({ chatId: chat.id, text: 'one', sampling: greedy(3) }, signal()))
+    await drain(chats.send({ chatId: chat.id, text: 'two', sampling: greedy(3) }, signal()))
+    // What the window shows, changed only by the stream, as the window and quick-ask apply it.
+    const shown = (await store.get(chat.id)).messages
+    await drain(chats.regenerate({ chatId: chat.id, messageId: shown[1]!.id, sampling: greedy(3) }, signal()), (chunk) =>
+      applyChunk(shown, chunk),
+    )
+    const stored = (await store.get(chat.id)).messages
+    expect(stored.map((m) => m.role)).toEqual(['user', 'assistant'])
+    expect(shown.map((m) => m.id)).toEqual(stored.map((m) => m.id))
   })
 
   it('a stopped answer is kept and marked stopped', async () => {
