@@ -545,3 +545,100 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'chat-damaged-conversation.png') })
   })
 })
+
+// Refusals keep what the user typed and what is stored; a delete or a regenerate leaves the
+// window showing what main holds. A harness of its own, so these run apart from the flow above.
+describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes in Chromium', () => {
+  let h: Harness
+  let fx: FixturePaths
+  let page: Page
+
+  const box = () => page.getByRole('textbox', { name: 'Message' })
+  const sidebar = () => page.getByRole('navigation', { name: 'Conversations' })
+  const texts = (messages: StoredMessage[]): string[] => messages.map((m) => `${m.role}:${m.text}`)
+  const shown = () =>
+    page
+      .getByRole('log', { name: 'Messages' })
+      .locator('li[data-testid^="turn-"]')
+      .evaluateAll((turns) =>
+        turns.map(
+          (t) => `${t.getAttribute('data-testid')!.slice(5)}:${(t.querySelector('[data-testid=turn-text]')?.textContent ?? '').trim()}`,
+        ),
+      )
+
+  /** A conversation with finished turns, as a restart finds it. */
+  async function seed(title: string, turns: [string, string][], maxTokens = 8): Promise<string> {
+    const c = await h.chats.create({ title })
+    await h.chats.update(c.id, (x) => {
+      x.settings = { maxTokens, temperature: 0.7 }
+      for (const [q, a] of turns)
+        x.messages.push(h.chats.newMessage('user', q), { ...h.chats.newMessage('assistant', a), status: 'complete' })
+    })
+    return c.id
+  }
+
+  async function open(title: string): Promise<void> {
+    await sidebar()
+      .getByRole('button', { name: new RegExp(`^${title}`) })
+      .click()
+    await expect.poll(() => page.locator('section.conversation summary').first().textContent()).toContain(title)
+  }
+
+  beforeAll(async () => {
+    fx = await ensureFixtures()
+    h = await startHarness()
+  })
+  afterAll(async () => h?.close())
+
+  it('Regenerate or Edit with no model loaded is refused in words, and every turn stays, on screen and stored', async () => {
+    const id = await seed('Nothing loaded', [
+      ['first q', 'first a'],
+      ['second q', 'second a'],
+    ])
+    const before = texts((await h.chats.get(id)).messages)
+    page = await h.openApp()
+    await expect.poll(() => page.getByTestId('status-bar').textContent()).toContain('No model loaded')
+    await expect.poll(shown).toEqual(before)
+
+    await page.getByTestId('turn-assistant').first().getByRole('button', { name: 'Regenerate' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Load a model first')
+    expect(await shown()).toEqual(before)
+    expect(texts((await h.chats.get(id)).messages)).toEqual(before)
+
+    await page.getByTestId('turn-user').first().getByRole('button', { name: 'Edit' }).click()
+    const editor = page.getByRole('textbox', { name: 'Edit message' })
+    await editor.fill('first q, edited')
+    await page.getByRole('button', { name: 'Save and send' }).click()
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Load a model first')
+    // The editor stays open with the edit, to be sent once a model is loaded.
+    expect(await editor.inputValue()).toBe('first q, edited')
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    expect(await shown()).toEqual(before)
+    expect(texts((await h.chats.get(id)).messages)).toEqual(before)
+  })
+
+  it('regenerating an earlier answer leaves on screen the turns that are stored', async () => {
+    await page.getByPlaceholder('/path/to/model.gguf').fill(fx.textModel)
+    await page.getByRole('button', { name: 'Load', exact: true }).click()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 30_000 }).toContain('tiny-llama')
+    const id = await seed('Earlier answer', [
+      ['q one', 'a one'],
+      ['q two', 'a two'],
+    ])
+    await page.reload()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 30_000 }).toContain('tiny-llama')
+    await open('Earlier answer')
+    await expect.poll(() => page.getByTestId('turn-assistant').count()).toBe(2)
+    // An alert left from before (a question too long) goes with a regenerate that succeeds.
+    await box().fill('x'.repeat(100_001))
+    await box().press('Enter')
+    await expect.poll(() => page.getByRole('alert').count()).toBe(1)
+    await box().fill('')
+    await page.getByTestId('turn-assistant').first().getByRole('button', { name: 'Regenerate' }).click()
+    await expect.poll(() => page.getByRole('button', { name: 'Regenerate' }).count(), { timeout: 30_000 }).toBe(1)
+    const stored = (await h.chats.get(id)).messages
+    expect(stored.map((m) => m.role)).toEqual(['user', 'assistant'])
+    expect(await shown()).toEqual(texts(stored).map((t) => (t.startsWith('assistant:') ? expect.stringMatching(/^assistant:/) : t)))
+    expect(await page.getByRole('alert').count()).toBe(0)
+  })
+})

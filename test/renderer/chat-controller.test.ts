@@ -302,6 +302,27 @@ describe('ChatController', () => {
     expect(main.streams[1]).toMatchObject({ channel: 'chats:edit', request: { chatId: 'c2', messageId: 'q2', text: 'second, edited' } })
   })
 
+  it('refuses a regenerate or an edit while no model is loaded, in words, and asks main nothing', async () => {
+    await chat.start()
+    chat.regenerate('a1')
+    expect(chat.error).toBe('Load a model first.')
+    // The editor stays open with the edit.
+    expect(chat.edit('q2', 'second, edited')).toBe(false)
+    expect(chat.error).toBe('Load a model first.')
+    await Promise.resolve()
+    expect(main.streams).toHaveLength(0)
+  })
+
+  it('a regenerate clears the error left from before', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    expect(chat.send('x'.repeat(100_001), [])).toBe(false)
+    expect(chat.error).not.toBeNull()
+    chat.regenerate('a1')
+    expect(chat.error).toBeNull()
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+  })
+
   it('searches once typing pauses, with the trimmed text', async () => {
     await chat.start()
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })

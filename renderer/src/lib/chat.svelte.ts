@@ -317,6 +317,13 @@ export class ChatController {
   }
 
   regenerate(messageId: string): void {
+    // An alert left from before is not about this answer.
+    this.#error = null
+    // Main would say so too, but only after the answer's turn came: refused here, as a question is.
+    if (!this.ready) {
+      this.#error = 'Load a model first.'
+      return
+    }
     void this.#withConversation((chatId) =>
       this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })),
     )
@@ -324,7 +331,7 @@ export class ChatController {
 
   /** Returns false when the edit is refused here, so the editor stays open with it. */
   edit(messageId: string, text: string): boolean {
-    this.#error = tooLongText(text)
+    this.#error = this.ready ? tooLongText(text) : 'Load a model first.'
     if (this.#error !== null) return false
     void this.#withConversation((chatId) =>
       this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })),
