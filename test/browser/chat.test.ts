@@ -554,6 +554,7 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
   let page: Page
 
   const box = () => page.getByRole('textbox', { name: 'Message' })
+  const attached = () => page.getByRole('list', { name: 'Attached images' })
   const sidebar = () => page.getByRole('navigation', { name: 'Conversations' })
   const texts = (messages: StoredMessage[]): string[] => messages.map((m) => `${m.role}:${m.text}`)
   const shown = () =>
@@ -640,5 +641,34 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant'])
     expect(await shown()).toEqual(texts(stored).map((t) => (t.startsWith('assistant:') ? expect.stringMatching(/^assistant:/) : t)))
     expect(await page.getByRole('alert').count()).toBe(0)
+  })
+
+  it('a send main refuses gives the question and its images back to the composer; too many images are refused in words', async () => {
+    await page.getByRole('button', { name: '+ New conversation' }).click()
+    await page
+      .getByTestId('file-input')
+      .setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('not really a png') })
+    await box().fill('A carefully typed question about this picture')
+    await box().press('Enter')
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('broken.png is not an image that can be read.')
+    await expect.poll(() => box().inputValue()).toBe('A carefully typed question about this picture')
+    expect(await attached().getByRole('button', { name: 'Remove broken.png' }).count()).toBe(1)
+    await attached().getByRole('button', { name: 'Remove broken.png' }).click()
+
+    const png = Buffer.from(await solidPng(16, 16, '#2255aa'))
+    await page
+      .getByTestId('file-input')
+      .setInputFiles(Array.from({ length: 9 }, (_, i) => ({ name: `p${i}.png`, mimeType: 'image/png', buffer: png })))
+    await expect.poll(() => attached().getByRole('listitem').count()).toBe(9)
+    await box().press('Enter')
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/9 images.*at most 8/)
+    expect(await page.getByRole('alert').textContent()).not.toContain('chats:send')
+    expect(await box().inputValue()).toBe('A carefully typed question about this picture')
+    expect(await attached().getByRole('listitem').count()).toBe(9)
+    for (let i = 0; i < 9; i++)
+      await attached()
+        .getByRole('button', { name: `Remove p${i}.png` })
+        .click()
+    await box().fill('')
   })
 })

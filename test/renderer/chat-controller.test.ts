@@ -3,7 +3,14 @@
 // The chat window's controller under Node, against a fake main: what it asks main for, and
 // the state it shows for the answers, down to what a component reading it would re-render.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { MESSAGES, type ChatSummary, type Conversation, type EngineSettingsView, type ScreenTextMode } from '../../electron/ipc/contract.js'
+import {
+  LIMITS,
+  MESSAGES,
+  type ChatSummary,
+  type Conversation,
+  type EngineSettingsView,
+  type ScreenTextMode,
+} from '../../electron/ipc/contract.js'
 import { ChatController, EXAMPLE_SCHEMA, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
 import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
@@ -321,6 +328,50 @@ describe('ChatController', () => {
     chat.regenerate('a1')
     expect(chat.error).toBeNull()
     await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+  })
+
+  it('a question main refuses before storing it (an image it cannot read, a stop while it waits) goes back to the composer with its images', async () => {
+    main.answer('engine:status', readyEngine({ vision: true }))
+    await chat.start()
+    expect(chat.send('what is this?', [image])).toBe(true)
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    main.streams[0]!.fail({ code: 'bad-image', message: 'cat.png is not an image that can be read.' })
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.error).toBe('cat.png is not an image that can be read.')
+    expect(chat.returned).toEqual({ text: 'what is this?', images: [image] })
+    expect(chat.takeReturned()).toEqual({ text: 'what is this?', images: [image] })
+    expect(chat.returned).toBeNull()
+
+    // Stopped while it waits for an answer being written in the conversation: main stored nothing.
+    chat.send('second try', [image])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(2))
+    await chat.stop()
+    main.streams[1]!.end()
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.takeReturned()).toEqual({ text: 'second try', images: [image] })
+
+    // Once main has stored the question it stays in the conversation, ready to retry: nothing goes back.
+    chat.send('third try', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(3))
+    main.streams[2]!.push({ kind: 'message', message: message('q3', 'user', 'third try') })
+    main.streams[2]!.fail({ code: 'no-model', message: 'No model is loaded.' })
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.returned).toBeNull()
+  })
+
+  it('refuses more images than one message takes, or one larger than main takes, in words', async () => {
+    main.answer('engine:status', readyEngine({ vision: true }))
+    await chat.start()
+    const nine = Array.from({ length: 9 }, (_, i) => ({ ...image, url: `blob:${i}`, name: `p${i}.png` }))
+    expect(chat.send('all of these?', nine)).toBe(false)
+    expect(chat.error).toBe(
+      `You attached 9 images; one message can take at most ${LIMITS.imagesPerMessage}. Remove 1, or ask about it in another message.`,
+    )
+    const huge = { ...image, name: 'huge.png', bytes: new Uint8Array(LIMITS.imageBytes + 1) }
+    expect(chat.send('and this?', [image, huge])).toBe(false)
+    expect(chat.error).toBe('huge.png is larger than 40 MiB, the most one image can be. Attach a smaller copy of it.')
+    expect(main.streams).toHaveLength(0)
+    expect(chat.send('these are fine', nine.slice(0, 8))).toBe(true)
   })
 
   it('searches once typing pauses, with the trimmed text', async () => {

@@ -2,7 +2,9 @@
 // answer streaming into it. Its fields are private: components read them through the
 // getters and change them only through the methods.
 import {
+  LIMITS,
   MESSAGES,
+  formatBytes,
   tooLongText,
   type ChatChunk,
   type ChatSettings,
@@ -29,6 +31,29 @@ export interface PendingImage {
   bytes: Uint8Array
 }
 
+/** A question main refused before storing it, with its images: the composer takes it back. */
+export interface ReturnedQuestion {
+  text: string
+  images: PendingImage[]
+}
+
+/**
+ * Why these attachments cannot go with one message (more than the IPC contract takes, or an
+ * image larger than it takes), in the user's words; null when they can. Checked before sending,
+ * as tooLongText is: main's schema would refuse them with its own terse text.
+ */
+export function tooManyImages(images: readonly PendingImage[]): string | null {
+  const most = LIMITS.imagesPerMessage
+  if (images.length > most) {
+    const over = images.length - most
+    return `You attached ${images.length} images; one message can take at most ${most}. Remove ${over}, or ask about ${over === 1 ? 'it' : 'them'} in another message.`
+  }
+  const large = images.find((i) => i.bytes.byteLength > LIMITS.imageBytes)
+  if (large)
+    return `${large.name} is larger than ${formatBytes(LIMITS.imageBytes)}, the most one image can be. Attach a smaller copy of it.`
+  return null
+}
+
 // The answer-format helpers live beside the controller; importers of the controller find them here as before.
 export { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
 
@@ -45,6 +70,7 @@ export class ChatController {
   #query = $state('')
   #streaming = $state(false)
   #error = $state<string | null>(null)
+  #returned = $state.raw<ReturnedQuestion | null>(null)
   #screenTextMode = $state<ScreenTextMode>('auto')
   #active: AssistantStream<ChatChunk> | null = null
   #settingsChanges = 0
@@ -100,6 +126,18 @@ export class ChatController {
 
   get error(): string | null {
     return this.#error
+  }
+
+  /** A question main refused before storing it (an image it cannot read): the composer takes it back. */
+  get returned(): DeepReadonly<ReturnedQuestion> | null {
+    return this.#returned
+  }
+
+  /** Hands the returned question to the composer, once. */
+  takeReturned(): ReturnedQuestion | null {
+    const back = this.#returned
+    this.#returned = null
+    return back
   }
 
   /** The remote engine that answers the open conversation (before one is open: the default); null: this computer. */
@@ -304,14 +342,21 @@ export class ChatController {
       this.#error = 'Load a model first.'
       return false
     }
-    const tooLong = tooLongText(text)
-    if (tooLong !== null) {
-      this.#error = tooLong
+    const refused = tooLongText(text) ?? tooManyImages(images)
+    if (refused !== null) {
+      this.#error = refused
       return false
     }
-    void this.#withConversation(async (chatId) => {
-      const attachments: ImageInput[] = images.map((i) => ({ bytes: i.bytes, name: i.name }))
-      await this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }))
+    // A plain copy: the composer's list is its state, emptied once the question is sent.
+    const pending = images.map(({ url, name, bytes }) => ({ url, name, bytes }))
+    void this.#withConversation((chatId) => {
+      const attachments: ImageInput[] = pending.map((i) => ({ bytes: i.bytes, name: i.name }))
+      return this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }))
+    }).then((heard) => {
+      // The composer was emptied when the question went; main answered nothing, so stored
+      // nothing (an image it cannot read, a stop while the question waited its turn): the
+      // question and its images go back to be sent again, rather than lost.
+      if (!heard) this.#returned = { text, images: pending }
     })
     return true
   }
@@ -343,18 +388,29 @@ export class ChatController {
     await this.#active?.cancel()
   }
 
-  async #withConversation(task: (chatId: string) => Promise<void>): Promise<void> {
-    if (!this.#current) this.#current = await this.#client.invoke('chats:create', {})
-    await task(this.#current.id)
+  /** Runs `task` in the open conversation, or a new one; resolves to whether main answered anything. */
+  async #withConversation(task: (chatId: string) => Promise<boolean>): Promise<boolean> {
+    if (!this.#current) {
+      try {
+        this.#current = await this.#client.invoke('chats:create', {})
+      } catch (e) {
+        this.#error = errorText(e)
+        return false
+      }
+    }
+    return task(this.#current.id)
   }
 
-  async #run(stream: AssistantStream<ChatChunk>): Promise<void> {
+  /** Resolves to whether main sent anything back: nothing means it stored nothing. */
+  async #run(stream: AssistantStream<ChatChunk>): Promise<boolean> {
     const chat = this.#current!
     this.#streaming = true
     this.#active = stream
     let ended = false
+    let heard = false
     try {
       for await (const chunk of stream) {
+        heard = true
         if (this.#current?.id !== chat.id) continue
         if (applyChunk(this.#current.messages, chunk)) ended = true
       }
@@ -371,5 +427,6 @@ export class ChatController {
       const summary = this.#list.find((s) => s.id === chat.id)
       if (summary && this.#current?.id === chat.id) this.#current.title = summary.title
     }
+    return heard
   }
 }
