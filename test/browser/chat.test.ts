@@ -671,4 +671,25 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
         .click()
     await box().fill('')
   })
+
+  it('deleting the conversation being answered stops its answer, and says nothing of it', async () => {
+    const id = await seed('Talkative', [['hello', 'hi']], 30_000)
+    await page.reload()
+    await expect.poll(() => page.getByTestId('status-bar').textContent(), { timeout: 30_000 }).toContain('tiny-llama')
+    await open('Talkative')
+    await box().fill('Talk for a long time.')
+    await box().press('Enter')
+    await expect.poll(async () => (await page.getByTestId('turn-assistant').last().textContent())!.length).toBeGreaterThan(20)
+    const stop = page.getByRole('button', { name: 'Stop' })
+    expect(await stop.count()).toBe(1)
+    await page.getByRole('button', { name: 'Delete Talkative' }).click()
+    await page.getByRole('group', { name: 'Delete Talkative?' }).getByRole('button', { name: 'Delete' }).click()
+    // The engine notices a stop between tokens: on a busy machine that takes a moment.
+    await expect.poll(() => stop.count(), { timeout: 10_000 }).toBe(0)
+    await expect.poll(async () => (await h.chats.list()).some((c) => c.id === id)).toBe(false)
+    // Long enough for the answer main was writing to have ended.
+    await new Promise((r) => setTimeout(r, 2_000))
+    expect(await page.getByRole('alert').count()).toBe(0)
+    expect(h.router.activeStreams()).toBe(0)
+  })
 })

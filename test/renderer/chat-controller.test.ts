@@ -374,6 +374,28 @@ describe('ChatController', () => {
     expect(chat.send('these are fine', nine.slice(0, 8))).toBe(true)
   })
 
+  it('deleting the conversation being answered stops its answer first, and its end is not shown as an error', async () => {
+    main.answer('engine:status', readyEngine({ vision: false })).answer('chats:delete', ({ id }) => {
+      stored = stored.filter((c) => c.id !== id)
+      return null
+    })
+    await chat.start()
+    chat.send('tell me a story', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    const stream = main.streams[0]!
+    stream.push({ kind: 'message', message: message('q3', 'user', 'tell me a story') })
+    const removed = chat.remove('c2')
+    await vi.waitFor(() => expect(stream.cancelled).toBe(true))
+    // Main's last save of the stopped answer raced the delete.
+    stream.fail({ code: 'not-found', message: 'That conversation no longer exists.' })
+    await removed
+    expect(main.requests('chats:delete')).toEqual([{ id: 'c2' }])
+    expect(chat.streaming).toBe(false)
+    expect(chat.error).toBeNull()
+    expect(chat.current).toBeNull()
+    expect(chat.list.map((s) => s.id)).toEqual(['c1'])
+  })
+
   it('searches once typing pauses, with the trimmed text', async () => {
     await chat.start()
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })

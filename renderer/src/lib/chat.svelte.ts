@@ -73,6 +73,13 @@ export class ChatController {
   #returned = $state.raw<ReturnedQuestion | null>(null)
   #screenTextMode = $state<ScreenTextMode>('auto')
   #active: AssistantStream<ChatChunk> | null = null
+  /** The conversation the answer streams into, and the run that ends once its stream has. */
+  #activeChat: string | null = null
+  #running: Promise<boolean> | null = null
+  /** Conversations being deleted: the end of an answer that was being written in one is no error to show. */
+  // Read only while a stream ends, never by a component: nothing re-renders from it.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #deleting = new Set<string>()
   #settingsChanges = 0
   #searchTimer: ReturnType<typeof setTimeout> | undefined
   readonly #client: AssistantClient
@@ -307,7 +314,19 @@ export class ChatController {
   }
 
   async remove(id: string): Promise<void> {
-    await this.#client.invoke('chats:delete', { id })
+    this.#deleting.add(id)
+    try {
+      // The answer being written in it is stopped, and its end waited for, first: before, Stop
+      // stayed on while main went on answering into a deleted conversation, until its next save
+      // failed with "That conversation no longer exists." shown as an error.
+      if (this.#activeChat === id) {
+        await this.stop()
+        await this.#running?.catch(() => false)
+      }
+      await this.#client.invoke('chats:delete', { id })
+    } finally {
+      this.#deleting.delete(id)
+    }
     if (this.#current?.id === id) this.#current = null
     await this.#refresh()
   }
@@ -402,30 +421,43 @@ export class ChatController {
   }
 
   /** Resolves to whether main sent anything back: nothing means it stored nothing. */
-  async #run(stream: AssistantStream<ChatChunk>): Promise<boolean> {
+  #run(stream: AssistantStream<ChatChunk>): Promise<boolean> {
     const chat = this.#current!
     this.#streaming = true
     this.#active = stream
+    this.#activeChat = chat.id
+    const running = this.#follow(stream, chat.id)
+    this.#running = running
+    return running
+  }
+
+  async #follow(stream: AssistantStream<ChatChunk>, chatId: string): Promise<boolean> {
     let ended = false
     let heard = false
     try {
       for await (const chunk of stream) {
         heard = true
-        if (this.#current?.id !== chat.id) continue
+        if (this.#current?.id !== chatId) continue
         if (applyChunk(this.#current.messages, chunk)) ended = true
       }
       // Stopped before a word: main dropped the empty answer, so show what it kept.
-      if (!ended && this.#current?.id === chat.id) this.#current = await this.#client.invoke('chats:get', { id: chat.id })
+      if (!ended && this.#current?.id === chatId) this.#current = await this.#client.invoke('chats:get', { id: chatId })
     } catch (e) {
-      this.#error = errorText(e)
-      if (this.#current?.id === chat.id) this.#current = await this.#client.invoke('chats:get', { id: chat.id }).catch(() => this.#current)
+      // A conversation deleted while its answer was written: what main says of it then is no news.
+      if (!this.#deleting.has(chatId)) this.#error = errorText(e)
+      if (this.#current?.id === chatId) this.#current = await this.#client.invoke('chats:get', { id: chatId }).catch(() => this.#current)
     } finally {
-      this.#streaming = false
-      this.#active = null
+      // Unless another answer has begun since (a conversation opened while this one was stopping).
+      if (this.#active === stream) {
+        this.#streaming = false
+        this.#active = null
+        this.#activeChat = null
+        this.#running = null
+      }
       await this.#refresh()
       // The first question names a new conversation.
-      const summary = this.#list.find((s) => s.id === chat.id)
-      if (summary && this.#current?.id === chat.id) this.#current.title = summary.title
+      const summary = this.#list.find((s) => s.id === chatId)
+      if (summary && this.#current?.id === chatId) this.#current.title = summary.title
     }
     return heard
   }
