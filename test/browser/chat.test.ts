@@ -692,4 +692,22 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
     expect(await page.getByRole('alert').count()).toBe(0)
     expect(h.router.activeStreams()).toBe(0)
   })
+
+  it('a question asked with no conversation open starts one, listed while its answer streams', async () => {
+    // The conversation open was deleted (above): none is open now.
+    const stop = page.getByRole('button', { name: 'Stop' })
+    const listed = await page.getByTestId('conversation').count()
+    await box().fill('A new start')
+    await box().press('Enter')
+    await expect
+      .poll(() =>
+        page.evaluate(() => ({
+          streaming: [...document.querySelectorAll('button')].some((b) => b.textContent === 'Stop'),
+          listed: document.querySelectorAll('[data-testid="conversation"]').length,
+        })),
+      )
+      .toEqual({ streaming: true, listed: listed + 1 })
+    await stop.click()
+    await expect.poll(() => stop.count(), { timeout: 10_000 }).toBe(0)
+  })
 })

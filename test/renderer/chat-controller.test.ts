@@ -207,7 +207,8 @@ describe('ChatController', () => {
     await vi.waitFor(() => expect(chat.streaming).toBe(false))
     expect(chat.current?.messages.at(-1)?.status).toBe('complete')
     expect(chat.current?.title).toBe('what is this?')
-    expect(main.requests('chats:list')).toHaveLength(2)
+    // At start, once the new conversation is created (it is listed while it answers), and at the end.
+    expect(main.requests('chats:list')).toHaveLength(3)
     // The answer ended with its final message: nothing to read back.
     expect(main.requests('chats:get')).toHaveLength(0)
   })
@@ -393,6 +394,16 @@ describe('ChatController', () => {
     expect(chat.streaming).toBe(false)
     expect(chat.error).toBeNull()
     expect(chat.current).toBeNull()
+    expect(chat.list.map((s) => s.id)).toEqual(['c1'])
+  })
+
+  it('lists a new conversation as soon as it is created, while its first answer streams', async () => {
+    main.answer('engine:status', readyEngine({ vision: false }))
+    stored = []
+    await chat.start()
+    chat.send('hello', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    expect(chat.streaming).toBe(true)
     expect(chat.list.map((s) => s.id)).toEqual(['c1'])
   })
 

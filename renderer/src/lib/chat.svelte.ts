@@ -416,6 +416,11 @@ export class ChatController {
         this.#error = errorText(e)
         return false
       }
+      // Listed now, not once its first answer ends: before, a first conversation was missing
+      // from the list for as long as its answer streamed. Shown even under a search, as create() does.
+      clearTimeout(this.#searchTimer)
+      this.#query = ''
+      await this.#refresh().catch(() => undefined)
     }
     return task(this.#current.id)
   }
