@@ -672,6 +672,22 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
     await box().fill('')
   })
 
+  it('a HEIC photo is shown in the composer by its name, to be converted when sent, not as a broken image', async () => {
+    const heic = await readFile(join(import.meta.dirname, '../fixtures/red-64x48.heic'))
+    await page.getByTestId('file-input').setInputFiles({ name: 'photo.heic', mimeType: 'image/heic', buffer: heic })
+    const tile = attached().getByRole('listitem').filter({ hasText: 'photo.heic' })
+    await expect.poll(() => tile.count()).toBe(1)
+    expect(await tile.textContent()).toMatch(/converted/i)
+    // Nothing in the list is an image the browser failed to show.
+    expect(
+      await attached()
+        .locator('img')
+        .evaluateAll((imgs) => imgs.filter((i) => !(i as HTMLImageElement).naturalWidth).length),
+    ).toBe(0)
+    await attached().getByRole('button', { name: 'Remove photo.heic' }).click()
+    await expect.poll(() => attached().count()).toBe(0)
+  })
+
   it('deleting the conversation being answered stops its answer, and says nothing of it', async () => {
     const id = await seed('Talkative', [['hello', 'hi']], 30_000)
     await page.reload()
