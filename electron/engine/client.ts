@@ -209,6 +209,7 @@ export class EngineClient {
    * process, which has reloaded the model; an answer cut off later keeps what it said.
    */
   async *generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncGenerator<GenerateChunk> {
+    await this.modelBack()
     // After a crash whose reload failed, say that rather than a bare "no model is loaded".
     if (this.current.state === 'error') throw new AppError('no-model', this.current.message)
     let produced = false
@@ -230,7 +231,24 @@ export class EngineClient {
         }
         if (error.code !== 'engine-crashed' || crashRetried || this.stopped || !this.lastLoad) throw error
         crashRetried = true
+        await this.modelBack()
+        const now = this.state()
+        if (now.state === 'error') throw new AppError('no-model', now.message)
       }
+    }
+  }
+
+  /**
+   * Waits while the model is being brought back after a crash: a question sent meanwhile went
+   * to the fresh process before the model was in it and was refused with "no model is loaded"
+   * (as was the retry of an answer the crash cut before its first token). Follows reloads that
+   * crash again, and stops when the model is held, given up on, or nothing more is queued.
+   */
+  private async modelBack(): Promise<void> {
+    while (this.lastLoad && !this.holding && !this.stopped) {
+      const queued = this.loads
+      await queued
+      if (queued === this.loads) return
     }
   }
 

@@ -43,6 +43,18 @@ function fakeEngine(dieOnLoad: (n: number) => boolean = () => false): { spawn: (
     return {
       pid: n,
       send(message: ToEngine) {
+        // A question is answered at once, beside a load in progress, as the engine's event loop does.
+        if (message.type === 'generate') {
+          setTimeout(() => {
+            if (dead) return
+            if (!fake.loaded) listener({ id: message.id, type: 'error', error: { code: 'no-model', message: 'No model is loaded.' } })
+            else {
+              listener({ id: message.id, type: 'chunks', chunks: [{ kind: 'tokens', text: `from ${fake.loaded}`, count: 1 }] })
+              listener({ id: message.id, type: 'result', value: null })
+            }
+          }, 0)
+          return
+        }
         queue = queue.then(async () => {
           await new Promise((r) => setTimeout(r, 10))
           if (dead) return
@@ -162,6 +174,35 @@ describe('after a crash', () => {
     })
     await new Promise((r) => setTimeout(r, 100))
     expect(fake.processes).toHaveLength(3)
+    await client.dispose()
+  })
+})
+
+describe('a question right after a crash', () => {
+  const answer = async (client: EngineClient): Promise<string> => {
+    let text = ''
+    for await (const chunk of client.generate({ messages: [{ role: 'user', text: 'Hi?' }] }))
+      if (chunk.kind === 'tokens') text += chunk.text
+    return text
+  }
+
+  it('waits for the model to be back in the fresh process instead of being refused', async () => {
+    const fake = fakeEngine()
+    const client = new EngineClient({ spawn: fake.spawn })
+    await client.load({ modelPath: '/m/a.gguf' })
+    fake.processes[0]!.die()
+    await new Promise((r) => setTimeout(r, 1))
+    expect(client.state().state).toBe('crashed')
+    expect(await answer(client)).toBe('from /m/a.gguf')
+    await client.dispose()
+  })
+
+  it('after a reload that failed, says why rather than waiting', async () => {
+    const fake = fakeEngine((n) => n > 1)
+    const client = new EngineClient({ spawn: fake.spawn })
+    await client.load({ modelPath: '/m/a.gguf' })
+    fake.processes[0]!.die()
+    await expect(answer(client)).rejects.toThrow(/3 times within a minute/)
     await client.dispose()
   })
 })
