@@ -93,6 +93,23 @@ describe('remote engines in the chat controller', () => {
     expect(chat.remote).toMatchObject({ name: 'a removed engine', images: 'unknown' })
   })
 
+  it('an engine removed here leaves the open conversation answered on this computer, as main leaves it', async () => {
+    main.answer('engines:remove', () => {
+      view = { ...view, engines: [] }
+      stored = { ...stored, engine: null }
+      return null
+    })
+    const engines = new EnginesController(main.client)
+    const chat = new ChatController(main.client, engines)
+    stored = { ...conversation('c1'), engine: { id: ID, model: 'm' } }
+    await Promise.all([chat.start(), engines.refresh()])
+    await chat.open('c1')
+    expect(chat.remote?.name).toBe('GPU box')
+    await engines.remove(ID)
+    expect(chat.remote).toBeNull()
+    expect(chat.current?.engine ?? null).toBeNull()
+  })
+
   it('judges images model by model, as main does when it sends them', async () => {
     // One server, two models: the test probes "txt", which refuses images; "vis" is untested.
     const server = await startFakeOpenAi(['vis', 'txt'], ['txt'])

@@ -91,6 +91,11 @@ export class ChatController {
     this.#client = client
     this.#engines = engines ?? null
     this.#images = new StoredImages(client)
+    // Main gives a removed engine's conversations back to this computer; the open one follows,
+    // or the window went on saying a removed engine answers while this computer did.
+    engines?.onRemoved((id) => {
+      if (this.#current?.engine?.id === id) this.#current.engine = null
+    })
   }
 
   /** The conversations, newest first, filtered by the search text. */

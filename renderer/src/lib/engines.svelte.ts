@@ -29,9 +29,17 @@ export class EnginesController {
   // Arrives whole from main and is replaced, never edited in place.
   #view = $state.raw<RemoteEnginesView>({ engines: [], keyStorage: 'session', defaultEngine: null })
   readonly #client: AssistantClient
+  // Listeners, not state: nothing renders from them.
+  #removed: ((id: string) => void)[] = []
 
   constructor(client: AssistantClient) {
     this.#client = client
+  }
+
+  /** Calls `listener` with each engine removed from here; returns the function that stops it. */
+  onRemoved(listener: (id: string) => void): () => void {
+    this.#removed = [...this.#removed, listener]
+    return () => void (this.#removed = this.#removed.filter((l) => l !== listener))
   }
 
   get engines(): DeepReadonly<RemoteEngineView[]> {
@@ -88,6 +96,7 @@ export class EnginesController {
 
   async remove(id: string): Promise<void> {
     await this.#client.invoke('engines:remove', { id })
+    for (const listener of this.#removed) listener(id)
     await this.refresh()
   }
 
