@@ -93,6 +93,13 @@ describe('ChatController', () => {
     vision.stop()
   })
 
+  it('while a model loads, says it is on its way rather than asking for one', async () => {
+    await chat.start()
+    expect(chat.notReadyHint).toBe('Load a model to start')
+    main.emit('engine:state', { state: 'loading', modelPath: '/models/SmolVLM-500M-Q8_0.gguf' })
+    expect(chat.notReadyHint).toBe('Loading SmolVLM-500M-Q8_0.gguf…')
+  })
+
   it('opens the conversation quick-ask hands over, after reading the list again', async () => {
     await chat.start()
     stored.unshift(conversation('c3', [], 'Quick ask: what is this?'))

@@ -18,6 +18,7 @@ import {
   type Sampling,
   type ScreenTextMode,
 } from '@contract'
+import { fileName } from './format'
 import { errorText, stoppedByUser, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
 import { chooseFormat, type AnswerKind } from './answer-format'
@@ -160,6 +161,11 @@ export class ChatController {
   /** A question can be asked: a remote engine answers, or a model is loaded here. */
   get ready(): boolean {
     return this.remote !== null || this.#engine.state === 'ready'
+  }
+
+  /** While no question can be asked, what the window says instead: the model on its way, or that one is needed. */
+  get notReadyHint(): string {
+    return this.#engine.state === 'loading' ? `Loading ${fileName(this.#engine.modelPath)}…` : 'Load a model to start'
   }
 
   get vision(): boolean {
