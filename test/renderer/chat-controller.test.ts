@@ -367,6 +367,30 @@ describe('ChatController', () => {
     expect(chat.returned).toBeNull()
   })
 
+  it('lets go of the composer previews of images main stored with the question, and keeps those it gave back', async () => {
+    main.answer('engine:status', readyEngine({ vision: true }))
+    await chat.start()
+    const revoked: string[] = []
+    const revoke = vi.spyOn(URL, 'revokeObjectURL').mockImplementation((url) => void revoked.push(url))
+    try {
+      chat.send('what is this?', [image])
+      await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+      main.streams[0]!.fail({ code: 'bad-image', message: 'cat.png is not an image that can be read.' })
+      await vi.waitFor(() => expect(chat.streaming).toBe(false))
+      // Given back to the composer, which still shows it.
+      expect(revoked).toEqual([])
+      chat.takeReturned()
+
+      chat.send('and now?', [image])
+      await vi.waitFor(() => expect(main.streams).toHaveLength(2))
+      main.streams[1]!.push({ kind: 'message', message: message('q2', 'user', 'and now?') })
+      main.streams[1]!.end()
+      await vi.waitFor(() => expect(revoked).toEqual([image.url]))
+    } finally {
+      revoke.mockRestore()
+    }
+  })
+
   it('refuses more images than one message takes, or one larger than main takes, in words', async () => {
     main.answer('engine:status', readyEngine({ vision: true }))
     await chat.start()

@@ -387,6 +387,9 @@ export class ChatController {
       // nothing (an image it cannot read, a stop while the question waited its turn): the
       // question and its images go back to be sent again, rather than lost.
       if (!heard) this.#returned = { text, images: pending }
+      // Stored with the question, the images are shown from their files from now on: the
+      // composer's previews (a 4K screenshot each) are let go, or every one sent stayed in memory.
+      else for (const image of pending) URL.revokeObjectURL(image.url)
     })
     return true
   }
