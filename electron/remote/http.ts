@@ -369,7 +369,9 @@ async function describeFailure(
     })
   }
   if (model !== undefined && said !== null && MODEL_WORDS.test(said) && status >= 400 && status < 500) {
-    return new RemoteHttpError(status, said, `The server lists the model “${model}” but refused it (${status})${because}`)
+    // Not "lists the model": an answer has no list at hand, and the model may have gone from it
+    // since the engine was saved (the connection test says which models it serves now).
+    return new RemoteHttpError(status, said, `The server refused the model “${model}” (${status})${because}`)
   }
   if (status === 404) return new RemoteHttpError(status, said, `No OpenAI-compatible API at ${baseHref(base)} (404).`)
   const wait = retryAfterMs(response.headers.get('retry-after'))

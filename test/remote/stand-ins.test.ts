@@ -200,7 +200,7 @@ describe('remote engine against misbehaving servers', () => {
         ? json(res, 200, { object: 'list', data: [{ id: 'qwen2-vl' }] })
         : json(res, 404, { object: 'error', message: 'The model `qwen2-vl` does not exist.', type: 'NotFoundError' }),
     )
-    const message = 'The server lists the model “qwen2-vl” but refused it (404): The model `qwen2-vl` does not exist.'
+    const message = 'The server refused the model “qwen2-vl” (404): The model `qwen2-vl` does not exist.'
     await expect(testConnection(endpoint(s))).rejects.toThrow(message)
     expect(remoteError((await run(new RemoteEngine(endpoint(s), 'qwen2-vl'))).error)).toBe(message)
   })
