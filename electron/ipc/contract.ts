@@ -24,6 +24,8 @@ export type { OcrBlock, OcrBox, OcrLine, OcrResult, ScreenText, ScreenTextMode }
 export { DEFAULT_API_PORT, DEFAULT_CHAT_SETTINGS, DEFAULT_CONTEXT_SIZE, LIMITS, MESSAGES, formatBytes, tooLongText } from './defaults.js'
 // The window asks the user before plain http leaves the local network, by main's own rule.
 export { isPrivateHost } from '../remote/private-host.js'
+// The engine form refuses a key main would refuse, with a sentence beside the field.
+export { apiKeyProblem } from '../remote/api-key.js'
 // Settings refuses a shortcut as it is recorded, with main's own sentence.
 export { validateAccelerator } from '../capture/hotkey.js'
 // The window folds a thought away, and copies the answer without it, by the engine's own split.

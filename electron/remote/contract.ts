@@ -1,23 +1,14 @@
 // Remote engines' part of the IPC contract: inference servers elsewhere (llama-server,
 // vLLM, Ollama, LM Studio) that the user adds in Settings and picks per conversation.
 import { z } from 'zod'
+import { BAD_KEY_CHARACTERS, KEY_CHARACTERS } from './api-key.js'
 
 export const EngineId = z.uuid()
 
 const Name = z.string().trim().min(1, 'give the engine a name').max(80)
 /** Checked as a URL (scheme, host, encryption) in the service, where the sentence can say why. */
 const BaseUrl = z.string().trim().min(1, 'enter the server’s address').max(2048)
-/**
- * What an API key may hold: visible ASCII, as every provider's keys are. A key pasted with a line
- * break inside failed every request, with the key in the message (http.ts checks it again for
- * keys saved before this rule).
- */
-export const KEY_CHARACTERS = /^[\x21-\x7e]*$/
-const ApiKey = z
-  .string()
-  .trim()
-  .max(4096)
-  .regex(KEY_CHARACTERS, 'the API key holds a space, a line break or an invisible character; paste it again')
+const ApiKey = z.string().trim().max(4096).regex(KEY_CHARACTERS, BAD_KEY_CHARACTERS)
 const ModelName = z.string().min(1).max(256)
 
 export const RemoteEngineInput = z.strictObject({

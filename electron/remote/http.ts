@@ -3,7 +3,7 @@
 // one to any host and carry the API key along.
 import { AppError } from '../ipc/errors.js'
 import { baseHref, checkBaseUrl } from './url.js'
-import { KEY_CHARACTERS } from './contract.js'
+import { KEY_CHARACTERS } from './api-key.js'
 import { refusedField } from './refused-fields.js'
 
 export interface RemoteEndpoint {

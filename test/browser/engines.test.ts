@@ -208,6 +208,16 @@ describe.skipIf(skip !== null)('remote engines in Chromium', () => {
     await saved.getByRole('button', { name: 'Save' }).click()
     await expect.poll(() => saved.getByText('Give the engine a name.').count()).toBe(1)
     expect(h.remoteEngines.view().engines).toMatchObject([{ name: 'Named' }])
+
+    // A key pasted with a space inside: main's rule, said beside the key, and nothing saved.
+    await saved.getByLabel('Name', { exact: true }).fill('Named')
+    const key = saved.getByLabel('API key', { exact: true })
+    await key.fill('sk-abc def')
+    await saved.getByRole('button', { name: 'Save' }).click()
+    await expect.poll(() => saved.getByText(/The API key holds a space/).count()).toBe(1)
+    expect(await key.getAttribute('aria-invalid')).toBe('true')
+    expect(await saved.textContent()).not.toContain('engines:update')
+    expect(h.remoteEngines.view().engines).toMatchObject([{ name: 'Named', hasKey: false }])
     for (const e of h.remoteEngines.view().engines) await h.remoteEngines.remove(e.id)
     await dialog().getByRole('button', { name: 'Close' }).click()
   })
