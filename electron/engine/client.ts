@@ -170,7 +170,7 @@ export class EngineClient {
         throw error
       }
       // The process died, or was ended to stop this load: handleExit has said so and brings lastLoad back.
-      if (error instanceof AppError && (error.code === 'engine-crashed' || error.code === 'load-cancelled')) throw error
+      if (processEnded(error)) throw error
       // Any other failure happened after the previous model was unloaded: bring it back,
       // unless a later load or unload is waiting, which decides what is loaded instead.
       const previous = this.lastLoad
@@ -182,7 +182,7 @@ export class EngineClient {
           this.settle({ state: 'ready', info })
         } catch (restoreError) {
           // Died while restoring: handleExit brings it back in the fresh process (or, stopped, says nothing is loaded).
-          if (!(restoreError instanceof AppError && (restoreError.code === 'engine-crashed' || restoreError.code === 'load-cancelled'))) {
+          if (!processEnded(restoreError)) {
             this.lastLoad = null
             this.settle({ state: 'idle' })
           }
@@ -209,13 +209,14 @@ export class EngineClient {
    * process, which has reloaded the model; an answer cut off later keeps what it said.
    */
   async *generate(request: GenerateRequest, signal?: AbortSignal, lane: Lane = 'ui'): AsyncGenerator<GenerateChunk> {
-    await this.modelBack()
-    // After a crash whose reload failed, say that rather than a bare "no model is loaded".
-    if (this.current.state === 'error') throw new AppError('no-model', this.current.message)
     let produced = false
     let crashRetried = false
     let whole = false
     for (;;) {
+      await this.modelBack()
+      // After a crash whose reload failed, say that rather than a bare "no model is loaded".
+      const now = this.state()
+      if (now.state === 'error') throw new AppError('no-model', now.message)
       try {
         for await (const chunk of this.generateOnce(request, signal, lane, whole)) {
           produced = true
@@ -231,9 +232,6 @@ export class EngineClient {
         }
         if (error.code !== 'engine-crashed' || crashRetried || this.stopped || !this.lastLoad) throw error
         crashRetried = true
-        await this.modelBack()
-        const now = this.state()
-        if (now.state === 'error') throw new AppError('no-model', now.message)
       }
     }
   }
@@ -465,11 +463,7 @@ export class EngineClient {
         this.settle({ state: 'ready', info })
       } catch (reloadError) {
         // This process died as well (or was ended to stop this load): its exit started the next attempt, or gave up, and says what happened.
-        if (
-          attempt !== this.reloadAttempt ||
-          (reloadError instanceof AppError && (reloadError.code === 'engine-crashed' || reloadError.code === 'load-cancelled'))
-        )
-          return
+        if (attempt !== this.reloadAttempt || processEnded(reloadError)) return
         this.lastLoad = null
         this.settle({
           state: 'error',
@@ -478,6 +472,11 @@ export class EngineClient {
       }
     })
   }
+}
+
+/** The engine process ended under a call (a crash, or a load stopped): its exit has said so and decides what comes next. */
+function processEnded(error: unknown): boolean {
+  return error instanceof AppError && (error.code === 'engine-crashed' || error.code === 'load-cancelled')
 }
 
 /** What a call gets once the engine is stopped for good (dispose). */
