@@ -368,11 +368,7 @@ export class ChatController {
       this.#error = MESSAGES.noVision
       return false
     }
-    if (!this.ready) {
-      this.#error = 'Load a model first.'
-      return false
-    }
-    const refused = tooLongText(text) ?? tooManyImages(images)
+    const refused = this.#notReady() ?? tooLongText(text) ?? tooManyImages(images)
     if (refused !== null) {
       this.#error = refused
       return false
@@ -395,13 +391,9 @@ export class ChatController {
   }
 
   regenerate(messageId: string): void {
-    // An alert left from before is not about this answer.
-    this.#error = null
-    // Main would say so too, but only after the answer's turn came: refused here, as a question is.
-    if (!this.ready) {
-      this.#error = 'Load a model first.'
-      return
-    }
+    // An alert left from before is not about this answer (null: none is put in its place).
+    this.#error = this.#notReady()
+    if (this.#error !== null) return
     void this.#withConversation((chatId) =>
       this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })),
     )
@@ -409,7 +401,7 @@ export class ChatController {
 
   /** Returns false when the edit is refused here, so the editor stays open with it. */
   edit(messageId: string, text: string): boolean {
-    this.#error = this.ready ? tooLongText(text) : 'Load a model first.'
+    this.#error = this.#notReady() ?? tooLongText(text)
     if (this.#error !== null) return false
     void this.#withConversation((chatId) =>
       this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })),
@@ -419,6 +411,14 @@ export class ChatController {
 
   async stop(): Promise<void> {
     await this.#active?.cancel()
+  }
+
+  /**
+   * Why nothing can be asked now, or null. Main would refuse too, but only once the question's
+   * turn came, and an edit or a regenerate is refused here as a question is.
+   */
+  #notReady(): string | null {
+    return this.ready ? null : 'Load a model first.'
   }
 
   /** Runs `task` in the open conversation, or a new one; resolves to whether main answered anything. */
