@@ -120,12 +120,15 @@ export const chatsInvoke = {
   'chats:list': { request: z.strictObject({ query: z.string().max(200).optional() }) },
   'chats:get': { request: z.strictObject({ id: ChatId }) },
   'chats:create': {
-    request: z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(LIMITS.textChars).optional() }),
+    request: z.strictObject({
+      title: z.string().max(LIMITS.titleChars).optional(),
+      systemPrompt: z.string().max(LIMITS.textChars).optional(),
+    }),
   },
   'chats:update': {
     request: z.strictObject({
       id: ChatId,
-      title: z.string().trim().min(1).max(200).optional(),
+      title: z.string().trim().min(1).max(LIMITS.titleChars).optional(),
       systemPrompt: z.string().max(LIMITS.textChars).optional(),
       settings: ChatSettingsUpdate.optional(),
       /** null: back to the engine on this computer. */

@@ -12,6 +12,11 @@ export const LIMITS = {
   imageBytes: 40 * 1024 * 1024,
   pathChars: 4_096,
   maxTokens: 32_768,
+  /** A conversation's title; the sidebar's rename field holds to it. */
+  titleChars: 200,
+  /** A remote engine's name and address; the engine form's fields hold to them. */
+  engineNameChars: 80,
+  engineAddressChars: 2_048,
 } as const
 
 /**

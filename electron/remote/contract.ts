@@ -1,13 +1,14 @@
 // Remote engines' part of the IPC contract: inference servers elsewhere (llama-server,
 // vLLM, Ollama, LM Studio) that the user adds in Settings and picks per conversation.
 import { z } from 'zod'
+import { LIMITS } from '../ipc/defaults.js'
 import { BAD_KEY_CHARACTERS, KEY_CHARACTERS } from './api-key.js'
 
 export const EngineId = z.uuid()
 
-const Name = z.string().trim().min(1, 'give the engine a name').max(80)
+const Name = z.string().trim().min(1, 'give the engine a name').max(LIMITS.engineNameChars)
 /** Checked as a URL (scheme, host, encryption) in the service, where the sentence can say why. */
-const BaseUrl = z.string().trim().min(1, 'enter the server’s address').max(2048)
+const BaseUrl = z.string().trim().min(1, 'enter the server’s address').max(LIMITS.engineAddressChars)
 const ApiKey = z.string().trim().max(4096).regex(KEY_CHARACTERS, BAD_KEY_CHARACTERS)
 const ModelName = z.string().min(1).max(256)
 
