@@ -7,9 +7,10 @@
  */
 export const KEY_CHARACTERS = /^[\x21-\x7e]*$/
 
-export const BAD_KEY_CHARACTERS = 'the API key holds a space, a line break or an invisible character; paste it again'
+/** What the form beside the field and main's schema both say of such a key. */
+export const BAD_KEY_CHARACTERS = 'The API key holds a space, a line break or an invisible character: paste it again.'
 
 /** Why a typed key cannot be saved (trimmed first, as main trims it), or null. */
 export function apiKeyProblem(key: string): string | null {
-  return KEY_CHARACTERS.test(key.trim()) ? null : `The API key holds a space, a line break or an invisible character: paste it again.`
+  return KEY_CHARACTERS.test(key.trim()) ? null : BAD_KEY_CHARACTERS
 }
