@@ -36,12 +36,15 @@ export interface ErrorPlace {
  * library holds the model), and the download's card is on the Models page, so this is where
  * the user hears of it.
  */
-export type FirstRunNote = {
+export type FirstRunNote = FirstRunModel & ({ kind: 'ready' } | { kind: 'failed'; text: string })
+
+/** The first-run download's model, as its note names it. */
+interface FirstRunModel {
   /** The catalog entry's name. */
   name: string
   modelPath: string
   mmprojPath: string | null
-} & ({ kind: 'ready' } | { kind: 'failed'; text: string })
+}
 
 /** The engine holds a model, or will in a moment: a load of another would replace it (and cut an answer it is giving). */
 function holdsModel(engine: EngineState): boolean {
@@ -213,7 +216,7 @@ export class ModelsController {
    * meanwhile, which stays (the note offers this one). Main is asked now, as it knows about
    * loads from every window; if it cannot say, nothing is replaced.
    */
-  async #finishFirstRun(jobId: string, model: { name: string; modelPath: string; mmprojPath: string | null }): Promise<void> {
+  async #finishFirstRun(jobId: string, model: FirstRunModel): Promise<void> {
     const engine = await this.#client.invoke('engine:status').catch(() => null)
     if (engine && !holdsModel(engine)) {
       await this.#loadFirstRun(jobId, model)
@@ -227,15 +230,12 @@ export class ModelsController {
    * Loads the first-run download's model. A failure is said in the first-run area, where the
    * user is, and on the download's card for the Models page; a load the user stopped is none.
    */
-  async #loadFirstRun(jobId: string, model: { name: string; modelPath: string; mmprojPath: string | null }): Promise<boolean> {
+  async #loadFirstRun(jobId: string, model: FirstRunModel): Promise<boolean> {
     const card: ErrorPlace = { area: 'downloads', item: jobId }
     this.#firstRunNote = null
     this.#report(card, null, 'own')
     try {
-      await this.#client.invoke('engine:load', {
-        modelPath: model.modelPath,
-        ...(model.mmprojPath ? { mmprojPath: model.mmprojPath } : {}),
-      })
+      await this.#loadModel(model)
       return true
     } catch (e) {
       if (stoppedByUser(e)) return false
@@ -248,12 +248,12 @@ export class ModelsController {
   }
 
   async load(entry: { modelPath: string; mmprojPath: string | null }, at: ErrorPlace): Promise<boolean> {
-    return this.#attempt(at, async () => {
-      await this.#client.invoke('engine:load', {
-        modelPath: entry.modelPath,
-        ...(entry.mmprojPath ? { mmprojPath: entry.mmprojPath } : {}),
-      })
-    })
+    return this.#attempt(at, () => this.#loadModel(entry))
+  }
+
+  /** Asks main to load a model with its projector, if it has one. */
+  async #loadModel(entry: { modelPath: string; mmprojPath: string | null }): Promise<void> {
+    await this.#client.invoke('engine:load', { modelPath: entry.modelPath, ...(entry.mmprojPath ? { mmprojPath: entry.mmprojPath } : {}) })
   }
 
   async download(request: DownloadStart, options: { at: ErrorPlace; loadWhenDone?: boolean }): Promise<boolean> {
