@@ -77,16 +77,20 @@ export async function listModels(
 /**
  * GET /models (latency), then for the chosen (or first) model a 1-token chat completion with a
  * tiny PNG: accepted, or refused with a message about images (the engine is then text-only).
+ * `listed` gets the model list before the probe, which may fail: Settings keeps the list even
+ * then (the saved model gone from the server).
  */
 export async function testConnection(
   endpoint: RemoteEndpoint,
   model?: string,
   signal?: AbortSignal,
   options: RemoteEngineOptions = {},
+  listed?: (models: string[]) => Promise<void>,
 ): Promise<ConnectionReport> {
   const started = performance.now()
   const models = (await listModels(endpoint, signal, options)).map((m) => m.id)
   const latencyMs = Math.round(performance.now() - started)
+  await listed?.(models)
   const chosen = model ?? models[0] ?? null
   if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
   return { latencyMs, models, images: await probeImages(endpoint, chosen, signal, options), model: chosen }
@@ -97,7 +101,7 @@ export async function testConnection(
  * the server said. Apart from the model list, so that Settings can keep the list even when
  * the probe fails (the saved model gone from the server).
  */
-export async function probeImages(
+async function probeImages(
   endpoint: RemoteEndpoint,
   chosen: string,
   signal?: AbortSignal,

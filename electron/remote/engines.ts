@@ -18,7 +18,7 @@ import type {
   RemoteEnginesView,
 } from './contract.js'
 import { checkBaseUrl } from './url.js'
-import { listModels, probeImages } from './connection.js'
+import { testConnection } from './connection.js'
 import { RemoteHttpError } from './http.js'
 import { RemoteEngine, type RemoteEndpoint } from './remote-engine.js'
 
@@ -221,31 +221,36 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
     },
     async test(id, signal) {
       const engine = find(id)
-      const at = endpoint(engine)
-      const started = performance.now()
-      const models = (await listModels(at, signal, options.engineOptions)).map((m) => m.id)
-      const latencyMs = Math.round(performance.now() - started)
-      // Kept before the probe, which may fail: the server's models as they are now are what the
-      // user picks from, above all when the saved one is gone (a model removed from Ollama).
-      engine.models = models
-      await save()
-      const chosen = engine.model ?? models[0] ?? null
-      if (chosen === null) return { latencyMs, models, images: 'unknown', model: null }
-      let images: KnownImages
+      // The model probed: the saved one, else the first listed (testConnection's choice too).
+      const saved = engine.model
+      /** The server's models as this test found them; null until listed (a failure before is the list's). */
+      // Typed by a cast: set in the callback, which the compiler's narrowing does not follow.
+      let listed = null as string[] | null
+      let report: ConnectionReport
       try {
-        images = await probeImages(at, chosen, signal, options.engineOptions)
+        // The list is kept before the probe, which may fail: the server's models as they are now
+        // are what the user picks from, above all when the saved one is gone (removed from Ollama).
+        report = await testConnection(endpoint(engine), saved ?? undefined, signal, options.engineOptions, async (models) => {
+          listed = models
+          engine.models = models
+          await save()
+        })
       } catch (error) {
         // The server refused a model it no longer lists: say that, not that it lists it (http.ts
         // cannot know), and what to do. A server that still takes a name it does not list works on.
-        if (error instanceof RemoteHttpError && models.length > 0 && !models.includes(chosen)) {
+        if (error instanceof RemoteHttpError && saved !== null && listed !== null && listed.length > 0 && !listed.includes(saved)) {
           throw new AppError(
             'remote',
-            `The server no longer lists the model “${chosen}”: choose one of the models it lists now, and test again.`,
-            { cause: error },
+            `The server no longer lists the model “${saved}”: choose one of the models it lists now, and test again.`,
+            {
+              cause: error,
+            },
           )
         }
         throw error
       }
+      const { model: chosen, images } = report
+      if (chosen === null || images === 'unknown') return report
       if (engine.model === null) engine.model = chosen
       // The finding is the probed model's: if another was saved meanwhile, it is not that one's.
       if (engine.model === chosen) engine.images = images
@@ -253,7 +258,7 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       // Tested again and seeing now (a projector added on the server): no longer refused.
       if (images === 'accepted') engine.refusedImages = engine.refusedImages.filter((m) => m !== chosen)
       await save()
-      return { latencyMs, models, images, model: chosen }
+      return report
     },
     async setDefault(choice) {
       if (choice) find(choice.id)
