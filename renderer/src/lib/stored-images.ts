@@ -4,8 +4,9 @@ import type { ScreenText } from '@contract'
 import { errorText, type AssistantClient } from './assistant'
 
 export class StoredImages {
-  // A plain cache: nothing renders from the map itself.
+  // A plain cache of one conversation's images: nothing renders from the map itself.
   readonly #urls = new Map<string, Promise<string>>()
+  #chatId: string | null = null
   readonly #client: AssistantClient
 
   constructor(client: AssistantClient) {
@@ -14,6 +15,7 @@ export class StoredImages {
 
   /** A URL for a stored image, fetched once; a fetch that failed is tried again on the next look. */
   url(chatId: string, imageId: string, mime: string): Promise<string> {
+    if (chatId !== this.#chatId) this.#release(chatId)
     let url = this.#urls.get(imageId)
     if (!url) {
       const fetched = this.#client
@@ -28,6 +30,16 @@ export class StoredImages {
       url = fetched
     }
     return url
+  }
+
+  // A blob holds the whole image file in the window's memory until its URL is revoked: kept for
+  // every conversation looked at, a morning of 4K screenshots would be hundreds of megabytes.
+  // Only the conversation on screen asks for URLs, so the others' are let go when it changes;
+  // an <img> that already shows one keeps its decoded picture.
+  #release(chatId: string): void {
+    for (const url of this.#urls.values()) url.then(URL.revokeObjectURL, () => {})
+    this.#urls.clear()
+    this.#chatId = chatId
   }
 
   /** Reads the text on a stored image now; main keeps it with the image. A failure comes back as the text, with its reason. */
