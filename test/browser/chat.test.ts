@@ -182,6 +182,33 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => page.getByTestId('text-only').count()).toBe(1)
   })
 
+  it('leaves text dragged into the window to Chromium, so it lands in the message box; only files are taken as attachments', async () => {
+    const handled = await page.evaluate(async () => {
+      // The highlight is Svelte state: on the page after its next flush.
+      const flushed = () => new Promise(requestAnimationFrame)
+      const section = document.querySelector('section[aria-label="Conversation"]')!
+      const textarea = document.querySelector('textarea[aria-label="Message"]')!
+      const drag = (type: 'dragover' | 'drop', target: Element, fill: (d: DataTransfer) => void): boolean => {
+        const data = new DataTransfer()
+        fill(data)
+        // dispatchEvent answers false when a handler cancelled the event's default.
+        return !target.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }))
+      }
+      const text = (d: DataTransfer) => d.setData('text/plain', 'a quoted line')
+      const file = (d: DataTransfer) => d.items.add(new File(['x'], 'a.png', { type: 'image/png' }))
+      const textOver = drag('dragover', textarea, text)
+      await flushed()
+      const highlighted = section.classList.contains('dropping')
+      const textDrop = drag('drop', textarea, text)
+      const fileOver = drag('dragover', section, file)
+      await flushed()
+      const fileHighlighted = section.classList.contains('dropping')
+      section.dispatchEvent(new DragEvent('dragleave', { bubbles: true }))
+      return { textOver, highlighted, textDrop, fileOver, fileHighlighted }
+    })
+    expect(handled).toEqual({ textOver: false, highlighted: false, textDrop: false, fileOver: true, fileHighlighted: true })
+  })
+
   it('a model that cannot see answers from an image’s text: the text shows under the image, the answer says how it was made', async () => {
     // A second window, so the first keeps what its composer holds for the vision test below.
     const other = await h.openApp()
