@@ -123,7 +123,9 @@ export function createCaptureWindows(options: CaptureWindowsOptions): {
       const chat = options.showChat()
       options.send(chat, 'chat:open', { chatId })
     },
-    listWindows,
+    // Quick-ask shows the list, so it is on screen then: listed, it would offer a picture of
+    // the chooser itself. The chat window stays in the list, like any other app's.
+    listWindows: () => listWindows([quick, overlay].flatMap((w) => (w && !w.isDestroyed() ? [w.getMediaSourceId()] : []))),
     captureWindow: flow.captureWindow,
   }
 

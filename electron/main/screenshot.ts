@@ -32,8 +32,8 @@ export async function captureDisplay(display: DisplayInfo): Promise<Uint8Array> 
   return new Uint8Array(source.thumbnail.toPNG())
 }
 
-/** The windows that can be captured, with small thumbnails to recognise them by. */
-export async function listWindows(): Promise<{ sourceId: string; name: string; thumbnail: Uint8Array }[]> {
+/** The windows that can be captured, with small thumbnails to recognise them by; those in `exclude` (by media source id) left out. */
+export async function listWindows(exclude: readonly string[] = []): Promise<{ sourceId: string; name: string; thumbnail: Uint8Array }[]> {
   await checkPermission()
   const sources = await desktopCapturer.getSources({
     types: ['window'],
@@ -41,7 +41,7 @@ export async function listWindows(): Promise<{ sourceId: string; name: string; t
     fetchWindowIcons: false,
   })
   return sources
-    .filter((s) => !s.thumbnail.isEmpty())
+    .filter((s) => !s.thumbnail.isEmpty() && !exclude.includes(s.id))
     .map((s) => ({ sourceId: s.id, name: s.name, thumbnail: new Uint8Array(s.thumbnail.toPNG()) }))
 }
 
