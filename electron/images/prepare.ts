@@ -22,11 +22,17 @@ export interface PreparedImage {
 /** A plain pixel budget (unknown projector) never hands the model more than this on the long side. */
 export const MAX_SIDE = 2048
 
+/**
+ * The version of prepareFresh's output: images kept on disk by another version are prepared
+ * again. Raise it with any change to what prepareFresh makes of an image (size, quality, backdrop).
+ */
+const PIPELINE = 1
+
 let cache: PreparedCache = createPreparedCache({ dir: null })
 
 /** Keeps prepared images in this folder too, so they outlive the process (the engine host sets it). */
 export function keepPreparedImagesIn(dir: string | null): void {
-  cache = createPreparedCache({ dir })
+  cache = createPreparedCache({ dir, pipeline: PIPELINE })
 }
 
 /**

@@ -1,17 +1,20 @@
 // Prepared images kept by content: a follow-up question re-sends every earlier image of the
 // conversation, and decoding and resizing a 4K screenshot costs ~50 ms of sharp each time.
 // In memory for the running engine, and on disk (when given a folder) so a restart does not
-// redo the work either. A damaged or foreign cache file is ignored and written anew.
+// redo the work either. A damaged, foreign or outdated cache file is a miss, written anew (see prepared-files.ts).
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { ImageBudget } from './budget.js'
 import type { PreparedImage } from './prepare.js'
+import { encodeEntry, entryName, readEntry } from './prepared-files.js'
 
 export interface PreparedCacheOptions {
   /** Where prepared images are kept between runs; null: memory only. */
   dir: string | null
+  /** Which version of the preparation made the images: a kept file another version made is a miss. */
+  pipeline?: number
   memoryEntries?: number
   /** The folder is trimmed to this size (oldest first) when the cache opens. */
   diskBytes?: number
@@ -40,70 +43,30 @@ export function refOf(bytes: Uint8Array): string {
   }
   return ref
 }
-/**
- * Keys made before, per budget object: a follow-up looks up every earlier image again, and
- * making their keys was most of the engine's own time for the images of an eight-image
- * follow-up (about 50 µs of its first token on bench:followup). A loaded model keeps one
- * budget object, and budgets are never changed once made, which this relies on.
- */
-const keysByBudget = new WeakMap<ImageBudget, Map<string, string>>()
-/** Bounds the keys kept per budget: one short string per distinct image. */
-const KEYS_KEPT = 4096
 
-function keyOf(ref: string, budget: ImageBudget): string {
-  let keys = keysByBudget.get(budget)
-  if (!keys) keysByBudget.set(budget, (keys = new Map()))
-  let key = keys.get(ref)
-  if (key === undefined) {
-    key = createHash('sha256').update(ref).update(JSON.stringify(budget)).digest('hex').slice(0, 40)
-    if (keys.size >= KEYS_KEPT) keys.clear()
-    keys.set(ref, key)
-  }
-  return key
-}
-
-/** Written in front of the image bytes: a file that does not start with it is not ours. */
-const MAGIC = 'LVA-PREPARED-1\n'
-
-export function createPreparedCache({ dir, memoryEntries = 32, diskBytes = 256 * 1024 * 1024 }: PreparedCacheOptions): PreparedCache {
+export function createPreparedCache({
+  dir,
+  pipeline = 0,
+  memoryEntries = 32,
+  diskBytes = 256 * 1024 * 1024,
+}: PreparedCacheOptions): PreparedCache {
   const memory = new Map<string, Promise<PreparedImage>>()
   const ready = dir ? trim(dir, diskBytes) : Promise.resolve()
 
-  async function fromDisk(path: string): Promise<PreparedImage | null> {
-    let file: Buffer
-    try {
-      file = await readFile(path)
-    } catch {
-      return null
-    }
-    const end = file.indexOf('\n', MAGIC.length)
-    if (!file.subarray(0, MAGIC.length).equals(Buffer.from(MAGIC)) || end < 0) return null
-    try {
-      const head = JSON.parse(file.subarray(MAGIC.length, end).toString('utf8')) as Partial<Omit<PreparedImage, 'data'>> & {
-        bytes?: number
-      }
-      const data = file.subarray(end + 1)
-      const valid =
-        (head.mime === 'image/jpeg' || head.mime === 'image/png') &&
-        Number.isInteger(head.width) &&
-        Number.isInteger(head.height) &&
-        head.bytes === data.byteLength
-      return valid ? { data: Buffer.from(data), mime: head.mime!, width: head.width!, height: head.height! } : null
-    } catch {
-      return null
-    }
+  /** The image kept in the file of this name; null when there is none, or it holds anything else. */
+  async function fromDisk(name: string | null): Promise<PreparedImage | null> {
+    if (!dir) return null
+    await ready
+    return name ? readEntry(dir, name, pipeline) : null
   }
 
-  async function load(key: string, prepare: () => Promise<PreparedImage>): Promise<PreparedImage> {
-    if (!dir) return prepare()
-    await ready
-    const path = join(dir, `${key}.prepared`)
-    const kept = await fromDisk(path)
+  async function load(name: string | null, prepare: () => Promise<PreparedImage>): Promise<PreparedImage> {
+    const kept = await fromDisk(name)
     if (kept) return kept
     const fresh = await prepare()
-    const head = JSON.stringify({ mime: fresh.mime, width: fresh.width, height: fresh.height, bytes: fresh.data.byteLength })
+    if (!dir || !name) return fresh
     // A cache that cannot be written (disk full, read-only) costs speed, never the answer.
-    await writeFileAtomic(path, Buffer.concat([Buffer.from(`${MAGIC}${head}\n`), fresh.data])).catch(() => undefined)
+    await writeFileAtomic(join(dir, name), encodeEntry(name, pipeline, fresh)).catch(() => undefined)
     return fresh
   }
 
@@ -117,27 +80,32 @@ export function createPreparedCache({ dir, memoryEntries = 32, diskBytes = 256 *
 
   return {
     async peek(ref, budget) {
-      const key = keyOf(ref, budget)
+      const name = entryName(ref, budget)
+      const key = name ?? memoryKey(ref, budget)
       // A follow-up finds its earlier images only here: using one keeps it, as get does.
       const found = memory.get(key)
       if (found) return remember(key, found).catch(() => null)
-      if (!dir) return null
-      await ready
-      const kept = await fromDisk(join(dir, `${key}.prepared`))
+      const kept = await fromDisk(name)
       if (kept) remember(key, Promise.resolve(kept))
       return kept
     },
 
     get(ref, budget, prepare) {
-      const key = keyOf(ref, budget)
+      const name = entryName(ref, budget)
+      const key = name ?? memoryKey(ref, budget)
       const found = memory.get(key)
       if (found) return remember(key, found)
-      const pending = remember(key, load(key, prepare))
+      const pending = remember(key, load(name, prepare))
       // A failed preparation (a broken image) is not kept: its error is said each time.
       pending.catch(() => memory.get(key) === pending && memory.delete(key))
       return pending
     },
   }
+}
+
+/** The key in memory of a ref that names no file (not a content key: never from refOf). */
+function memoryKey(ref: string, budget: ImageBudget): string {
+  return `${ref}\n${JSON.stringify(budget)}`
 }
 
 /** Makes the folder, and removes the oldest files beyond the size bound. */

@@ -1,12 +1,12 @@
 // Prepared images kept by content: once per image and budget in memory, across restarts on
-// disk, and a damaged cache file ignored and written anew.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+// disk, and a damaged, foreign or outdated cache file ignored and written anew.
+import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createPreparedCache, refOf } from '../../electron/images/prepared-cache.js'
 import { prepareImage, type PreparedImage } from '../../electron/images/prepare.js'
 import { scratchDir } from '../support/engine.js'
-import { screenshotPng } from '../support/images.js'
+import { screenshotPng, solidPng } from '../support/images.js'
 
 const budget = { maxSide: 896, maxPixels: 896 * 896 }
 
@@ -63,6 +63,47 @@ describe('prepared image cache', () => {
     }
     expect(calls.n).toBe(4)
     expect((await readFile(path)).equals(whole)).toBe(true)
+  })
+
+  it("a file holding another image's copy, or its own with a byte flipped, is a miss: prepared again and written anew", async () => {
+    const dir = await scratchDir()
+    const [red, blue] = await Promise.all([solidPng(64, 64, '#cc2222'), solidPng(64, 64, '#2222cc')])
+    const r = counting(red)
+    const redFirst = await createPreparedCache({ dir }).get(refOf(red), budget, r.prepare)
+    const [redName] = await readdir(dir)
+    await createPreparedCache({ dir }).get(refOf(blue), budget, counting(blue).prepare)
+    const blueName = (await readdir(dir)).find((n) => n !== redName)!
+    const redPath = join(dir, redName!)
+    const redWhole = await readFile(redPath)
+
+    // A copy, a restored backup: a well-made file, of the wrong picture.
+    await copyFile(join(dir, blueName), redPath)
+    expect(await createPreparedCache({ dir }).peek(refOf(red), budget)).toBeNull()
+    expect(await createPreparedCache({ dir }).get(refOf(red), budget, r.prepare)).toEqual(redFirst)
+    expect(r.calls.n).toBe(2)
+    expect((await readFile(redPath)).equals(redWhole)).toBe(true)
+
+    // Every field of the header still right, one byte of the image wrong.
+    const flipped = Buffer.from(redWhole)
+    flipped[flipped.length - 100] = flipped[flipped.length - 100]! ^ 0xff
+    await writeFile(redPath, flipped)
+    expect(await createPreparedCache({ dir }).peek(refOf(red), budget)).toBeNull()
+    expect(await createPreparedCache({ dir }).get(refOf(red), budget, r.prepare)).toEqual(redFirst)
+    expect(r.calls.n).toBe(3)
+    expect((await readFile(redPath)).equals(redWhole)).toBe(true)
+  })
+
+  it('a file another version of the preparation made is a miss: a changed pipeline never answers with its old output', async () => {
+    const dir = await scratchDir()
+    const png = await screenshotPng(640, 360)
+    const { calls, prepare } = counting(png)
+    await createPreparedCache({ dir, pipeline: 1 }).get(refOf(png), budget, prepare)
+    expect(await createPreparedCache({ dir, pipeline: 2 }).peek(refOf(png), budget)).toBeNull()
+    const second = await createPreparedCache({ dir, pipeline: 2 }).get(refOf(png), budget, prepare)
+    expect(calls.n).toBe(2)
+    // Written anew in the same place: the new version's file is found from then on.
+    expect(await readdir(dir)).toHaveLength(1)
+    expect(await createPreparedCache({ dir, pipeline: 2 }).peek(refOf(png), budget)).toEqual(second)
   })
 
   it('finds a kept image by its content key alone, in memory and on disk, and says when it is not kept', async () => {
