@@ -3,12 +3,12 @@
 // In memory for the running engine, and on disk (when given a folder) so a restart does not
 // redo the work either. A damaged, foreign or outdated cache file is a miss, written anew (see prepared-files.ts).
 import { createHash } from 'node:crypto'
-import { mkdir, readdir, rm, stat } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { ImageBudget } from './budget.js'
 import type { PreparedImage } from './prepare.js'
-import { encodeEntry, entryName, readEntry } from './prepared-files.js'
+import { boundFolder, encodeEntry, entryName, readEntry } from './prepared-files.js'
 
 export interface PreparedCacheOptions {
   /** Where prepared images are kept between runs; null: memory only. */
@@ -16,7 +16,7 @@ export interface PreparedCacheOptions {
   /** Which version of the preparation made the images: a kept file another version made is a miss. */
   pipeline?: number
   memoryEntries?: number
-  /** The folder is trimmed to this size (oldest first) when the cache opens. */
+  /** The folder is trimmed to this size (oldest first) when the cache opens, and as files are written. */
   diskBytes?: number
 }
 
@@ -51,22 +51,30 @@ export function createPreparedCache({
   diskBytes = 256 * 1024 * 1024,
 }: PreparedCacheOptions): PreparedCache {
   const memory = new Map<string, Promise<PreparedImage>>()
-  const ready = dir ? trim(dir, diskBytes) : Promise.resolve()
+  const folder = dir ? boundFolder(dir, diskBytes) : null
 
   /** The image kept in the file of this name; null when there is none, or it holds anything else. */
-  async function fromDisk(name: string | null): Promise<PreparedImage | null> {
-    if (!dir) return null
-    await ready
+  async function fromDisk(name: string | null): Promise<PreparedImage | null | 'folder'> {
+    if (!dir || !folder) return null
+    await folder.ready
     return name ? readEntry(dir, name, pipeline) : null
   }
 
   async function load(name: string | null, prepare: () => Promise<PreparedImage>): Promise<PreparedImage> {
     const kept = await fromDisk(name)
-    if (kept) return kept
+    if (kept && kept !== 'folder') return kept
     const fresh = await prepare()
-    if (!dir || !name) return fresh
+    if (!dir || !folder || !name) return fresh
+    const path = join(dir, name)
+    const file = encodeEntry(name, pipeline, fresh)
+    // A folder in the file's place would refuse the write each time: it goes (that name only, in our own folder).
+    if (kept === 'folder') await rm(path, { recursive: true, force: true }).catch(() => undefined)
     // A cache that cannot be written (disk full, read-only) costs speed, never the answer.
-    await writeFileAtomic(join(dir, name), encodeEntry(name, pipeline, fresh)).catch(() => undefined)
+    const written = await writeFileAtomic(path, file).then(
+      () => true,
+      () => false,
+    )
+    if (written) await folder.wrote(file.byteLength)
     return fresh
   }
 
@@ -86,7 +94,8 @@ export function createPreparedCache({
       const found = memory.get(key)
       if (found) return remember(key, found).catch(() => null)
       const kept = await fromDisk(name)
-      if (kept) remember(key, Promise.resolve(kept))
+      if (!kept || kept === 'folder') return null
+      remember(key, Promise.resolve(kept))
       return kept
     },
 
@@ -106,21 +115,4 @@ export function createPreparedCache({
 /** The key in memory of a ref that names no file (not a content key: never from refOf). */
 function memoryKey(ref: string, budget: ImageBudget): string {
   return `${ref}\n${JSON.stringify(budget)}`
-}
-
-/** Makes the folder, and removes the oldest files beyond the size bound. */
-async function trim(dir: string, maxBytes: number): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true })
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.prepared'))
-    const files = await Promise.all(names.map(async (name) => ({ name, ...(await stat(join(dir, name))) })))
-    let total = files.reduce((sum, f) => sum + f.size, 0)
-    for (const file of files.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
-      if (total <= maxBytes) break
-      await rm(join(dir, file.name), { force: true })
-      total -= file.size
-    }
-  } catch {
-    // An unusable folder: the memory cache still works.
-  }
 }

@@ -1,6 +1,6 @@
 // Prepared images kept by content: once per image and budget in memory, across restarts on
 // disk, and a damaged, foreign or outdated cache file ignored and written anew.
-import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createPreparedCache, refOf } from '../../electron/images/prepared-cache.js'
@@ -104,6 +104,20 @@ describe('prepared image cache', () => {
     // Written anew in the same place: the new version's file is found from then on.
     expect(await readdir(dir)).toHaveLength(1)
     expect(await createPreparedCache({ dir, pipeline: 2 }).peek(refOf(png), budget)).toEqual(second)
+  })
+
+  it("a folder in a file's place is a miss, and the file is written in its place", async () => {
+    const dir = await scratchDir()
+    const png = await screenshotPng(640, 360)
+    const { calls, prepare } = counting(png)
+    const first = await createPreparedCache({ dir }).get(refOf(png), budget, prepare)
+    const [name] = await readdir(dir)
+    await rm(join(dir, name!))
+    await mkdir(join(dir, name!, 'inside'), { recursive: true })
+    expect(await createPreparedCache({ dir }).get(refOf(png), budget, prepare)).toEqual(first)
+    expect((await stat(join(dir, name!))).isFile()).toBe(true)
+    expect(await createPreparedCache({ dir }).get(refOf(png), budget, prepare)).toEqual(first)
+    expect(calls.n).toBe(2)
   })
 
   it('finds a kept image by its content key alone, in memory and on disk, and says when it is not kept', async () => {
