@@ -129,6 +129,12 @@ interface CheckedImage {
 export interface ChatStoreOptions {
   /** Seam for crash tests: the atomic write step. */
   writeFile?: (path: string, data: string) => Promise<void>
+  /**
+   * Told the ids of images no conversation holds any more (one deleted, messages an edit
+   * dropped), once their files are gone: copies made of them elsewhere (prepared for the
+   * model) can go too. A failure here is the copies' owner's to retry, not the store's.
+   */
+  imagesGone?: (imageIds: string[]) => Promise<void>
 }
 
 /** Recently read images kept in memory: eight 4K screenshots are about 24 MB. */
@@ -139,6 +145,7 @@ export class ChatStore {
   private scanned: Promise<void> | null = null
   private locks = new Map<string, Promise<unknown>>()
   private readonly write: (path: string, data: string) => Promise<void>
+  private readonly imagesGone: (imageIds: string[]) => Promise<void>
   /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
   readonly damaged: DamagedConversation[] = []
   /**
@@ -157,6 +164,7 @@ export class ChatStore {
     options: ChatStoreOptions = {},
   ) {
     this.write = options.writeFile ?? ((path, data) => writeFileAtomic(path, data, { fsync: true }))
+    this.imagesGone = options.imagesGone ?? (async () => undefined)
   }
 
   async list(query?: string): Promise<ChatSummary[]> {
@@ -246,7 +254,9 @@ export class ChatStore {
       // filled the disk until the whole conversation was deleted. Only once the conversation
       // that no longer names them is saved; one that cannot be removed now goes at the next start.
       const after = imagesOf(current)
-      for (const [imageId, image] of before) if (!after.has(imageId)) await this.removeImageFile(id, image).catch(() => undefined)
+      const dropped = [...before.values()].filter((image) => !after.has(image.id))
+      for (const image of dropped) await this.removeImageFile(id, image).catch(() => undefined)
+      await this.forgetImages(dropped.map((image) => image.id))
       return structuredClone(current)
     })
   }
@@ -254,7 +264,8 @@ export class ChatStore {
   async delete(id: string): Promise<void> {
     await this.scan()
     await this.locked(id, async () => {
-      if (!this.cache.has(id)) throw new AppError('not-found', 'That conversation no longer exists.')
+      const deleted = this.cache.get(id)
+      if (!deleted) throw new AppError('not-found', 'That conversation no longer exists.')
       // Renamed out of the way first: from then on the conversation is gone, whether or not
       // removing its files finishes (the next start removes what is left).
       const trash = join(this.root, `${TRASH}${randomUUID()}`)
@@ -267,7 +278,21 @@ export class ChatStore {
       this.cache.delete(id)
       // The conversation is deleted either way; files that cannot be removed now are removed at the next start.
       await rm(trash, { recursive: true, force: true }).catch(() => undefined)
+      await this.forgetImages([...imagesOf(deleted).keys()])
     })
+  }
+
+  /** Reports the images of these that no conversation names any more (each keeps its own copy of a shared one). */
+  private async forgetImages(imageIds: string[]): Promise<void> {
+    // Most updates (an answer as it streams) drop nothing: no conversation is looked through then.
+    if (!imageIds.length) return
+    const named = new Set([...this.cache.values()].flatMap((c) => [...imagesOf(c).keys()]))
+    const gone = imageIds.filter((imageId) => !named.has(imageId))
+    try {
+      if (gone.length) await this.imagesGone(gone)
+    } catch {
+      // The conversation's own change is done; copies kept elsewhere are only a cache's.
+    }
   }
 
   /** Stores a question's attachments beside its conversation; each is checked before any is stored, so a refusal leaves nothing. */

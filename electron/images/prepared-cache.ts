@@ -10,6 +10,8 @@ import type { ImageBudget } from './budget.js'
 import type { PreparedImage } from './prepare.js'
 import { boundFolder, encodeEntry, entryName, readEntry } from './prepared-files.js'
 
+export { forgetPrepared } from './prepared-files.js'
+
 export interface PreparedCacheOptions {
   /** Where prepared images are kept between runs; null: memory only. */
   dir: string | null

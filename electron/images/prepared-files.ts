@@ -101,8 +101,8 @@ export interface FolderBound {
 
 /**
  * Keeps the folder within maxBytes, oldest files first: when it opens, and as files are written.
- * A running total says when to trim; the trim itself counts the folder again, as another
- * process may have written or removed files meanwhile.
+ * A running total says when to trim; the trim itself counts the folder again, as files are also
+ * removed from outside (a deleted conversation's, see forgetPrepared).
  */
 export function boundFolder(dir: string, maxBytes: number): FolderBound {
   let total = 0
@@ -156,4 +156,21 @@ async function trimFolder(dir: string, maxBytes: number, target: number): Promis
     if (removed) total -= file.size
   }
   return total
+}
+
+/**
+ * Removes the prepared copies of these source images, whatever their budgets: the images of a
+ * deleted conversation, by their content hash (the full SHA-256 in hex, or its first 32 digits,
+ * as the chat store names its images). A running engine's memory keeps its copies until it
+ * drops them, but does not write them here again: only a miss in memory writes a file.
+ */
+export async function forgetPrepared(dir: string, sourceHashes: Iterable<string>): Promise<void> {
+  const prefixes = new Set([...sourceHashes].filter((h) => /^[0-9a-f]{32,64}$/.test(h)).map((h) => h.slice(0, 32)))
+  if (!prefixes.size) return
+  // No folder: nothing was ever prepared on disk.
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
+  for (const entry of entries) {
+    if (entry.isDirectory() || !prefixes.has(entry.name.slice(0, 32))) continue
+    if (ENTRY.test(entry.name) || ENTRY_TEMP.test(entry.name)) await rm(join(dir, entry.name), { force: true }).catch(() => undefined)
+  }
 }

@@ -12,6 +12,7 @@ import { createApiController } from '../api/controller.js'
 import { openEngineSettings } from '../engine/engine-settings.js'
 import { engineStateFeed } from '../api/server.js'
 import { ChatStore } from '../chats/store.js'
+import { forgetPrepared } from '../images/prepared-cache.js'
 import { createServices, type WindowActions } from '../services/services.js'
 import { createTextLayer } from '../ocr/text-layer.js'
 import { createProcessReader } from '../ocr/process-reader.js'
@@ -72,6 +73,8 @@ function broadcast<C extends PushChannel>(channel: C, payload: PushEvents[C]): v
 }
 
 const engineLog: string[] = []
+/** The engine process keeps images prepared for the model here (see images/prepared-cache.ts). */
+const preparedImages = join(app.getPath('userData'), 'prepared-images')
 // Besides the windows, the API server watches the engine's state (requests wait out a reload).
 const engineStates = engineStateFeed()
 const engine = new EngineClient({
@@ -81,7 +84,7 @@ const engine = new EngineClient({
       engineLog.push(text)
       if (engineLog.length > 500) engineLog.splice(0, engineLog.length - 500)
     },
-    { ENGINE_IMAGE_CACHE: join(app.getPath('userData'), 'prepared-images') },
+    { ENGINE_IMAGE_CACHE: preparedImages },
   ),
   onState: (state) => {
     broadcast('engine:state', state)
@@ -175,7 +178,8 @@ const router = createRouter({
     remoteEngines: await openRemoteEngines({ path: join(app.getPath('userData'), 'remote-engines.json'), secrets: keychain }),
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
-    chats: new ChatStore(join(app.getPath('userData'), 'chats')),
+    // A deleted conversation's screenshots go from the prepared copies too, not only from its folder.
+    chats: new ChatStore(join(app.getPath('userData'), 'chats'), { imagesGone: (ids) => forgetPrepared(preparedImages, ids) }),
     revealFile: (path) => shell.showItemInFolder(path),
     appInfo: { name: app.getName(), version: app.getVersion(), platform: process.platform, electron: process.versions.electron ?? null },
   }),

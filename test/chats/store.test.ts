@@ -285,6 +285,44 @@ describe('chat store', () => {
     expect(await readdir(join(root, damaged.id, 'images'))).toEqual([`${theirs.id}.png`])
   })
 
+  it("says which images no conversation holds any more: a deleted conversation's and an edit's dropped ones, not one still held elsewhere", async () => {
+    const gone: string[][] = []
+    const store = new ChatStore(await scratchDir(), { imagesGone: async (ids) => void gone.push([...ids].sort()) })
+    const [red, green, blue] = await Promise.all([solidPng(16, 16, '#ff0000'), solidPng(16, 16, '#00ff00'), solidPng(16, 16, '#0000ff')])
+    const a = await store.create()
+    const b = await store.create()
+    const [aRed, aGreen, aBlue] = await store.saveImages(a.id, [{ bytes: red }, { bytes: green }, { bytes: blue }])
+    const [bRed] = await store.saveImages(b.id, [{ bytes: red }])
+    await store.update(
+      a.id,
+      (c) => void c.messages.push(store.newMessage('user', 'one', [aRed!, aGreen!]), store.newMessage('user', 'two', [aBlue!])),
+    )
+    await store.update(b.id, (c) => void c.messages.push(store.newMessage('user', 'same red', [bRed!])))
+    // An answer streaming in drops nothing: nothing is said.
+    await store.update(a.id, (c) => void c.messages.push(store.newMessage('assistant', 'an answer')))
+    expect(gone).toEqual([])
+
+    await store.update(a.id, (c) => void (c.messages = c.messages.slice(0, 1)))
+    expect(gone).toEqual([[aBlue!.id]])
+    // b still holds red: only green goes with a.
+    await store.delete(a.id)
+    expect(gone).toEqual([[aBlue!.id], [aGreen!.id]])
+    await store.delete(b.id)
+    expect(gone).toEqual([[aBlue!.id], [aGreen!.id], [bRed!.id]])
+    expect(bRed!.id).toBe(aRed!.id)
+  })
+
+  it('a conversation is deleted even when the copies of its images cannot be forgotten', async () => {
+    const store = new ChatStore(await scratchDir(), {
+      imagesGone: () => Promise.reject(new Error('the cache folder is read-only')),
+    })
+    const chat = await store.create()
+    const [image] = await store.saveImages(chat.id, [{ bytes: await solidPng(16, 16) }])
+    await store.update(chat.id, (c) => void c.messages.push(store.newMessage('user', 'one', [image!])))
+    await store.delete(chat.id)
+    await expect(store.get(chat.id)).rejects.toMatchObject({ code: 'not-found' })
+  })
+
   it('reports a damaged file instead of failing, and keeps it on disk', async () => {
     const root = await scratchDir()
     const store = new ChatStore(root)

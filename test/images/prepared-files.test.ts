@@ -1,12 +1,15 @@
-// The prepared-image cache's folder: kept within its bound while it is used, whatever else is in it.
+// The prepared-image cache's folder: kept within its bound while it is used, whatever else is in
+// it, and the copies of one source image removed by its content hash when it is deleted.
 import { mkdir, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createPreparedCache, refOf } from '../../electron/images/prepared-cache.js'
-import type { PreparedImage } from '../../electron/images/prepare.js'
+import { createPreparedCache, forgetPrepared, refOf } from '../../electron/images/prepared-cache.js'
+import { prepareImage, type PreparedImage } from '../../electron/images/prepare.js'
 import { scratchDir } from '../support/engine.js'
+import { solidPng } from '../support/images.js'
 
 const budget = { maxSide: 896, maxPixels: 896 * 896 }
+const other = { maxSide: 448, maxPixels: 448 * 448 }
 
 /** A stand-in image of 8 KB, distinct for each seed, and its content key. */
 function fake(seed: number): { ref: string; prepare: () => Promise<PreparedImage> } {
@@ -62,5 +65,27 @@ describe('prepared image folder', () => {
     await writeFile(join(dir, 'notes.txt'), 'not ours')
     createPreparedCache({ dir })
     await expect.poll(async () => (await readdir(dir)).sort()).toEqual([`${entry}.67890`, 'notes.txt'])
+  })
+
+  it('forgets every copy of a source image, by its full hash or its first 32 digits, and nothing else', async () => {
+    const dir = await scratchDir()
+    const [red, blue] = await Promise.all([solidPng(64, 64, '#cc2222'), solidPng(64, 64, '#2222cc')])
+    const cache = createPreparedCache({ dir })
+    for (const b of [budget, other]) await cache.get(refOf(red), b, () => prepareImage(red, b))
+    await cache.get(refOf(blue), budget, () => prepareImage(blue, budget))
+    expect(await readdir(dir)).toHaveLength(3)
+
+    // Nothing that is not a content hash: an empty prefix would have matched every file.
+    await forgetPrepared(dir, ['', 'x', '../', refOf(red).slice(0, 31)])
+    expect(await readdir(dir)).toHaveLength(3)
+
+    await forgetPrepared(dir, [refOf(red).slice(0, 32)])
+    const left = await readdir(dir)
+    expect(left).toHaveLength(1)
+    expect(left[0]!.startsWith(refOf(blue))).toBe(true)
+    await forgetPrepared(dir, [refOf(blue)])
+    expect(await readdir(dir)).toEqual([])
+    // No folder yet: nothing to forget, and no error.
+    await expect(forgetPrepared(join(dir, 'never-made'), [refOf(red)])).resolves.toBeUndefined()
   })
 })
