@@ -25,6 +25,7 @@ import { AppError } from '../ipc/errors.js'
 import { AnswerFormat } from '../engine/contract.js'
 import { MAX_INPUT_PIXELS } from '../images/budget.js'
 import { orientedSize } from '../images/backdrop.js'
+import { refOf } from '../images/prepared-cache.js'
 
 const FILE = 'conversation.json'
 /** A conversation being created: renamed to its id once complete. */
@@ -35,6 +36,8 @@ const TRASH = '.trash-'
 const ATOMIC_TEMP = /^conversation\.json\.\d+$/
 /** A stored image (its content hash and type), or write-file-atomic's temporary file for one. */
 const STORED_IMAGE = /^[0-9a-f]{32}\.[a-z]+(\.\d+)?$/
+/** An image is stored by this many hex digits of its SHA-256, in its id and its file's name. */
+const IMAGE_ID_LENGTH = 32
 const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
   png: { ext: 'png', mime: 'image/png' },
   jpeg: { ext: 'jpg', mime: 'image/jpeg' },
@@ -331,7 +334,7 @@ export class ChatStore {
     name: string | undefined,
     { format, ...meta }: CheckedImage,
   ): Promise<StoredImage> {
-    const id = createHash('sha256').update(bytes).digest('hex').slice(0, 32)
+    const id = createHash('sha256').update(bytes).digest('hex').slice(0, IMAGE_ID_LENGTH)
     const path = this.imagePath(chatId, id, format.ext)
     // Under the conversation's lock, so a delete cannot run between the check and the write.
     await this.locked(chatId, async () => {
@@ -366,6 +369,10 @@ export class ChatStore {
       const kept = this.images.get(path)
       if (kept && kept.size === size && kept.mtimeMs === mtimeMs) return kept.bytes
       const bytes = new Uint8Array(await readFile(path))
+      // An image's id is the start of its content's SHA-256: a file emptied, cut short or
+      // replaced in place is as good as gone, and said so, rather than sent to fail every
+      // later turn. refOf keeps the hash with the array, so the engine client does not hash it again.
+      if (refOf(bytes).slice(0, IMAGE_ID_LENGTH) !== image.id) throw new Error('the file no longer holds the image it was stored as')
       // Too large for the budget: lru-cache declines it, and it is read each time.
       this.images.set(path, { bytes, size, mtimeMs })
       return bytes

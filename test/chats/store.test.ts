@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process'
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,13 +75,35 @@ describe('chat store', () => {
     // The very array: the engine client then knows its content key without hashing it again.
     expect(await store.readImage(chat.id, image)).toBe(first)
     const path = join(store.root, chat.id, 'images', `${image.id}.png`)
-    const other = await solidPng(320, 200, '#123456')
-    await writeFile(path, other)
-    const replaced = await store.readImage(chat.id, image)
-    expect(replaced).not.toBe(first)
-    expect(Buffer.from(replaced).equals(Buffer.from(other))).toBe(true)
+    // Written again (a restored backup): read again, not handed back from memory.
+    await writeFile(path, png)
+    await utimes(path, new Date(), new Date(Date.now() + 5000))
+    const rewritten = await store.readImage(chat.id, image)
+    expect(rewritten).not.toBe(first)
+    expect(Buffer.from(rewritten).equals(Buffer.from(png))).toBe(true)
+    // Replaced by another picture: not this image any more (see the test of images damaged in place).
+    await writeFile(path, await solidPng(320, 200, '#123456'))
+    await expect(store.readImage(chat.id, image)).rejects.toMatchObject({ code: 'not-found' })
     await rm(path)
     await expect(store.readImage(chat.id, image)).rejects.toMatchObject({ code: 'not-found' })
+  })
+
+  it('an image file emptied, cut short or replaced in place reads as no longer stored, and reads again once restored', async () => {
+    const store = new ChatStore(await scratchDir())
+    const chat = await store.create()
+    const png = await solidPng(300, 200)
+    const image = await store.saveImage(chat.id, png, 'shot.png')
+    expect(image.id).toBe(createHash('sha256').update(png).digest('hex').slice(0, 32))
+    const path = join(store.root, chat.id, 'images', `${image.id}.png`)
+    expect(await store.readImage(chat.id, image)).toEqual(png)
+    for (const damage of [Buffer.alloc(0), Buffer.from(png).subarray(0, 40), Buffer.from(await solidPng(300, 200, '#123456'))]) {
+      await writeFile(path, damage)
+      // The same error as a file that is gone: the conversation goes on without it, and says so.
+      await expect(store.readImage(chat.id, image)).rejects.toMatchObject({ code: 'not-found' })
+      await expect(store.image(chat.id, image.id)).rejects.toMatchObject({ code: 'not-found' })
+    }
+    await writeFile(path, png)
+    expect(await store.readImage(chat.id, image)).toEqual(png)
   })
 
   it('a crash between writing and renaming leaves the previous version whole', async () => {
