@@ -2,7 +2,7 @@
 // 'auto' by default, which follows the system's languages), the packs downloaded into
 // MODELS/ocr/, and the built-in pack whenever the one wanted is missing or will not load,
 // with the reason in the view. A change of pack starts the text layer's process again.
-import { readFile, rm, stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
@@ -12,6 +12,7 @@ import { PACK_DICTIONARY, PACK_MODEL, packFolder } from '../models/ocr-packs.js'
 import type { OcrLanguagesView, OcrPackView } from './contract.js'
 import { BUILT_IN_PACK, OCR_PACKS, findPack, notLoadedProblem, packForLocales, tesseractLanguages, type OcrPack } from './languages.js'
 import type { OcrRecogniser } from './protocol.js'
+import { readSettingsFile, type SettingsRead } from '../storage/settings-file.js'
 
 export interface OcrLanguagesOptions {
   /** Where the choice is kept (JSON). */
@@ -51,18 +52,25 @@ export function tesseractRecogniser(pack: OcrPack, locales: readonly string[]): 
   return { pack: pack.id, name: pack.name, language: pack.language, engine: 'tesseract', languages: tesseractLanguages(pack, locales) }
 }
 
-const Stored = z.object({ choice: z.string().catch('auto') })
+const Stored = z.strictObject({ choice: z.string() })
+
+/**
+ * The choice in the file: 'auto' for one that is not JSON, not this shape, or names a pack this
+ * version does not have. Whole only as this version writes it, so anything else (a newer
+ * version's field too) is kept aside before the next change rewrites the file.
+ */
+function takeChoice(json: unknown, packs: readonly OcrPack[]): SettingsRead<string> {
+  const choice = Stored.loose().safeParse(json).data?.choice
+  const known = choice !== undefined && (choice === 'auto' || findPack(choice, packs) !== undefined)
+  return { value: known ? choice : 'auto', whole: known && Stored.safeParse(json).success }
+}
+
 const SIZE_RETRY_MS = 60_000
 
 export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<OcrLanguages> {
   const packs = options.packs ?? OCR_PACKS
-  const choice = {
-    value: await readFile(options.path, 'utf8').then(
-      (t) => Stored.parse(JSON.parse(t)).choice,
-      () => 'auto',
-    ),
-  }
-  if (choice.value !== 'auto' && !findPack(choice.value, packs)) choice.value = 'auto'
+  // main awaits this before the app is ready: a damaged file must not stop it from starting.
+  const choice = { value: (await readSettingsFile(options.path, (json) => takeChoice(json, packs)))?.value ?? 'auto' }
   let installed = new Set<string>()
   /** Packs the process could not load, with why: not handed to it again until their files change. */
   const failed = new Map<string, string>()

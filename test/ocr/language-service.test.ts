@@ -1,5 +1,6 @@
 // The text layer's language choice without a hub or a recogniser: kept across restarts,
 // checked at the IPC boundary, and sizes that fall back to estimates when the hub is away.
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DownloadStart } from '../../electron/models/contract.js'
@@ -97,6 +98,30 @@ describe('OCR language choice', () => {
     expect(polish.changes).toEqual(['reload'])
     // The built-in pack wanted: what such a process reads with already.
     expect((await open(offline, undefined, () => ['en-US'])).changes).toEqual([])
+  })
+
+  it('opens on a damaged, unknown or newer choice file with auto, and keeps the file aside', async () => {
+    // main awaits this service before the app is ready: a throw here stopped the app from starting.
+    for (const content of [
+      '{"choice": "fr-de-pl",',
+      '',
+      'null',
+      '[]',
+      '{"choice": 5}',
+      '{"choice": "klingon"}',
+      '{"choice": "korean", "script": "hangul"}',
+    ]) {
+      const dir = await scratchDir()
+      await writeFile(join(dir, 'ocr-language.json'), content)
+      const { service } = await open(offline, dir)
+      expect((await service.list()).choice, content).toBe(content.includes('korean') ? 'korean' : 'auto')
+      expect(await readFile(join(dir, 'ocr-language.json.unreadable'), 'utf8'), content).toBe(content)
+    }
+    // A file this version wrote is read as it is, and nothing is copied.
+    const dir = await scratchDir()
+    await writeFile(join(dir, 'ocr-language.json'), JSON.stringify({ choice: 'korean' }))
+    expect((await (await open(offline, dir)).service.list()).choice).toBe('korean')
+    expect(await readdir(dir)).toEqual(['ocr-language.json'])
   })
 
   it('survives a system that cannot say its languages', async () => {
