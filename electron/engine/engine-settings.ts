@@ -60,7 +60,13 @@ export async function openEngineSettings(options: EngineSettingsOptions): Promis
     async set(next) {
       if (next.threads !== 'auto' && next.threads > logicalCores)
         throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
-      await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
+      try {
+        await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
+      } catch (e) {
+        throw new AppError('storage', `The engine settings could not be saved (${(e as Error).message}); nothing was changed.`, {
+          cause: e,
+        })
+      }
       const previous = settings
       settings = next
       options.onChanged?.(previous, next)

@@ -210,7 +210,13 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
     },
     async set(next) {
       if (next !== 'auto' && !findPack(next, packs)) throw new AppError('not-found', `There is no text-layer language pack “${next}”.`)
-      await writeFileAtomic(options.path, JSON.stringify({ choice: next }, null, 1), { fsync: true })
+      try {
+        await writeFileAtomic(options.path, JSON.stringify({ choice: next }, null, 1), { fsync: true })
+      } catch (e) {
+        throw new AppError('storage', `The text-layer language could not be saved (${(e as Error).message}); nothing was changed.`, {
+          cause: e,
+        })
+      }
       choice.value = next
       return changed()
     },

@@ -1,12 +1,13 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ENGINE_SETTINGS, openEngineSettings } from '../../electron/engine/engine-settings.js'
-import type { EngineInfo, LoadRequest } from '../../electron/ipc/contract.js'
+import type { EngineInfo, EngineSettings, LoadRequest } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { createRouter, type Sender } from '../../electron/ipc/router.js'
 import { createServices, type ServiceDeps } from '../../electron/services/services.js'
 import { scratchDir } from '../support/engine.js'
+import { rejection } from '../support/errors.js'
 
 const laptop = { logicalCores: 16, physicalCores: 8 }
 
@@ -84,6 +85,19 @@ describe('engine settings store', () => {
       'partial.json',
       'partial.json.unreadable',
     ])
+  })
+
+  it('says in words when a change cannot be saved, and keeps the settings in use', async () => {
+    const dir = await scratchDir()
+    // A folder where the file goes: the atomic write's rename fails, as on a read-only or full disk.
+    await mkdir(join(dir, 'engine.json'))
+    const changes: EngineSettings[] = []
+    const store = await openEngineSettings({ path: join(dir, 'engine.json'), cpu: laptop, onChanged: (_, next) => changes.push(next) })
+    const error = await rejection(store.set({ ...DEFAULT_ENGINE_SETTINGS, cpuOnly: true }))
+    expect(error.code).toBe('storage')
+    expect(error.message).toMatch(/^The engine settings could not be saved \(EISDIR: .*\); nothing was changed\.$/)
+    expect(store.view().settings).toEqual(DEFAULT_ENGINE_SETTINGS)
+    expect(changes).toEqual([])
   })
 
   it('applies to a load request: the window names the files, the settings give the rest', async () => {

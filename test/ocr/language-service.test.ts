@@ -1,6 +1,6 @@
 // The text layer's language choice without a hub or a recogniser: kept across restarts,
 // checked at the IPC boundary, and sizes that fall back to estimates when the hub is away.
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DownloadStart } from '../../electron/models/contract.js'
@@ -122,6 +122,18 @@ describe('OCR language choice', () => {
     await writeFile(join(dir, 'ocr-language.json'), JSON.stringify({ choice: 'korean' }))
     expect((await (await open(offline, dir)).service.list()).choice).toBe('korean')
     expect(await readdir(dir)).toEqual(['ocr-language.json'])
+  })
+
+  it('says in words when the choice cannot be saved, and keeps the one in use', async () => {
+    const dir = await scratchDir()
+    // A folder where the file goes: the atomic write's rename fails, as on a read-only or full disk.
+    await mkdir(join(dir, 'ocr-language.json'))
+    const { service, changes } = await open(offline, dir, () => ['en-US'])
+    const error = await rejection(service.set('korean'))
+    expect(error.code).toBe('storage')
+    expect(error.message).toMatch(/^The text-layer language could not be saved \(EISDIR: .*\); nothing was changed\.$/)
+    expect(await service.list()).toMatchObject({ choice: 'auto', wanted: 'builtin' })
+    expect(changes).toEqual([])
   })
 
   it('survives a system that cannot say its languages', async () => {
