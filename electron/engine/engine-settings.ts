@@ -44,11 +44,12 @@ export async function openEngineSettings(options: EngineSettingsOptions): Promis
   const { logicalCores, physicalCores: physical } = options.cpu ?? { logicalCores: availableParallelism(), physicalCores: physicalCores() }
   // The engine computes the same default itself; the view shows what 'auto' comes to.
   const cpu = { logicalCores, physicalCores: physical, autoThreads: defaultThreads(logicalCores, physical) }
-  // First run: the defaults, written on the first change. A value that cannot be read is kept
-  // aside with its file (a value missing, from an older version, is not).
+  // First run: the defaults, written on the first change. A value that cannot be read, or a
+  // field a newer version added (the next save would drop it), is kept aside with its file; a
+  // value missing, from an older version, is not.
   const read = await readSettingsFile(options.path, (json) => ({
     value: Stored.parse(isRecord(json) ? json : {}),
-    whole: isRecord(json) && Object.entries(EngineSettings.shape).every(([k, field]) => !(k in json) || field.safeParse(json[k]).success),
+    whole: EngineSettings.partial().safeParse(json).success,
   }))
   const stored = read?.value ?? DEFAULT_ENGINE_SETTINGS
   // A settings file moved to a smaller computer asks for no more threads than it has.

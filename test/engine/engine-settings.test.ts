@@ -100,6 +100,17 @@ describe('engine settings store', () => {
     expect(changes).toEqual([])
   })
 
+  it('keeps aside a file a newer version wrote, before the next change drops what it does not know', async () => {
+    const dir = await scratchDir()
+    const path = join(dir, 'engine.json')
+    const newer = JSON.stringify({ cpuOnly: true, threads: 'auto', imageDetail: 'high', screenText: 'auto', gpuDevice: 1 })
+    await writeFile(path, newer)
+    const store = await openEngineSettings({ path, cpu: laptop })
+    expect(store.view().settings).toEqual({ cpuOnly: true, threads: 'auto', imageDetail: 'high', screenText: 'auto' })
+    await store.set({ ...store.view().settings, imageDetail: 'low' })
+    expect(await readFile(`${path}.unreadable`, 'utf8')).toBe(newer)
+  })
+
   it('applies to a load request: the window names the files, the settings give the rest', async () => {
     const store = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
     expect(store.apply({ modelPath: '/m.gguf' })).toEqual({ modelPath: '/m.gguf', imageDetail: 'balanced' })
