@@ -1,6 +1,6 @@
 // The local API's part of the IPC contract: its status and the settings the window changes.
 import { z } from 'zod'
-import { MAX_ALLOWED_ORIGINS, originProblem } from './origins.js'
+import { originListProblem, originProblem } from './origins.js'
 
 export interface ApiStatus {
   enabled: boolean
@@ -16,19 +16,21 @@ export interface ApiStatus {
   error: string | null
 }
 
-/** Each entry checked on its own, so the message names the one to fix. */
+/**
+ * Each entry checked on its own, so the message names the one to fix. The rules and their words
+ * are in origins.ts, without zod: Settings says the same beside the field (the IPC index re-exports them).
+ */
 export const AllowedOrigins = z
   .array(
-    z
-      .string()
-      .max(256)
-      .superRefine((entry, ctx) => {
-        const problem = originProblem(entry)
-        if (problem) ctx.addIssue({ code: 'custom', message: problem })
-      }),
+    z.string().superRefine((entry, ctx) => {
+      const problem = originProblem(entry)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    }),
   )
-  .max(MAX_ALLOWED_ORIGINS)
-  .refine((origins) => new Set(origins).size === origins.length, { error: 'An origin is listed twice.' })
+  .superRefine((origins, ctx) => {
+    const problem = originListProblem(origins)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
 
 export const ApiConfiguration = z.strictObject({
   enabled: z.boolean(),

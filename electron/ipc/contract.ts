@@ -28,6 +28,8 @@ export { isPrivateHost } from '../remote/private-host.js'
 export { apiKeyProblem } from '../remote/api-key.js'
 // Settings refuses a shortcut as it is recorded, with main's own sentence.
 export { validateAccelerator } from '../capture/hotkey.js'
+// Settings refuses an origin to allow as it is added, with main's own sentence.
+export { MAX_ALLOWED_ORIGINS, originListProblem, originProblem } from '../api/origins.js'
 // The window folds a thought away, and copies the answer without it, by the engine's own split.
 export { splitThinking, type Thinking } from '../engine/thinking.js'
 

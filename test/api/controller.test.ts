@@ -7,7 +7,8 @@ import { ApiConfiguration } from '../../electron/api/contract.js'
 import { createApiController } from '../../electron/api/controller.js'
 import { engineStateFeed } from '../../electron/api/server.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
-import type { EngineState } from '../../electron/ipc/contract.js'
+// What Settings imports (@contract), so the window and main say the same.
+import { MAX_ALLOWED_ORIGINS, originListProblem, originProblem, type EngineState } from '../../electron/ipc/contract.js'
 import { scratchDir } from '../support/engine.js'
 import { engineInfo } from '../renderer/fake-assistant.js'
 
@@ -233,6 +234,27 @@ describe('allowed origins (CORS)', () => {
       { message: 'An origin is listed twice.' },
     ])
     expect(configure(Array.from({ length: 33 }, (_, i) => `http://localhost:${3000 + i}`)).success).toBe(false)
+  })
+
+  it('are refused in the same words by main and by Settings, too many or too long included', () => {
+    const configure = (allowedOrigins: string[]) =>
+      ApiConfiguration.safeParse({ enabled: true, port: 11435, allowFileUrls: false, allowedOrigins })
+    const tooMany = Array.from({ length: MAX_ALLOWED_ORIGINS + 1 }, (_, i) => `http://localhost:${3000 + i}`)
+    const tooManyWords = `At most ${MAX_ALLOWED_ORIGINS} origins can be allowed; remove one to add another.`
+    expect(configure(tooMany).error?.issues).toMatchObject([{ path: ['allowedOrigins'], message: tooManyWords }])
+    expect(originListProblem(tooMany)).toBe(tooManyWords)
+    expect(originListProblem(tooMany.slice(1))).toBeNull()
+    expect(originListProblem(['https://example.app', 'https://example.app'])).toBe('An origin is listed twice.')
+
+    const long = `https://${'a'.repeat(290)}.example`
+    const longWords = `This origin is ${long.length} characters long; an origin has at most 256.`
+    // One sentence, not the schema's "Too big" beside it.
+    expect(configure([long]).error?.issues).toMatchObject([{ path: ['allowedOrigins', 0], message: longWords }])
+    expect(originProblem(long)).toBe(longWords)
+    expect(originProblem('https://example.app/')).toBe(
+      '"https://example.app/" is not an origin as browsers send it; write https://example.app.',
+    )
+    expect(originProblem('https://example.app')).toBeNull()
   })
 })
 
