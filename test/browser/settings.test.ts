@@ -2,7 +2,7 @@
 // choice is saved in the data folder, survives a restart and reaches the next model load;
 // the API's allowed origins are checked, kept, and decide whether a page served from
 // another port may call the API.
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { build } from 'esbuild'
@@ -15,6 +15,9 @@ import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harn
 
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
+
+/** Main's sentence for an origin with a trailing slash (electron/api/origins.ts). */
+const SLASH_ORIGIN = '"https://example.app/" is not an origin as browsers send it; write https://example.app.'
 
 describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
   let h: Harness
@@ -120,18 +123,31 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     expect(await origins.getByRole('listitem').count()).toBe(0)
     await dialog.getByRole('checkbox', { name: 'Serve the API' }).check()
     await dialog.getByRole('spinbutton', { name: 'Port' }).fill(String(port))
-    await dialog.getByRole('textbox', { name: 'Origin to allow' }).fill(siteOrigin)
+    const field = dialog.getByRole('textbox', { name: 'Origin to allow' })
+    await field.fill(siteOrigin)
     await dialog.getByRole('button', { name: 'Add' }).click()
-    // Enter adds too, without applying the form.
-    await dialog.getByRole('textbox', { name: 'Origin to allow' }).fill('https://example.app/')
-    await dialog.getByRole('textbox', { name: 'Origin to allow' }).press('Enter')
-    expect(await origins.locator('code').allTextContents()).toEqual([siteOrigin, 'https://example.app/'])
+    // One main would refuse is refused as it is added (Enter, without applying the form), in main's
+    // own words beside the field, and stays typed to be fixed.
+    await field.fill('https://example.app/')
+    await field.press('Enter')
+    await expect.poll(() => dialog.getByTestId('origin-problem').textContent()).toBe(SLASH_ORIGIN)
+    expect(await field.inputValue()).toBe('https://example.app/')
+    expect(await field.getAttribute('aria-invalid')).toBe('true')
+    expect(await field.getAttribute('aria-describedby')).toBe(await dialog.getByTestId('origin-problem').getAttribute('id'))
+    expect(await origins.locator('code').allTextContents()).toEqual([siteOrigin])
+    // Apply with it still typed: refused the same way, and the API is left as it was.
     await dialog.getByRole('button', { name: 'Apply' }).click()
-    await expect
-      .poll(() => dialog.getByRole('alert').textContent())
-      .toContain('"https://example.app/" is not an origin as browsers send it; write https://example.app.')
+    await expect.poll(() => dialog.getByTestId('origin-problem').textContent()).toBe(SLASH_ORIGIN)
+    expect(await field.inputValue()).toBe('https://example.app/')
     expect(h.api.status()).toMatchObject({ enabled: false, allowedOrigins: [] })
-    await dialog.getByRole('button', { name: 'Remove https://example.app/' }).click()
+    // Fixed, Enter adds it.
+    await field.fill('https://example.app')
+    expect(await dialog.getByTestId('origin-problem').count()).toBe(0)
+    await field.press('Enter')
+    expect(await origins.locator('code').allTextContents()).toEqual([siteOrigin, 'https://example.app'])
+    expect(await field.inputValue()).toBe('')
+    expect(h.api.status()).toMatchObject({ enabled: false, allowedOrigins: [] })
+    await dialog.getByRole('button', { name: 'Remove https://example.app' }).click()
     await dialog.getByRole('button', { name: 'Apply' }).click()
     await expect.poll(() => dialog.getByTestId('api-state').textContent()).toBe(`Running at http://127.0.0.1:${port}/v1`)
     expect(h.api.status().allowedOrigins).toEqual([siteOrigin])
@@ -206,5 +222,91 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
     expect(after).not.toBe(before)
     expect(await dialog.getByTestId('api-key').textContent()).toBe(after)
     await dialog.getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('refuses a 33rd origin, or one too long, as it is added, in main’s words', async () => {
+    const dialog = await openSettings()
+    const field = dialog.getByRole('textbox', { name: 'Origin to allow' })
+    const long = `https://${'a'.repeat(290)}.example`
+    await field.fill(long)
+    await dialog.getByRole('button', { name: 'Add' }).click()
+    await expect
+      .poll(() => dialog.getByTestId('origin-problem').textContent())
+      .toBe(`This origin is ${long.length} characters long; an origin has at most 256.`)
+    expect(await field.inputValue()).toBe(long)
+    for (let i = 0; i < 32; i++) {
+      await field.fill(`http://localhost:${3000 + i}`)
+      await field.press('Enter')
+    }
+    const origins = dialog.getByRole('list', { name: 'Allowed origins' })
+    expect(await origins.getByRole('listitem').count()).toBe(32)
+    await field.fill('http://localhost:4000')
+    await field.press('Enter')
+    await expect
+      .poll(() => dialog.getByTestId('origin-problem').textContent())
+      .toBe('At most 32 origins can be allowed; remove one to add another.')
+    expect(await field.inputValue()).toBe('http://localhost:4000')
+    expect(await origins.getByRole('listitem').count()).toBe(32)
+    // Closed unapplied: nothing reached main.
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    expect(h.api.status().allowedOrigins).toEqual([])
+  })
+
+  it('saves an engine change applied together with an origin it refuses, and says each result', async () => {
+    const dialog = await openSettings()
+    const imageDetail = h.engineSettings.view().settings.imageDetail === 'high' ? 'low' : 'high'
+    await dialog.getByRole('combobox', { name: 'Image detail' }).selectOption(imageDetail)
+    await dialog.getByRole('textbox', { name: 'Origin to allow' }).fill('https://example.app/')
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect
+      .poll(() => dialog.getByTestId('engine-settings-state').textContent())
+      .toBe('Saved. The next model load uses these settings.')
+    expect(h.engineSettings.view().settings.imageDetail).toBe(imageDetail)
+    expect(await dialog.getByTestId('origin-problem').textContent()).toBe(SLASH_ORIGIN)
+    expect(await dialog.getByRole('textbox', { name: 'Origin to allow' }).inputValue()).toBe('https://example.app/')
+    expect(h.api.status().allowedOrigins).toEqual([])
+    await dialog.getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('takes the saved line away once a setting is changed again, until it is applied', async () => {
+    const dialog = await openSettings()
+    const detail = dialog.getByRole('combobox', { name: 'Image detail' })
+    await detail.selectOption('balanced')
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect
+      .poll(() => dialog.getByTestId('engine-settings-state').textContent())
+      .toBe('Saved. The next model load uses these settings.')
+    await detail.selectOption('high')
+    expect(await dialog.getByTestId('engine-settings-state').count()).toBe(0)
+    await dialog.getByRole('button', { name: 'Apply' }).click()
+    await expect
+      .poll(() => dialog.getByTestId('engine-settings-state').textContent())
+      .toBe('Saved. The next model load uses these settings.')
+    expect(h.engineSettings.view().settings.imageDetail).toBe('high')
+    await dialog.getByRole('button', { name: 'Close' }).click()
+  })
+
+  it('says in words, in the Engine section, when the engine settings cannot be saved', async () => {
+    // A folder where engine.json goes: the atomic write's rename fails, as on a read-only or full disk.
+    const file = join(h.dataDir, 'engine.json')
+    await rm(file, { force: true })
+    await mkdir(file)
+    try {
+      const dialog = await openSettings()
+      const before = h.engineSettings.view().settings
+      const engine = dialog.getByRole('group', { name: 'Engine' })
+      await engine.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).setChecked(!before.cpuOnly)
+      await dialog.getByRole('button', { name: 'Apply' }).click()
+      await expect
+        .poll(() => engine.getByRole('alert').textContent())
+        .toMatch(/^The engine settings could not be saved \(EISDIR: .*\); nothing was changed\.$/)
+      expect(await dialog.getByTestId('engine-settings-state').count()).toBe(0)
+      expect(h.engineSettings.view().settings).toEqual(before)
+      // What was chosen stays on screen, to apply again once the folder can be written.
+      expect(await engine.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }).isChecked()).toBe(!before.cpuOnly)
+      await dialog.getByRole('button', { name: 'Close' }).click()
+    } finally {
+      await rm(file, { recursive: true, force: true })
+    }
   })
 })
