@@ -16,6 +16,7 @@ import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harn
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
 
+const LOAD_HINT = 'CPU only, threads and image detail take effect the next time a model is loaded.'
 /** Main's sentence for an origin with a trailing slash (electron/api/origins.ts). */
 const SLASH_ORIGIN = '"https://example.app/" is not an origin as browsers send it; write https://example.app.'
 
@@ -55,7 +56,16 @@ describe.skipIf(skip !== null)('the Settings dialog in Chromium', () => {
       'Never: nothing read unless you ask',
     ])
     expect(await screenText.getAttribute('aria-describedby')).toBe('screen-text-hint')
-    expect(await dialog.getByText('Changes take effect the next time a model is loaded.').isVisible()).toBe(true)
+    // The load-time hint is about the three settings a load uses; Text on screen applies at once and has its own.
+    const loadHint = dialog.getByText(LOAD_HINT, { exact: true })
+    expect(await loadHint.isVisible()).toBe(true)
+    const loadHintId = await loadHint.getAttribute('id')
+    for (const field of [
+      dialog.getByRole('checkbox', { name: 'CPU only (never use the GPU)' }),
+      threads,
+      dialog.getByRole('combobox', { name: 'Image detail' }),
+    ])
+      expect(await field.getAttribute('aria-describedby')).toBe(loadHintId)
     await dialog.getByRole('button', { name: 'Close' }).click()
   })
 
