@@ -64,6 +64,23 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
   }
 }
 
+/** The context of one slot, as the server says (GET /props); null when it does not say. */
+async function slotContextSize(endpoint: RemoteEndpoint): Promise<number | null> {
+  try {
+    const ex = await exchange(endpoint, { method: 'GET', path: '/props', headersTimeoutMs: 10_000, wholeExchange: true, fetch })
+    let props: { default_generation_settings?: { n_ctx?: unknown } } | undefined
+    try {
+      props = parseJson(await ex.response.text()) as typeof props
+    } finally {
+      ex.close()
+    }
+    const n = props?.default_generation_settings?.n_ctx
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null
+  } catch {
+    return null
+  }
+}
+
 export async function loadServerBackend(
   model: ModelFileInfo,
   mmproj: ModelFileInfo | null,
@@ -71,7 +88,7 @@ export async function loadServerBackend(
   options: ServerBackendOptions,
 ): Promise<Backend & { lost: Promise<string>; server: ServerProcess }> {
   const started = performance.now()
-  const contextSize = contextSizeFor(model.trainContextSize, request.contextSize)
+  const asked = contextSizeFor(model.trainContextSize, request.contextSize)
   const imageMaxTokens = mmproj?.imageBudget && isProjectorBudget(mmproj.imageBudget) ? mmproj.imageBudget.mtmdImageMaxTokens : null
   const what = mmproj ? 'vision model' : 'model'
   // Where images go to the server as files; without one (an unwritable temp folder) they go inline.
@@ -83,7 +100,7 @@ export async function loadServerBackend(
       args: serverArgs({
         model: model.path,
         mmproj: mmproj?.path ?? null,
-        contextSize,
+        contextSize: asked,
         threads: options.threads,
         imageMaxTokens,
         mediaPath: media?.dir ?? null,
@@ -134,6 +151,10 @@ export async function loadServerBackend(
     return reason ? crashed() : error
   }
 
+  // The context a slot really holds: llama.cpp rounds it up to a multiple of 256 (per slot, then
+  // the whole), so a context of 200 asked for holds 256. The engine info, the room an answer has
+  // and the overflow message all use this one, or they disagreed (200 said, 256 refused at).
+  const contextSize = (await slotContextSize(endpoint)) ?? asked
   // What the server did, from its log, rather than what it was asked: a build can offload fewer.
   const gpuLayers = options.gpu ? (offloadedLayers(server.log()) ?? options.gpu.layers) : 0
   const allLayers = model.totalLayers + 1 // +1: the output layer

@@ -195,6 +195,21 @@ describe.skipIf(!binary.found)('a text model through llama-server', () => {
     await engine.load({ modelPath: fx.textModel, gpu: false })
   })
 
+  it('a context llama.cpp rounds up is the one the engine says it holds, and the one its refusal names', async () => {
+    // llama.cpp holds a multiple of 256: 200 asked for is 256 held. Before, the engine info said
+    // 200 while the server refused only past 256, and its refusal said 256.
+    const rounded = await engine.load({ modelPath: fx.textModel, gpu: false, contextSize: 200 })
+    expect(rounded).toMatchObject({ binding: 'llama-server', contextSize: 256 })
+    expect(engine.state()).toMatchObject({ state: 'ready', info: { contextSize: 256 } })
+    const over = await rejection(run(ask('x '.repeat(400)), { sampling: greedy(3) }))
+    expect(over.message).toMatch(/the context holds 256\./)
+    // A prompt past what was asked for but within what is held is answered.
+    const fits = await run(ask('y '.repeat(220)), { sampling: greedy(3) })
+    expect(fits.stats!.tokensIn).toBeGreaterThan(200)
+    expect(fits.tokens).toBe(3)
+    await engine.load({ modelPath: fx.textModel, gpu: false })
+  })
+
   it('cancel stops the server at once: the next answer starts at once', async () => {
     const controller = new AbortController()
     let abortedAt = 0
