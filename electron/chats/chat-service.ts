@@ -23,17 +23,21 @@ import { framed } from '../engine/frames.js'
 import type { ScreenText } from '../ocr/types.js'
 import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 import { decodableImage } from '../images/heic.js'
+import { overflowNumbers } from '../engine/context-limit.js'
+import { answerRoom, dropMore, keptWindow, sizeBefore, withoutTurns, type Prompt } from './context-window.js'
 
 /** Partial answers are saved this often while they stream. */
 const SAVE_INTERVAL_MS = 1000
 
+/** How one answer is asked for. */
+interface Asking {
+  sampling?: Sampling
+}
+
 export interface ChatService {
-  send(
-    request: { chatId: string; text: string; images?: ImageInput[]; sampling?: Sampling },
-    signal: AbortSignal,
-  ): AsyncGenerator<ChatChunk>
-  regenerate(request: { chatId: string; messageId: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
-  edit(request: { chatId: string; messageId: string; text: string; sampling?: Sampling }, signal: AbortSignal): AsyncGenerator<ChatChunk>
+  send(request: { chatId: string; text: string; images?: ImageInput[] } & Asking, signal: AbortSignal): AsyncGenerator<ChatChunk>
+  regenerate(request: { chatId: string; messageId: string } & Asking, signal: AbortSignal): AsyncGenerator<ChatChunk>
+  edit(request: { chatId: string; messageId: string; text: string } & Asking, signal: AbortSignal): AsyncGenerator<ChatChunk>
 }
 
 interface Answerer {
@@ -89,12 +93,13 @@ export function createChatService(
    */
   async function* answer(
     chat: Conversation,
-    sampling: Sampling | undefined,
+    { sampling }: Asking,
     signal: AbortSignal,
     cut?: (stored: Conversation) => void,
   ): AsyncGenerator<ChatChunk> {
     let answerer = answererOf(chat)
-    const { messages: history, notes } = await toEngineMessages(chat, answerer)
+    let prompt = await toEngineMessages(chat, answerer)
+    const { notes } = prompt
     const reply = store.newMessage('assistant', '')
     if (notes.length) reply.notes = notes
     reply.model = answerer.model
@@ -123,8 +128,19 @@ export function createChatService(
         const m = c.messages.find((x) => x.id === reply.id)
         if (m) Object.assign(m, reply)
       })
-    let turns = history
-    let dropped = 0
+    // Unless the user chose to be asked, a conversation that outgrew the context leaves out its
+    // oldest turns (see context-window.ts). Asked, it still leaves out what its earlier answers
+    // did (the user agreed to that): only leaving out more is asked about.
+    const dropping = chat.settings.contextFull !== 'stop'
+    const maxTokens = sampling?.maxTokens ?? chat.settings.maxTokens
+    const room = answerRoom(maxTokens, answerer.contextSize ?? Infinity)
+    let dropped = keptWindow(prompt, answerer)
+    if (dropping && answerer.contextSize) {
+      const size = sizeBefore(prompt, dropped, answerer)
+      if (size && size.total + room > answerer.contextSize)
+        dropped = dropMore(prompt.messages, dropped, size, answerer.contextSize, room) ?? dropped
+    }
+    let turns = withoutTurns(prompt.messages, dropped)
     try {
       for (;;) {
         try {
@@ -159,18 +175,26 @@ export function createChatService(
             const blind = await toEngineMessages(chat, answerer)
             // Asked again only when no image is left to send (the question's own went as text, or it had none).
             if (blind.messages.some((m) => m.images?.length)) throw error
-            turns = blind.messages
-            dropped = 0
+            prompt = blind
+            turns = withoutTurns(prompt.messages, dropped)
             reply.notes = [...(reply.notes ?? []), ...blind.notes.filter((n) => !reply.notes?.includes(n))]
             continue
           }
           // The conversation outgrew the context: unless the user chose to be asked, its oldest
-          // turn goes (images with it, the system prompt kept) and the question is tried again.
-          const shorter =
-            error instanceof AppError && error.code === 'context-overflow' && reply.text === '' ? withoutOldestTurn(turns) : null
-          if (!shorter || chat.settings.contextFull === 'stop') throw error
-          turns = shorter
-          dropped++
+          // turns go, as many as leave the answer room by the engine's count, and the question
+          // is tried again.
+          if (!(error instanceof AppError && error.code === 'context-overflow' && reply.text === '') || !dropping) throw error
+          const said = overflowNumbers(error.message)
+          const more = dropMore(
+            prompt.messages,
+            dropped,
+            said && { total: said.needed, imageTokens: said.imageTokens },
+            said?.contextSize ?? answerer.contextSize,
+            said ? answerRoom(maxTokens, said.contextSize) : room,
+          )
+          if (more === null) throw error
+          dropped = more
+          turns = withoutTurns(prompt.messages, dropped)
         }
       }
       if (dropped)
@@ -204,11 +228,9 @@ export function createChatService(
    * The conversation as the engine gets it. With the text layer on, each question carries the
    * text of its images; a model that cannot see gets that text instead of the images.
    */
-  async function toEngineMessages(
-    chat: Conversation,
-    { canSee, contextSize }: Answerer,
-  ): Promise<{ messages: ChatMessage[]; notes: string[] }> {
+  async function toEngineMessages(chat: Conversation, { canSee, contextSize }: Answerer): Promise<Prompt & { notes: string[] }> {
     const messages: ChatMessage[] = chat.systemPrompt.trim() ? [{ role: 'system', text: chat.systemPrompt }] : []
+    const sources: Prompt['sources'] = messages.map(() => null)
     const mode = text?.mode() ?? 'never'
     // The text of every question's images shares the room the context leaves for it.
     const budget = screenTextBudget(contextSize)
@@ -240,10 +262,12 @@ export function createChatService(
         // Notes about earlier questions were said with their answers.
         if (m === last) notes.push(...turn.notes)
         messages.push(turn.message)
+        sources.push(m)
         continue
       }
       const kept = await present(m)
       messages.push({ role: m.role, text: kept.text, ...(kept.images.length ? { images: kept.images } : {}) })
+      sources.push(m)
     }
     // A model that cannot see gets no image of an earlier question, whatever the text layer's
     // setting: with it set to Never they would go again with every question and be refused
@@ -267,7 +291,7 @@ export function createChatService(
       notes.push(
         `${missing === 1 ? 'An image' : `${missing} images`} of this conversation ${missing === 1 ? 'is' : 'are'} no longer stored on this computer; the model was told.`,
       )
-    return { messages, notes }
+    return { messages, sources, notes }
   }
 
   /** A message's images as stored; one whose file is gone (deleted by hand, a damaged disk) is counted, not fatal. */
@@ -339,7 +363,7 @@ export function createChatService(
   async function* readThenAnswer(
     chatId: string,
     chat: Conversation,
-    sampling: Sampling | undefined,
+    asking: Asking,
     signal: AbortSignal,
     cut?: (stored: Conversation) => void,
   ): AsyncGenerator<ChatChunk> {
@@ -347,7 +371,7 @@ export function createChatService(
     // Only the last question is shown again: an earlier one would drop what followed it in the window.
     const last = changed.findLast((m) => m.id === chat.messages.findLast((x) => x.role === 'user')?.id)
     if (last) yield { kind: 'message', message: last }
-    yield* answer(chat, sampling, signal, cut)
+    yield* answer(chat, asking, signal, cut)
   }
 
   function findMessage(chat: Conversation, id: string, role: StoredMessage['role']): number {
@@ -379,7 +403,7 @@ export function createChatService(
   }
 
   return {
-    send({ chatId, text, images = [], sampling }, signal) {
+    send({ chatId, text, images = [], ...asking }, signal) {
       return inTurn(chatId, signal, async function* () {
         // A HEIC photo is stored as the JPEG it becomes, so the window can show it (see heic.ts).
         const readable = await Promise.all(
@@ -392,13 +416,13 @@ export function createChatService(
           if (c.messages.length === 1 && c.title === 'New conversation') c.title = titleFrom(text)
         })
         yield { kind: 'message', message: question }
-        yield* readThenAnswer(chatId, chat, sampling, signal)
+        yield* readThenAnswer(chatId, chat, asking, signal)
       })
     },
 
     // An edit and a regenerate answer the conversation as it is to be, and cut the stored one
     // only once the new answer begins (see answer).
-    regenerate({ chatId, messageId, sampling }, signal) {
+    regenerate({ chatId, messageId, ...asking }, signal) {
       return inTurn(chatId, signal, async function* () {
         const cut = (c: Conversation): void => void (c.messages = c.messages.slice(0, findMessage(c, messageId, 'assistant')))
         const chat = await store.get(chatId)
@@ -408,11 +432,11 @@ export function createChatService(
         // regenerating an earlier one left on screen turns that no longer existed.
         const question = chat.messages.findLast((m) => m.role === 'user')
         if (question) yield { kind: 'message', message: structuredClone(question) }
-        yield* readThenAnswer(chatId, chat, sampling, signal, cut)
+        yield* readThenAnswer(chatId, chat, asking, signal, cut)
       })
     },
 
-    edit({ chatId, messageId, text, sampling }, signal) {
+    edit({ chatId, messageId, text, ...asking }, signal) {
       return inTurn(chatId, signal, async function* () {
         const cut = (c: Conversation): void => {
           const index = findMessage(c, messageId, 'user')
@@ -421,7 +445,7 @@ export function createChatService(
         const chat = await store.get(chatId)
         cut(chat)
         yield { kind: 'message', message: structuredClone(chat.messages.at(-1)!) }
-        yield* readThenAnswer(chatId, chat, sampling, signal, cut)
+        yield* readThenAnswer(chatId, chat, asking, signal, cut)
       })
     },
   }
@@ -434,15 +458,4 @@ function abortedOf(signal: AbortSignal): Promise<void> {
 function titleFrom(text: string): string {
   const line = text.trim().split('\n')[0]!.replace(/\s+/g, ' ')
   return line.length > 60 ? `${line.slice(0, 57)}…` : line
-}
-
-/**
- * The turns without the oldest question and what answered it (its images go with it);
- * system prompts stay. Null when only the last question is left: nothing more can go.
- */
-export function withoutOldestTurn(turns: ChatMessage[]): ChatMessage[] | null {
-  const first = turns.findIndex((m) => m.role !== 'system')
-  const next = turns.findIndex((m, i) => i > first && m.role === 'user')
-  if (first < 0 || next < 0) return null
-  return [...turns.slice(0, first), ...turns.slice(next)]
 }
