@@ -32,6 +32,8 @@ const SAVE_INTERVAL_MS = 1000
 /** How one answer is asked for. */
 interface Asking {
   sampling?: Sampling
+  /** This answer only: leave out the oldest turns if the conversation does not fit, whatever its setting. */
+  contextFull?: 'drop-oldest'
 }
 
 export interface ChatService {
@@ -93,7 +95,7 @@ export function createChatService(
    */
   async function* answer(
     chat: Conversation,
-    { sampling }: Asking,
+    { sampling, contextFull }: Asking,
     signal: AbortSignal,
     cut?: (stored: Conversation) => void,
   ): AsyncGenerator<ChatChunk> {
@@ -131,7 +133,7 @@ export function createChatService(
     // Unless the user chose to be asked, a conversation that outgrew the context leaves out its
     // oldest turns (see context-window.ts). Asked, it still leaves out what its earlier answers
     // did (the user agreed to that): only leaving out more is asked about.
-    const dropping = chat.settings.contextFull !== 'stop'
+    const dropping = (contextFull ?? chat.settings.contextFull) !== 'stop'
     const maxTokens = sampling?.maxTokens ?? chat.settings.maxTokens
     const room = answerRoom(maxTokens, answerer.contextSize ?? Infinity)
     let dropped = keptWindow(prompt, answerer)

@@ -12,6 +12,12 @@ export const ChatId = z.uuid()
 export const MessageId = z.uuid()
 export const ImageId = z.string().regex(/^[0-9a-f]{32}$/, 'not an image id')
 
+/**
+ * This answer only: leave out the oldest turns if the conversation no longer fits the context,
+ * though it is set to stop and ask (the user answered the asking); its setting stays.
+ */
+const LeaveOutOldest = z.literal('drop-oldest').optional()
+
 export const ChatSend = z.strictObject({
   chatId: ChatId,
   text: Text.min(1, 'the message is empty'),
@@ -19,13 +25,20 @@ export const ChatSend = z.strictObject({
   /** Attach the screenshot main holds, without sending its bytes through the renderer. */
   captureId: z.uuid().optional(),
   sampling: Sampling.optional(),
+  contextFull: LeaveOutOldest,
 })
-export const ChatRegenerate = z.strictObject({ chatId: ChatId, messageId: MessageId, sampling: Sampling.optional() })
+export const ChatRegenerate = z.strictObject({
+  chatId: ChatId,
+  messageId: MessageId,
+  sampling: Sampling.optional(),
+  contextFull: LeaveOutOldest,
+})
 export const ChatEdit = z.strictObject({
   chatId: ChatId,
   messageId: MessageId,
   text: Text.min(1, 'the message is empty'),
   sampling: Sampling.optional(),
+  contextFull: LeaveOutOldest,
 })
 
 export interface StoredImage {

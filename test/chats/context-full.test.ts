@@ -28,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => engine?.dispose())
 
 const LONG = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' ')
+const SHORT = Array.from({ length: 20 }, (_, i) => `word${i}`).join(' ')
 
 /** A conversation of `turns` long question/answer pairs, written as the window would have kept them. */
 async function longConversation(turns: number, contextFull?: 'stop', text = LONG): Promise<string> {
@@ -43,14 +44,14 @@ async function longConversation(turns: number, contextFull?: 'stop', text = LONG
   return chat.id
 }
 
-async function send(chatId: string): Promise<StoredMessage> {
+async function send(chatId: string, text = 'And now?'): Promise<StoredMessage> {
   const chats = createChatService(store, engine, new GenerationScheduler(engine))
+  return answered(chats.send({ chatId, text, sampling: greedy(8) }, new AbortController().signal))
+}
+
+async function answered(stream: AsyncIterable<ChatChunk>): Promise<StoredMessage> {
   let done: StoredMessage | null = null
-  for await (const chunk of chats.send(
-    { chatId, text: 'And now?', sampling: greedy(8) },
-    new AbortController().signal,
-  ) as AsyncIterable<ChatChunk>)
-    if (chunk.kind === 'done') done = chunk.message
+  for await (const chunk of stream) if (chunk.kind === 'done') done = chunk.message
   return done!
 }
 
@@ -77,6 +78,49 @@ describe('a conversation larger than the context', () => {
     const chatId = await longConversation(6, 'stop')
     await expect(send(chatId)).rejects.toMatchObject({ code: 'context-overflow' })
     expect((await store.get(chatId)).messages.at(-1)).toMatchObject({ role: 'user', text: 'And now?' })
+  })
+
+  it('set to stop, the question asked again to leave out the oldest turns is answered so, once; the setting stays', async () => {
+    const chatId = await longConversation(12, 'stop', SHORT)
+    await expect(send(chatId)).rejects.toMatchObject({ code: 'context-overflow' })
+    const question = (await store.get(chatId)).messages.at(-1)!
+    // As the window asks it: the stored question answered again, this once leaving out the oldest turns.
+    const chats = createChatService(store, engine, new GenerationScheduler(engine))
+    const done = await answered(
+      chats.edit(
+        { chatId, messageId: question.id, text: question.text, sampling: greedy(8), contextFull: 'drop-oldest' },
+        new AbortController().signal,
+      ),
+    )
+    expect(done.status).toBe('complete')
+    expect(done.stats!.droppedTurns).toBeGreaterThanOrEqual(1)
+    const stored = await store.get(chatId)
+    expect(stored.settings.contextFull).toBe('stop')
+    expect(stored.messages.map((m) => m.role).slice(-3)).toEqual(['assistant', 'user', 'assistant'])
+    expect(stored.messages.filter((m) => m.text === 'And now?')).toHaveLength(1)
+    // What the user agreed to leave out stays out of the follow-ups; only more would be asked about.
+    const next = await send(chatId, 'And then?')
+    expect(next.stats!.droppedTurns).toBe(done.stats!.droppedTurns)
+    const more = await send(chatId, `Then this: ${SHORT} ${SHORT}`).catch((e: unknown) => e)
+    expect(more).toMatchObject({ code: 'context-overflow' })
+    const asked = (await store.get(chatId)).messages.at(-1)!
+    const longer = await answered(
+      chats.edit(
+        { chatId, messageId: asked.id, text: asked.text, sampling: greedy(8), contextFull: 'drop-oldest' },
+        new AbortController().signal,
+      ),
+    )
+    expect(longer.stats!.droppedTurns).toBeGreaterThan(done.stats!.droppedTurns!)
+    // A regenerate is asked about, and answered so when asked to, the same way.
+    const regenerate = (contextFull?: 'drop-oldest'): Promise<StoredMessage> =>
+      answered(
+        chats.regenerate(
+          { chatId, messageId: longer.id, sampling: greedy(8), ...(contextFull ? { contextFull } : {}) },
+          new AbortController().signal,
+        ),
+      )
+    await expect(regenerate()).rejects.toMatchObject({ code: 'context-overflow' })
+    expect((await regenerate('drop-oldest')).stats!.droppedTurns).toBe(longer.stats!.droppedTurns)
   })
 })
 

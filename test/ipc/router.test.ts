@@ -201,6 +201,40 @@ describe('IPC router', () => {
     expect(router.activeStreams()).toBe(0)
   })
 
+  it("takes a question's one-off 'leave out the oldest turns', and nothing else in its place", async () => {
+    const asked: unknown[] = []
+    // eslint-disable-next-line require-yield -- only what it was asked matters here
+    const take = async function* (request: unknown): AsyncGenerator<never> {
+      asked.push(request)
+    }
+    const router = createRouter({
+      invoke: setup().invoke as unknown as InvokeHandlers,
+      stream: { 'chat:generate': unusedStream, 'chats:send': take, 'chats:regenerate': take, 'chats:edit': take },
+      isTrustedSender: (url) => url === TRUSTED,
+    })
+    const from: Sender = { id: 7, url: TRUSTED, isMainFrame: true, send: () => undefined }
+    const chatId = '11111111-2222-4333-8444-555555555555'
+    const messageId = '21111111-2222-4333-8444-555555555555'
+    const requests = [
+      ['chats:send', { chatId, text: 'And now?' }],
+      ['chats:regenerate', { chatId, messageId }],
+      ['chats:edit', { chatId, messageId, text: 'And now?' }],
+    ] as const
+    let n = 0
+    const start = (channel: string, request: unknown) =>
+      router.startStream(from, { channel, streamId: `6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f${String(n++).padStart(2, '0')}`, request })
+    for (const [channel, request] of requests) {
+      for (const wrong of ['stop', 'drop-all', true, 1]) {
+        const result = await start(channel, { ...request, contextFull: wrong })
+        expect(result.ok || result.error.code, `${channel} ${String(wrong)}`).toBe('invalid-payload')
+      }
+      expect((await start(channel, { ...request, contextFull: 'drop-oldest' })).ok).toBe(true)
+    }
+    await vi.waitFor(() => expect(asked).toHaveLength(3))
+    for (const request of asked) expect(request).toMatchObject({ contextFull: 'drop-oldest' })
+    router.releaseSender(7)
+  })
+
   it('refuses a stream id that is in use or malformed', async () => {
     const { router, sender } = setup()
     const start = { channel: 'chat:generate', streamId, request: { messages: [{ role: 'user', text: 'hi' }] } }
