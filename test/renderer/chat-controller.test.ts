@@ -304,6 +304,79 @@ describe('ChatController', () => {
     expect(main.requests('chats:get')).toEqual([{ id: 'c2' }, { id: 'c2' }])
   })
 
+  it('a conversation set to stop and ask that no longer fits offers, once, to answer leaving out its oldest turns; the setting stays', async () => {
+    const overflow = {
+      code: 'context-overflow',
+      message: 'The conversation needs 600 tokens; the context holds 512. Start a new conversation, remove images or shorten the text.',
+    } as const
+    const long = conversation('c3', [message('q1', 'user', 'first'), message('a1', 'assistant', 'one', 'complete')], 'Long')
+    long.settings = { ...long.settings, contextFull: 'stop' }
+    stored.unshift(long)
+    main.answer('engine:status', readyEngine({ vision: false }))
+    await chat.start()
+    expect(chat.current?.id).toBe('c3')
+    expect(chat.canLeaveOutOldest).toBe(false)
+
+    // A question main stored and could not answer: it is answered again by its id, not sent twice.
+    chat.send('and now?', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(1))
+    const asked = message('q2', 'user', 'and now?')
+    long.messages.push(asked)
+    main.streams[0]!.push({ kind: 'message', message: asked })
+    main.streams[0]!.fail(overflow)
+    await vi.waitFor(() => expect(chat.canLeaveOutOldest).toBe(true))
+    expect(chat.error).toBe(overflow.message)
+    chat.leaveOutOldest()
+    expect(chat.error).toBeNull()
+    expect(chat.canLeaveOutOldest).toBe(false)
+    await vi.waitFor(() => expect(main.streams).toHaveLength(2))
+    expect(main.streams[1]).toMatchObject({
+      channel: 'chats:edit',
+      request: { chatId: 'c3', messageId: 'q2', text: 'and now?', contextFull: 'drop-oldest' },
+    })
+    // Asked again and refused again: nothing more to offer (it was the one time).
+    main.streams[1]!.push({ kind: 'message', message: asked })
+    main.streams[1]!.fail(overflow)
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.error).toBe(overflow.message)
+    expect(chat.canLeaveOutOldest).toBe(false)
+
+    // A regenerate and an edit are asked again as they were, with the one-off choice.
+    chat.regenerate('a1')
+    await vi.waitFor(() => expect(main.streams).toHaveLength(3))
+    main.streams[2]!.push({ kind: 'message', message: message('q1', 'user', 'first') })
+    main.streams[2]!.fail(overflow)
+    // q1 is the first question: there is nothing older to leave out.
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.canLeaveOutOldest).toBe(false)
+    chat.edit('q2', 'and now, edited?')
+    await vi.waitFor(() => expect(main.streams).toHaveLength(4))
+    main.streams[3]!.push({ kind: 'message', message: { ...asked, text: 'and now, edited?' } })
+    main.streams[3]!.fail(overflow)
+    await vi.waitFor(() => expect(chat.canLeaveOutOldest).toBe(true))
+    chat.leaveOutOldest()
+    await vi.waitFor(() => expect(main.streams).toHaveLength(5))
+    expect(main.streams[4]).toMatchObject({
+      channel: 'chats:edit',
+      request: { chatId: 'c3', messageId: 'q2', text: 'and now, edited?', contextFull: 'drop-oldest' },
+    })
+    expect(main.requests('chats:update')).toHaveLength(0)
+
+    // Another failure, or the setting to leave turns out, offers nothing.
+    main.streams[4]!.fail({ code: 'engine-crashed', message: 'The engine stopped unexpectedly.' })
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.canLeaveOutOldest).toBe(false)
+    long.settings = { ...long.settings, contextFull: 'drop-oldest' }
+    chat.send('and now?', [])
+    await vi.waitFor(() => expect(main.streams).toHaveLength(6))
+    long.messages.push(message('q3', 'user', 'and now?'))
+    main.streams[5]!.push({ kind: 'message', message: long.messages.at(-1)! })
+    main.streams[5]!.fail(overflow)
+    await vi.waitFor(() => expect(chat.streaming).toBe(false))
+    expect(chat.error).toBe(overflow.message)
+    expect(chat.canLeaveOutOldest).toBe(false)
+  })
+
   it('regenerates an answer and edits a question by message id', async () => {
     main.answer('engine:status', readyEngine({ vision: false }))
     await chat.start()

@@ -17,9 +17,10 @@ import {
   type ImageInput,
   type Sampling,
   type ScreenTextMode,
+  type StoredMessage,
 } from '@contract'
 import { fileName } from './format'
-import { errorText, stoppedByUser, type AssistantClient, type AssistantStream } from './assistant'
+import { AssistantError, errorText, stoppedByUser, type AssistantClient, type AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
 import { chooseFormat, type AnswerKind } from './answer-format'
 import type { DeepReadonly } from './readonly'
@@ -58,6 +59,9 @@ export function tooManyImages(images: readonly PendingImage[]): string | null {
 // The answer-format helpers live beside the controller; importers of the controller find them here as before.
 export { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
 
+/** The question a failed answer was to, asked again leaving out the conversation's oldest turns. */
+type AskAgain = (question: DeepReadonly<StoredMessage>) => AssistantStream<ChatChunk>
+
 /** How long typing in the search box settles before the list is asked for again. */
 export const SEARCH_DELAY_MS = 150
 
@@ -70,7 +74,9 @@ export class ChatController {
   #current = $state<Conversation | null>(null)
   #query = $state('')
   #streaming = $state(false)
-  #error = $state<string | null>(null)
+  #alert = $state<string | null>(null)
+  /** Offered with the alert, when it says a conversation set to stop and ask no longer fits: answer it leaving out the oldest turns. */
+  #leaveOut = $state.raw<(() => void) | null>(null)
   #returned = $state.raw<ReturnedQuestion | null>(null)
   #screenTextMode = $state<ScreenTextMode>('auto')
   #active: AssistantStream<ChatChunk> | null = null
@@ -138,7 +144,29 @@ export class ChatController {
   }
 
   get error(): string | null {
-    return this.#error
+    return this.#alert
+  }
+
+  /** Every alert, or none, replaces the one before and takes the offer made with it away. */
+  get #error(): string | null {
+    return this.#alert
+  }
+
+  set #error(text: string | null) {
+    this.#alert = text
+    this.#leaveOut = null
+  }
+
+  /** The alert says the conversation (set to stop and ask) no longer fits the context, and the question can be answered leaving out its oldest turns. */
+  get canLeaveOutOldest(): boolean {
+    return this.#leaveOut !== null
+  }
+
+  /** Answers the question refused for the context once more, this once leaving out the oldest turns; the setting stays. */
+  leaveOutOldest(): void {
+    const again = this.#leaveOut
+    this.#error = this.#notReady()
+    if (this.#error === null) again?.()
   }
 
   /** A question main refused before storing it (an image it cannot read): the composer takes it back. */
@@ -377,7 +405,16 @@ export class ChatController {
     const pending = images.map(({ url, name, bytes }) => ({ url, name, bytes }))
     void this.#withConversation((chatId) => {
       const attachments: ImageInput[] = pending.map((i) => ({ bytes: i.bytes, name: i.name }))
-      return this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }))
+      // Asked again, the question main stored is answered again (an edit that changes nothing), not sent twice.
+      return this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }), (question) =>
+        this.#client.stream('chats:edit', {
+          chatId,
+          messageId: question.id,
+          text: question.text,
+          sampling: this.#sampling(),
+          contextFull: 'drop-oldest',
+        }),
+      )
     }).then((heard) => {
       // The composer was emptied when the question went; main answered nothing, so stored
       // nothing (an image it cannot read, a stop while the question waited its turn): the
@@ -395,7 +432,9 @@ export class ChatController {
     this.#error = this.#notReady()
     if (this.#error !== null) return
     void this.#withConversation((chatId) =>
-      this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() })),
+      this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() }), () =>
+        this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling(), contextFull: 'drop-oldest' }),
+      ),
     )
   }
 
@@ -404,7 +443,9 @@ export class ChatController {
     this.#error = this.#notReady() ?? tooLongText(text)
     if (this.#error !== null) return false
     void this.#withConversation((chatId) =>
-      this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() })),
+      this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() }), () =>
+        this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling(), contextFull: 'drop-oldest' }),
+      ),
     )
     return true
   }
@@ -419,6 +460,18 @@ export class ChatController {
    */
   #notReady(): string | null {
     return this.ready ? null : 'Load a model first.'
+  }
+
+  /**
+   * Main refused the question for the context in the open conversation, set to stop and ask, and
+   * a turn before it could be left out (a question alone too long for the context is no choice).
+   */
+  #askable(e: unknown, chatId: string, question: StoredMessage): boolean {
+    const chat = this.#current
+    if (!(e instanceof AssistantError) || e.code !== 'context-overflow' || chat?.id !== chatId) return false
+    if (chat.settings.contextFull !== 'stop' || this.#alert !== e.message) return false
+    const at = chat.messages.findIndex((m) => m.id === question.id)
+    return at > 0 && chat.messages.slice(0, at).some((m) => m.role === 'user')
   }
 
   /** Runs `task` in the open conversation, or a new one; resolves to whether main answered anything. */
@@ -439,23 +492,30 @@ export class ChatController {
     return task(this.#current.id)
   }
 
-  /** Resolves to whether main sent anything back: nothing means it stored nothing. */
-  #run(stream: AssistantStream<ChatChunk>): Promise<boolean> {
+  /**
+   * Resolves to whether main sent anything back: nothing means it stored nothing. `again` asks
+   * the question once more leaving out the oldest turns, offered if the conversation is set to
+   * stop and ask and main says it no longer fits.
+   */
+  #run(stream: AssistantStream<ChatChunk>, again?: AskAgain): Promise<boolean> {
     const chat = this.#current!
     this.#streaming = true
     this.#active = stream
     this.#activeChat = chat.id
-    const running = this.#follow(stream, chat.id)
+    const running = this.#follow(stream, chat.id, again)
     this.#running = running
     return running
   }
 
-  async #follow(stream: AssistantStream<ChatChunk>, chatId: string): Promise<boolean> {
+  async #follow(stream: AssistantStream<ChatChunk>, chatId: string, again?: AskAgain): Promise<boolean> {
     let ended = false
     let heard = false
+    /** The question being answered, as main sent it back (stored, for a new one). */
+    let question: StoredMessage | null = null
     try {
       for await (const chunk of stream) {
         heard = true
+        if (chunk.kind === 'message' && chunk.message.role === 'user') question = chunk.message
         if (this.#current?.id !== chatId) continue
         if (applyChunk(this.#current.messages, chunk)) ended = true
       }
@@ -465,6 +525,8 @@ export class ChatController {
       // A conversation deleted while its answer was written: what main says of it then is no news.
       if (!this.#deleting.has(chatId)) this.#error = errorText(e)
       if (this.#current?.id === chatId) this.#current = await this.#client.invoke('chats:get', { id: chatId }).catch(() => this.#current)
+      const asked = question
+      if (again && asked && this.#askable(e, chatId, asked)) this.#leaveOut = () => void this.#run(again(asked))
     } finally {
       // Unless another answer has begun since (a conversation opened while this one was stopping).
       if (this.#active === stream) {
