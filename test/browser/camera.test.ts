@@ -1,0 +1,106 @@
+// The composer's camera panel in Chromium's fake camera (a test pattern): it lets go of the
+// camera however it is closed, says what went wrong in words, and works from the keyboard.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { browserSkipReason, startHarness, type Harness } from './harness.js'
+
+const skip = browserSkipReason()
+
+/** What the test controls of the page's camera, set on window by installCamera. */
+interface FakeCamera {
+  /** Every track the page opened, to check each one is stopped. */
+  tracks: MediaStreamTrack[]
+  /** Every constraint the page asked with. */
+  asked: MediaStreamConstraints[]
+  /** How long a camera takes to start (a real one, or the system's prompt, takes a while). */
+  delay: number
+  /** The error the next start fails with (a DOMException's name), or null. */
+  fail: string | null
+  /** A second camera listed besides the fake one; choosing it starts the fake one. */
+  second: boolean
+}
+
+/** Wraps the page's camera so a test can slow it, fail it, list a second one and see its tracks. */
+async function installCamera(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const camera: FakeCamera = { tracks: [], asked: [], delay: 0, fail: null, second: false }
+    ;(window as unknown as { __camera: FakeCamera }).__camera = camera
+    const devices = navigator.mediaDevices
+    const getUserMedia = devices.getUserMedia.bind(devices)
+    const enumerateDevices = devices.enumerateDevices.bind(devices)
+    devices.getUserMedia = async (constraints) => {
+      camera.asked.push(structuredClone(constraints ?? {}))
+      await new Promise((r) => setTimeout(r, camera.delay))
+      const fail = camera.fail
+      if (fail === 'OverconstrainedError') throw new OverconstrainedError('deviceId', 'That camera is gone')
+      if (fail) throw new DOMException(`${fail} from the test`, fail)
+      // The second camera is a name only: Chromium has the one fake camera.
+      const video = typeof constraints?.video === 'object' ? { ...constraints.video } : constraints?.video
+      if (typeof video === 'object') delete video.deviceId
+      const stream = await getUserMedia({ ...constraints, video })
+      camera.tracks.push(...stream.getTracks())
+      return stream
+    }
+    devices.enumerateDevices = async () => {
+      const listed = await enumerateDevices()
+      if (!camera.second) return listed
+      const second = { deviceId: 'second-camera', groupId: 'second', kind: 'videoinput', label: 'Second camera' }
+      return [...listed, { ...second, toJSON: () => second } as MediaDeviceInfo]
+    }
+  })
+}
+
+describe.skipIf(skip !== null)('camera panel in Chromium', () => {
+  let h: Harness
+  let page: Page
+
+  beforeAll(async () => {
+    h = await startHarness()
+    page = await h.openApp()
+    await installCamera(page)
+  })
+  afterAll(async () => h?.close())
+
+  const trackStates = (): Promise<string[]> =>
+    page.evaluate(() => (window as unknown as { __camera: FakeCamera }).__camera.tracks.map((t) => t.readyState))
+  const setCamera = (values: Partial<FakeCamera>): Promise<void> =>
+    page.evaluate((v) => void Object.assign((window as unknown as { __camera: FakeCamera }).__camera, v), values)
+  const toggle = () => page.getByRole('button', { name: 'Take a camera frame' })
+  const panel = () => page.getByRole('dialog', { name: 'Camera' })
+  const preview = () => page.getByTestId('camera-preview')
+  const showing = (): Promise<boolean> => preview().evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth > 0)
+
+  // Each test starts with the panel closed and no camera on, whatever the one before left.
+  afterEach(async () => {
+    if ((await panel().count()) > 0) await toggle().click()
+    await page.evaluate(() => (window as unknown as { __camera: FakeCamera }).__camera.tracks.forEach((t) => t.stop()))
+    await setCamera({ tracks: [], asked: [], delay: 0, fail: null, second: false })
+  })
+
+  it('lets go of a camera still starting when the panel is closed', async () => {
+    await setCamera({ delay: 800 })
+    await toggle().click()
+    await expect.poll(() => panel().count()).toBe(1)
+    // Closed again before the camera has started.
+    await toggle().click()
+    expect(await panel().count()).toBe(0)
+    await expect.poll(() => trackStates().then((s) => s.length), { timeout: 10_000 }).toBe(1)
+    await expect.poll(trackStates).toEqual(['ended'])
+  })
+
+  it('lets go of a camera still starting when another is chosen', async () => {
+    await setCamera({ second: true })
+    await toggle().click()
+    await expect.poll(showing).toBe(true)
+    const choose = panel().getByRole('combobox', { name: 'Camera' })
+    await setCamera({ delay: 800 })
+    // The second camera chosen, and the first chosen back before the second has started.
+    await choose.selectOption({ label: 'Second camera' })
+    await choose.selectOption({ index: 0 })
+    await expect.poll(() => trackStates().then((s) => s.length), { timeout: 10_000 }).toBe(3)
+    await expect.poll(showing).toBe(true)
+    await expect.poll(trackStates).toEqual(['ended', 'ended', 'live'])
+    await panel().getByRole('button', { name: 'Close' }).click()
+    await expect.poll(trackStates).toEqual(['ended', 'ended', 'ended'])
+  })
+})
