@@ -68,6 +68,9 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
   const toggle = () => page.getByRole('button', { name: 'Take a camera frame' })
   const panel = () => page.getByRole('dialog', { name: 'Camera' })
   const preview = () => page.getByTestId('camera-preview')
+  const takeFrame = () => panel().getByRole('button', { name: 'Take frame' })
+  const thumbnails = () => page.getByRole('list', { name: 'Attached images' }).locator('img')
+  const alerts = () => panel().getByRole('alert').allTextContents()
   const showing = (): Promise<boolean> => preview().evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth > 0)
 
   // Each test starts with the panel closed and no camera on, whatever the one before left.
@@ -102,5 +105,30 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     await expect.poll(trackStates).toEqual(['ended', 'ended', 'live'])
     await panel().getByRole('button', { name: 'Close' }).click()
     await expect.poll(trackStates).toEqual(['ended', 'ended', 'ended'])
+  })
+
+  it('says a camera unplugged while showing is disconnected, takes no black frame from it, and tries again', async () => {
+    const before = await thumbnails().count()
+    await toggle().click()
+    await expect.poll(showing).toBe(true)
+    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
+    // Unplugged: the track ends on its own, and says so.
+    await preview().evaluate((v: HTMLVideoElement) => {
+      const track = (v.srcObject as MediaStream).getVideoTracks()[0]!
+      track.stop()
+      track.dispatchEvent(new Event('ended'))
+    })
+    await expect.poll(alerts).toEqual(['The camera was disconnected.'])
+    expect(await takeFrame().isDisabled()).toBe(true)
+    // Plugged back in.
+    await panel().getByRole('button', { name: 'Try again' }).click()
+    await expect.poll(showing).toBe(true)
+    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
+    expect(await alerts()).toEqual([])
+    // A track that ends without saying so is found out when a frame is taken from it.
+    await preview().evaluate((v: HTMLVideoElement) => (v.srcObject as MediaStream).getVideoTracks()[0]!.stop())
+    await takeFrame().click()
+    await expect.poll(alerts).toEqual(['The camera was disconnected.'])
+    expect(await thumbnails().count()).toBe(before)
   })
 })
