@@ -20,7 +20,10 @@ interface FakeCamera {
   second: boolean
 }
 
-/** Wraps the page's camera so a test can slow it, fail it, list a second one and see its tracks. */
+/** The files the page showed by URL (the attachments' thumbnails): the page's policy lets it fetch none. */
+type Shown = { __shown: Map<string, Blob> }
+
+/** Wraps the page's camera so a test can slow it, fail it, list a second one and see its tracks, and keeps what it shows by URL. */
 async function installCamera(page: Page): Promise<void> {
   await page.evaluate(() => {
     const camera: FakeCamera = { tracks: [], asked: [], delay: 0, fail: null, second: false }
@@ -40,6 +43,14 @@ async function installCamera(page: Page): Promise<void> {
       const stream = await getUserMedia({ ...constraints, video })
       camera.tracks.push(...stream.getTracks())
       return stream
+    }
+    const shown = new Map<string, Blob>()
+    ;(window as unknown as Shown).__shown = shown
+    const createObjectURL = URL.createObjectURL.bind(URL)
+    URL.createObjectURL = (object) => {
+      const url = createObjectURL(object)
+      if (object instanceof Blob) shown.set(url, object)
+      return url
     }
     devices.enumerateDevices = async () => {
       const listed = await enumerateDevices()
@@ -130,5 +141,24 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     await takeFrame().click()
     await expect.poll(alerts).toEqual(['The camera was disconnected.'])
     expect(await thumbnails().count()).toBe(before)
+  })
+
+  it('takes a full-HD frame from a camera that gives one, as a JPEG', async () => {
+    const before = await thumbnails().count()
+    await toggle().click()
+    await expect.poll(showing).toBe(true)
+    await takeFrame().click()
+    await expect.poll(() => thumbnails().count()).toBe(before + 1)
+    const frame = thumbnails().last()
+    const taken = await frame.evaluate(async (img: HTMLImageElement) => {
+      await img.decode()
+      const blob = (window as unknown as Shown).__shown.get(img.src)!
+      const head = [...new Uint8Array(await blob.slice(0, 3).arrayBuffer())]
+      return { width: img.naturalWidth, height: img.naturalHeight, type: blob.type, head }
+    })
+    // Chromium's fake camera gives up to 4K; asked for nothing, it gives 640 × 480.
+    expect(taken).toEqual({ width: 1920, height: 1080, type: 'image/jpeg', head: [0xff, 0xd8, 0xff] })
+    expect(await frame.getAttribute('alt')).toBe('camera-frame.jpg')
+    await page.getByRole('button', { name: 'Remove camera-frame.jpg' }).click()
   })
 })

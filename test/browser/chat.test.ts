@@ -317,12 +317,12 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
     await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth > 0)).toBe(true)
     await page.getByRole('button', { name: 'Take frame' }).click()
     await expect.poll(() => thumbnails().count()).toBe(before + 1)
-    expect(await thumbnails().last().getAttribute('alt')).toBe('camera-frame.png')
+    expect(await thumbnails().last().getAttribute('alt')).toBe('camera-frame.jpg')
     expect(await page.getByRole('dialog', { name: 'Camera' }).count()).toBe(0)
     expect(await page.evaluate(() => (window as unknown as { __tracks: MediaStreamTrack[] }).__tracks.map((t) => t.readyState))).toEqual([
       'ended',
     ])
-    await page.getByRole('button', { name: 'Remove camera-frame.png' }).click()
+    await page.getByRole('button', { name: 'Remove camera-frame.jpg' }).click()
   })
 
   it('loads model + mmproj and answers about the attached images', async () => {
