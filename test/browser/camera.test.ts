@@ -81,6 +81,12 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
   const preview = () => page.getByTestId('camera-preview')
   const takeFrame = () => panel().getByRole('button', { name: 'Take frame' })
   const thumbnails = () => page.getByRole('list', { name: 'Attached images' }).locator('img')
+  const focused = (): Promise<string | null> =>
+    page.evaluate(() => {
+      const here = document.activeElement
+      if (!here || here === document.body) return null
+      return here.getAttribute('aria-label') ?? here.textContent?.trim() ?? here.tagName
+    })
   const alerts = () => panel().getByRole('alert').allTextContents()
   const showing = (): Promise<boolean> => preview().evaluate((v: HTMLVideoElement) => v.readyState >= 2 && v.videoWidth > 0)
 
@@ -160,5 +166,66 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     expect(taken).toEqual({ width: 1920, height: 1080, type: 'image/jpeg', head: [0xff, 0xd8, 0xff] })
     expect(await frame.getAttribute('alt')).toBe('camera-frame.jpg')
     await page.getByRole('button', { name: 'Remove camera-frame.jpg' }).click()
+  })
+
+  it('works from the keyboard: Take frame has the focus once the camera shows, Esc closes, the focus goes back to the toggle', async () => {
+    const before = await thumbnails().count()
+    const open = async (): Promise<void> => {
+      await toggle().focus()
+      await page.keyboard.press('Enter')
+      await expect.poll(showing).toBe(true)
+      await expect.poll(focused).toBe('Take frame')
+    }
+    await open()
+    await page.keyboard.press('Escape')
+    await expect.poll(() => panel().count()).toBe(0)
+    expect(await focused()).toBe('Take a camera frame')
+    expect(await trackStates()).toEqual(['ended'])
+
+    await open()
+    await page.keyboard.press('Tab')
+    expect(await focused()).toBe('Close')
+    await page.keyboard.press('Enter')
+    await expect.poll(() => panel().count()).toBe(0)
+    expect(await focused()).toBe('Take a camera frame')
+
+    await open()
+    await page.keyboard.press('Enter')
+    await expect.poll(() => thumbnails().count()).toBe(before + 1)
+    expect(await panel().count()).toBe(0)
+    expect(await focused()).toBe('Take a camera frame')
+    expect(await trackStates()).toEqual(['ended', 'ended', 'ended'])
+    await page.getByRole('button', { name: 'Remove camera-frame.jpg' }).click()
+  })
+
+  it('says in words why the camera did not start, with Try again', async () => {
+    const failsWith = async (fail: string, said: string): Promise<void> => {
+      await setCamera({ fail })
+      await toggle().focus()
+      await page.keyboard.press('Enter')
+      await expect.poll(alerts).toEqual([said])
+      // The way on, for the keyboard too.
+      await expect.poll(focused).toBe('Try again')
+      await toggle().click()
+    }
+    await failsWith('NotReadableError', 'The camera is in use by another app.')
+    await failsWith('NotAllowedError', 'Camera access was refused. Allow it in your system settings, then try again.')
+    await failsWith('NotFoundError', 'No camera was found.')
+
+    // The camera chosen in the list has gone since it was listed.
+    await setCamera({ fail: null, second: true })
+    await toggle().click()
+    await expect.poll(showing).toBe(true)
+    for (const fail of ['OverconstrainedError', 'NotFoundError']) {
+      await setCamera({ fail })
+      await panel().getByRole('combobox', { name: 'Camera' }).selectOption({ label: 'Second camera' })
+      await expect.poll(alerts).toEqual(['That camera is no longer connected.'])
+    }
+    // Try again takes a camera that is there.
+    await setCamera({ fail: null })
+    await panel().getByRole('button', { name: 'Try again' }).click()
+    await expect.poll(showing).toBe(true)
+    expect(await alerts()).toEqual([])
+    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
   })
 })
