@@ -220,6 +220,60 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await quick.close()
   })
 
+  it('quick-ask: the window list gives the focus back to Choose window when it closes, and to the question after a pick', async () => {
+    await h.capture.set(await screenshotPng(1920, 1080), { id: 1, bounds: { x: 0, y: 0, width: 1920, height: 1080 }, scaleFactor: 1 })
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1920 × 1080)')
+    const list = quick.getByRole('list', { name: 'Windows' })
+    const focused = (): Promise<string | null> =>
+      quick.evaluate(() => {
+        const here = document.activeElement
+        return here && here !== document.body ? (here.getAttribute('aria-label') ?? here.textContent?.trim() ?? here.tagName) : null
+      })
+    /** Opens the list from the keyboard, and tabs to its first window. */
+    const chooseByKeyboard = async (): Promise<void> => {
+      await quick.getByRole('button', { name: 'Choose window' }).focus()
+      await quick.keyboard.press('Enter')
+      await expect.poll(() => list.count()).toBe(1)
+      await quick.keyboard.press('Tab')
+      expect(await focused()).toBe('Editor — main.ts')
+    }
+
+    await chooseByKeyboard()
+    await list.getByRole('button', { name: 'Terminal' }).focus()
+    await quick.keyboard.press('Tab')
+    expect(await focused()).toBe('Cancel')
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => list.count()).toBe(0)
+    expect(await focused()).toBe('Choose window')
+
+    await chooseByKeyboard()
+    await quick.keyboard.press('Escape')
+    await expect.poll(() => list.count()).toBe(0)
+    expect(await focused()).toBe('Choose window')
+
+    // A window gone before it could be captured: the list is gone, and the way on is to choose again.
+    await quick.evaluate(() => {
+      const call = window.__assistantCall.bind(window)
+      window.__assistantCall = (channel, payload) =>
+        channel === 'capture:window' ? Promise.reject(new Error('That window is no longer open.')) : call(channel, payload)
+    })
+    await chooseByKeyboard()
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => quick.getByRole('alert').count()).toBe(1)
+    expect(await list.count()).toBe(0)
+    expect(await focused()).toBe('Choose window')
+    await quick.reload()
+    await expect.poll(() => quick.getByTestId('screenshot').count()).toBe(1)
+
+    // A window chosen: the question about it comes next.
+    await chooseByKeyboard()
+    await quick.keyboard.press('Enter')
+    await expect.poll(() => quick.getByTestId('screenshot').getAttribute('alt')).toBe('Screenshot (1600 × 1000)')
+    await expect.poll(focused).toBe('Question')
+    await quick.close()
+  })
+
   it('quick-ask: with the text layer set to Never, reads nothing unless asked, and refuses the screenshot while the model cannot see', async () => {
     await h.engine.load({ modelPath: fx.textModel, gpu: false })
     await setScreenText('never')
