@@ -39,13 +39,26 @@ export function physicalSize(display: DisplayInfo): { width: number; height: num
 }
 
 /**
+ * Where the overlay shows an image: as large as the display allows with its aspect kept, and
+ * centred (CSS background-size: contain), so a window's capture or a region cut before is
+ * letterboxed rather than stretched; a full capture fills the display. In the display's DIP
+ * (the overlay's CSS pixels), with how many of the image's pixels each of those covers.
+ */
+export function shownImage(display: DisplayInfo, image: { width: number; height: number }): Rect & { pixelsPerDip: number } {
+  const pixelsPerDip = Math.max(image.width / display.bounds.width, image.height / display.bounds.height)
+  const width = image.width / pixelsPerDip
+  const height = image.height / pixelsPerDip
+  return { x: (display.bounds.width - width) / 2, y: (display.bounds.height - height) / 2, width, height, pixelsPerDip }
+}
+
+/**
  * The pixels of an image shown on the overlay that a selection covers. The overlay covers the
- * display exactly and stretches the image over it, so the selection (its CSS pixels, the
- * display's DIP) maps to the image by the image's own size over the display's: the display's
- * scale factor for a full capture, another stretch for a region cropped before or a window's
- * capture. The selection may be drawn in any direction and past the edges.
- * Returns null for a selection too small to mean anything (a click, not a drag, or under a
- * pixel of the image each way).
+ * display exactly and shows the image on it as shownImage says: the selection (its CSS pixels,
+ * the display's DIP) is clamped to the image as shown, bars excluded, and scaled by the image's
+ * pixels per DIP (the display's scale factor for a full capture). The selection may be drawn in
+ * any direction and past the edges.
+ * Returns null for a selection too small to mean anything (a click, not a drag, one wholly in a
+ * bar, or under a pixel of the image each way).
  */
 export function selectionToCrop(
   selection: { x1: number; y1: number; x2: number; y2: number },
@@ -53,21 +66,21 @@ export function selectionToCrop(
   image: { width: number; height: number } = physicalSize(display),
   minSize = 4,
 ): Rect | null {
-  const clampX = (v: number): number => Math.min(Math.max(v, 0), display.bounds.width)
-  const clampY = (v: number): number => Math.min(Math.max(v, 0), display.bounds.height)
+  const shown = shownImage(display, image)
+  const clampX = (v: number): number => Math.min(Math.max(v, shown.x), shown.x + shown.width)
+  const clampY = (v: number): number => Math.min(Math.max(v, shown.y), shown.y + shown.height)
   const left = clampX(Math.min(selection.x1, selection.x2))
   const right = clampX(Math.max(selection.x1, selection.x2))
   const top = clampY(Math.min(selection.y1, selection.y2))
   const bottom = clampY(Math.max(selection.y1, selection.y2))
   if (right - left < minSize || bottom - top < minSize) return null
-  const scaleX = image.width / display.bounds.width
-  const scaleY = image.height / display.bounds.height
+  const scale = shown.pixelsPerDip
   // Round outward so the crop covers every pixel the rectangle touched; a float's error in the
   // product (1.25 × 0.8 is not quite 1) is not a pixel touched.
-  const x = Math.floor(left * scaleX + 1e-9)
-  const y = Math.floor(top * scaleY + 1e-9)
-  const width = Math.min(image.width, Math.ceil(right * scaleX - 1e-9)) - x
-  const height = Math.min(image.height, Math.ceil(bottom * scaleY - 1e-9)) - y
+  const x = Math.floor((left - shown.x) * scale + 1e-9)
+  const y = Math.floor((top - shown.y) * scale + 1e-9)
+  const width = Math.min(image.width, Math.ceil((right - shown.x) * scale - 1e-9)) - x
+  const height = Math.min(image.height, Math.ceil((bottom - shown.y) * scale - 1e-9)) - y
   if (width < 1 || height < 1) return null
   return { x, y, width, height }
 }

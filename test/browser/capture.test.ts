@@ -99,6 +99,34 @@ describe.skipIf(skip !== null)('screenshot flow in Chromium', () => {
     await page.close()
   })
 
+  it('region overlay: a window’s capture keeps its aspect between bars, and the size shown while dragging is the crop’s', async () => {
+    // A portrait window (600 × 900) chosen on a 960 × 540 display: shown 360 × 540, with bars 300 wide each side.
+    await h.capture.set(await coordinatePng(600, 900), { id: 3, bounds: { x: 0, y: 0, width: 960, height: 540 }, scaleFactor: 1 })
+    const page = await h.openApp({ page: 'overlay.html', viewport: { width: 960, height: 540 } })
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('.overlay')!).backgroundImage.startsWith('url('))
+    const at = async (x: number, y: number): Promise<[number, number]> => pixel(new Uint8Array(await page.screenshot()), x, y)
+    // Painted once the picture's two sides differ.
+    await expect.poll(async () => (await at(310, 270)).join() !== (await at(650, 270)).join()).toBe(true)
+    // Each bar is one colour from end to end; stretched, the picture would run across it.
+    expect(await at(20, 270)).toEqual(await at(280, 270))
+    expect(await at(680, 270)).toEqual(await at(940, 270))
+    await page.mouse.move(100, 100)
+    await page.mouse.down()
+    await page.mouse.move(250, 250, { steps: 4 })
+    await page.mouse.move(400, 400, { steps: 4 })
+    const label = await page.getByTestId('selection').textContent()
+    await page.mouse.up()
+    await expect.poll(() => h.windowCalls.at(-1)).toBe('region:drawn')
+    const crop = h.capture.info()!
+    expect(label).toBe(`${crop.width} × ${crop.height}`)
+    // From the picture's left edge (the drag began in the bar) to 100 DIP in, 5/3 of its pixels to each.
+    expect(crop).toMatchObject({ width: 167, height: 501, displayId: 3 })
+    const png = h.capture.bytes(crop.id)
+    expect(await pixel(png, 0, 0)).toEqual([0, 166])
+    expect(await pixel(png, 166, 500)).toEqual([166, 666 & 0xff])
+    await page.close()
+  })
+
   it('quick-ask: shows the text on the screenshot as it is read, and Copy all copies exactly that text', async () => {
     const png = await textPng(h.browser, { blocks: [ERROR_LINES, INVOICE_LINES], dark: true })
     await h.capture.set(png, screen)

@@ -35,7 +35,8 @@ describe('capture crops', () => {
     const half = await capture.crop(first.id, { x1: 100, y1: 0, x2: 200, y2: 100 })
     expect([half.width, half.height]).toEqual([200, 200])
     expect(await stripeColours(capture.bytes(half.id), 50)).toEqual([120, 150, 180, 210])
-    // Drawn again on that half, stretched over the whole display: its left half is stripes 4-5.
+    // Drawn again on that half, shown 100 × 100 in the middle of the display (bars of 50 each side):
+    // its left half is stripes 4-5, and the drag's start in the left bar takes nothing of it.
     const quarter = await capture.crop(half.id, { x1: 0, y1: 0, x2: 100, y2: 100 })
     expect([quarter.width, quarter.height]).toEqual([100, 200])
     expect(await stripeColours(capture.bytes(quarter.id), 50)).toEqual([120, 150])
@@ -44,9 +45,10 @@ describe('capture crops', () => {
   it('cuts a window capture, of its own size, by where the region falls on it', async () => {
     const capture = new CaptureService()
     const display: DisplayInfo = { id: 2, bounds: { x: 0, y: 0, width: 400, height: 200 }, scaleFactor: 1 }
-    // A 300×200 window, four stripes of 75, shown stretched over the 400×200 display.
+    // A 300×200 window, four stripes of 75, shown at its size in the middle of the 400×200 display
+    // (bars of 50 each side): its last stripe is at 275-350, and a drag on into the bar stops there.
     const window = await capture.set(await stripes(300, 200, 75), display)
-    const right = await capture.crop(window.id, { x1: 300, y1: 0, x2: 400, y2: 200 })
+    const right = await capture.crop(window.id, { x1: 275, y1: 0, x2: 400, y2: 200 })
     expect([right.width, right.height]).toEqual([75, 200])
     expect(await stripeColours(capture.bytes(right.id), 75)).toEqual([90])
   })

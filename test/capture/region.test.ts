@@ -51,6 +51,43 @@ describe('selection to crop', () => {
   })
 })
 
+describe('selection to crop, on an image letterboxed on the overlay', () => {
+  // A portrait window (600 × 900) chosen on a 960 × 540 display: shown 360 × 540, centred, bars 300 wide each side.
+  const screen: DisplayInfo = { id: 4, bounds: { x: 0, y: 0, width: 960, height: 540 }, scaleFactor: 1 }
+  const portrait = { width: 600, height: 900 }
+
+  it('maps through the picture where it is shown, not stretched over the display', () => {
+    // 5/3 of the picture's pixels to each CSS pixel, either way.
+    expect(selectionToCrop({ x1: 330, y1: 60, x2: 630, y2: 480 }, screen, portrait)).toEqual({ x: 50, y: 100, width: 500, height: 700 })
+  })
+
+  it('clamps a selection that runs into the bars to the picture', () => {
+    expect(selectionToCrop({ x1: 100, y1: 100, x2: 400, y2: 400 }, screen, portrait)).toEqual({ x: 0, y: 166, width: 167, height: 501 })
+    expect(selectionToCrop({ x1: 0, y1: 0, x2: 960, y2: 540 }, screen, portrait)).toEqual({ x: 0, y: 0, width: 600, height: 900 })
+  })
+
+  it('treats a selection wholly in a bar as no selection', () => {
+    expect(selectionToCrop({ x1: 10, y1: 10, x2: 290, y2: 530 }, screen, portrait)).toBeNull()
+    expect(selectionToCrop({ x1: 700, y1: 10, x2: 950, y2: 530 }, screen, portrait)).toBeNull()
+  })
+
+  it('letterboxes a wide image above and below', () => {
+    // 1200 × 300 shown 960 × 240, 150 from the top.
+    expect(selectionToCrop({ x1: 96, y1: 100, x2: 192, y2: 250 }, screen, { width: 1200, height: 300 })).toEqual({
+      x: 120,
+      y: 0,
+      width: 120,
+      height: 125,
+    })
+  })
+
+  it('covers the whole capture of a display whose physical size was rounded', () => {
+    const odd: DisplayInfo = { id: 5, bounds: { x: 0, y: 0, width: 1366, height: 768 }, scaleFactor: 1.25 }
+    expect(physicalSize(odd)).toEqual({ width: 1708, height: 960 })
+    expect(selectionToCrop({ x1: 0, y1: 0, x2: 1366, y2: 768 }, odd)).toEqual({ x: 0, y: 0, width: 1708, height: 960 })
+  })
+})
+
 describe('quick-ask window placement', () => {
   it('centres near the top of the display, also one left of the primary', () => {
     expect(quickAskBounds(left)).toEqual({ x: -1280, y: 194, width: 640, height: 460 })
