@@ -6,6 +6,9 @@ import { browserSkipReason, startHarness, type Harness } from './harness.js'
 
 const skip = browserSkipReason()
 
+// A camera starting, or a full-HD frame encoded, can take seconds on a busy machine.
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 10_000 })
+
 /** What the test controls of the page's camera, set on window by installCamera. */
 interface FakeCamera {
   /** Every track the page opened, to check each one is stopped. */
@@ -100,61 +103,61 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
   it('lets go of a camera still starting when the panel is closed', async () => {
     await setCamera({ delay: 800 })
     await toggle().click()
-    await expect.poll(() => panel().count()).toBe(1)
+    await poll(() => panel().count()).toBe(1)
     // Closed again before the camera has started.
     await toggle().click()
     expect(await panel().count()).toBe(0)
-    await expect.poll(() => trackStates().then((s) => s.length), { timeout: 10_000 }).toBe(1)
-    await expect.poll(trackStates).toEqual(['ended'])
+    await poll(() => trackStates().then((s) => s.length)).toBe(1)
+    await poll(trackStates).toEqual(['ended'])
   })
 
   it('lets go of a camera still starting when another is chosen', async () => {
     await setCamera({ second: true })
     await toggle().click()
-    await expect.poll(showing).toBe(true)
+    await poll(showing).toBe(true)
     const choose = panel().getByRole('combobox', { name: 'Camera' })
     await setCamera({ delay: 800 })
     // The second camera chosen, and the first chosen back before the second has started.
     await choose.selectOption({ label: 'Second camera' })
     await choose.selectOption({ index: 0 })
-    await expect.poll(() => trackStates().then((s) => s.length), { timeout: 10_000 }).toBe(3)
-    await expect.poll(showing).toBe(true)
-    await expect.poll(trackStates).toEqual(['ended', 'ended', 'live'])
+    await poll(() => trackStates().then((s) => s.length)).toBe(3)
+    await poll(showing).toBe(true)
+    await poll(trackStates).toEqual(['ended', 'ended', 'live'])
     await panel().getByRole('button', { name: 'Close' }).click()
-    await expect.poll(trackStates).toEqual(['ended', 'ended', 'ended'])
+    await poll(trackStates).toEqual(['ended', 'ended', 'ended'])
   })
 
   it('says a camera unplugged while showing is disconnected, takes no black frame from it, and tries again', async () => {
     const before = await thumbnails().count()
     await toggle().click()
-    await expect.poll(showing).toBe(true)
-    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
+    await poll(showing).toBe(true)
+    await poll(() => takeFrame().isEnabled()).toBe(true)
     // Unplugged: the track ends on its own, and says so.
     await preview().evaluate((v: HTMLVideoElement) => {
       const track = (v.srcObject as MediaStream).getVideoTracks()[0]!
       track.stop()
       track.dispatchEvent(new Event('ended'))
     })
-    await expect.poll(alerts).toEqual(['The camera was disconnected.'])
+    await poll(alerts).toEqual(['The camera was disconnected.'])
     expect(await takeFrame().isDisabled()).toBe(true)
     // Plugged back in.
     await panel().getByRole('button', { name: 'Try again' }).click()
-    await expect.poll(showing).toBe(true)
-    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
+    await poll(showing).toBe(true)
+    await poll(() => takeFrame().isEnabled()).toBe(true)
     expect(await alerts()).toEqual([])
     // A track that ends without saying so is found out when a frame is taken from it.
     await preview().evaluate((v: HTMLVideoElement) => (v.srcObject as MediaStream).getVideoTracks()[0]!.stop())
     await takeFrame().click()
-    await expect.poll(alerts).toEqual(['The camera was disconnected.'])
+    await poll(alerts).toEqual(['The camera was disconnected.'])
     expect(await thumbnails().count()).toBe(before)
   })
 
   it('takes a full-HD frame from a camera that gives one, as a JPEG', async () => {
     const before = await thumbnails().count()
     await toggle().click()
-    await expect.poll(showing).toBe(true)
+    await poll(showing).toBe(true)
     await takeFrame().click()
-    await expect.poll(() => thumbnails().count()).toBe(before + 1)
+    await poll(() => thumbnails().count()).toBe(before + 1)
     const frame = thumbnails().last()
     const taken = await frame.evaluate(async (img: HTMLImageElement) => {
       await img.decode()
@@ -173,12 +176,12 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     const open = async (): Promise<void> => {
       await toggle().focus()
       await page.keyboard.press('Enter')
-      await expect.poll(showing).toBe(true)
-      await expect.poll(focused).toBe('Take frame')
+      await poll(showing).toBe(true)
+      await poll(focused).toBe('Take frame')
     }
     await open()
     await page.keyboard.press('Escape')
-    await expect.poll(() => panel().count()).toBe(0)
+    await poll(() => panel().count()).toBe(0)
     expect(await focused()).toBe('Take a camera frame')
     expect(await trackStates()).toEqual(['ended'])
 
@@ -186,12 +189,12 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     await page.keyboard.press('Tab')
     expect(await focused()).toBe('Close')
     await page.keyboard.press('Enter')
-    await expect.poll(() => panel().count()).toBe(0)
+    await poll(() => panel().count()).toBe(0)
     expect(await focused()).toBe('Take a camera frame')
 
     await open()
     await page.keyboard.press('Enter')
-    await expect.poll(() => thumbnails().count()).toBe(before + 1)
+    await poll(() => thumbnails().count()).toBe(before + 1)
     expect(await panel().count()).toBe(0)
     expect(await focused()).toBe('Take a camera frame')
     expect(await trackStates()).toEqual(['ended', 'ended', 'ended'])
@@ -203,9 +206,9 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
       await setCamera({ fail })
       await toggle().focus()
       await page.keyboard.press('Enter')
-      await expect.poll(alerts).toEqual([said])
+      await poll(alerts).toEqual([said])
       // The way on, for the keyboard too.
-      await expect.poll(focused).toBe('Try again')
+      await poll(focused).toBe('Try again')
       await toggle().click()
     }
     await failsWith('NotReadableError', 'The camera is in use by another app.')
@@ -215,17 +218,17 @@ describe.skipIf(skip !== null)('camera panel in Chromium', () => {
     // The camera chosen in the list has gone since it was listed.
     await setCamera({ fail: null, second: true })
     await toggle().click()
-    await expect.poll(showing).toBe(true)
+    await poll(showing).toBe(true)
     for (const fail of ['OverconstrainedError', 'NotFoundError']) {
       await setCamera({ fail })
       await panel().getByRole('combobox', { name: 'Camera' }).selectOption({ label: 'Second camera' })
-      await expect.poll(alerts).toEqual(['That camera is no longer connected.'])
+      await poll(alerts).toEqual(['That camera is no longer connected.'])
     }
     // Try again takes a camera that is there.
     await setCamera({ fail: null })
     await panel().getByRole('button', { name: 'Try again' }).click()
-    await expect.poll(showing).toBe(true)
+    await poll(showing).toBe(true)
     expect(await alerts()).toEqual([])
-    await expect.poll(() => takeFrame().isEnabled()).toBe(true)
+    await poll(() => takeFrame().isEnabled()).toBe(true)
   })
 })
