@@ -73,7 +73,7 @@ export class CaptureService {
   async crop(id: string, selection: { x1: number; y1: number; x2: number; y2: number }): Promise<CaptureInfo> {
     const capture = this.latest
     if (!capture || capture.id !== id) throw new AppError('not-found', 'That screenshot is no longer available; take a new one.')
-    // The overlay shows this image (a full capture, a region cut before, or a window) stretched over the display.
+    // The overlay shows this image (a full capture, a region cut before, or a window) fitted to the display, its aspect kept.
     const rect = selectionToCrop(selection, capture.display, capture)
     if (!rect) throw new AppError('invalid-payload', 'Drag a larger rectangle, or press Esc to cancel.')
     const region = { left: rect.x, top: rect.y, width: rect.width, height: rect.height }

@@ -30,6 +30,8 @@ export { apiKeyProblem } from '../remote/api-key.js'
 export { validateAccelerator } from '../capture/hotkey.js'
 // Settings refuses an origin to allow as it is added, with main's own sentence.
 export { MAX_ALLOWED_ORIGINS, originListProblem, originProblem } from '../api/origins.js'
+// The region overlay shows a capture and sizes a selection as main will crop it, by main's own mapping.
+export { selectionToCrop, shownImage, type DisplayInfo } from '../capture/region.js'
 // The window folds a thought away, and copies the answer without it, by the engine's own split.
 export { splitThinking, type Thinking } from '../engine/thinking.js'
 
