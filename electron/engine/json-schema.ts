@@ -153,7 +153,8 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   }
   if (node.$ref !== undefined) {
     const ref = /^#\/\$defs\/([^/]+)$/.exec(String(node.$ref))
-    if (!ref || !(ref[1]! in defs)) refuse(`${at}/$ref`, 'must point to an entry of the top-level $defs ("#/$defs/name")')
+    // Own entries only: `in` found "constructor" and "toString" on every object's prototype.
+    if (!ref || !Object.hasOwn(defs, ref[1]!)) refuse(`${at}/$ref`, 'must point to an entry of the top-level $defs ("#/$defs/name")')
   }
   if (node.$defs !== undefined) {
     if (at !== '') refuse(`${at}/$defs`, 'is allowed only at the top of the schema')

@@ -92,16 +92,17 @@ export function forcedCallSchema(tools: ToolDefinition[]): JsonSchema {
     additionalProperties: false,
   })
   // $defs may sit only at the top of a schema: the tools' definitions are gathered there.
-  const defs: JsonSchema = {}
+  // A Map: names are the client's, and "constructor" or "__proto__" are names like any other here.
+  const defs = new Map<string, unknown>()
   for (const t of tools) {
     for (const [name, def] of Object.entries((t.parameters.$defs as JsonSchema | undefined) ?? {})) {
-      if (name in defs && JSON.stringify(defs[name]) !== JSON.stringify(def))
+      if (defs.has(name) && JSON.stringify(defs.get(name)) !== JSON.stringify(def))
         throw new AppError('invalid-payload', `Two tools define "$defs/${name}" differently; rename one to call either.`)
-      defs[name] = def
+      defs.set(name, def)
     }
   }
   const body = tools.length === 1 ? call(tools[0]!) : { oneOf: tools.map(call) }
-  return Object.keys(defs).length ? { ...body, $defs: defs } : body
+  return defs.size ? { ...body, $defs: Object.fromEntries(defs) } : body
 }
 
 /** The call in a forced answer, or null when the answer was cut before it was whole. */

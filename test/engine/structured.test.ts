@@ -8,7 +8,7 @@ import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { checkJsonSchema, toGbnfJsonSchema, type JsonSchema } from '../../electron/engine/json-schema.js'
 import { textGuard } from '../../electron/engine/special-text.js'
-import { guardStrings } from '../../electron/engine/tools.js'
+import { forcedCallSchema, guardStrings } from '../../electron/engine/tools.js'
 import { withSoundNumbers } from '../../electron/engine/text-backend.js'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
@@ -116,6 +116,12 @@ describe('schema check', () => {
       }),
     ).not.toThrow()
     expect(() => checkJsonSchema({ type: 'string', minLength: 2, maxLength: 1999 })).not.toThrow()
+  })
+
+  it('refuses a $ref to a name every object inherits (constructor, toString) unless $defs holds it', () => {
+    expectRefused({ type: 'object', properties: { a: { $ref: '#/$defs/constructor' } } }, /at \/properties\/a\/\$ref must point/)
+    expectRefused({ $defs: {}, $ref: '#/$defs/toString' }, /at \/\$ref must point/)
+    expect(() => checkJsonSchema({ $defs: { constructor: { type: 'string' } }, $ref: '#/$defs/constructor' })).not.toThrow()
   })
 
   it('hands node-llama-cpp oneOf for anyOf and keeps property names that look like keywords', () => {
@@ -237,6 +243,25 @@ const WEATHER = {
 } as const
 const TIME = { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string', maxLength: 10 } } } } as const
 const WeatherArgs = z.strictObject({ city: z.string().max(20), unit: z.enum(['c', 'f']) })
+
+describe('the forced-call schema', () => {
+  it('gathers $defs named like what every object inherits as the tools define them', () => {
+    const tool = (name: string, defs: string) => ({
+      name,
+      parameters: {
+        type: 'object',
+        properties: { a: { $ref: `#/$defs/${defs}` } },
+        ...JSON.parse(`{"$defs":{"${defs}":{"type":"string"}}}`),
+      },
+    })
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const schema = forcedCallSchema([tool('f', name), tool('g', name)])
+      expect(Object.hasOwn(schema.$defs as object, name), name).toBe(true)
+      expect((schema.$defs as Record<string, unknown>)[name], name).toEqual({ type: 'string' })
+      expect(() => checkJsonSchema(schema), name).not.toThrow()
+    }
+  })
+})
 
 describe('tool schemas are client text', () => {
   it('every string in a schema, property names included, passes the special-token guard', () => {
