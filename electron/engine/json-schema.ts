@@ -142,6 +142,12 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   }
   if (node.required !== undefined && !(Array.isArray(node.required) && node.required.every((r) => typeof r === 'string')))
     refuse(`${at}/required`, 'must be a list of names')
+  // The converters build a required property from its schema in "properties"; a name listed
+  // only in "required" was dropped, and answers without it passed as valid.
+  const listed = isObject(node.properties) ? node.properties : {}
+  const unlisted = ((node.required as string[] | undefined) ?? []).filter((name) => !Object.hasOwn(listed, name))
+  if (unlisted.length)
+    refuse(`${at}/required`, `names ${unlisted.map((n) => JSON.stringify(n)).join(', ')}, which "properties" does not list`)
   if (node.enum !== undefined && !(Array.isArray(node.enum) && node.enum.length > 0 && node.enum.every(isScalar)))
     refuse(`${at}/enum`, 'must be a non-empty list of strings, numbers, booleans or null')
   if (node.const !== undefined && !isScalar(node.const)) refuse(`${at}/const`, 'must be a string, number, boolean or null')

@@ -124,6 +124,15 @@ describe('schema check', () => {
     expect(() => checkJsonSchema({ $defs: { constructor: { type: 'string' } }, $ref: '#/$defs/constructor' })).not.toThrow()
   })
 
+  it('refuses required names that "properties" does not list (no converter would require them)', () => {
+    expectRefused(
+      { type: 'object', properties: { a: { type: 'boolean' } }, required: ['a', 'b', 'c'] },
+      /at \/required names "b", "c", which "properties" does not list/,
+    )
+    expectRefused({ type: 'object', additionalProperties: true, required: ['toString'] }, /at \/required names "toString"/)
+    expect(() => checkJsonSchema({ type: 'object', properties: { a: { type: 'boolean' } }, required: ['a'] })).not.toThrow()
+  })
+
   it('hands node-llama-cpp oneOf for anyOf and keeps property names that look like keywords', () => {
     expect(
       toGbnfJsonSchema({ title: 'x', type: 'object', properties: { title: { anyOf: [{ type: 'string' }, { type: 'null' }] } } }),
