@@ -48,11 +48,26 @@ const FORMATS = new Set(['date-time', 'date', 'time'])
 /** Deep schemas make deep grammars; a real answer format never needs this many levels. */
 const MAX_DEPTH = 32
 /**
- * llama.cpp's grammar parser refuses a rule repeated 2,000 times or more ("number of
- * repetitions exceeds sane defaults"): node-llama-cpp and llama-server then fail the request,
- * and llama.node aborts the engine process. So a count is refused below that.
+ * llama.cpp's grammar parser (llama-grammar.cpp, MAX_REPETITION_THRESHOLD) refuses to repeat a
+ * group once the rules first named inside it, times the repeats, reach 2,000 ("exceeds sane
+ * defaults"; an optional group `( … )?` is repeated once): node-llama-cpp and llama-server then
+ * fail the request with a 500, and llama.node aborts the engine process. The bounds below keep
+ * every group that either converter writes for a schema under it.
  */
-const MAX_COUNT = 1999
+const GROUP_RULES = 2000
+/**
+ * node-llama-cpp writes a count as a group of two rules, `( string-char-rule ){0,n}`: 2n must stay
+ * under the limit (maxLength 1,000 failed). llama.cpp's list, `( item ( "," item ){0,n-1} )?`,
+ * holds n + 2 (maxItems 1,998 aborted llama.node).
+ */
+const MAX_COUNT = Math.floor((GROUP_RULES - 1) / 2)
+/**
+ * llama.cpp writes an object's optional properties as the alternatives of one `( … )?` group,
+ * two rules for each (its key and value, and the rest after it) and at most five others (the
+ * group, one more after required properties, three for additionalProperties): 1,000 optional
+ * properties aborted llama.node.
+ */
+const MAX_OPTIONAL = Math.floor((GROUP_RULES - 6) / 2)
 const COUNT_PAIRS = [
   ['minLength', 'maxLength'],
   ['minItems', 'maxItems'],
@@ -170,6 +185,7 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   if (node.properties !== undefined) {
     if (!isObject(node.properties)) refuse(`${at}/properties`, 'must be an object')
     for (const [name, sub] of Object.entries(node.properties)) walk(sub, `${at}/properties/${name}`, depth + 1, defs)
+    refuseLargeGroups(node.properties, node, at)
   }
   if (node.additionalProperties !== undefined && typeof node.additionalProperties !== 'boolean')
     walk(node.additionalProperties, `${at}/additionalProperties`, depth + 1, defs)
@@ -180,6 +196,53 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
     if (!Array.isArray(list) || list.length === 0) refuse(`${at}/${key}`, 'must be a non-empty list of schemas')
     list.forEach((sub, i) => walk(sub, `${at}/${key}/${i}`, depth + 1, defs))
   }
+}
+
+/** An object whose properties would make llama.cpp's grammar hold more rules in one group than its parser takes. */
+function refuseLargeGroups(properties: Record<string, unknown>, node: Record<string, unknown>, at: string): void {
+  const required = new Set((node.required as string[] | undefined) ?? [])
+  const optional = Object.keys(properties).filter((name) => !required.has(name)).length
+  if (optional > MAX_OPTIONAL)
+    refuse(
+      `${at}/properties`,
+      `leaves ${optional} properties optional; the grammar can hold at most ${MAX_OPTIONAL}, so list more of them in "required"`,
+    )
+  const additional = node.additionalProperties === true || isObject(node.additionalProperties)
+  if (additional && additionalKeyRules(Object.keys(properties)) >= GROUP_RULES)
+    refuse(
+      `${at}/properties`,
+      'has property names too long together for the grammar to tell additional properties from them; shorten them, or set "additionalProperties": false',
+    )
+}
+
+/**
+ * With additionalProperties beside listed properties, llama.cpp writes an additional key as a
+ * string that is none of the listed names: a trie of the names' bytes in one `( … )?` group,
+ * with two rules for each node that goes on (a nested group and `char*`) and one for each that
+ * ends (`char+`). The count is that, with the group and the char rule: a single name of 1,000
+ * letters aborted llama.node.
+ */
+function additionalKeyRules(names: readonly string[]): number {
+  type TrieNode = Map<number, TrieNode>
+  const root: TrieNode = new Map()
+  const encoder = new TextEncoder()
+  for (const name of names) {
+    let node = root
+    for (const byte of encoder.encode(name)) {
+      let next = node.get(byte)
+      if (!next) node.set(byte, (next = new Map()))
+      node = next
+    }
+  }
+  let rules = 2
+  const stack: [TrieNode, boolean][] = [[root, true]]
+  while (stack.length > 0) {
+    const [node, isRoot] = stack.pop()!
+    if (node.size === 0) rules += 1
+    else rules += isRoot ? 1 : 2
+    for (const child of node.values()) stack.push([child, false])
+  }
+  return rules
 }
 
 /**

@@ -169,6 +169,54 @@ describe('refusals (node-llama-cpp)', () => {
   })
 })
 
+describe('refusals (llama.node)', () => {
+  beforeAll(async () => {
+    const info = await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+    expect(info.binding).toBe('llama.node')
+  })
+
+  // llama.cpp's grammar parser refuses a group of 2,000 rules or more; llama.node does not catch
+  // it and the engine process aborted, twice (the engine client's retry), then a 503.
+  it('a schema whose grammar llama.cpp could not parse gets a 400 naming where, and the engine goes on answering', async () => {
+    const optional = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`p${i}`, { type: 'boolean' }]))
+    const create = (extra: object): Promise<unknown> =>
+      client.chat.completions
+        .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, ...extra })
+        .catch((e: unknown) => e)
+    const format = (schema: Record<string, unknown>) => ({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema } } })
+    const cases: [object, string, RegExp][] = [
+      [format({ type: 'object', properties: optional }), 'response_format', /at \/properties leaves 1000 properties optional/],
+      [
+        format({ type: 'array', items: { type: 'object', properties: { a: { type: 'null' } } }, maxItems: 1998 }),
+        'response_format',
+        /at \/maxItems/,
+      ],
+      [
+        format({ type: 'object', properties: { ['k'.repeat(1000)]: { type: 'null' } }, additionalProperties: true }),
+        'response_format',
+        /at \/properties has property names too long/,
+      ],
+      [
+        {
+          tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: optional } } }],
+          tool_choice: 'required',
+        },
+        'tools.0.function.parameters',
+        /at \/properties leaves 1000 properties optional/,
+      ],
+    ]
+    for (const [extra, param, message] of cases) {
+      const error = await create(extra)
+      expect(error, String(message)).toBeInstanceOf(OpenAI.BadRequestError)
+      expect(error, String(message)).toMatchObject({ status: 400, param, code: 'invalid_json_schema' })
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(engine.state().state).toBe('ready')
+    const next = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })
+    expect(next.usage!.completion_tokens).toBeGreaterThan(0)
+  })
+})
+
 const WeatherArgs = z.strictObject({ city: z.string().max(20), unit: z.enum(['c', 'f']) })
 const WEATHER_PARAMS = {
   type: 'object',

@@ -99,8 +99,8 @@ describe('schema check', () => {
     expectRefused({ type: 'string', minLength: 5, maxLength: 2 }, /at \/minLength is more than maxLength \(2\)/)
     expectRefused({ type: 'array', items: { type: 'null' }, minItems: 3, maxItems: 1 }, /minItems is more than maxItems/)
     expectRefused({ type: 'object', minProperties: 2, maxProperties: 0 }, /minProperties is more than maxProperties/)
-    expectRefused({ type: 'string', maxLength: 5000 }, /at \/maxLength must be at most 1999/)
-    expectRefused({ type: 'array', items: { type: 'null' }, minItems: 2001 }, /minItems must be at most 1999/)
+    expectRefused({ type: 'string', maxLength: 5000 }, /at \/maxLength must be at most 999/)
+    expectRefused({ type: 'array', items: { type: 'null' }, minItems: 2001 }, /minItems must be at most 999/)
     expectRefused({ $defs: { a: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' }, /at \/\$defs\/a refers back to itself/)
     expectRefused(
       { $defs: { a: { anyOf: [{ $ref: '#/$defs/b' }, { type: 'null' }] }, b: { oneOf: [{ $ref: '#/$defs/a' }] } }, $ref: '#/$defs/a' },
@@ -115,7 +115,40 @@ describe('schema check', () => {
         $ref: '#/$defs/node',
       }),
     ).not.toThrow()
-    expect(() => checkJsonSchema({ type: 'string', minLength: 2, maxLength: 1999 })).not.toThrow()
+    expect(() => checkJsonSchema({ type: 'string', minLength: 2, maxLength: 999 })).not.toThrow()
+  })
+
+  // llama.cpp's grammar parser refuses a group holding, times its repeats, 2,000 rules: a 500 on
+  // node-llama-cpp and llama-server, and llama.node aborted the engine process.
+  it('refuses counts and objects that would make a grammar group of 2,000 rules, naming where', () => {
+    // node-llama-cpp failed from 1,000 (maxLength, minItems); llama.node aborted at maxItems 1,998.
+    expectRefused({ type: 'string', maxLength: 1000 }, /at \/maxLength must be at most 999/)
+    expectRefused({ type: 'array', items: { type: 'boolean' }, maxItems: 1998 }, /at \/maxItems must be at most 999/)
+    expect(() => checkJsonSchema({ type: 'array', items: { type: 'boolean' }, minItems: 999, maxItems: 999 })).not.toThrow()
+    const props = (n: number, prefix = 'p') =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, { type: 'boolean' }]))
+    expectRefused(
+      { type: 'object', properties: props(1000) },
+      /at \/properties leaves 1000 properties optional; the grammar can hold at most 997/,
+    )
+    expectRefused(
+      { type: 'object', properties: { inner: { type: 'object', properties: props(998) } } },
+      /at \/properties\/inner\/properties leaves 998 properties optional/,
+    )
+    // Required ones do not count; with the most optional ones allowed, additionalProperties and a required one still fit.
+    expect(() => checkJsonSchema({ type: 'object', properties: props(1500), required: Object.keys(props(600)) })).not.toThrow()
+    expect(() =>
+      checkJsonSchema({ type: 'object', properties: { ...props(997), r: { type: 'null' } }, required: ['r'], additionalProperties: true }),
+    ).not.toThrow()
+    // Beside additionalProperties, llama.cpp spells out every listed name to exclude it: one name of 1,000 letters aborted llama.node.
+    const long = { ['a'.repeat(1000)]: { type: 'boolean' } }
+    expectRefused({ type: 'object', properties: long, additionalProperties: true }, /at \/properties has property names too long together/)
+    expectRefused({ type: 'object', properties: long, additionalProperties: { type: 'string' } }, /additionalProperties": false/)
+    expect(() => checkJsonSchema({ type: 'object', properties: long, additionalProperties: false })).not.toThrow()
+    expect(() =>
+      checkJsonSchema({ type: 'object', properties: { ['a'.repeat(900)]: { type: 'boolean' } }, additionalProperties: true }),
+    ).not.toThrow()
+    expect(() => checkJsonSchema({ type: 'object', properties: props(900, 'name_'), additionalProperties: true })).not.toThrow()
   })
 
   it('refuses a $ref to a name every object inherits (constructor, toString) unless $defs holds it', () => {
