@@ -77,6 +77,14 @@ const COUNT_PAIRS = [
 export type JsonSchema = Record<string, unknown>
 
 /**
+ * A grammar integer (without its sign): JSON's integer syntax, at most 15 digits. 16 can pass
+ * 2^53, and a JavaScript client (parseForcedCall's JSON.parse among them) would read another number.
+ */
+export const GRAMMAR_INTEGER = '"0" | [1-9] [0-9]{0,14}'
+/** A grammar number: the converters' exponents have any length, and 1E99999 parses as Infinity, which no schema number is. */
+export const GRAMMAR_NUMBER = '"-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?'
+
+/**
  * Throws AppError('invalid-payload') naming the first keyword or value the grammar
  * converters cannot enforce, with its place in the schema (a JSON pointer).
  */

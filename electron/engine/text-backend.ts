@@ -22,7 +22,7 @@ import { backendName, describeLoadError, loadWithFallback, type GpuLayers } from
 import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
-import { toGbnfJsonSchema } from './json-schema.js'
+import { GRAMMAR_INTEGER, GRAMMAR_NUMBER, toGbnfJsonSchema } from './json-schema.js'
 import { forcedCallSchema, guardStrings, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
 import { earlierThoughts, responseOf, ThoughtText, type EarlierThoughts } from './thought-segments.js'
 
@@ -216,16 +216,13 @@ async function grammarFor(llama: Llama, format: AnswerFormat): Promise<LlamaGram
 /**
  * node-llama-cpp 3.21 lets an "integer" take an exponent of up to 16 digits, so 5e-3 (no
  * integer) and 1E99999 (Infinity once parsed) pass its grammar: integers get JSON's plain
- * integer syntax of at most 15 digits (16 can pass 2^53, and a JavaScript client would read
- * another number), and numbers an exponent small enough to stay finite.
+ * integer syntax of at most 15 digits, and numbers an exponent small enough to stay finite
+ * (the rules vision-backend.ts's grammarFor gives llama.cpp's grammar too).
  */
 export function withSoundNumbers(grammar: string): string {
   return grammar
-    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
-    .replace(
-      /^fractional-number-rule ::= .*$/m,
-      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?',
-    )
+    .replace(/^integer-number-rule ::= .*$/m, `integer-number-rule ::= "-"? (${GRAMMAR_INTEGER})`)
+    .replace(/^fractional-number-rule ::= .*$/m, `fractional-number-rule ::= ${GRAMMAR_NUMBER}`)
 }
 
 /** The first text of a continued answer, with the leading space its tokens have in context. */

@@ -13,7 +13,7 @@ import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
-import type { JsonSchema } from './json-schema.js'
+import { GRAMMAR_INTEGER, GRAMMAR_NUMBER, type JsonSchema } from './json-schema.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 import { toServerMessage } from './server-request.js'
 import { THINK_OPEN } from './thinking.js'
@@ -305,8 +305,9 @@ type ToolCallingOptions = Pick<
  * The answer's grammar, from llama.cpp's json-schema-to-grammar through llama.node's chat
  * formatting, then made exact: the chat formatter wraps the schema's rule to also accept the
  * assistant's opening and a ```json fence (for output it parses itself; we stream raw text),
- * and llama.cpp's number rules take exponents of any length (1E99999 parses as Infinity, which
- * no schema number is). The root becomes the schema's rule alone, and exponents get two digits.
+ * llama.cpp's number rules take exponents of any length (1E99999 parses as Infinity, which no
+ * schema number is), and its integers 16 digits (past 2^53). The root becomes the schema's rule
+ * alone, and numbers and integers get the text path's rules (GRAMMAR_NUMBER, GRAMMAR_INTEGER).
  */
 export function grammarFor(ctx: LlamaContext, format: AnswerFormat): string {
   const schema = format.type === 'json' ? { type: 'object' } : format.schema
@@ -318,8 +319,9 @@ export function grammarFor(ctx: LlamaContext, format: AnswerFormat): string {
     throw new Error('llama.node did not build a grammar for this JSON schema in the form the engine expects.')
   return formatted.grammar
     .replace(/^root ::= .*$/m, 'root ::= response-format')
-    .replace(/^number ::= .*$/m, 'number ::= ("-"? integral-part) ("." decimal-part)? ([eE] [-+]? [0-9]{1,2})?')
-    .replace(/^json-number ::= .*$/m, 'json-number ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?')
+    .replace(/^integral-part ::= .*$/m, `integral-part ::= ${GRAMMAR_INTEGER}`)
+    .replace(/^number ::= .*$/m, `number ::= ${GRAMMAR_NUMBER}`)
+    .replace(/^json-number ::= .*$/m, `json-number ::= ${GRAMMAR_NUMBER}`)
 }
 
 /** chunk_pos lists where each chunk starts; the media chunks' lengths are their image tokens. */

@@ -10,6 +10,8 @@ import { checkJsonSchema, toGbnfJsonSchema, type JsonSchema } from '../../electr
 import { textGuard } from '../../electron/engine/special-text.js'
 import { forcedCallSchema, guardStrings } from '../../electron/engine/tools.js'
 import { withSoundNumbers } from '../../electron/engine/text-backend.js'
+import { grammarFor as visionGrammarFor } from '../../electron/engine/vision-backend.js'
+import { loadModel } from '@fugood/llama.node'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 import { ask, collect, startEngine } from '../support/engine.js'
@@ -176,6 +178,20 @@ describe('schema check', () => {
     const rule = withSoundNumbers('integer-number-rule ::= anything\n').split('\n')[0]!
     expect(rule).toBe('integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
     expect(Number.isSafeInteger(Number('9'.repeat(15)))).toBe(true)
+  })
+
+  it('gives llama.node the same number rules, integers of 15 digits at most (its own took 16, past 2^53)', async () => {
+    const ctx = await loadModel({ model: fx.textModel, n_ctx: 256, n_gpu_layers: 0, n_threads: 1 })
+    try {
+      const schema = { type: 'object', properties: { n: { type: 'integer' }, x: { type: 'number' } }, required: ['n', 'x'] }
+      const grammar = visionGrammarFor(ctx, { type: 'json_schema', schema })
+      const body = (rules: string, name: string): string | undefined => new RegExp(`^${name} ::= (.*)$`, 'm').exec(rules)?.[1]
+      const textInteger = /"-"\? \((.*)\)$/.exec(body(withSoundNumbers('integer-number-rule ::= x'), 'integer-number-rule')!)?.[1]
+      expect(body(grammar, 'integral-part')).toBe(textInteger)
+      expect(body(grammar, 'number')).toBe(body(withSoundNumbers('fractional-number-rule ::= x'), 'fractional-number-rule'))
+    } finally {
+      await ctx.release()
+    }
   })
 
   it('lets an object schema that lists no properties have any (node-llama-cpp would allow only {})', () => {
