@@ -31,7 +31,7 @@ import { MAX_INPUT_PIXELS } from '../images/budget.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 import { screenTextBudget, withImageText } from '../ocr/prompt.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
-import { checkJsonSchema } from '../engine/json-schema.js'
+import { checkJsonSchema, fromClientSchema } from '../engine/json-schema.js'
 import { checkRequest } from '../engine/request-checks.js'
 import {
   ApiError,
@@ -709,12 +709,14 @@ function engineRestarting(): ApiError {
 
 /**
  * response_format as the engine's answer format. The schema is checked here, before the
- * queue, so a keyword the grammar cannot enforce is refused naming the field it came in.
+ * queue, so a keyword the grammar cannot enforce is refused naming the field it came in; the
+ * openai client's helpers' dialect is read first (fromClientSchema).
  */
 function answerFormat(format: ResponseFormat | null | undefined): AnswerFormat | null {
   if (!format || format.type === 'text') return null
-  const schema = format.type === 'json_schema' ? format.json_schema.schema : null
-  if (!schema) return { type: 'json' }
+  const sent = format.type === 'json_schema' ? format.json_schema.schema : null
+  if (!sent) return { type: 'json' }
+  const schema = fromClientSchema(sent)
   try {
     checkJsonSchema(schema)
   } catch (error) {
@@ -740,7 +742,7 @@ function toolsFor(
     return {}
   }
   const definitions = tools.map((tool, i) => {
-    const parameters = tool.function.parameters ?? { type: 'object', properties: {} }
+    const parameters = fromClientSchema(tool.function.parameters ?? { type: 'object', properties: {} })
     try {
       if (parameters.type !== 'object') throw new AppError('invalid-payload', 'The parameters must be a JSON schema with "type": "object".')
       checkJsonSchema(parameters)

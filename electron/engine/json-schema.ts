@@ -85,6 +85,50 @@ export const GRAMMAR_INTEGER = '"0" | [1-9] [0-9]{0,14}'
 export const GRAMMAR_NUMBER = '"-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?'
 
 /**
+ * A schema as OpenAI's own client helpers write it, in the dialect checkJsonSchema reads.
+ * Their zod conversion is draft-07: shared and recursive schemas sit in "definitions" and are
+ * referred to as "#/definitions/…", where the grammar converters read "$defs"; and every integer
+ * comes with minimum -(2^53-1) and maximum 2^53-1, bounds no grammar integer (15 digits at most)
+ * can reach, so they are dropped as the annotations they are. Anything else is left for the
+ * check to judge.
+ */
+export function fromClientSchema(schema: JsonSchema): JsonSchema {
+  // With both, nothing is renamed: the check refuses "definitions" by name.
+  const rename = !(Object.hasOwn(schema, '$defs') && Object.hasOwn(schema, 'definitions'))
+  return fromClientNode(schema, 0, rename) as JsonSchema
+}
+
+/** Where checkJsonSchema reads schemas below a schema: a map of them, one, or a list. */
+const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions'])
+const SCHEMA_VALUES = new Set(['items', 'additionalProperties'])
+const SCHEMA_LISTS = new Set(['prefixItems', 'oneOf', 'anyOf'])
+
+/** One schema and those below it, level by level as the check walks them; any other value is copied as it is. */
+function fromClientNode(node: unknown, depth: number, rename: boolean): unknown {
+  // Deeper than the check allows: it refuses the schema there, unchanged.
+  if (!isObject(node) || depth > MAX_DEPTH) return node
+  const below = (value: unknown): unknown => fromClientNode(value, depth + 1, rename)
+  const types = Array.isArray(node.type) ? (node.type as unknown[]) : [node.type]
+  const integerOnly = types.includes('integer') && !types.includes('number')
+  const unbounded = (key: string, value: unknown): boolean =>
+    integerOnly &&
+    typeof value === 'number' &&
+    ((key === 'minimum' && value <= -Number.MAX_SAFE_INTEGER) || (key === 'maximum' && value >= Number.MAX_SAFE_INTEGER))
+  // Entries, not assignment: a "__proto__" keyword stays a keyword for the check to refuse.
+  const entries = Object.entries(node).flatMap(([key, value]): [string, unknown][] => {
+    if (unbounded(key, value)) return []
+    const name = rename && key === 'definitions' ? '$defs' : key
+    if (key === '$ref' && typeof value === 'string' && rename) return [[name, value.replace(/^#\/definitions\//, '#/$defs/')]]
+    // Property and definition names are the client's: the map is copied, its schemas converted.
+    if (SCHEMA_MAPS.has(key) && isObject(value)) return [[name, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, below(v)]))]]
+    if (SCHEMA_VALUES.has(key)) return [[name, below(value)]]
+    if (SCHEMA_LISTS.has(key) && Array.isArray(value)) return [[name, value.map(below)]]
+    return [[name, value]]
+  })
+  return Object.fromEntries(entries)
+}
+
+/**
  * Throws AppError('invalid-payload') naming the first keyword or value the grammar
  * converters cannot enforce, with its place in the schema (a JSON pointer).
  */

@@ -3,7 +3,7 @@
 // parse and validate, never what they say.
 import OpenAI from 'openai'
 import { LengthFinishReasonError } from 'openai/core/error'
-import { zodResponseFormat } from 'openai/helpers/zod'
+import { zodFunction, zodResponseFormat } from 'openai/helpers/zod'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { EngineClient } from '../../electron/engine/client.js'
@@ -90,6 +90,38 @@ describe.each([
     expect(ended).toBeGreaterThan(20)
     expect(performance.now() - started).toBeLessThan(120_000)
   }, 180_000)
+
+  // The helpers write draft-07: every z.int() with minimum/maximum ±(2^53-1), and shared or
+  // recursive schemas in "definitions"; both were refused by keyword.
+  it('the openai helpers’ integers and recursive schemas are taken, and answers parse with them', async () => {
+    type Tree = { n: number; kids: Tree[] }
+    const TreeZ: z.ZodType<Tree> = z.lazy(() => z.object({ n: z.int(), kids: z.array(TreeZ).max(2) }))
+    const Count = z.object({ count: z.number().int(), tree: TreeZ })
+    const format = zodResponseFormat(Count, 'count')
+    expect(JSON.stringify(format.json_schema.schema)).toMatch(/"definitions".*"maximum":9007199254740991/)
+    let answered = 0
+    for (let seed = 1; seed <= 4; seed++) {
+      const completion = await client.chat.completions
+        .parse({ model: MODEL, messages: [{ role: 'user', content: 'Count.' }], response_format: format, max_tokens: 80, seed })
+        .catch((error: unknown) => {
+          if (error instanceof LengthFinishReasonError) return null
+          throw error
+        })
+      if (!completion) continue
+      expect(Count.parse(completion.choices[0]!.message.parsed)).toEqual(completion.choices[0]!.message.parsed)
+      answered++
+    }
+    expect(answered).toBeGreaterThan(0)
+    const call = await client.chat.completions.parse({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Count.' }],
+      tools: [zodFunction({ name: 'count', parameters: z.object({ n: z.int() }) })],
+      tool_choice: 'required',
+      max_tokens: 60,
+      seed: 3,
+    })
+    expect(call.choices[0]!.finish_reason).toMatch(/^(tool_calls|length)$/)
+  })
 
   // Only the vision binding takes images: the case exists for it alone.
   if (vision)

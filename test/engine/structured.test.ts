@@ -6,7 +6,7 @@ import { z } from 'zod'
 import type { AnswerFormat, GenerateChunk, GenerateRequest, ToolCall } from '../../electron/ipc/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import type { EngineClient } from '../../electron/engine/client.js'
-import { checkJsonSchema, toGbnfJsonSchema, type JsonSchema } from '../../electron/engine/json-schema.js'
+import { checkJsonSchema, fromClientSchema, toGbnfJsonSchema, type JsonSchema } from '../../electron/engine/json-schema.js'
 import { textGuard } from '../../electron/engine/special-text.js'
 import { forcedCallSchema, guardStrings } from '../../electron/engine/tools.js'
 import { withSoundNumbers } from '../../electron/engine/text-backend.js'
@@ -166,6 +166,32 @@ describe('schema check', () => {
     )
     expectRefused({ type: 'object', additionalProperties: true, required: ['toString'] }, /at \/required names "toString"/)
     expect(() => checkJsonSchema({ type: 'object', properties: { a: { type: 'boolean' } }, required: ['a'] })).not.toThrow()
+  })
+
+  it('reads the openai helpers’ draft-07: "definitions" as $defs, and integer bounds of ±(2^53-1) as no bounds', () => {
+    const safe = Number.MAX_SAFE_INTEGER
+    const sent = {
+      type: 'object',
+      properties: {
+        definitions: { type: 'integer', minimum: -safe, maximum: safe },
+        minimum: { anyOf: [{ $ref: '#/definitions/n' }, { type: 'null' }] },
+      },
+      required: ['definitions', 'minimum'],
+      definitions: { n: { type: 'integer', minimum: 0, maximum: safe, description: '#/definitions/n' } },
+    }
+    const read = fromClientSchema(sent)
+    expect(read).toEqual({
+      type: 'object',
+      properties: { definitions: { type: 'integer' }, minimum: { anyOf: [{ $ref: '#/$defs/n' }, { type: 'null' }] } },
+      required: ['definitions', 'minimum'],
+      $defs: { n: { type: 'integer', minimum: 0, description: '#/definitions/n' } },
+    })
+    // A real bound stays, for the check to refuse: so does one on a number, which the grammar does not hold to 2^53.
+    expectRefused(read, /at \/\$defs\/n uses the keyword "minimum"/)
+    expectRefused(fromClientSchema({ type: 'number', maximum: safe }), /"maximum"/)
+    expect(() => checkJsonSchema(fromClientSchema({ ...sent, definitions: { n: { type: 'integer', maximum: safe } } }))).not.toThrow()
+    // Both spellings at once: nothing renamed, and the check names "definitions".
+    expectRefused(fromClientSchema({ ...sent, $defs: {} }), /"definitions"/)
   })
 
   it('hands node-llama-cpp oneOf for anyOf and keeps property names that look like keywords', () => {
