@@ -382,7 +382,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const reasoningApart = request.reasoning_format !== 'none'
     let stats: GenerationStats | null = null
     let toolCalls: ToolCall[] = []
-    const finish = (): FinishReason => (toolCalls.length ? 'tool_calls' : finishReason(stats))
+    // A limit that cut the answer wins over its calls: the last call's arguments may be cut with it,
+    // and clients run the calls of a "tool_calls" answer (llama-server says "length" too).
+    const finish = (): FinishReason => {
+      const reason = finishReason(stats)
+      return reason === 'stop' && toolCalls.length ? 'tool_calls' : reason
+    }
     const chunk = (delta: Record<string, unknown>, finish: FinishReason | null): unknown => ({
       id,
       object: 'chat.completion.chunk',

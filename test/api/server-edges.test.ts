@@ -722,6 +722,38 @@ describe('context limits', () => {
   })
 })
 
+describe('an answer with tool calls', () => {
+  const weather = {
+    type: 'function' as const,
+    function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+  }
+  const answering = (stopReason: GenerationStats['stopReason'], args: string) =>
+    async function* (): AsyncGenerator<GenerateChunk> {
+      yield { kind: 'tokens', text: '', count: 8 }
+      yield { kind: 'done', toolCalls: [{ id: 'call_abc', name: 'get_weather', arguments: args }], stats: stats(stopReason, 8) }
+    }
+
+  it('cut by max_tokens or the context finishes with length, not tool_calls, streamed and not', async () => {
+    for (const [stopReason, args, finish] of [
+      ['max-tokens', '{"city": "Os', 'length'],
+      ['context-full', '{"city": "Os', 'length'],
+      ['eos', '{"city": "Oslo"}', 'tool_calls'],
+    ] as const) {
+      const fake = await fakeServer({ answer: answering(stopReason, args) })
+      const body = { model: MODEL, messages: [{ role: 'user' as const, content: 'weather?' }], tools: [weather], max_tokens: 8 }
+      const whole = await fake.client.chat.completions.create(body)
+      expect(whole.choices[0]!.finish_reason, stopReason).toBe(finish)
+      expect(whole.choices[0]!.message.tool_calls, stopReason).toEqual([
+        { id: 'call_abc', type: 'function', function: { name: 'get_weather', arguments: args } },
+      ])
+      const finishes: (string | null)[] = []
+      for await (const chunk of await fake.client.chat.completions.create({ ...body, stream: true }))
+        if (chunk.choices[0]) finishes.push(chunk.choices[0].finish_reason)
+      expect(finishes.at(-1), stopReason).toBe(finish)
+    }
+  })
+})
+
 describe('an assistant message last', () => {
   it('goes to the engine unchanged, to be continued; the response holds the continuation', async () => {
     const fake = await fakeServer()
