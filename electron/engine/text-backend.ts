@@ -261,7 +261,6 @@ function toFunctions(tools: ToolDefinition[], guard: TextGuard): ChatModelFuncti
  * after the results the model goes on with the same response, as its chat wrapper expects.
  */
 export function toHistory(messages: BackendMessage[], guard: TextGuard, thoughts: EarlierThoughts = 'none'): ChatHistoryItem[] {
-  const results = new Map(messages.flatMap((m) => (m.role === 'tool' ? [[m.toolCallId!, guard(m.text)] as const] : [])))
   const lastUser = messages.findLastIndex((m) => m.role === 'user')
   return messages.flatMap((m, i): ChatHistoryItem[] => {
     if (m.role === 'tool') return []
@@ -270,12 +269,30 @@ export function toHistory(messages: BackendMessage[], guard: TextGuard, thoughts
     // An answer is guarded in its parts (a thought apart from it).
     const response = responseOf(m.text, guard, thoughts, i > lastUser)
     if (!m.toolCalls) return [{ type: 'model', response }]
+    const results = resultsAfter(messages, i, guard)
     const calls = m.toolCalls.map((call): ChatModelFunctionCall => ({
       type: 'functionCall',
       name: call.name,
       params: parseArguments(guard(call.arguments)),
-      result: results.get(call.id) ?? '',
+      result: results.get(call.id)?.shift() ?? '',
     }))
     return [{ type: 'model', response: [...response.filter((part) => part !== ''), ...calls] }]
   })
+}
+
+/**
+ * The results given for the calls of the assistant message at index i: the tool messages after
+ * it, up to the next assistant message, in order for each id. Ids are the client's and may come
+ * again in a later turn (some number each answer's calls from call_0): keyed over the whole
+ * conversation, the first call took the last turn's result.
+ */
+function resultsAfter(messages: BackendMessage[], i: number, guard: TextGuard): Map<string, string[]> {
+  const results = new Map<string, string[]>()
+  for (const m of messages.slice(i + 1)) {
+    if (m.role === 'assistant') break
+    if (m.role !== 'tool') continue
+    const given = results.get(m.toolCallId!) ?? []
+    results.set(m.toolCallId!, [...given, guard(m.text)])
+  }
+  return results
 }

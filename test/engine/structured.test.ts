@@ -9,7 +9,7 @@ import type { EngineClient } from '../../electron/engine/client.js'
 import { checkJsonSchema, fromClientSchema, toGbnfJsonSchema, type JsonSchema } from '../../electron/engine/json-schema.js'
 import { textGuard } from '../../electron/engine/special-text.js'
 import { forcedCallSchema, guardStrings } from '../../electron/engine/tools.js'
-import { withSoundNumbers } from '../../electron/engine/text-backend.js'
+import { toHistory, withSoundNumbers } from '../../electron/engine/text-backend.js'
 import { grammarFor as visionGrammarFor } from '../../electron/engine/vision-backend.js'
 import { loadModel } from '@fugood/llama.node'
 import { findServerBinary } from '../../electron/engine/server-binary.js'
@@ -344,6 +344,31 @@ describe('the forced-call schema', () => {
       expect((schema.$defs as Record<string, unknown>)[name], name).toEqual({ type: 'string' })
       expect(() => checkJsonSchema(schema), name).not.toThrow()
     }
+  })
+})
+
+describe('tool results in node-llama-cpp’s history', () => {
+  it('go with the calls of the assistant message they follow, when a later turn uses the same call id', () => {
+    const call = (city: string) => ({ id: 'call_0', name: 'get_weather', arguments: `{"city":"${city}"}` })
+    const history = toHistory(
+      [
+        { role: 'user', text: 'Oslo?', images: [] },
+        { role: 'assistant', text: '', images: [], toolCalls: [call('Oslo')] },
+        { role: 'tool', text: 'OSLO: 3C', images: [], toolCallId: 'call_0' },
+        { role: 'assistant', text: 'Oslo is 3C.', images: [] },
+        { role: 'user', text: 'Rome?', images: [] },
+        { role: 'assistant', text: '', images: [], toolCalls: [call('Rome'), call('Paris')] },
+        { role: 'tool', text: 'ROME: 20C', images: [], toolCallId: 'call_0' },
+        { role: 'tool', text: 'PARIS: 12C', images: [], toolCallId: 'call_0' },
+      ],
+      (text) => text,
+    )
+    const results = history.flatMap((item) =>
+      item.type === 'model'
+        ? item.response.flatMap((part) => (typeof part === 'object' && part.type === 'functionCall' ? [part.result] : []))
+        : [],
+    )
+    expect(results).toEqual(['OSLO: 3C', 'ROME: 20C', 'PARIS: 12C'])
   })
 })
 
