@@ -19,7 +19,7 @@ import { resolveSampling } from './sampling.js'
 import { serverArgs, serverSamplers, SLOT, slotsFor } from './server-args.js'
 import { lastLines, startServerProcess, type ServerProcess } from './server-process.js'
 import type { TextGuard } from './special-text.js'
-import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, stopsFor, withToolNote } from './tools.js'
 import { refOf } from '../images/prepared-cache.js'
 import { createMediaFolder, withMediaFiles, type MediaLease } from './server-media.js'
 import { ImageTokenCounts } from './image-token-counts.js'
@@ -244,8 +244,7 @@ export async function loadServerBackend(
           ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
           max_tokens: s.maxTokens,
           ...serverSamplers(s),
-          // Stop sequences end text; a forced call is not text, and cut short it would be no call.
-          ...(!forced && s.stop ? { stop: s.stop } : {}),
+          ...(stopsFor(s.stop, format) ? { stop: s.stop } : {}),
           ...(format ? await formatFields(format, options.grammarFor) : {}),
           ...toolFields,
         },

@@ -23,7 +23,7 @@ import { nodeLlamaCppSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
 import { contextOverflow } from './context-limit.js'
 import { GRAMMAR_INTEGER, GRAMMAR_NUMBER, toGbnfJsonSchema } from './json-schema.js'
-import { forcedCallSchema, guardStrings, newCallId, parseArguments, parseForcedCall, withToolNote } from './tools.js'
+import { forcedCallSchema, guardStrings, newCallId, parseArguments, parseForcedCall, stopsFor, withToolNote } from './tools.js'
 import { earlierThoughts, responseOf, ThoughtText, type EarlierThoughts } from './thought-segments.js'
 
 /** The window and the local API each keep their own sequence, so neither evicts the other's cached prompt; the fit estimate counts them. */
@@ -126,8 +126,7 @@ export async function loadTextBackend(
             ? { functions, documentFunctionParams: true, ...(parallelToolCalls ? {} : { maxParallelFunctionCalls: 1 }) }
             : {}),
         maxTokens: limit,
-        // Stop sequences end text; a forced call is not text, and cut short it would be no call.
-        customStopTriggers: forced ? undefined : s.stop,
+        customStopTriggers: stopsFor(s.stop, format),
         signal,
         stopOnAbortSignal: true,
         // Text chunks may lag tokens (multi-byte characters, stop-trigger look-ahead),

@@ -5,7 +5,7 @@
 // are listed in a system note and a grammar allows only {"name": ..., "arguments": {...}}
 // for the allowed tools, whose arguments match each tool's parameters schema.
 import { randomBytes } from 'node:crypto'
-import type { ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
+import type { AnswerFormat, ToolCall, ToolChoice, ToolDefinition } from '../ipc/contract.js'
 import type { CheckedRequest } from './request-checks.js'
 import { AppError } from '../ipc/errors.js'
 import { checkJsonSchema, type JsonSchema } from './json-schema.js'
@@ -103,6 +103,15 @@ export function forcedCallSchema(tools: ToolDefinition[]): JsonSchema {
   }
   const body = tools.length === 1 ? call(tools[0]!) : { oneOf: tools.map(call) }
   return defs.size ? { ...body, $defs: Object.fromEntries(defs) } : body
+}
+
+/**
+ * The stop sequences an answer is sampled with: none under a grammar (a JSON format, or a forced
+ * call's). Stop sequences end text; the grammar ends the JSON itself, and JSON cut at a stop
+ * sequence is no JSON (json_object with stop [":"] ended at its first key) and a cut call no call.
+ */
+export function stopsFor(stop: string[] | undefined, format: AnswerFormat | null | undefined): string[] | undefined {
+  return format ? undefined : stop
 }
 
 /** The call in a forced answer, or null when the answer was cut before it was whole. */

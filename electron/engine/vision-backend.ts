@@ -12,7 +12,7 @@ import type { ModelFileInfo } from './model-files.js'
 import { contextOverflow } from './context-limit.js'
 import { llamaNodeSamplers, resolveSampling } from './sampling.js'
 import type { TextGuard } from './special-text.js'
-import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, withToolNote } from './tools.js'
+import { forcedCallSchema, guardStrings, newCallId, parseForcedCall, stopsFor, withToolNote } from './tools.js'
 import { GRAMMAR_INTEGER, GRAMMAR_NUMBER, type JsonSchema } from './json-schema.js'
 import type { Backend, BackendGeneration, BackendMessage, BackendResult } from './types.js'
 import { toServerMessage } from './server-request.js'
@@ -158,8 +158,7 @@ export async function loadVisionBackend(
           prompt,
           media_paths: mediaPaths,
           n_predict: limit,
-          // Stop sequences end text; a forced call is not text, and cut short it would be no call.
-          stop: forced ? undefined : s.stop,
+          stop: stopsFor(s.stop, format),
           ...llamaNodeSamplers(s),
           ...(format ? { grammar: grammarFor(loaded, format) } : {}),
           ...toolCalling,

@@ -256,6 +256,21 @@ describe.each(BINDINGS)('grammar-constrained answers on %s', (binding, vision) =
     expect(ended).toBeGreaterThan(0)
   })
 
+  it('stop sequences do not cut a JSON answer (they end text; the grammar ends the JSON)', async () => {
+    let ended = 0
+    for (let seed = 1; seed <= 6; seed++) {
+      const format: AnswerFormat = seed % 2 ? { type: 'json' } : { type: 'json_schema', schema: PERSON }
+      const out = await collect(
+        engine.generate({ messages: ask('Describe a pet.'), sampling: { maxTokens: 200, temperature: 1, seed, stop: [':', '"'] }, format }),
+      )
+      expect(out.stats?.stopReason, out.text).not.toBe('stop-sequence')
+      if (out.stats?.stopReason !== 'eos') continue
+      ended++
+      expect(typeof JSON.parse(out.text), out.text).toBe('object')
+    }
+    expect(ended).toBeGreaterThan(0)
+  })
+
   it('json_schema {"type": "object"} allows any object, not only {}', async () => {
     const objects: unknown[] = []
     for (let seed = 1; seed <= 8; seed++) {
