@@ -915,7 +915,8 @@ const ENGINE_ERRORS: Partial<Record<ErrorCode, { status: number; code?: string; 
   'no-vision': { status: 400 },
   'bad-image': { status: 400 },
   'context-overflow': { status: 400, code: 'context_length_exceeded', param: 'messages' },
-  'invalid-payload': { status: 400 },
+  // The engine's own name for a request it refuses is no OpenAI code: clients read invalid_value.
+  'invalid-payload': { status: 400, code: 'invalid_value' },
   busy: { status: 429 },
 }
 

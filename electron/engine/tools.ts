@@ -53,6 +53,8 @@ export function checkTools(request: CheckedRequest): void {
       'An answer to continue cannot also call tools; end the conversation with the user or a tool result.',
       { field: 'messages' },
     )
+  // Checked here, not when the answer's turn comes: a forced call puts every tool it may name in one schema.
+  if (choice === 'required') gatheredDefs(tools)
   if (request.format && tools.length && choice !== 'none')
     throw new AppError('invalid-payload', 'An answer cannot be both a JSON format and a tool call; send one of them.', {
       field: 'response_format',
@@ -91,18 +93,31 @@ export function forcedCallSchema(tools: ToolDefinition[]): JsonSchema {
     required: ['name', 'arguments'],
     additionalProperties: false,
   })
-  // $defs may sit only at the top of a schema: the tools' definitions are gathered there.
-  // A Map: names are the client's, and "constructor" or "__proto__" are names like any other here.
-  const defs = new Map<string, unknown>()
+  const defs = gatheredDefs(tools)
+  const body = tools.length === 1 ? call(tools[0]!) : { oneOf: tools.map(call) }
+  return defs.size ? { ...body, $defs: Object.fromEntries([...defs].map(([name, { def }]) => [name, def])) } : body
+}
+
+/**
+ * The $defs of the tools a forced call may name, gathered for the top of its one schema ($defs
+ * may sit only there), each with the tool that defined it first. A Map: names are the client's,
+ * and "constructor" or "__proto__" are names like any other here.
+ */
+function gatheredDefs(tools: readonly ToolDefinition[]): Map<string, { def: unknown; tool: string }> {
+  const defs = new Map<string, { def: unknown; tool: string }>()
   for (const t of tools) {
     for (const [name, def] of Object.entries((t.parameters.$defs as JsonSchema | undefined) ?? {})) {
-      if (defs.has(name) && JSON.stringify(defs.get(name)) !== JSON.stringify(def))
-        throw new AppError('invalid-payload', `Two tools define "$defs/${name}" differently; rename one to call either.`)
-      defs.set(name, def)
+      const first = defs.get(name)
+      if (first && JSON.stringify(first.def) !== JSON.stringify(def))
+        throw new AppError(
+          'invalid-payload',
+          `Tools "${first.tool}" and "${t.name}" define "$defs/${name}" differently; a call to either is one grammar with one $defs, so rename one.`,
+          { field: 'tools' },
+        )
+      if (!first) defs.set(name, { def, tool: t.name })
     }
   }
-  const body = tools.length === 1 ? call(tools[0]!) : { oneOf: tools.map(call) }
-  return defs.size ? { ...body, $defs: Object.fromEntries(defs) } : body
+  return defs
 }
 
 /**

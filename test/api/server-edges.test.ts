@@ -591,7 +591,9 @@ describe('requests no engine can answer', () => {
     })
     const busy = chat(fake.server)
     await expect.poll(() => fake.requests.length).toBe(1)
-    const tool = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object' } } })
+    const tool = (name: string, parameters: object = { type: 'object' }) => ({ type: 'function', function: { name, parameters } })
+    const withDefs = (name: string, def: object) =>
+      tool(name, { type: 'object', properties: { a: { $ref: '#/$defs/x' } }, required: ['a'], $defs: { x: def } })
     const png = `data:image/png;base64,${Buffer.from(await solidPng(8, 8, '#00ff00')).toString('base64')}`
     const cases: [Record<string, unknown>, string][] = [
       [{ messages: [{ role: 'system', content: 'Be brief.' }] }, 'messages'],
@@ -607,12 +609,15 @@ describe('requests no engine can answer', () => {
         'messages.1.tool_call_id',
       ],
       [{ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: png } }] }] }, 'messages'],
+      [{ tools: [withDefs('f', { type: 'string' }), withDefs('g', { type: 'null' })], tool_choice: 'required' }, 'tools'],
     ]
     for (const [extra, param] of cases) {
       const started = performance.now()
       const res = await chat(fake.server, extra)
       expect(res.status, param).toBe(400)
       expect(res.json().error, param).toMatchObject({ type: 'invalid_request_error', param })
+      // An OpenAI code, not the engine's own name for a refusal.
+      expect(res.json().error!.code, param).not.toBe('invalid-payload')
       // Not after the answer in progress: it is still held.
       expect(performance.now() - started, param).toBeLessThan(1000)
     }
