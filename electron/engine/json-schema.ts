@@ -42,6 +42,7 @@ const ENFORCED = new Set([
   '$defs',
 ])
 
+const STRING_KEYWORDS = ['minLength', 'maxLength', 'format'] as const
 const SCALAR_TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null'])
 /** node-llama-cpp knows these string formats; llama.cpp knows more, the intersection is what holds. */
 const FORMATS = new Set(['date-time', 'date', 'time'])
@@ -190,7 +191,10 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   }
   needs(['properties', 'additionalProperties', 'minProperties', 'maxProperties', 'required'], 'object')
   needs(['items', 'prefixItems', 'minItems', 'maxItems'], 'array')
-  needs(['minLength', 'maxLength', 'format'], 'string')
+  // Beside a list of types they hold for its strings (toGbnfJsonSchema gives node-llama-cpp one schema per type).
+  const stringKey = STRING_KEYWORDS.find((k) => k in node)
+  if (stringKey && kind !== 'string' && !(types.length > 1 && types.includes('string')))
+    refuse(`${at}/${stringKey}`, 'needs "type": "string" beside it, or a list of types with "string" in it')
   if (!['type', 'const', 'enum', 'oneOf', 'anyOf', '$ref'].some((k) => k in node))
     refuse(at, 'must say what it allows (type, const, enum, oneOf, anyOf or $ref)')
 
@@ -319,6 +323,14 @@ export function toGbnfJsonSchema(node: unknown): unknown {
           : toGbnfJsonSchema(value)
   }
   if (out.type === 'object' && out.properties === undefined && out.additionalProperties === undefined) out.additionalProperties = true
+  // Its builder drops string keywords beside a list of types (["string", "null"] with maxLength
+  // gave strings of any length): the list becomes one schema per type, the string's with them,
+  // as llama.cpp's converter makes it.
+  if (Array.isArray(out.type) && out.oneOf === undefined && STRING_KEYWORDS.some((k) => k in out)) {
+    const { type, minLength, maxLength, format, ...rest } = out
+    const forString = Object.fromEntries(Object.entries({ minLength, maxLength, format }).filter(([, v]) => v !== undefined))
+    return { ...rest, oneOf: (type as unknown[]).map((t) => (t === 'string' ? { type: t, ...forString } : { type: t })) }
+  }
   return out
 }
 

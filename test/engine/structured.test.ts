@@ -194,6 +194,20 @@ describe('schema check', () => {
     expectRefused(fromClientSchema({ ...sent, $defs: {} }), /"definitions"/)
   })
 
+  it('takes string keywords beside a list of types with "string", and gives node-llama-cpp one schema per type', () => {
+    const schema = { type: ['string', 'null'], minLength: 1, maxLength: 3, description: 'd' }
+    expect(() => checkJsonSchema(schema)).not.toThrow()
+    expect(toGbnfJsonSchema(schema)).toEqual({
+      description: 'd',
+      oneOf: [{ type: 'string', minLength: 1, maxLength: 3 }, { type: 'null' }],
+    })
+    expect(() => checkJsonSchema({ type: ['null', 'string'], format: 'date' })).not.toThrow()
+    expectRefused(
+      { type: ['integer', 'null'], maxLength: 3 },
+      /at \/maxLength needs "type": "string" beside it, or a list of types with "string"/,
+    )
+  })
+
   it('hands node-llama-cpp oneOf for anyOf and keeps property names that look like keywords', () => {
     expect(
       toGbnfJsonSchema({ title: 'x', type: 'object', properties: { title: { anyOf: [{ type: 'string' }, { type: 'null' }] } } }),
@@ -252,6 +266,24 @@ describe.each(BINDINGS)('grammar-constrained answers on %s', (binding, vision) =
       if (stop !== 'eos') continue
       ended++
       expect(Person.safeParse(JSON.parse(text)).success, text).toBe(true)
+    }
+    expect(ended).toBeGreaterThan(0)
+  })
+
+  it('json_schema: a string or null of at most 3 characters holds to its bound', async () => {
+    const schema = {
+      type: 'object',
+      properties: { s: { type: ['string', 'null'], maxLength: 3 } },
+      required: ['s'],
+      additionalProperties: false,
+    }
+    const Short = z.strictObject({ s: z.string().max(3).nullable() })
+    let ended = 0
+    for (let seed = 1; seed <= 8; seed++) {
+      const { text, stop } = await answer({ type: 'json_schema', schema }, seed)
+      if (stop !== 'eos') continue
+      ended++
+      expect(Short.safeParse(JSON.parse(text)).success, text).toBe(true)
     }
     expect(ended).toBeGreaterThan(0)
   })
