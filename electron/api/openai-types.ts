@@ -138,7 +138,8 @@ export class ApiError extends Error {
 const UNHONOURED: Record<string, { off: (value: unknown) => boolean; why: string }> = {
   n: { off: (v) => v === 1, why: 'this server returns one choice per request; leave n out or send 1' },
   logprobs: { off: (v) => v === false, why: 'this server does not return log probabilities' },
-  top_logprobs: { off: () => false, why: 'this server does not return log probabilities' },
+  // 0 asks for none, and OpenAI takes it.
+  top_logprobs: { off: (v) => v === 0, why: 'this server does not return log probabilities' },
   logit_bias: { off: (v) => isEmptyObject(v), why: 'the engine has no logit bias' },
   frequency_penalty: { off: (v) => v === 0, why: 'the engine applies no frequency penalty; leave it out or send 0' },
   presence_penalty: { off: (v) => v === 0, why: 'the engine applies no presence penalty; leave it out or send 0' },

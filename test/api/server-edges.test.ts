@@ -821,6 +821,7 @@ describe('fields this server does not honour', () => {
     const nothingAsked = {
       n: 1,
       logprobs: false,
+      top_logprobs: 0,
       logit_bias: {},
       frequency_penalty: 0,
       presence_penalty: 0,
