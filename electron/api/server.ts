@@ -322,6 +322,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         issuePath(parsed.error) || null,
       )
     const request = parsed.data
+    // OpenAI refuses it, in these words: the options shape a stream, and were silently dropped.
+    if (request.stream_options && !request.stream)
+      throw new ApiError(
+        400,
+        "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        'invalid_request_error',
+        'invalid_value',
+        'stream_options',
+      )
     const state = await settledEngineState(controller.signal)
     stopIfStopping(controller.signal)
     const loaded = modelId(state)

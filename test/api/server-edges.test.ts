@@ -839,6 +839,22 @@ describe('fields this server does not honour', () => {
     expect(fake.requests[0]).toEqual(fake.requests[1])
   })
 
+  it('refuses stream_options without stream, as OpenAI does, and takes null for it', async () => {
+    const fake = await fakeServer()
+    for (const stream of [false, null, undefined]) {
+      const res = await chat(fake.server, { stream, stream_options: { include_usage: true } })
+      expect(res.status, String(stream)).toBe(400)
+      expect(res.json().error, String(stream)).toEqual({
+        message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        type: 'invalid_request_error',
+        param: 'stream_options',
+        code: 'invalid_value',
+      })
+    }
+    expect((await chat(fake.server, { stream: false, stream_options: null })).status).toBe(200)
+    expect(fake.requests).toHaveLength(1)
+  })
+
   it('refuses unknown top-level fields, naming every one, null or not', async () => {
     const fake = await fakeServer()
     const res = await chat(fake.server, { top_k: 40, min_p: null, temprature: 0.2 })
