@@ -241,7 +241,7 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   if (node.properties !== undefined) {
     if (!isObject(node.properties)) refuse(`${at}/properties`, 'must be an object')
     for (const [name, sub] of Object.entries(node.properties)) walk(sub, `${at}/properties/${name}`, depth + 1, defs)
-    refuseLargeGroups(node.properties, node, at)
+    refuseObjectGrammar(node.properties, node, at)
   }
   if (node.additionalProperties !== undefined && typeof node.additionalProperties !== 'boolean')
     walk(node.additionalProperties, `${at}/additionalProperties`, depth + 1, defs)
@@ -254,8 +254,8 @@ function walk(node: unknown, at: string, depth: number, defs: Record<string, unk
   }
 }
 
-/** An object whose properties would make llama.cpp's grammar hold more rules in one group than its parser takes. */
-function refuseLargeGroups(properties: Record<string, unknown>, node: Record<string, unknown>, at: string): void {
+/** An object whose properties llama.cpp would write into a grammar its own parser refuses. */
+function refuseObjectGrammar(properties: Record<string, unknown>, node: Record<string, unknown>, at: string): void {
   const required = new Set((node.required as string[] | undefined) ?? [])
   const optional = Object.keys(properties).filter((name) => !required.has(name)).length
   if (optional > MAX_OPTIONAL)
@@ -264,7 +264,16 @@ function refuseLargeGroups(properties: Record<string, unknown>, node: Record<str
       `leaves ${optional} properties optional; the grammar can hold at most ${MAX_OPTIONAL}, so list more of them in "required"`,
     )
   const additional = node.additionalProperties === true || isObject(node.additionalProperties)
-  if (additional && additionalKeyRules(Object.keys(properties)) >= GROUP_RULES)
+  if (!additional) return
+  // llama.cpp writes each byte of the names there raw between brackets (`[` c `]`), unescaped:
+  // "]" ends the class early and "\\" escapes its end, and llama.node aborted on either.
+  const unwritable = Object.keys(properties).find((name) => /[\]\\]/.test(name))
+  if (unwritable !== undefined)
+    refuse(
+      `${at}/properties/${unwritable}`,
+      'has "]" or "\\" in its name, which the grammar cannot tell additional properties from; rename it, or set "additionalProperties": false',
+    )
+  if (additionalKeyRules(Object.keys(properties)) >= GROUP_RULES)
     refuse(
       `${at}/properties`,
       'has property names too long together for the grammar to tell additional properties from them; shorten them, or set "additionalProperties": false',

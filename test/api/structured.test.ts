@@ -229,6 +229,11 @@ describe('refusals (llama.node)', () => {
         /at \/properties has property names too long/,
       ],
       [
+        format({ type: 'object', properties: { 'a]': { type: 'null' } }, additionalProperties: true }),
+        'response_format',
+        /at \/properties\/a\] has "\]" or "\\" in its name/,
+      ],
+      [
         {
           tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: optional } } }],
           tool_choice: 'required',

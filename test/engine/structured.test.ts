@@ -159,6 +159,17 @@ describe('schema check', () => {
     expect(() => checkJsonSchema({ $defs: { constructor: { type: 'string' } }, $ref: '#/$defs/constructor' })).not.toThrow()
   })
 
+  it('refuses a property name with "]" or "\\" beside additionalProperties (llama.cpp writes it raw into a character class)', () => {
+    for (const name of ['a]', ']', 'back\\slash', '\\'])
+      expectRefused(
+        { type: 'object', properties: { ok: { type: 'null' }, [name]: { type: 'null' } }, additionalProperties: true },
+        new RegExp(`at /properties/${name.replace(/[\]\\]/g, '\\$&')} has "\\]" or "\\\\" in its name`),
+      )
+    expectRefused({ type: 'object', properties: { 'a]': { type: 'null' } }, additionalProperties: { type: 'string' } }, /"\]" or/)
+    expect(() => checkJsonSchema({ type: 'object', properties: { 'a]\\': { type: 'null' } }, additionalProperties: false })).not.toThrow()
+    expect(() => checkJsonSchema({ type: 'object', properties: { 'a"[-^é': { type: 'null' } }, additionalProperties: true })).not.toThrow()
+  })
+
   it('refuses required names that "properties" does not list (no converter would require them)', () => {
     expectRefused(
       { type: 'object', properties: { a: { type: 'boolean' } }, required: ['a', 'b', 'c'] },
