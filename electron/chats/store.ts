@@ -6,7 +6,7 @@
 // and renamed into place, a deleted one is renamed to a trash name before it is removed,
 // so a crash leaves either the whole conversation or none of it (plus a leftover that the
 // next start removes).
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LRUCache } from 'lru-cache'
@@ -36,8 +36,12 @@ const TRASH = '.trash-'
 const ATOMIC_TEMP = /^conversation\.json\.\d+$/
 /** A stored image (its content hash and type), or write-file-atomic's temporary file for one. */
 const STORED_IMAGE = /^[0-9a-f]{32}\.[a-z]+(\.\d+)?$/
-/** An image is stored by this many hex digits of its SHA-256, in its id and its file's name. */
-const IMAGE_ID_LENGTH = 32
+/**
+ * An image's id, in its file's name too: the first 32 hex digits of its content's SHA-256. By
+ * refOf, which keeps the hash with the array: the bytes a read hands on reach the engine client,
+ * which keys them by the same hash, without being hashed a second time.
+ */
+const imageIdOf = (bytes: Uint8Array): string => refOf(bytes).slice(0, 32)
 const IMAGE_FORMATS: Record<string, { ext: string; mime: string }> = {
   png: { ext: 'png', mime: 'image/png' },
   jpeg: { ext: 'jpg', mime: 'image/jpeg' },
@@ -334,7 +338,7 @@ export class ChatStore {
     name: string | undefined,
     { format, ...meta }: CheckedImage,
   ): Promise<StoredImage> {
-    const id = createHash('sha256').update(bytes).digest('hex').slice(0, IMAGE_ID_LENGTH)
+    const id = imageIdOf(bytes)
     const path = this.imagePath(chatId, id, format.ext)
     // Under the conversation's lock, so a delete cannot run between the check and the write.
     await this.locked(chatId, async () => {
@@ -371,8 +375,8 @@ export class ChatStore {
       const bytes = new Uint8Array(await readFile(path))
       // An image's id is the start of its content's SHA-256: a file emptied, cut short or
       // replaced in place is as good as gone, and said so, rather than sent to fail every
-      // later turn. refOf keeps the hash with the array, so the engine client does not hash it again.
-      if (refOf(bytes).slice(0, IMAGE_ID_LENGTH) !== image.id) throw new Error('the file no longer holds the image it was stored as')
+      // later turn.
+      if (imageIdOf(bytes) !== image.id) throw new Error('the file no longer holds the image it was stored as')
       // Too large for the budget: lru-cache declines it, and it is read each time.
       this.images.set(path, { bytes, size, mtimeMs })
       return bytes
