@@ -1,15 +1,13 @@
 // The API server's settings (off by default, port, file URLs, the web pages allowed to call
 // it) and its key, kept in the user's data folder, and the server started or stopped to match them.
 import { randomBytes } from 'node:crypto'
-import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import type { ApiStatus, EngineState } from '../ipc/contract.js'
-import { AppError } from '../ipc/errors.js'
 import { AllowedOrigins, type ApiConfiguration } from './contract.js'
 import { DEFAULT_API_PORT } from '../ipc/defaults.js'
 import type { GenerationScheduler } from '../engine/scheduler.js'
 import { startApiServer, type ApiServer } from './server.js'
-import { isRecord, readSettingsFile, type SettingsRead } from '../storage/settings-file.js'
+import { isRecord, readSettingsFile, writeSettingsFile, type SettingsRead } from '../storage/settings-file.js'
 import type { TextLayerUse } from '../ocr/text-layer.js'
 
 const Settings = z.object({
@@ -66,12 +64,9 @@ export async function createApiController(options: ApiControllerOptions): Promis
   // (read-only, full) is no reason not to start: the API stays off, and a change says why.
   if (!read?.whole) await save(settings).catch(() => undefined)
 
-  async function save(value: Settings): Promise<void> {
-    try {
-      await writeFileAtomic(options.settingsPath, JSON.stringify(value, null, 1), { fsync: true, mode: 0o600 })
-    } catch (e) {
-      throw new AppError('storage', `The API settings could not be saved (${(e as Error).message}); nothing was changed.`, { cause: e })
-    }
+  function save(value: Settings): Promise<void> {
+    // Owner-only: the file holds the API key.
+    return writeSettingsFile(options.settingsPath, value, 'The API settings', 0o600)
   }
 
   // Settings changes run one after another: two that overlapped could each start a server, and

@@ -2,12 +2,11 @@
 // user's data folder as the API's settings are, and applied to each model load: changing
 // them takes effect on the next load.
 import { availableParallelism } from 'node:os'
-import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import { EngineSettings, type EngineSettingsView, type LoadModel, type LoadRequest } from './contract.js'
 import { AppError } from '../ipc/errors.js'
 import { defaultThreads, physicalCores } from './gpu.js'
-import { isRecord, readSettingsFile } from '../storage/settings-file.js'
+import { isRecord, readSettingsFile, writeSettingsFile } from '../storage/settings-file.js'
 
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText: 'auto' }
 
@@ -61,13 +60,7 @@ export async function openEngineSettings(options: EngineSettingsOptions): Promis
     async set(next) {
       if (next.threads !== 'auto' && next.threads > logicalCores)
         throw new AppError('invalid-payload', `Threads must be between 1 and ${logicalCores}, the number of logical CPUs on this computer.`)
-      try {
-        await writeFileAtomic(options.path, JSON.stringify(next, null, 1), { fsync: true })
-      } catch (e) {
-        throw new AppError('storage', `The engine settings could not be saved (${(e as Error).message}); nothing was changed.`, {
-          cause: e,
-        })
-      }
+      await writeSettingsFile(options.path, next, 'The engine settings')
       const previous = settings
       settings = next
       options.onChanged?.(previous, next)

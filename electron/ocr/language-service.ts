@@ -4,7 +4,6 @@
 // with the reason in the view. A change of pack starts the text layer's process again.
 import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import writeFileAtomic from 'write-file-atomic'
 import { z } from 'zod'
 import { AppError } from '../ipc/errors.js'
 import type { Hub } from '../models/hub.js'
@@ -12,7 +11,7 @@ import { PACK_DICTIONARY, PACK_MODEL, packFolder } from '../models/ocr-packs.js'
 import type { OcrLanguagesView, OcrPackView } from './contract.js'
 import { BUILT_IN_PACK, OCR_PACKS, findPack, notLoadedProblem, packForLocales, tesseractLanguages, type OcrPack } from './languages.js'
 import type { OcrRecogniser } from './protocol.js'
-import { readSettingsFile, type SettingsRead } from '../storage/settings-file.js'
+import { readSettingsFile, writeSettingsFile, type SettingsRead } from '../storage/settings-file.js'
 
 export interface OcrLanguagesOptions {
   /** Where the choice is kept (JSON). */
@@ -210,13 +209,7 @@ export async function openOcrLanguages(options: OcrLanguagesOptions): Promise<Oc
     },
     async set(next) {
       if (next !== 'auto' && !findPack(next, packs)) throw new AppError('not-found', `There is no text-layer language pack “${next}”.`)
-      try {
-        await writeFileAtomic(options.path, JSON.stringify({ choice: next }, null, 1), { fsync: true })
-      } catch (e) {
-        throw new AppError('storage', `The text-layer language could not be saved (${(e as Error).message}); nothing was changed.`, {
-          cause: e,
-        })
-      }
+      await writeSettingsFile(options.path, { choice: next }, 'The text-layer language')
       choice.value = next
       return changed()
     },
