@@ -240,6 +240,9 @@ export async function loadServerBackend(
           // The final event then says why it stopped (a stop word or the end of the answer), which OpenAI's finish_reason does not.
           verbose: true,
           response_fields: ['stop_type', 'stopping_word', 'truncated'],
+          // The prompt's size and what was reused come in the first event, not only in the last
+          // one's usage: an answer stopped before its end still says what it was asked with.
+          return_progress: true,
           cache_prompt: true,
           ...(slotsFor(mmproj !== null) > 1 ? { id_slot: SLOT[lane] } : {}),
           max_tokens: s.maxTokens,
@@ -260,6 +263,15 @@ export async function loadServerBackend(
     let finish: string | null = null
     let stopType: string | null = null
     let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
+    let progress: { total?: number; cache?: number } = {}
+    const stopped = (): BackendResult => ({
+      tokensIn: usage.promptTokens ?? progress.total ?? 0,
+      cachedTokens: usage.cacheN ?? progress.cache ?? 0,
+      tokensOut: counted,
+      // Counting them would mean more requests after a stop; known ones cost nothing.
+      imageTokens: media ? (knownSum ?? 0) : 0,
+      stopReason: 'cancelled',
+    })
     let done = false
     /** One event; false once the stream says it is over. */
     const take = (event: SseEvent): boolean => {
@@ -283,7 +295,9 @@ export async function loadServerBackend(
       finish = part.finishReason ?? finish
       const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
       if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
-      if (part.counts.promptTokens !== undefined || part.counts.cacheN !== undefined) usage = { ...usage, ...part.counts }
+      const { progressTotal, progressCache, ...counts } = part.counts
+      if (progressTotal !== undefined) progress = { total: progressTotal, cache: progressCache }
+      if (counts.promptTokens !== undefined || counts.cacheN !== undefined) usage = { ...usage, ...counts }
       return true
     }
     try {
@@ -310,10 +324,10 @@ export async function loadServerBackend(
       }
       if (!done) decoder.end()
     } catch (error) {
-      if (signal.aborted) return { tokensIn: 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+      if (signal.aborted) return stopped()
       throw await whenDead(error)
     }
-    if (signal.aborted) return { tokensIn: usage.promptTokens ?? 0, tokensOut: counted, imageTokens: 0, stopReason: 'cancelled' }
+    if (signal.aborted) return stopped()
     // Tokens held back (a possible stop word, a partial character) stream as one event: the count comes from the server.
     const tokensOut = Math.max(counted, usage.completionTokens ?? 0)
     if (tokensOut > counted) onTokens('', tokensOut - counted)

@@ -24,6 +24,12 @@ export interface Counts {
   cacheN?: number
   predictedN?: number
   predictedPerSecond?: number
+  /**
+   * llama-server's prompt_progress (sent when asked with return_progress): the prompt's tokens and
+   * those reused, known before the first token, so an answer stopped early can still say them.
+   */
+  progressTotal?: number
+  progressCache?: number
 }
 
 /** One streamed chunk (its delta) or a whole answer (its message), reduced to what the engine uses. */
@@ -79,6 +85,11 @@ function counts(root: Json): Counts {
     out.predictedN = num(timings.predicted_n)
     out.predictedPerSecond = num(timings.predicted_per_second)
   }
+  const progress = obj(root.prompt_progress)
+  if (progress) {
+    out.progressTotal = num(progress.total)
+    out.progressCache = num(progress.cache)
+  }
   return out
 }
 
@@ -98,7 +109,7 @@ export function readCompletion(value: unknown, via: 'delta' | 'message'): Comple
     reasoning: str(part?.reasoning_content) ?? str(part?.reasoning) ?? '',
     toolCalls: toolCalls(part?.tool_calls),
     finishReason: str(choice?.finish_reason) ?? null,
-    counts: root.usage || root.timings ? counts(root) : {},
+    counts: root.usage || root.timings || root.prompt_progress ? counts(root) : {},
     error,
     hasChoices: choices !== null,
   }

@@ -300,6 +300,12 @@ describe.skipIf(!binary.found)('vision through llama-server', () => {
     const cancelled = await long
     expect(cancelled.stats?.stopReason).toBe('cancelled')
     expect(performance.now() - abortedAt).toBeLessThan(200)
+    // A stopped answer still says what it was asked with: the prompt's tokens, images included
+    // (it said 0 in, the usage that carries them coming only with the last event).
+    const whole = await collect(engine.generate({ messages: [{ role: 'user', text: 'Go on.', images: image(blue) }], sampling: greedy(2) }))
+    expect(whole.stats!.tokensIn).toBeGreaterThan(0)
+    expect(cancelled.stats!.tokensIn).toBe(whole.stats!.tokensIn)
+    expect(cancelled.stats!.imageTokens).toBe(whole.stats!.imageTokens)
     // One slot: had it kept generating the 3,500 tokens (over a second here), this would wait for it.
     const started = performance.now()
     const next = await collect(engine.generate({ messages: [{ role: 'user', text: 'Hi' }], sampling: greedy(2) }))
