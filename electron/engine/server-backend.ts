@@ -264,6 +264,7 @@ export async function loadServerBackend(
     let stopType: string | null = null
     let usage: { promptTokens?: number; completionTokens?: number; cacheN?: number } = {}
     let progress: { total?: number; cache?: number } = {}
+    let opening = ''
     const stopped = (): BackendResult => ({
       tokensIn: usage.promptTokens ?? progress.total ?? 0,
       cachedTokens: usage.cacheN ?? progress.cache ?? 0,
@@ -280,12 +281,23 @@ export async function loadServerBackend(
       const part = readCompletion(value, 'delta')
       if (!part) return true
       if (part.error) throw new AppError('internal', `llama-server: ${part.error}`)
+      const { progressTotal, progressCache, ...counts } = part.counts
+      if (progressTotal !== undefined) {
+        progress = { total: progressTotal, cache: progressCache }
+        // A progress event carries no token, but its text can hold what the template opened (a
+        // thought's opening, an answer being continued): it goes out with the first token, as
+        // it did before progress was asked for, so it is neither counted nor timed as one.
+        opening += part.content
+        return true
+      }
       if (part.content || part.toolCalls.length) {
         counted++
+        const text = opening + part.content
+        opening = ''
         if (forced) {
-          callText += part.content
+          callText += text
           onTokens('', 1)
-        } else onTokens(part.content, 1)
+        } else onTokens(text, 1)
         // Only once the first token is out: the role event comes just before it, and
         // starting two requests there delayed a follow-up's first token by about half a
         // millisecond on the fixture (bench:followup, 1-8 earlier images).
@@ -295,8 +307,6 @@ export async function loadServerBackend(
       finish = part.finishReason ?? finish
       const verbose = (value as { __verbose?: { stop_type?: unknown } }).__verbose
       if (typeof verbose?.stop_type === 'string') stopType = verbose.stop_type
-      const { progressTotal, progressCache, ...counts } = part.counts
-      if (progressTotal !== undefined) progress = { total: progressTotal, cache: progressCache }
       if (counts.promptTokens !== undefined || counts.cacheN !== undefined) usage = { ...usage, ...counts }
       return true
     }
@@ -328,6 +338,11 @@ export async function loadServerBackend(
       throw await whenDead(error)
     }
     if (signal.aborted) return stopped()
+    // No token came after it (the answer ended at once): the opening is still the answer's.
+    if (opening) {
+      if (forced) callText += opening
+      else onTokens(opening, 0)
+    }
     // Tokens held back (a possible stop word, a partial character) stream as one event: the count comes from the server.
     const tokensOut = Math.max(counted, usage.completionTokens ?? 0)
     if (tokensOut > counted) onTokens('', tokensOut - counted)
