@@ -1,34 +1,15 @@
 // Main's handle on the engine process: requests and streams over messages, and
 // recovery when the process dies (native crash, out of memory, killed): pending calls
 // fail with a clear error, a running answer ends marked as cut off, and a fresh
-// process reloads the last model so the next request works.
+// process reloads the last model so the next request works. The process and the messages
+// over it are in client-connection.ts; the images sent by reference, in client-images.ts.
 import type { EngineInfo, EngineState, GenerateChunk, LoadRequest, GenerateRequest, LibraryScan } from '../ipc/contract.js'
-import { AppError, fromWireError } from '../ipc/errors.js'
-import { ChunkQueue } from './chunk-queue.js'
-import type { FromEngine, ToEngine } from './protocol.js'
-import type { EngineRequest, Lane, LibraryOptions } from './types.js'
-import { refOf } from '../images/prepared-cache.js'
+import { AppError } from '../ipc/errors.js'
+import { EngineConnection, shutDown, type EngineNotice, type EngineProcess, type SpawnEngine } from './client-connection.js'
+import type { Lane, LibraryOptions } from './types.js'
 import { DeathCount } from './death-count.js'
 
-export interface EngineProcess {
-  send(message: ToEngine): void
-  onMessage(listener: (message: FromEngine) => void): void
-  onExit(listener: (code: number | null, signal: string | null) => void): void
-  kill(): void
-  readonly pid: number | undefined
-}
-
-export type SpawnEngine = () => EngineProcess
-
-/** Requests that answer once (generate and cancel are streamed). */
-type Call = 'load' | 'unload' | 'count' | 'library'
-type EngineCall = { [T in Call]: Omit<Extract<ToEngine, { type: T }>, 'id'> }[Call]
-
-interface Pending {
-  resolve(value: unknown): void
-  reject(error: Error): void
-  onChunks?(chunks: GenerateChunk[]): void
-}
+export type { EngineProcess, SpawnEngine } from './client-connection.js'
 
 export interface EngineClientOptions {
   spawn: SpawnEngine
@@ -37,10 +18,7 @@ export interface EngineClientOptions {
 }
 
 export class EngineClient {
-  private process: EngineProcess | null = null
-  private ready: Promise<void> | null = null
-  private nextId = 1
-  private pending = new Map<number, Pending>()
+  private readonly connection: EngineConnection
   /** The model the engine holds, or is bringing back after a crash; null when it holds none. */
   private lastLoad: LoadRequest | null = null
   private current: EngineState = { state: 'idle' }
@@ -60,7 +38,6 @@ export class EngineClient {
   private reloadAttempt = 0
   /** A model that takes the engine process down each time it is brought back is not brought back for ever. */
   private readonly deaths = new DeathCount(3, 60_000)
-  private stopped = false
   /**
    * The load under way in the engine process, and the process it runs in: what Stop loading
    * ends. A native load has no way to be interrupted (and a hung one never returns), so
@@ -68,22 +45,20 @@ export class EngineClient {
    */
   private loading: { process: EngineProcess; request: LoadRequest } | null = null
   private readonly stoppedOnPurpose = new WeakSet<EngineProcess>()
-  /**
-   * The images (by content key) the engine process has prepared for the loaded model: a
-   * follow-up sends these by reference instead of moving every earlier screenshot into the
-   * engine again (8 screenshots of 3 MB: 24 MB to copy and hash each turn). Forgotten with the
-   * process and on every load; the engine says when one is no longer kept, and it is sent again.
-   */
-  private held = new Set<string>()
 
-  constructor(private readonly options: EngineClientOptions) {}
+  constructor(private readonly options: EngineClientOptions) {
+    this.connection = new EngineConnection(options.spawn, {
+      notice: (message) => this.notice(message),
+      exited: (child, code, signal) => this.handleExit(child, code, signal),
+    })
+  }
 
   state(): EngineState {
     return this.current
   }
 
   get pid(): number | undefined {
-    return this.process?.pid
+    return this.connection.process?.pid
   }
 
   load(request: LoadRequest): Promise<EngineInfo> {
@@ -93,10 +68,10 @@ export class EngineClient {
 
   unload(): Promise<EngineState> {
     return this.inTurn(async () => {
-      this.held.clear()
+      this.connection.held.clear()
       this.lastLoad = null
       this.holding = false
-      if (this.process) await this.call({ type: 'unload' })
+      if (this.connection.process) await this.connection.call({ type: 'unload' })
       this.settle({ state: 'idle' })
       return this.current
     })
@@ -122,13 +97,13 @@ export class EngineClient {
 
   /** Asks the engine process to load a model, as the load under way (cancelLoad). */
   private async loadCall(request: LoadRequest): Promise<EngineInfo> {
-    await this.start()
-    const process = this.process
+    await this.connection.start()
+    const process = this.connection.process
     if (!process) throw shutDown()
     const loading = { process, request }
     this.loading = loading
     try {
-      return (await this.call({ type: 'load', request })) as EngineInfo
+      return (await this.connection.call({ type: 'load', request })) as EngineInfo
     } finally {
       if (this.loading === loading) this.loading = null
     }
@@ -156,7 +131,7 @@ export class EngineClient {
   }
 
   private async loadNow(request: LoadRequest): Promise<EngineInfo> {
-    this.held.clear()
+    this.connection.held.clear()
     try {
       const info = await this.loadCall(request)
       this.lastLoad = request
@@ -196,11 +171,11 @@ export class EngineClient {
   }
 
   async countTokens(text: string): Promise<number> {
-    return (await this.call({ type: 'count', text })) as number
+    return (await this.connection.call({ type: 'count', text })) as number
   }
 
   async library(root: string | null, linked: string[], options: LibraryOptions = {}): Promise<LibraryScan> {
-    return (await this.call({ type: 'library', root, linked, options })) as LibraryScan
+    return (await this.connection.call({ type: 'library', root, linked, options })) as LibraryScan
   }
 
   /**
@@ -218,7 +193,7 @@ export class EngineClient {
       const now = this.state()
       if (now.state === 'error') throw new AppError('no-model', now.message)
       try {
-        for await (const chunk of this.generateOnce(request, signal, lane, whole)) {
+        for await (const chunk of this.connection.generate(request, signal, lane, whole)) {
           produced = true
           yield chunk
         }
@@ -226,11 +201,11 @@ export class EngineClient {
       } catch (error) {
         if (produced || signal?.aborted || !(error instanceof AppError)) throw error
         if (error.code === 'image-not-held' && !whole) {
-          this.held.clear()
+          this.connection.held.clear()
           whole = true
           continue
         }
-        if (error.code !== 'engine-crashed' || crashRetried || this.stopped || !this.lastLoad) throw error
+        if (error.code !== 'engine-crashed' || crashRetried || this.connection.stopped || !this.lastLoad) throw error
         crashRetried = true
       }
     }
@@ -243,109 +218,21 @@ export class EngineClient {
    * crash again, and stops when the model is held, given up on, or nothing more is queued.
    */
   private async modelBack(): Promise<void> {
-    while (this.lastLoad && !this.holding && !this.stopped) {
+    while (this.lastLoad && !this.holding && !this.connection.stopped) {
       const queued = this.loads
       await queued
       if (queued === this.loads) return
     }
   }
 
-  /** The request as the engine process gets it: each image with its content key, and its bytes unless held (or whole). */
-  private toWire(request: GenerateRequest, whole: boolean): { wire: EngineRequest; refs: string[] } {
-    const refs: string[] = []
-    const messages = request.messages.map((m) => {
-      if (!m.images?.length) return m
-      const images = m.images.map((image) => {
-        const ref = refOf(image.bytes)
-        refs.push(ref)
-        return !whole && this.held.has(ref) ? { ref, ...(image.name ? { name: image.name } : {}) } : { ...image, ref }
-      })
-      return { ...m, images }
-    })
-    return { wire: { ...request, messages }, refs }
-  }
-
-  private async *generateOnce(
-    request: GenerateRequest,
-    signal: AbortSignal | undefined,
-    lane: Lane,
-    whole: boolean,
-  ): AsyncGenerator<GenerateChunk> {
-    await this.start()
-    const id = this.nextId++
-    const chunks = new ChunkQueue<GenerateChunk>()
-    let tokensOut = 0
-    const started = performance.now()
-    const { wire, refs } = this.toWire(request, whole)
-    const process = this.process
-    if (!process) throw shutDown()
-    let prepared = false
-
-    this.pending.set(id, { resolve: () => chunks.end(), reject: (error) => chunks.end(error), onChunks: (c) => chunks.push(...c) })
-    const cancel = (): void => this.process?.send({ id, type: 'cancel' })
-    signal?.addEventListener('abort', cancel, { once: true })
-    process.send({ id, type: 'generate', request: wire, lane })
-    if (signal?.aborted) cancel()
-
-    let ended = false
-    try {
-      for await (const chunk of chunks) {
-        // Any event means the engine prepared every image: it holds them now, if it is still the same process.
-        if (!prepared && this.process === process) {
-          prepared = true
-          for (const ref of refs) this.hold(ref)
-        }
-        if (chunk.kind === 'tokens') tokensOut += chunk.count
-        yield chunk
-      }
-      ended = true
-    } catch (error) {
-      ended = true
-      if (error instanceof AppError && error.code === 'engine-crashed' && tokensOut > 0) {
-        // Keep what was said: end the answer as cut off instead of throwing it away.
-        yield {
-          kind: 'done',
-          stats: {
-            tokensIn: 0,
-            tokensOut,
-            imageTokens: 0,
-            timeToFirstTokenMs: null,
-            tokensPerSecond: null,
-            totalMs: Math.round(performance.now() - started),
-            stopReason: 'engine-crashed',
-          },
-        }
-        return
-      }
-      throw error
-    } finally {
-      // A reader that stops reading (a break, or a throw in its loop, as a save of a conversation
-      // deleted mid-answer did) ends the answer too: unread, it went on to its last token,
-      // keeping the engine from the next question.
-      if (!ended && this.process === process) cancel()
-      signal?.removeEventListener('abort', cancel)
-      this.pending.delete(id)
-    }
-  }
-
   /** Stops the engine for good (app quit). */
   async dispose(): Promise<void> {
-    this.stopped = true
-    // The process's exit is no longer watched (handleExit ignores a process that is not current):
-    // calls in flight end here, or they waited for ever.
-    const error = shutDown()
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id)
-      pending.reject(error)
-    }
-    this.process?.kill()
-    this.process = null
-    this.ready = null
+    this.connection.stop()
   }
 
   /** Kills the engine process as a crash would; for tests and a stuck native call. */
   killForTesting(): void {
-    this.process?.kill()
+    this.connection.process?.kill()
   }
 
   private setState(state: EngineState): void {
@@ -353,78 +240,29 @@ export class EngineClient {
     this.options.onState?.(state)
   }
 
-  private async call(message: EngineCall): Promise<unknown> {
-    await this.start()
-    const process = this.process
-    if (!process) throw shutDown()
-    const id = this.nextId++
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      process.send({ ...message, id } as ToEngine)
-    })
+  /** What the engine process says about itself rather than about a request. */
+  private notice(message: EngineNotice): void {
+    if (message.type === 'log') return this.options.log?.(message.line)
+    if (message.type === 'info') {
+      if (this.current.state === 'ready') this.setState({ state: 'ready', info: message.info })
+      return
+    }
+    // As after a failed reload: no model, and the reason, rather than a model shown ready that fails every question.
+    this.lastLoad = null
+    this.holding = false
+    this.settle({ state: 'error', message: message.message })
   }
 
-  /** Bounded, oldest first: a key the engine has let go of costs one refusal, then the bytes go again. */
-  private hold(ref: string): void {
-    this.held.delete(ref)
-    this.held.add(ref)
-    if (this.held.size > 1024) this.held.delete(this.held.values().next().value!)
-  }
-
-  private start(): Promise<void> {
-    if (this.stopped) return Promise.reject(shutDown())
-    if (this.ready) return this.ready
-    // A new process holds no prepared image (its disk cache may; it says when it does not).
-    this.held.clear()
-    const child = this.options.spawn()
-    this.process = child
-    this.ready = new Promise<void>((resolve, reject) => {
-      child.onMessage((message) => {
-        if (message.type === 'ready') return resolve()
-        if (message.type === 'log') return this.options.log?.(message.line)
-        if (message.type === 'info') {
-          if (this.current.state === 'ready') this.setState({ state: 'ready', info: message.info })
-          return
-        }
-        if (message.type === 'lost') {
-          // As after a failed reload: no model, and the reason, rather than a model shown ready that fails every question.
-          this.lastLoad = null
-          this.holding = false
-          this.settle({ state: 'error', message: message.message })
-          return
-        }
-        const pending = this.pending.get(message.id)
-        if (!pending) return
-        if (message.type === 'chunks') pending.onChunks?.(message.chunks)
-        else {
-          this.pending.delete(message.id)
-          if (message.type === 'result') pending.resolve(message.value)
-          else pending.reject(fromWireError(message.error))
-        }
-      })
-      child.onExit((code, signal) => {
-        reject(new AppError('engine-crashed', `The engine process could not start (exit ${code ?? signal}).`))
-        this.handleExit(child, code, signal)
-      })
-    })
-    return this.ready
-  }
-
+  /** The current engine process ended (the connection has let go of it): why, and what comes next. */
   private handleExit(child: EngineProcess, code: number | null, signal: string | null): void {
-    if (this.process !== child) return
-    this.process = null
-    this.ready = null
     this.holding = false
     const how = signal ? `was killed (${signal})` : `exited with code ${code}`
     const onPurpose = this.stoppedOnPurpose.has(child)
     const error = onPurpose
       ? new AppError('load-cancelled', 'Loading the model was stopped.')
       : new AppError('engine-crashed', `The engine process ${how}. It has been restarted; try again.`)
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id)
-      pending.reject(error)
-    }
-    if (this.stopped) return
+    this.connection.failAll(error)
+    if (this.connection.stopped) return
     if (onPurpose) {
       // Not a crash: the model loaded before comes back, or nothing is loaded, as the user chose.
       const previous = this.lastLoad
@@ -455,7 +293,7 @@ export class EngineClient {
     void this.serial(async () => {
       // A newer crash has its own attempt; a load or unload since then has decided, or holds the model already.
       const request = this.lastLoad
-      if (attempt !== this.reloadAttempt || this.stopped || !request || this.holding) return
+      if (attempt !== this.reloadAttempt || this.connection.stopped || !request || this.holding) return
       try {
         const info = await this.loadCall(request)
         if (attempt !== this.reloadAttempt) return
@@ -478,6 +316,3 @@ export class EngineClient {
 function processEnded(error: unknown): boolean {
   return error instanceof AppError && (error.code === 'engine-crashed' || error.code === 'load-cancelled')
 }
-
-/** What a call gets once the engine is stopped for good (dispose). */
-const shutDown = (): AppError => new AppError('engine-crashed', 'The engine has been shut down.')
