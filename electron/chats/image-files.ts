@@ -80,11 +80,13 @@ export class ImageFiles {
   async write(chatId: string, bytes: Uint8Array, name: string | undefined, { format, ...meta }: CheckedImage): Promise<StoredImage> {
     const id = imageIdOf(bytes)
     const path = this.path(chatId, id, format.ext)
-    const exists = await stat(path).then(
+    // Kept only while it still holds the image: before, a file emptied, cut short or replaced in
+    // place stood for the picture attached again to give it back, which then read as gone too.
+    const intact = await this.read(chatId, { id, mime: format.mime }).then(
       () => true,
       () => false,
     )
-    if (!exists) {
+    if (!intact) {
       try {
         // Never recursive: creating the conversation's own folder here would make a conversation without its file.
         await mkdir(join(this.root, chatId, 'images')).catch((error: NodeJS.ErrnoException) => {

@@ -106,6 +106,20 @@ describe('chat store', () => {
     expect(await store.readImage(chat.id, image)).toEqual(png)
   })
 
+  it('an image attached again after its file was damaged in place is stored again, whole', async () => {
+    const store = new ChatStore(await scratchDir())
+    const chat = await store.create()
+    const png = await solidPng(300, 200)
+    const image = await store.saveImage(chat.id, png, 'shot.png')
+    const path = join(store.root, chat.id, 'images', `${image.id}.png`)
+    for (const damage of [Buffer.alloc(0), Buffer.from(png).subarray(0, 40), Buffer.from(await solidPng(300, 200, '#123456'))]) {
+      await writeFile(path, damage)
+      // The user gives the picture back: the damaged file must not stand for it.
+      expect(await store.saveImage(chat.id, png, 'shot.png')).toMatchObject({ id: image.id })
+      expect(await store.readImage(chat.id, image)).toEqual(png)
+    }
+  })
+
   it('a crash between writing and renaming leaves the previous version whole', async () => {
     const root = await scratchDir()
     let crash = false
