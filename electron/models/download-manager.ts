@@ -11,15 +11,15 @@
 // running one download and installing it, download-run.ts's; the window's view of one,
 // download-view.ts's.
 import { randomUUID } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { formatBytes, type Catalog, type DownloadJob, type DownloadStart } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
 import type { DownloadOptions } from './downloader.js'
 import type { Hub } from './hub.js'
-import { exists, freeSpace } from './disk.js'
+import { freeSpace } from './disk.js'
 import { OCR_PACKS, type OcrPack } from '../ocr/languages.js'
-import { bytesOnDisk, DownloadList, type StoredJob } from './download-list.js'
+import { bytesOnDisk, DownloadList, type PlannedFile, type StoredJob } from './download-list.js'
 import { planDownload } from './download-plan.js'
 import { runJob } from './download-run.js'
 import { viewJob, type JobProgress } from './download-view.js'
@@ -110,7 +110,7 @@ export class DownloadManager {
     }
     // A file already in the library is not fetched again: a model downloaded text-only gets its
     // projector alone. It stays in the job as done, so the job still names the whole pair.
-    const present = await Promise.all(planned.files.map((f) => exists(join(this.options.root, folder, f.fileName))))
+    const present = await Promise.all(planned.files.map((f) => this.inLibrary(folder, f)))
     if (present.every(Boolean)) throw new AppError('busy', `${planned.files[0]!.fileName} is already in your library.`)
     const files = planned.files.map((f, i) => (present[i] ? { ...f, done: true } : f))
     const needed = files.reduce((n, f) => n + (f.done ? 0 : f.size), 0)
@@ -125,6 +125,25 @@ export class DownloadManager {
     await this.savedOrUndone(() => this.forget(job.id))
     void this.pump()
     return this.view(job)
+  }
+
+  /**
+   * Whether the library holds this file already. One of the same name but another size is
+   * another file (a model from another repository: the folder is named by the file), refused:
+   * it was taken for this download's checked file, and a projector was paired with it.
+   */
+  private async inLibrary(folder: string, file: PlannedFile): Promise<boolean> {
+    const size = await stat(join(this.options.root, folder, file.fileName)).then(
+      (s) => s.size,
+      () => null,
+    )
+    if (size === null) return false
+    if (size !== file.size)
+      throw new AppError(
+        'busy',
+        `Your library already has another ${file.fileName} (in ${folder}: ${formatBytes(size)}, not the ${formatBytes(file.size)} of this download). Delete it from the library first to download this one.`,
+      )
+    return true
   }
 
   async pause(id: string): Promise<DownloadJob[]> {

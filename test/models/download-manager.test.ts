@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { getLlama, type Llama } from 'node-llama-cpp'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Catalog, DownloadJob } from '../../electron/ipc/contract.js'
+import { formatBytes, type Catalog, type DownloadJob } from '../../electron/ipc/contract.js'
 import { rejection } from '../support/errors.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
 import { DownloadManager, type DownloadManagerOptions } from '../../electron/models/download-manager.js'
@@ -410,6 +410,28 @@ describe('download manager at the edges', () => {
     expect((await rejection(manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ }))).message).toBe(
       `${MODEL} is already in your library.`,
     )
+  })
+
+  it('does not take a same-named model from another repository for this download’s: it says so and fetches nothing', async () => {
+    // Another repository's model with the same file name (and so the same folder), downloaded text-only first.
+    server = await startHubServer({
+      [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes },
+      'other-org/Other-GGUF': { [MODEL]: modelBytes.subarray(0, 100_000) },
+    })
+    const root = await scratchDir()
+    const { manager } = await open(root)
+    const other = await manager.start({ source: 'hub', repo: 'other-org/Other-GGUF', model: MODEL, mmproj: null })
+    await until(() => job(manager, other.id)?.state === 'done', 'the other repository’s model')
+    const fetched = server.requests.length
+    // Before, the projector alone was fetched and paired with the other model, shown as this download's checked file.
+    const refused = await rejection(manager.start({ source: 'hub', repo: REPO, model: MODEL, mmproj: MMPROJ }))
+    expect(refused).toMatchObject({
+      code: 'busy',
+      message: `Your library already has another ${MODEL} (in tiny-vlm-F32: 98 KiB, not the ${formatBytes(modelBytes.length)} of this download). Delete it from the library first to download this one.`,
+    })
+    expect(server.requests.length).toBe(fetched)
+    expect(manager.list().map((j) => j.id)).toEqual([other.id])
+    expect(await readdir(join(root, 'tiny-vlm-F32'))).toEqual([MODEL])
   })
 
   it('pauses a download between its files, while it shows as verifying', async () => {
