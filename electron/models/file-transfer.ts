@@ -56,6 +56,14 @@ function wholeSize(contentRange: string | null): number | null {
   return m ? Number(m[1]) : null
 }
 
+/**
+ * Why a request got no answer, in words: fetch says only "fetch failed", and keeps the reason
+ * (a refused connection, a host that does not resolve, a server that closed) in its cause.
+ */
+function requestFailure(error: Error): string {
+  return error.cause instanceof Error ? `the connection failed (${error.cause.message})` : error.message
+}
+
 /** An entity tag without its weak marker: a CDN may weaken the origin's tag for the same bytes. */
 const tagOf = (etag: string | null): string | null => etag?.replace(/^W\//, '') ?? null
 
@@ -165,7 +173,7 @@ export class FileTransfer {
     try {
       response = await fetch(file.url, { headers, signal: signal ? AbortSignal.any([signal, connection]) : connection })
     } catch (error) {
-      throw interrupted((error as Error).message)
+      throw interrupted(requestFailure(error as Error))
     }
     if (response.status >= 500 || response.status === 429) throw new Retryable(`the server answered ${response.status}`)
     if (response.status === 416 && offset > 0) {

@@ -173,6 +173,24 @@ describe('model downloads', () => {
     )
   })
 
+  it('says why a request failed (a refused connection), not only that fetch failed', async () => {
+    server = await startFileServer({ 'm.gguf': body })
+    const url = server.url('m.gguf')
+    await server.close()
+    server = null
+    const reasons: (string | undefined)[] = []
+    await expectAppError(
+      downloadFile({ url, fileName: 'm.gguf' }, await scratchDir(), {
+        retries: 1,
+        backoffMs: 10,
+        onProgress: (p) => reasons.push(p.retry?.reason),
+      }),
+      'network',
+      /^The download of m\.gguf failed 2 times in a row: the connection failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\. Nothing was downloaded; it can be resumed later\.$/,
+    )
+    expect(reasons).toEqual([expect.stringMatching(/^the connection failed \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/)])
+  })
+
   it('reports a missing file (404) at once, without retrying', async () => {
     server = await startFileServer({})
     await expectAppError(
