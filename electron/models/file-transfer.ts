@@ -56,10 +56,8 @@ function wholeSize(contentRange: string | null): number | null {
   return m ? Number(m[1]) : null
 }
 
-/**
- * Why a request got no answer, in words: fetch says only "fetch failed", and keeps the reason
- * (a refused connection, a host that does not resolve, a server that closed) in its cause.
- */
+// Why a request got no answer: fetch says only "fetch failed", and keeps the reason (a refused
+// connection, a host that does not resolve, a server that closed) in its cause.
 function requestFailure(error: Error): string {
   return error.cause instanceof Error ? `the connection failed (${error.cause.message})` : error.message
 }
@@ -218,8 +216,12 @@ export class FileTransfer {
     const length = Number(response.headers.get('content-length') ?? NaN)
     // A range answer says the whole file's size; it may send less of it than asked (the rest comes in the next attempt).
     const totalBytes = rangeTotal ?? (Number.isFinite(length) ? start + length : (file.size ?? null))
+    // Planned with the old version's size and checksum, a resume could only fail again.
     if (file.size && totalBytes !== null && totalBytes !== file.size) {
-      throw new AppError('bad-model-file', `The server offers ${file.fileName} with ${totalBytes} bytes, not the expected ${file.size}.`)
+      throw new AppError(
+        'bad-model-file',
+        `${file.fileName} on the server is ${totalBytes.toLocaleString('en')} bytes, not the ${file.size.toLocaleString('en')} listed when the download began: it has probably changed since. Cancel the download and start it again to get it as it is now.`,
+      )
     }
     // Nothing past the listed size, or past the end the server itself announced, is written.
     const limit = Math.min(totalBytes ?? Infinity, rangeEnd)

@@ -260,6 +260,24 @@ describe('model downloads', () => {
     expect(server.requests.slice(-2)).toEqual([expect.stringMatching(/^bytes=\d+-$/), 'none'])
   })
 
+  it('says a file whose size changed on the server since the download began is to be started again', async () => {
+    const files = { 'm.gguf': body }
+    server = await startFileServer(files, { bytesPerTick: 128 * 1024 })
+    const dir = await scratchDir()
+    expect(await pauseAfter(server.url('m.gguf'), dir, MB)).toBeGreaterThan(MB)
+    files['m.gguf'] = makeContent(body.length + 1000, 2).body
+    server.options.etag = '"v2"'
+    server.options.bytesPerTick = undefined
+    // Resuming cannot help: the size and checksum it was listed with are the old version's.
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }, dir, { backoffMs: 10 }),
+      'bad-model-file',
+      /^m\.gguf on the server is 3,146,728 bytes, not the 3,145,728 listed when the download began: it has probably changed since\. Cancel the download and start it again to get it as it is now\.$/,
+    )
+    // The old version's bytes are of no use to the new one.
+    expect(await readdir(dir)).toEqual([])
+  })
+
   it('never installs a file stored only in part, even with a checksum that the bytes received pass', async () => {
     server = await startFileServer({ 'm.gguf': body }, { bytesPerTick: 256 * 1024 })
     const dir = await scratchDir()
