@@ -83,7 +83,7 @@ export type LibraryScan = Omit<LibraryView, 'unverified'>
 
 // A file inside a repository: no way out of it, and a file name that is a plain, visible name
 // (it becomes a file and a folder name in the models folder).
-const HubPath = z
+export const HubPath = z
   .string()
   .min(1)
   .max(500)

@@ -4,6 +4,7 @@
 // Through @huggingface/hub, the hub's own client, so paging and its API details are theirs.
 import { HubApiError, listFiles, listModels } from '@huggingface/hub'
 import type { HubFile, HubModel, HubRepoFiles } from '../ipc/contract.js'
+import { HubPath } from './contract.js'
 import { AppError } from '../ipc/errors.js'
 import { quantisationFromName } from './quantisation.js'
 
@@ -119,7 +120,11 @@ export function createHub({ hubUrl = HUB_URL, timeoutMs = 20_000 }: HubOptions =
     files: allFiles,
 
     async repoFiles(repo, revision = 'main') {
-      const files = (await allFiles(repo, revision)).filter((f) => /\.gguf$/i.test(f.path) && !SPLIT_PART.test(f.path))
+      // A name a download refuses (one that is not a plain file name: it becomes a file and a
+      // folder in the models folder) is not offered: picking one ended in a validation message.
+      const files = (await allFiles(repo, revision)).filter(
+        (f) => /\.gguf$/i.test(f.path) && !SPLIT_PART.test(f.path) && HubPath.safeParse(f.path).success,
+      )
       const isProjector = (f: HubFile): boolean => /mmproj/i.test(f.path.split('/').pop() ?? '')
       return { repo, models: files.filter((f) => !isProjector(f)), projectors: files.filter(isProjector) }
     },

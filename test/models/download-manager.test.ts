@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { formatBytes, type Catalog, type DownloadJob } from '../../electron/ipc/contract.js'
 import { rejection } from '../support/errors.js'
 import { inspectModelFile } from '../../electron/engine/model-files.js'
+import { DownloadStart } from '../../electron/models/contract.js'
 import { DownloadManager, type DownloadManagerOptions } from '../../electron/models/download-manager.js'
 import { partialBytes } from '../../electron/models/downloader.js'
 import { createHub } from '../../electron/models/hub.js'
@@ -606,6 +607,25 @@ describe('Hugging Face search', () => {
       http.closeAllConnections()
       http.close()
     }
+  })
+
+  it('offers no file whose name a download would refuse (a path separator, a space), only plain names', async () => {
+    server = await startHubServer({
+      [REPO]: {
+        [MODEL]: modelBytes.subarray(0, 10),
+        'Q4/tiny-vlm-Q4_K_M.gguf': Buffer.alloc(10),
+        'a\\..\\..\\escape-F32.gguf': Buffer.alloc(10),
+        'tiny-vlm (copy)-F32.gguf': Buffer.alloc(10),
+        [MMPROJ]: Buffer.alloc(10),
+        'mmproj tiny.gguf': Buffer.alloc(10),
+      },
+    })
+    const files = await createHub({ hubUrl: server.origin }).repoFiles(REPO)
+    // Before, all were offered, and picking one ended in "downloads:start: model: not a plain file name".
+    expect(files.models.map((f) => f.path)).toEqual([MODEL, 'Q4/tiny-vlm-Q4_K_M.gguf'])
+    expect(files.projectors.map((f) => f.path)).toEqual([MMPROJ])
+    for (const f of files.models)
+      expect(DownloadStart.safeParse({ source: 'hub', repo: REPO, model: f.path, mmproj: files.projectors[0]!.path }).success).toBe(true)
   })
 
   it('finds GGUF repositories and lists model files by quantisation, projectors apart', async () => {
