@@ -1,103 +1,50 @@
-// The chat window's state: the conversation list, the open conversation, and the
-// answer streaming into it. Its fields are private: components read them through the
-// getters and change them only through the methods.
-import {
-  LIMITS,
-  MESSAGES,
-  formatBytes,
-  tooLongText,
-  type ChatChunk,
-  type ChatSettings,
-  type ChatSummary,
-  type Conversation,
-  type DamagedConversation,
-  type EngineChoice,
-  type EngineSettings,
-  type EngineState,
-  type ImageInput,
-  type Sampling,
-  type ScreenTextMode,
-  type StoredMessage,
-} from '@contract'
-import { fileName } from './format'
-import { AssistantError, errorText, stoppedByUser, type AssistantClient, type AssistantStream } from './assistant'
-import { applyChunk } from './chunks'
-import { chooseFormat, type AnswerKind } from './answer-format'
+// The chat window's state: the conversation list, the open conversation, and the answer
+// streaming into it. Its fields are private: components read them through the getters and
+// change them only through the methods. Each concern lives in a store of its own beside it:
+// the list and search (conversation-list), who answers and what it takes (readiness), a
+// conversation's settings (conversation-settings), the questions and their answers (answers,
+// answer), and the alert with its offer to leave out the oldest turns (context-full).
+import type { ChatSettings, ChatSummary, Conversation, DamagedConversation, EngineChoice, EngineSettings, EngineState } from '@contract'
+import { errorText, stoppedByUser, type AssistantClient } from './assistant'
+import type { AnswerKind } from './answer-format'
+import { Answers } from './answers.svelte'
+import { ConversationList } from './conversation-list.svelte'
+import { ConversationSettings } from './conversation-settings.svelte'
+import type { PendingImage, ReturnedQuestion } from './pending-images'
+import { Readiness } from './readiness.svelte'
 import type { DeepReadonly } from './readonly'
 import { StoredImages } from './stored-images'
 import type { EnginesController, RemoteAnswerer } from './engines.svelte'
 
-export interface PendingImage {
-  url: string
-  name: string
-  bytes: Uint8Array
-}
-
-/** A question main refused before storing it, with its images: the composer takes it back. */
-export interface ReturnedQuestion {
-  text: string
-  images: PendingImage[]
-}
-
-/**
- * Why these attachments cannot go with one message (more than the IPC contract takes, or an
- * image larger than it takes), in the user's words; null when they can. Checked before sending,
- * as tooLongText is: main's schema would refuse them with its own terse text.
- */
-export function tooManyImages(images: readonly PendingImage[]): string | null {
-  const most = LIMITS.imagesPerMessage
-  if (images.length > most) {
-    const over = images.length - most
-    return `You attached ${images.length} images; one message can take at most ${most}. Remove ${over}, or ask about ${over === 1 ? 'it' : 'them'} in another message.`
-  }
-  const large = images.find((i) => i.bytes.byteLength > LIMITS.imageBytes)
-  if (large)
-    return `${large.name} is larger than ${formatBytes(LIMITS.imageBytes)}, the most one image can be. Attach a smaller copy of it.`
-  return null
-}
-
-// The answer-format helpers live beside the controller; importers of the controller find them here as before.
+// The helpers that moved beside the controller; importers of the controller find them here as before.
 export { EXAMPLE_SCHEMA, parseSchema, type AnswerKind } from './answer-format'
-
-/** The question a failed answer was to, asked again leaving out the conversation's oldest turns. */
-type AskAgain = (question: DeepReadonly<StoredMessage>) => AssistantStream<ChatChunk>
-
-/** How long typing in the search box settles before the list is asked for again. */
-export const SEARCH_DELAY_MS = 150
+export { SEARCH_DELAY_MS } from './conversation-list.svelte'
+export { tooManyImages, type PendingImage, type ReturnedQuestion } from './pending-images'
 
 export class ChatController {
-  // Lists and engine states arrive whole from main and are replaced, never edited: no deep proxies.
-  #list = $state.raw<ChatSummary[]>([])
-  #damaged = $state.raw<DamagedConversation[]>([])
-  #engine = $state.raw<EngineState>({ state: 'idle' })
   // Deep: a streaming answer is applied to the open conversation's messages in place (applyChunk).
   #current = $state<Conversation | null>(null)
-  #query = $state('')
-  #streaming = $state(false)
-  #alert = $state<string | null>(null)
-  /** Offered with the alert, when it says a conversation set to stop and ask no longer fits: answer it leaving out the oldest turns. */
-  #leaveOut = $state.raw<(() => void) | null>(null)
-  #returned = $state.raw<ReturnedQuestion | null>(null)
-  #screenTextMode = $state<ScreenTextMode>('auto')
-  #active: AssistantStream<ChatChunk> | null = null
-  /** The conversation the answer streams into, and the run that ends once its stream has. */
-  #activeChat: string | null = null
-  #running: Promise<boolean> | null = null
-  /** Conversations being deleted: the end of an answer that was being written in one is no error to show. */
-  // Read only while a stream ends, never by a component: nothing re-renders from it.
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
-  readonly #deleting = new Set<string>()
-  #settingsChanges = 0
-  #searchTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #conversations: ConversationList
+  readonly #readiness: Readiness
+  readonly #settings: ConversationSettings
+  readonly #answers: Answers
   readonly #client: AssistantClient
   readonly #images: StoredImages
-  readonly #engines: EnginesController | null
 
   /** Without `engines`, every conversation is answered on this computer. */
   constructor(client: AssistantClient, engines?: EnginesController) {
     this.#client = client
-    this.#engines = engines ?? null
     this.#images = new StoredImages(client)
+    this.#conversations = new ConversationList(client)
+    this.#readiness = new Readiness(client, engines ?? null)
+    this.#settings = new ConversationSettings(client)
+    this.#answers = new Answers(client, {
+      current: () => this.#current,
+      show: (chat) => void (this.#current = chat),
+      ready: () => this.ready,
+      takesImages: () => this.vision || this.textOnly,
+      conversations: this.#conversations,
+    })
     // Main gives a removed engine's conversations back to this computer; the open one follows,
     // or the window went on saying a removed engine answers while this computer did.
     engines?.onRemoved((id) => {
@@ -107,12 +54,12 @@ export class ChatController {
 
   /** The conversations, newest first, filtered by the search text. */
   get list(): DeepReadonly<ChatSummary[]> {
-    return this.#list
+    return this.#conversations.list
   }
 
   /** Conversations that could not be read at start: not in the list, kept on disk as they were. */
   get damaged(): DeepReadonly<DamagedConversation[]> {
-    return this.#damaged
+    return this.#conversations.damaged
   }
 
   /** Shows a damaged conversation's file in the system's file manager. */
@@ -120,13 +67,13 @@ export class ChatController {
     try {
       await this.#client.invoke('chats:reveal-damaged', { id })
     } catch (e) {
-      this.#error = errorText(e)
+      this.#answers.say(errorText(e))
     }
   }
 
   /** The search text the list is filtered by. */
   get query(): string {
-    return this.#query
+    return this.#conversations.query
   }
 
   /** The open conversation; null before the first question of a new one. */
@@ -135,197 +82,138 @@ export class ChatController {
   }
 
   get engine(): DeepReadonly<EngineState> {
-    return this.#engine
+    return this.#readiness.engine
   }
 
   /** An answer is streaming into the open conversation. */
   get streaming(): boolean {
-    return this.#streaming
+    return this.#answers.streaming
   }
 
   get error(): string | null {
-    return this.#alert
-  }
-
-  /** Every alert, or none, replaces the one before and takes the offer made with it away. */
-  get #error(): string | null {
-    return this.#alert
-  }
-
-  set #error(text: string | null) {
-    this.#alert = text
-    this.#leaveOut = null
+    return this.#answers.error
   }
 
   /** The alert says the conversation (set to stop and ask) no longer fits the context, and the question can be answered leaving out its oldest turns. */
   get canLeaveOutOldest(): boolean {
-    return this.#leaveOut !== null
+    return this.#answers.canLeaveOutOldest
   }
 
   /** Answers the question refused for the context once more, this once leaving out the oldest turns; the setting stays. */
   leaveOutOldest(): void {
-    const again = this.#leaveOut
-    this.#error = this.#notReady()
-    if (this.#error === null) again?.()
+    this.#answers.leaveOutOldest()
   }
 
   /** A question main refused before storing it (an image it cannot read): the composer takes it back. */
   get returned(): DeepReadonly<ReturnedQuestion> | null {
-    return this.#returned
+    return this.#answers.returned
   }
 
   /** Hands the returned question to the composer, once. */
   takeReturned(): ReturnedQuestion | null {
-    const back = this.#returned
-    this.#returned = null
-    return back
+    return this.#answers.takeReturned()
   }
 
   /** The remote engine that answers the open conversation (before one is open: the default); null: this computer. */
   get remote(): RemoteAnswerer | null {
-    return this.#engines?.answerer(this.#current ? this.#current.engine : this.#engines.defaultEngine) ?? null
+    return this.#readiness.remote(this.#current)
   }
 
   /** A question can be asked: a remote engine answers, or a model is loaded here. */
   get ready(): boolean {
-    return this.remote !== null || this.#engine.state === 'ready'
+    return this.#readiness.ready(this.#current)
   }
 
   /** While no question can be asked, what the window says instead: the model on its way, or that one is needed. */
   get notReadyHint(): string {
-    return this.#engine.state === 'loading' ? `Loading ${fileName(this.#engine.modelPath)}…` : 'Load a model to start'
+    return this.#readiness.notReadyHint
   }
 
   get vision(): boolean {
-    const remote = this.remote
-    if (remote) return remote.images !== 'refused'
-    return this.#engine.state === 'ready' && this.#engine.info.vision
+    return this.#readiness.vision(this.#current)
   }
 
   /** The model cannot see, but gets the text read on images instead (the text layer is on). */
   get textOnly(): boolean {
-    const remote = this.remote
-    const blind = remote ? remote.images === 'refused' : this.#engine.state === 'ready' && !this.#engine.info.vision
-    return blind && this.#screenTextMode !== 'never'
+    return this.#readiness.textOnly(this.#current)
   }
 
   /** The conversation was answered by another model than the one loaded now (a remote engine's needs none here). */
   get modelMismatch(): DeepReadonly<Conversation['model']> {
-    const wanted = this.#current?.model
-    if (!wanted || this.remote) return null
-    const loaded = this.#engine.state === 'ready' ? this.#engine.info : null
-    return loaded && loaded.modelPath === wanted.modelPath && loaded.mmprojPath === wanted.mmprojPath ? null : wanted
+    return this.#readiness.modelMismatch(this.#current)
   }
 
   async start(): Promise<() => void> {
-    this.#engine = await this.#client.invoke('engine:status')
-    await this.#readEngineSettings()
-    const offEngine = this.#client.on('engine:state', (s) => (this.#engine = s))
+    const offEngine = await this.#readiness.start()
     // Quick-ask hands a conversation over to this window.
-    const offOpen = this.#client.on('chat:open', ({ chatId }) => void this.#refresh().then(() => this.open(chatId)))
-    await this.#refresh()
-    // Said, not fatal: the list works without them.
-    this.#damaged = await this.#client.invoke('chats:damaged', {}).catch(() => [])
-    if (this.#list[0]) await this.open(this.#list[0].id)
+    const offOpen = this.#client.on('chat:open', ({ chatId }) => void this.#conversations.refresh().then(() => this.open(chatId)))
+    await this.#conversations.refresh()
+    await this.#conversations.readDamaged()
+    const newest = this.#conversations.list[0]
+    if (newest) await this.open(newest.id)
     return () => {
       offEngine()
       offOpen()
-      clearTimeout(this.#searchTimer)
-    }
-  }
-
-  async #readEngineSettings(): Promise<void> {
-    try {
-      this.#screenTextMode = (await this.#client.invoke('engineSettings:get')).settings.screenText
-    } catch {
-      // Unknown: the default, so images are not refused for a setting that could not be read (main checks again).
-      this.#screenTextMode = 'auto'
+      this.#conversations.stop()
     }
   }
 
   /** The Settings dialog saved the engine settings: what images a text-only model takes follows them. */
   engineSettingsSaved(settings: EngineSettings): void {
-    this.#screenTextMode = settings.screenText
+    this.#readiness.engineSettingsSaved(settings)
   }
 
   /** Filters the list by `text`, once typing has paused for SEARCH_DELAY_MS. */
   search(text: string): void {
-    this.#query = text
-    clearTimeout(this.#searchTimer)
-    this.#searchTimer = setTimeout(() => void this.#refresh(), SEARCH_DELAY_MS)
-  }
-
-  async #refresh(): Promise<void> {
-    const query = this.#query.trim()
-    this.#list = await this.#client.invoke('chats:list', query ? { query } : {})
+    this.#conversations.search(text)
   }
 
   async open(id: string): Promise<void> {
-    if (this.#streaming) await this.stop()
-    this.#error = null
+    if (this.#answers.streaming) await this.#answers.stop()
+    this.#answers.say(null)
     this.#current = await this.#client.invoke('chats:get', { id })
   }
 
   async create(): Promise<void> {
-    if (this.#streaming) await this.stop()
-    this.#error = null
+    if (this.#answers.streaming) await this.#answers.stop()
+    this.#answers.say(null)
     this.#current = await this.#client.invoke('chats:create', {})
     // The new conversation would be hidden by a search that does not match it.
-    clearTimeout(this.#searchTimer)
-    this.#query = ''
-    await this.#refresh()
+    this.#conversations.clearSearch()
+    await this.#conversations.refresh()
   }
 
   async rename(id: string, title: string): Promise<void> {
     const updated = await this.#client.invoke('chats:update', { id, title })
     if (this.#current?.id === id) this.#current.title = updated.title
-    await this.#refresh()
+    await this.#conversations.refresh()
   }
 
   async setSystemPrompt(systemPrompt: string): Promise<void> {
-    if (!this.#current || this.#current.systemPrompt === systemPrompt) return
-    await this.#client.invoke('chats:update', { id: this.#current.id, systemPrompt })
-    this.#current.systemPrompt = systemPrompt
+    if (this.#current) await this.#settings.setSystemPrompt(this.#current, systemPrompt)
   }
 
   /** Which engine answers the open conversation from now on; nothing is unloaded here. */
   async setEngine(engine: EngineChoice | null): Promise<void> {
-    const chat = this.#current
-    if (!chat) return
-    await this.#client.invoke('chats:update', { id: chat.id, engine })
-    chat.engine = engine
+    if (this.#current) await this.#settings.setEngine(this.#current, engine)
   }
 
   async loadConversationModel(): Promise<void> {
     const wanted = this.#current?.model
     if (!wanted) return
-    this.#error = null
+    this.#answers.say(null)
     try {
       await this.#client.invoke('engine:load', {
         modelPath: wanted.modelPath,
         ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}),
       })
     } catch (e) {
-      if (!stoppedByUser(e)) this.#error = errorText(e)
+      if (!stoppedByUser(e)) this.#answers.say(errorText(e))
     }
   }
 
   async setSettings(settings: ChatSettings): Promise<void> {
-    const chat = this.#current
-    if (!chat) return
-    // A plain copy: settings spread from the open conversation hold its state proxies, which IPC cannot send.
-    const plain = $state.snapshot(settings) as ChatSettings
-    const previous = $state.snapshot(chat.settings) as ChatSettings
-    // Applied at once, so a question sent right after uses them; saved behind, and taken back if main refuses them.
-    chat.settings = plain
-    const change = ++this.#settingsChanges
-    try {
-      await this.#client.invoke('chats:update', { id: chat.id, settings: plain })
-    } catch (e) {
-      // Unless a later change has been applied since.
-      if (change === this.#settingsChanges) chat.settings = previous
-      throw e
-    }
+    if (this.#current) await this.#settings.setSettings(this.#current, settings)
   }
 
   /**
@@ -334,40 +222,13 @@ export class ChatController {
    * a JSON object. Returns why nothing was saved, or null.
    */
   async setAnswerFormat(kind: AnswerKind, schemaText?: string): Promise<string | null> {
-    const settings = this.#current?.settings
-    if (!settings) return null
-    const chosen = chooseFormat(settings, kind, schemaText)
-    if ('error' in chosen) return chosen.error
-    const { format: _old, ...rest } = settings
-    try {
-      await this.setSettings(chosen.format ? { ...rest, format: chosen.format } : rest)
-      return null
-    } catch (e) {
-      return errorText(e)
-    }
-  }
-
-  #sampling(): Sampling {
-    const settings = this.#current?.settings
-    return settings ? { maxTokens: settings.maxTokens, temperature: settings.temperature } : {}
+    return this.#current ? this.#settings.setAnswerFormat(this.#current, kind, schemaText) : null
   }
 
   async remove(id: string): Promise<void> {
-    this.#deleting.add(id)
-    try {
-      // The answer being written in it is stopped, and its end waited for, first: before, Stop
-      // stayed on while main went on answering into a deleted conversation, until its next save
-      // failed with "That conversation no longer exists." shown as an error.
-      if (this.#activeChat === id) {
-        await this.stop()
-        await this.#running?.catch(() => false)
-      }
-      await this.#client.invoke('chats:delete', { id })
-    } finally {
-      this.#deleting.delete(id)
-    }
+    await this.#answers.deleting(id, async () => void (await this.#client.invoke('chats:delete', { id })))
     if (this.#current?.id === id) this.#current = null
-    await this.#refresh()
+    await this.#conversations.refresh()
   }
 
   /** A URL for a stored image, fetched once. */
@@ -391,155 +252,19 @@ export class ChatController {
 
   /** Returns false when the message is refused here, so the composer keeps it. */
   send(text: string, images: PendingImage[]): boolean {
-    this.#error = null
-    if (images.length > 0 && !this.vision && !this.textOnly) {
-      this.#error = MESSAGES.noVision
-      return false
-    }
-    const refused = this.#notReady() ?? tooLongText(text) ?? tooManyImages(images)
-    if (refused !== null) {
-      this.#error = refused
-      return false
-    }
-    // A plain copy: the composer's list is its state, emptied once the question is sent.
-    const pending = images.map(({ url, name, bytes }) => ({ url, name, bytes }))
-    void this.#withConversation((chatId) => {
-      const attachments: ImageInput[] = pending.map((i) => ({ bytes: i.bytes, name: i.name }))
-      // Asked again, the question main stored is answered again (an edit that changes nothing), not sent twice.
-      return this.#run(this.#client.stream('chats:send', { chatId, text, images: attachments, sampling: this.#sampling() }), (question) =>
-        this.#client.stream('chats:edit', {
-          chatId,
-          messageId: question.id,
-          text: question.text,
-          sampling: this.#sampling(),
-          contextFull: 'drop-oldest',
-        }),
-      )
-    }).then((heard) => {
-      // The composer was emptied when the question went; main answered nothing, so stored
-      // nothing (an image it cannot read, a stop while the question waited its turn): the
-      // question and its images go back to be sent again, rather than lost.
-      if (!heard) this.#returned = { text, images: pending }
-      // Stored with the question, the images are shown from their files from now on: the
-      // composer's previews (a 4K screenshot each) are let go, or every one sent stayed in memory.
-      else for (const image of pending) URL.revokeObjectURL(image.url)
-    })
-    return true
+    return this.#answers.send(text, images)
   }
 
   regenerate(messageId: string): void {
-    // An alert left from before is not about this answer (null: none is put in its place).
-    this.#error = this.#notReady()
-    if (this.#error !== null) return
-    void this.#withConversation((chatId) =>
-      this.#run(this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling() }), () =>
-        this.#client.stream('chats:regenerate', { chatId, messageId, sampling: this.#sampling(), contextFull: 'drop-oldest' }),
-      ),
-    )
+    this.#answers.regenerate(messageId)
   }
 
   /** Returns false when the edit is refused here, so the editor stays open with it. */
   edit(messageId: string, text: string): boolean {
-    this.#error = this.#notReady() ?? tooLongText(text)
-    if (this.#error !== null) return false
-    void this.#withConversation((chatId) =>
-      this.#run(this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling() }), () =>
-        this.#client.stream('chats:edit', { chatId, messageId, text, sampling: this.#sampling(), contextFull: 'drop-oldest' }),
-      ),
-    )
-    return true
+    return this.#answers.edit(messageId, text)
   }
 
   async stop(): Promise<void> {
-    await this.#active?.cancel()
-  }
-
-  /**
-   * Why nothing can be asked now, or null. Main would refuse too, but only once the question's
-   * turn came, and an edit or a regenerate is refused here as a question is.
-   */
-  #notReady(): string | null {
-    return this.ready ? null : 'Load a model first.'
-  }
-
-  /**
-   * Main refused the question for the context in the open conversation, set to stop and ask, and
-   * a turn before it could be left out (a question alone too long for the context is no choice).
-   */
-  #askable(e: unknown, chatId: string, question: StoredMessage): boolean {
-    const chat = this.#current
-    if (!(e instanceof AssistantError) || e.code !== 'context-overflow' || chat?.id !== chatId) return false
-    if (chat.settings.contextFull !== 'stop' || this.#alert !== e.message) return false
-    const at = chat.messages.findIndex((m) => m.id === question.id)
-    return at > 0 && chat.messages.slice(0, at).some((m) => m.role === 'user')
-  }
-
-  /** Runs `task` in the open conversation, or a new one; resolves to whether main answered anything. */
-  async #withConversation(task: (chatId: string) => Promise<boolean>): Promise<boolean> {
-    if (!this.#current) {
-      try {
-        this.#current = await this.#client.invoke('chats:create', {})
-      } catch (e) {
-        this.#error = errorText(e)
-        return false
-      }
-      // Listed now, not once its first answer ends: before, a first conversation was missing
-      // from the list for as long as its answer streamed. Shown even under a search, as create() does.
-      clearTimeout(this.#searchTimer)
-      this.#query = ''
-      await this.#refresh().catch(() => undefined)
-    }
-    return task(this.#current.id)
-  }
-
-  /**
-   * Resolves to whether main sent anything back: nothing means it stored nothing. `again` asks
-   * the question once more leaving out the oldest turns, offered if the conversation is set to
-   * stop and ask and main says it no longer fits.
-   */
-  #run(stream: AssistantStream<ChatChunk>, again?: AskAgain): Promise<boolean> {
-    const chat = this.#current!
-    this.#streaming = true
-    this.#active = stream
-    this.#activeChat = chat.id
-    const running = this.#follow(stream, chat.id, again)
-    this.#running = running
-    return running
-  }
-
-  async #follow(stream: AssistantStream<ChatChunk>, chatId: string, again?: AskAgain): Promise<boolean> {
-    let ended = false
-    let heard = false
-    /** The question being answered, as main sent it back (stored, for a new one). */
-    let question: StoredMessage | null = null
-    try {
-      for await (const chunk of stream) {
-        heard = true
-        if (chunk.kind === 'message' && chunk.message.role === 'user') question = chunk.message
-        if (this.#current?.id !== chatId) continue
-        if (applyChunk(this.#current.messages, chunk)) ended = true
-      }
-      // Stopped before a word: main dropped the empty answer, so show what it kept.
-      if (!ended && this.#current?.id === chatId) this.#current = await this.#client.invoke('chats:get', { id: chatId })
-    } catch (e) {
-      // A conversation deleted while its answer was written: what main says of it then is no news.
-      if (!this.#deleting.has(chatId)) this.#error = errorText(e)
-      if (this.#current?.id === chatId) this.#current = await this.#client.invoke('chats:get', { id: chatId }).catch(() => this.#current)
-      const asked = question
-      if (again && asked && this.#askable(e, chatId, asked)) this.#leaveOut = () => void this.#run(again(asked))
-    } finally {
-      // Unless another answer has begun since (a conversation opened while this one was stopping).
-      if (this.#active === stream) {
-        this.#streaming = false
-        this.#active = null
-        this.#activeChat = null
-        this.#running = null
-      }
-      await this.#refresh()
-      // The first question names a new conversation.
-      const summary = this.#list.find((s) => s.id === chatId)
-      if (summary && this.#current?.id === chatId) this.#current.title = summary.title
-    }
-    return heard
+    await this.#answers.stop()
   }
 }
