@@ -1,5 +1,5 @@
 // One answer being written: the stream main sends for a question, an edit or a regenerate,
-// followed from its first chunk to its end.
+// followed from its first chunk to its end, into the conversation it answers.
 import type { ChatChunk, Conversation, StoredMessage } from '@contract'
 import type { AssistantStream } from './assistant'
 import { applyChunk } from './chunks'
@@ -10,8 +10,6 @@ export type AskAgain = (question: DeepReadonly<StoredMessage>) => AssistantStrea
 
 /** What the window does as an answer goes: each is told the answer it is about. */
 export interface AnswerEvents {
-  /** The conversation the chunks are applied to, while it is the one open; null while another is. */
-  shown(answer: Answer): Conversation | null
   /** The stream ended without its final message (stopped before a word): main dropped the empty answer. */
   endedEarly(answer: Answer): Promise<void>
   /** The stream failed; `question` is the one answered, as main sent it back (null: it sent none). */
@@ -21,20 +19,35 @@ export interface AnswerEvents {
 }
 
 export class Answer {
-  readonly chatId: string
+  /**
+   * The conversation answered, as the window holds it: every chunk is applied to it, whether it
+   * is open or not, so opening it again shows the answer where it has got to, and goes on.
+   */
+  readonly conversation: Conversation
   /** Asks the question again leaving out the oldest turns, offered if main says it no longer fits. */
   readonly again: AskAgain | undefined
   /** Resolves, once the answer is over, to whether main sent anything back: nothing means it stored nothing. */
   readonly done: Promise<boolean>
+  /** Main has begun the answer itself; before, it may be waiting its turn behind another answer. */
+  #writing = $state(false)
   readonly #stream: AssistantStream<ChatChunk>
   readonly #events: AnswerEvents
 
-  constructor(chatId: string, stream: AssistantStream<ChatChunk>, events: AnswerEvents, again?: AskAgain) {
-    this.chatId = chatId
+  /** `conversation` is the window's state (a deep proxy): what the chunks change in it re-renders. */
+  constructor(conversation: Conversation, stream: AssistantStream<ChatChunk>, events: AnswerEvents, again?: AskAgain) {
+    this.conversation = conversation
     this.again = again
     this.#stream = stream
     this.#events = events
     this.done = this.#follow()
+  }
+
+  get chatId(): string {
+    return this.conversation.id
+  }
+
+  get writing(): boolean {
+    return this.#writing
   }
 
   cancel(): Promise<void> {
@@ -50,8 +63,9 @@ export class Answer {
       for await (const chunk of this.#stream) {
         heard = true
         if (chunk.kind === 'message' && chunk.message.role === 'user') question = chunk.message
-        const chat = this.#events.shown(this)
-        if (chat && applyChunk(chat.messages, chunk)) ended = true
+        // Main sends the question and an empty answer before the engine takes it: the first words say it has.
+        else if (chunk.kind !== 'message') this.#writing = true
+        if (applyChunk(this.conversation.messages, chunk)) ended = true
       }
       if (!ended) await this.#events.endedEarly(this)
     } catch (e) {

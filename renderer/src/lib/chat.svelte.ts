@@ -1,13 +1,14 @@
-// The chat window's state: the conversation list, the open conversation, and the answer
-// streaming into it. Its fields are private: components read them through the getters and
-// change them only through the methods. Each concern lives in a store of its own beside it:
-// the list and search (conversation-list), who answers and what it takes (readiness), a
-// conversation's settings (conversation-settings), the questions and their answers (answers,
-// answer), and the alert with its offer to leave out the oldest turns (context-full).
+// The chat window's state: the conversation list, the open conversation, and the answers
+// streaming into it and, in the background, into others. Its fields are private: components
+// read them through the getters and change them only through the methods. Each concern lives
+// in a store of its own beside it: the list and search (conversation-list), who answers and
+// what it takes (readiness), a conversation's settings (conversation-settings), the questions
+// and their answers (answers, answer), and what is said with the context-full offer (context-full).
 import type { ChatSettings, ChatSummary, Conversation, DamagedConversation, EngineChoice, EngineSettings, EngineState } from '@contract'
-import { errorText, stoppedByUser, type AssistantClient } from './assistant'
+import type { AssistantClient } from './assistant'
 import type { AnswerKind } from './answer-format'
 import { Answers } from './answers.svelte'
+import type { AlertKey } from './context-full.svelte'
 import { ConversationList } from './conversation-list.svelte'
 import { ConversationSettings } from './conversation-settings.svelte'
 import type { PendingImage, ReturnedQuestion } from './pending-images'
@@ -22,7 +23,7 @@ export { SEARCH_DELAY_MS } from './conversation-list.svelte'
 export { tooManyImages, type PendingImage, type ReturnedQuestion } from './pending-images'
 
 export class ChatController {
-  // Deep: a streaming answer is applied to the open conversation's messages in place (applyChunk).
+  // Deep: an answer is applied to its conversation's messages in place (applyChunk); open, it re-renders.
   #current = $state<Conversation | null>(null)
   readonly #conversations: ConversationList
   readonly #readiness: Readiness
@@ -64,11 +65,8 @@ export class ChatController {
 
   /** Shows a damaged conversation's file in the system's file manager. */
   async revealDamaged(id: string): Promise<void> {
-    try {
-      await this.#client.invoke('chats:reveal-damaged', { id })
-    } catch (e) {
-      this.#answers.say(errorText(e))
-    }
+    const failed = await this.#conversations.revealDamaged(id)
+    if (failed !== null) this.#answers.say(this.#key, failed)
   }
 
   /** The search text the list is filtered by. */
@@ -85,18 +83,45 @@ export class ChatController {
     return this.#readiness.engine
   }
 
-  /** An answer is streaming into the open conversation. */
-  get streaming(): boolean {
-    return this.#answers.streaming
+  /** Whose alert and returned question the window shows: the open conversation's. */
+  get #key(): AlertKey {
+    return this.#current?.id ?? null
   }
 
+  /** An answer is streaming into the open conversation (or waits its turn to). */
+  get streaming(): boolean {
+    return this.#answers.answering(this.#current?.id)
+  }
+
+  /** An answer is being written in conversation `id`, open or not. */
+  answering(id: string): boolean {
+    return this.#answers.answering(id)
+  }
+
+  /** The title of the conversation whose answer the open one's waits behind (the engine writes one at a time); null when it waits for none. */
+  get waitingFor(): string | null {
+    const ahead = this.#answers.waitingBehind(this.#current?.id)
+    return ahead && (this.#conversations.titleOf(ahead.id) ?? ahead.title)
+  }
+
+  /** A sentence for screen readers on how the last answer written in the background ended. */
+  get answerEnded(): string {
+    return this.#answers.ended
+  }
+
+  /** The open conversation's alert: what was said about its questions, here or while it answered in the background. */
   get error(): string | null {
-    return this.#answers.error
+    return this.#answers.error(this.#key)
+  }
+
+  /** Something was said in conversation `id` (its answer failed in the background) that opening it shows. */
+  alerted(id: string): boolean {
+    return this.#answers.error(id) !== null
   }
 
   /** The alert says the conversation (set to stop and ask) no longer fits the context, and the question can be answered leaving out its oldest turns. */
   get canLeaveOutOldest(): boolean {
-    return this.#answers.canLeaveOutOldest
+    return this.#answers.canLeaveOutOldest(this.#key)
   }
 
   /** Answers the question refused for the context once more, this once leaving out the oldest turns; the setting stays. */
@@ -106,12 +131,12 @@ export class ChatController {
 
   /** A question main refused before storing it (an image it cannot read): the composer takes it back. */
   get returned(): DeepReadonly<ReturnedQuestion> | null {
-    return this.#answers.returned
+    return this.#answers.returned(this.#key)
   }
 
   /** Hands the returned question to the composer, once. */
   takeReturned(): ReturnedQuestion | null {
-    return this.#answers.takeReturned()
+    return this.#answers.takeReturned(this.#key)
   }
 
   /** The remote engine that answers the open conversation (before one is open: the default); null: this computer. */
@@ -168,15 +193,23 @@ export class ChatController {
     this.#conversations.search(text)
   }
 
+  // Opening another conversation, or a new one, leaves an answer being written to go on: before,
+  // it was stopped, and a glance at an older conversation cut the answer short.
   async open(id: string): Promise<void> {
-    if (this.#answers.streaming) await this.#answers.stop()
-    this.#answers.say(null)
-    this.#current = await this.#client.invoke('chats:get', { id })
+    this.#leave()
+    // Taken now: the answer may end while main's copy is read.
+    const answering = this.#answers.conversationOf(id)
+    const stored = await this.#client.invoke('chats:get', { id })
+    this.#current = this.#answers.toShow(stored, answering)
+  }
+
+  /** What was said in the conversation left was seen there; what an answer in the background says waits in its own. */
+  #leave(): void {
+    this.#answers.say(this.#key, null)
   }
 
   async create(): Promise<void> {
-    if (this.#answers.streaming) await this.#answers.stop()
-    this.#answers.say(null)
+    this.#leave()
     this.#current = await this.#client.invoke('chats:create', {})
     // The new conversation would be hidden by a search that does not match it.
     this.#conversations.clearSearch()
@@ -186,6 +219,8 @@ export class ChatController {
   async rename(id: string, title: string): Promise<void> {
     const updated = await this.#client.invoke('chats:update', { id, title })
     if (this.#current?.id === id) this.#current.title = updated.title
+    const answering = this.#answers.conversationOf(id)
+    if (answering) answering.title = updated.title
     await this.#conversations.refresh()
   }
 
@@ -201,15 +236,9 @@ export class ChatController {
   async loadConversationModel(): Promise<void> {
     const wanted = this.#current?.model
     if (!wanted) return
-    this.#answers.say(null)
-    try {
-      await this.#client.invoke('engine:load', {
-        modelPath: wanted.modelPath,
-        ...(wanted.mmprojPath ? { mmprojPath: wanted.mmprojPath } : {}),
-      })
-    } catch (e) {
-      if (!stoppedByUser(e)) this.#answers.say(errorText(e))
-    }
+    this.#answers.say(this.#key, null)
+    const failed = await this.#readiness.load(wanted)
+    if (failed !== null) this.#answers.say(this.#key, failed)
   }
 
   async setSettings(settings: ChatSettings): Promise<void> {
@@ -264,7 +293,8 @@ export class ChatController {
     return this.#answers.edit(messageId, text)
   }
 
+  /** Stops the open conversation's answer; one being written in another goes on. */
   async stop(): Promise<void> {
-    await this.#answers.stop()
+    await this.#answers.stop(this.#current?.id)
   }
 }

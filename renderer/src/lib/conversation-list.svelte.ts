@@ -1,7 +1,7 @@
 // The chat window's list of conversations: newest first, filtered by the search text, and
 // those that could not be read at start.
 import type { ChatSummary, DamagedConversation } from '@contract'
-import type { AssistantClient } from './assistant'
+import { errorText, type AssistantClient } from './assistant'
 import type { DeepReadonly } from './readonly'
 
 /** How long typing in the search box settles before the list is asked for again. */
@@ -37,6 +37,16 @@ export class ConversationList {
   async readDamaged(): Promise<void> {
     // Said, not fatal: the list works without them.
     this.#damaged = await this.#client.invoke('chats:damaged', {}).catch(() => [])
+  }
+
+  /** Shows a damaged conversation's file in the system's file manager; resolves to why it could not, or null. */
+  async revealDamaged(id: string): Promise<string | null> {
+    try {
+      await this.#client.invoke('chats:reveal-damaged', { id })
+      return null
+    } catch (e) {
+      return errorText(e)
+    }
   }
 
   /** Filters the list by `text`, once typing has paused for SEARCH_DELAY_MS. */

@@ -1,7 +1,7 @@
 // Who answers a conversation and what it can take: this computer's engine (its state, pushed
 // by main) or a remote engine, and whether a model that cannot see gets the text on images.
 import type { Conversation, EngineSettings, EngineState, ScreenTextMode } from '@contract'
-import type { AssistantClient } from './assistant'
+import { errorText, stoppedByUser, type AssistantClient } from './assistant'
 import type { EnginesController, RemoteAnswerer } from './engines.svelte'
 import { fileName } from './format'
 import type { DeepReadonly } from './readonly'
@@ -71,6 +71,19 @@ export class Readiness {
     const remote = this.remote(chat)
     const blind = remote ? remote.images === 'refused' : this.#engine.state === 'ready' && !this.#engine.info.vision
     return blind && this.#screenTextMode !== 'never'
+  }
+
+  /** Loads `model` here; resolves to why it failed, or null (loaded, or stopped by the user). */
+  async load(model: DeepReadonly<NonNullable<Conversation['model']>>): Promise<string | null> {
+    try {
+      await this.#client.invoke('engine:load', {
+        modelPath: model.modelPath,
+        ...(model.mmprojPath ? { mmprojPath: model.mmprojPath } : {}),
+      })
+      return null
+    } catch (e) {
+      return stoppedByUser(e) ? null : errorText(e)
+    }
   }
 
   /** The conversation was answered by another model than the one loaded now (a remote engine's needs none here). */
