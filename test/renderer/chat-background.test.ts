@@ -5,18 +5,11 @@
 // alert and returned question, and a question asked while another answer is written waits
 // for it, saying so.
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import type { ChatSummary, Conversation } from '../../electron/ipc/contract.js'
+import type { Conversation } from '../../electron/ipc/contract.js'
 import { ChatController, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
-import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
+import { conversation, FakeAssistant, message, readyEngine, summary } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
-const summary = (c: Conversation): ChatSummary => ({
-  id: c.id,
-  title: c.title,
-  updatedAt: c.updatedAt,
-  messageCount: c.messages.length,
-  preview: c.messages[0]?.text ?? '',
-})
 const image: PendingImage = { url: 'blob:x', name: 'cat.png', bytes: new Uint8Array([1, 2, 3]) }
 
 describe('ChatController: answers in the background', () => {

@@ -3,25 +3,11 @@
 // The chat window's controller under Node, against a fake main: what it asks main for, and
 // the state it shows for the answers, down to what a component reading it would re-render.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import {
-  LIMITS,
-  MESSAGES,
-  type ChatSummary,
-  type Conversation,
-  type EngineSettingsView,
-  type ScreenTextMode,
-} from '../../electron/ipc/contract.js'
+import { LIMITS, MESSAGES, type Conversation, type EngineSettingsView, type ScreenTextMode } from '../../electron/ipc/contract.js'
 import { ChatController, EXAMPLE_SCHEMA, SEARCH_DELAY_MS, type PendingImage } from '../../renderer/src/lib/chat.svelte.js'
-import { conversation, FakeAssistant, message, readyEngine } from './fake-assistant.js'
+import { conversation, FakeAssistant, message, readyEngine, summary } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
-const summary = (c: Conversation): ChatSummary => ({
-  id: c.id,
-  title: c.title,
-  updatedAt: c.updatedAt,
-  messageCount: c.messages.length,
-  preview: c.messages[0]?.text ?? '',
-})
 const engineSettings = (screenText: ScreenTextMode): EngineSettingsView => ({
   settings: { cpuOnly: false, threads: 'auto', imageDetail: 'balanced', screenText },
   cpu: { logicalCores: 2, physicalCores: 2, autoThreads: 2 },

@@ -4,6 +4,7 @@
 import type {
   AssistantBridge,
   ChatChunk,
+  ChatSummary,
   Conversation,
   EngineInfo,
   EngineState,
@@ -144,6 +145,15 @@ export function conversation(id: string, messages: StoredMessage[] = [], title =
     messages,
   }
 }
+
+/** The sidebar's entry for a conversation, as main lists it. */
+export const summary = (c: Conversation): ChatSummary => ({
+  id: c.id,
+  title: c.title,
+  updatedAt: c.updatedAt,
+  messageCount: c.messages.length,
+  preview: c.messages[0]?.text ?? '',
+})
 
 interface LoadedModel {
   vision: boolean
