@@ -15,10 +15,15 @@ import { solidPng, truncatedPng } from '../support/images.js'
 let fx: FixturePaths
 let engine: EngineClient
 const states: EngineState['state'][] = []
+/** What each crash said (how the process ended), so a failure names it rather than a changed pid. */
+const crashes: string[] = []
 
 beforeAll(async () => {
   fx = await ensureFixtures()
-  engine = startEngine((s) => states.push(s.state))
+  engine = startEngine((s) => {
+    states.push(s.state)
+    if (s.state === 'crashed') crashes.push(s.message)
+  })
 })
 afterAll(async () => engine?.dispose())
 
@@ -175,6 +180,7 @@ describe('a failed request never breaks the next', () => {
     await loadVision(512)
     const pid = engine.pid
     states.length = 0
+    crashes.length = 0
     const image = await solidPng(24, 24)
     const broken = await truncatedPng()
     const good: ChatMessage[] = ask('still fine?', [image])
@@ -200,6 +206,7 @@ describe('a failed request never breaks the next', () => {
       const out = await collect(engine.generate({ messages: good, sampling: greedy(5) }))
       expect(out.tokens).toBe(5)
     }
+    expect(crashes).toEqual([])
     expect(engine.pid).toBe(pid)
     expect(states).not.toContain('crashed')
   })
