@@ -20,7 +20,7 @@ export interface EngineProcess {
 export type SpawnEngine = () => EngineProcess
 
 /** Requests that answer once (generate and cancel are streamed). */
-type Call = 'load' | 'unload' | 'count' | 'library'
+type Call = 'load' | 'unload' | 'count' | 'library' | 'forget'
 export type EngineCall = { [T in Call]: Omit<Extract<ToEngine, { type: T }>, 'id'> }[Call]
 
 /** What the engine process says about itself rather than about a request. */

@@ -174,6 +174,17 @@ export class EngineClient {
     return (await this.connection.call({ type: 'count', text })) as number
   }
 
+  /**
+   * The engine's copies of these pictures go (a deleted conversation's): the files its vision
+   * server reads them from. By content key, or the chat store's image ids (the keys' first 32
+   * digits). Without an engine process there are none: a process that ended left its folder to
+   * the next one, which removes it as it starts a vision server.
+   */
+  async forgetImages(imageIds: string[]): Promise<void> {
+    if (!imageIds.length || !this.connection.process) return
+    await this.connection.call({ type: 'forget', imageIds })
+  }
+
   async library(root: string | null, linked: string[], options: LibraryOptions = {}): Promise<LibraryScan> {
     return (await this.connection.call({ type: 'library', root, linked, options })) as LibraryScan
   }

@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os'
 import { getLlama, LlamaLogLevel, type GbnfJsonSchema, type Llama } from 'node-llama-cpp'
 import type { EngineInfo, GenerateChunk, LoadRequest, LibraryScan } from '../ipc/contract.js'
 import { AppError } from '../ipc/errors.js'
-import { prepareImage, preparedByRef, type PreparedImage } from '../images/prepare.js'
+import { prepareImage, preparedByRef } from '../images/prepare.js'
+import { refOf } from '../images/prepared-cache.js'
 import { DEFAULT_BUDGET, DEFAULT_DETAIL, withDetail, type ImageBudget } from '../images/budget.js'
 import { ChunkQueue } from './chunk-queue.js'
 import { defaultThreads, describeLoadError } from './gpu.js'
@@ -16,6 +17,7 @@ import { textGuard, type TextGuard } from './special-text.js'
 import { toGbnfJsonSchema } from './json-schema.js'
 import type {
   Backend,
+  BackendImage,
   BackendMessage,
   BackendResult,
   Engine,
@@ -268,6 +270,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return { root: root ?? '', models, orphanProjectors: library.orphanProjectors, problems: library.problems, hardware }
     },
 
+    forgetImages(imageIds: string[]): Promise<void> {
+      const forget = async (): Promise<void> => backend?.forgetImages?.(imageIds)
+      // At once, beside an answer under way (another conversation's can take minutes), and again
+      // once it is over: the deleted conversation's own answer, stopped as it was deleted, may
+      // have been preparing these pictures then and written their files since.
+      return Promise.all([forget(), exclusive(forget)]).then(() => undefined)
+    },
+
     countTokens(text: string): Promise<number> {
       return exclusive(async () => {
         if (!backend) throw new AppError('no-model', lostMessage ?? 'No model is loaded.')
@@ -346,11 +356,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
 }
 
 /** An image ready for the model: prepared from its bytes, or the one kept for its reference. */
-async function prepared(image: EngineImage, budget: ImageBudget): Promise<PreparedImage> {
-  if (image.bytes) return prepareImage(image.bytes, budget, image.ref)
+async function prepared(image: EngineImage, budget: ImageBudget): Promise<BackendImage> {
+  if (image.bytes) {
+    const source = image.ref ?? refOf(image.bytes)
+    return { ...(await prepareImage(image.bytes, budget, source)), source }
+  }
   const kept = await preparedByRef(image.ref, budget)
   if (!kept) throw new AppError('image-not-held', 'An earlier image is no longer kept prepared in the engine; it must be sent again.')
-  return kept
+  return { ...kept, source: image.ref }
 }
 
 /** The same backend, its info naming why the model is not on llama-server. */
@@ -361,6 +374,7 @@ function withReason(backend: Backend, reason: string | null): Backend {
     info,
     generate: (g) => backend.generate(g),
     countTokens: (t) => backend.countTokens(t),
+    forgetImages: async (ids) => backend.forgetImages?.(ids),
     dispose: () => backend.dispose(),
   }
 }

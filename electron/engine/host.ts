@@ -44,6 +44,9 @@ async function run(message: ToEngine): Promise<void> {
       return send({ id: message.id, type: 'result', value: null })
     case 'count':
       return send({ id: message.id, type: 'result', value: await engine.countTokens(message.text) })
+    case 'forget':
+      await engine.forgetImages(message.imageIds)
+      return send({ id: message.id, type: 'result', value: null })
     case 'library':
       return send({ id: message.id, type: 'result', value: await engine.library(message.root, message.linked, message.options) })
     case 'cancel':

@@ -7,6 +7,8 @@ export type ToEngine =
   | { id: number; type: 'load'; request: LoadRequest }
   | { id: number; type: 'unload' }
   | { id: number; type: 'count'; text: string }
+  // The copies the engine keeps of these pictures go: a deleted conversation's, by content key.
+  | { id: number; type: 'forget'; imageIds: string[] }
   | { id: number; type: 'library'; root: string | null; linked: string[]; options: LibraryOptions }
   | { id: number; type: 'generate'; request: EngineRequest; lane: Lane }
   | { id: number; type: 'cancel' }

@@ -389,6 +389,10 @@ export async function loadServerBackend(
       return Array.isArray(tokens) ? tokens.length : 0
     },
 
+    async forgetImages(imageIds: string[]): Promise<void> {
+      await media?.removeFilesOf(imageIds)
+    },
+
     async dispose(): Promise<void> {
       disposed = true
       await server.stop()

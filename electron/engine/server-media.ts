@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { PreparedImage } from '../images/prepare.js'
 import { refOf } from '../images/prepared-cache.js'
+import type { BackendImage } from './types.js'
 
 const PREFIX = 'lva-media-'
 
@@ -24,11 +25,18 @@ export interface MediaLease {
 export interface MediaFolder {
   dir: string
   /** Writes what is not written yet, and keeps these files until release. */
-  lease(images: PreparedImage[]): Promise<MediaLease>
+  lease(images: BackendImage[]): Promise<MediaLease>
   /** The files on record now (name, bytes), oldest use first: for tests. */
   files(): [string, number][]
   /** Files found missing: nothing is on record any more, so the next lease writes what it needs again. */
   forget(): void
+  /**
+   * Removes the files prepared from these pictures (a deleted conversation's), named by content
+   * key or its first 32 digits (the chat store's image ids): at once, or when the requests reading
+   * them end. A file another picture was leased as too (the same pixels attached as another file)
+   * stays: that picture's conversation still reads it.
+   */
+  removeFilesOf(sources: string[]): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -36,7 +44,15 @@ interface Entry {
   bytes: number
   written: Promise<void>
   inUse: number
+  /** The first 32 digits of the content keys of the pictures leased as this file. */
+  sources: Set<string>
+  /** Every picture it was leased as is gone: removed once no request reads it. */
+  dropped: boolean
 }
+
+/** A content key as refOf gives it, or the chat store's first 32 digits of one. */
+const SOURCE = /^[0-9a-f]{32,64}$/
+const sourceKey = (source: string): string => source.slice(0, 32)
 
 const alive = (pid: number): boolean => {
   try {
@@ -73,13 +89,20 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
   // refOf hashes a Buffer once: the same prepared image comes back as the same Buffer.
   const nameOf = (image: PreparedImage): string => `${refOf(image.data).slice(0, 40)}.${image.mime === 'image/png' ? 'png' : 'jpg'}`
 
+  /** Takes a file off record and removes it once written (a failed write removed it from record already). */
+  const remove = (name: string, entry: Entry): Promise<void> => {
+    if (entries.get(name) === entry) {
+      entries.delete(name)
+      total -= entry.bytes
+    }
+    return entry.written.then(() => rm(join(dir, name), { force: true })).catch(() => undefined)
+  }
+
   const prune = (): void => {
     for (const [name, entry] of entries) {
       if (total <= maxBytes) break
       if (entry.inUse > 0) continue
-      entries.delete(name)
-      total -= entry.bytes
-      void entry.written.then(() => rm(join(dir, name), { force: true })).catch(() => undefined)
+      void remove(name, entry)
     }
   }
 
@@ -95,7 +118,13 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
         if (entry) entries.delete(name)
         else {
           // The server may read a file only once it is whole: every request waits on the one write.
-          const fresh: Entry = { bytes: image.data.byteLength, inUse: 0, written: Promise.resolve() }
+          const fresh: Entry = {
+            bytes: image.data.byteLength,
+            inUse: 0,
+            written: Promise.resolve(),
+            sources: new Set(),
+            dropped: false,
+          }
           fresh.written = writeFile(join(dir, name), image.data, { mode: 0o600 }).catch((error: unknown) => {
             // Not on record: the next request writes it again.
             if (entries.get(name) === fresh) {
@@ -109,6 +138,11 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
         }
         entries.set(name, entry)
         entry.inUse++
+        // A file waiting to be removed is kept for a picture leased as it again.
+        if (image.source && SOURCE.test(image.source)) {
+          entry.sources.add(sourceKey(image.source))
+          entry.dropped = false
+        }
         held.push(entry)
         names.add(name)
       }
@@ -130,6 +164,10 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
           if (released) return
           released = true
           for (const e of held) e.inUse--
+          for (const name of names) {
+            const e = entries.get(name)
+            if (e?.dropped && e.inUse === 0) void remove(name, e)
+          }
           prune()
         },
       }
@@ -138,6 +176,18 @@ export async function createMediaFolder(options: { root?: string; maxBytes?: num
     forget() {
       entries.clear()
       total = 0
+    },
+    async removeFilesOf(sources) {
+      const gone = new Set(sources.filter((source) => SOURCE.test(source)).map(sourceKey))
+      const removals: Promise<void>[] = []
+      for (const [name, entry] of [...entries]) {
+        const before = entry.sources.size
+        for (const source of gone) entry.sources.delete(source)
+        if (entry.sources.size === before || entry.sources.size > 0) continue
+        entry.dropped = true
+        if (entry.inUse === 0) removals.push(remove(name, entry))
+      }
+      await Promise.all(removals)
     },
     async dispose() {
       disposed = true
@@ -156,7 +206,7 @@ const MISSING_FILE = /file does not exist or cannot be opened/
  */
 export async function withMediaFiles<T>(
   media: MediaFolder,
-  images: PreparedImage[],
+  images: BackendImage[],
   signal: AbortSignal,
   run: (lease: MediaLease | null) => Promise<T>,
   log?: (text: string) => void,

@@ -14,10 +14,16 @@ import type {
 import type { ToolMode } from './tools.js'
 import type { PreparedImage } from '../images/prepare.js'
 
+/** A prepared image as the engine gives it to a binding. */
+export interface BackendImage extends PreparedImage {
+  /** The content key (refOf) of the picture it was prepared from, by which its copies are forgotten (Engine.forgetImages). */
+  source?: string
+}
+
 export interface BackendMessage {
   role: 'system' | 'user' | 'assistant' | 'tool'
   text: string
-  images: PreparedImage[]
+  images: BackendImage[]
   /** An assistant turn's calls. */
   toolCalls?: ToolCall[]
   /** A tool turn: the call whose result text is. */
@@ -62,6 +68,8 @@ export interface Backend {
   readonly info: EngineInfo
   generate(request: BackendGeneration): Promise<BackendResult>
   countTokens(text: string): Promise<number>
+  /** Removes the copies it keeps on disk of these pictures (by content key); absent where it keeps none. */
+  forgetImages?(imageIds: string[]): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -97,6 +105,11 @@ export interface Engine {
   unload(): Promise<void>
   generate(request: EngineRequest, signal?: AbortSignal, lane?: Lane): AsyncIterable<GenerateChunk>
   countTokens(text: string): Promise<number>
+  /**
+   * Removes the loaded model's copies of these pictures (a deleted conversation's), by their
+   * content keys or the chat store's ids (the keys' first 32 digits).
+   */
+  forgetImages(imageIds: string[]): Promise<void>
   info(): EngineInfo | null
   /** The models folder (and files linked from elsewhere): metadata, pairs, fit on this machine. */
   library(root: string | null, linked: string[], options?: LibraryOptions): Promise<LibraryScan>

@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { PreparedImage } from '../../electron/images/prepare.js'
+import { refOf } from '../../electron/images/prepared-cache.js'
+import { createEngine } from '../../electron/engine/engine.js'
+import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { createMediaFolder } from '../../electron/engine/server-media.js'
+import { ensureFixtures } from '../fixtures/generate.js'
+import { collect, greedy } from '../support/engine.js'
+import { solidPng } from '../support/images.js'
+import { serversUnder } from '../support/servers.js'
 
 const image = (fill: number, size = 1000, mime: PreparedImage['mime'] = 'image/jpeg'): PreparedImage => ({
   data: Buffer.alloc(size, fill),
@@ -82,6 +89,57 @@ describe('the media folder of a vision model on llama-server', () => {
     await media.dispose()
   })
 
+  it("a deleted conversation's pictures go: at once, or when the request reading them ends, unless another picture was leased as the same file", async () => {
+    const media = await createMediaFolder({ root })
+    // A picture's content key (refOf of its original bytes); the chat store names it by the first 32 digits.
+    const key = (n: number): string => createHash('sha256').update(`picture ${n}`).digest('hex')
+    const from = (fill: number, source: string): PreparedImage & { source: string } => ({ ...image(fill), source })
+    const on = async (): Promise<string[]> => (await readdir(media.dir)).sort()
+    const first = await media.lease([from(1, key(1)), from(2, key(2)), image(3)])
+    const [one, two, three] = [1, 2, 3].map((fill) => nameOf(first.url(image(fill)))) as [string, string, string]
+    first.release()
+
+    await media.removeFilesOf([key(1).slice(0, 32)])
+    expect(await on()).toEqual([two, three].sort())
+    expect(media.files().map(([name]) => name)).toEqual([two, three])
+
+    // In use by a request (the deleted conversation's own answer): it goes when that ends.
+    const reading = await media.lease([from(2, key(2))])
+    await media.removeFilesOf([key(2)])
+    expect(await on()).toContain(two)
+    reading.release()
+    await new Promise((r) => setTimeout(r, 50))
+    expect(await on()).toEqual([three])
+
+    // The same pixels attached as two pictures (a PNG and a WebP of one screenshot): the file
+    // stays while either's conversation holds it.
+    const both = await media.lease([from(4, key(4)), from(4, key(5))])
+    const four = nameOf(both.url(image(4)))
+    both.release()
+    await media.removeFilesOf([key(4)])
+    expect(await on()).toContain(four)
+    await media.removeFilesOf([key(5)])
+    expect(await on()).not.toContain(four)
+
+    // Leased again while it waited to go, by a picture still held: it stays.
+    const held = await media.lease([from(6, key(6))])
+    const six = nameOf(held.url(image(6)))
+    await media.removeFilesOf([key(6)])
+    ;(await media.lease([from(6, key(7))])).release()
+    held.release()
+    await new Promise((r) => setTimeout(r, 50))
+    expect(await on()).toContain(six)
+
+    // Only content keys name pictures; a file leased without one is not any picture's.
+    await media.removeFilesOf(['', '../', 'abc', key(7).slice(0, 31)])
+    expect(await on()).toEqual([three, six].sort())
+
+    // Attached again later, a removed picture is written again.
+    ;(await media.lease([from(1, key(1))])).release()
+    expect(await readFile(join(media.dir, one))).toEqual(image(1).data)
+    await media.dispose()
+  })
+
   it('a write that fails fails its request, and the next request writes the file again', async () => {
     const media = await createMediaFolder({ root })
     await rm(media.dir, { recursive: true })
@@ -109,5 +167,34 @@ describe('the media folder of a vision model on llama-server', () => {
     expect(existsSync(living)).toBe(true)
     expect(existsSync(unrelated)).toBe(true)
     await next.dispose()
+  })
+})
+
+const binary = await findServerBinary()
+
+describe.skipIf(!binary.found)("the engine's llama-server folder", () => {
+  it('a picture forgotten while its answer was still preparing it goes once that answer ends', async () => {
+    const fx = await ensureFixtures()
+    const engine = createEngine({ visionBinding: 'llama-server', threads: 1 })
+    try {
+      await engine.load({ modelPath: fx.textModel, mmprojPath: fx.mmproj, gpu: false })
+      const [server] = await serversUnder(process.pid)
+      const args = (await readFile(`/proc/${server}/cmdline`, 'utf8')).split('\0')
+      const dir = args[args.indexOf('--media-path') + 1]!
+      const picture = await solidPng(64, 64, '#5a3e0a')
+      const stream = engine.generate({
+        messages: [{ role: 'user', text: 'What is this?', images: [{ bytes: picture }] }],
+        sampling: greedy(4),
+      })
+      // The engine has the request, and prepares and writes its picture after this: the
+      // conversation is deleted before the file exists.
+      const answering = collect(stream)
+      const forgotten = engine.forgetImages([refOf(picture).slice(0, 32)])
+      expect((await answering).tokens).toBe(4)
+      await forgotten
+      expect(await readdir(dir)).toEqual([])
+    } finally {
+      await engine.unload()
+    }
   })
 })
