@@ -31,6 +31,11 @@ export function createChatService(
   const sources: AnswerSources = { store, engine, scheduler, text, remotes }
   const readTexts = createImageTextReader(sources)
   const inTurn = createTurnQueue()
+  // Pictures no conversation holds any more (a deleted one's, an edit's) leave the engine too:
+  // the files its vision server reads them from. Not waited for: a delete need not wait on the
+  // engine. One that cannot be asked has ended, and the next removes the folder it left as it
+  // starts its vision server.
+  store.onImagesGone((imageIds) => void engine.forgetImages(imageIds).catch(() => undefined))
 
   async function* readThenAnswer(
     chatId: string,

@@ -46,6 +46,7 @@ export class ChatStore {
   private locks = new Map<string, Promise<unknown>>()
   private readonly write: WriteFile
   private readonly imagesGone: (imageIds: string[]) => Promise<void>
+  private readonly goneListeners: ((imageIds: string[]) => void)[] = []
   private readonly imageFiles: ImageFiles
   /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
   readonly damaged: DamagedConversation[] = []
@@ -157,14 +158,30 @@ export class ChatStore {
     })
   }
 
+  /**
+   * Also tells `listener` of the images no conversation holds any more, as imagesGone is told:
+   * for copies whose owner comes after the store (the engine's). Not waited for.
+   */
+  onImagesGone(listener: (imageIds: string[]) => void): void {
+    this.goneListeners.push(listener)
+  }
+
   /** Reports the images of these that no conversation names any more (each keeps its own copy of a shared one). */
   private async forgetImages(imageIds: string[]): Promise<void> {
     // Most updates (an answer as it streams) drop nothing: no conversation is looked through then.
     if (!imageIds.length) return
     const named = new Set([...this.cache.values()].flatMap((c) => [...imagesOf(c).keys()]))
     const gone = imageIds.filter((imageId) => !named.has(imageId))
+    if (!gone.length) return
+    for (const listener of this.goneListeners) {
+      try {
+        listener(gone)
+      } catch {
+        // As below: the conversation's own change is done.
+      }
+    }
     try {
-      if (gone.length) await this.imagesGone(gone)
+      await this.imagesGone(gone)
     } catch {
       // The conversation's own change is done; copies kept elsewhere are only a cache's.
     }
