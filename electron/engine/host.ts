@@ -3,6 +3,7 @@
 import { toWireError } from '../ipc/errors.js'
 import { createEngine } from './engine.js'
 import { keepPreparedImagesIn } from '../images/prepare.js'
+import { removeOrphanMediaFolders, removeOwnMediaFoldersSync } from './server-media.js'
 import type { FromEngine, ToEngine } from './protocol.js'
 import type { GenerateChunk } from '../ipc/contract.js'
 
@@ -99,5 +100,11 @@ onMessage((message) => {
 
 // Under Node, exit with the parent; Electron ends utility processes itself.
 process.on('disconnect', () => process.exit(0))
+// Electron ends a utility process with SIGTERM on quit (on POSIX; Windows ends it outright, and
+// the next start's sweep takes its folder). By default that ends it without a word: its media
+// folder, the pictures of every conversation asked about, stayed in the temporary folder.
+process.on('SIGTERM', () => process.exit(0))
+process.on('exit', () => removeOwnMediaFoldersSync())
+void removeOrphanMediaFolders()
 
 send({ type: 'ready', pid: process.pid })

@@ -3,6 +3,7 @@
 // base64 inside every request. A follow-up sends every earlier image again, and the server then
 // parsed and decoded megabytes of base64 in JSON per turn: with eight 150 KB screenshots that was
 // 20 ms of a follow-up's first token where the files take 3 ms (bench:followup, preparedScreens8).
+import { readdirSync, rmSync } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,8 +65,13 @@ const alive = (pid: number): boolean => {
   }
 }
 
-/** Folders left by an engine that was killed before it could remove its own (the pid is in the name). */
-async function removeOrphans(root: string): Promise<void> {
+/**
+ * Folders left by an engine that was killed before it could remove its own (the pid is in the
+ * name): a crash, Windows ending the process at quit. Swept as an engine process starts, not only
+ * as it starts a vision server, so a user's screenshots do not wait in the temporary folder for a
+ * vision model they may never load again.
+ */
+export async function removeOrphanMediaFolders(root: string = tmpdir()): Promise<void> {
   const names = await readdir(root).catch(() => [] as string[])
   const orphans = names.filter((name) => {
     if (!name.startsWith(PREFIX)) return false
@@ -75,10 +81,33 @@ async function removeOrphans(root: string): Promise<void> {
   await Promise.all(orphans.map((name) => rm(join(root, name), { recursive: true, force: true }).catch(() => undefined)))
 }
 
+/**
+ * Removes this process's folders at once, for an engine told to end (SIGTERM: the app quitting),
+ * which runs no further await: the pictures of the conversations go with the app rather than
+ * waiting for the next start's sweep.
+ */
+export function removeOwnMediaFoldersSync(root: string = tmpdir()): void {
+  const own = `${PREFIX}${process.pid}-`
+  let names: string[]
+  try {
+    names = readdirSync(root)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(own)) continue
+    try {
+      rmSync(join(root, name), { recursive: true, force: true })
+    } catch {
+      // The next engine's sweep takes what is left.
+    }
+  }
+}
+
 export async function createMediaFolder(options: { root?: string; maxBytes?: number } = {}): Promise<MediaFolder> {
   const root = options.root ?? tmpdir()
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES
-  await removeOrphans(root)
+  await removeOrphanMediaFolders(root)
   // mkdtemp makes it 0700: no other user reads the pictures or puts one in their place.
   const dir = await mkdtemp(join(root, `${PREFIX}${process.pid}-`))
   // Insertion order is the order of last use: a file used again is moved to the end.
