@@ -28,6 +28,7 @@ import {
 import { createFolder, isLeftover, removeFolder, trashFolder } from './conversation-folders.js'
 import { storageError } from './disk.js'
 import { ImageFiles, imagesOf, type CheckedImage } from './image-files.js'
+import { previewOf } from './preview.js'
 
 export interface ChatStoreOptions {
   /** Seam for crash tests: the atomic write step. */
@@ -76,7 +77,7 @@ export class ChatStore {
         title: c.title,
         updatedAt: c.updatedAt,
         messageCount: c.messages.length,
-        preview: (c.messages.at(-1)?.text ?? '').slice(0, 120),
+        preview: previewOf(c.messages),
       }))
   }
 
