@@ -113,7 +113,10 @@ export function ipcSender(event: IpcInvokeEvent): Sender {
   }
 }
 
-/** No navigation away from our pages, no new windows; https links open in the browser. */
+/**
+ * No navigation away from our pages, no new windows: a link the user clicks (answers' links open
+ * as new windows) goes to the system's browser or mail app instead, when isSafeExternalLink allows it.
+ */
 export function lockDownContents(contents: WebContents, isOurs: (url: string) => boolean, openExternal: (url: string) => void): void {
   contents.on('will-navigate', (event, url) => {
     if (!isOurs(url)) event.preventDefault()
@@ -128,9 +131,17 @@ export function lockDownContents(contents: WebContents, isOurs: (url: string) =>
   })
 }
 
+/**
+ * The schemes handed to the system when the user clicks a link: web pages (http too: an answer
+ * may cite a site that has no https, and the click is the user's choice) and mail. Never file:
+ * (it runs or opens what is on disk), javascript:, data:, or a custom scheme, which can start
+ * any application that registered it (ms-settings:, smb:, a vendor's updater).
+ */
+const EXTERNAL_SCHEMES = new Set(['https:', 'http:', 'mailto:'])
+
 export function isSafeExternalLink(url: string): boolean {
   try {
-    return new URL(url).protocol === 'https:'
+    return EXTERNAL_SCHEMES.has(new URL(url).protocol)
   } catch {
     return false
   }

@@ -260,18 +260,44 @@ describe('IPC sender', () => {
 })
 
 describe('external links', () => {
-  it('opens only https links', () => {
-    expect(isSafeExternalLink('https://huggingface.co/models')).toBe(true)
+  it('hands web pages (https and http) and mail to the system, never a file, a script or another application', () => {
+    for (const url of ['https://huggingface.co/models', 'http://example.com/handbook', 'HTTP://EXAMPLE.COM', 'mailto:help@example.com'])
+      expect(isSafeExternalLink(url), url).toBe(true)
     for (const url of [
-      'http://example.com',
       'file:///etc/passwd',
       'javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'blob:app://renderer/6f1c1d8e-2a4b-4c1e-9f7a-2b3c4d5e6f70',
+      'about:blank',
+      'app://renderer/index.html',
       'smb://host/share',
       'ms-settings:privacy',
+      'vscode://file/etc/passwd',
+      'ftp://example.com/file',
       'not a url',
+      '',
     ]) {
       expect(isSafeExternalLink(url), url).toBe(false)
     }
+  })
+
+  it('opens a clicked link outside the app, never in a window of ours', () => {
+    let openHandler: ((details: { url: string }) => { action: string }) | undefined
+    const contents = {
+      on: () => undefined,
+      setWindowOpenHandler: (handler: typeof openHandler) => void (openHandler = handler),
+    }
+    const opened: string[] = []
+    lockDownContents(contents as unknown as WebContents, packaged, (url) => void opened.push(url))
+    for (const url of [
+      'https://example.com/',
+      'http://example.com/',
+      'mailto:help@example.com',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+    ])
+      expect(openHandler!({ url }), url).toEqual({ action: 'deny' })
+    expect(opened).toEqual(['https://example.com/', 'http://example.com/', 'mailto:help@example.com'])
   })
 })
 
