@@ -110,7 +110,7 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
 
   describe('following a streaming answer', () => {
     let page: Page
-    const messages = () => page.getByRole('log', { name: 'Messages' })
+    const messages = () => page.getByRole('list', { name: 'Messages' })
     /** How far the end of the conversation is below what is shown. */
     const belowView = (): Promise<number> => messages().evaluate((l) => Math.round(l.scrollHeight - l.clientHeight - l.scrollTop))
     const lines = (count: number, what: string): string[] =>
@@ -120,7 +120,7 @@ describe.skipIf(skip !== null)('chat view in Chromium', () => {
 
     async function ask(question: string): Promise<void> {
       await page.getByRole('button', { name: '+ New conversation' }).click()
-      await expect.poll(() => page.getByRole('log', { name: 'Messages' }).textContent()).toContain('Ask a question')
+      await expect.poll(() => page.getByRole('list', { name: 'Messages' }).textContent()).toContain('Ask a question')
       await page.evaluate(() => {
         window.__scripted = true
         window.__play = undefined

@@ -344,7 +344,7 @@ describe.skipIf(skip !== null)('chat window in Chromium', () => {
       )
       .toBe(120)
     // The view followed the answer to its end (images loading above it included).
-    const log = page.getByRole('log', { name: 'Messages' })
+    const log = page.getByRole('list', { name: 'Messages' })
     await expect.poll(() => log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)).toBeLessThan(80)
     await page.screenshot({ path: join(ARTIFACTS, 'chat-answer-light.png') })
   })
@@ -586,7 +586,7 @@ describe.skipIf(skip !== null)('chat window: refusals, regenerates and deletes i
   const texts = (messages: StoredMessage[]): string[] => messages.map((m) => `${m.role}:${m.text}`)
   const shown = () =>
     page
-      .getByRole('log', { name: 'Messages' })
+      .getByRole('list', { name: 'Messages' })
       .locator('li[data-testid^="turn-"]')
       .evaluateAll((turns) =>
         turns.map(
