@@ -38,7 +38,7 @@ export async function* answer(
   cut?: (stored: Conversation) => void,
 ): AsyncGenerator<ChatChunk> {
   const { store, engine, remotes } = sources
-  let answerer = answererOf(chat, sources)
+  let answerer = await answererOf(chat, sources, signal)
   let prompt = await toEngineMessages(chat, answerer, sources)
   const { notes } = prompt
   const reply = store.newMessage('assistant', '')
@@ -111,7 +111,7 @@ export async function* answer(
         // text alone too, failed the same way, as its earlier images went again each time.
         if (error instanceof RemoteHttpError && error.imagesRefused && chat.engine && remotes && answerer.canSee && reply.text === '') {
           await remotes.imagesRefused(chat.engine)
-          answerer = answererOf(chat, sources)
+          answerer = await answererOf(chat, sources, signal)
           const blind = await toEngineMessages(chat, answerer, sources)
           // Asked again only when no image is left to send (the question's own went as text, or it had none).
           if (blind.messages.some((m) => m.images?.length)) throw error

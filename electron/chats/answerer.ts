@@ -24,17 +24,24 @@ export interface Engines {
   remotes: RemoteEngines | null
 }
 
-/** Who answers this conversation: the engine on this computer (through the scheduler it shares with the API), or a remote one. */
-export function answererOf(chat: Conversation, { engine, scheduler, remotes }: Engines): Answerer {
+/**
+ * Who answers this conversation: the engine on this computer (through the scheduler it shares
+ * with the API), or a remote one, whose server is first asked its context (once per run).
+ */
+export async function answererOf(chat: Conversation, { engine, scheduler, remotes }: Engines, signal?: AbortSignal): Promise<Answerer> {
   if (chat.engine) {
     if (!remotes) throw new AppError('not-found', 'Remote engines are not available here.')
     const remote = remotes.generator(chat.engine)
+    await remote.engine.readServerFacts(signal)
     return {
       // The local engine's host already sends a frame's tokens together; a server's arrive one read each.
       generate: (request, signal) => framed(remote.engine.generate(request, signal, 'ui')),
       canSee: remote.canSee,
-      // The server's context size is not known: the text layer keeps its default bound.
-      contextSize: null,
+      // Null while the server has not said it (not llama-server, and no refusal yet): the text
+      // layer keeps its default bound, and the first refusal says it.
+      get contextSize() {
+        return remote.engine.contextSize
+      },
       engineName: remote.name,
       model: chat.engine.model,
     }

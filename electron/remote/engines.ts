@@ -21,6 +21,7 @@ import { checkBaseUrl } from './url.js'
 import { testConnection } from './connection.js'
 import { RemoteHttpError } from './http.js'
 import { RemoteEngine, type RemoteEndpoint } from './remote-engine.js'
+import { forgetFacts } from './server-facts.js'
 
 /** The system keychain as Electron's safeStorage offers it; null where there is none worth the name. */
 export interface SecretBox {
@@ -221,6 +222,8 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
     },
     async test(id, signal) {
       const engine = find(id)
+      // Tested again: the server may have restarted with another model or context.
+      forgetFacts(engine.baseUrl)
       // The model probed: the saved one, else the first listed (testConnection's choice too).
       const saved = engine.model
       /** The server's models as this test found them; null until listed (a failure before is the list's). */

@@ -5,6 +5,7 @@ import { AppError } from '../ipc/errors.js'
 import { baseHref, checkBaseUrl } from './url.js'
 import { KEY_CHARACTERS } from './api-key.js'
 import { refusedField } from './refused-fields.js'
+import { contextOverflow, serverOverflowNumbers, type OverflowNumbers } from '../engine/context-limit.js'
 
 export interface RemoteEndpoint {
   baseUrl: string
@@ -20,6 +21,8 @@ export class RemoteHttpError extends AppError {
   readonly retryAfterMs: number | null
   /** A request field the model refused that the request can do without (see refused-fields.ts). */
   readonly refusedField: string | null
+  /** A prompt longer than the context: its tokens and the context's, when the server said them. */
+  readonly overflow: OverflowNumbers | null
 
   constructor(
     readonly status: number,
@@ -31,12 +34,14 @@ export class RemoteHttpError extends AppError {
       imagesRefused?: boolean
       retryAfterMs?: number | null
       refusedField?: string | null
+      overflow?: OverflowNumbers | null
     } = {},
   ) {
     super(more.code ?? 'remote', message)
     this.imagesRefused = more.imagesRefused ?? false
     this.retryAfterMs = more.retryAfterMs ?? null
     this.refusedField = more.refusedField ?? null
+    this.overflow = more.overflow ?? null
   }
 }
 
@@ -263,15 +268,21 @@ export function looksLikeHtml(contentType: string | null, text: string): boolean
 
 /**
  * The server's error: its message, in the shapes OpenAI, llama-server, vLLM, Ollama and FastAPI
- * use, and its type and code words (OpenAI's "context_length_exceeded", llama-server's
- * "exceed_context_size_error").
+ * use, its type and code words (OpenAI's "context_length_exceeded", llama-server's
+ * "exceed_context_size_error"), and for a prompt longer than the context, the numbers:
+ * llama-server sends them as n_prompt_tokens and n_ctx beside its message, others only in it.
  */
-export function serverError(text: string): { message: string | null; kind: string; param: string | null } {
+export function serverError(text: string): {
+  message: string | null
+  kind: string
+  param: string | null
+  overflow: OverflowNumbers | null
+} {
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    return { message: null, kind: '', param: null }
+    return { message: null, kind: '', param: null, overflow: null }
   }
   const pick = (v: unknown): string | null => {
     if (typeof v === 'string' && v.trim()) return v.trim()
@@ -290,10 +301,20 @@ export function serverError(text: string): { message: string | null; kind: strin
       : ''
   // OpenAI names the request field an error is about.
   const param = error && typeof error === 'object' ? (error as Record<string, unknown>).param : null
+  const fields = error && typeof error === 'object' ? (error as Record<string, unknown>) : {}
+  const counted = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null)
+  const needed = counted(fields.n_prompt_tokens)
+  const contextSize = counted(fields.n_ctx)
   return {
     message: message === null || message.length <= 300 ? message : `${message.slice(0, 300)}…`,
     kind,
     param: typeof param === 'string' ? param : null,
+    overflow:
+      needed !== null && contextSize !== null
+        ? { needed, imageTokens: 0, contextSize }
+        : message === null
+          ? null
+          : serverOverflowNumbers(message),
   }
 }
 
@@ -344,12 +365,19 @@ async function describeFailure(
   const status = response.status
   const { text } = await readCapped(response, ERROR_BODY_BYTES).catch(() => ({ text: '', truncated: false }))
   if (looksLikeHtml(response.headers.get('content-type'), text) && status !== 401 && status !== 403) return htmlFailure(status, url)
-  const { message: said, kind, param } = serverError(text)
+  const { message: said, kind, param, overflow } = serverError(text)
   const because = said ? `: ${said}` : '.'
   if ((status === 400 || status === 413 || status === 422) && CONTEXT_WORDS.test(`${kind} ${said ?? ''}`)) {
-    return new RemoteHttpError(status, said, `The conversation is longer than the model on the server can take (${status})${because}`, {
-      code: 'context-overflow',
-    })
+    // With the numbers, the same sentence as the engine on this computer's: the conversation
+    // reads them back (overflowNumbers) to leave out enough at once, and the remote engine
+    // remembers the context, so the next question is cut to fit before it is sent. A prompt
+    // that fits but leaves too little for max_tokens (vLLM counts both) keeps the server's
+    // words, which say so, and which overflowNumbers reads as well.
+    const message =
+      overflow && overflow.needed >= overflow.contextSize
+        ? contextOverflow(overflow.needed, 0, overflow.contextSize).message
+        : `The conversation is longer than the model on the server can take (${status})${because}`
+    return new RemoteHttpError(status, said, message, { code: 'context-overflow', overflow })
   }
   if (status === 401 || status === 403) {
     const message = hasKey

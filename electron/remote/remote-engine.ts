@@ -26,6 +26,7 @@ import { JSON_BODY_BYTES, parseJson, readCompletion, type CompletionPart, type C
 import { DEFAULTS, listModels, type RemoteEngineOptions, type RemoteModel } from './connection.js'
 import { THINK_CLOSE, THINK_OPEN } from '../engine/thinking.js'
 import { adapt, adaptationFor, remember, rememberedFor } from './refused-fields.js'
+import { factsOf, learnContextSize, readFacts } from './server-facts.js'
 
 export type { RemoteEndpoint }
 export { listModels, testConnection, type ConnectionReport, type RemoteEngineOptions, type RemoteModel } from './connection.js'
@@ -60,6 +61,24 @@ export class RemoteEngine implements Generator {
     this.retries = options.retries ?? DEFAULTS.retries
     this.fetch = options.fetch ?? fetch
     this.imageBudget = options.imageBudget
+  }
+
+  /**
+   * The context the model has on the server, once known: from llama-server's /props
+   * (readServerFacts), or from a refusal that named it. Null while unknown.
+   */
+  get contextSize(): number | null {
+    return factsOf(this.endpoint.baseUrl, this.model).contextSize
+  }
+
+  /**
+   * Asks the server what it tells of the model (llama-server's /props: its context) once per run
+   * of the app, before the first question, so that the conversation fits the context before it
+   * is sent rather than after a refusal. Waits as long as a question would: llama-server's
+   * router mode loads the model to answer. Never fails; what it cannot learn stays unknown.
+   */
+  async readServerFacts(signal?: AbortSignal): Promise<void> {
+    await readFacts(this.endpoint, this.model, { timeoutMs: this.idleTimeoutMs, fetch: this.fetch, signal })
   }
 
   /** The models the server offers, as listModels with this engine's connect timeout. */
@@ -239,6 +258,9 @@ export class RemoteEngine implements Generator {
             continue
           }
         }
+        // Remembered for the engine and model, so the next question is cut to fit before it goes.
+        if (error instanceof RemoteHttpError && error.overflow)
+          learnContextSize(this.endpoint.baseUrl, this.model, error.overflow.contextSize)
         const explained = this.explain(error, ex, streamed)
         const retryable =
           error instanceof StreamCut ||

@@ -145,6 +145,66 @@ describe.skipIf(!bin.found)('a conversation on a remote engine', () => {
     }
   })
 
+  it('a full context: the oldest turns go before the question is sent, several at once, and the server’s cache holds the rest', async () => {
+    const fx = await ensureFixtures()
+    const small = await startLlamaServer({
+      binary: (bin as { path: string }).path,
+      model: fx.textModel,
+      mmproj: fx.mmproj,
+      contextSize: 512,
+    })
+    try {
+      const sent: string[] = []
+      const recording: typeof fetch = (input, init) => {
+        sent.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`)
+        return fetch(input, init)
+      }
+      const dir = await scratchDir()
+      const smallRemotes = await openRemoteEngines({
+        path: `${dir}/remote-engines.json`,
+        secrets: () => null,
+        engineOptions: { fetch: recording },
+      })
+      const { id } = await smallRemotes.add({ name: 'Small', baseUrl: `${small.url}/v1`, allowUnencrypted: false })
+      const chat = await store.create()
+      await store.update(chat.id, (c) => void (c.engine = { id, model }))
+      const chats = createChatService(store, engine, new GenerationScheduler(engine), null, smallRemotes)
+      const answers: StoredMessage[] = []
+      for (let turn = 0; turn < 12; turn++) {
+        let done: StoredMessage | null = null
+        for await (const c of chats.send(
+          {
+            chatId: chat.id,
+            text: `Screen ${turn}: what changed?`,
+            images: [{ bytes: await solidPng(64, 64, turn % 2 ? '#cc6633' : '#3366cc') }],
+            sampling: { maxTokens: 16, seed: 1 },
+          },
+          new AbortController().signal,
+        ))
+          if (c.kind === 'done') done = c.message
+        answers.push(done!)
+      }
+      const stats = answers.map((a) => a.stats!)
+      console.log(
+        `[remote chat] in/cached/dropped per turn: ${stats.map((s) => `${s.tokensIn}/${s.cachedTokens}/${s.droppedTurns ?? 0}`).join(' ')}`,
+      )
+      // /props said the context before the first question: no question was refused, one request each.
+      expect(sent.filter((r) => r === 'GET /props')).toHaveLength(1)
+      expect(sent.filter((r) => r === 'POST /v1/chat/completions')).toHaveLength(12)
+      expect(stats.every((s) => s.tokensIn + 16 <= 512)).toBe(true)
+      expect(stats.at(-1)!.droppedTurns).toBeGreaterThan(0)
+      // Before, each follow-up left out one turn more than the last: 3 of 460 tokens cached each time.
+      // Now a follow-up that leaves out what the last answer did finds that answer's prompt cached.
+      const followUps = stats.flatMap((s, i) =>
+        i > 0 && (s.droppedTurns ?? 0) === (stats[i - 1]!.droppedTurns ?? 0) ? [[stats[i - 1]!, s]] : [],
+      )
+      expect(followUps.length).toBeGreaterThanOrEqual(8)
+      for (const [before, after] of followUps) expect(after!.cachedTokens).toBeGreaterThanOrEqual(0.9 * before!.tokensIn)
+    } finally {
+      await small.stop()
+    }
+  })
+
   it('keeps the partial answer, marked, when the server dies mid-answer', async () => {
     const fx = await ensureFixtures()
     const doomed = await startLlamaServer({ binary: (bin as { path: string }).path, model: fx.textModel })

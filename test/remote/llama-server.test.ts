@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { findLlamaServer, startLlamaServer, type LlamaServer } from '../../bench/llama-server.js'
 import type { GenerateChunk, GenerateRequest } from '../../electron/engine/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
+import { overflowNumbers } from '../../electron/engine/context-limit.js'
 import { listModels, RemoteEngine, testConnection, type RemoteEndpoint } from '../../electron/remote/remote-engine.js'
 import { ensureFixtures, type FixturePaths } from '../fixtures/generate.js'
 
@@ -96,12 +97,26 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
   })
 
   it('a prompt longer than the server’s context is a context overflow, which the chat service answers by dropping old turns', async () => {
-    const error = await answer({ messages: [{ role: 'user', text: 'lighthouse keeper '.repeat(3000) }], sampling: { maxTokens: 4 } }).catch(
-      (e: unknown) => e,
-    )
+    const engine = new RemoteEngine(endpoint, model)
+    const error = await answer(
+      { messages: [{ role: 'user', text: 'lighthouse keeper '.repeat(3000) }], sampling: { maxTokens: 4 } },
+      engine,
+    ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AppError)
     expect((error as AppError).code).toBe('context-overflow')
-    expect((error as AppError).message).toMatch(/^The conversation is longer than the model on the server can take \(400\): /)
+    // The numbers llama-server gave, in the engine's own sentence: the chat reads them back to
+    // leave out enough at once, and the engine keeps the context for the next question.
+    expect((error as AppError).message).toMatch(/^The conversation needs \d+ tokens; the context holds 4096\. /)
+    expect(overflowNumbers((error as AppError).message)).toMatchObject({ contextSize: 4096 })
+    expect(overflowNumbers((error as AppError).message)!.needed).toBeGreaterThan(4096)
+    expect(engine.contextSize).toBe(4096)
+  })
+
+  it('llama-server’s /props says its context before any question', async () => {
+    const engine = new RemoteEngine({ ...endpoint, baseUrl: `${server.url}/v1/` }, 'another-name')
+    expect(engine.contextSize).toBeNull()
+    await engine.readServerFacts()
+    expect(engine.contextSize).toBe(4096)
   })
 
   it('stop aborts the request and llama-server’s slot is idle within 200 ms', async () => {
