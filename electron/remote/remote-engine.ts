@@ -40,6 +40,11 @@ const MAX_RETRY_AFTER_MS = 10_000
 /** The stream ended or broke before the answer did. */
 class StreamCut extends Error {}
 
+/** A chunk that carries a token counted as one: of the answer's text, or of its thinking. */
+function answers(part: CompletionPart): boolean {
+  return part.content !== '' || part.reasoning !== ''
+}
+
 function stopReason(finish: string | null): GenerationStats['stopReason'] {
   return finish === 'length' ? 'max-tokens' : 'eos'
 }
@@ -99,6 +104,14 @@ export class RemoteEngine implements Generator {
     let lastAt = 0
     let finish: string | null = null
     let thinking = false
+    /**
+     * The answer's length is held here too: a server that ignores max_tokens (a proxy that drops
+     * it, a model it was refused for) streamed 3,314 tokens for 64. The token after the last one
+     * allowed ends the request; the last one allowed is waited past, so that a server that keeps
+     * to max_tokens still sends its finish and counts.
+     */
+    const limit = request.sampling?.maxTokens
+    let overran = false
 
     /**
      * Keeps what a chunk says besides its text, and returns the text. Thinking that the server
@@ -204,6 +217,10 @@ export class RemoteEngine implements Generator {
                   `The server at ${originOf(current.url)} sent a malformed stream (an event that is not an OpenAI chunk: “${event.data.slice(0, 80)}”).`,
                 )
               }
+              if (limit !== undefined && streamed + count >= limit && answers(part)) {
+                overran = ended = true
+                break
+              }
               const content = take(part)
               if (content) {
                 text += content
@@ -279,7 +296,7 @@ export class RemoteEngine implements Generator {
         ex?.close()
       }
     }
-    yield this.done(started, streamed, firstAt, lastAt, stopReason(finish), counts, tools)
+    yield this.done(started, streamed, firstAt, lastAt, overran ? 'max-tokens' : stopReason(finish), counts, tools)
   }
 
   /** Turns what broke into the sentence the user reads; tokens already shown stay shown. */

@@ -338,6 +338,39 @@ describe('remote engine against misbehaving servers', () => {
     expect(s.written).toBeLessThan(16 * 1024 * 1024)
   })
 
+  it('a server that ignores max_tokens: the answer stops at maxTokens, its request ended, stopped as max-tokens', async () => {
+    const s = await standIn((_req, res, self) => {
+      sse(res)
+      // A token every millisecond, 3,000 of them (as the audit saw for 64), unless the connection closes.
+      const timer = setInterval(() => {
+        if (res.destroyed) return clearInterval(timer)
+        if (self.written >= 3000) return void res.end(finish('stop'))
+        self.written++
+        res.write(chunk(`w${self.written} `))
+      }, 1)
+      res.on('close', () => clearInterval(timer))
+    })
+    const result = await run(new RemoteEngine(endpoint(s), 'm'), { messages: [{ role: 'user', text: 'hi' }], sampling: { maxTokens: 64 } })
+    expect(result.error).toBeNull()
+    const streamed = result.chunks.flatMap((c) => (c.kind === 'tokens' ? [c.count] : [])).reduce((a, b) => a + b, 0)
+    expect(streamed).toBe(64)
+    expect(result.text.trim().split(' ').at(-1)).toBe('w64')
+    expect(result.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { tokensOut: 64, stopReason: 'max-tokens' } })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(s.closed).toBe(1)
+    expect(s.written).toBeLessThan(200)
+  })
+
+  it('a server that keeps to max_tokens still sends its finish and counts after the last token', async () => {
+    const s = await standIn((_req, res) => {
+      sse(res)
+      res.end(chunk('a') + chunk('b') + finish('length'))
+    })
+    const result = await run(new RemoteEngine(endpoint(s), 'm'), { messages: [{ role: 'user', text: 'hi' }], sampling: { maxTokens: 2 } })
+    expect(result.text).toBe('ab')
+    expect(result.chunks.at(-1)).toMatchObject({ kind: 'done', stats: { tokensIn: 7, tokensOut: 2, stopReason: 'max-tokens' } })
+  })
+
   it('a malformed stream ends with a clear error after the good tokens', async () => {
     const s = await standIn((_req, res) => {
       sse(res)
