@@ -8,7 +8,19 @@
  * Fields that can be renamed or left out and still ask the same question. stop is not here:
  * leaving it out would let an answer run past where the user asked it to end.
  */
-const ADAPTABLE = ['max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'seed', 'stream_options', 'parallel_tool_calls']
+const ADAPTABLE = [
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'top_k',
+  'seed',
+  'stream_options',
+  'parallel_tool_calls',
+  // llama-server's, sent only to a server that answered as llama-server; a proxy in front of
+  // one may still refuse it.
+  'return_progress',
+]
 const REFUSAL_WORDS = /unsupported|not supported|does not support|unrecognized|unknown|not permitted|not allowed/i
 
 /**

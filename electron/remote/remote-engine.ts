@@ -96,6 +96,10 @@ export class RemoteEngine implements Generator {
     void lane
     const started = performance.now()
     const body = await chatBody(this.model, request, true, this.imageBudget)
+    // llama-server then says the prompt's size and what it reused before the first token, so an
+    // answer stopped early still says what it was asked with. Sent only to a server that
+    // answered llama-server's /props (readServerFacts): OpenAI refuses fields it does not know.
+    if (factsOf(this.endpoint.baseUrl, this.model).llamaServer) body.return_progress = true
     adapt(body, rememberedFor(this.endpoint.baseUrl, this.model))
     const tools = new ToolCallCollector()
     const counts: Counts = {}
@@ -112,6 +116,12 @@ export class RemoteEngine implements Generator {
      */
     const limit = request.sampling?.maxTokens
     let overran = false
+    /**
+     * What progress events said: they carry no token, but their text can hold what the template
+     * opened (a thought's opening), which goes out with the first token, neither counted nor
+     * timed as one (as in electron/engine/server-backend.ts).
+     */
+    let opening = ''
 
     /**
      * Keeps what a chunk says besides its text, and returns the text. Thinking that the server
@@ -217,13 +227,16 @@ export class RemoteEngine implements Generator {
                   `The server at ${originOf(current.url)} sent a malformed stream (an event that is not an OpenAI chunk: “${event.data.slice(0, 80)}”).`,
                 )
               }
-              if (limit !== undefined && streamed + count >= limit && answers(part)) {
+              const progress = part.counts.progressTotal !== undefined
+              if (limit !== undefined && streamed + count >= limit && !progress && answers(part)) {
                 overran = ended = true
                 break
               }
               const content = take(part)
-              if (content) {
-                text += content
+              if (progress) opening += content
+              else if (content) {
+                text += opening + content
+                opening = ''
                 count++
               }
             }
@@ -330,8 +343,11 @@ export class RemoteEngine implements Generator {
     tools: ToolCallCollector,
   ): GenerateChunk {
     const tokensOut = counts.completionTokens ?? counts.predictedN ?? streamed
-    const cached = counts.cachedTokens ?? counts.cacheN
-    const tokensIn = counts.promptTokens ?? (counts.promptN ?? 0) + (counts.cacheN ?? 0)
+    // The usage or timings at the end of an answer; before them (an answer stopped, or cut at
+    // maxTokens), llama-server's progress events, which said the prompt's size at its start.
+    const cached = counts.cachedTokens ?? counts.cacheN ?? counts.progressCache
+    const timed = counts.promptN !== undefined || counts.cacheN !== undefined
+    const tokensIn = counts.promptTokens ?? (timed ? (counts.promptN ?? 0) + (counts.cacheN ?? 0) : (counts.progressTotal ?? 0))
     const span = firstAt === null ? 0 : lastAt - firstAt
     const toolCalls = tools.result()
     return {

@@ -147,6 +147,25 @@ describe.skipIf(!bin.found)('remote engine against llama-server', () => {
     }
   })
 
+  it('a stopped answer says the prompt’s tokens, from the progress llama-server sends once it is known as llama-server', async () => {
+    const ask = { messages: [{ role: 'user' as const, text: 'Tell me about lighthouses.' }], sampling: { maxTokens: 3500, seed: 2 } }
+    const whole = await answer({ ...ask, sampling: { maxTokens: 4, seed: 2 } })
+    const engine = new RemoteEngine(endpoint, model, { fetch: ignoreEos })
+    await engine.readServerFacts()
+    const controller = new AbortController()
+    let received = 0
+    let done: Extract<GenerateChunk, { kind: 'done' }> | null = null
+    for await (const c of engine.generate(ask, controller.signal)) {
+      if (c.kind === 'done') done = c
+      else if ((received += c.count) >= 3) controller.abort()
+    }
+    expect(done!.stats.stopReason).toBe('cancelled')
+    expect(done!.stats.tokensOut).toBe(received)
+    // Before, "0 in": the usage comes only at the end.
+    expect(done!.stats.tokensIn).toBe(whole.done.stats.tokensIn)
+    expect(done!.stats.cachedTokens).toBeGreaterThan(0)
+  })
+
   it('a text-only server with a key: a wrong key, a wrong path, then images refused with the right key', async () => {
     const textOnly = await startLlamaServer({
       binary: (bin as { path: string }).path,

@@ -1,8 +1,9 @@
-// A server's context, learnt: from llama-server's /props before the first question, or from the
-// first refusal of a prompt too long (vLLM's words), and then used by the conversation to leave
-// out its oldest turns before it asks. Before, the remote engine's context was never known: each
-// follow-up once the context was full cost a refusal and a second request, and left out one
-// turn more than the last, so the server's cache held almost nothing of it.
+// What a server tells besides its answers. Its context, learnt from llama-server's /props before
+// the first question or from the first refusal of a prompt too long (vLLM's words), then used by
+// the conversation to leave out its oldest turns before it asks. Before, the remote engine's
+// context was never known: each follow-up once the context was full cost a refusal and a second
+// request, and left out one turn more than the last, so the server's cache held almost nothing
+// of it. And llama-server's prompt progress, so that an answer stopped early says its prompt.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -11,6 +12,7 @@ import { ChatStore } from '../../electron/chats/store.js'
 import type { EngineClient } from '../../electron/engine/client.js'
 import { GenerationScheduler } from '../../electron/engine/scheduler.js'
 import { overflowNumbers } from '../../electron/engine/context-limit.js'
+import type { GenerateChunk } from '../../electron/engine/contract.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import type { StoredMessage } from '../../electron/ipc/contract.js'
 import { openRemoteEngines } from '../../electron/remote/engines.js'
@@ -175,5 +177,61 @@ describe('a prompt that fits but leaves too little room for the answer', () => {
       /^The conversation is longer than the model on the server can take \(400\): This model's maximum context length is 1000 tokens\. However, you requested 500 output tokens/,
     )
     expect(overflowNumbers((error as AppError).message)).toEqual({ needed: 804, imageTokens: 0, contextSize: 1000 })
+  })
+})
+
+describe('an answer stopped before its end', () => {
+  /** llama-server as far as progress goes: /props, and with return_progress, the prompt's size before the first token. */
+  const llamaLike = (req: IncomingMessage, res: ServerResponse, body: string): void => {
+    if (req.url?.startsWith('/props')) return json(res, 200, { default_generation_settings: { n_ctx: 4096 } })
+    const asked = JSON.parse(body) as { return_progress?: boolean }
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    const event = (value: unknown): boolean => res.write(`data: ${JSON.stringify(value)}\n\n`)
+    if (asked.return_progress) {
+      // The template opened a thought: its text comes with the progress, before any token.
+      event({
+        choices: [{ index: 0, delta: { role: 'assistant', content: null } }],
+        prompt_progress: { total: 120, cache: 100, processed: 100 },
+      })
+      event({ choices: [{ index: 0, delta: { reasoning_content: 'Let' } }], prompt_progress: { total: 120, cache: 100, processed: 120 } })
+    }
+    let n = 0
+    const timer = setInterval(() => {
+      if (res.destroyed) return clearInterval(timer)
+      event({ choices: [{ index: 0, delta: { reasoning_content: ` t${++n}` }, finish_reason: null }] })
+    }, 2)
+    res.on('close', () => clearInterval(timer))
+  }
+
+  it('says the prompt’s tokens and the cached ones from llama-server’s progress, asked for only from llama-server', async () => {
+    const s = await serve(llamaLike)
+    const engine = new RemoteEngine(endpoint(s.url), 'm')
+    await engine.readServerFacts()
+    const controller = new AbortController()
+    let text = ''
+    let counted = 0
+    let done: Extract<GenerateChunk, { kind: 'done' }> | null = null
+    for await (const c of engine.generate({ messages: [{ role: 'user', text: 'hi' }] }, controller.signal)) {
+      if (c.kind === 'done') done = c
+      else {
+        text += c.text
+        counted += c.count
+        if (counted >= 3) controller.abort()
+      }
+    }
+    expect(JSON.parse(s.seen.find((r) => r.method === 'POST')!.body)).toMatchObject({ return_progress: true })
+    // The opening went out with the first token, and was not counted as one.
+    expect(text.startsWith('<think>Let t1 t2 t3')).toBe(true)
+    expect(done!.stats).toMatchObject({ stopReason: 'cancelled', tokensIn: 120, cachedTokens: 100, tokensOut: counted })
+
+    // Any other server is not sent llama-server's field, even once asked what it is.
+    const other = await serve((req, res, body) =>
+      req.url?.startsWith('/props') ? json(res, 404, { detail: 'Not Found' }) : llamaLike(req, res, body),
+    )
+    const plain = new RemoteEngine(endpoint(other.url), 'm')
+    await plain.readServerFacts()
+    const stop = new AbortController()
+    for await (const c of plain.generate({ messages: [{ role: 'user', text: 'hi' }] }, stop.signal)) if (c.kind === 'tokens') stop.abort()
+    expect(JSON.parse(other.seen.find((r) => r.method === 'POST')!.body)).not.toHaveProperty('return_progress')
   })
 })
