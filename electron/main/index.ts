@@ -175,7 +175,12 @@ const router = createRouter({
     hotkey,
     textLayer,
     ocrLanguages,
-    remoteEngines: await openRemoteEngines({ path: join(app.getPath('userData'), 'remote-engines.json'), secrets: keychain }),
+    remoteEngines: await openRemoteEngines({
+      path: join(app.getPath('userData'), 'remote-engines.json'),
+      secrets: keychain,
+      // The same image detail the engine on this computer loads with, applied to the next question.
+      imageDetail: () => engineSettings.view().settings.imageDetail,
+    }),
     windows: windowActions,
     recentModels: new RecentModels(join(app.getPath('userData'), 'recent-models.json')),
     // A deleted conversation's screenshots go from the prepared copies too, not only from its folder.

@@ -32,7 +32,8 @@ export interface RemoteEngineOptions {
   /**
    * How far images are scaled down before they are sent; default the local engine's plain budget
    * (1024 px on the long side, 1 MP). The server's projector is unknown here: a larger budget
-   * gives a big vision model more detail at the cost of a larger upload.
+   * gives a big vision model more detail at the cost of a larger upload. The engines the user
+   * added get the budget of the user's image detail (image-budget.ts).
    */
   imageBudget?: ImageBudget
 }

@@ -22,6 +22,8 @@ import { testConnection } from './connection.js'
 import { RemoteHttpError } from './http.js'
 import { RemoteEngine, type RemoteEndpoint } from './remote-engine.js'
 import { forgetFacts } from './server-facts.js'
+import { remoteImageBudget } from './image-budget.js'
+import { DEFAULT_DETAIL, type ImageDetail } from '../images/budget.js'
 
 /** The system keychain as Electron's safeStorage offers it; null where there is none worth the name. */
 export interface SecretBox {
@@ -79,6 +81,11 @@ export interface RemoteEnginesOptions {
   secrets: () => SecretBox | null
   /** Timeouts for the connection test and answers; tests use shorter waits than a real network needs. */
   engineOptions?: ConstructorParameters<typeof RemoteEngine>[2]
+  /**
+   * The user's image detail (Settings, Engine), read for each answer: a change applies to the
+   * next question, as no model load stands between. Absent: balanced.
+   */
+  imageDetail?: () => ImageDetail
 }
 
 export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<RemoteEngines> {
@@ -275,7 +282,10 @@ export async function openRemoteEngines(options: RemoteEnginesOptions): Promise<
       // alike) is unknown until a conversation finds out. Unknown: send the images, and let
       // the server say if it cannot take them.
       return {
-        engine: new RemoteEngine(endpoint(engine), choice.model, options.engineOptions),
+        engine: new RemoteEngine(endpoint(engine), choice.model, {
+          imageBudget: remoteImageBudget(options.imageDetail?.() ?? DEFAULT_DETAIL),
+          ...options.engineOptions,
+        }),
         name: engine.name,
         canSee: imagesOf(engine, choice.model) !== 'refused',
       }

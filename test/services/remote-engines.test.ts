@@ -1,9 +1,14 @@
 // The remote engines the user adds in Settings: kept across restarts, their API keys never
 // in plain JSON (sealed by the keychain, or kept for the session where there is none).
 import { readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import sharp from 'sharp'
 import { describe, expect, it } from 'vitest'
-import { openRemoteEngines, type SecretBox } from '../../electron/remote/engines.js'
+import type { ImageDetail } from '../../electron/images/budget.js'
+import { openRemoteEngines, type RemoteEngines, type SecretBox } from '../../electron/remote/engines.js'
+import { screenshotPng } from '../support/images.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import { scratchDir } from '../support/engine.js'
 
@@ -145,5 +150,51 @@ describe('remote engines', () => {
     expect(engines.view().engines).toEqual([])
     await engines.add(server)
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ version: 1, engines: [{ name: 'Workstation' }] })
+  })
+})
+
+describe('images sent to a remote engine', () => {
+  it('follow the user’s image detail, read at each answer, with budgets for a machine bigger than this one', async () => {
+    const bodies: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (b: Buffer) => (body += b.toString()))
+      req.on('end', () => {
+        bodies.push(body)
+        res.writeHead(200, { 'content-type': 'text/event-stream' })
+        res.end(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`)
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+      let detail: ImageDetail | undefined
+      const path = join(await scratchDir(), 'remote-engines.json')
+      const withSetting = await openRemoteEngines({ path, secrets: () => null, imageDetail: () => detail! })
+      const { id } = await withSetting.add({ name: 'GPU box', baseUrl: url, allowUnencrypted: false })
+      const screen = await screenshotPng(3840, 2160)
+      const sentSize = async (engines: RemoteEngines): Promise<string> => {
+        for await (const chunk of engines.generator({ id, model: 'm' }).engine.generate({
+          messages: [{ role: 'user', text: 'What is on screen?', images: [{ bytes: screen }] }],
+        }))
+          void chunk
+        const sent = JSON.parse(bodies.at(-1)!) as { messages: { content: { image_url?: { url: string } }[] }[] }
+        const image = sent.messages[0]!.content[0]!.image_url!.url
+        const { width, height } = await sharp(Buffer.from(image.slice(image.indexOf(',') + 1), 'base64')).metadata()
+        return `${width}x${height}`
+      }
+      // Before, 1024x576 whatever the setting.
+      detail = 'high'
+      expect(await sentSize(withSetting)).toBe('2048x1152')
+      detail = 'low'
+      expect(await sentSize(withSetting)).toBe('1024x576')
+      // The app's default detail, and a service told nothing, send the same.
+      detail = 'balanced'
+      expect(await sentSize(withSetting)).toBe('1920x1080')
+      expect(await sentSize(await openRemoteEngines({ path, secrets: () => null }))).toBe('1920x1080')
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   })
 })
