@@ -67,7 +67,14 @@ export function notReady(state: EngineState): ApiError {
     return new ApiError(503, 'A model is still loading in the app; try again shortly.', 'server_error', 'model_loading', null, RETRY_SOON)
   if (state.state === 'error')
     return new ApiError(503, `${state.message} Load a model in the app, then try again.`, 'server_error', 'model_not_loaded')
-  return new ApiError(503, 'No model is loaded in the app. Load one, then try again.', 'server_error', 'model_not_loaded')
+  // A user whose conversations go to a remote engine may have no model loaded here, and expect the
+  // API to answer with that engine: say plainly that it does not.
+  return new ApiError(
+    503,
+    'No model is loaded in the app. The local API serves the model loaded on this computer; remote engines are not served through it. Load a model, then try again.',
+    'server_error',
+    'model_not_loaded',
+  )
 }
 
 /**

@@ -212,8 +212,28 @@ function describeFetchFailure(error: unknown, url: string, signal: AbortSignal, 
   if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') {
     return new NetworkError(`The server at ${origin} could not be reached (connection timed out).`)
   }
+  if (/WRONG_VERSION_NUMBER|HTTP_REQUEST|PACKET_LENGTH_TOO_LONG/.test(code)) {
+    return new AppError(
+      'remote',
+      `The server at ${origin} does not answer https:// (${code}); if it serves plain http (llama-server does unless started with --ssl-key-file), use its http:// address.`,
+    )
+  }
+  if (code === 'CERT_HAS_EXPIRED') {
+    return new AppError('remote', `The server at ${origin} has a certificate that has expired (${code}); it needs a new one.`)
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new AppError(
+      'remote',
+      `The server at ${origin} has a certificate for another name than ${new URL(url).hostname} (${code}); use the name its certificate is for.`,
+    )
+  }
   if (/CERT|SSL|TLS/.test(code)) {
-    return new AppError('remote', `The server at ${origin} has a certificate this computer does not trust (${code}).`)
+    // A certificate made on the server (llama-server's --ssl-cert-file with a self-made one) or
+    // by a company's own authority: saying only "not trusted" left the user nothing to do.
+    return new AppError(
+      'remote',
+      `The server at ${origin} has a certificate this app does not trust: it is self-signed, or signed by an authority the app does not know (${code}). Give the server a certificate from a public authority (Let's Encrypt; a proxy such as Caddy gets one), or, on your own network, use its http:// address.`,
+    )
   }
   const detail = cause?.message ?? (error instanceof Error ? error.message : String(error))
   return new NetworkError(`The server at ${origin} could not be reached: ${detail}.`, { cause: error })

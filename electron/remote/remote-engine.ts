@@ -190,7 +190,14 @@ export class RemoteEngine implements Generator {
           // An error answered with 200 (some gateways): the server's own words, as in a stream.
           if (whole?.error) throw new AppError('remote', `The server at ${originOf(current.url)} answered with an error: ${whole.error}`)
           if (!whole?.hasChoices) {
-            throw new AppError('remote', `The server at ${originOf(current.url)} answered with something other than the OpenAI API.`)
+            // The type it sent says what answered: a proxy's text/plain, Ollama's native NDJSON, or
+            // an event stream whose type a proxy changed.
+            const received = contentType ? `content-type ${contentType.split(';')[0]!.trim()}` : 'no content-type'
+            const what = /^\s*data:/.test(text) ? `an event stream sent as ${received}; a proxy may have changed its type` : received
+            throw new AppError(
+              'remote',
+              `The server at ${originOf(current.url)} answered with something other than the OpenAI API (${what}, where a text/event-stream was asked for).`,
+            )
           }
           const content = take(whole)
           firstAt = lastAt = performance.now()
