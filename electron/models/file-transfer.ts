@@ -139,7 +139,15 @@ export class FileTransfer {
   private async digestUpTo(bytes: number): Promise<Digest> {
     if (this.digest?.bytes === bytes) return this.digest
     const fresh = new Digest(this.gitBlobSize)
-    if (bytes > 0) for await (const chunk of createReadStream(this.part, { end: bytes - 1 })) fresh.update(chunk as Buffer)
+    const { signal } = this.options
+    // Reading back a partial of many gigabytes takes tens of seconds: a pause or cancel meanwhile
+    // stops it, rather than waiting for a hash nobody needs any more.
+    try {
+      if (bytes > 0) for await (const chunk of createReadStream(this.part, { end: bytes - 1, signal })) fresh.update(chunk as Buffer)
+    } catch (error) {
+      if (signal?.aborted) throw new AppError('busy', 'paused')
+      throw error
+    }
     this.digest = fresh
     return fresh
   }

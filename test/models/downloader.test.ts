@@ -1,5 +1,7 @@
 import { execFileSync, fork } from 'node:child_process'
-import { appendFile, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { appendFile, mkdir, readdir, readFile, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -276,6 +278,33 @@ describe('model downloads', () => {
     )
     // The old version's bytes are of no use to the new one.
     expect(await readdir(dir)).toEqual([])
+  })
+
+  it('stops reading back a big partial file for its checksum when paused, rather than finishing the hash first', async () => {
+    server = await startFileServer({ 'm.gguf': body })
+    const dir = await scratchDir()
+    // A partial download of 128 MiB (its bytes do not matter: no request is made), as after a restart.
+    await writeFile(join(dir, 'm.gguf.part'), '')
+    await truncate(join(dir, 'm.gguf.part'), 128 * MB)
+    // How long hashing it takes on this machine (the faster of two reads: the machine is shared).
+    const timeHash = async (): Promise<number> => {
+      const started = performance.now()
+      const hash = createHash('sha256')
+      for await (const chunk of createReadStream(join(dir, 'm.gguf.part'))) hash.update(chunk as Buffer)
+      return performance.now() - started
+    }
+    const wholeHash = Math.min(await timeHash(), await timeHash())
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), wholeHash / 20)
+    const started = performance.now()
+    await expectAppError(
+      downloadFile({ url: server.url('m.gguf'), fileName: 'm.gguf' }, dir, { signal: controller.signal }),
+      'busy',
+      /paused/,
+    )
+    expect(performance.now() - started).toBeLessThan(wholeHash / 4)
+    expect(server.requests).toEqual([])
+    expect(await partialBytes(dir, 'm.gguf')).toBe(128 * MB)
   })
 
   it('never installs a file stored only in part, even with a checksum that the bytes received pass', async () => {
