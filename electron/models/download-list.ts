@@ -18,6 +18,8 @@ const StoredFile = z.object({
   sha256: z.string().nullable(),
   // Lists saved before git blob checks had none.
   gitBlobSha1: z.string().nullable().default(null),
+  // What the file's bytes gave when a whole download of it failed its checksum; none until one did.
+  refused: z.string().optional(),
   done: z.boolean(),
 })
 const StoredJob = z.object({

@@ -5,7 +5,7 @@ import { mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bytesOnDisk, checksumOf, INTERRUPTED, type StoredJob } from './download-list.js'
 import type { JobProgress } from './download-view.js'
-import { downloadFile, type DownloadOptions } from './downloader.js'
+import { ChecksumRefused, downloadFile, type DownloadOptions } from './downloader.js'
 import { exists } from './disk.js'
 import { UnverifiedFiles } from './unverified.js'
 
@@ -45,6 +45,7 @@ export async function runJob(job: StoredJob, live: JobProgress, run: JobRun): Pr
           sha256: file.sha256 ?? undefined,
           gitBlobSha1: file.gitBlobSha1 ?? undefined,
           size: file.size,
+          refused: file.refused,
         },
         dir,
         {
@@ -73,6 +74,11 @@ export async function runJob(job: StoredJob, live: JobProgress, run: JobRun): Pr
     await changedBestEffort()
     run.onLibraryChanged?.()
   } catch (error) {
+    // Remembered with the job, so the same wrong bytes after a retry are known for the server's file.
+    if (error instanceof ChecksumRefused) {
+      const refused = job.files.find((f) => !f.done)
+      if (refused) refused.refused = error.actual
+    }
     live.bytesPerSecond = null
     live.etaSeconds = null
     live.retry = null

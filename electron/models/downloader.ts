@@ -15,6 +15,7 @@ import { AppError } from '../ipc/errors.js'
 import { FileTransfer, Retryable, type Downloaded, type RemoteFile, type TransferOptions } from './file-transfer.js'
 import { partialBytes } from './partial-file.js'
 
+export { ChecksumRefused } from './file-transfer.js'
 export type { Downloaded, RemoteFile } from './file-transfer.js'
 export type { Progress } from './transfer-progress.js'
 export { discardPartial, partialBytes } from './partial-file.js'

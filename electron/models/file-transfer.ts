@@ -26,6 +26,8 @@ export interface RemoteFile {
   gitBlobSha1?: string
   /** Expected size in bytes, when known ahead: checked against the server's, and nothing past it is written. */
   size?: number
+  /** The checksum an earlier download of this file gave when it was refused (ChecksumRefused's `actual`). */
+  refused?: string
 }
 
 /** How each attempt of a transfer behaves (downloader.ts adds how many there are). */
@@ -62,6 +64,9 @@ function requestFailure(error: Error): string {
   return error.cause instanceof Error ? `the connection failed (${error.cause.message})` : error.message
 }
 
+/** What a download planned with an old version's size and checksum can do: no retry can finish it. */
+const START_AGAIN = 'Cancel the download and start it again to get it as it is now.'
+
 /** An entity tag without its weak marker: a CDN may weaken the origin's tag for the same bytes. */
 const tagOf = (etag: string | null): string | null => etag?.replace(/^W\//, '') ?? null
 
@@ -72,6 +77,16 @@ export class Retryable extends Error {
     readonly stalled = false,
   ) {
     super(message)
+  }
+}
+
+/** A whole file whose bytes failed its checksum, and were deleted; `actual` is what they gave. */
+export class ChecksumRefused extends AppError {
+  constructor(
+    readonly actual: string,
+    message: string,
+  ) {
+    super('bad-model-file', message)
   }
 }
 
@@ -207,30 +222,45 @@ export class FileTransfer {
       if (!range || Number(range[1]) !== offset) throw new Retryable('the server resumed at the wrong byte')
       rangeEnd = Number(range[2]) + 1
       rangeTotal = range[3] === '*' ? null : Number(range[3])
-      // A server or proxy that ignores If-Range resumes a file that changed since the partial
-      // was written: its bytes would be joined to the other version's. Start over instead.
-      const etag = tagOf(response.headers.get('etag'))
-      const meta = this.meta
-      const changed =
-        (meta?.etag && etag && tagOf(meta.etag) !== etag) || (meta?.totalBytes && rangeTotal !== null && rangeTotal !== meta.totalBytes)
-      if (changed) {
-        await this.startOver()
-        throw new Retryable(`${file.fileName} changed on the server since the download began, so it starts over`)
-      }
-    } else if (offset > 0) {
-      await discardPartial(dir, file.fileName) // the server ignored the range: start over
     }
-    const hashes = await this.digestUpTo(start)
     const length = Number(response.headers.get('content-length') ?? NaN)
     // A range answer says the whole file's size; it may send less of it than asked (the rest comes in the next attempt).
     const totalBytes = rangeTotal ?? (Number.isFinite(length) ? start + length : (file.size ?? null))
-    // Planned with the old version's size and checksum, a resume could only fail again.
+    // Planned with the old version's size and checksum, a resume could only fail again, and the
+    // old version's bytes are of no use to the new one.
     if (file.size && totalBytes !== null && totalBytes !== file.size) {
+      await this.startOver()
       throw new AppError(
         'bad-model-file',
-        `${file.fileName} on the server is ${totalBytes.toLocaleString('en')} bytes, not the ${file.size.toLocaleString('en')} listed when the download began: it has probably changed since. Cancel the download and start it again to get it as it is now.`,
+        `${file.fileName} on the server is ${totalBytes.toLocaleString('en')} bytes, not the ${file.size.toLocaleString('en')} listed when the download began: it has probably changed since. ${START_AGAIN}`,
       )
     }
+    // Another version than the one the partial file is of (its record says which): the entity tag
+    // changed (a server honouring If-Range sends the new version whole, one ignoring it resumes
+    // the new version), or a range answer names another size.
+    const recorded = this.meta
+    const etag = tagOf(response.headers.get('etag'))
+    const otherVersion =
+      (recorded?.etag && etag && tagOf(recorded.etag) !== etag) ||
+      (resumed && recorded?.totalBytes && rangeTotal !== null && rangeTotal !== recorded.totalBytes)
+    if (otherVersion && (file.sha256 || file.gitBlobSha1)) {
+      // Of the same size, it could not pass the checksum listed for the old one: downloaded whole,
+      // it was refused at the end, and again on every retry. Nothing is deleted: the partial and
+      // its record say the same at once on a retry, rather than after downloading the file once
+      // more (and its bytes still serve if the server goes back to that version).
+      throw new AppError(
+        'bad-model-file',
+        `${file.fileName} has changed on the server since the download began (the server now sends another version of it), so it cannot pass the checksum listed then. ${START_AGAIN}`,
+      )
+    }
+    if (otherVersion && resumed) {
+      // A server or proxy that ignores If-Range resumes a file that changed since the partial
+      // was written: its bytes would be joined to the other version's. Start over instead.
+      await this.startOver()
+      throw new Retryable(`${file.fileName} changed on the server since the download began, so it starts over`)
+    }
+    if (!resumed && offset > 0) await discardPartial(dir, file.fileName) // the server ignored the range: start over
+    const hashes = await this.digestUpTo(start)
     // Nothing past the listed size, or past the end the server itself announced, is written.
     const limit = Math.min(totalBytes ?? Infinity, rangeEnd)
     if (totalBytes !== null) {
@@ -296,9 +326,16 @@ export class FileTransfer {
     if (mismatch) {
       // Refused, and not kept: resuming would only rebuild the same wrong file.
       await discardPartial(dir, file.fileName)
-      throw new AppError(
-        'bad-model-file',
-        `${file.fileName} failed its checksum (${mismatch.name} expected ${mismatch.expected.slice(0, 12)}…, got ${mismatch.actual.slice(0, 12)}…) and was deleted. Try the download again.`,
+      // The same wrong bytes as a refused download before are what the server has now (one that
+      // sends no entity tag, or a file that changed before the download's first byte): another
+      // retry would only download them once more.
+      const again = file.refused === mismatch.actual
+      const sums = `${mismatch.name} expected ${mismatch.expected.slice(0, 12)}…, got ${mismatch.actual.slice(0, 12)}…`
+      throw new ChecksumRefused(
+        mismatch.actual,
+        again
+          ? `${file.fileName} failed its checksum again with the same bytes (${sums}) and was deleted: the file on the server has probably changed since the download began. ${START_AGAIN}`
+          : `${file.fileName} failed its checksum (${sums}) and was deleted. Try the download again.`,
       )
     }
     await rename(this.part, this.target)

@@ -232,6 +232,29 @@ describe('download manager', () => {
     ])
   })
 
+  it('says the file changed on the server when a retry brings the same wrong bytes, also after a restart', async () => {
+    // The hub lists the real projector's SHA-256 and size; the server sends another file of that size, with no entity tag to tell.
+    const other = Buffer.from(mmprojBytes)
+    other[0]! ^= 0xff
+    server = await startHubServer(
+      { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: other } },
+      { listAs: { [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } } },
+    )
+    const root = await scratchDir()
+    const first = await open(root)
+    const { id } = await first.manager.start({ source: 'catalog', id: 'tiny' })
+    const failed = (m: DownloadManager) => until(() => (job(m, id)!.state === 'failed' ? job(m, id) : undefined), 'the failure')
+    expect((await failed(first.manager)).error).toMatch(/^mmproj-tiny-vlm-F32\.gguf failed its checksum .* Try the download again\.$/)
+    await first.manager.close()
+
+    // Retried after a restart: the same bytes again are the server's file, and a retry cannot finish it.
+    const second = await open(root)
+    await second.manager.resume(id)
+    expect((await failed(second.manager)).error).toMatch(
+      /^mmproj-tiny-vlm-F32\.gguf failed its checksum again with the same bytes .* the file on the server has probably changed since the download began\. Cancel the download and start it again to get it as it is now\.$/,
+    )
+  })
+
   it('checks a projector kept in git by its git blob SHA-1: the real bytes pass, others are refused', async () => {
     server = await startHubServer({ [REPO]: { [MODEL]: modelBytes, [MMPROJ]: mmprojBytes } }, { listing: { [MMPROJ]: 'git' } })
     const listed = await createHub({ hubUrl: server.origin }).repoFiles(REPO)

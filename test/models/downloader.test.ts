@@ -5,7 +5,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat, statfs, truncate, write
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { discardPartial, downloadFile, partialBytes, type Progress } from '../../electron/models/downloader.js'
+import { ChecksumRefused, discardPartial, downloadFile, partialBytes, type Progress } from '../../electron/models/downloader.js'
 import { AppError } from '../../electron/ipc/errors.js'
 import type { DownloadRetry } from '../../electron/ipc/contract.js'
 import { scratchDir } from '../support/engine.js'
@@ -277,6 +277,62 @@ describe('model downloads', () => {
       /^m\.gguf on the server is 3,146,728 bytes, not the 3,145,728 listed when the download began: it has probably changed since\. Cancel the download and start it again to get it as it is now\.$/,
     )
     // The old version's bytes are of no use to the new one.
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it.each([
+    ['honours If-Range, sending the new version whole', true],
+    ['ignores If-Range, resuming the new version', false],
+  ])(
+    'says a file that changed on the server keeping its size is to be started again, at once and on every retry (a server that %s)',
+    async (_, ifRange) => {
+      const files = { 'm.gguf': body }
+      server = await startFileServer(files, { bytesPerTick: 128 * 1024, ifRange })
+      const dir = await scratchDir()
+      const kept = await pauseAfter(server.url('m.gguf'), dir, MB)
+      expect(kept).toBeGreaterThan(MB)
+      files['m.gguf'] = makeContent(body.length, 2).body
+      server.options.etag = '"v2"'
+      server.options.bytesPerTick = undefined
+      // Downloaded whole, the new version could only fail the checksum the download was planned
+      // with, and a retry would download it again to fail again: both are said before a byte is stored.
+      const file = { url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }
+      for (let retry = 0; retry < 2; retry++) {
+        const requests = server.requests.length
+        await expectAppError(
+          downloadFile(file, dir, { backoffMs: 10 }),
+          'bad-model-file',
+          /^m\.gguf has changed on the server since the download began \(the server now sends another version of it\), so it cannot pass the checksum listed then\. Cancel the download and start it again to get it as it is now\.$/,
+        )
+        expect(server.requests.slice(requests)).toEqual([`bytes=${kept}-`])
+        expect(await partialBytes(dir, 'm.gguf')).toBe(kept)
+      }
+    },
+  )
+
+  it('says the file changed on the server when a whole new download gives the same wrong bytes as the one refused before', async () => {
+    // No entity tag tells the versions apart: the file changed before the download began, or the server sends none.
+    const other = makeContent(body.length, 3)
+    server = await startFileServer({ 'm.gguf': other.body })
+    const dir = await scratchDir()
+    const file = { url: server.url('m.gguf'), fileName: 'm.gguf', sha256, size: body.length }
+    const first = await downloadFile(file, dir).catch((e: unknown) => e)
+    expect(first).toBeInstanceOf(ChecksumRefused)
+    expect((first as ChecksumRefused).actual).toBe(other.sha256)
+    expect((first as ChecksumRefused).message).toMatch(
+      /failed its checksum \(SHA-256 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted\. Try the download again\.$/,
+    )
+    // A retry that brings other wrong bytes (a damaged transfer) may still be tried again.
+    await expectAppError(
+      downloadFile({ ...file, refused: 'e'.repeat(64) }, dir),
+      'bad-model-file',
+      /and was deleted\. Try the download again\.$/,
+    )
+    await expectAppError(
+      downloadFile({ ...file, refused: other.sha256 }, dir),
+      'bad-model-file',
+      /^m\.gguf failed its checksum again with the same bytes \(SHA-256 expected [0-9a-f]{12}…, got [0-9a-f]{12}…\) and was deleted: the file on the server has probably changed since the download began\. Cancel the download and start it again to get it as it is now\.$/,
+    )
     expect(await readdir(dir)).toEqual([])
   })
 

@@ -23,8 +23,10 @@ export interface FileServerOptions {
   failWith?: number[]
   /** A range answer (206) sends at most this many bytes, and says so in its Content-Range, as a server may. */
   rangeLimit?: number
-  /** The entity tag sent with every file (read live: change it with the file's bytes); If-Range is ignored, as by some proxies. */
+  /** The entity tag sent with every file (read live: change it with the file's bytes); If-Range is ignored, as by some proxies, unless ifRange. */
   etag?: string
+  /** Honour If-Range, as HTTP says: a range request naming another entity tag gets the whole file (200). */
+  ifRange?: boolean
   /** JSON answers (an API), by path; null answers 404, undefined falls through to the files. */
   json?: (path: string, query: URLSearchParams) => unknown
 }
@@ -72,7 +74,9 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     if (options.silentRequests?.includes(requests.length - 1)) return
     const body = files[name]
     if (!body) return void res.writeHead(404).end('not found')
-    const range = options.ranges === false ? null : /bytes=(\d+)-/.exec(req.headers.range ?? '')
+    const etag = options.etag ?? '"v1"'
+    const stale = options.ifRange && req.headers['if-range'] !== undefined && req.headers['if-range'] !== etag
+    const range = options.ranges === false || stale ? null : /bytes=(\d+)-/.exec(req.headers.range ?? '')
     const start = range ? Number(range[1]) : 0
     if (start >= body.length && range) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end()
     const overrun = options.overrun ?? 0
@@ -80,7 +84,7 @@ export async function startFileServer(files: Record<string, Buffer>, options: Fi
     res.writeHead(range ? 206 : 200, {
       ...(overrun ? {} : { 'content-length': end - start }),
       'accept-ranges': options.ranges === false ? 'none' : 'bytes',
-      etag: options.etag ?? '"v1"',
+      etag,
       ...(range ? { 'content-range': `bytes ${start}-${end - 1}/${body.length}` } : {}),
     })
     const drop = drops > 0 ? (drops--, options.dropAfter!.bytes) : Infinity
