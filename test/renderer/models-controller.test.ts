@@ -12,7 +12,7 @@ import type {
   LibraryView,
   ModelFileInfo,
 } from '../../electron/ipc/contract.js'
-import { ModelsController } from '../../renderer/src/lib/models.svelte.js'
+import { downloadOfModel, ModelsController } from '../../renderer/src/lib/models.svelte.js'
 import { engineInfo, FakeAssistant, readyEngine } from './fake-assistant.js'
 import { watch } from './watch.svelte.js'
 
@@ -480,5 +480,20 @@ describe('ModelsController', () => {
     models.clearErrors('downloads', 'library')
     expect(models.errorIn('downloads', JOB_ID)).toBeNull()
     expect(models.errorIn('library', '/models/tiny/tiny.gguf')).toBeNull()
+  })
+})
+
+describe('the download of a catalog file', () => {
+  it('is the unfinished one of that model file, whoever started it, not a finished one or another quantisation’s', () => {
+    const q8 = (state: DownloadJob['state']): DownloadJob => {
+      const base = job(state)
+      return { ...base, id: 'q8', title: 'Tiny VLM (Q8_0)', files: [{ ...base.files[0]!, fileName: 'tiny-vlm-Q8_0.gguf' }, base.files[1]!] }
+    }
+    const searched = job('paused', { catalogId: null })
+    expect(downloadOfModel([q8('paused'), searched], 'sub/tiny-vlm-F32.gguf')).toBe(searched)
+    expect(downloadOfModel([job('done'), q8('failed')], 'tiny-vlm-F32.gguf')).toBeUndefined()
+    expect(downloadOfModel([job('done'), q8('failed')], 'tiny-vlm-Q8_0.gguf')?.id).toBe('q8')
+    // A projector of that name is not the model.
+    expect(downloadOfModel([job('queued')], 'mmproj-tiny-vlm-F32.gguf')).toBeUndefined()
   })
 })

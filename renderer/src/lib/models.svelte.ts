@@ -14,6 +14,7 @@ import type {
 } from '@contract'
 import { errorText, stoppedByUser, type AssistantClient } from './assistant'
 import { attempt } from './attempt'
+import { fileName } from './format'
 import type { DeepReadonly } from './readonly'
 
 /** The parts of the Models page (and the first-run offer) whose actions can fail: each shows its own error. */
@@ -354,6 +355,16 @@ export class ModelsController {
     if (text === null && (!current || (clears === 'own' && current.item !== item))) return
     this.#errors = { ...this.#errors, [at.area]: text === null ? undefined : { text, item } }
   }
+}
+
+/**
+ * The unfinished download of a model file (its path in the repository), if there is one: main
+ * keeps one per model file, whether the catalog or a search started it, and offers that one
+ * again rather than a second.
+ */
+export function downloadOfModel(jobs: DeepReadonly<DownloadJob[]>, path: string): DeepReadonly<DownloadJob> | undefined {
+  const name = fileName(path)
+  return jobs.find((job) => job.state !== 'done' && job.files.some((f) => f.role === 'model' && f.fileName === name))
 }
 
 /** The files of a download that cannot be verified: the hub published no checksum for them. */
