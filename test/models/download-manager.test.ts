@@ -87,6 +87,19 @@ async function until<T>(check: () => T | undefined | false, what: string, ms = 1
   }
 }
 
+/**
+ * The staging folder once the list's last save is written: the window is told of a change
+ * before the list is saved, so a save may still hold its temporary file (downloads.json.NNN).
+ */
+async function stagingOnceSaved(root: string): Promise<string[]> {
+  const deadline = Date.now() + 5_000
+  for (;;) {
+    const names = await readdir(join(root, '.downloads'))
+    if (!names.some((name) => /^downloads\.json\.\d+$/.test(name)) || Date.now() > deadline) return names
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 const job = (m: DownloadManager, id: string): DownloadJob | undefined => m.list().find((j) => j.id === id)
 const library = (root: string) => scanLibrary(root, (p) => inspectModelFile(p, llama))
 
@@ -119,7 +132,7 @@ describe('download manager', () => {
     })
     const lib = await library(root)
     expect(lib.models.map((m) => [m.model.path, m.mmproj?.path])).toEqual([[done.modelPath, done.mmprojPath]])
-    expect(await readdir(join(root, '.downloads'))).toEqual(['downloads.json'])
+    expect(await stagingOnceSaved(root)).toEqual(['downloads.json'])
 
     // Progress was reported with bytes, speed and an ETA, and never went backwards.
     const progress = events.map((jobs) => jobs.find((j) => j.id === started.id)!).filter((j) => j.state === 'downloading')
@@ -194,7 +207,7 @@ describe('download manager', () => {
     const { id } = await manager.start({ source: 'catalog', id: 'tiny' })
     await until(() => (job(manager, id)!.downloadedBytes > 50_000 ? true : undefined), 'some bytes')
     expect(await manager.cancel(id)).toEqual([])
-    expect(await readdir(join(root, '.downloads'))).toEqual(['downloads.json'])
+    expect(await stagingOnceSaved(root)).toEqual(['downloads.json'])
     expect(await readdir(root)).toEqual(['.downloads'])
   })
 
