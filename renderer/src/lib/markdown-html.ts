@@ -1,5 +1,5 @@
 // Model output as HTML, not yet sanitised (markdown.ts puts DOMPurify over it): marked for
-// Markdown (GFM), highlight.js for fenced code with a named language.
+// Markdown (GFM), Temml for TeX (as MathML), highlight.js for fenced code with a named language.
 import hljs from 'highlight.js/lib/core'
 import bash from 'highlight.js/lib/languages/bash'
 import c from 'highlight.js/lib/languages/c'
@@ -24,6 +24,7 @@ import typescript from 'highlight.js/lib/languages/typescript'
 import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
 import { Marked, type Links, type Token, type TokensList } from 'marked'
+import { mathExtension } from './markdown-math'
 
 for (const [name, language] of Object.entries({
   bash,
@@ -60,25 +61,28 @@ hljs.registerAliases(['yml'], { languageName: 'yaml' })
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
-const marked = new Marked({
-  gfm: true,
-  breaks: true,
-  renderer: {
-    code({ text, lang }) {
-      const name = (lang ?? '').trim().split(/\s+/)[0] ?? ''
-      const known = name && hljs.getLanguage(name) ? name : null
-      // Highlight only what names its language: guessing is slow and re-runs every frame while streaming.
-      const body = known ? hljs.highlight(text, { language: known, ignoreIllegals: true }).value : escapeHtml(text)
-      return `<div class="code-block"><div class="code-bar"><span>${escapeHtml(known ?? name)}</span><button type="button" class="copy-code">Copy</button></div><pre><code class="hljs">${body}</code></pre></div>`
-    },
-    // HTML in an answer is the model writing about HTML ("use the <textarea> element"), not
-    // markup for this window: as markup it became live fields and folds that swallowed the
-    // rest of the answer. It shows as the text it is, a block of it as a paragraph.
-    html({ text, block }) {
-      return block ? `<p>${escapeHtml(text.trim()).replace(/\n/g, '<br>')}</p>\n` : escapeHtml(text)
+const marked = new Marked(
+  {
+    gfm: true,
+    breaks: true,
+    renderer: {
+      code({ text, lang }) {
+        const name = (lang ?? '').trim().split(/\s+/)[0] ?? ''
+        const known = name && hljs.getLanguage(name) ? name : null
+        // Highlight only what names its language: guessing is slow and re-runs every frame while streaming.
+        const body = known ? hljs.highlight(text, { language: known, ignoreIllegals: true }).value : escapeHtml(text)
+        return `<div class="code-block"><div class="code-bar"><span>${escapeHtml(known ?? name)}</span><button type="button" class="copy-code">Copy</button></div><pre><code class="hljs">${body}</code></pre></div>`
+      },
+      // HTML in an answer is the model writing about HTML ("use the <textarea> element"), not
+      // markup for this window: as markup it became live fields and folds that swallowed the
+      // rest of the answer. It shows as the text it is, a block of it as a paragraph.
+      html({ text, block }) {
+        return block ? `<p>${escapeHtml(text.trim()).replace(/\n/g, '<br>')}</p>\n` : escapeHtml(text)
+      },
     },
   },
-})
+  mathExtension(),
+)
 
 /** Top-level tokens of `source`, knowing the link definitions of the text before it. */
 export function lexMarkdown(source: string, links: Links = {}): TokensList {

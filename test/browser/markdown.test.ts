@@ -1,0 +1,147 @@
+// Answers as the reader sees them, in real Chromium under the app's CSP: Markdown.svelte alone
+// (built from markdown-fixture.*), its text set as a streamed answer sets it. Formulas as MathML.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { svelte } from '@sveltejs/vite-plugin-svelte'
+import type { Browser, Page } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
+import { chromiumMissing, launchChromium } from '../support/chromium.js'
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
+const ARTIFACTS = join(ROOT, 'test-results')
+
+/** The fixture page, built as the renderer is (the same Svelte config), into a folder of its own. */
+async function buildFixture(): Promise<string> {
+  const outDir = await mkdtemp(join(tmpdir(), 'lva-markdown-'))
+  await build({
+    configFile: false,
+    root: join(ROOT, 'test/browser'),
+    base: './',
+    publicDir: false,
+    logLevel: 'warn',
+    resolve: { alias: { '@contract': join(ROOT, 'electron/ipc/contract.ts') } },
+    plugins: [svelte({ configFile: join(ROOT, 'svelte.config.js') })],
+    build: { outDir, emptyOutDir: true, rollupOptions: { input: join(ROOT, 'test/browser/markdown-fixture.html') } },
+  })
+  return outDir
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
+
+function serve(dir: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '')
+    const file = join(dir, path)
+    if (!file.startsWith(dir)) return void res.writeHead(403).end()
+    // Chromium asks for one by itself; a 404 would be a console error among those the tests count.
+    if (path === 'favicon.ico') return void res.writeHead(204).end()
+    readFile(file).then(
+      (body) =>
+        res
+          .writeHead(200, {
+            'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+            'content-security-policy': CONTENT_SECURITY_POLICY,
+          })
+          .end(body),
+      () => res.writeHead(404).end(),
+    )
+  })
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)))
+}
+
+const chromium = chromiumMissing()
+if (chromium) console.warn(`[browser tests skipped] ${chromium}`)
+
+describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
+  let outDir: string
+  let server: Server
+  let browser: Browser
+  let page: Page
+  /** Console errors (a CSP refusal is one) and uncaught exceptions. */
+  let errors: string[]
+  /** Every URL the page asked for. */
+  let requests: string[]
+  let origin: string
+
+  beforeAll(async () => {
+    outDir = await buildFixture()
+    server = await serve(outDir)
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    server?.close()
+    if (outDir) await rm(outDir, { recursive: true, force: true })
+  })
+
+  async function open(viewport = { width: 700, height: 800 }): Promise<void> {
+    await page?.close()
+    page = await browser.newPage({ viewport })
+    page.setDefaultTimeout(5000)
+    errors = []
+    requests = []
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())))
+    page.on('pageerror', (e) => errors.push(e.message))
+    page.on('request', (r) => requests.push(r.url()))
+    await page.goto(`${origin}/markdown-fixture.html`)
+    await page.waitForFunction(() => window.__markdown !== undefined)
+  }
+
+  const md = () => page.getByTestId('markdown')
+
+  /** Sets the text, then waits two frames: the view renders once a frame. */
+  async function show(text: string, live = false): Promise<void> {
+    await page.evaluate(
+      ([t, l]) =>
+        new Promise<void>((done) => {
+          window.__markdown!.show(t, l)
+          requestAnimationFrame(() => requestAnimationFrame(() => done()))
+        }),
+      [text, live] as const,
+    )
+  }
+
+  it('shows formulas as MathML, laid out, with nothing refused by the CSP; prices and code stay text', async () => {
+    await open()
+    await show(
+      [
+        'The area is $A = \\pi r^2$, and',
+        '',
+        '$$',
+        '\\begin{aligned} f(x) &= (x+1)^2 \\\\ &= x^2 + 2x + 1 \\end{aligned}',
+        '$$',
+        '',
+        'with \\(E = mc^2\\) and',
+        '\\[\\sum_{i=1}^n i = \\frac{n(n+1)}{2}\\]',
+        '',
+        'It costs $5 and $10; \\$x\\$ is no formula, `$y$` is code, $\\frac{1}{$ does not parse.',
+      ].join('\n'),
+    )
+    const formulas = md().locator('math')
+    await expect.poll(() => formulas.count()).toBe(4)
+    expect(await md().locator('math[display="block"]').count()).toBe(2)
+    for (const box of await formulas.evaluateAll((all) => all.map((m) => m.getBoundingClientRect().toJSON() as DOMRect)))
+      expect(box.width * box.height).toBeGreaterThan(0)
+    expect(await formulas.first().evaluate((m) => m.namespaceURI)).toBe('http://www.w3.org/1998/Math/MathML')
+    // The aligned columns: right, then left, by Temml's classes.
+    expect(
+      await md()
+        .locator('mtd.tml-right')
+        .first()
+        .evaluate((c) => getComputedStyle(c).textAlign),
+    ).toBe('right')
+    const text = (await md().textContent()) ?? ''
+    expect(text).toContain('It costs $5 and $10; $x$ is no formula')
+    expect(await md().locator('code').allTextContents()).toEqual(['$y$', '$\\frac{1}{$'])
+    expect(await md().locator('[style]').count()).toBe(0)
+    expect(errors).toEqual([])
+    await md().screenshot({ path: join(ARTIFACTS, 'markdown-math.png') })
+  })
+})
