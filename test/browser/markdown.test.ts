@@ -1,5 +1,6 @@
 // Answers as the reader sees them, in real Chromium under the app's CSP: Markdown.svelte alone
-// (built from markdown-fixture.*), its text set as a streamed answer sets it. Formulas as MathML.
+// (built from markdown-fixture.*), its text set as a streamed answer sets it. Formulas as
+// MathML, and the Markdown a model writes (tasks, images, wide tables, right-to-left text, code).
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -143,5 +144,81 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
     expect(await md().locator('[style]').count()).toBe(0)
     expect(errors).toEqual([])
     await md().screenshot({ path: join(ARTIFACTS, 'markdown-math.png') })
+  })
+
+  it('keeps task checks, shows an image as its description without fetching it, scrolls a wide table', async () => {
+    await open({ width: 520, height: 900 })
+    const wide = Array.from({ length: 8 }, () => 'internationalisation')
+    await show(
+      [
+        '- [x] done',
+        '- [ ] to do',
+        '',
+        'Look: ![a cat on a mat](https://example.com/cat.png)',
+        '',
+        `| ${wide.map((_, i) => `col ${i}`).join(' | ')} |`,
+        `|${'---|'.repeat(wide.length)}`,
+        `| ${wide.join(' | ')} |`,
+        '',
+        '| Step | Notes |',
+        '|---|---|',
+        '| 1 | first line<br>second line |',
+        '',
+        '> A quoted line.',
+        '',
+        'مرحبا بالعالم، هذا نص عربي.',
+      ].join('\n'),
+    )
+    const boxes = md().getByRole('checkbox')
+    await expect.poll(() => boxes.count()).toBe(2)
+    expect(await boxes.evaluateAll((all) => all.map((b) => [(b as HTMLInputElement).checked, (b as HTMLInputElement).disabled]))).toEqual([
+      [true, true],
+      [false, true],
+    ])
+    expect(await md().textContent()).toContain('Look: [image: a cat on a mat]')
+    expect(await md().locator('img').count()).toBe(0)
+    expect(requests.filter((url) => !url.startsWith(origin))).toEqual([])
+    // The wide table scrolls in its frame, its cells' words whole (each cell one word, on one line).
+    const frame = md().locator('.table-scroll').first()
+    expect(await frame.evaluate((f) => f.scrollWidth > f.clientWidth)).toBe(true)
+    const lines = await frame
+      .locator('td')
+      .first()
+      .evaluate((cell) => {
+        const range = document.createRange()
+        range.selectNodeContents(cell)
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size
+      })
+    expect(lines).toBe(1)
+    expect(await md().locator('td br').count()).toBe(1)
+    expect(
+      await md()
+        .locator('blockquote')
+        .evaluate((q) => getComputedStyle(q).borderInlineStartWidth),
+    ).not.toBe('0px')
+    const arabic = md().locator('p', { hasText: 'مرحبا' })
+    expect(await arabic.evaluate((p) => p.matches(':dir(rtl)'))).toBe(true)
+    expect(
+      await md()
+        .locator('p', { hasText: 'Look' })
+        .evaluate((p) => p.matches(':dir(ltr)')),
+    ).toBe(true)
+    expect(errors).toEqual([])
+    await md().screenshot({ path: join(ARTIFACTS, 'markdown-blocks.png') })
+  })
+
+  it('names each copy button after its code, and a selection of the code leaves its bar out', async () => {
+    await open()
+    await show('```python\nprint(1)\n```\n\n```\nplain text\n```')
+    await expect.poll(() => md().getByRole('button', { name: 'Copy Python code', exact: true }).count()).toBe(1)
+    expect(await md().getByRole('button', { name: 'Copy code', exact: true }).count()).toBe(1)
+    const selected = await md()
+      .locator('.code-block')
+      .first()
+      .evaluate((block) => {
+        getSelection()!.selectAllChildren(block)
+        return getSelection()!.toString()
+      })
+    expect(selected.trim()).toBe('print(1)')
   })
 })

@@ -1,6 +1,6 @@
 // What an answer's Markdown becomes, under Node (markdown-html.ts, before DOMPurify, which needs a
 // DOM: test/browser/markdown.test.ts runs the whole of it in Chromium): TeX as MathML with prices
-// left alone.
+// left alone, and the Markdown models write.
 import { describe, expect, it } from 'vitest'
 import { lexMarkdown, tokensToHtml } from '../../renderer/src/lib/markdown-html.js'
 
@@ -45,5 +45,33 @@ describe('formulas', () => {
     expect(html('where $$x^2$$ is large')).toContain('<span class="math-display"><math display="block"')
     expect(html('Broken: $\\frac{1}{$ here.')).toBe('<p>Broken: <code class="math-source">$\\frac{1}{$</code> here.</p>\n')
     expect(html('$$\n\\begin{matrix} a \n$$\n\nNext')).toContain('<pre><code class="math-source">$$\n\\begin{matrix} a \n$$</code></pre>')
+  })
+})
+
+describe('Markdown models write', () => {
+  it('keeps a task list item checked or not', () => {
+    const out = html('- [x] done\n- [ ] to do')
+    expect(out).toContain('<li class="task"><input checked="" disabled="" type="checkbox"> done</li>')
+    expect(out).toContain('<li class="task"><input disabled="" type="checkbox"> to do</li>')
+  })
+
+  it('shows an image as its description, never as an image', () => {
+    expect(html('Look: ![a cat](https://example.com/cat.png)')).toBe('<p>Look: <span class="image-alt">[image: a cat]</span></p>\n')
+    expect(html('![](https://example.com/x.png)')).toContain('[image]')
+    expect(html('![a cat](https://example.com/cat.png)')).not.toContain('<img')
+  })
+
+  it('puts a table in a frame that scrolls, and keeps <br> in its cells as a line break', () => {
+    const out = html('| Step | Notes |\n|---|---|\n| 1 | first<br>second |')
+    expect(out).toMatch(/^<div class="table-scroll" tabindex="0"><table>/)
+    expect(out).toContain('<td>first<br>second</td>')
+    // Elsewhere HTML stays text, as before.
+    expect(html('Use <br> here')).toBe('<p>Use &#60;br&#62; here</p>\n')
+  })
+
+  it("names each copy button after its block's language", () => {
+    expect(html('```py\nprint(1)\n```')).toContain('aria-label="Copy Python code"')
+    expect(html('```mylang\nfoo\n```')).toContain('aria-label="Copy mylang code"')
+    expect(html('```\nfoo\n```')).toContain('aria-label="Copy code"')
   })
 })

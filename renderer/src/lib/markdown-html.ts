@@ -1,5 +1,6 @@
 // Model output as HTML, not yet sanitised (markdown.ts puts DOMPurify over it): marked for
 // Markdown (GFM), Temml for TeX (as MathML), highlight.js for fenced code with a named language.
+// Nothing remote is ever loaded: an image shows as its description.
 import hljs from 'highlight.js/lib/core'
 import bash from 'highlight.js/lib/languages/bash'
 import c from 'highlight.js/lib/languages/c'
@@ -23,7 +24,7 @@ import swift from 'highlight.js/lib/languages/swift'
 import typescript from 'highlight.js/lib/languages/typescript'
 import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
-import { Marked, type Links, type Token, type TokensList } from 'marked'
+import { Marked, Renderer, type Links, type Token, type Tokens, type TokensList } from 'marked'
 import { mathExtension } from './markdown-math'
 
 for (const [name, language] of Object.entries({
@@ -61,6 +62,10 @@ hljs.registerAliases(['yml'], { languageName: 'yaml' })
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
+/** A table cell's <br>: the one way a model can break a line inside a cell, so it is kept. */
+const lineBreakInCell = (token: Token): Token =>
+  token.type === 'html' && /^<br\s*\/?>$/i.test(token.text) ? { type: 'br', raw: token.raw } : token
+
 const marked = new Marked(
   {
     gfm: true,
@@ -68,16 +73,31 @@ const marked = new Marked(
     renderer: {
       code({ text, lang }) {
         const name = (lang ?? '').trim().split(/\s+/)[0] ?? ''
-        const known = name && hljs.getLanguage(name) ? name : null
+        const language = name ? hljs.getLanguage(name) : undefined
         // Highlight only what names its language: guessing is slow and re-runs every frame while streaming.
-        const body = known ? hljs.highlight(text, { language: known, ignoreIllegals: true }).value : escapeHtml(text)
-        return `<div class="code-block"><div class="code-bar"><span>${escapeHtml(known ?? name)}</span><button type="button" class="copy-code">Copy</button></div><pre><code class="hljs">${body}</code></pre></div>`
+        const body = language ? hljs.highlight(text, { language: name, ignoreIllegals: true }).value : escapeHtml(text)
+        // The button names whose code it copies: an answer with several blocks had a row of "Copy".
+        const copies = language?.name ?? name
+        const label = copies ? `Copy ${copies} code` : 'Copy code'
+        return `<div class="code-block"><div class="code-bar"><span>${escapeHtml(name)}</span><button type="button" class="copy-code" aria-label="${escapeHtml(label)}">Copy</button></div><pre><code class="hljs">${body}</code></pre></div>`
       },
       // HTML in an answer is the model writing about HTML ("use the <textarea> element"), not
       // markup for this window: as markup it became live fields and folds that swallowed the
       // rest of the answer. It shows as the text it is, a block of it as a paragraph.
       html({ text, block }) {
         return block ? `<p>${escapeHtml(text.trim()).replace(/\n/g, '<br>')}</p>\n` : escapeHtml(text)
+      },
+      // Nothing remote is loaded, but the reader is told an image was there and what it showed.
+      image({ text }) {
+        return `<span class="image-alt">[${text ? `image: ${escapeHtml(text)}` : 'image'}]</span>`
+      },
+      listitem(item) {
+        return item.task ? `<li class="task">${this.parser.parse(item.tokens)}</li>\n` : false
+      },
+      table(token: Tokens.Table) {
+        for (const cell of [...token.header, ...token.rows.flat()]) cell.tokens = cell.tokens.map(lineBreakInCell)
+        // A wide table scrolls in its frame rather than breaking its words letter by letter.
+        return `<div class="table-scroll" tabindex="0">${Renderer.prototype.table.call(this, token)}</div>\n`
       },
     },
   },
