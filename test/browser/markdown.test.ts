@@ -1,6 +1,7 @@
 // Answers as the reader sees them, in real Chromium under the app's CSP: Markdown.svelte alone
 // (built from markdown-fixture.*), its text set as a streamed answer sets it. Formulas as
-// MathML, and the Markdown a model writes (tasks, images, wide tables, right-to-left text, code).
+// MathML, the Markdown a model writes (tasks, images, wide tables, right-to-left text, code),
+// and streaming that re-renders only the block being written, keeping a selection and a focus.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -16,6 +17,41 @@ import { chromiumMissing, launchChromium } from '../support/chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const ARTIFACTS = join(ROOT, 'test-results')
+
+/** A long answer of the usual kinds of block: headings, paragraphs, lists, code, tables, quotes. */
+function longAnswer(characters: number): string {
+  const part = (n: number): string =>
+    [
+      `## Part ${n}: what the screenshot shows`,
+      '',
+      `The window in part ${n} has a **terminal** on the left and an *editor* on the right. The build failed because \`src/main.ts\` imports a module that does not exist; the [TypeScript handbook](https://www.typescriptlang.org/docs/) explains module resolution.`,
+      '',
+      '1. Open the file named in the error.',
+      '2. Check the import path:',
+      '   - relative paths start with `./`',
+      '   - the extension is `.js` in ESM output',
+      '3. Rebuild.',
+      '',
+      '```ts',
+      `export function add${n}(a: number, b: number): number {`,
+      '  // the bug was here',
+      '  return a + b',
+      '}',
+      '```',
+      '',
+      '| File | Status | Lines |',
+      '|---|---|---:|',
+      `| src/main.ts | failing | ${100 + n} |`,
+      '| src/util.ts | ok | 42 |',
+      '',
+      '> Note: run the tests again after the fix.',
+      '',
+      '',
+    ].join('\n')
+  let text = ''
+  for (let n = 1; text.length < characters; n++) text += part(n)
+  return text.slice(0, characters)
+}
 
 /** The fixture page, built as the renderer is (the same Svelte config), into a folder of its own. */
 async function buildFixture(): Promise<string> {
@@ -56,6 +92,26 @@ function serve(dir: string): Promise<Server> {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)))
 }
 
+/**
+ * Runs in the page before its scripts: times each animation-frame callback the page asks for
+ * (Markdown.svelte renders in one), with Svelte's DOM updates and the layout they cause, into
+ * window.__frameCosts. The test's own waits use the untimed original, window.__frame.
+ */
+function timeFrames(): void {
+  const w = window as unknown as { __frameCosts: number[]; __frame: (cb: FrameRequestCallback) => number }
+  const raf = window.requestAnimationFrame.bind(window)
+  w.__frameCosts = []
+  w.__frame = raf
+  window.requestAnimationFrame = (callback) =>
+    raf((time) => {
+      const start = performance.now()
+      callback(time)
+      window.__markdown?.flush()
+      void document.body.offsetHeight
+      w.__frameCosts.push(performance.now() - start)
+    })
+}
+
 const chromium = chromiumMissing()
 if (chromium) console.warn(`[browser tests skipped] ${chromium}`)
 
@@ -91,6 +147,7 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
     page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())))
     page.on('pageerror', (e) => errors.push(e.message))
     page.on('request', (r) => requests.push(r.url()))
+    await page.addInitScript(timeFrames)
     await page.goto(`${origin}/markdown-fixture.html`)
     await page.waitForFunction(() => window.__markdown !== undefined)
   }
@@ -103,7 +160,8 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
       ([t, l]) =>
         new Promise<void>((done) => {
           window.__markdown!.show(t, l)
-          requestAnimationFrame(() => requestAnimationFrame(() => done()))
+          const frame = (window as unknown as { __frame: (cb: () => void) => number }).__frame
+          frame(() => frame(() => done()))
         }),
       [text, live] as const,
     )
@@ -220,5 +278,60 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
         return getSelection()!.toString()
       })
     expect(selected.trim()).toBe('print(1)')
+  })
+
+  it('while an answer streams, re-renders only the block being written: a selection and a focus in earlier blocks stay', async () => {
+    await open()
+    const start = 'First paragraph, finished and selected.\n\n```python\nprint(1)\n```\n\nSecond paragraph.\n\n'
+    await show(start, true)
+    // Mark the first paragraph's element, select words in it, and focus the code's copy button.
+    await page.evaluate(() => {
+      const first = document.querySelector('[data-testid="markdown"] p')!
+      ;(first as unknown as { __mark: boolean }).__mark = true
+      const range = document.createRange()
+      range.setStart(first.firstChild!, 6)
+      range.setEnd(first.firstChild!, 15)
+      getSelection()!.removeAllRanges()
+      getSelection()!.addRange(range)
+    })
+    await md().getByRole('button', { name: 'Copy Python code' }).focus()
+    let text = start
+    for (let i = 0; i < 30; i++) {
+      text += i % 10 === 9 ? '\n\n' : `word${i} `
+      await show(text, true)
+    }
+    await show(text, false)
+    const kept = await page.evaluate(() => {
+      const first = document.querySelector('[data-testid="markdown"] p')!
+      return {
+        sameElement: (first as unknown as { __mark?: boolean }).__mark === true,
+        selection: getSelection()!.toString(),
+        focused: document.activeElement?.getAttribute('aria-label'),
+      }
+    })
+    expect(kept).toEqual({ sameElement: true, selection: 'paragraph', focused: 'Copy Python code' })
+    expect(await md().locator('p').count()).toBe(5)
+  })
+
+  it('costs about the same per frame at the end of a long streamed answer as at its start', async () => {
+    await open()
+    const answer = longAnswer(16_000)
+    const pieces = answer.match(/[\s\S]{1,40}/g)!
+    await page.evaluate(() => ((window as unknown as { __frameCosts: number[] }).__frameCosts = []))
+    let text = ''
+    for (const piece of pieces) {
+      text += piece
+      await show(text, true)
+    }
+    const costs = await page.evaluate(() => (window as unknown as { __frameCosts: number[] }).__frameCosts)
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+    const fifth = Math.floor(costs.length / 5)
+    const early = median(costs.slice(0, fifth))
+    const late = median(costs.slice(-fifth))
+    console.log(
+      `markdown: ${answer.length} characters in ${pieces.length} pieces, frame cost median ${early.toFixed(2)} ms in the first fifth, ${late.toFixed(2)} ms in the last`,
+    )
+    // Re-rendering the whole answer grew with it: about 1 ms a frame per thousand characters.
+    expect(late).toBeLessThan(early * 3 + 2)
   })
 })

@@ -1,10 +1,13 @@
 // What an answer's Markdown becomes, under Node (markdown-html.ts, before DOMPurify, which needs a
 // DOM: test/browser/markdown.test.ts runs the whole of it in Chromium): TeX as MathML with prices
-// left alone, and the Markdown models write.
+// left alone, the Markdown models write, and the blocks a streamed answer is cut into (a settled
+// block never changes afterwards).
 import { describe, expect, it } from 'vitest'
+import { MarkdownBlocks } from '../../renderer/src/lib/markdown-blocks.js'
 import { lexMarkdown, tokensToHtml } from '../../renderer/src/lib/markdown-html.js'
 
 const html = (text: string): string => tokensToHtml(lexMarkdown(text))
+const blocks = (): MarkdownBlocks => new MarkdownBlocks({ lex: lexMarkdown, render: tokensToHtml })
 const count = (text: string, what: RegExp): number => text.match(new RegExp(what, 'g'))?.length ?? 0
 
 describe('formulas', () => {
@@ -73,5 +76,69 @@ describe('Markdown models write', () => {
     expect(html('```py\nprint(1)\n```')).toContain('aria-label="Copy Python code"')
     expect(html('```mylang\nfoo\n```')).toContain('aria-label="Copy mylang code"')
     expect(html('```\nfoo\n```')).toContain('aria-label="Copy code"')
+  })
+})
+
+/** Answers with every kind of block, and the ones whose later text joins an earlier block. */
+const ANSWERS = {
+  mixed: [
+    '# Title\n\nText with $x$ and\n\n$$\n\\frac{1}{2}\n$$\n\n> quote\n> more\n\n> second\n\n',
+    '| a | b |\n|---|---|\n| 1 | 2 |\n\nSome text\n---\n\nPara\n===\n\n```py\nx = 1\n\n\ny = 2\n```\n\n',
+    '* star\n+ plus\n\n[ref]: http://example.com\n\nSee [it][ref].\n\n    indented\n\n<div>\nhtml\n</div>\n\nlast',
+  ].join(''),
+  // "1. a\n2. b\n\n3" is a list and a paragraph, until ". c" makes them one loose list.
+  looseList: '1. a\n2. b\n\n3. c\n\n   more text\n\n4. d\n\nAfter.\n\n- x\n\n- y\n\n    code\n\n    more code\n\nEnd',
+  nestedList:
+    '1. Step one\n   - sub a\n   - sub b\n\n     continued\n\n2. Step two\n\n   ```js\n   let x = 1\n   ```\n\n3. Step three\n\nDone.',
+  crlf: 'Windows\r\nline ends\r\n\r\n- a\r\n- b\r\n\r\nend',
+}
+
+describe('an answer block by block', () => {
+  it.each(Object.entries(ANSWERS))('never changes a settled block as %s arrives character by character', (_, answer) => {
+    const final = blocks().update(answer, false)
+    const live = blocks()
+    for (let n = 1; n <= answer.length; n++) {
+      const shown = live.update(answer.slice(0, n), true)
+      // All but the last two blocks are settled: they are the final blocks already.
+      for (let i = 0; i < shown.length - 2; i++) {
+        expect(shown[i]!.source, `block ${i} after ${n} characters`).toBe(final[i]!.source)
+        expect(shown[i]!.html).toBe(final[i]!.html)
+      }
+    }
+    expect(live.update(answer, false).map((b) => b.html)).toEqual(final.map((b) => b.html))
+  })
+
+  it('is the whole Markdown rendered at once, once finished', () => {
+    for (const answer of Object.values(ANSWERS))
+      expect(
+        blocks()
+          .update(answer, false)
+          .map((b) => b.html)
+          .join(''),
+      ).toBe(html(answer.replace(/\r\n/g, '\n')))
+  })
+
+  it('gives back the blocks it had for text that did not change, so their DOM can stay', () => {
+    const view = blocks()
+    const before = view.update('One.\n\nTwo.\n\nThree.\n\nFour', true)
+    const after = view.update('One.\n\nTwo.\n\nThree.\n\nFour and five', true)
+    expect(after.slice(0, 3)).toEqual(before.slice(0, 3))
+    after.slice(0, 3).forEach((block, i) => expect(block).toBe(before[i]))
+    expect(after[3]).not.toBe(before[3])
+    // Finished, nothing changes that had not.
+    const done = view.update('One.\n\nTwo.\n\nThree.\n\nFour and five', false)
+    done.forEach((block, i) => expect(block).toBe(after[i]))
+  })
+
+  it('starts again when the text is replaced rather than continued', () => {
+    const view = blocks()
+    view.update('One.\n\nTwo.\n\nThree.\n\nFour', true)
+    expect(view.update('Other.\n\nText', true).map((b) => b.source)).toEqual(['Other.\n\n', 'Text'])
+  })
+
+  it('resolves a reference to a link defined in a settled block', () => {
+    const view = blocks()
+    const text = '[docs]: https://example.com/docs\n\nOne.\n\nTwo.\n\nSee [the docs][docs]'
+    expect(view.update(text, true).at(-1)!.html).toContain('<a href="https://example.com/docs">the docs</a>')
   })
 })

@@ -1,6 +1,7 @@
-// Model output as safe HTML: the HTML of markdown-html.ts with DOMPurify over it. Links open
-// outside the app.
+// Model output as safe HTML: the HTML of markdown-html.ts with DOMPurify over it, block by block
+// as an answer arrives. Links open outside the app.
 import DOMPurify from 'dompurify'
+import { MarkdownBlocks } from './markdown-blocks'
 import { lexMarkdown, tokensToHtml } from './markdown-html'
 
 // What Temml writes (MathML Core, with the semantics wrapper it may add).
@@ -37,6 +38,12 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   }
 })
 
-export function renderMarkdown(text: string): string {
-  return DOMPurify.sanitize(tokensToHtml(lexMarkdown(text)), { ALLOWED_TAGS, FORBID_ATTR: ['style'] })
+const sanitize = (html: string): string => DOMPurify.sanitize(html, { ALLOWED_TAGS, FORBID_ATTR: ['style'] })
+
+/** Rendering for one answer (or one thought) as it arrives, block by block: see MarkdownBlocks. */
+export function markdownBlocks(): MarkdownBlocks {
+  return new MarkdownBlocks({
+    lex: lexMarkdown,
+    render: (tokens) => sanitize(tokensToHtml(tokens)),
+  })
 }
