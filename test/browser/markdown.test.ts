@@ -313,6 +313,23 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
     expect(await md().locator('p').count()).toBe(5)
   })
 
+  it('shows half-written syntax as what it will be', async () => {
+    await open()
+    await show('This is **ab', true)
+    expect(await md().locator('strong').textContent()).toBe('ab')
+    expect(await md().textContent()).not.toContain('*')
+    await show('Some text\n-', true)
+    expect(await md().locator('h1, h2').count()).toBe(0)
+    expect((await md().textContent())?.trim()).toBe('Some text')
+    await show('| Name | Age |', true)
+    expect(await md().locator('th').allTextContents()).toEqual(['Name', 'Age'])
+    await show('See [the docs](htt', true)
+    expect((await md().textContent())?.trim()).toBe('See the docs')
+    // Finished, it is the Markdown as written.
+    await show('This is **ab', false)
+    expect((await md().textContent())?.trim()).toBe('This is **ab')
+  })
+
   it('costs about the same per frame at the end of a long streamed answer as at its start', async () => {
     await open()
     const answer = longAnswer(16_000)

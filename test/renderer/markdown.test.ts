@@ -1,13 +1,14 @@
 // What an answer's Markdown becomes, under Node (markdown-html.ts, before DOMPurify, which needs a
 // DOM: test/browser/markdown.test.ts runs the whole of it in Chromium): TeX as MathML with prices
-// left alone, the Markdown models write, and the blocks a streamed answer is cut into (a settled
-// block never changes afterwards).
+// left alone, the Markdown models write, the blocks a streamed answer is cut into (a settled
+// block never changes afterwards), and the completion of the block still being written.
 import { describe, expect, it } from 'vitest'
 import { MarkdownBlocks } from '../../renderer/src/lib/markdown-blocks.js'
 import { lexMarkdown, tokensToHtml } from '../../renderer/src/lib/markdown-html.js'
+import { completeOpenBlock } from '../../renderer/src/lib/markdown-partial.js'
 
 const html = (text: string): string => tokensToHtml(lexMarkdown(text))
-const blocks = (): MarkdownBlocks => new MarkdownBlocks({ lex: lexMarkdown, render: tokensToHtml })
+const blocks = (): MarkdownBlocks => new MarkdownBlocks({ lex: lexMarkdown, render: tokensToHtml, complete: completeOpenBlock })
 const count = (text: string, what: RegExp): number => text.match(new RegExp(what, 'g'))?.length ?? 0
 
 describe('formulas', () => {
@@ -140,5 +141,39 @@ describe('an answer block by block', () => {
     const view = blocks()
     const text = '[docs]: https://example.com/docs\n\nOne.\n\nTwo.\n\nSee [the docs][docs]'
     expect(view.update(text, true).at(-1)!.html).toContain('<a href="https://example.com/docs">the docs</a>')
+  })
+
+  it('completes only the block being written, and only while it is', () => {
+    const view = blocks()
+    expect(view.update('Done **here\n\nNow **bold', true).map((b) => b.html)).toEqual([
+      '<p>Done **here</p>\n',
+      '<p>Now <strong>bold</strong></p>\n',
+    ])
+    expect(view.update('Done **here\n\nNow **bold', false).at(-1)!.html).toBe('<p>Now **bold</p>\n')
+  })
+})
+
+describe('the block being written, completed for display', () => {
+  it('closes emphasis, code and display math, and shows a half-written link as its text', () => {
+    expect(completeOpenBlock('This is **ab')).toBe('This is **ab**')
+    expect(completeOpenBlock('Run `npm i')).toBe('Run `npm i`')
+    expect(completeOpenBlock('$$\nx^2')).toBe('$$\nx^2\n$$')
+    expect(completeOpenBlock('See [the docs](htt')).toBe('See the docs')
+  })
+
+  it('holds back a last line of - or = until it says whether it underlines, rules or starts a list', () => {
+    expect(completeOpenBlock('Some text\n-')).toBe('Some text')
+    expect(completeOpenBlock('Some text\n==')).toBe('Some text')
+    expect(completeOpenBlock('Some text\n- item')).toBe('Some text\n- item')
+  })
+
+  it('shows a table from its header row, before its delimiter row is whole', () => {
+    expect(completeOpenBlock('| Name | Age |')).toBe('| Name | Age |\n|---|---|')
+    expect(completeOpenBlock('| Name | Age |\n|--')).toBe('| Name | Age |\n|---|---|')
+    expect(completeOpenBlock('| Name | Age |\n|---|---|\n| Ann | 3')).toBe('| Name | Age |\n|---|---|\n| Ann | 3')
+  })
+
+  it('changes nothing its final rendering would show differently', () => {
+    for (const text of ['20~25 and 30~40', '- > 25', 'a < b and <di', 'costs $5']) expect(completeOpenBlock(text)).toBe(text)
   })
 })

@@ -14,6 +14,8 @@ export interface BlockRenderer {
   /** Top-level tokens of `source`, knowing the link definitions of the text before it. */
   lex(source: string, links: Links): TokensList
   render(tokens: Token[]): string
+  /** The still-arriving end of an answer with what it leaves open closed, for display. */
+  complete(source: string): string
 }
 
 interface Group {
@@ -72,9 +74,9 @@ export class MarkdownBlocks {
 
   /**
    * The blocks of `text`. While `live` (text still arriving) only the blocks after the settled
-   * ones are parsed; otherwise the whole text is parsed again, once, so that what is finally
-   * shown is exactly the Markdown. Blocks whose source is unchanged come back as the same
-   * objects, with the same html, so their DOM can stay.
+   * ones are parsed and the last is completed for display; otherwise the whole text is parsed
+   * again, once, so that what is finally shown is exactly the Markdown. Blocks whose source is
+   * unchanged come back as the same objects, with the same html, so their DOM can stay.
    */
   update(input: string, live: boolean): readonly MarkdownBlock[] {
     // marked reads \r\n as \n; block sources must spell the text exactly.
@@ -98,7 +100,13 @@ export class MarkdownBlocks {
       }
     }
     const blocks = [...this.#settled]
-    for (const group of groups.slice(open)) blocks.push(this.#block(group.source, group.tokens, blocks.length))
+    groups.slice(open).forEach((group, i) => {
+      // The last block is still being written unless blank lines have closed it.
+      const writing = live && i === groups.length - open - 1 && group.tokens.at(-1)?.type !== 'space'
+      const source = writing ? this.#renderer.complete(group.source) : group.source
+      const groupTokens = source === group.source ? group.tokens : this.#renderer.lex(source, { ...this.#links })
+      blocks.push(this.#block(source, groupTokens, blocks.length))
+    })
     return this.#show(blocks, text, live)
   }
 

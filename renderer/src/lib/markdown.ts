@@ -3,6 +3,7 @@
 import DOMPurify from 'dompurify'
 import { MarkdownBlocks } from './markdown-blocks'
 import { lexMarkdown, tokensToHtml } from './markdown-html'
+import { completeOpenBlock } from './markdown-partial'
 
 // What Temml writes (MathML Core, with the semantics wrapper it may add).
 const MATHML_TAGS = [
@@ -45,5 +46,6 @@ export function markdownBlocks(): MarkdownBlocks {
   return new MarkdownBlocks({
     lex: lexMarkdown,
     render: (tokens) => sanitize(tokensToHtml(tokens)),
+    complete: completeOpenBlock,
   })
 }
