@@ -166,6 +166,71 @@ describe.skipIf(skip !== null)('what a screen reader hears of an answer, in Chro
     expect(await hearUntil('answer-announcement: Stopped. Half an answer')).toEqual(['answer-announcement: Stopped. Half an answer'])
   })
 
+  it('quick-ask says "Answering…" once as each answer starts, and its words once it ends, follow-ups too', async () => {
+    const quick = await h.openApp({ page: 'quick.html', viewport: { width: 640, height: 460 } })
+    quick.setDefaultTimeout(10_000)
+    await quick.addInitScript(recordAnnouncements)
+    await quick.addInitScript(scriptedAnswers)
+    await quick.reload()
+    // What was said since the last call, but for the refusal of a question asked before the window knew a model is loaded (askQuick).
+    const heard = async (): Promise<string[]> =>
+      (await quick.evaluate(() => window.__said!.splice(0))).filter((s) => !s.endsWith('Load a model in the chat window first.'))
+    const box = quick.getByRole('textbox', { name: 'Question' })
+    /** Asks, and returns once the answer has begun: the window learns that a model is loaded as it opens, and refuses a question until then. */
+    async function askQuick(question: string): Promise<void> {
+      await quick.evaluate(() => (window.__streamPieces = undefined))
+      await box.fill(question)
+      await expect
+        .poll(async () => {
+          if (!(await quick.getByRole('button', { name: 'Stop' }).count())) await box.press('Enter')
+          return quick.evaluate(() => typeof window.__streamPieces)
+        })
+        .toBe('function')
+      await quick.getByTestId('quick-answer').waitFor()
+    }
+    const playQuick = (pieces: string[]): Promise<void> => quick.evaluate((p) => window.__streamPieces!(p, 15), pieces)
+    async function finishQuick(status: StoredMessage['status']): Promise<void> {
+      await quick.evaluate((s) => window.__endAnswer!(s), status)
+      await quick.getByRole('button', { name: 'Stop' }).waitFor({ state: 'detached' })
+    }
+    async function heardUntil(last: string): Promise<string[]> {
+      const all: string[] = []
+      await expect
+        .poll(async () => {
+          all.push(...(await heard()))
+          return all.at(-1)
+        })
+        .toBe(last)
+      return all
+    }
+
+    await heard()
+    await askQuick('What is on my screen?')
+    await playQuick([
+      '<think>\nThe user wants',
+      ' the build error.\n</think>\n\n',
+      '## Part 1\n\n',
+      'The **build** failed; see ',
+      '[the docs](https://example.com/docs).\n\n',
+      ...words(40),
+    ])
+    expect(await quick.getByTestId('quick-answer').getByTestId('markdown').textContent()).toContain('word39')
+    // Once as the answer began, however many frames it grew by since.
+    expect(await heard()).toEqual(['answer-announcement: Answering…'])
+    await finishQuick('complete')
+    const end = `answer-announcement: Part 1 The build failed; see the docs. ${words(40).join('').trim()}`
+    expect(await heardUntil(end)).toEqual([end])
+
+    // A follow-up: "Answering…" for the new answer, not the words of the one before it.
+    await askQuick('And then?')
+    await playQuick(['Half ', 'an answer'])
+    expect(await heard()).toEqual(['answer-announcement: Answering…'])
+    await finishQuick('stopped')
+    expect(await heardUntil('answer-announcement: Stopped. Half an answer')).toEqual(['answer-announcement: Stopped. Half an answer'])
+    expect(await quick.getByTestId('quick-answer').evaluate((el) => el.closest('[aria-live], [role="status"]'))).toBeNull()
+    await quick.close()
+  })
+
   it('speaks of the messages only through the announcement, never as a live list', async () => {
     const list = page.getByRole('list', { name: 'Messages' })
     expect(await list.evaluate((el) => el.closest('[aria-live], [role="log"], [role="status"], [role="alert"]'))).toBeNull()
