@@ -16,7 +16,8 @@ import { ARTIFACTS, browserSkipReason, startHarness, type Harness } from './harn
 const skip = browserSkipReason()
 if (skip) console.warn(`[browser tests skipped] ${skip}`)
 
-const LOAD_HINT = 'CPU only, threads and image detail take effect the next time a model is loaded.'
+const LOAD_HINT =
+  'CPU only, threads and image detail take effect the next time a model is loaded on this computer; remote engines use image detail from the next question.'
 /** Main's sentence for an origin with a trailing slash (electron/api/origins.ts). */
 const SLASH_ORIGIN = '"https://example.app/" is not an origin as browsers send it; write https://example.app.'
 
