@@ -20,7 +20,7 @@ export function endAnnouncement(status: StoredMessage['status'], shown: Element 
   if (status === 'error') return null
   const words = shown ? spokenText(shown) : ''
   const prefix = status === 'stopped' ? 'Stopped. ' : status === 'cut-off' ? 'Cut off. ' : ''
-  return `${prefix}${words}` || 'The answer is empty.'
+  return `${prefix}${words}`.trim() || 'The answer is empty.'
 }
 
 /**
