@@ -16,6 +16,7 @@ import { ensureFixtures } from '../fixtures/generate.js'
 import { greedy, scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 import { serversUnder } from '../support/servers.js'
+import { until } from '../support/until.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`[media files] skipping: ${binary.reason}`)
@@ -25,15 +26,6 @@ async function mediaFolder(engine: EngineClient): Promise<string> {
   const [server] = await serversUnder(engine.pid!)
   const args = (await readFile(`/proc/${server}/cmdline`, 'utf8')).split('\0')
   return args[args.indexOf('--media-path') + 1]!
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return check()
 }
 
 describe.skipIf(!binary.found)("a conversation's pictures in the vision server's folder", () => {

@@ -9,18 +9,10 @@ import { findServerBinary } from '../../electron/engine/server-binary.js'
 import { ensureFixtures } from '../fixtures/generate.js'
 import { ask, collect, greedy, scratchDir, startEngine } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
+import { until } from '../support/until.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`[media quit] skipping: ${binary.reason}`)
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return check()
-}
 
 describe.skipIf(!binary.found)('the media folder goes with the engine', () => {
   let engine: EngineClient

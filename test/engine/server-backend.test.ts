@@ -18,6 +18,7 @@ import { ensureFixtures, ensureShapedTextModel, TEXT, type FixturePaths } from '
 import { collect, greedy, scratchDir, type Collected } from '../support/engine.js'
 import { solidPng } from '../support/images.js'
 import { serversUnder } from '../support/servers.js'
+import { until } from '../support/until.js'
 
 const binary = await findServerBinary()
 if (!binary.found) console.warn(`server-backend tests skipped: ${binary.reason}`)
@@ -58,15 +59,6 @@ const alive = (pid: number): boolean => {
   } catch {
     return false
   }
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  return check()
 }
 
 describe('what llama-server is given', () => {
