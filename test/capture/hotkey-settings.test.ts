@@ -225,8 +225,15 @@ describe('screenshot shortcut over IPC', () => {
     const hotkey = await open(await dataDir())
     const r = registry('Control+Alt+P')
     hotkey.start(r, () => undefined)
-    // Only what the shortcut's channels touch (and the capture hook the text layer registers).
-    const deps = { hotkey, capture: { onCapture: () => undefined }, textLayer: null, remoteEngines: null } as unknown as ServiceDeps
+    // Only what the shortcut's channels touch (and the hooks registered as the services start: the
+    // text layer's on captures, the engine's on images no conversation holds).
+    const deps = {
+      hotkey,
+      capture: { onCapture: () => undefined },
+      chats: { onImagesGone: () => undefined },
+      textLayer: null,
+      remoteEngines: null,
+    } as unknown as ServiceDeps
     return { router: createRouter({ ...createServices(deps), isTrustedSender: (url) => url === TRUSTED }), r }
   }
 
@@ -265,7 +272,12 @@ describe('screenshot shortcut over IPC', () => {
   })
 
   it('says so where there is no shortcut (a tool without one)', async () => {
-    const deps = { capture: { onCapture: () => undefined }, textLayer: null, remoteEngines: null } as unknown as ServiceDeps
+    const deps = {
+      capture: { onCapture: () => undefined },
+      chats: { onImagesGone: () => undefined },
+      textLayer: null,
+      remoteEngines: null,
+    } as unknown as ServiceDeps
     const router = createRouter({ ...createServices(deps), isTrustedSender: (url) => url === TRUSTED })
     expect(await router.invoke(sender, 'hotkey:get', undefined)).toMatchObject({ ok: false, error: { code: 'not-found' } })
   })

@@ -139,13 +139,15 @@ describe('engine settings over IPC', () => {
       },
     }
     const engineSettings = await openEngineSettings({ path: join(await scratchDir(), 'engine.json'), cpu: laptop })
-    // Only what engine:load and the settings channels touch (and the capture hook the text layer
-    // registers); the rest is never called here.
+    // Only what engine:load and the settings channels touch (and the hooks registered as the
+    // services start: the text layer's on captures, the engine's on images no conversation
+    // holds); the rest is never called here.
     const deps = {
       engine,
       engineSettings,
       recentModels: { add: async () => undefined },
       capture: { onCapture: () => undefined },
+      chats: { onImagesGone: () => undefined },
       textLayer: null,
       remoteEngines: null,
     } as unknown as ServiceDeps
