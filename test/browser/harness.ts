@@ -3,9 +3,8 @@
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { extname, join, normalize, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import sharp from 'sharp'
@@ -14,7 +13,7 @@ import type { Browser, Page } from 'playwright-core'
 import { chromiumMissing, launchChromium } from '../support/chromium.js'
 import { STREAM_CANCEL, STREAM_START, type PushChannel, type PushEvents } from '../../electron/ipc/contract.js'
 import { createRouter, type Router, type Sender } from '../../electron/ipc/router.js'
-import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
+import { serveFolder } from '../support/static-server.js'
 import { createServices, type WindowActions } from '../../electron/services/services.js'
 import { CaptureService } from '../../electron/capture/capture-service.js'
 import { openHotkeySettings, type HotkeySettings } from '../../electron/capture/hotkey-settings.js'
@@ -98,34 +97,6 @@ export const FAKE_WINDOWS = [
   { sourceId: 'window:102:0', name: 'Terminal', width: 1200, height: 700, colour: '#111111' },
 ]
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-}
-
-function serveRenderer(): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '')
-    const file = join(RENDERER, path || 'index.html')
-    if (!file.startsWith(RENDERER)) return void res.writeHead(403).end()
-    readFile(file).then(
-      (body) =>
-        res
-          .writeHead(200, {
-            'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-            'content-security-policy': CONTENT_SECURITY_POLICY,
-          })
-          .end(body),
-      () => res.writeHead(404).end(),
-    )
-  })
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)))
-}
-
 function decode(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(decode)
   if (value && typeof value === 'object') {
@@ -176,7 +147,7 @@ export interface Harness {
 
 /** dataDir keeps conversations; pass the same one again to test a restart. */
 export async function startHarness(dataDir?: string): Promise<Harness> {
-  const server = await serveRenderer()
+  const server = await serveFolder(RENDERER)
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const pages = new Set<Page>()
   const push = <C extends PushChannel>(channel: C, payload: PushEvents[C]): void => {

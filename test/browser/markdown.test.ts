@@ -2,17 +2,17 @@
 // (built from markdown-fixture.*), its text set as a streamed answer sets it. Formulas as
 // MathML, the Markdown a model writes (tasks, images, wide tables, right-to-left text, code),
 // and streaming that re-renders only the block being written, keeping a selection and a focus.
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { mkdtemp, rm } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import type { Browser, Page } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONTENT_SECURITY_POLICY } from '../../electron/main/security.js'
+import { serveFolder } from '../support/static-server.js'
 import { chromiumMissing, launchChromium } from '../support/chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -69,29 +69,6 @@ async function buildFixture(): Promise<string> {
   return outDir
 }
 
-const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' }
-
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '')
-    const file = join(dir, path)
-    if (!file.startsWith(dir)) return void res.writeHead(403).end()
-    // Chromium asks for one by itself; a 404 would be a console error among those the tests count.
-    if (path === 'favicon.ico') return void res.writeHead(204).end()
-    readFile(file).then(
-      (body) =>
-        res
-          .writeHead(200, {
-            'content-type': MIME[extname(file)] ?? 'application/octet-stream',
-            'content-security-policy': CONTENT_SECURITY_POLICY,
-          })
-          .end(body),
-      () => res.writeHead(404).end(),
-    )
-  })
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)))
-}
-
 /**
  * Runs in the page before its scripts: times each animation-frame callback the page asks for
  * (Markdown.svelte renders in one), with Svelte's DOM updates and the layout they cause, into
@@ -128,7 +105,7 @@ describe.skipIf(chromium !== null)('Markdown in Chromium', () => {
 
   beforeAll(async () => {
     outDir = await buildFixture()
-    server = await serve(outDir)
+    server = await serveFolder(outDir)
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     browser = await launchChromium()
   })
