@@ -25,7 +25,7 @@ import typescript from 'highlight.js/lib/languages/typescript'
 import xml from 'highlight.js/lib/languages/xml'
 import yaml from 'highlight.js/lib/languages/yaml'
 import { Marked, Renderer, type Links, type Token, type Tokens, type TokensList } from 'marked'
-import { mathExtension } from './markdown-math'
+import { escapeHtml, mathExtension } from './markdown-math'
 
 for (const [name, language] of Object.entries({
   bash,
@@ -59,8 +59,6 @@ hljs.registerAliases(['sh', 'zsh', 'console'], { languageName: 'bash' })
 hljs.registerAliases(['py'], { languageName: 'python' })
 hljs.registerAliases(['html', 'svg'], { languageName: 'xml' })
 hljs.registerAliases(['yml'], { languageName: 'yaml' })
-
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 /** A table cell's <br>: the one way a model can break a line inside a cell, so it is kept. */
 const lineBreakInCell = (token: Token): Token =>

@@ -6,7 +6,8 @@
 import temml from 'temml'
 import type { MarkedExtension, Tokens } from 'marked'
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+/** Text as HTML that shows it as it is: answers' code, alt text and formulas that do not parse. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
 // Pandoc's rule, so that prices stay text ("costs $5 and $10"): the opening $ is not followed
 // by a space, the closing one not preceded by a space nor followed by a digit. \$ inside is TeX's.
