@@ -13,6 +13,7 @@ import { isProjectorBudget } from '../images/budget.js'
 import { exchange, RemoteHttpError, type RemoteEndpoint } from '../remote/http.js'
 import { parseJson, readCompletion, type ToolCallDelta } from '../remote/completion.js'
 import { SseDecoder, type SseEvent } from '../remote/sse.js'
+import { readProps } from '../remote/server-facts.js'
 import type { JsonSchema } from './json-schema.js'
 import type { ModelFileInfo } from './model-files.js'
 import { resolveSampling } from './sampling.js'
@@ -65,20 +66,11 @@ async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<v
 }
 
 /** The context of one slot, as the server says (GET /props); null when it does not say. */
-async function slotContextSize(endpoint: RemoteEndpoint): Promise<number | null> {
-  try {
-    const ex = await exchange(endpoint, { method: 'GET', path: '/props', headersTimeoutMs: 10_000, wholeExchange: true, fetch })
-    let props: { default_generation_settings?: { n_ctx?: unknown } } | undefined
-    try {
-      props = parseJson(await ex.response.text()) as typeof props
-    } finally {
-      ex.close()
-    }
-    const n = props?.default_generation_settings?.n_ctx
-    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : null
-  } catch {
-    return null
-  }
+function slotContextSize(endpoint: RemoteEndpoint): Promise<number | null> {
+  return readProps(endpoint, '/props', { timeoutMs: 10_000, fetch }).then(
+    (props) => props.contextSize,
+    () => null,
+  )
 }
 
 export async function loadServerBackend(

@@ -19,17 +19,19 @@ export interface ServerFacts {
 
 const keyOf = (baseUrl: string, model: string): string => `${baseUrl}\n${model}`
 
-/** What /props said; absent: not asked yet, or the last attempt could not reach the server. */
-const props = new Map<string, Promise<ServerFacts>>()
+/** Asking /props, then what it said; absent: not asked yet, or the last attempt could not reach the server. */
+interface Asked {
+  asking: Promise<ServerFacts>
+  facts?: ServerFacts
+}
+const props = new Map<string, Asked>()
 /** The context a refusal named: newer than /props (the server may have restarted with another one). */
 const refused = new Map<string, number>()
-/** What /props said, once it has said it. */
-const read = new Map<string, ServerFacts>()
 
 /** What is known now, without asking. */
 export function factsOf(baseUrl: string, model: string): ServerFacts {
   const key = keyOf(baseUrl, model)
-  const said = read.get(key)
+  const said = props.get(key)?.facts
   return { llamaServer: said?.llamaServer ?? false, contextSize: refused.get(key) ?? said?.contextSize ?? null }
 }
 
@@ -38,10 +40,10 @@ export function learnContextSize(baseUrl: string, model: string, contextSize: nu
   if (Number.isInteger(contextSize) && contextSize > 0) refused.set(keyOf(baseUrl, model), contextSize)
 }
 
-/** Forgets everything learnt (tests, and a test of the engine in Settings: the server may have changed). */
-export function forgetFacts(baseUrl?: string): void {
-  for (const map of [props, refused, read]) {
-    for (const key of map.keys()) if (baseUrl === undefined || key.startsWith(`${baseUrl}\n`)) map.delete(key)
+/** Forgets what was learnt of a server (a test of the engine in Settings: the server may have changed). */
+export function forgetFacts(baseUrl: string): void {
+  for (const map of [props, refused]) {
+    for (const key of map.keys()) if (key.startsWith(`${baseUrl}\n`)) map.delete(key)
   }
 }
 
@@ -49,7 +51,7 @@ export function forgetFacts(baseUrl?: string): void {
  * Where llama-server answers /props: its root, which is the base URL without the /v1 that its
  * OpenAI routes add (a proxy's prefix, or llama-server's --api-prefix, stays).
  */
-export function serverRoot(baseUrl: string): string {
+function serverRoot(baseUrl: string): string {
   return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '')
 }
 
@@ -68,39 +70,46 @@ export interface FactsOptions {
  */
 export async function readFacts(endpoint: RemoteEndpoint, model: string, options: FactsOptions): Promise<ServerFacts> {
   const key = keyOf(endpoint.baseUrl, model)
-  let asking = props.get(key)
-  if (!asking) {
-    asking = askProps(endpoint, model, options)
-    props.set(key, asking)
-    asking.then(
-      (facts) => read.set(key, facts),
-      () => props.delete(key),
+  let entry = props.get(key)
+  if (!entry) {
+    const asked: Asked = { asking: askProps(endpoint, model, options) }
+    entry = asked
+    props.set(key, asked)
+    // Settings may have forgotten this server meanwhile: a late answer or failure touches only its own entry.
+    asked.asking.then(
+      (facts) => void (asked.facts = facts),
+      () => void (props.get(key) === asked && props.delete(key)),
     )
   }
-  await asking.catch(() => undefined)
+  await entry.asking.catch(() => undefined)
   return factsOf(endpoint.baseUrl, model)
 }
 
-async function askProps(endpoint: RemoteEndpoint, model: string, { timeoutMs, fetch, signal }: FactsOptions): Promise<ServerFacts> {
-  const unknown: ServerFacts = { llamaServer: false, contextSize: null }
+async function askProps(endpoint: RemoteEndpoint, model: string, options: FactsOptions): Promise<ServerFacts> {
   try {
-    const ex = await exchange(
-      { ...endpoint, baseUrl: serverRoot(endpoint.baseUrl) },
-      { method: 'GET', path: `/props?model=${encodeURIComponent(model)}`, headersTimeoutMs: timeoutMs, wholeExchange: true, signal, fetch },
-    )
-    try {
-      const json = parseJson(await readWhole(ex, JSON_BODY_BYTES, timeoutMs))
-      const settings = isObject(json) ? json.default_generation_settings : undefined
-      if (!isObject(settings)) return unknown
-      const nCtx = settings.n_ctx
-      return { llamaServer: true, contextSize: typeof nCtx === 'number' && Number.isInteger(nCtx) && nCtx > 0 ? nCtx : null }
-    } finally {
-      ex.close()
-    }
+    return await readProps({ ...endpoint, baseUrl: serverRoot(endpoint.baseUrl) }, `/props?model=${encodeURIComponent(model)}`, options)
   } catch (error) {
     // Unreachable, or the question was cancelled: not an answer, so asked again next time.
-    if (error instanceof NetworkError || signal?.aborted || !(error instanceof AppError)) throw error
-    return unknown
+    if (error instanceof NetworkError || options.signal?.aborted || !(error instanceof AppError)) throw error
+    return { llamaServer: false, contextSize: null }
+  }
+}
+
+/**
+ * One read of llama-server's GET /props at `path`: an answer with default_generation_settings is
+ * llama-server's, and its n_ctx the context of one slot. Throws what the exchange throws (the
+ * engine's own llama-server child reads it here too).
+ */
+export async function readProps(endpoint: RemoteEndpoint, path: string, { timeoutMs, fetch, signal }: FactsOptions): Promise<ServerFacts> {
+  const ex = await exchange(endpoint, { method: 'GET', path, headersTimeoutMs: timeoutMs, wholeExchange: true, signal, fetch })
+  try {
+    const json = parseJson(await readWhole(ex, JSON_BODY_BYTES, timeoutMs))
+    const settings = isObject(json) ? json.default_generation_settings : undefined
+    if (!isObject(settings)) return { llamaServer: false, contextSize: null }
+    const nCtx = settings.n_ctx
+    return { llamaServer: true, contextSize: typeof nCtx === 'number' && Number.isInteger(nCtx) && nCtx > 0 ? nCtx : null }
+  } finally {
+    ex.close()
   }
 }
 
