@@ -121,7 +121,7 @@ export class RemoteEngine implements Generator {
      * opened (a thought's opening), which goes out with the first token, neither counted nor
      * timed as one (as in electron/engine/server-backend.ts).
      */
-    let opening = ''
+    let opening: string
 
     /**
      * Keeps what a chunk says besides its text, and returns the text. Thinking that the server
@@ -160,6 +160,8 @@ export class RemoteEngine implements Generator {
       }
       let ex: Exchange | null = null
       let silence: NodeJS.Timeout | undefined
+      // Asked again (only before a first token): the new attempt's progress says it again.
+      opening = ''
       try {
         ex = await exchange(this.endpoint, {
           method: 'POST',
@@ -316,6 +318,8 @@ export class RemoteEngine implements Generator {
         ex?.close()
       }
     }
+    // No token came after it (the answer ended at once): the opening is still the answer's.
+    if (opening) yield { kind: 'tokens', text: opening, count: 0 }
     yield this.done(started, streamed, firstAt, lastAt, overran ? 'max-tokens' : stopReason(finish), counts, tools)
   }
 

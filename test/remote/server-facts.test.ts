@@ -234,4 +234,27 @@ describe('an answer stopped before its end', () => {
     for await (const c of plain.generate({ messages: [{ role: 'user', text: 'hi' }] }, stop.signal)) if (c.kind === 'tokens') stop.abort()
     expect(JSON.parse(other.seen.find((r) => r.method === 'POST')!.body)).not.toHaveProperty('return_progress')
   })
+  it('keeps what the template opened when the answer ends before any token', async () => {
+    // An answer being continued whose model ends at once: its text came only with the progress.
+    const s = await serve((req, res) => {
+      if (req.url?.startsWith('/props')) return json(res, 200, { default_generation_settings: { n_ctx: 4096 } })
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const event = (value: unknown): boolean => res.write(`data: ${JSON.stringify(value)}\n\n`)
+      event({ choices: [{ index: 0, delta: { content: 'Sure' } }], prompt_progress: { total: 30, cache: 0, processed: 30 } })
+      event({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 30, completion_tokens: 0 } })
+      res.end('data: [DONE]\n\n')
+    })
+    const engine = new RemoteEngine(endpoint(s.url), 'm')
+    await engine.readServerFacts()
+    let text = ''
+    let counted = 0
+    for await (const c of engine.generate({ messages: [{ role: 'user', text: 'hi' }] })) {
+      if (c.kind === 'tokens') {
+        text += c.text
+        counted += c.count
+      }
+    }
+    expect(text).toBe('Sure')
+    expect(counted).toBe(0)
+  })
 })
