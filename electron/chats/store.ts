@@ -46,8 +46,8 @@ export class ChatStore {
   private scanned: Promise<void> | null = null
   private locks = new Map<string, Promise<unknown>>()
   private readonly write: WriteFile
-  private readonly imagesGone: (imageIds: string[]) => Promise<void>
-  private readonly goneListeners: ((imageIds: string[]) => void)[] = []
+  /** imagesGone and those onImagesGone adds, each told of the images no conversation holds any more. */
+  private readonly goneListeners: ((imageIds: string[]) => void | Promise<void>)[] = []
   private readonly imageFiles: ImageFiles
   /** Conversations whose file could not be read; kept on disk, listed here for the UI to report. */
   readonly damaged: DamagedConversation[] = []
@@ -57,7 +57,7 @@ export class ChatStore {
     options: ChatStoreOptions = {},
   ) {
     this.write = options.writeFile ?? writeAtomically
-    this.imagesGone = options.imagesGone ?? (async () => undefined)
+    if (options.imagesGone) this.goneListeners.push(options.imagesGone)
     this.imageFiles = new ImageFiles(root)
   }
 
@@ -174,18 +174,9 @@ export class ChatStore {
     const named = new Set([...this.cache.values()].flatMap((c) => [...imagesOf(c).keys()]))
     const gone = imageIds.filter((imageId) => !named.has(imageId))
     if (!gone.length) return
-    for (const listener of this.goneListeners) {
-      try {
-        listener(gone)
-      } catch {
-        // As below: the conversation's own change is done.
-      }
-    }
-    try {
-      await this.imagesGone(gone)
-    } catch {
-      // The conversation's own change is done; copies kept elsewhere are only a cache's.
-    }
+    // Each is told at once; a failure is not the store's: the conversation's own change is done,
+    // and copies kept elsewhere are only a cache's.
+    await Promise.allSettled(this.goneListeners.map(async (listener) => listener(gone)))
   }
 
   /** Stores a question's attachments beside its conversation; each is checked before any is stored, so a refusal leaves nothing. */
