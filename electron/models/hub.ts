@@ -122,9 +122,8 @@ export function createHub({ hubUrl = HUB_URL, timeoutMs = 20_000 }: HubOptions =
     async repoFiles(repo, revision = 'main') {
       // A name a download refuses (one that is not a plain file name: it becomes a file and a
       // folder in the models folder) is not offered: picking one ended in a validation message.
-      const files = (await allFiles(repo, revision)).filter(
-        (f) => /\.gguf$/i.test(f.path) && !SPLIT_PART.test(f.path) && HubPath.safeParse(f.path).success,
-      )
+      // HubPath also keeps only GGUF files.
+      const files = (await allFiles(repo, revision)).filter((f) => !SPLIT_PART.test(f.path) && HubPath.safeParse(f.path).success)
       const isProjector = (f: HubFile): boolean => /mmproj/i.test(f.path.split('/').pop() ?? '')
       return { repo, models: files.filter((f) => !isProjector(f)), projectors: files.filter(isProjector) }
     },
