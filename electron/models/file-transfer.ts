@@ -259,7 +259,7 @@ export class FileTransfer {
       await this.startOver()
       throw new Retryable(`${file.fileName} changed on the server since the download began, so it starts over`)
     }
-    if (!resumed && offset > 0) await discardPartial(dir, file.fileName) // the server ignored the range: start over
+    if (!resumed && offset > 0) await this.startOver() // the server ignored the range: start over
     const hashes = await this.digestUpTo(start)
     // Nothing past the listed size, or past the end the server itself announced, is written.
     const limit = Math.min(totalBytes ?? Infinity, rangeEnd)
