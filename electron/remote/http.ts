@@ -315,13 +315,10 @@ export function serverError(text: string): {
   }
   const message = pick(json)
   const error = json && typeof json === 'object' ? (json as Record<string, unknown>).error : null
-  const kind =
-    error && typeof error === 'object'
-      ? [(error as Record<string, unknown>).type, (error as Record<string, unknown>).code].filter((v) => typeof v === 'string').join(' ')
-      : ''
-  // OpenAI names the request field an error is about.
-  const param = error && typeof error === 'object' ? (error as Record<string, unknown>).param : null
   const fields = error && typeof error === 'object' ? (error as Record<string, unknown>) : {}
+  const kind = [fields.type, fields.code].filter((v) => typeof v === 'string').join(' ')
+  // OpenAI names the request field an error is about.
+  const param = fields.param
   const counted = (v: unknown): number | null => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null)
   const needed = counted(fields.n_prompt_tokens)
   const contextSize = counted(fields.n_ctx)
